@@ -1,0 +1,109 @@
+using Afm.Core.Diagnostics;
+
+namespace Afm.Core.Spec;
+
+/// <summary>
+/// The typed, validated description of a model project: what <c>afm validate</c> produces from a
+/// <see cref="ProjectSnapshot"/>. Every stage works from this (or from its slice of it), never from raw
+/// MSBuild strings. Paths are absolute; the artifact records them relative to the project.
+/// </summary>
+public sealed record ModelSpec
+{
+    public required string ProjectPath { get; init; }
+    public required string Name { get; init; }
+    public required string Version { get; init; }
+    public required long Seed { get; init; }
+    /// <summary>Threads the compiler's math uses; part of the determinism contract (same seed + same threads = same bytes).</summary>
+    public required int Threads { get; init; }
+    public required ArchitectureSpec Architecture { get; init; }
+    public required TokenizerSpec Tokenizer { get; init; }
+    public required IReadOnlyList<CorpusSpec> Corpora { get; init; }
+    public required IReadOnlyList<EvalSetSpec> EvalSets { get; init; }
+    public required IReadOnlyList<TrainingStageSpec> Stages { get; init; }
+    /// <summary>Fraction of documents held out for validation (by a seeded hash of the document).</summary>
+    public required double ValidationFraction { get; init; }
+}
+
+/// <summary>The decoder-only transformer of the AFM report.</summary>
+public sealed record ArchitectureSpec
+{
+    public required int ModelDim { get; init; }
+    public required int Layers { get; init; }
+    public required int Heads { get; init; }
+    public required int KvHeads { get; init; }
+    public required int FfnDim { get; init; }
+    /// <summary>Vocabulary size of the model; equals the tokenizer's.</summary>
+    public required int VocabSize { get; init; }
+    public required double RopeBase { get; init; }
+    public required bool TieEmbeddings { get; init; }
+    public required bool QkNorm { get; init; }
+    public required int MaxSequenceLength { get; init; }
+    public required double NormEpsilon { get; init; }
+    public int HeadDim => ModelDim / Heads;
+}
+
+public sealed record TokenizerSpec
+{
+    /// <summary>Only "bpe" for now.</summary>
+    public required string Kind { get; init; }
+    public required int VocabSize { get; init; }
+    public required bool SplitDigits { get; init; }
+    public required bool ByteFallback { get; init; }
+    public required IReadOnlyList<string> SpecialTokens { get; init; }
+    public SourceLocation? Location { get; init; }
+}
+
+public enum CorpusFormat { Text, JsonLines }
+
+public sealed record CorpusSpec
+{
+    public required string Name { get; init; }
+    /// <summary>Absolute paths, sorted ordinally so the build never depends on directory order.</summary>
+    public required IReadOnlyList<string> Files { get; init; }
+    public required CorpusFormat Format { get; init; }
+    /// <summary>For JSON lines: the field holding a document's text.</summary>
+    public required string TextField { get; init; }
+    public SourceLocation? Location { get; init; }
+}
+
+public sealed record EvalSetSpec
+{
+    public required string Name { get; init; }
+    public required IReadOnlyList<string> Files { get; init; }
+    public required CorpusFormat Format { get; init; }
+    public required string TextField { get; init; }
+    public required bool Decontaminate { get; init; }
+    public SourceLocation? Location { get; init; }
+}
+
+public enum StageKind { Pretrain }
+
+public enum LearningRateSchedule { Cosine, Constant, Linear }
+
+public sealed record TrainingStageSpec
+{
+    public required string Name { get; init; }
+    public required StageKind Kind { get; init; }
+    /// <summary>Training tokens this stage consumes.</summary>
+    public required long Tokens { get; init; }
+    public required int SequenceLength { get; init; }
+    /// <summary>Sequences per optimizer step.</summary>
+    public required int BatchSize { get; init; }
+    public required double LearningRate { get; init; }
+    public required int WarmupSteps { get; init; }
+    public required double FinalLearningRateRatio { get; init; }
+    public required LearningRateSchedule Schedule { get; init; }
+    public required double WeightDecay { get; init; }
+    public required double GradientClip { get; init; }
+    /// <summary>RoPE base used from this stage on (context lengthening raises it).</summary>
+    public required double RopeBase { get; init; }
+    /// <summary>Corpus name to sampling weight, normalized to sum 1, sorted by name.</summary>
+    public required IReadOnlyList<MixEntry> Mix { get; init; }
+    /// <summary>Validation loss is measured every this many steps (and at the end).</summary>
+    public required int EvalEvery { get; init; }
+    public SourceLocation? Location { get; init; }
+
+    public long Steps => Math.Max(1, Tokens / ((long)SequenceLength * BatchSize));
+}
+
+public sealed record MixEntry(string Corpus, double Weight);
