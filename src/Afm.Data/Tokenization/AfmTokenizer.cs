@@ -1,0 +1,50 @@
+using Afm.Data.Common;
+using Microsoft.ML.Tokenizers;
+
+namespace Afm.Data.Tokenization;
+
+/// <summary>
+/// A tokenizer directory written by <see cref="BpeVocabulary.Save"/>, loaded into Microsoft.ML.Tokenizers'
+/// byte-level <see cref="BpeTokenizer"/>: our vocabulary, their runtime. Lossless for any valid UTF-16 text.
+/// </summary>
+/// <remarks>
+/// Special tokens written literally in the text (e.g. "&lt;|endoftext|&gt;") encode as the special token, as in
+/// GPT-2; corpora that must contain such strings as plain text need escaping before the data stage.
+/// </remarks>
+public sealed class AfmTokenizer
+{
+    private AfmTokenizer(BpeTokenizer inner, TokenizerManifest manifest)
+    {
+        Inner = inner;
+        Manifest = manifest;
+    }
+
+    /// <summary>The Microsoft.ML.Tokenizers instance, for code (e.g. the runtime) that wants its full API.</summary>
+    public Tokenizer Inner { get; }
+    public TokenizerManifest Manifest { get; }
+    public int VocabSize => Manifest.VocabSize;
+    public int EndOfDocumentId => Manifest.EndOfDocumentId;
+
+    public static AfmTokenizer Load(string directory)
+    {
+        var manifestPath = Path.Combine(directory, TokenizerManifest.FileName);
+        if (!File.Exists(manifestPath))
+            throw new FileNotFoundException($"No tokenizer in {directory}: {TokenizerManifest.FileName} is missing.", manifestPath);
+        var manifest = JsonFiles.Read<TokenizerManifest>(manifestPath);
+        if (manifest.FormatVersion != TokenizerManifest.CurrentFormatVersion)
+            throw new InvalidDataException($"{manifestPath}: format version {manifest.FormatVersion} is not {TokenizerManifest.CurrentFormatVersion}.");
+
+        var specials = manifest.SpecialTokens.Select((token, id) => (token, id)).ToDictionary(p => p.token, p => p.id, StringComparer.Ordinal);
+        var options = new BpeOptions(Path.Combine(directory, manifest.VocabFile), Path.Combine(directory, manifest.MergesFile))
+        {
+            ByteLevel = true,
+            SpecialTokens = specials,
+            PreTokenizer = new RegexPreTokenizer(PreTokenization.CreateRegex(manifest.PreTokenizerPattern), specials),
+        };
+        return new AfmTokenizer(BpeTokenizer.Create(options), manifest);
+    }
+
+    public IReadOnlyList<int> Encode(string text) => Inner.EncodeToIds(text);
+
+    public string Decode(IEnumerable<int> ids) => Inner.Decode(ids);
+}

@@ -1,0 +1,86 @@
+using System.Text;
+using System.Text.Json;
+using Afm.Data.Common;
+
+namespace Afm.Data.Tokenization;
+
+/// <summary>
+/// A trained byte-level BPE vocabulary. Ids: special tokens 0..S-1, bytes S..S+255 (byte b has id S+b), then
+/// merged tokens in the order they were learned.
+/// </summary>
+public sealed class BpeVocabulary
+{
+    private readonly IReadOnlyList<byte[]> _tokenBytes; // indexed by id - S
+    private readonly IReadOnlyList<(int Left, int Right)> _merges; // in ids without the S offset
+
+    internal BpeVocabulary(BpeTrainingOptions options, IReadOnlyList<string> specialTokens, string preTokenizerPattern,
+        IReadOnlyList<byte[]> tokenBytes, IReadOnlyList<(int Left, int Right)> merges)
+    {
+        Options = options;
+        SpecialTokens = specialTokens;
+        PreTokenizerPattern = preTokenizerPattern;
+        _tokenBytes = tokenBytes;
+        _merges = merges;
+    }
+
+    public BpeTrainingOptions Options { get; }
+    public IReadOnlyList<string> SpecialTokens { get; }
+    public string PreTokenizerPattern { get; }
+    public int VocabSize => SpecialTokens.Count + _tokenBytes.Count;
+    public int MergeCount => _merges.Count;
+    public int EndOfDocumentId => 0;
+
+    /// <summary>The byte-level spelling of token <paramref name="id"/> as it appears in vocab.json.</summary>
+    public string Spelling(int id) =>
+        id < SpecialTokens.Count ? SpecialTokens[id] : ByteLevelAlphabet.Map(_tokenBytes[id - SpecialTokens.Count]);
+
+    /// <summary>
+    /// Writes vocab.json and merges.txt (GPT-2 byte-level format, loadable by Microsoft.ML.Tokenizers) and
+    /// afm-tokenizer.json. Same vocabulary, same bytes: entries are written in id / merge order.
+    /// </summary>
+    public void Save(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        AtomicFile.Write(Path.Combine(directory, TokenizerManifest.VocabFileName), WriteVocab);
+        AtomicFile.Write(Path.Combine(directory, TokenizerManifest.MergesFileName), WriteMerges);
+        // The manifest goes last: a directory with a manifest is complete.
+        JsonFiles.Write(Path.Combine(directory, TokenizerManifest.FileName), new TokenizerManifest
+        {
+            VocabSize = VocabSize,
+            RequestedVocabSize = Options.VocabSize,
+            SplitDigits = Options.SplitDigits,
+            ByteFallback = Options.ByteFallback,
+            PreTokenizerPattern = PreTokenizerPattern,
+            SpecialTokens = SpecialTokens,
+            EndOfDocumentId = EndOfDocumentId,
+            FirstByteId = SpecialTokens.Count,
+            MergeCount = MergeCount,
+        });
+    }
+
+    private void WriteVocab(Stream stream)
+    {
+        using var writer = new Utf8JsonWriter(stream, JsonFiles.WriterOptions);
+        writer.WriteStartObject();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (var id = 0; id < VocabSize; id++)
+        {
+            var spelling = Spelling(id);
+            if (!seen.Add(spelling))
+                throw new InvalidOperationException($"Special token '{spelling}' collides with a byte-level token spelling.");
+            writer.WriteNumber(spelling, id);
+        }
+        writer.WriteEndObject();
+        writer.Flush();
+        stream.WriteByte((byte)'\n');
+    }
+
+    private void WriteMerges(Stream stream)
+    {
+        var s = SpecialTokens.Count;
+        var text = new StringBuilder("#version: 0.2\n");
+        foreach (var (left, right) in _merges)
+            text.Append(Spelling(left + s)).Append(' ').Append(Spelling(right + s)).Append('\n');
+        stream.Write(Encoding.UTF8.GetBytes(text.ToString()));
+    }
+}

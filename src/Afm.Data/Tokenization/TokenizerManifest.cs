@@ -1,0 +1,29 @@
+namespace Afm.Data.Tokenization;
+
+/// <summary>
+/// Our own description of a tokenizer directory (afm-tokenizer.json), next to the GPT-2 style vocab.json and
+/// merges.txt that Microsoft.ML.Tokenizers loads. It carries what those two files cannot say: the
+/// pre-tokenizer pattern, which tokens are special, and the options the vocabulary was trained with.
+/// </summary>
+public sealed record TokenizerManifest
+{
+    public const int CurrentFormatVersion = 1;
+    public const string FileName = "afm-tokenizer.json";
+    public const string VocabFileName = "vocab.json";
+    public const string MergesFileName = "merges.txt";
+
+    public int FormatVersion { get; init; } = CurrentFormatVersion;
+    public string Kind { get; init; } = "byte-level-bpe";
+    public required int VocabSize { get; init; }
+    public required int RequestedVocabSize { get; init; }
+    public required bool SplitDigits { get; init; }
+    public required bool ByteFallback { get; init; }
+    public required string PreTokenizerPattern { get; init; }
+    /// <summary>Special tokens in id order: token i has id i.</summary>
+    public required IReadOnlyList<string> SpecialTokens { get; init; }
+    public required int EndOfDocumentId { get; init; }
+    public required int FirstByteId { get; init; }
+    public required int MergeCount { get; init; }
+    public string VocabFile { get; init; } = VocabFileName;
+    public string MergesFile { get; init; } = MergesFileName;
+}
