@@ -1,0 +1,97 @@
+using Afm.Core.Diagnostics;
+using Afm.Core.Spec.Reading;
+
+namespace Afm.Core.Spec;
+
+/// <summary>The outcome of reading a project: a spec when there is no error, and every diagnostic either way.</summary>
+public sealed record SpecResult(ModelSpec? Spec, IReadOnlyList<Diagnostic> Diagnostics)
+{
+    public bool Succeeded => Spec is not null;
+}
+
+/// <summary>
+/// Turns the MSBuild layer's <see cref="ProjectSnapshot"/> into a typed, validated <see cref="ModelSpec"/>.
+/// It reports every mistake it can find in one pass, each located at the element or attribute that made
+/// it, and never throws for anything a user wrote.
+/// </summary>
+public static class ProjectSpecReader
+{
+    public static SpecResult Read(ProjectSnapshot snapshot)
+    {
+        if (SnapshotProblem(snapshot) is { } problem)
+            return new SpecResult(null, [new Diagnostic(DiagnosticSeverity.Error, DiagnosticCodes.MalformedSnapshot,
+                $"The project snapshot is malformed ({problem}). This is a fault of the Afm SDK, not of the project; please report it.",
+                SourceLocation.FileOnly(string.IsNullOrEmpty(snapshot?.ProjectPath) ? "afm" : snapshot.ProjectPath))]);
+
+        var context = new SpecContext(snapshot);
+        var properties = PropertyReader.Read(context);
+        var tokenizer = TokenizerReader.Read(context);
+        var corpora = FileSetReader.Read(context, "Corpus", defaultName: null, hasDecontaminate: false);
+        if (context.Items("Corpus").Count == 0 && !context.Locator.UnmatchedWildcards("Corpus").Any())
+            context.Error(DiagnosticCodes.CorpusMissing, context.Locator.Project,
+                "The project has no corpus. Add <Corpus Include=\"data/*.txt\" Name=\"web\" /> to an <ItemGroup>.");
+        var evalSets = FileSetReader.Read(context, "EvalSet", defaultName: "eval", hasDecontaminate: true);
+        var stages = StageReader.Read(context, properties.RopeBase, corpora);
+        StageReader.CheckSequenceLengths(context, stages, properties);
+
+        if (context.HasErrors) return new SpecResult(null, context.Diagnostics);
+        return new SpecResult(Assemble(snapshot, properties, tokenizer!, corpora, evalSets, stages.Select(s => s.Spec!).ToList()), context.Diagnostics);
+    }
+
+    /// <summary>Only called without errors, so every value a reader left null would have been reported.</summary>
+    private static ModelSpec Assemble(ProjectSnapshot snapshot, ProjectProperties p, TokenizerSpec tokenizer,
+        List<FileSet> corpora, List<FileSet> evalSets, List<TrainingStageSpec> stages) => new()
+    {
+        ProjectPath = Path.GetFullPath(snapshot.ProjectPath),
+        Name = p.Name!,
+        Version = p.Version!,
+        Seed = p.Seed!.Value,
+        Threads = p.Threads!.Value,
+        Architecture = new ArchitectureSpec
+        {
+            ModelDim = p.ModelDim!.Value,
+            Layers = p.Layers!.Value,
+            Heads = p.Heads!.Value,
+            KvHeads = p.KvHeads!.Value,
+            FfnDim = p.FfnDim!.Value,
+            VocabSize = tokenizer.VocabSize,
+            RopeBase = p.RopeBase!.Value,
+            TieEmbeddings = p.TieEmbeddings!.Value,
+            QkNorm = p.QkNorm!.Value,
+            MaxSequenceLength = p.MaxSequenceLength ?? stages.Max(s => s.SequenceLength),
+            NormEpsilon = p.NormEpsilon!.Value,
+        },
+        Tokenizer = tokenizer,
+        Corpora = corpora.Select(c => new CorpusSpec
+        {
+            Name = c.Name, Files = c.Files, Format = c.Format, TextField = c.TextField, Location = c.Location,
+        }).ToList(),
+        EvalSets = evalSets.Select(e => new EvalSetSpec
+        {
+            Name = e.Name, Files = e.Files, Format = e.Format, TextField = e.TextField, Decontaminate = e.Decontaminate, Location = e.Location,
+        }).ToList(),
+        Stages = stages,
+        ValidationFraction = p.ValidationFraction!.Value,
+    };
+
+    /// <summary>What the SDK must always write; anything missing here is our bug, not the user's.</summary>
+    private static string? SnapshotProblem(ProjectSnapshot? snapshot)
+    {
+        if (snapshot is null) return "no snapshot";
+        if (string.IsNullOrWhiteSpace(snapshot.ProjectPath)) return "no projectPath";
+        if (!Path.IsPathFullyQualified(snapshot.ProjectPath)) return $"projectPath '{snapshot.ProjectPath}' is not absolute";
+        if (snapshot.Properties is null) return "no properties";
+        if (snapshot.Items is null) return "no items";
+        for (var i = 0; i < snapshot.Items.Count; i++)
+        {
+            var item = snapshot.Items[i];
+            if (item is null) return $"item {i} is null";
+            if (string.IsNullOrWhiteSpace(item.Type)) return $"item {i} has no type";
+            if (item.Include is null) return $"item {i} has no include";
+            if (item.Metadata is null) return $"item {i} has no metadata";
+            if (item.Metadata.Values.Any(v => v is null)) return $"item {i} has a null metadata value";
+        }
+        if (snapshot.Properties.Values.Any(v => v is null)) return "a property value is null";
+        return null;
+    }
+}

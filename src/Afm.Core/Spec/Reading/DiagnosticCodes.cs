@@ -1,0 +1,52 @@
+namespace Afm.Core.Spec.Reading;
+
+/// <summary>
+/// The stable codes of the project reader. A code never changes meaning once released: users search for
+/// it and suppress warnings by it. specs/diagnostics.md documents each one with a bad input and its fix.
+/// </summary>
+internal static class DiagnosticCodes
+{
+    // 10xx: values in general (any property or metadata).
+    public const string RequiredPropertyMissing = "AFM1001";
+    public const string InvalidNumber = "AFM1002";
+    public const string NumberOutOfRange = "AFM1003";
+    public const string InvalidBoolean = "AFM1004";
+    public const string InvalidVersion = "AFM1005";
+    public const string UnknownMetadata = "AFM1006";
+    public const string RequiredMetadataMissing = "AFM1007";
+    public const string InvalidName = "AFM1008";
+
+    // 11xx: architecture.
+    public const string HeadsDoNotDivideModelDim = "AFM1101";
+    public const string KvHeadsDoNotDivideHeads = "AFM1102";
+    public const string OddHeadDim = "AFM1103";
+
+    // 12xx: tokenizer.
+    public const string TokenizerMissing = "AFM1201";
+    public const string MultipleTokenizers = "AFM1202";
+    public const string UnknownTokenizerKind = "AFM1203";
+    public const string VocabSizeTooSmall = "AFM1204";
+    public const string DuplicateSpecialToken = "AFM1205";
+
+    // 13xx: corpora and eval sets.
+    public const string CorpusMissing = "AFM1301";
+    public const string FileNotFound = "AFM1302";
+    public const string PatternMatchedNoFiles = "AFM1303";
+    public const string ConflictingFileSetSettings = "AFM1304";
+    public const string UnknownFormat = "AFM1305";
+
+    // 14xx: training stages.
+    public const string StageMissing = "AFM1401";
+    public const string UnknownStageKind = "AFM1402";
+    public const string DuplicateStageName = "AFM1403";
+    public const string SequenceLengthExceedsMax = "AFM1404";
+    public const string InvalidMixSyntax = "AFM1405";
+    public const string MixUnknownCorpus = "AFM1406";
+    public const string MixNonPositiveWeight = "AFM1407";
+    public const string MixDuplicateCorpus = "AFM1408";
+    public const string UnknownSchedule = "AFM1409";
+    public const string WarmupNotShorterThanStage = "AFM1410";
+
+    // 9xxx: the toolchain's own faults, never the user's.
+    public const string MalformedSnapshot = "AFM9001";
+}

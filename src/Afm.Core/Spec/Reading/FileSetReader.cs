@@ -1,0 +1,104 @@
+using Afm.Core.Diagnostics;
+
+namespace Afm.Core.Spec.Reading;
+
+/// <summary>A named set of files read the same way: what a &lt;Corpus&gt; or an &lt;EvalSet&gt; declares.</summary>
+internal sealed record FileSet(
+    string Name, IReadOnlyList<string> Files, CorpusFormat Format, string TextField, bool Decontaminate, long Bytes, SourceLocation Location);
+
+/// <summary>
+/// Reads file items into named sets. Items with the same Name form one set (a wildcard gives one item per
+/// file anyway), so they must agree on how the files are read.
+/// </summary>
+internal static class FileSetReader
+{
+    public const string DefaultTextField = "text";
+
+    private sealed class Draft(string name, CorpusFormat format, string textField, bool decontaminate, SourceLocation location)
+    {
+        public string Name { get; } = name;
+        public CorpusFormat Format { get; } = format;
+        public string TextField { get; } = textField;
+        public bool Decontaminate { get; } = decontaminate;
+        public SourceLocation Location { get; } = location;
+        public SortedSet<string> Files { get; } = new(StringComparer.Ordinal);
+    }
+
+    /// <param name="defaultName">Null when Name is required.</param>
+    public static List<FileSet> Read(SpecContext context, string type, string? defaultName, bool hasDecontaminate)
+    {
+        string[] known = hasDecontaminate ? ["Name", "Format", "TextField", "Decontaminate"] : ["Name", "Format", "TextField"];
+        var drafts = new List<Draft>();
+        foreach (var item in context.Items(type))
+        {
+            item.WarnAboutUnknownMetadata(known);
+            var name = ReadName(context, item, defaultName);
+            var format = ReadFormat(context, item);
+            var textField = item.Get("TextField")?.Text ?? DefaultTextField;
+            var decontaminate = hasDecontaminate && item.Get("Decontaminate") is { } d ? context.Bool(d) : true;
+            var exists = File.Exists(item.FullPath);
+            if (!exists)
+                context.Error(DiagnosticCodes.FileNotFound, item.IncludeLocation,
+                    $"{type} file '{item.FullPath}' does not exist. Fix the Include path (it is relative to the project directory) or add the file.");
+            if (name is null || format is null || decontaminate is null) continue;
+
+            var draft = drafts.FirstOrDefault(s => string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase));
+            if (draft is null)
+                drafts.Add(draft = new Draft(name, format.Value, textField, decontaminate.Value, item.Location));
+            else
+                CheckAgrees(context, item, draft, format.Value, textField, decontaminate.Value);
+            if (exists) draft.Files.Add(item.FullPath);
+        }
+        foreach (var (pattern, location) in context.Locator.UnmatchedWildcards(type))
+            context.Error(DiagnosticCodes.PatternMatchedNoFiles, location,
+                $"{type} Include pattern '{pattern}' matched no files. Fix the pattern (it is relative to the project directory) or add the files.");
+        return drafts.Select(d => new FileSet(d.Name, d.Files.ToList(), d.Format, d.TextField, d.Decontaminate,
+            d.Files.Sum(f => new FileInfo(f).Length), d.Location)).ToList();
+    }
+
+    private static string? ReadName(SpecContext context, ItemView item, string? defaultName)
+    {
+        var value = defaultName is null ? item.Required("Name", "web") : item.Get("Name");
+        if (value is null) return defaultName;
+        if (PropertyReader.SafeName().IsMatch(value.Value.Text)) return value.Value.Text;
+        // Names appear in Mix ("web=0.8;code=0.2") and in output paths.
+        context.Error(DiagnosticCodes.InvalidName, value.Value.Location,
+            $"{value.Value.What} is '{value.Value.Text}'; use only letters, digits, '.', '-' and '_', starting with a letter or digit.");
+        return null;
+    }
+
+    /// <summary>Explicit Format wins; else .jsonl/.ndjson are JSON lines and every other file is plain text (source code included).</summary>
+    private static CorpusFormat? ReadFormat(SpecContext context, ItemView item)
+    {
+        if (item.Get("Format") is not { } value)
+        {
+            var extension = Path.GetExtension(item.Include).ToLowerInvariant();
+            return extension is ".jsonl" or ".ndjson" ? CorpusFormat.JsonLines : CorpusFormat.Text;
+        }
+        switch (value.Text.ToLowerInvariant())
+        {
+            case "text": return CorpusFormat.Text;
+            case "jsonl": return CorpusFormat.JsonLines;
+            default:
+                context.Error(DiagnosticCodes.UnknownFormat, value.Location,
+                    $"{value.What} is '{value.Text}'; write Format=\"text\" (one document per file) or Format=\"jsonl\" (one JSON object per line).");
+                return null;
+        }
+    }
+
+    private static void CheckAgrees(SpecContext context, ItemView item, Draft first, CorpusFormat format, string textField, bool decontaminate)
+    {
+        var (setting, mine, theirs) =
+            format != first.Format ? ("Format", Describe(format), Describe(first.Format))
+            : !string.Equals(textField, first.TextField, StringComparison.Ordinal) ? ("TextField", textField, first.TextField)
+            : decontaminate != first.Decontaminate ? ("Decontaminate", decontaminate.ToString().ToLowerInvariant(), first.Decontaminate.ToString().ToLowerInvariant())
+            : (null, null, null);
+        if (setting is null) return;
+        var location = item.Has(setting) ? item.Get(setting)!.Value.Location : item.IncludeLocation;
+        context.Error(DiagnosticCodes.ConflictingFileSetSettings, location,
+            $"{item.Describe} has {setting} '{mine}', but an earlier {item.Type} named '{first.Name}' (at {first.Location}) has '{theirs}'. "
+            + $"Files of one {item.Type} are read the same way: give this item another Name, or set {setting} to match.");
+    }
+
+    private static string Describe(CorpusFormat format) => format == CorpusFormat.JsonLines ? "jsonl" : "text";
+}

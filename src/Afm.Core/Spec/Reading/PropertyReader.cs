@@ -1,0 +1,120 @@
+using System.Text.RegularExpressions;
+
+namespace Afm.Core.Spec.Reading;
+
+/// <summary>The project's properties, parsed; null where a value was invalid (already reported).</summary>
+internal sealed record ProjectProperties
+{
+    public string? Name { get; init; }
+    public string? Version { get; init; }
+    public long? Seed { get; init; }
+    public int? Threads { get; init; }
+    public int? ModelDim { get; init; }
+    public int? Layers { get; init; }
+    public int? Heads { get; init; }
+    public int? KvHeads { get; init; }
+    public int? FfnDim { get; init; }
+    public double? RopeBase { get; init; }
+    public bool? TieEmbeddings { get; init; }
+    public bool? QkNorm { get; init; }
+    /// <summary>Only when the user set it; otherwise the longest stage decides.</summary>
+    public RawValue? MaxSequenceLengthValue { get; init; }
+    public int? MaxSequenceLength { get; init; }
+    public double? NormEpsilon { get; init; }
+    public double? ValidationFraction { get; init; }
+}
+
+/// <summary>Reads the model's properties (identity, architecture, run settings) with their defaults.</summary>
+internal static partial class PropertyReader
+{
+    public const long DefaultSeed = 1234;
+    public const int DefaultThreads = 2;
+    public const double DefaultRopeBase = 500_000;
+    public const double DefaultNormEpsilon = 1e-5;
+    public const double DefaultValidationFraction = 0.05;
+
+    // SemVer 2.0.0: the package name embeds the version, and tools compare versions by these rules.
+    [GeneratedRegex(@"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$")]
+    private static partial Regex SemVer();
+
+    // The name becomes a file name (<Name>.<Version>.afmpkg) on every OS.
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+    public static partial Regex SafeName();
+
+    public static ProjectProperties Read(SpecContext context)
+    {
+        var modelDim = context.RequiredProperty("ModelDim", "256") is { } md ? context.Int(md, SpecContext.Positive) : null;
+        var layers = context.RequiredProperty("Layers", "6") is { } l ? context.Int(l, SpecContext.Positive) : null;
+        var heads = context.RequiredProperty("Heads", "8") is { } h ? context.Int(h, SpecContext.Positive) : null;
+        var kvHeadsValue = context.Property("KvHeads");
+        var kvHeads = kvHeadsValue is { } kv ? context.Int(kv, SpecContext.Positive) : heads;
+        var maxSequence = context.Property("MaxSequenceLength");
+
+        CheckHeads(context, modelDim, heads, kvHeads, kvHeadsValue);
+
+        return new ProjectProperties
+        {
+            Name = ReadName(context),
+            Version = ReadVersion(context),
+            Seed = context.Property("Seed") is { } seed ? context.Long(seed, SpecContext.NonNegative) : DefaultSeed,
+            Threads = context.Property("AfmThreads") is { } t ? context.Int(t, SpecContext.Positive) : DefaultThreads,
+            ModelDim = modelDim,
+            Layers = layers,
+            Heads = heads,
+            KvHeads = kvHeads,
+            FfnDim = context.Property("FfnDim") is { } ffn ? context.Int(ffn, SpecContext.Positive) : modelDim is int d ? DefaultFfnDim(d) : null,
+            RopeBase = context.Property("RopeBase") is { } rope ? context.Double(rope, SpecContext.Positive) : DefaultRopeBase,
+            TieEmbeddings = context.Property("TieEmbeddings") is { } tie ? context.Bool(tie) : true,
+            QkNorm = context.Property("QkNorm") is { } qk ? context.Bool(qk) : true,
+            MaxSequenceLengthValue = maxSequence,
+            MaxSequenceLength = maxSequence is { } max ? context.Int(max, SpecContext.Positive) : null,
+            NormEpsilon = context.Property("NormEpsilon") is { } eps ? context.Double(eps, SpecContext.Positive) : DefaultNormEpsilon,
+            ValidationFraction = context.Property("ValidationFraction") is { } vf
+                ? context.Double(vf, (v => v > 0 && v <= 0.5, "greater than 0 and at most 0.5"))
+                : DefaultValidationFraction,
+        };
+    }
+
+    /// <summary>SwiGLU keeps the parameter count of a 4x MLP with 8/3 x ModelDim, rounded up to a multiple of 64 for the kernels.</summary>
+    public static int DefaultFfnDim(int modelDim)
+    {
+        var ffn = (8L * modelDim + 2) / 3;
+        return (int)((ffn + 63) / 64 * 64);
+    }
+
+    private static void CheckHeads(SpecContext context, int? modelDim, int? heads, int? kvHeads, RawValue? kvHeadsValue)
+    {
+        if (modelDim is int dim && heads is int h)
+        {
+            var location = context.Locator.Property("Heads");
+            if (dim % h != 0)
+                context.Error(DiagnosticCodes.HeadsDoNotDivideModelDim, location,
+                    $"Heads ({h}) must divide ModelDim ({dim}) so every head has the same width. Choose Heads among the divisors of {dim}, or change ModelDim.");
+            else if (dim / h % 2 != 0)
+                context.Error(DiagnosticCodes.OddHeadDim, location,
+                    $"The head dimension ModelDim/Heads = {dim}/{h} = {dim / h} is odd, but RoPE rotates pairs of dimensions. Choose ModelDim and Heads so that ModelDim/Heads is even.");
+        }
+        if (heads is int hs && kvHeads is int kvh && hs % kvh != 0)
+            context.Error(DiagnosticCodes.KvHeadsDoNotDivideHeads, kvHeadsValue?.Location ?? context.Locator.Property("Heads"),
+                $"KvHeads ({kvh}) must divide Heads ({hs}): grouped-query attention shares each key/value head among Heads/KvHeads query heads. Choose KvHeads among the divisors of {hs}.");
+    }
+
+    private static string? ReadName(SpecContext context)
+    {
+        if (context.Property("ModelName") is not { } value)
+            return Path.GetFileNameWithoutExtension(context.Snapshot.ProjectPath);
+        if (SafeName().IsMatch(value.Text)) return value.Text;
+        context.Error(DiagnosticCodes.InvalidName, value.Location,
+            $"ModelName is '{value.Text}', but it names the package file, so use only letters, digits, '.', '-' and '_', starting with a letter or digit.");
+        return null;
+    }
+
+    private static string? ReadVersion(SpecContext context)
+    {
+        if (context.Property("Version") is not { } value) return "1.0.0";
+        if (SemVer().IsMatch(value.Text)) return value.Text;
+        context.Error(DiagnosticCodes.InvalidVersion, value.Location,
+            $"Version is '{value.Text}', which is not a semantic version. Write MAJOR.MINOR.PATCH, such as 1.0.0 or 0.2.0-preview.1.");
+        return null;
+    }
+}

@@ -1,0 +1,97 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace Afm.Core.Spec.Reading;
+
+/// <summary>
+/// Typed reading of raw values. Each method reports what is wrong (unparsable: AFM1002/AFM1004, out of
+/// range: AFM1003) and returns null, so the caller just skips what depends on the value.
+/// Numbers use the invariant culture: a project must mean the same thing on every machine.
+/// </summary>
+internal sealed partial class SpecContext
+{
+    public static readonly (Func<double, bool> Test, string Text) Positive = (v => v > 0, "greater than 0");
+    public static readonly (Func<double, bool> Test, string Text) NonNegative = (v => v >= 0, "0 or more");
+
+    public int? Int(RawValue value, (Func<double, bool> Test, string Text) range)
+    {
+        if (!long.TryParse(value.Text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var parsed))
+        {
+            Error(DiagnosticCodes.InvalidNumber, value.Location,
+                $"{value.What} is '{value.Text}', which is not a whole number. Write digits only, such as 256.");
+            return null;
+        }
+        if (!InRange(value, parsed, range)) return null;
+        if (parsed > int.MaxValue)
+        {
+            OutOfRange(value, $"at most {int.MaxValue}");
+            return null;
+        }
+        return (int)parsed;
+    }
+
+    public long? Long(RawValue value, (Func<double, bool> Test, string Text) range)
+    {
+        if (!long.TryParse(value.Text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var parsed))
+        {
+            Error(DiagnosticCodes.InvalidNumber, value.Location,
+                $"{value.What} is '{value.Text}', which is not a whole number. Write digits only, such as 1234.");
+            return null;
+        }
+        return InRange(value, parsed, range) ? parsed : null;
+    }
+
+    public double? Double(RawValue value, (Func<double, bool> Test, string Text) range)
+    {
+        // TryParse accepts "NaN" and "Infinity", which no setting of ours means.
+        if (!double.TryParse(value.Text, NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed) || !double.IsFinite(parsed))
+        {
+            Error(DiagnosticCodes.InvalidNumber, value.Location,
+                $"{value.What} is '{value.Text}', which is not a number. Write a number with '.' as the decimal point, such as 0.05 or 3e-4.");
+            return null;
+        }
+        return InRange(value, parsed, range) ? parsed : null;
+    }
+
+    public bool? Bool(RawValue value)
+    {
+        if (bool.TryParse(value.Text, out var parsed)) return parsed;
+        Error(DiagnosticCodes.InvalidBoolean, value.Location, $"{value.What} is '{value.Text}'; write true or false.");
+        return null;
+    }
+
+    private static readonly Regex TokenCountSyntax = new(@"^(?<number>\d+(?:\.\d+)?)(?<suffix>[kKmMgG]?)$", RegexOptions.CultureInvariant);
+
+    /// <summary>A count of tokens: 12000, 300k, 4M, 1.5G (k/M/G = 1e3/1e6/1e9, any case), positive and whole.</summary>
+    public long? TokenCount(RawValue value)
+    {
+        var match = TokenCountSyntax.Match(value.Text);
+        if (!match.Success || !decimal.TryParse(match.Groups["number"].Value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var number))
+        {
+            Error(DiagnosticCodes.InvalidNumber, value.Location,
+                $"{value.What} is '{value.Text}', which is not a token count. Write a count such as 12000, 300k, 4M or 1.5G.");
+            return null;
+        }
+        var scale = char.ToLowerInvariant(match.Groups["suffix"].Value.FirstOrDefault()) switch
+        {
+            'k' => 1_000m, 'm' => 1_000_000m, 'g' => 1_000_000_000m, _ => 1m,
+        };
+        var tokens = number * scale;
+        if (tokens <= 0 || tokens != decimal.Truncate(tokens) || tokens > long.MaxValue)
+        {
+            OutOfRange(value, "a positive whole number of tokens");
+            return null;
+        }
+        return (long)tokens;
+    }
+
+    private bool InRange(RawValue value, double parsed, (Func<double, bool> Test, string Text) range)
+    {
+        if (range.Test(parsed)) return true;
+        OutOfRange(value, range.Text);
+        return false;
+    }
+
+    private void OutOfRange(RawValue value, string mustBe) =>
+        Error(DiagnosticCodes.NumberOutOfRange, value.Location, $"{value.What} is {value.Text}, but it must be {mustBe}.");
+}

@@ -1,0 +1,58 @@
+using Afm.Core.Diagnostics;
+
+namespace Afm.Core.Spec.Reading;
+
+/// <summary>A raw project value with what it is (for messages) and where it was written.</summary>
+internal readonly record struct RawValue(string What, string Text, SourceLocation Location);
+
+/// <summary>
+/// What every part of the reader shares: the snapshot, where things were written, and the diagnostics
+/// gathered so far. Readers report and carry on, so one run shows the user every mistake.
+/// </summary>
+internal sealed partial class SpecContext
+{
+    private readonly List<Diagnostic> _diagnostics = [];
+    private readonly Dictionary<string, string> _properties;
+
+    public SpecContext(ProjectSnapshot snapshot)
+    {
+        Snapshot = snapshot;
+        Locator = new SourceLocator(snapshot);
+        // MSBuild names are case-insensitive; the snapshot keeps them as written.
+        _properties = new Dictionary<string, string>(snapshot.Properties, StringComparer.OrdinalIgnoreCase);
+    }
+
+    public ProjectSnapshot Snapshot { get; }
+    public SourceLocator Locator { get; }
+    public IReadOnlyList<Diagnostic> Diagnostics => _diagnostics;
+    public bool HasErrors => _diagnostics.Any(d => d.IsError);
+
+    public string ProjectDirectory => Path.GetDirectoryName(Snapshot.ProjectPath) ?? "/";
+
+    public void Error(string code, SourceLocation location, string message) =>
+        _diagnostics.Add(new Diagnostic(DiagnosticSeverity.Error, code, message, location));
+
+    public void Warning(string code, SourceLocation location, string message) =>
+        _diagnostics.Add(new Diagnostic(DiagnosticSeverity.Warning, code, message, location));
+
+    /// <summary>A property's value, or null when unset (MSBuild treats empty as unset).</summary>
+    public RawValue? Property(string name) =>
+        _properties.TryGetValue(name, out var text) && !string.IsNullOrWhiteSpace(text)
+            ? new RawValue(name, text.Trim(), Locator.Property(name))
+            : null;
+
+    /// <summary>A property that must be set: reports AFM1001 when it is not.</summary>
+    public RawValue? RequiredProperty(string name, string example)
+    {
+        var value = Property(name);
+        if (value is null)
+            Error(DiagnosticCodes.RequiredPropertyMissing, Locator.Project,
+                $"The project does not set {name}, which is required. Add <{name}>{example}</{name}> to a <PropertyGroup>.");
+        return value;
+    }
+
+    /// <summary>Items of one type in project order.</summary>
+    public IReadOnlyList<ItemView> Items(string type) =>
+        Snapshot.Items.Where(i => string.Equals(i.Type, type, StringComparison.OrdinalIgnoreCase))
+            .Select(i => new ItemView(i, type, this)).ToList();
+}

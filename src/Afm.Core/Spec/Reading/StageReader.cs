@@ -1,0 +1,145 @@
+namespace Afm.Core.Spec.Reading;
+
+/// <summary>
+/// Reads the &lt;TrainingStage&gt; items, in project order: each stage resumes from the previous one, so
+/// RoPE base and learning rate carry over unless a stage sets its own.
+/// </summary>
+internal static class StageReader
+{
+    public const int DefaultBatchSize = 8;
+    public const double DefaultFirstLearningRate = 3e-4;
+    public const double DefaultFinalLearningRateRatio = 0.1;
+    public const double DefaultWeightDecay = 0.1;
+    public const double DefaultGradientClip = 1.0;
+
+    private static readonly string[] Known =
+    [
+        "Kind", "Tokens", "SequenceLength", "BatchSize", "LearningRate", "Warmup", "FinalLearningRateRatio",
+        "Schedule", "WeightDecay", "GradientClip", "RopeBase", "Mix", "EvalEvery",
+    ];
+
+    /// <summary>Each stage with its spec, or null where the stage had an error.</summary>
+    public static List<(ItemView Item, TrainingStageSpec? Spec)> Read(SpecContext context, double? projectRopeBase, IReadOnlyList<FileSet> corpora)
+    {
+        var items = context.Items("TrainingStage");
+        if (items.Count == 0)
+            context.Error(DiagnosticCodes.StageMissing, context.Locator.Project,
+                "The project has no training stage. Add <TrainingStage Include=\"core\" Tokens=\"4M\" SequenceLength=\"256\" /> to an <ItemGroup>.");
+
+        var stages = new List<(ItemView, TrainingStageSpec?)>();
+        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        double? ropeBase = projectRopeBase;
+        double? learningRate = DefaultFirstLearningRate;
+        foreach (var item in items)
+        {
+            item.WarnAboutUnknownMetadata(Known);
+            var nameIsValid = CheckName(context, item, seen);
+            var spec = ReadStage(context, item, ropeBase, learningRate, corpora);
+            // A broken stage still passes on what it can, so the next stage is checked on its own merits.
+            ropeBase = spec?.RopeBase ?? (item.Get("RopeBase") is null ? ropeBase : null);
+            learningRate = spec?.LearningRate ?? (item.Get("LearningRate") is null ? learningRate : null);
+            stages.Add((item, nameIsValid ? spec : null));
+        }
+        return stages;
+    }
+
+    private static bool CheckName(SpecContext context, ItemView item, HashSet<string> seen)
+    {
+        if (!PropertyReader.SafeName().IsMatch(item.Include))
+        {
+            // The name becomes a checkpoint directory.
+            context.Error(DiagnosticCodes.InvalidName, item.IncludeLocation,
+                $"Training stage name '{item.Include}' may contain only letters, digits, '.', '-' and '_', starting with a letter or digit.");
+            return false;
+        }
+        if (seen.Add(item.Include)) return true;
+        context.Error(DiagnosticCodes.DuplicateStageName, item.IncludeLocation,
+            $"Training stage '{item.Include}' is declared more than once; stage names identify checkpoints, so give each stage its own name.");
+        return false;
+    }
+
+    private static TrainingStageSpec? ReadStage(SpecContext context, ItemView item, double? ropeBaseDefault, double? learningRateDefault, IReadOnlyList<FileSet> corpora)
+    {
+        var kind = ReadKind(context, item);
+        var tokens = item.Required("Tokens", "4M") is { } t ? context.TokenCount(t) : null;
+        var sequenceLength = item.Required("SequenceLength", "256") is { } s ? context.Int(s, SpecContext.Positive) : null;
+        var batchSize = item.Get("BatchSize") is { } b ? context.Int(b, SpecContext.Positive) : DefaultBatchSize;
+        var learningRate = item.Get("LearningRate") is { } lr ? context.Double(lr, SpecContext.Positive) : learningRateDefault;
+        var finalRatio = item.Get("FinalLearningRateRatio") is { } f
+            ? context.Double(f, (v => v >= 0 && v <= 1, "between 0 and 1")) : DefaultFinalLearningRateRatio;
+        var schedule = ReadSchedule(context, item);
+        var weightDecay = item.Get("WeightDecay") is { } wd ? context.Double(wd, SpecContext.NonNegative) : DefaultWeightDecay;
+        var gradientClip = item.Get("GradientClip") is { } gc ? context.Double(gc, SpecContext.Positive) : DefaultGradientClip;
+        var ropeBase = item.Get("RopeBase") is { } rb ? context.Double(rb, SpecContext.Positive) : ropeBaseDefault;
+        var mix = item.Get("Mix") is { } m ? MixReader.Read(context, m, corpora) : MixReader.Default(corpora);
+        var warmupValue = item.Get("Warmup");
+        var warmup = warmupValue is { } w ? context.Int(w, SpecContext.NonNegative) : null;
+        var evalEvery = item.Get("EvalEvery") is { } e ? context.Int(e, SpecContext.Positive) : null;
+
+        if (tokens is not long tokenCount || sequenceLength is not int length || batchSize is not int batch) return null;
+        var steps = Math.Max(1, tokenCount / ((long)length * batch));
+        // A short warm-up (10% of the steps, at most 100) keeps early updates small without wasting a small run.
+        var warmupSteps = warmupValue is null ? (int)Math.Min(100, steps / 10) : warmup;
+        if (warmupValue is { } wv && warmup is int ws && ws >= steps)
+            context.Warning(DiagnosticCodes.WarmupNotShorterThanStage, wv.Location,
+                $"{wv.What} is {ws} steps, but the stage has only {steps} steps ({tokenCount} tokens / ({length} x {batch})), so the learning rate never reaches its peak. Lower Warmup or raise Tokens.");
+        var evalEverySteps = item.Get("EvalEvery") is null ? (int)Math.Max(1, steps / 10) : evalEvery;
+
+        if (kind is null || learningRate is null || finalRatio is null || schedule is null || weightDecay is null
+            || gradientClip is null || ropeBase is null || mix is null || warmupSteps is null || evalEverySteps is null) return null;
+        return new TrainingStageSpec
+        {
+            Name = item.Include,
+            Kind = kind.Value,
+            Tokens = tokenCount,
+            SequenceLength = length,
+            BatchSize = batch,
+            LearningRate = learningRate.Value,
+            WarmupSteps = warmupSteps.Value,
+            FinalLearningRateRatio = finalRatio.Value,
+            Schedule = schedule.Value,
+            WeightDecay = weightDecay.Value,
+            GradientClip = gradientClip.Value,
+            RopeBase = ropeBase.Value,
+            Mix = mix,
+            EvalEvery = evalEverySteps.Value,
+            Location = item.Location,
+        };
+    }
+
+    private static StageKind? ReadKind(SpecContext context, ItemView item)
+    {
+        if (item.Get("Kind") is not { } value) return StageKind.Pretrain;
+        if (string.Equals(value.Text, "pretrain", StringComparison.OrdinalIgnoreCase)) return StageKind.Pretrain;
+        context.Error(DiagnosticCodes.UnknownStageKind, value.Location,
+            $"{value.What} is '{value.Text}', which is not a stage kind this toolchain supports. Write Kind=\"pretrain\" (or remove Kind).");
+        return null;
+    }
+
+    private static LearningRateSchedule? ReadSchedule(SpecContext context, ItemView item)
+    {
+        if (item.Get("Schedule") is not { } value) return LearningRateSchedule.Cosine;
+        switch (value.Text.ToLowerInvariant())
+        {
+            case "cosine": return LearningRateSchedule.Cosine;
+            case "constant": return LearningRateSchedule.Constant;
+            case "linear": return LearningRateSchedule.Linear;
+            default:
+                context.Error(DiagnosticCodes.UnknownSchedule, value.Location,
+                    $"{value.What} is '{value.Text}'; write cosine, linear or constant.");
+                return null;
+        }
+    }
+
+    /// <summary>No stage may train on sequences longer than the model's declared context.</summary>
+    public static void CheckSequenceLengths(SpecContext context, List<(ItemView Item, TrainingStageSpec? Spec)> stages, ProjectProperties properties)
+    {
+        if (properties.MaxSequenceLength is not int max) return;
+        foreach (var (item, _) in stages)
+            // Checked even on a stage with other errors; an unparsable length was reported already.
+            if (item.Get("SequenceLength") is { } value && int.TryParse(value.Text, System.Globalization.NumberStyles.None,
+                    System.Globalization.CultureInfo.InvariantCulture, out var length) && length > max)
+                context.Error(DiagnosticCodes.SequenceLengthExceedsMax, value.Location,
+                    $"SequenceLength of {item.Describe} is {length}, but MaxSequenceLength is {max}. Lower SequenceLength or raise MaxSequenceLength (or remove it: it defaults to the longest stage).");
+    }
+}
