@@ -1,0 +1,97 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Microsoft.Build.Framework;
+using Microsoft.Build.Utilities;
+
+namespace Afm.Build.Tasks;
+
+/// <summary>
+/// Writes what MSBuild evaluated from the .afmproj (forwarded properties and AFM items with their custom
+/// metadata) as the JSON project snapshot that <c>afm validate</c> reads. The file is rewritten only when
+/// its content changes, so its timestamp is an honest input for the incremental validate stage, and a
+/// property passed on the command line (<c>-p:Seed=7</c>) still invalidates the build.
+/// </summary>
+public sealed class AfmWriteProjectSnapshot : Microsoft.Build.Utilities.Task, IIncrementalTask
+{
+    /// <summary>Metadata on <see cref="Items"/> naming each item's type (items passed to a task lose it).</summary>
+    internal const string ItemTypeMetadata = "AfmItemType";
+
+    [Required] public string ProjectPath { get; set; } = "";
+
+    /// <summary>One item per forwarded property: Include = name, metadata Value = evaluated value.</summary>
+    public ITaskItem[] Properties { get; set; } = [];
+
+    /// <summary>Every AFM item, each with <c>AfmItemType</c> metadata.</summary>
+    public ITaskItem[] Items { get; set; } = [];
+
+    [Required] public string OutputFile { get; set; } = "";
+
+    /// <summary>Set by MSBuild in question mode (<c>-question</c>): writing would mean the build was not up to date.</summary>
+    public bool FailIfNotIncremental { get; set; }
+
+    public override bool Execute()
+    {
+        var content = Render();
+        if (File.Exists(OutputFile) && File.ReadAllText(OutputFile) == content)
+        {
+            Log.LogMessage(MessageImportance.Low, $"Project snapshot unchanged: {OutputFile}");
+            return true;
+        }
+        if (FailIfNotIncremental)
+        {
+            Log.LogError($"Building is not up to date: the project snapshot '{OutputFile}' would change.");
+            return false;
+        }
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(OutputFile))!);
+        AtomicFile.WriteAllText(OutputFile, content);
+        Log.LogMessage(MessageImportance.Low, $"Project snapshot written: {OutputFile}");
+        return !Log.HasLoggedErrors;
+    }
+
+    internal string Render()
+    {
+        var properties = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var property in Properties)
+        {
+            var value = property.GetMetadata("Value");
+            if (!string.IsNullOrEmpty(value))
+                properties[property.ItemSpec] = value;
+        }
+
+        var items = new List<object>();
+        foreach (var item in Items)
+        {
+            var type = item.GetMetadata(ItemTypeMetadata);
+            var metadata = new SortedDictionary<string, string>(StringComparer.Ordinal);
+            foreach (System.Collections.DictionaryEntry entry in item.CloneCustomMetadata())
+            {
+                var name = (string)entry.Key;
+                if (name != ItemTypeMetadata)
+                    metadata[name] = (string?)entry.Value ?? "";
+            }
+            items.Add(new
+            {
+                type,
+                include = item.ItemSpec,
+                fullPath = LooksLikeFile(type) ? item.GetMetadata("FullPath") : null,
+                definingFile = NullIfEmpty(item.GetMetadata("DefiningProjectFullPath")),
+                metadata,
+            });
+        }
+
+        var snapshot = new { projectPath = Path.GetFullPath(ProjectPath), properties, items };
+        return JsonSerializer.Serialize(snapshot, JsonOptions) + "\n";
+    }
+
+    // Items whose Include names files; for the others (a tokenizer kind, a stage name) a full path is noise.
+    private static bool LooksLikeFile(string type) => type is "Corpus" or "EvalSet";
+
+    private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
+
+    private static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        WriteIndented = true,
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+}

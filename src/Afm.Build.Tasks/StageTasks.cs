@@ -1,0 +1,70 @@
+using Microsoft.Build.Framework;
+
+namespace Afm.Build.Tasks;
+
+/// <summary>validate: project snapshot -> typed spec and per-stage fingerprints.</summary>
+public sealed class AfmValidate : AfmCompilerTask
+{
+    [Required] public string SnapshotFile { get; set; } = "";
+    [Required] public string OutputDirectory { get; set; } = "";
+    protected override string Command => "validate";
+    protected override void AddArguments(ResponseFileBuilder arguments)
+    {
+        arguments.Add("--snapshot", SnapshotFile);
+        arguments.Add("--out", OutputDirectory);
+    }
+}
+
+/// <summary>Base of the stages that read the validated spec.</summary>
+public abstract class AfmSpecStageTask : AfmCompilerTask
+{
+    [Required] public string SpecFile { get; set; } = "";
+    [Required] public string OutputPath { get; set; } = "";
+    protected override void AddArguments(ResponseFileBuilder arguments)
+    {
+        arguments.Add("--spec", SpecFile);
+        AddStageArguments(arguments);
+        arguments.Add("--out", OutputPath);
+    }
+    protected abstract void AddStageArguments(ResponseFileBuilder arguments);
+}
+
+/// <summary>tokenizer: train the BPE vocabulary on the corpora.</summary>
+public sealed class AfmTrainTokenizer : AfmSpecStageTask
+{
+    protected override string Command => "tokenizer";
+    protected override void AddStageArguments(ResponseFileBuilder arguments) { }
+}
+
+/// <summary>data: tokenize, split and pack the corpora into shards.</summary>
+public sealed class AfmPrepareData : AfmSpecStageTask
+{
+    [Required] public string TokenizerDirectory { get; set; } = "";
+    protected override string Command => "data";
+    protected override void AddStageArguments(ResponseFileBuilder arguments) =>
+        arguments.Add("--tokenizer", TokenizerDirectory);
+}
+
+/// <summary>train: run the training stages in order, with checkpoints.</summary>
+public sealed class AfmTrain : AfmSpecStageTask
+{
+    [Required] public string DataDirectory { get; set; } = "";
+    protected override string Command => "train";
+    protected override void AddStageArguments(ResponseFileBuilder arguments) =>
+        arguments.Add("--data", DataDirectory);
+}
+
+/// <summary>package: assemble the versioned .afmpkg with its manifest.</summary>
+public sealed class AfmPackage : AfmSpecStageTask
+{
+    [Required] public string TokenizerDirectory { get; set; } = "";
+    [Required] public string DataDirectory { get; set; } = "";
+    [Required] public string TrainDirectory { get; set; } = "";
+    protected override string Command => "package";
+    protected override void AddStageArguments(ResponseFileBuilder arguments)
+    {
+        arguments.Add("--tokenizer", TokenizerDirectory);
+        arguments.Add("--data", DataDirectory);
+        arguments.Add("--train", TrainDirectory);
+    }
+}
