@@ -1,0 +1,100 @@
+using System.Text;
+using System.Text.Json;
+using Afm.Core.Diagnostics;
+using Afm.Core.Spec;
+
+namespace Afm.Data.Corpora;
+
+/// <summary>
+/// Reads the documents of a corpus or eval set, in a deterministic order: files in the spec's (ordinal) order,
+/// records in file order. A text file is one document; a JSON lines file is one document per non-blank line.
+/// </summary>
+public static class CorpusReader
+{
+    private static readonly UTF8Encoding Utf8NoBom = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false);
+
+    public static IEnumerable<Document> Read(CorpusSpec corpus) =>
+        Read(corpus.Name, corpus.Files, corpus.Format, corpus.TextField, corpus.Location);
+
+    public static IEnumerable<Document> Read(EvalSetSpec evalSet) =>
+        Read(evalSet.Name, evalSet.Files, evalSet.Format, evalSet.TextField, evalSet.Location);
+
+    private static IEnumerable<Document> Read(string name, IReadOnlyList<string> files, CorpusFormat format, string textField, SourceLocation? location)
+    {
+        var baseDirectory = CommonDirectory(files);
+        var any = false;
+        foreach (var file in files)
+        {
+            var relative = Path.GetRelativePath(baseDirectory, file).Replace('\\', '/');
+            var documents = format == CorpusFormat.JsonLines
+                ? ReadJsonLines(file, $"{name}/{relative}", textField)
+                : [new Document($"{name}/{relative}", File.ReadAllText(file, Utf8NoBom))];
+            foreach (var document in documents)
+            {
+                any = true;
+                yield return document;
+            }
+        }
+        if (!any)
+        {
+            throw DataDiagnostics.Error(DataDiagnostics.EmptyCorpus,
+                $"Corpus '{name}' has no documents ({files.Count} file(s) matched). Check its Include pattern and that the files are not empty.",
+                location ?? SourceLocation.FileOnly(files.Count > 0 ? files[0] : name));
+        }
+    }
+
+    private static IEnumerable<Document> ReadJsonLines(string file, string idPrefix, string textField)
+    {
+        using var reader = new StreamReader(file, Utf8NoBom, detectEncodingFromByteOrderMarks: true);
+        var lineNumber = 0;
+        while (reader.ReadLine() is { } line)
+        {
+            lineNumber++;
+            if (string.IsNullOrWhiteSpace(line))
+                continue;
+            yield return new Document($"{idPrefix}:{lineNumber}", ParseText(line, textField, file, lineNumber));
+        }
+    }
+
+    private static string ParseText(string line, string textField, string file, int lineNumber)
+    {
+        string? problem;
+        try
+        {
+            using var json = JsonDocument.Parse(line);
+            if (json.RootElement.ValueKind != JsonValueKind.Object)
+                problem = "the line is not a JSON object";
+            else if (!json.RootElement.TryGetProperty(textField, out var field))
+                problem = $"the object has no \"{textField}\" field";
+            else if (field.ValueKind != JsonValueKind.String)
+                problem = $"the \"{textField}\" field is not a string";
+            else
+                return field.GetString()!;
+        }
+        catch (JsonException e)
+        {
+            problem = $"the line is not valid JSON ({e.Message})";
+        }
+        throw DataDiagnostics.Error(DataDiagnostics.BadJsonLine,
+            $"Bad JSON lines record: {problem}. Each non-blank line must be an object with a string \"{textField}\" field (set TextField on the item to use another field).",
+            new SourceLocation(file, lineNumber, 1));
+    }
+
+    // Ids are relative to the deepest folder holding all the files, so they do not depend on where the project lives.
+    private static string CommonDirectory(IReadOnlyList<string> files)
+    {
+        if (files.Count == 0)
+            return "";
+        var common = Path.GetDirectoryName(Path.GetFullPath(files[0])) ?? "";
+        foreach (var file in files.Skip(1))
+        {
+            var directory = Path.GetDirectoryName(Path.GetFullPath(file)) ?? "";
+            while (!IsWithin(directory, common))
+                common = Path.GetDirectoryName(common) ?? "";
+        }
+        return common;
+    }
+
+    private static bool IsWithin(string directory, string ancestor) =>
+        directory == ancestor || directory.StartsWith(ancestor.TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar, StringComparison.Ordinal);
+}
