@@ -26,12 +26,12 @@ public static class ProjectSpecReader
         var context = new SpecContext(snapshot);
         var properties = PropertyReader.Read(context);
         var tokenizer = TokenizerReader.Read(context);
-        var corpora = FileSetReader.Read(context, "Corpus", defaultName: null, hasDecontaminate: false);
+        var corpora = FileSetReader.Read(context, "Corpus", defaultName: null, hasDecontaminate: false, out var corpusGaps);
         if (context.Items("Corpus").Count == 0 && !context.Locator.UnmatchedWildcards("Corpus").Any())
             context.Error(DiagnosticCodes.CorpusMissing, context.Locator.Project,
                 "The project has no corpus. Add <Corpus Include=\"data/*.txt\" Name=\"web\" /> to an <ItemGroup>.");
-        var evalSets = FileSetReader.Read(context, "EvalSet", defaultName: "eval", hasDecontaminate: true);
-        var stages = StageReader.Read(context, properties.RopeBase, corpora);
+        var evalSets = FileSetReader.Read(context, "EvalSet", defaultName: "eval", hasDecontaminate: true, out _);
+        var stages = StageReader.Read(context, properties.RopeBase, corpora, corpusGaps);
         StageReader.CheckSequenceLengths(context, stages, properties);
 
         if (context.HasErrors) return new SpecResult(null, context.Diagnostics);

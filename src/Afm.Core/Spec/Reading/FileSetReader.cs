@@ -7,6 +7,15 @@ internal sealed record FileSet(
     string Name, IReadOnlyList<string> Files, CorpusFormat Format, string TextField, bool Decontaminate, long Bytes, SourceLocation Location);
 
 /// <summary>
+/// What is known to be missing from the sets read, so that later checks (a stage's Mix) do not report
+/// the same mistake again under another code.
+/// </summary>
+internal sealed record FileSetGaps(bool SomeUnnamed, IReadOnlySet<string> EmptyNames)
+{
+    public bool Explains(string name) => SomeUnnamed || EmptyNames.Contains(name);
+}
+
+/// <summary>
 /// Reads file items into named sets. Items with the same Name form one set (a wildcard gives one item per
 /// file anyway), so they must agree on how the files are read.
 /// </summary>
@@ -25,8 +34,10 @@ internal static class FileSetReader
     }
 
     /// <param name="defaultName">Null when Name is required.</param>
-    public static List<FileSet> Read(SpecContext context, string type, string? defaultName, bool hasDecontaminate)
+    public static List<FileSet> Read(SpecContext context, string type, string? defaultName, bool hasDecontaminate, out FileSetGaps gaps)
     {
+        var allNamed = true;
+        var emptyNames = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         string[] known = hasDecontaminate ? ["Name", "Format", "TextField", "Decontaminate"] : ["Name", "Format", "TextField"];
         var drafts = new List<Draft>();
         foreach (var item in context.Items(type))
@@ -40,18 +51,29 @@ internal static class FileSetReader
             if (!exists)
                 context.Error(DiagnosticCodes.FileNotFound, item.IncludeLocation,
                     $"{type} file '{item.FullPath}' does not exist. Fix the Include path (it is relative to the project directory) or add the file.");
-            if (name is null || format is null || decontaminate is null) continue;
+            if (name is null)
+            {
+                allNamed = false;
+                continue;
+            }
 
+            // A set with a bad setting is kept (the error blocks the spec anyway) so that a Mix naming it
+            // is not reported as naming an unknown corpus.
             var draft = drafts.FirstOrDefault(s => string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase));
             if (draft is null)
-                drafts.Add(draft = new Draft(name, format.Value, textField, decontaminate.Value, item.Location));
-            else
+                drafts.Add(draft = new Draft(name, format ?? CorpusFormat.Text, textField, decontaminate ?? true, item.Location));
+            else if (format is not null && decontaminate is not null)
                 CheckAgrees(context, item, draft, format.Value, textField, decontaminate.Value);
             if (exists) draft.Files.Add(item.FullPath);
         }
-        foreach (var (pattern, location) in context.Locator.UnmatchedWildcards(type))
+        foreach (var (pattern, location, element) in context.Locator.UnmatchedWildcards(type))
+        {
+            var declaredName = (ProjectXml.Attribute(element, "Name")?.Value ?? ProjectXml.Child(element, "Name")?.Value)?.Trim();
+            emptyNames.Add(declaredName ?? defaultName ?? "");
             context.Error(DiagnosticCodes.PatternMatchedNoFiles, location,
                 $"{type} Include pattern '{pattern}' matched no files. Fix the pattern (it is relative to the project directory) or add the files.");
+        }
+        gaps = new FileSetGaps(!allNamed, emptyNames);
         return drafts.Select(d => new FileSet(d.Name, d.Files.ToList(), d.Format, d.TextField, d.Decontaminate,
             d.Files.Sum(f => new FileInfo(f).Length), d.Location)).ToList();
     }

@@ -8,7 +8,8 @@ namespace Afm.Core.Spec.Reading;
 /// </summary>
 internal static class MixReader
 {
-    public static IReadOnlyList<MixEntry>? Read(SpecContext context, RawValue mix, IReadOnlyList<FileSet> corpora)
+    /// <param name="corpusGaps">Corpora already reported as broken: a Mix naming one is not reported again.</param>
+    public static IReadOnlyList<MixEntry>? Read(SpecContext context, RawValue mix, IReadOnlyList<FileSet> corpora, FileSetGaps corpusGaps)
     {
         var weights = new Dictionary<string, double>(StringComparer.Ordinal);
         var valid = true;
@@ -25,11 +26,11 @@ internal static class MixReader
             }
             // Mix names the corpus as declared; matching ignores case like every MSBuild name.
             var corpus = corpora.FirstOrDefault(c => string.Equals(c.Name, parts[0], StringComparison.OrdinalIgnoreCase));
-            if (corpus is null)
+            if (corpus is null && (corpora.Count == 0 || corpusGaps.Explains(parts[0]))) valid = false;
+            else if (corpus is null)
             {
-                var names = corpora.Count == 0 ? "none are declared" : "declared: " + string.Join(", ", corpora.Select(c => c.Name));
                 context.Error(DiagnosticCodes.MixUnknownCorpus, mix.Location,
-                    $"{mix.What} names corpus '{parts[0]}', which no <Corpus Name=\"...\"> declares ({names}). Fix the name or declare the corpus.");
+                    $"{mix.What} names corpus '{parts[0]}', which no <Corpus Name=\"...\"> declares (declared: {string.Join(", ", corpora.Select(c => c.Name))}). Fix the name or declare the corpus.");
                 valid = false;
             }
             else if (weight <= 0)

@@ -60,7 +60,7 @@ internal sealed class SourceLocator
     /// Wildcard Include parts of this item type that produced no item. Conditional declarations are left
     /// out: their items may be absent on purpose, and we cannot evaluate conditions here.
     /// </summary>
-    public IEnumerable<(string Pattern, SourceLocation Location)> UnmatchedWildcards(string itemType)
+    public IEnumerable<(string Pattern, SourceLocation Location, XElement Element)> UnmatchedWildcards(string itemType)
     {
         var files = _parts.Keys.Where(k => k.Type == itemType.ToLowerInvariant()).Select(k => k.File).Append(_projectPath).Distinct();
         foreach (var file in files)
@@ -68,7 +68,7 @@ internal sealed class SourceLocator
                 if (part.Wildcard && !part.Dynamic && !_producedItems.Contains(part) && !ProjectXml.IsConditional(part.Element))
                 {
                     var include = ProjectXml.Attribute(part.Element, "Include")!;
-                    yield return (part.Text, ProjectXml.At(file, include));
+                    yield return (part.Text, ProjectXml.At(file, include), part.Element);
                 }
     }
 

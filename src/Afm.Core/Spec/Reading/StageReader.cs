@@ -19,7 +19,7 @@ internal static class StageReader
     ];
 
     /// <summary>Each stage with its spec, or null where the stage had an error.</summary>
-    public static List<(ItemView Item, TrainingStageSpec? Spec)> Read(SpecContext context, double? projectRopeBase, IReadOnlyList<FileSet> corpora)
+    public static List<(ItemView Item, TrainingStageSpec? Spec)> Read(SpecContext context, double? projectRopeBase, IReadOnlyList<FileSet> corpora, FileSetGaps corpusGaps)
     {
         var items = context.Items("TrainingStage");
         if (items.Count == 0)
@@ -34,7 +34,7 @@ internal static class StageReader
         {
             item.WarnAboutUnknownMetadata(Known);
             var nameIsValid = CheckName(context, item, seen);
-            var spec = ReadStage(context, item, ropeBase, learningRate, corpora);
+            var spec = ReadStage(context, item, ropeBase, learningRate, corpora, corpusGaps);
             // A broken stage still passes on what it can, so the next stage is checked on its own merits.
             ropeBase = spec?.RopeBase ?? (item.Get("RopeBase") is null ? ropeBase : null);
             learningRate = spec?.LearningRate ?? (item.Get("LearningRate") is null ? learningRate : null);
@@ -58,7 +58,7 @@ internal static class StageReader
         return false;
     }
 
-    private static TrainingStageSpec? ReadStage(SpecContext context, ItemView item, double? ropeBaseDefault, double? learningRateDefault, IReadOnlyList<FileSet> corpora)
+    private static TrainingStageSpec? ReadStage(SpecContext context, ItemView item, double? ropeBaseDefault, double? learningRateDefault, IReadOnlyList<FileSet> corpora, FileSetGaps corpusGaps)
     {
         var kind = ReadKind(context, item);
         var tokens = item.Required("Tokens", "4M") is { } t ? context.TokenCount(t) : null;
@@ -71,7 +71,7 @@ internal static class StageReader
         var weightDecay = item.Get("WeightDecay") is { } wd ? context.Double(wd, SpecContext.NonNegative) : DefaultWeightDecay;
         var gradientClip = item.Get("GradientClip") is { } gc ? context.Double(gc, SpecContext.Positive) : DefaultGradientClip;
         var ropeBase = item.Get("RopeBase") is { } rb ? context.Double(rb, SpecContext.Positive) : ropeBaseDefault;
-        var mix = item.Get("Mix") is { } m ? MixReader.Read(context, m, corpora) : MixReader.Default(corpora);
+        var mix = item.Get("Mix") is { } m ? MixReader.Read(context, m, corpora, corpusGaps) : MixReader.Default(corpora);
         var warmupValue = item.Get("Warmup");
         var warmup = warmupValue is { } w ? context.Int(w, SpecContext.NonNegative) : null;
         var evalEvery = item.Get("EvalEvery") is { } e ? context.Int(e, SpecContext.Positive) : null;
