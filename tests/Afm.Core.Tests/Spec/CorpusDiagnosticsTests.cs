@@ -92,6 +92,13 @@ public sealed class CorpusDiagnosticsTests
     }
 
     [Fact]
+    public void A_missing_file_written_with_backslashes_is_located_at_its_Include()
+    {
+        using var project = TestProject.With("data/code/**/*.cs", @"data\code\missing.cs");
+        DiagnosticAssert.SingleError(project.Read(), "AFM1302", project.Locate(@"Include=""data\code\missing.cs"""));
+    }
+
+    [Fact]
     public void A_corpus_declared_in_an_imported_file_is_located_there()
     {
         using var project = TestProject.With(Corpora, "<Corpus Include=\"data/web/*.txt\" Name=\"web\" />");

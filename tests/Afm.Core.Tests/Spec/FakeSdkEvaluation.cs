@@ -56,7 +56,8 @@ internal static class FakeSdkEvaluation
     /// <summary>Supports the wildcards tests use: "dir/*.ext" and "dir/**/*.ext".</summary>
     private static IEnumerable<string> Expand(string projectDirectory, string include)
     {
-        foreach (var part in include.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        // MSBuild accepts '\\' as a separator on every OS.
+        foreach (var part in include.Replace('\\', '/').Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
         {
             if (!part.Contains('*')) { yield return part; continue; }
             var recursive = part.Contains("**/");
