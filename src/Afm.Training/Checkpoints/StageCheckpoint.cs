@@ -1,0 +1,95 @@
+using System.Text.Json;
+using Afm.Training.Model;
+using Afm.Training.Stages;
+using TorchSharp.Modules;
+
+namespace Afm.Training.Checkpoints;
+
+/// <summary>Small JSON record of where a stage ended; its fingerprint decides whether the stage can be skipped.</summary>
+public sealed record StageState
+{
+    public required string Stage { get; init; }
+    public required long Step { get; init; }
+    public required long Seed { get; init; }
+    public required int Threads { get; init; }
+    /// <summary>Seed of the stage's data permutation and how many sequences it handed out.</summary>
+    public required ulong DataSeed { get; init; }
+    public required long SequencesConsumed { get; init; }
+    /// <summary>Hash of everything the stage's result depends on, chained through the previous stage.</summary>
+    public required string Fingerprint { get; init; }
+}
+
+/// <summary>
+/// The end-of-stage checkpoint, <c>checkpointDirectory/&lt;stage&gt;/</c>:
+/// <c>model.safetensors</c> (weights), <c>optimizer.bin</c> (TorchSharp AdamW state), <c>report.json</c>
+/// (the stage's deterministic report, so a skipped stage still reports) and <c>state.json</c>.
+/// All files are written into a temporary sibling folder that is renamed into place, so a killed process
+/// leaves either the old checkpoint or the new one, never a mix.
+/// </summary>
+public static class StageCheckpoint
+{
+    public const string WeightsFile = "model.safetensors";
+    public const string OptimizerFile = "optimizer.bin";
+    public const string ReportFile = "report.json";
+    public const string StateFile = "state.json";
+
+    internal static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+
+    public static string StageDirectory(string checkpointDirectory, string stage) => Path.Combine(checkpointDirectory, stage);
+
+    public static void Save(string checkpointDirectory, StageState state, AfmDecoder model, OptimizerHelper optimizer, StageReport report)
+    {
+        string final = StageDirectory(checkpointDirectory, state.Stage);
+        string temp = Path.Combine(checkpointDirectory, $".{state.Stage}.{Environment.ProcessId}.tmp");
+        if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
+        Directory.CreateDirectory(temp);
+
+        SafeTensors.Write(Path.Combine(temp, WeightsFile), model.named_parameters().Select(p => (p.name, (TorchSharp.torch.Tensor)p.parameter)),
+            WeightsMetadata(model));
+        AtomicFile.Write(Path.Combine(temp, OptimizerFile), s =>
+        {
+            using var writer = new BinaryWriter(s, System.Text.Encoding.UTF8, leaveOpen: true);
+            optimizer.save_state_dict(writer);
+        });
+        AtomicFile.WriteAllText(Path.Combine(temp, ReportFile), JsonSerializer.Serialize(report, Json));
+        // state.json last: its presence marks a complete checkpoint.
+        AtomicFile.WriteAllText(Path.Combine(temp, StateFile), JsonSerializer.Serialize(state, Json));
+
+        if (Directory.Exists(final)) Directory.Delete(final, recursive: true);
+        Directory.Move(temp, final);
+    }
+
+    /// <summary>The stage's report if a complete checkpoint with this fingerprint exists, else null.</summary>
+    public static StageReport? TryFind(string checkpointDirectory, string stage, string fingerprint)
+    {
+        string dir = StageDirectory(checkpointDirectory, stage);
+        string statePath = Path.Combine(dir, StateFile);
+        if (!File.Exists(statePath) || !File.Exists(Path.Combine(dir, WeightsFile)) || !File.Exists(Path.Combine(dir, ReportFile))) return null;
+        try
+        {
+            var state = JsonSerializer.Deserialize<StageState>(File.ReadAllText(statePath), Json);
+            if (state is null || state.Fingerprint != fingerprint) return null;
+            return JsonSerializer.Deserialize<StageReport>(File.ReadAllText(Path.Combine(dir, ReportFile)), Json);
+        }
+        catch (JsonException)
+        {
+            return null; // unreadable: train the stage again
+        }
+    }
+
+    /// <summary>Architecture facts an exporter needs that are not in the tensor names.</summary>
+    private static Dictionary<string, string> WeightsMetadata(AfmDecoder model)
+    {
+        var a = model.Architecture;
+        string F(double d) => d.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+        string I(int i) => i.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return new()
+        {
+            ["format"] = "afm-decoder-v1",
+            ["model_dim"] = I(a.ModelDim), ["layers"] = I(a.Layers), ["heads"] = I(a.Heads), ["kv_heads"] = I(a.KvHeads),
+            ["ffn_dim"] = I(a.FfnDim), ["vocab_size"] = I(a.VocabSize), ["qk_norm"] = a.QkNorm ? "true" : "false",
+            ["tie_embeddings"] = a.TieEmbeddings ? "true" : "false", ["norm_epsilon"] = F(a.NormEpsilon),
+            ["rope_base"] = F(model.RopeBase), ["rope_style"] = "rotate_half",
+        };
+    }
+}

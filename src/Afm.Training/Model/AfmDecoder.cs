@@ -1,0 +1,96 @@
+using Afm.Core.Spec;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Afm.Training.Model;
+
+/// <summary>
+/// The AFM decoder-only transformer: token embedding, <c>Layers</c> pre-norm blocks, final RMSNorm, and an
+/// output projection that is the embedding matrix itself when <c>TieEmbeddings</c> (then there is no
+/// <c>lm_head.weight</c> parameter; exporters must reuse <c>embed.weight</c>).
+/// Parameter names: embed.weight, layers.{i}.attn_norm.weight, layers.{i}.attn.{q,k,v,o}_proj.weight,
+/// layers.{i}.attn.{q,k}_norm.weight (QK-norm), layers.{i}.mlp_norm.weight,
+/// layers.{i}.mlp.{gate,up,down}_proj.weight, norm.weight, lm_head.weight (untied only).
+/// </summary>
+public sealed class AfmDecoder : nn.Module<Tensor, Tensor>
+{
+    private const double InitStd = 0.02;
+
+    private readonly Embedding embed;
+    private readonly ModuleList<DecoderBlock> layers;
+    private readonly RmsNorm norm;
+    private readonly Linear? lm_head;
+    private readonly RotaryEmbedding rotary;
+
+    public AfmDecoder(ArchitectureSpec architecture) : base("afm")
+    {
+        Architecture = architecture;
+        rotary = new RotaryEmbedding(architecture.HeadDim, architecture.RopeBase);
+        embed = nn.Embedding(architecture.VocabSize, architecture.ModelDim);
+        layers = nn.ModuleList(Enumerable.Range(0, architecture.Layers)
+            .Select(i => new DecoderBlock(i.ToString(System.Globalization.CultureInfo.InvariantCulture), architecture, rotary))
+            .ToArray());
+        norm = new RmsNorm("norm", architecture.ModelDim, architecture.NormEpsilon);
+        if (!architecture.TieEmbeddings) lm_head = nn.Linear(architecture.ModelDim, architecture.VocabSize, hasBias: false);
+        RegisterComponents();
+        Initialize();
+    }
+
+    public ArchitectureSpec Architecture { get; }
+
+    /// <summary>RoPE base used from now on; training stages set it (context lengthening raises it).</summary>
+    public double RopeBase
+    {
+        get => rotary.Base;
+        set => rotary.Base = value;
+    }
+
+    /// <summary>The input embedding matrix [vocab, dim]; also the output projection when tied.</summary>
+    public Parameter EmbeddingWeight => embed.weight!;
+
+    /// <summary>The output projection matrix [vocab, dim].</summary>
+    public Parameter OutputWeight => lm_head?.weight ?? embed.weight!;
+
+    /// <summary>Parameters counted once even when tied.</summary>
+    public long ParameterCount => parameters().Sum(p => p.numel());
+
+    /// <summary>input ids [batch, time] (int64) -> logits [batch, time, vocab].</summary>
+    public override Tensor forward(Tensor inputIds)
+    {
+        using var scope = NewDisposeScope();
+        var x = embed.forward(inputIds);
+        foreach (var layer in layers) x = layer.forward(x);
+        x = norm.forward(x);
+        var logits = nn.functional.linear(x, OutputWeight);
+        return logits.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Normal(0, 0.02) for embeddings and projections; the projections that write into the residual stream
+    /// (o_proj, down_proj) get 0.02/sqrt(2*layers) so the residual's variance does not grow with depth.
+    /// Norm weights stay at 1. Draws use torch's global generator, so torch.manual_seed fixes the init.
+    /// </summary>
+    private void Initialize()
+    {
+        using var noGrad = no_grad();
+        double residualStd = InitStd / Math.Sqrt(2.0 * Math.Max(1, Architecture.Layers));
+        nn.init.normal_(embed.weight!, 0, InitStd);
+        foreach (var layer in layers)
+        {
+            foreach (var (name, p) in layer.named_parameters())
+            {
+                if (p.dim() != 2) continue;
+                bool residual = name.EndsWith("o_proj.weight", StringComparison.Ordinal) || name.EndsWith("down_proj.weight", StringComparison.Ordinal);
+                nn.init.normal_(p, 0, residual ? residualStd : InitStd);
+            }
+        }
+        if (lm_head is not null) nn.init.normal_(lm_head.weight!, 0, InitStd);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) rotary.Dispose();
+        base.Dispose(disposing);
+    }
+}

@@ -1,0 +1,61 @@
+using Afm.Data.Packing;
+
+namespace Afm.Training.Stages;
+
+/// <summary>
+/// Hands out training sequences in a seeded random order: a fresh permutation of all sequences per epoch,
+/// drawn with SplitMix64 (ours, so the order never depends on System.Random's implementation).
+/// The position is (epoch, index), so a stage's data order is a pure function of (seed, stage, step).
+/// </summary>
+public sealed class SequenceSampler
+{
+    private readonly IPackedSequences source;
+    private readonly ulong seed;
+    private long[] order = [];
+    private long epoch = -1;
+    private long next;
+
+    public SequenceSampler(IPackedSequences source, ulong seed)
+    {
+        if (source.Count <= 0) throw new ArgumentException("The stage has no training sequences.", nameof(source));
+        this.source = source;
+        this.seed = seed;
+    }
+
+    /// <summary>Sequences handed out so far (the data position recorded in checkpoints).</summary>
+    public long Consumed { get; private set; }
+
+    /// <summary>Fills <paramref name="batch"/> (batchSize * (L + 1) ids) with the next sequences.</summary>
+    public void NextBatch(Span<int> batch, int batchSize)
+    {
+        int width = source.SequenceLength + 1;
+        for (int b = 0; b < batchSize; b++)
+        {
+            if (epoch < 0 || next == order.Length) StartEpoch();
+            source.Read(order[next++], batch.Slice(b * width, width));
+            Consumed++;
+        }
+    }
+
+    private void StartEpoch()
+    {
+        epoch++;
+        next = 0;
+        if (order.Length == 0) order = new long[source.Count];
+        for (long i = 0; i < order.Length; i++) order[i] = i;
+        ulong state = seed ^ (0x9E3779B97F4A7C15UL * (ulong)(epoch + 1));
+        for (long i = order.Length - 1; i > 0; i--)
+        {
+            long j = (long)(SplitMix64(ref state) % (ulong)(i + 1));
+            (order[i], order[j]) = (order[j], order[i]);
+        }
+    }
+
+    internal static ulong SplitMix64(ref ulong state)
+    {
+        ulong z = state += 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+}

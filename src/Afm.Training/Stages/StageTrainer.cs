@@ -1,0 +1,164 @@
+using System.Diagnostics;
+using System.Globalization;
+using Afm.Core.Spec;
+using Afm.Data.Packing;
+using Afm.Training.Model;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Afm.Training.Stages;
+
+/// <summary>Runs one training stage's optimizer loop on a model, with validation and progress lines.</summary>
+internal sealed class StageTrainer
+{
+    /// <summary>Validation uses at most this many sequences (the first ones, so every run measures the same set).</summary>
+    internal const int MaxValidationSequences = 512;
+    /// <summary>The report keeps about this many training points per stage.</summary>
+    private const int CurvePoints = 200;
+    private static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(2);
+
+    private readonly AfmDecoder model;
+    private readonly TrainingStageSpec stage;
+    private readonly IPackedSequences train;
+    private readonly IPackedSequences? validation;
+    private readonly Action<string>? progress;
+
+    public StageTrainer(AfmDecoder model, TrainingStageSpec stage, IPackedSequences train, IPackedSequences? validation, Action<string>? progress)
+    {
+        if (train.SequenceLength != stage.SequenceLength)
+            throw new InvalidOperationException($"Stage '{stage.Name}' trains on sequences of {stage.SequenceLength} tokens, but its data has {train.SequenceLength}.");
+        if (train.VocabSize > model.Architecture.VocabSize)
+            throw new InvalidOperationException($"Stage '{stage.Name}' data has vocabulary {train.VocabSize}, larger than the model's {model.Architecture.VocabSize}.");
+        this.model = model;
+        this.stage = stage;
+        this.train = train;
+        this.validation = validation is { Count: > 0 } ? validation : null;
+        this.progress = progress;
+    }
+
+    public OptimizerHelper? Optimizer { get; private set; }
+    public long SequencesConsumed { get; private set; }
+
+    public StageReport Run(ulong dataSeed)
+    {
+        model.RopeBase = stage.RopeBase;
+        model.train();
+        var optimizer = CreateOptimizer();
+        Optimizer = optimizer;
+        var sampler = new SequenceSampler(train, dataSeed);
+        var parameters = model.parameters().ToList();
+
+        long steps = stage.Steps, length = stage.SequenceLength, batchSize = stage.BatchSize;
+        long tokensPerStep = batchSize * length;
+        long curveEvery = Math.Max(1, steps / CurvePoints);
+        var buffer = new int[batchSize * (length + 1)];
+        var trainCurve = new List<TrainPoint>();
+        var validationCurve = new List<ValidationPoint>();
+        var clock = Stopwatch.StartNew();
+        var lastProgress = TimeSpan.Zero;
+
+        for (long step = 0; step < steps; step++)
+        {
+            using var scope = NewDisposeScope();
+            sampler.NextBatch(buffer, (int)batchSize);
+            var batch = tensor(buffer, [batchSize, length + 1]).to_type(ScalarType.Int64);
+            var inputs = batch.narrow(1, 0, length);
+            var targets = batch.narrow(1, 1, length);
+
+            double lr = LearningRateScheduler.At(stage, step);
+            foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
+            optimizer.zero_grad();
+            var logits = model.forward(inputs);
+            var loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), targets.reshape(-1));
+            loss.backward();
+            if (stage.GradientClip > 0) nn.utils.clip_grad_norm_(parameters, stage.GradientClip);
+            optimizer.step();
+
+            long done = step + 1;
+            double lossValue = loss.item<float>();
+            if (done % curveEvery == 0 || done == steps)
+                trainCurve.Add(new TrainPoint(done, done * tokensPerStep, Round(lr), Round(lossValue)));
+            if (validation is not null && (done % stage.EvalEvery == 0 || done == steps))
+                validationCurve.Add(new ValidationPoint(done, Round(ValidationLoss())));
+            if (progress is not null && (clock.Elapsed - lastProgress >= ProgressInterval || done == steps))
+            {
+                lastProgress = clock.Elapsed;
+                progress(ProgressLine(done, steps, lossValue, lr, done * tokensPerStep, clock.Elapsed));
+            }
+        }
+
+        SequencesConsumed = sampler.Consumed;
+        double? finalLoss = validationCurve.Count > 0 ? validationCurve[^1].Loss : null;
+        return new StageReport
+        {
+            Name = stage.Name,
+            Steps = steps,
+            Tokens = steps * tokensPerStep,
+            SequenceLength = stage.SequenceLength,
+            BatchSize = stage.BatchSize,
+            RopeBase = stage.RopeBase,
+            TrainCurve = trainCurve,
+            ValidationCurve = validationCurve,
+            FinalValidationLoss = finalLoss,
+            FinalValidationPerplexity = finalLoss is double l ? Round(Math.Exp(l)) : null,
+        };
+    }
+
+    /// <summary>
+    /// AdamW with decoupled weight decay on the matrices of the blocks (and an untied lm_head) only: norms
+    /// and the embedding are not decayed (the tied embedding doubles as the output projection, and decaying
+    /// rare tokens' rows toward zero only hurts them).
+    /// </summary>
+    private OptimizerHelper CreateOptimizer()
+    {
+        var decay = new List<Parameter>();
+        var noDecay = new List<Parameter>();
+        foreach (var (name, p) in model.named_parameters())
+            (p.dim() >= 2 && !name.StartsWith("embed.", StringComparison.Ordinal) ? decay : noDecay).Add(p);
+        var groups = new List<AdamW.ParamGroup>
+        {
+            new(decay, stage.LearningRate, 0.9, 0.95, 1e-8, stage.WeightDecay, false, false),
+            new(noDecay, stage.LearningRate, 0.9, 0.95, 1e-8, 0.0, false, false),
+        };
+        return optim.AdamW(groups, stage.LearningRate, 0.9, 0.95, 1e-8, 0.0, false, false);
+    }
+
+    /// <summary>Mean next-token loss over the first <see cref="MaxValidationSequences"/> validation sequences.</summary>
+    internal double ValidationLoss()
+    {
+        var source = validation!;
+        long count = Math.Min(source.Count, MaxValidationSequences);
+        int length = source.SequenceLength, batchSize = Math.Max(1, stage.BatchSize);
+        var buffer = new int[batchSize * (length + 1)];
+        double total = 0;
+        model.eval();
+        using (no_grad())
+        {
+            for (long start = 0; start < count; start += batchSize)
+            {
+                using var scope = NewDisposeScope();
+                int n = (int)Math.Min(batchSize, count - start);
+                for (int b = 0; b < n; b++) source.Read(start + b, buffer.AsSpan(b * (length + 1), length + 1));
+                var batch = tensor(buffer, [batchSize, length + 1]).narrow(0, 0, n).to_type(ScalarType.Int64);
+                var logits = model.forward(batch.narrow(1, 0, length));
+                var loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), batch.narrow(1, 1, length).reshape(-1));
+                total += loss.item<float>() * n;
+            }
+        }
+        model.train();
+        return total / count;
+    }
+
+    private string ProgressLine(long done, long steps, double loss, double lr, long tokens, TimeSpan elapsed)
+    {
+        double tokensPerSecond = tokens / Math.Max(1e-9, elapsed.TotalSeconds);
+        var eta = TimeSpan.FromSeconds((steps - done) * elapsed.TotalSeconds / done);
+        string rate = tokensPerSecond >= 1000 ? $"{tokensPerSecond / 1000:0.0}k" : $"{tokensPerSecond:0}";
+        return string.Create(CultureInfo.InvariantCulture,
+            $"train {stage.Name}: step {done}/{steps} loss {loss:0.000} lr {lr:0.0e0} {rate} tok/s eta {(int)eta.TotalMinutes:00}:{eta.Seconds:00}");
+    }
+
+    /// <summary>Six decimals: plenty for curves, and keeps the JSON short and stable.</summary>
+    internal static double Round(double value) => Math.Round(value, 6, MidpointRounding.ToEven);
+}

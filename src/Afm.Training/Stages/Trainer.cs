@@ -1,0 +1,160 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Afm.Core.Spec;
+using Afm.Data.Packing;
+using Afm.Training.Checkpoints;
+using Afm.Training.Model;
+using static TorchSharp.torch;
+
+namespace Afm.Training.Stages;
+
+/// <summary>
+/// Trains a model through its stages (core -> continued -> context ...). Each stage starts from the previous
+/// stage's final weights with a fresh optimizer, and ends with a checkpoint under
+/// <c>checkpointDirectory/&lt;stage&gt;/</c>. A stage whose checkpoint matches (same architecture, stage spec,
+/// seed, threads, data sizes and previous stage) is not trained again.
+/// </summary>
+public static class Trainer
+{
+    public const string TrainSplit = "train";
+    public const string ValidationSplit = "validation";
+    /// <summary>Bump when training math changes so old checkpoints are not mistaken for current ones.</summary>
+    private const string FormatVersion = "afm-train-1";
+
+    /// <param name="openData">(stage name, split = "train" | "validation") -> that stage's packed sequences.</param>
+    /// <param name="progress">Receives human-readable lines at most every ~2 s, plus stage start/end lines.</param>
+    public static TrainingReport Train(ModelSpec spec, Func<string, string, IPackedSequences> openData,
+        string checkpointDirectory, Action<string>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        if (spec.Stages.Count == 0) throw new ArgumentException("The model has no training stages.", nameof(spec));
+        checkpointDirectory = Path.GetFullPath(checkpointDirectory);
+        Directory.CreateDirectory(checkpointDirectory);
+
+        set_num_threads(spec.Threads);
+        manual_seed(spec.Seed);
+        using var model = new AfmDecoder(spec.Architecture);
+
+        var reports = new List<StageReport>();
+        var timings = new List<StageTiming>();
+        string previousFingerprint = "";
+        bool modelHoldsPreviousStage = true; // fresh init counts as "the previous stage" for stage 0
+        for (int index = 0; index < spec.Stages.Count; index++)
+        {
+            var stage = spec.Stages[index];
+            var train = openData(stage.Name, TrainSplit);
+            var validation = openData(stage.Name, ValidationSplit);
+            ulong dataSeed = DataSeed(spec.Seed, index);
+            string fingerprint = Fingerprint(spec, stage, index, previousFingerprint, train, validation);
+            string stageDir = StageCheckpoint.StageDirectory(checkpointDirectory, stage.Name);
+
+            var existing = StageCheckpoint.TryFind(checkpointDirectory, stage.Name, fingerprint);
+            if (existing is not null)
+            {
+                progress?.Invoke($"train {stage.Name}: up to date ({stageDir}), skipped");
+                reports.Add(existing);
+                timings.Add(new StageTiming(stage.Name, 0, 0, Skipped: true));
+                modelHoldsPreviousStage = false; // the weights are on disk; load them only if a later stage trains
+            }
+            else
+            {
+                if (!modelHoldsPreviousStage)
+                    LoadWeights(model, Path.Combine(StageCheckpoint.StageDirectory(checkpointDirectory, spec.Stages[index - 1].Name), StageCheckpoint.WeightsFile));
+                progress?.Invoke($"train {stage.Name}: {stage.Steps} steps x {stage.BatchSize} x {stage.SequenceLength} tokens, " +
+                    $"lr {stage.LearningRate:0.0e0} ({stage.Schedule}), rope base {stage.RopeBase:0}, {model.ParameterCount:N0} parameters");
+                var clock = Stopwatch.StartNew();
+                var trainer = new StageTrainer(model, stage, train, validation, progress);
+                var report = trainer.Run(dataSeed);
+                double seconds = clock.Elapsed.TotalSeconds;
+                var state = new StageState
+                {
+                    Stage = stage.Name, Step = stage.Steps, Seed = spec.Seed, Threads = spec.Threads,
+                    DataSeed = dataSeed, SequencesConsumed = trainer.SequencesConsumed, Fingerprint = fingerprint,
+                };
+                StageCheckpoint.Save(checkpointDirectory, state, model, trainer.Optimizer!, report);
+                trainer.Optimizer!.Dispose();
+                reports.Add(report);
+                timings.Add(new StageTiming(stage.Name, Math.Round(seconds, 3), Math.Round(report.Tokens / Math.Max(1e-9, seconds), 1), Skipped: false));
+                modelHoldsPreviousStage = true;
+                progress?.Invoke($"train {stage.Name}: done in {seconds:0.0}s, validation loss " +
+                    (report.FinalValidationLoss is double l ? $"{l:0.000} (perplexity {report.FinalValidationPerplexity:0.00})" : "n/a"));
+            }
+            previousFingerprint = fingerprint;
+        }
+
+        return new TrainingReport
+        {
+            ParameterCount = model.ParameterCount,
+            FinalWeightsPath = Path.Combine(StageCheckpoint.StageDirectory(checkpointDirectory, spec.Stages[^1].Name), StageCheckpoint.WeightsFile),
+            Stages = reports,
+            Timings = new TrainingTimings { Stages = timings },
+        };
+    }
+
+    /// <summary>Builds a decoder for <paramref name="architecture"/> and loads weights saved by training (eval mode).</summary>
+    public static AfmDecoder LoadModel(ArchitectureSpec architecture, string weightsPath)
+    {
+        var model = new AfmDecoder(architecture);
+        try
+        {
+            LoadWeights(model, weightsPath);
+            if (SafeTensors.ReadMetadata(weightsPath).TryGetValue("rope_base", out var ropeBase))
+                model.RopeBase = double.Parse(ropeBase, System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+        model.eval();
+        return model;
+    }
+
+    /// <summary>Copies every parameter from a safetensors file; names and shapes must match exactly.</summary>
+    internal static void LoadWeights(AfmDecoder model, string weightsPath)
+    {
+        var (tensors, _) = SafeTensors.Read(weightsPath);
+        try
+        {
+            var expected = model.named_parameters().ToList();
+            var missing = expected.Select(p => p.name).Where(n => !tensors.ContainsKey(n)).ToList();
+            var unexpected = tensors.Keys.Except(expected.Select(p => p.name)).ToList();
+            if (missing.Count > 0 || unexpected.Count > 0)
+                throw new InvalidDataException($"{weightsPath} does not match the architecture: missing [{string.Join(", ", missing)}], unexpected [{string.Join(", ", unexpected)}].");
+            using var noGrad = no_grad();
+            foreach (var (name, parameter) in expected)
+            {
+                var source = tensors[name];
+                if (!source.shape.SequenceEqual(parameter.shape))
+                    throw new InvalidDataException($"{weightsPath}: '{name}' has shape [{string.Join(",", source.shape)}], the model needs [{string.Join(",", parameter.shape)}].");
+                parameter.copy_(source);
+            }
+        }
+        finally
+        {
+            foreach (var t in tensors.Values) t.Dispose();
+        }
+    }
+
+    /// <summary>Seed of stage <paramref name="index"/>'s data order: independent of torch's generator state.</summary>
+    internal static ulong DataSeed(long seed, int index)
+    {
+        ulong state = unchecked((ulong)seed * 31 + (ulong)index);
+        return SequenceSampler.SplitMix64(ref state);
+    }
+
+    private static string Fingerprint(ModelSpec spec, TrainingStageSpec stage, int index, string previous,
+        IPackedSequences train, IPackedSequences validation)
+    {
+        var facts = new
+        {
+            FormatVersion, spec.Seed, spec.Threads, spec.Architecture, Stage = stage with { Location = null }, index, previous,
+            Train = new { train.Count, train.SequenceLength, train.VocabSize },
+            Validation = new { validation.Count, validation.SequenceLength, validation.VocabSize },
+        };
+        byte[] json = JsonSerializer.SerializeToUtf8Bytes(facts);
+        return Convert.ToHexStringLower(SHA256.HashData(json));
+    }
+}
