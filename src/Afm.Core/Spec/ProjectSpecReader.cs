@@ -90,8 +90,14 @@ public static class ProjectSpecReader
             if (item.Include is null) return $"item {i} has no include";
             if (item.Metadata is null) return $"item {i} has no metadata";
             if (item.Metadata.Values.Any(v => v is null)) return $"item {i} has a null metadata value";
+            if (HasCaseDuplicates(item.Metadata.Keys)) return $"item {i} has metadata names differing only in case";
         }
         if (snapshot.Properties.Values.Any(v => v is null)) return "a property value is null";
+        // MSBuild names are case-insensitive, so it can never produce these; the reader relies on that.
+        if (HasCaseDuplicates(snapshot.Properties.Keys)) return "property names differ only in case";
         return null;
     }
+
+    private static bool HasCaseDuplicates(IEnumerable<string> names) =>
+        names.GroupBy(n => n, StringComparer.OrdinalIgnoreCase).Any(g => g.Count() > 1);
 }

@@ -43,6 +43,15 @@ public sealed class ReportingTests
     }
 
     [Fact]
+    public void A_snapshot_with_metadata_names_differing_only_in_case_is_AFM9001()
+    {
+        using var project = new TestProject();
+        var snapshot = project.Snapshot();
+        snapshot.Items[0].Metadata["vocabsize"] = "1";
+        Assert.Equal("AFM9001", Assert.Single(ProjectSpecReader.Read(snapshot).Diagnostics).Code);
+    }
+
+    [Fact]
     public void A_project_file_that_is_gone_degrades_locations_to_the_file_name()
     {
         using var project = TestProject.With("<Layers>6</Layers>", "<Layers>-2</Layers>");

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text;
 using System.Text.RegularExpressions;
 
@@ -33,8 +34,11 @@ internal static class MsBuildGlob
         }
     }
 
+    // A corpus can have thousands of files, each tested against the same few patterns.
+    private static readonly ConcurrentDictionary<string, Regex> Compiled = new(StringComparer.Ordinal);
+
     public static bool Matches(string absolutePattern, string absolutePath) =>
-        ToRegex(absolutePattern).IsMatch(Normalize(absolutePath));
+        Compiled.GetOrAdd(absolutePattern, ToRegex).IsMatch(Normalize(absolutePath));
 
     private static Regex ToRegex(string pattern)
     {
