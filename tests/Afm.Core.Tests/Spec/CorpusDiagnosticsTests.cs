@@ -99,6 +99,15 @@ public sealed class CorpusDiagnosticsTests
     }
 
     [Fact]
+    public void A_mistake_in_a_wildcard_declaration_is_reported_once_not_once_per_file()
+    {
+        using var project = TestProject.With("Name=\"web\" />", "Name=\"web\" Format=\"csv\" Fromat=\"text\" />");
+        var result = project.Read();
+        Assert.Equal(["AFM1006", "AFM1305"], result.Diagnostics.Select(d => d.Code));
+        Assert.Contains("Format of Corpus 'web'", result.Diagnostics[1].Message);
+    }
+
+    [Fact]
     public void A_corpus_declared_in_an_imported_file_is_located_there()
     {
         using var project = TestProject.With(Corpora, "<Corpus Include=\"data/web/*.txt\" Name=\"web\" />");

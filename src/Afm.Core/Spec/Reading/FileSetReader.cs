@@ -40,7 +40,7 @@ internal static class FileSetReader
         var emptyNames = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         string[] known = hasDecontaminate ? ["Name", "Format", "TextField", "Decontaminate"] : ["Name", "Format", "TextField"];
         var drafts = new List<Draft>();
-        foreach (var item in context.Items(type))
+        foreach (var item in context.Items(type, namedByMetadata: true))
         {
             item.WarnAboutUnknownMetadata(known);
             var name = ReadName(context, item, defaultName);

@@ -8,18 +8,23 @@ internal sealed class ItemView
     private readonly SpecContext _context;
     private readonly Dictionary<string, string> _metadata;
 
-    public ItemView(SnapshotItem item, string type, SpecContext context)
+    public ItemView(SnapshotItem item, string type, bool namedByMetadata, SpecContext context)
     {
         Item = item;
         Type = type;
         _context = context;
         _metadata = new Dictionary<string, string>(item.Metadata, StringComparer.OrdinalIgnoreCase);
+        // Messages about a file item name its set, not the file, so that the items of one wildcard
+        // declaration give identical messages (reported once) and the user sees the name they wrote.
+        Describe = !namedByMetadata ? $"{type} '{item.Include}'"
+            : _metadata.TryGetValue("Name", out var name) && !string.IsNullOrWhiteSpace(name) ? $"{type} '{name.Trim()}'"
+            : $"{type} without Name";
     }
 
     public SnapshotItem Item { get; }
     public string Type { get; }
     public string Include => Item.Include;
-    public string Describe => $"{Type} '{Include}'";
+    public string Describe { get; }
     public SourceLocation Location => _context.Locator.Item(Item);
     public SourceLocation IncludeLocation => _context.Locator.Include(Item);
 

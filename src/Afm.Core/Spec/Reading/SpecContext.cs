@@ -12,6 +12,7 @@ internal readonly record struct RawValue(string What, string Text, SourceLocatio
 internal sealed partial class SpecContext
 {
     private readonly List<Diagnostic> _diagnostics = [];
+    private readonly HashSet<Diagnostic> _reported = [];
     private readonly Dictionary<string, string> _properties;
 
     public SpecContext(ProjectSnapshot snapshot)
@@ -30,10 +31,16 @@ internal sealed partial class SpecContext
     public string ProjectDirectory => Path.GetDirectoryName(Snapshot.ProjectPath) ?? "/";
 
     public void Error(string code, SourceLocation location, string message) =>
-        _diagnostics.Add(new Diagnostic(DiagnosticSeverity.Error, code, message, location));
+        Add(new Diagnostic(DiagnosticSeverity.Error, code, message, location));
 
     public void Warning(string code, SourceLocation location, string message) =>
-        _diagnostics.Add(new Diagnostic(DiagnosticSeverity.Warning, code, message, location));
+        Add(new Diagnostic(DiagnosticSeverity.Warning, code, message, location));
+
+    // A wildcard declaration yields one item per file; a mistake in its metadata is one mistake, said once.
+    private void Add(Diagnostic diagnostic)
+    {
+        if (_reported.Add(diagnostic)) _diagnostics.Add(diagnostic);
+    }
 
     /// <summary>A property's value, or null when unset (MSBuild treats empty as unset).</summary>
     public RawValue? Property(string name) =>
@@ -52,7 +59,8 @@ internal sealed partial class SpecContext
     }
 
     /// <summary>Items of one type in project order.</summary>
-    public IReadOnlyList<ItemView> Items(string type) =>
+    /// <param name="namedByMetadata">File items are known by their Name metadata, not by their Include (one file).</param>
+    public IReadOnlyList<ItemView> Items(string type, bool namedByMetadata = false) =>
         Snapshot.Items.Where(i => string.Equals(i.Type, type, StringComparison.OrdinalIgnoreCase))
-            .Select(i => new ItemView(i, type, this)).ToList();
+            .Select(i => new ItemView(i, type, namedByMetadata, this)).ToList();
 }
