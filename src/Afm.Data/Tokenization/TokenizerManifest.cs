@@ -14,8 +14,8 @@ public sealed record TokenizerManifest
 
     public int FormatVersion { get; init; } = CurrentFormatVersion;
     public string Kind { get; init; } = "byte-level-bpe";
+    /// <summary>Always the requested size: learned tokens plus <see cref="ReservedCount"/> reserved ones.</summary>
     public required int VocabSize { get; init; }
-    public required int RequestedVocabSize { get; init; }
     public required bool SplitDigits { get; init; }
     public required bool ByteFallback { get; init; }
     public required string PreTokenizerPattern { get; init; }
@@ -24,6 +24,8 @@ public sealed record TokenizerManifest
     public required int EndOfDocumentId { get; init; }
     public required int FirstByteId { get; init; }
     public required int MergeCount { get; init; }
+    /// <summary>Unused tokens at the end of the vocabulary that pad it to the requested size.</summary>
+    public required int ReservedCount { get; init; }
     public string VocabFile { get; init; } = VocabFileName;
     public string MergesFile { get; init; } = MergesFileName;
 }

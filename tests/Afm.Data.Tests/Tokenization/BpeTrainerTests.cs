@@ -24,18 +24,21 @@ public sealed class BpeTrainerTests
     [InlineData(257)]
     [InlineData(300)]
     [InlineData(350)]
-    public void The_vocabulary_has_exactly_the_requested_size_when_the_text_allows(int vocabSize)
+    public void The_vocabulary_has_exactly_the_requested_size_and_learns_every_token_when_the_text_allows(int vocabSize)
     {
         var vocabulary = BpeTrainer.Train(TokenizerFixture.TrainingText(), Options with { VocabSize = vocabSize });
         Assert.Equal(vocabSize, vocabulary.VocabSize);
+        Assert.Equal(0, vocabulary.ReservedCount);
     }
 
     [Fact]
-    public void A_tiny_text_yields_a_smaller_vocabulary_rather_than_invented_tokens()
+    public void A_text_too_small_for_the_requested_size_is_padded_with_reserved_tokens()
     {
         var vocabulary = BpeTrainer.Train(["abab"], Options);
-        Assert.True(vocabulary.VocabSize < Options.VocabSize);
-        Assert.Equal(1 + 256 + vocabulary.MergeCount, vocabulary.VocabSize);
+        Assert.Equal(Options.VocabSize, vocabulary.VocabSize);
+        Assert.Equal(1 + 256 + vocabulary.MergeCount, vocabulary.LearnedVocabSize);
+        Assert.Equal("<|reserved_0|>", vocabulary.Spelling(vocabulary.LearnedVocabSize));
+        Assert.Equal(Options.VocabSize - vocabulary.LearnedVocabSize, vocabulary.ReservedCount);
     }
 
     [Fact]

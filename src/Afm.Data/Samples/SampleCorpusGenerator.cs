@@ -1,0 +1,79 @@
+using System.Text;
+using System.Text.Json;
+using Afm.Data.Common;
+
+namespace Afm.Data.Samples;
+
+/// <summary>
+/// Writes the sample corpora (see specs/sample-data.md): stories.jsonl, arithmetic.jsonl, facts.jsonl,
+/// notifications.jsonl (fields "text" and "summary") and eval.jsonl (held-out documents of every style, with a
+/// "style" field). Deterministic: a given seed and sizes give byte-identical files on any machine and .NET version.
+/// </summary>
+public static class SampleCorpusGenerator
+{
+    public static IReadOnlyList<string> Generate(string outputDirectory, SampleCorpusOptions options)
+    {
+        Directory.CreateDirectory(outputDirectory);
+        var world = new FactWorld(options.Seed);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        string Fact(ref SplitMix64 r) => world.Write(ref r);
+
+        var styles = new (string Name, int Count, Generator Make)[]
+        {
+            ("stories", options.Stories, static (ref SplitMix64 r) => (StoryWriter.Write(ref r), null)),
+            ("arithmetic", options.ArithmeticDocuments, static (ref SplitMix64 r) => (ArithmeticWriter.Write(ref r), null)),
+            ("facts", options.FactDocuments, (ref SplitMix64 r) => (Fact(ref r), null)),
+            ("notifications", options.Notifications, static (ref SplitMix64 r) => NotificationWriter.Write(ref r)),
+        };
+
+        var files = new List<string>();
+        var eval = new StringBuilder();
+        foreach (var (name, count, make) in styles)
+        {
+            // One independent stream per style, so resizing one corpus leaves the others unchanged.
+            var random = new SplitMix64(options.Seed ^ StableHash.Of("sample", name));
+            var lines = new StringBuilder();
+            for (var i = 0; i < count; i++)
+            {
+                var (text, summary) = make(ref random);
+                seen.Add(text);
+                lines.Append(Line(text, summary, null)).Append('\n');
+            }
+            files.Add(WriteFile(outputDirectory, name + ".jsonl", lines));
+
+            // Held out: drawn after the training documents from the same stream, skipping any exact duplicate of a
+            // training document (short arithmetic sheets can repeat), with a bounded number of attempts.
+            for (int written = 0, attempts = 0; written < options.EvalPerStyle && attempts < options.EvalPerStyle * 20; attempts++)
+            {
+                var (text, summary) = make(ref random);
+                if (!seen.Add(text))
+                    continue;
+                eval.Append(Line(text, summary, name)).Append('\n');
+                written++;
+            }
+        }
+        files.Add(WriteFile(outputDirectory, "eval.jsonl", eval));
+        return files;
+    }
+
+    private delegate (string Text, string? Summary) Generator(ref SplitMix64 random);
+
+    private static string Line(string text, string? summary, string? style)
+    {
+        var record = new Dictionary<string, string> { ["text"] = text };
+        if (summary is not null)
+            record["summary"] = summary;
+        if (style is not null)
+            record["style"] = style;
+        return JsonSerializer.Serialize(record, SingleLine);
+    }
+
+    private static readonly JsonSerializerOptions SingleLine = new(JsonFiles.Options) { WriteIndented = false };
+
+    private static string WriteFile(string directory, string name, StringBuilder content)
+    {
+        var path = Path.Combine(directory, name);
+        AtomicFile.WriteAllBytes(path, new UTF8Encoding(false).GetBytes(content.ToString()));
+        return path;
+    }
+}
