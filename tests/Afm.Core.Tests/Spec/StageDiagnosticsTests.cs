@@ -39,11 +39,14 @@ public sealed class StageDiagnosticsTests
         DiagnosticAssert.SingleError(project.Read(), "AFM1002", project.Locate("Tokens=\"" + tokens));
     }
 
-    [Fact]
-    public void Tokens_that_are_zero_are_AFM1003()
+    [Theory]
+    [InlineData("0k")]
+    [InlineData("1.0005k")]
+    [InlineData("99999999999999999999999G")]
+    public void Tokens_that_are_zero_fractional_or_too_many_are_AFM1003(string tokens)
     {
-        using var project = TestProject.With("Tokens=\"4M\"", "Tokens=\"0k\"");
-        DiagnosticAssert.SingleError(project.Read(), "AFM1003", project.Locate("Tokens=\"0k\""));
+        using var project = TestProject.With("Tokens=\"4M\"", $"Tokens=\"{tokens}\"");
+        DiagnosticAssert.SingleError(project.Read(), "AFM1003", project.Locate("Tokens=\"" + tokens));
     }
 
     [Fact]

@@ -76,7 +76,8 @@ internal sealed partial class SpecContext
         {
             'k' => 1_000m, 'm' => 1_000_000m, 'g' => 1_000_000_000m, _ => 1m,
         };
-        var tokens = number * scale;
+        // Checked before scaling: a long enough digit string would overflow even decimal.
+        var tokens = number > long.MaxValue ? decimal.MaxValue : number * scale;
         if (tokens <= 0 || tokens != decimal.Truncate(tokens) || tokens > long.MaxValue)
         {
             OutOfRange(value, "a positive whole number of tokens");
