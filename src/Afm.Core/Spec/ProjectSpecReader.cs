@@ -33,6 +33,7 @@ public static class ProjectSpecReader
         var evalSets = FileSetReader.Read(context, "EvalSet", defaultName: "eval", hasDecontaminate: true, out _);
         var stages = StageReader.Read(context, properties.RopeBase, corpora, corpusGaps);
         StageReader.CheckSequenceLengths(context, stages, properties);
+        LaterStageItems.Warn(context);
 
         if (context.HasErrors) return new SpecResult(null, context.Diagnostics);
         return new SpecResult(Assemble(snapshot, properties, tokenizer!, corpora, evalSets, stages.Select(s => s.Spec!).ToList()), context.Diagnostics);

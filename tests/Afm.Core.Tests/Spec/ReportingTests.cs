@@ -62,11 +62,12 @@ public sealed class ReportingTests
     }
 
     [Fact]
-    public void Items_of_types_owned_by_later_stages_are_left_alone()
+    public void Items_of_stages_not_available_yet_are_warning_AFM1501_and_the_spec_is_still_produced()
     {
-        using var project = TestProject.With("<EvalSet", "<DeviceProfile Include=\"phone-npu\" Watts=\"2\" />\n    <EvalSet");
+        using var project = TestProject.With("<EvalSet", "<QuantizationPlan Include=\"device\" Bits=\"4\" />\n    <EvalSet");
         var result = project.Read();
         Assert.NotNull(result.Spec);
-        Assert.Empty(result.Diagnostics);
+        var warning = Assert.Single(result.Diagnostics);
+        Assert.Equal(("AFM1501", project.Locate("<QuantizationPlan")), (warning.Code, warning.Location));
     }
 }

@@ -47,6 +47,9 @@ internal static class DiagnosticCodes
     public const string UnknownSchedule = "AFM1409";
     public const string WarmupNotShorterThanStage = "AFM1410";
 
+    // 15xx: items of later pipeline stages.
+    public const string StageNotAvailable = "AFM1501";
+
     // 9xxx: the toolchain's own faults, never the user's.
     public const string MalformedSnapshot = "AFM9001";
 }

@@ -1,0 +1,22 @@
+namespace Afm.Core.Spec.Reading;
+
+/// <summary>
+/// Items of pipeline stages this toolchain does not have yet. The SDK forwards them so the user hears that
+/// they are ignored, instead of believing a quantization plan or an adapter was applied. A warning, not an
+/// error: the float model still builds.
+/// </summary>
+internal static class LaterStageItems
+{
+    private static readonly (string Type, string Stage)[] Types =
+    [
+        ("DeviceProfile", "profile"), ("QuantizationPlan", "quantize"), ("Adapter", "adapters"), ("Teacher", "distillation"),
+    ];
+
+    public static void Warn(SpecContext context)
+    {
+        foreach (var (type, stage) in Types)
+            foreach (var item in context.Items(type))
+                context.Warning(DiagnosticCodes.StageNotAvailable, item.Location,
+                    $"<{type}> items are not used yet: this toolchain has no {stage} stage, so the model is built without them.");
+    }
+}
