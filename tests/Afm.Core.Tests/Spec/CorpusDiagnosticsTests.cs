@@ -108,6 +108,17 @@ public sealed class CorpusDiagnosticsTests
     }
 
     [Fact]
+    public void An_item_whose_defining_file_is_the_SDK_target_that_copied_it_is_still_located_in_the_project()
+    {
+        using var project = TestProject.With("data/code/**/*.cs", "data/code/missing.cs");
+        var targets = project.WriteFile("sdk/Afm.Stages.targets", "<Project><Target Name=\"_AfmWriteProjectSnapshot\" /></Project>");
+        var snapshot = project.Snapshot();
+        snapshot = snapshot with { Items = snapshot.Items.Select(i => i with { DefiningFile = targets }).ToList() };
+        var result = Afm.Core.Spec.ProjectSpecReader.Read(snapshot);
+        DiagnosticAssert.SingleError(result, "AFM1302", project.Locate("Include=\"data/code/missing.cs\""));
+    }
+
+    [Fact]
     public void A_corpus_declared_in_an_imported_file_is_located_there()
     {
         using var project = TestProject.With(Corpora, "<Corpus Include=\"data/web/*.txt\" Name=\"web\" />");

@@ -28,12 +28,18 @@ internal sealed class SourceLocator
         _projectDirectory = Path.GetDirectoryName(snapshot.ProjectPath) ?? "/";
         foreach (var group in snapshot.Items.GroupBy(i => (File: DefiningFile(i), Type: i.Type.ToLowerInvariant())))
             Align(group.Key.File, group.Key.Type, group.ToList());
+        // An item copied inside a target (as the SDK does to hand items to its task) takes that target's
+        // file as its DefiningProjectFullPath (dotnet/msbuild#2842); look for what is left in the project.
+        foreach (var group in snapshot.Items.Where(i => !_origins.ContainsKey(i) && DefiningFile(i) != _projectPath)
+                     .GroupBy(i => i.Type.ToLowerInvariant()))
+            Align(_projectPath, group.Key, group.ToList());
     }
 
     public SourceLocation Project => SourceLocation.FileOnly(_projectPath);
 
+    /// <summary>The declaring element; else the project file, which is where the user looks first.</summary>
     public SourceLocation Item(SnapshotItem item) =>
-        _origins.TryGetValue(item, out var origin) ? ProjectXml.At(origin.File, origin.Element) : SourceLocation.FileOnly(DefiningFile(item));
+        _origins.TryGetValue(item, out var origin) ? ProjectXml.At(origin.File, origin.Element) : Project;
 
     /// <summary>The Include attribute, for problems with the item's identity (its name, kind or file).</summary>
     public SourceLocation Include(SnapshotItem item) => Metadata(item, "Include");
