@@ -14,6 +14,7 @@ public sealed record DataIndex
     public int FormatVersion { get; init; } = CurrentFormatVersion;
     public required int VocabSize { get; init; }
     /// <summary>"uint16" when the vocabulary fits (&lt;= 65536 ids), else "uint32"; always little-endian.</summary>
+    [System.Text.Json.Serialization.JsonPropertyName("dtype")]
     public required string DType { get; init; }
     public required int EndOfDocumentId { get; init; }
     public required long Seed { get; init; }

@@ -16,11 +16,12 @@ internal static class DocumentSplit
         var train = scored.Where(s => s.Score >= validationFraction).ToList();
         var valid = scored.Where(s => s.Score < validationFraction).ToList();
 
-        // With two or more documents both sides must be non-empty: move the document closest to the threshold.
+        // Training is never empty, and with two or more documents neither is validation: move the document
+        // closest to the threshold.
+        if (documents.Count >= 1 && train.Count == 0)
+            Move(valid, train, valid.MaxBy(s => (s.Score, s.Document.Id))!);
         if (documents.Count >= 2 && valid.Count == 0)
             Move(train, valid, train.MinBy(s => (s.Score, s.Document.Id))!);
-        if (documents.Count >= 2 && train.Count == 0)
-            Move(valid, train, valid.MaxBy(s => (s.Score, s.Document.Id))!);
 
         return (train.Select(s => s.Document).ToList(), valid.Select(s => s.Document).ToList());
     }

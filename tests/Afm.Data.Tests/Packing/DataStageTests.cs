@@ -134,6 +134,32 @@ public sealed class DataStageTests(DataStageFixture fixture) : IClassFixture<Dat
         Assert.InRange(baseline, 1.0, Math.Log(index.VocabSize));
     }
 
+    [Fact]
+    public void A_vocabulary_above_65536_ids_is_stored_as_uint32()
+    {
+        using var tokenizer = new TempDirectory();
+        using var output = new TempDirectory();
+        BpeTrainer.Train(["Mira found 3 stones."], new BpeTrainingOptions(70_000, true, true, [])).Save(tokenizer.Path);
+        var index = DataStage.Run(fixture.Spec(), tokenizer.Path, output.Path);
+        Assert.Equal("uint32", index.DType);
+        Assert.Equal(70_000, index.VocabSize);
+        Assert.Equal(index.Stage("core").Train.Sequences * 33 * 4, new FileInfo(output.Combine("core", "train-00000.bin")).Length);
+        using var train = PackedSequences.Open(output.Path, "core", "train");
+        var buffer = new int[33];
+        train.Read(train.Count - 1, buffer);
+        Assert.All(buffer, id => Assert.InRange(id, 0, 69_999));
+    }
+
+    [Fact]
+    public void The_tokenizer_stage_trains_on_the_corpora_of_the_spec()
+    {
+        using var output = new TempDirectory();
+        var vocabulary = TokenizerStage.Run(fixture.Spec(), output.Path);
+        Assert.Equal(400, vocabulary.VocabSize);
+        var tokenizer = AfmTokenizer.Load(output.Path);
+        Assert.True(tokenizer.Encode("Story 12: Mira found").Count < 12);
+    }
+
     private static string DecodeAll(string dataDirectory, string split, AfmTokenizer tokenizer)
     {
         using var sequences = PackedSequences.Open(dataDirectory, "core", split);
