@@ -16,6 +16,9 @@ public sealed class AfmWriteProjectSnapshot : Microsoft.Build.Utilities.Task, II
     /// <summary>Metadata on <see cref="Items"/> naming each item's type (items passed to a task lose it).</summary>
     internal const string ItemTypeMetadata = "AfmItemType";
 
+    /// <summary>Metadata holding the file that declared the item, captured before the SDK copied it.</summary>
+    internal const string DefiningFileMetadata = "AfmDefiningFile";
+
     [Required] public string ProjectPath { get; set; } = "";
 
     /// <summary>One item per forwarded property: Include = name, metadata Value = evaluated value.</summary>
@@ -66,7 +69,7 @@ public sealed class AfmWriteProjectSnapshot : Microsoft.Build.Utilities.Task, II
             foreach (System.Collections.DictionaryEntry entry in item.CloneCustomMetadata())
             {
                 var name = (string)entry.Key;
-                if (name != ItemTypeMetadata)
+                if (name != ItemTypeMetadata && name != DefiningFileMetadata)
                     metadata[name] = (string?)entry.Value ?? "";
             }
             items.Add(new
@@ -74,7 +77,7 @@ public sealed class AfmWriteProjectSnapshot : Microsoft.Build.Utilities.Task, II
                 type,
                 include = item.ItemSpec,
                 fullPath = LooksLikeFile(type) ? item.GetMetadata("FullPath") : null,
-                definingFile = NullIfEmpty(item.GetMetadata("DefiningProjectFullPath")),
+                definingFile = NullIfEmpty(item.GetMetadata(DefiningFileMetadata)) ?? NullIfEmpty(item.GetMetadata("DefiningProjectFullPath")),
                 metadata,
             });
         }
@@ -84,7 +87,8 @@ public sealed class AfmWriteProjectSnapshot : Microsoft.Build.Utilities.Task, II
     }
 
     // Items whose Include names files; for the others (a tokenizer kind, a stage name) a full path is noise.
-    private static bool LooksLikeFile(string type) => type is "Corpus" or "EvalSet";
+    private static bool LooksLikeFile(string type) =>
+        string.Equals(type, "Corpus", StringComparison.OrdinalIgnoreCase) || string.Equals(type, "EvalSet", StringComparison.OrdinalIgnoreCase);
 
     private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
 

@@ -1,0 +1,31 @@
+using System.CommandLine;
+using Afm.Cli.Compilation;
+using Afm.Cli.Packaging;
+using Afm.Core.IO;
+
+namespace Afm.Cli.Commands;
+
+/// <summary><c>afm package</c>: assemble the versioned .afmpkg (layout in specs/artifact.md).</summary>
+internal static class PackageCommand
+{
+    public static Command Create()
+    {
+        var spec = StageOptions.Spec();
+        var tokenizer = StageOptions.Tokenizer();
+        var data = StageOptions.Data();
+        var train = StageOptions.Train();
+        var output = StageOptions.Out("The .afmpkg file to write.");
+        var command = new Command("package", "Assemble the model artifact with its manifest and reports.") { spec, tokenizer, data, train, output };
+        command.SetAction(result => CompilerRun.Guard(() =>
+        {
+            var model = SpecFile.Load(result.GetValue(spec)!);
+            var inputs = new PackageInputs(model, result.GetValue(tokenizer)!, result.GetValue(data)!, result.GetValue(train)!);
+            var entries = ArtifactBuilder.Build(inputs);
+            var path = result.GetValue(output)!;
+            AtomicOutput.WriteFile(path, stream => DeterministicZip.Write(stream, entries));
+            CompilerOutput.Progress($"package: {Path.GetFullPath(path)} ({new FileInfo(path).Length:N0} bytes, {entries.Count} files)");
+            return 0;
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,28 @@
+using System.CommandLine;
+using Afm.Cli.Compilation;
+using Afm.Data.Samples;
+
+namespace Afm.Cli.Commands;
+
+/// <summary>
+/// <c>afm sample-data</c>: writes the deterministic synthetic corpora the samples build from (specs/sample-data.md),
+/// so a sample needs no download. The committed sample data is this command's output.
+/// </summary>
+internal static class SampleDataCommand
+{
+    public static Command Create()
+    {
+        var output = StageOptions.Out("Folder to write the corpora and eval set into.");
+        var seed = new Option<ulong>("--seed") { Description = "Generator seed.", DefaultValueFactory = _ => new SampleCorpusOptions().Seed };
+        var scale = new Option<double>("--scale") { Description = "Size multiplier (1 = about 1.6 MB).", DefaultValueFactory = _ => 1.0 };
+        var command = new Command("sample-data", "Generate the synthetic sample corpora.") { output, seed, scale };
+        command.SetAction(result => CompilerRun.Guard(() =>
+        {
+            var directory = result.GetValue(output)!;
+            SampleCorpusGenerator.Generate(directory, new SampleCorpusOptions { Seed = result.GetValue(seed) }.Scaled(result.GetValue(scale)));
+            CompilerOutput.Info($"sample data written to {directory}");
+            return 0;
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,63 @@
+using System.CommandLine;
+using Afm.Cli.Compilation;
+using Afm.Cli.Packaging;
+using Afm.Core.IO;
+using Afm.Data.Packing;
+using Afm.Training.Stages;
+
+namespace Afm.Cli.Commands;
+
+/// <summary>
+/// <c>afm train</c>: trains the project's stages in order. Checkpoints live in <c>&lt;out&gt;/checkpoints/</c>
+/// and survive a failed or killed build; the declared outputs (<c>model.safetensors</c>, <c>report.json</c>)
+/// are written last, atomically.
+/// </summary>
+internal static class TrainCommand
+{
+    public static Command Create()
+    {
+        var spec = StageOptions.Spec();
+        var data = StageOptions.Data();
+        var output = StageOptions.Out("Train folder: checkpoints, final weights and the training report.");
+        var command = new Command("train", "Train the model through its TrainingStage items.") { spec, data, output };
+        command.SetAction(result => CompilerRun.Guard(() =>
+            Run(result.GetValue(spec)!, result.GetValue(data)!, result.GetValue(output)!)));
+        return command;
+    }
+
+    private static int Run(string specPath, string dataDirectory, string outputDirectory)
+    {
+        var spec = SpecFile.Load(specPath);
+        var index = DataIndex.Load(dataDirectory);
+        var opened = new List<PackedSequences>();
+        try
+        {
+            IPackedSequences Open(string stage, string split)
+            {
+                var sequences = PackedSequences.Open(dataDirectory, stage, split == Trainer.ValidationSplit ? "valid" : split);
+                opened.Add(sequences);
+                return sequences;
+            }
+
+            var training = Trainer.Train(spec, Open, Path.Combine(outputDirectory, "checkpoints"), CompilerOutput.Progress);
+            var report = TrainingSummary.From(training, index);
+            CompilerOutput.Progress($"train: final validation loss {report.FinalValidationLoss:0.000} nats/token " +
+                $"(perplexity {Math.Exp(report.FinalValidationLoss):0.00}) vs unigram baseline {report.UnigramBaselineLoss:0.000} nats/token " +
+                $"of the validation data; {report.ParameterCount:N0} parameters");
+
+            AtomicOutput.WriteFile(Path.Combine(outputDirectory, "model.safetensors"), s =>
+            {
+                using var weights = File.OpenRead(training.FinalWeightsPath);
+                weights.CopyTo(s);
+            });
+            // Wall-clock numbers differ on every run, so they stay out of the report the artifact carries.
+            AtomicOutput.WriteAllText(Path.Combine(outputDirectory, "timings.json"), SpecFile.Serialize(training.Timings));
+            AtomicOutput.WriteAllText(Path.Combine(outputDirectory, "report.json"), SpecFile.Serialize(report));
+            return 0;
+        }
+        finally
+        {
+            foreach (var sequences in opened) sequences.Dispose();
+        }
+    }
+}

@@ -1,0 +1,40 @@
+using System.CommandLine;
+using Afm.Cli.Compilation;
+using Afm.Core.IO;
+using Afm.Core.Spec;
+
+namespace Afm.Cli.Commands;
+
+/// <summary>
+/// <c>afm validate</c>: project snapshot -> spec.json plus one fingerprint per stage, or diagnostics.
+/// Writes the stamp last: it is this stage's declared output, so a failed validation re-runs next build.
+/// </summary>
+internal static class ValidateCommand
+{
+    public static Command Create()
+    {
+        var snapshot = StageOptions.Required("--snapshot", "The project snapshot the SDK wrote.");
+        var output = StageOptions.Out("Folder for spec.json, the stage fingerprints and validate.stamp.");
+        var command = new Command("validate", "Check an .afmproj and resolve it into a typed spec.") { snapshot, output };
+        command.SetAction(result => CompilerRun.Guard(() => Run(result.GetValue(snapshot)!, result.GetValue(output)!)));
+        return command;
+    }
+
+    private static int Run(string snapshotPath, string outputDirectory)
+    {
+        var snapshot = ProjectSnapshot.Load(snapshotPath);
+        var result = ProjectSpecReader.Read(snapshot);
+        foreach (var diagnostic in result.Diagnostics)
+            CompilerOutput.Report(diagnostic);
+        if (result.Spec is null)
+            return 1;
+
+        Directory.CreateDirectory(outputDirectory);
+        AtomicOutput.WriteAllTextIfChanged(Path.Combine(outputDirectory, "spec.json"), SpecFile.Serialize(result.Spec));
+        StageFingerprints.Write(result.Spec, outputDirectory);
+        AtomicOutput.WriteAllText(Path.Combine(outputDirectory, "validate.stamp"), "");
+        CompilerOutput.Progress($"validate: {result.Spec.Name} {result.Spec.Version} — {result.Spec.Stages.Count} training stage(s), " +
+                                $"{result.Spec.Corpora.Count} corpus/corpora");
+        return 0;
+    }
+}

@@ -1,0 +1,24 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Afm.Core.Spec;
+
+namespace Afm.Cli.Compilation;
+
+/// <summary>spec.json: the validated <see cref="ModelSpec"/> that every stage after validate reads.</summary>
+public static class SpecFile
+{
+    public static readonly JsonSerializerOptions Options = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    public static string Serialize<T>(T value) => JsonSerializer.Serialize(value, Options) + "\n";
+
+    public static ModelSpec Load(string path) =>
+        JsonSerializer.Deserialize<ModelSpec>(File.ReadAllText(path), Options)
+        ?? throw new InvalidDataException($"{path}: empty spec");
+}

@@ -1,0 +1,39 @@
+using Afm.Core.IO;
+using Afm.Core.Spec;
+
+namespace Afm.Cli.Compilation;
+
+/// <summary>
+/// The part of the spec each stage depends on, written as <c>&lt;stage&gt;.fingerprint.json</c> only when
+/// it changes. The SDK lists a stage's fingerprint among its Inputs, which is what makes an edit re-run
+/// exactly the stages it affects (a new Mix re-packs data and re-trains, but keeps the tokenizer).
+/// This is the one place that decides what affects what.
+/// </summary>
+public static class StageFingerprints
+{
+    public static void Write(ModelSpec spec, string directory)
+    {
+        var corpora = spec.Corpora.Select(c => new { c.Name, c.Files, c.Format, c.TextField });
+        Write(directory, "tokenizer", new { spec.Tokenizer.Kind, spec.Tokenizer.VocabSize, spec.Tokenizer.SplitDigits,
+            spec.Tokenizer.ByteFallback, spec.Tokenizer.SpecialTokens, corpora, spec.Seed });
+        Write(directory, "data", new
+        {
+            corpora,
+            evalSets = spec.EvalSets.Select(e => new { e.Name, e.Files, e.Format, e.TextField, e.Decontaminate }),
+            stages = spec.Stages.Select(s => new { s.Name, s.Tokens, s.SequenceLength, s.Mix }),
+            spec.Seed,
+            spec.ValidationFraction,
+        });
+        Write(directory, "train", new
+        {
+            spec.Architecture,
+            stages = spec.Stages.Select(s => s with { Location = null }),
+            spec.Seed,
+            spec.Threads,
+        });
+        Write(directory, "package", PortableSpec.From(spec));
+    }
+
+    private static void Write(string directory, string stage, object fingerprint) =>
+        AtomicOutput.WriteAllTextIfChanged(Path.Combine(directory, stage + ".fingerprint.json"), SpecFile.Serialize(fingerprint));
+}

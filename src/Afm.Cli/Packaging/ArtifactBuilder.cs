@@ -1,0 +1,78 @@
+using System.Reflection;
+using System.Text;
+using System.Text.Json;
+using Afm.Cli.Compilation;
+using Afm.Core.Artifacts;
+using Afm.Core.Spec;
+
+namespace Afm.Cli.Packaging;
+
+public sealed record PackageInputs(ModelSpec Spec, string TokenizerDirectory, string DataDirectory, string TrainDirectory);
+
+/// <summary>Collects the files of an artifact and writes its manifest over them.</summary>
+public static class ArtifactBuilder
+{
+    public static SortedDictionary<string, byte[]> Build(PackageInputs inputs)
+    {
+        var spec = inputs.Spec;
+        var entries = new SortedDictionary<string, byte[]>(StringComparer.Ordinal)
+        {
+            [ArtifactLayout.Spec] = Utf8(SpecFile.Serialize(PortableSpec.From(spec))),
+            [ArtifactLayout.Weights] = File.ReadAllBytes(Path.Combine(inputs.TrainDirectory, "model.safetensors")),
+            [ArtifactLayout.DataReport] = File.ReadAllBytes(Path.Combine(inputs.DataDirectory, "index.json")),
+        };
+        foreach (var file in Directory.EnumerateFiles(inputs.TokenizerDirectory).Order(StringComparer.Ordinal))
+            entries[ArtifactLayout.TokenizerFolder + Path.GetFileName(file)] = File.ReadAllBytes(file);
+
+        var reportBytes = File.ReadAllBytes(Path.Combine(inputs.TrainDirectory, "report.json"));
+        entries[ArtifactLayout.TrainingReport] = reportBytes;
+        var report = JsonSerializer.Deserialize<TrainingSummary>(reportBytes, SpecFile.Options)!;
+        entries[ArtifactLayout.TrainingChart] = LossChart.RenderPng($"{spec.Name} {spec.Version}: training", Curves(report), report.UnigramBaselineLoss);
+
+        var manifest = new Manifest
+        {
+            Name = spec.Name,
+            Version = spec.Version,
+            Toolchain = new ToolchainInfo("AfmToolchain", ToolchainVersion()),
+            Seed = spec.Seed,
+            Threads = spec.Threads,
+            Stages = ["validate", "tokenizer", "data", "train", "package"],
+            Inputs = HashInputs(spec),
+            Files = entries.Select(e => new HashedFile(e.Key, e.Value.LongLength, Hashing.Sha256(e.Value))).ToList(),
+        };
+        entries[ArtifactLayout.Manifest] = Utf8(SpecFile.Serialize(manifest));
+        return entries;
+    }
+
+    /// <summary>Train and validation loss of every stage on one axis of cumulative training tokens.</summary>
+    private static IEnumerable<LossSeries> Curves(TrainingSummary report)
+    {
+        long offset = 0;
+        foreach (var stage in report.Stages)
+        {
+            var tokensPerStep = (double)stage.Tokens / Math.Max(1, stage.Steps);
+            yield return new LossSeries($"{stage.Name} train", stage.TrainCurve.Select(p => (double)(offset + p.Tokens)).ToList(),
+                stage.TrainCurve.Select(p => p.Loss).ToList(), Dashed: false);
+            yield return new LossSeries($"{stage.Name} validation", stage.ValidationCurve.Select(p => offset + p.Step * tokensPerStep).ToList(),
+                stage.ValidationCurve.Select(p => p.Loss).ToList(), Dashed: true);
+            offset += stage.Tokens;
+        }
+    }
+
+    private static List<HashedFile> HashInputs(ModelSpec spec)
+    {
+        var projectDirectory = Path.GetDirectoryName(spec.ProjectPath)!;
+        var files = new SortedSet<string>(StringComparer.Ordinal) { spec.ProjectPath };
+        foreach (var corpus in spec.Corpora) files.UnionWith(corpus.Files);
+        foreach (var evalSet in spec.EvalSets) files.UnionWith(evalSet.Files);
+        return files
+            .Select(f => new HashedFile(Path.GetRelativePath(projectDirectory, f).Replace('\\', '/'), new FileInfo(f).Length, Hashing.Sha256OfFile(f)))
+            .OrderBy(f => f.Path, StringComparer.Ordinal)
+            .ToList();
+    }
+
+    internal static string ToolchainVersion() =>
+        typeof(ArtifactBuilder).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
+
+    private static byte[] Utf8(string text) => new UTF8Encoding(false).GetBytes(text);
+}

@@ -1,0 +1,13 @@
+namespace Afm.Cli.Packaging;
+
+/// <summary>Names of the files inside an .afmpkg (specs/artifact.md documents them).</summary>
+public static class ArtifactLayout
+{
+    public const string Manifest = "manifest.json";
+    public const string Spec = "spec.json";
+    public const string Weights = "model/model.safetensors";
+    public const string TokenizerFolder = "tokenizer/";
+    public const string TrainingReport = "reports/training.json";
+    public const string TrainingChart = "reports/training-loss.png";
+    public const string DataReport = "reports/data.json";
+}

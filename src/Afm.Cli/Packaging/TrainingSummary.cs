@@ -1,0 +1,30 @@
+using Afm.Data.Packing;
+using Afm.Training.Stages;
+
+namespace Afm.Cli.Packaging;
+
+/// <summary>
+/// reports/training.json: the training report as the artifact carries it — per-stage curves and results,
+/// the final validation loss and the unigram baseline of the same validation data, which is the number a
+/// model must clearly beat to have learned more than token frequencies. No wall-clock times (not reproducible).
+/// </summary>
+public sealed record TrainingSummary
+{
+    public required long ParameterCount { get; init; }
+    public required double FinalValidationLoss { get; init; }
+    public required double UnigramBaselineLoss { get; init; }
+    public required IReadOnlyList<StageReport> Stages { get; init; }
+
+    public static TrainingSummary From(TrainingReport training, DataIndex data)
+    {
+        var last = training.Stages[^1];
+        var baseline = data.Stage(last.Name).UnigramCrossEntropy;
+        return new TrainingSummary
+        {
+            ParameterCount = training.ParameterCount,
+            FinalValidationLoss = Math.Round(last.FinalValidationLoss ?? double.NaN, 6),
+            UnigramBaselineLoss = Math.Round(baseline ?? double.NaN, 6),
+            Stages = training.Stages,
+        };
+    }
+}

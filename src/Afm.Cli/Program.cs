@@ -1,0 +1,21 @@
+using System.CommandLine;
+using Afm.Cli.Commands;
+
+namespace Afm.Cli;
+
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        var root = new RootCommand("afm — the AfmToolchain model compiler. The Afm.Sdk build calls the stage commands; people call the others.")
+        {
+            ValidateCommand.Create(),
+            TokenizerCommand.Create(),
+            DataCommand.Create(),
+            TrainCommand.Create(),
+            PackageCommand.Create(),
+            SampleDataCommand.Create(),
+        };
+        return root.Parse(args).Invoke();
+    }
+}

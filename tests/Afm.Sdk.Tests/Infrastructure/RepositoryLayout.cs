@@ -1,0 +1,25 @@
+namespace Afm.Sdk.Tests.Infrastructure;
+
+/// <summary>Finds the repository this test assembly was built from, so tests use the SDK in the tree.</summary>
+public static class RepositoryLayout
+{
+    public static string Root { get; } = FindRoot();
+
+    public static string LocalSdkFeed => Path.Combine(Root, "sdk", "local-feed");
+
+    public static string SdkVersion { get; } = ReadSdkVersion();
+
+    private static string FindRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "AfmToolchain.sln")))
+                return dir.FullName;
+        throw new InvalidOperationException("AfmToolchain.sln not found above " + AppContext.BaseDirectory);
+    }
+
+    private static string ReadSdkVersion()
+    {
+        using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(Root, "global.json")));
+        return json.RootElement.GetProperty("msbuild-sdks").GetProperty("Afm.Sdk").GetString()!;
+    }
+}
