@@ -64,7 +64,7 @@ public sealed class BpeVocabulary
 
     /// <summary>
     /// Writes vocab.json and merges.txt (GPT-2 byte-level format, loadable by Microsoft.ML.Tokenizers) and
-    /// afm-tokenizer.json. Same vocabulary, same bytes: entries are written in id / merge order.
+    /// tokenizer.json. Same vocabulary, same bytes: entries are written in id / merge order.
     /// </summary>
     public void Save(string directory)
     {

@@ -1,14 +1,15 @@
 namespace Afm.Data.Tokenization;
 
 /// <summary>
-/// Our own description of a tokenizer directory (afm-tokenizer.json), next to the GPT-2 style vocab.json and
+/// Our own description of a tokenizer directory (tokenizer.json), next to the GPT-2 style vocab.json and
 /// merges.txt that Microsoft.ML.Tokenizers loads. It carries what those two files cannot say: the
 /// pre-tokenizer pattern, which tokens are special, and the options the vocabulary was trained with.
+/// It is not a Hugging Face tokenizer.json (the "kind" field says so); the SDK's incremental build keys on this name.
 /// </summary>
 public sealed record TokenizerManifest
 {
     public const int CurrentFormatVersion = 1;
-    public const string FileName = "afm-tokenizer.json";
+    public const string FileName = "tokenizer.json";
     public const string VocabFileName = "vocab.json";
     public const string MergesFileName = "merges.txt";
 
