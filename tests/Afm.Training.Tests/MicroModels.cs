@@ -33,6 +33,10 @@ internal static class MicroModels
     public static Func<string, string, IPackedSequences> CountingData(int vocab = 16) =>
         (stage, split) => new CountingSequences(16, split == "train" ? 256 : 32, vocab, split == "train" ? 1 : 7);
 
+    /// <summary>Same shape, dtype and every element equal.</summary>
+    public static bool SameValues(TorchSharp.torch.Tensor a, TorchSharp.torch.Tensor b) =>
+        a.shape.SequenceEqual(b.shape) && a.dtype == b.dtype && a.eq(b).all().item<bool>();
+
     public static string TempDirectory()
     {
         string dir = Path.Combine(Path.GetTempPath(), "afm-training-tests", Guid.NewGuid().ToString("N"));

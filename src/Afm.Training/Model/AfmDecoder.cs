@@ -23,7 +23,9 @@ public sealed class AfmDecoder : nn.Module<Tensor, Tensor>
     private readonly Linear? lm_head;
     private readonly RotaryEmbedding rotary;
 
-    public AfmDecoder(ArchitectureSpec architecture) : base("afm")
+    /// <param name="seed">Seeds the initial weights through a private generator, so concurrent torch users
+    /// (other models, tests) cannot change them.</param>
+    public AfmDecoder(ArchitectureSpec architecture, long seed = 0) : base("afm")
     {
         Architecture = architecture;
         rotary = new RotaryEmbedding(architecture.HeadDim, architecture.RopeBase);
@@ -34,7 +36,7 @@ public sealed class AfmDecoder : nn.Module<Tensor, Tensor>
         norm = new RmsNorm("norm", architecture.ModelDim, architecture.NormEpsilon);
         if (!architecture.TieEmbeddings) lm_head = nn.Linear(architecture.ModelDim, architecture.VocabSize, hasBias: false);
         RegisterComponents();
-        Initialize();
+        Initialize(seed);
     }
 
     public ArchitectureSpec Architecture { get; }
@@ -69,23 +71,24 @@ public sealed class AfmDecoder : nn.Module<Tensor, Tensor>
     /// <summary>
     /// Normal(0, 0.02) for embeddings and projections; the projections that write into the residual stream
     /// (o_proj, down_proj) get 0.02/sqrt(2*layers) so the residual's variance does not grow with depth.
-    /// Norm weights stay at 1. Draws use torch's global generator, so torch.manual_seed fixes the init.
+    /// Norm weights stay at 1. Draws come from one generator in parameter order, so the seed fixes the init.
     /// </summary>
-    private void Initialize()
+    private void Initialize(long seed)
     {
         using var noGrad = no_grad();
+        using var generator = new Generator(unchecked((ulong)seed));
         double residualStd = InitStd / Math.Sqrt(2.0 * Math.Max(1, Architecture.Layers));
-        nn.init.normal_(embed.weight!, 0, InitStd);
+        nn.init.normal_(embed.weight!, 0, InitStd, generator);
         foreach (var layer in layers)
         {
             foreach (var (name, p) in layer.named_parameters())
             {
                 if (p.dim() != 2) continue;
                 bool residual = name.EndsWith("o_proj.weight", StringComparison.Ordinal) || name.EndsWith("down_proj.weight", StringComparison.Ordinal);
-                nn.init.normal_(p, 0, residual ? residualStd : InitStd);
+                nn.init.normal_(p, 0, residual ? residualStd : InitStd, generator);
             }
         }
-        if (lm_head is not null) nn.init.normal_(lm_head.weight!, 0, InitStd);
+        if (lm_head is not null) nn.init.normal_(lm_head.weight!, 0, InitStd, generator);
     }
 
     protected override void Dispose(bool disposing)

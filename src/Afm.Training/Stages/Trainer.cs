@@ -35,7 +35,7 @@ public static class Trainer
 
         set_num_threads(spec.Threads);
         manual_seed(spec.Seed);
-        using var model = new AfmDecoder(spec.Architecture);
+        using var model = new AfmDecoder(spec.Architecture, spec.Seed);
 
         var reports = new List<StageReport>();
         var timings = new List<StageTiming>();
