@@ -11,6 +11,9 @@ public static class DataDiagnostics
     /// <summary>A corpus or eval set holds no document after reading.</summary>
     public const string EmptyCorpus = "AFM2002";
 
+    /// <summary>Every document of a corpus was removed as a duplicate or as a copy of an eval set document.</summary>
+    public const string CorpusEmptiedByFiltering = "AFM2003";
+
     internal static DiagnosticException Error(string code, string message, SourceLocation location) =>
         new(new Diagnostic(DiagnosticSeverity.Error, code, message, location));
 }

@@ -4,13 +4,19 @@ using Afm.Data.Tokenization;
 
 namespace Afm.Data.Packing;
 
-/// <summary>Reads one corpus, tokenizes its documents in parallel, and splits them into train and validation.</summary>
+/// <summary>Reads one corpus, filters it, tokenizes its documents in parallel, and splits them into train and validation.</summary>
 internal static class CorpusTokenizer
 {
-    public static TokenizedCorpus Tokenize(CorpusSpec corpus, string tokenizerDirectory, int endOfDocumentId,
+    public static TokenizedCorpus Tokenize(CorpusSpec corpus, DocumentFilter filter, string tokenizerDirectory, int endOfDocumentId,
         long seed, double validationFraction, Action<string>? progress)
     {
-        var documents = CorpusReader.Read(corpus).ToList();
+        var (documents, duplicates, contaminated) = filter.Apply(CorpusReader.Read(corpus));
+        if (documents.Count == 0)
+        {
+            throw DataDiagnostics.Error(DataDiagnostics.CorpusEmptiedByFiltering,
+                $"Every document of corpus '{corpus.Name}' was removed ({duplicates} duplicate(s) of earlier documents, {contaminated} copy/copies of eval set documents). Remove the corpus or the overlap.",
+                corpus.Location ?? Afm.Core.Diagnostics.SourceLocation.FileOnly(corpus.Files.Count > 0 ? corpus.Files[0] : corpus.Name));
+        }
         var tokenized = new TokenizedDocument[documents.Count];
         // Each worker loads its own tokenizer (cheap) rather than sharing one: no reliance on the library's
         // internal cache being thread-safe. Results land by index, so the output order never depends on threads.
@@ -29,8 +35,9 @@ internal static class CorpusTokenizer
             _ => { });
 
         var (train, valid) = DocumentSplit.Split(tokenized, seed, validationFraction);
-        var result = new TokenizedCorpus(corpus.Name, train, valid);
-        progress?.Invoke($"corpus {corpus.Name}: {documents.Count} documents, {result.TrainTokens} train + {result.ValidTokens} validation tokens");
+        var result = new TokenizedCorpus(corpus.Name, train, valid, duplicates, contaminated);
+        progress?.Invoke($"corpus {corpus.Name}: {documents.Count} documents ({duplicates} duplicates and {contaminated} eval copies removed), " +
+                         $"{result.TrainTokens} train + {result.ValidTokens} validation tokens");
         return result;
     }
 }

@@ -32,7 +32,10 @@ public sealed record DataIndex
     internal void Save(string dataDirectory) => JsonFiles.Write(Path.Combine(dataDirectory, FileName), this);
 }
 
-public sealed record CorpusSummary(string Name, int TrainDocuments, int ValidDocuments, long TrainTokens, long ValidTokens);
+/// <param name="DuplicatesRemoved">Documents dropped as exact (normalized) copies of an earlier document.</param>
+/// <param name="ContaminatedRemoved">Documents dropped because an eval set marked Decontaminate contains them.</param>
+public sealed record CorpusSummary(string Name, int TrainDocuments, int ValidDocuments, long TrainTokens, long ValidTokens,
+    int DuplicatesRemoved, int ContaminatedRemoved);
 
 public sealed record StageData
 {

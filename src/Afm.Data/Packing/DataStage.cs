@@ -7,7 +7,8 @@ namespace Afm.Data.Packing;
 /// <summary>
 /// The data stage: read corpora, tokenize (end-of-document after each document), split train/validation by a
 /// seeded hash of document ids, and pack per-stage training and validation sequences into binary shards with an
-/// index.json. Same inputs, same seed: byte-identical output (thread count included or not).
+/// index.json. Exact duplicates and copies of Decontaminate eval set documents are dropped first
+/// (<see cref="DocumentFilter"/>). Same inputs, same seed: byte-identical output, whatever the thread count.
 /// </summary>
 /// <remarks>
 /// Output layout: <c>&lt;out&gt;/&lt;stage&gt;/train-00000.bin</c>, <c>valid-00000.bin</c>, ... and
@@ -31,8 +32,9 @@ public static class DataStage
         // Remove the old index first: from here until the new one is written the directory is incomplete.
         File.Delete(Path.Combine(outputDirectory, DataIndex.FileName));
 
+        var filter = new DocumentFilter(spec.EvalSets);
         var corpora = spec.Corpora
-            .Select(c => CorpusTokenizer.Tokenize(c, tokenizerDirectory, tokenizer.EndOfDocumentId, spec.Seed, spec.ValidationFraction, progress))
+            .Select(c => CorpusTokenizer.Tokenize(c, filter, tokenizerDirectory, tokenizer.EndOfDocumentId, spec.Seed, spec.ValidationFraction, progress))
             .ToList();
 
         var stages = spec.Stages.Select(stage => StagePacker.Pack(
@@ -45,7 +47,7 @@ public static class DataStage
             EndOfDocumentId = tokenizer.EndOfDocumentId,
             Seed = spec.Seed,
             ValidationFraction = spec.ValidationFraction,
-            Corpora = corpora.Select(c => new CorpusSummary(c.Name, c.Train.Count, c.Valid.Count, c.TrainTokens, c.ValidTokens)).ToList(),
+            Corpora = corpora.Select(c => new CorpusSummary(c.Name, c.Train.Count, c.Valid.Count, c.TrainTokens, c.ValidTokens, c.DuplicatesRemoved, c.ContaminatedRemoved)).ToList(),
             Stages = stages,
         };
         index.Save(outputDirectory);
