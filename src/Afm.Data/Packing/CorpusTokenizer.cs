@@ -8,7 +8,7 @@ namespace Afm.Data.Packing;
 internal static class CorpusTokenizer
 {
     public static TokenizedCorpus Tokenize(CorpusSpec corpus, DocumentFilter filter, string tokenizerDirectory, int endOfDocumentId,
-        long seed, double validationFraction, Action<string>? progress)
+        long seed, double validationFraction, int threads, Action<string>? progress)
     {
         var (documents, duplicates, contaminated) = filter.Apply(CorpusReader.Read(corpus));
         if (documents.Count == 0)
@@ -20,7 +20,7 @@ internal static class CorpusTokenizer
         var tokenized = new TokenizedDocument[documents.Count];
         // Each worker loads its own tokenizer (cheap) rather than sharing one: no reliance on the library's
         // internal cache being thread-safe. Results land by index, so the output order never depends on threads.
-        Parallel.For(0, documents.Count,
+        Parallel.For(0, documents.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, threads) },
             () => AfmTokenizer.Load(tokenizerDirectory),
             (i, _, tokenizer) =>
             {

@@ -34,7 +34,7 @@ public static class DataStage
 
         var filter = new DocumentFilter(spec.EvalSets);
         var corpora = spec.Corpora
-            .Select(c => CorpusTokenizer.Tokenize(c, filter, tokenizerDirectory, tokenizer.EndOfDocumentId, spec.Seed, spec.ValidationFraction, progress))
+            .Select(c => CorpusTokenizer.Tokenize(c, filter, tokenizerDirectory, tokenizer.EndOfDocumentId, spec.Seed, spec.ValidationFraction, spec.Threads, progress))
             .ToList();
 
         var stages = spec.Stages.Select(stage => StagePacker.Pack(

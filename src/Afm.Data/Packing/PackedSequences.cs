@@ -3,7 +3,10 @@ using System.IO.MemoryMappedFiles;
 
 namespace Afm.Data.Packing;
 
-/// <summary>Reads one split of one stage of a data directory, through memory-mapped shard files.</summary>
+/// <summary>
+/// Reads one split of one stage of a data directory, through memory-mapped shard files (the OS pages data in
+/// on demand, so opening a multi-GB split costs nothing). <see cref="Read"/> is safe to call from several threads.
+/// </summary>
 public sealed class PackedSequences : IPackedSequences, IDisposable
 {
     private readonly MemoryMappedFile[] _files;
