@@ -33,7 +33,7 @@ public static class Trainer
         checkpointDirectory = Path.GetFullPath(checkpointDirectory);
         Directory.CreateDirectory(checkpointDirectory);
 
-        set_num_threads(spec.Threads);
+        TorchRuntime.UseThreads(spec.Threads);
         manual_seed(spec.Seed);
         using var model = new AfmDecoder(spec.Architecture, spec.Seed);
 
@@ -96,6 +96,7 @@ public static class Trainer
     /// <summary>Builds a decoder for <paramref name="architecture"/> and loads weights saved by training (eval mode).</summary>
     public static AfmDecoder LoadModel(ArchitectureSpec architecture, string weightsPath)
     {
+        TorchRuntime.PrepareProcess();
         var model = new AfmDecoder(architecture);
         try
         {
