@@ -40,8 +40,10 @@ public static class StageCheckpoint
     public static void Save(string checkpointDirectory, StageState state, AfmDecoder model, OptimizerHelper optimizer, StageReport report)
     {
         string final = StageDirectory(checkpointDirectory, state.Stage);
+        // Leftovers of a killed run of this stage are never complete checkpoints: drop them.
+        foreach (string stale in Directory.GetDirectories(checkpointDirectory, $".{state.Stage}.*.tmp"))
+            Directory.Delete(stale, recursive: true);
         string temp = Path.Combine(checkpointDirectory, $".{state.Stage}.{Environment.ProcessId}.tmp");
-        if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
         Directory.CreateDirectory(temp);
 
         SafeTensors.Write(Path.Combine(temp, WeightsFile), model.named_parameters().Select(p => (p.name, (TorchSharp.torch.Tensor)p.parameter)),
