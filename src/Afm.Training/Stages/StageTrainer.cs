@@ -28,6 +28,8 @@ internal sealed class StageTrainer
     {
         if (train.SequenceLength != stage.SequenceLength)
             throw new InvalidOperationException($"Stage '{stage.Name}' trains on sequences of {stage.SequenceLength} tokens, but its data has {train.SequenceLength}.");
+        if (stage.SequenceLength > model.Architecture.MaxSequenceLength)
+            throw new InvalidOperationException($"Stage '{stage.Name}' uses sequences of {stage.SequenceLength} tokens, above the model's MaxSequenceLength {model.Architecture.MaxSequenceLength}.");
         if (train.VocabSize > model.Architecture.VocabSize)
             throw new InvalidOperationException($"Stage '{stage.Name}' data has vocabulary {train.VocabSize}, larger than the model's {model.Architecture.VocabSize}.");
         this.model = model;
@@ -40,7 +42,7 @@ internal sealed class StageTrainer
     public OptimizerHelper? Optimizer { get; private set; }
     public long SequencesConsumed { get; private set; }
 
-    public StageReport Run(ulong dataSeed)
+    public StageReport Run(ulong dataSeed, CancellationToken cancellationToken = default)
     {
         model.RopeBase = stage.RopeBase;
         model.train();
@@ -60,6 +62,7 @@ internal sealed class StageTrainer
 
         for (long step = 0; step < steps; step++)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
             sampler.NextBatch(buffer, (int)batchSize);
             var batch = tensor(buffer, [batchSize, length + 1]).to_type(ScalarType.Int64);

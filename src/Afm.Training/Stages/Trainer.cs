@@ -25,8 +25,9 @@ public static class Trainer
 
     /// <param name="openData">(stage name, split = "train" | "validation") -> that stage's packed sequences.</param>
     /// <param name="progress">Receives human-readable lines at most every ~2 s, plus stage start/end lines.</param>
+    /// <param name="cancellationToken">Checked every step; a cancelled stage writes no checkpoint (earlier ones stay).</param>
     public static TrainingReport Train(ModelSpec spec, Func<string, string, IPackedSequences> openData,
-        string checkpointDirectory, Action<string>? progress = null)
+        string checkpointDirectory, Action<string>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(spec);
         if (spec.Stages.Count == 0) throw new ArgumentException("The model has no training stages.", nameof(spec));
@@ -66,7 +67,7 @@ public static class Trainer
                     $"lr {stage.LearningRate:0.0e0} ({stage.Schedule}), rope base {stage.RopeBase:0}, {model.ParameterCount:N0} parameters");
                 var clock = Stopwatch.StartNew();
                 var trainer = new StageTrainer(model, stage, train, validation, progress);
-                var report = trainer.Run(dataSeed);
+                var report = trainer.Run(dataSeed, cancellationToken);
                 double seconds = clock.Elapsed.TotalSeconds;
                 var state = new StageState
                 {
