@@ -78,6 +78,29 @@ public sealed class ModuleSpecs
     }
 
     [Fact]
+    public void Grouped_query_attention_shares_each_kv_head_with_its_group_of_query_heads()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(6);
+        using var rope = new RotaryEmbedding(4, 10000);
+        using var grouped = new GroupedQueryAttention("attn", 16, 4, 2, qkNorm: false, 1e-5, rope);
+        using var plain = new GroupedQueryAttention("attn", 16, 4, 4, qkNorm: false, 1e-5, rope);
+        var g = grouped.named_parameters().ToDictionary(n => n.name, n => (Tensor)n.parameter);
+        var p = plain.named_parameters().ToDictionary(n => n.name, n => (Tensor)n.parameter);
+        using (no_grad())
+        {
+            // Plain heads 0,1 use kv head 0 and heads 2,3 use kv head 1: duplicate the [2*4, 16] rows per head.
+            Tensor Expand(Tensor w) => w.view(2, 1, 4, 16).expand(2, 2, 4, 16).reshape(16, 16);
+            p["q_proj.weight"].copy_(g["q_proj.weight"]);
+            p["o_proj.weight"].copy_(g["o_proj.weight"]);
+            p["k_proj.weight"].copy_(Expand(g["k_proj.weight"]));
+            p["v_proj.weight"].copy_(Expand(g["v_proj.weight"]));
+        }
+        var x = randn(2, 6, 16);
+        Assert.True(grouped.forward(x).allclose(plain.forward(x), rtol: 1e-4, atol: 1e-5));
+    }
+
+    [Fact]
     public void Decoder_parameters_have_stable_readable_names()
     {
         using var model = new AfmDecoder(MicroModels.Architecture(tie: false));

@@ -61,6 +61,19 @@ public sealed class TrainerSpecs
     }
 
     [Fact]
+    public void Leftovers_of_a_killed_run_are_neither_used_nor_kept()
+    {
+        string dir = MicroModels.TempDirectory();
+        string leftover = Path.Combine(dir, ".core.999999.tmp");
+        Directory.CreateDirectory(leftover);
+        File.WriteAllText(Path.Combine(leftover, StageCheckpoint.WeightsFile), "half a file");
+        var report = Trainer.Train(MicroModels.Spec(null, MicroModels.Stage(steps: 2)), MicroModels.CountingData(), dir);
+
+        Assert.False(report.Timings!.Stages[0].Skipped);
+        Assert.False(Directory.Exists(leftover));
+    }
+
+    [Fact]
     public void Changing_a_later_stage_retrains_only_that_stage_from_the_earlier_checkpoint()
     {
         string dir = MicroModels.TempDirectory(), reference = MicroModels.TempDirectory();
