@@ -7,6 +7,8 @@ public static class Program
 {
     public static int Main(string[] args)
     {
+        // Before anything can touch libtorch: its OpenMP threads must sleep when idle (see Afm.Training.TorchRuntime).
+        Afm.Training.TorchRuntime.PrepareProcess();
         var root = new RootCommand("afm — the AfmToolchain model compiler. The Afm.Sdk build calls the stage commands; people call the others.")
         {
             ValidateCommand.Create(),

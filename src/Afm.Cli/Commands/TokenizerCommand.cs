@@ -1,7 +1,6 @@
 using System.CommandLine;
 using Afm.Cli.Compilation;
 using Afm.Core.IO;
-using Afm.Data.Corpora;
 using Afm.Data.Tokenization;
 
 namespace Afm.Cli.Commands;
@@ -21,12 +20,8 @@ internal static class TokenizerCommand
     private static int Run(string specPath, string outputDirectory)
     {
         var spec = SpecFile.Load(specPath);
-        var tokenizer = spec.Tokenizer;
-        var documents = spec.Corpora.SelectMany(CorpusReader.Read).Select(d => d.Text);
-        var options = new BpeTrainingOptions(tokenizer.VocabSize, tokenizer.SplitDigits, tokenizer.ByteFallback, tokenizer.SpecialTokens);
-        CompilerOutput.Progress($"tokenizer: training a {tokenizer.VocabSize}-token BPE on {spec.Corpora.Count} corpus/corpora");
-        var vocabulary = BpeTrainer.Train(documents, options, CompilerOutput.Info);
-        AtomicOutput.ReplaceDirectory(outputDirectory, vocabulary.Save);
+        CompilerOutput.Progress($"tokenizer: training a {spec.Tokenizer.VocabSize}-token BPE on {spec.Corpora.Count} corpus/corpora");
+        AtomicOutput.ReplaceDirectory(outputDirectory, temp => TokenizerStage.Run(spec, temp, CompilerOutput.Info));
         CompilerOutput.Progress($"tokenizer: wrote {outputDirectory}");
         return 0;
     }
