@@ -22,6 +22,8 @@ public sealed record ModelSpec
     public required IReadOnlyList<TrainingStageSpec> Stages { get; init; }
     /// <summary>Fraction of documents held out for validation (by a seeded hash of the document).</summary>
     public required double ValidationFraction { get; init; }
+    /// <summary>The quantize stage's plan, or null: the artifact then holds only the float model.</summary>
+    public QuantizationPlanSpec? Quantization { get; init; }
 }
 
 /// <summary>The decoder-only transformer of the AFM report.</summary>
@@ -63,7 +65,21 @@ public sealed record CorpusSpec
     public required CorpusFormat Format { get; init; }
     /// <summary>For JSON lines: the field holding a document's text.</summary>
     public required string TextField { get; init; }
+    /// <summary>
+    /// Near-duplicate removal: a document whose estimated Jaccard similarity (MinHash over word 5-grams) with an
+    /// earlier kept document reaches this is dropped. In (0, 1].
+    /// </summary>
+    public double NearDuplicateThreshold { get; init; } = DataCleaningDefaults.NearDuplicateThreshold;
     public SourceLocation? Location { get; init; }
+}
+
+/// <summary>Defaults of the data-cleaning metadata (specs/data-pipeline.md); the AFM report's values where it gives them.</summary>
+public static class DataCleaningDefaults
+{
+    public const double NearDuplicateThreshold = 0.8;
+    public const int DecontaminationMinN = 4;
+    public const int DecontaminationMaxN = 13;
+    public const int CommonNGramThreshold = 1000;
 }
 
 public sealed record EvalSetSpec
@@ -73,10 +89,19 @@ public sealed record EvalSetSpec
     public required CorpusFormat Format { get; init; }
     public required string TextField { get; init; }
     public required bool Decontaminate { get; init; }
+    /// <summary>Shortest word n-gram that decontamination looks for.</summary>
+    public int DecontaminationMinN { get; init; } = DataCleaningDefaults.DecontaminationMinN;
+    /// <summary>Longest word n-gram that decontamination looks for.</summary>
+    public int DecontaminationMaxN { get; init; } = DataCleaningDefaults.DecontaminationMaxN;
+    /// <summary>An eval n-gram found in more training documents than this is common usage and never causes a drop.</summary>
+    public int CommonNGramThreshold { get; init; } = DataCleaningDefaults.CommonNGramThreshold;
     public SourceLocation? Location { get; init; }
 }
 
 public enum StageKind { Pretrain }
+
+/// <summary>The optimizer a stage trains with (specs/afmproj.md, Optimizer metadata).</summary>
+public enum StageOptimizer { AdamW, Afm }
 
 public enum LearningRateSchedule { Cosine, Constant, Linear }
 
@@ -101,6 +126,9 @@ public sealed record TrainingStageSpec
     public required IReadOnlyList<MixEntry> Mix { get; init; }
     /// <summary>Validation loss is measured every this many steps (and at the end).</summary>
     public required int EvalEvery { get; init; }
+    /// <summary>A resumable checkpoint is written every this many steps (0: only at the end of the stage).</summary>
+    public int CheckpointEvery { get; init; }
+    public StageOptimizer Optimizer { get; init; } = StageOptimizer.AdamW;
     public SourceLocation? Location { get; init; }
 
     public long Steps => Math.Max(1, Tokens / ((long)SequenceLength * BatchSize));

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Afm.Training.Model;
 using Afm.Training.Stages;
-using TorchSharp.Modules;
+using Afm.Training.Optimization;
 
 namespace Afm.Training.Checkpoints;
 
@@ -21,7 +21,7 @@ public sealed record StageState
 
 /// <summary>
 /// The end-of-stage checkpoint, <c>checkpointDirectory/&lt;stage&gt;/</c>:
-/// <c>model.safetensors</c> (weights), <c>optimizer.bin</c> (TorchSharp AdamW state), <c>report.json</c>
+/// <c>model.safetensors</c> (weights), <c>optimizer.safetensors</c> (the optimizer's state tensors), <c>report.json</c>
 /// (the stage's deterministic report, so a skipped stage still reports) and <c>state.json</c>.
 /// All files are written into a temporary sibling folder that is renamed into place, so a killed process
 /// leaves either the old checkpoint or the new one, never a mix.
@@ -29,7 +29,7 @@ public sealed record StageState
 public static class StageCheckpoint
 {
     public const string WeightsFile = "model.safetensors";
-    public const string OptimizerFile = "optimizer.bin";
+    public const string OptimizerFile = "optimizer.safetensors";
     public const string ReportFile = "report.json";
     public const string StateFile = "state.json";
 
@@ -37,7 +37,7 @@ public static class StageCheckpoint
 
     public static string StageDirectory(string checkpointDirectory, string stage) => Path.Combine(checkpointDirectory, stage);
 
-    public static void Save(string checkpointDirectory, StageState state, AfmDecoder model, OptimizerHelper optimizer, StageReport report)
+    public static void Save(string checkpointDirectory, StageState state, AfmDecoder model, StageOptimizerBase optimizer, StageReport report)
     {
         string final = StageDirectory(checkpointDirectory, state.Stage);
         // Leftovers of a killed run of this stage are never complete checkpoints: drop them.
@@ -48,17 +48,14 @@ public static class StageCheckpoint
 
         SafeTensors.Write(Path.Combine(temp, WeightsFile), model.named_parameters().Select(p => (p.name, (TorchSharp.torch.Tensor)p.parameter)),
             WeightsMetadata(model));
-        AtomicFile.Write(Path.Combine(temp, OptimizerFile), s =>
-        {
-            using var writer = new BinaryWriter(s, System.Text.Encoding.UTF8, leaveOpen: true);
-            optimizer.save_state_dict(writer);
-        });
+        ResumeCheckpoint.SaveOptimizer(Path.Combine(temp, OptimizerFile), optimizer);
         AtomicFile.WriteAllText(Path.Combine(temp, ReportFile), JsonSerializer.Serialize(report, Json));
         // state.json last: its presence marks a complete checkpoint.
         AtomicFile.WriteAllText(Path.Combine(temp, StateFile), JsonSerializer.Serialize(state, Json));
 
         if (Directory.Exists(final)) Directory.Delete(final, recursive: true);
         Directory.Move(temp, final);
+        ResumeCheckpoint.DeleteAll(checkpointDirectory, state.Stage);
     }
 
     /// <summary>The stage's report if a complete checkpoint with this fingerprint exists, else null.</summary>
@@ -80,7 +77,7 @@ public static class StageCheckpoint
     }
 
     /// <summary>Architecture facts an exporter needs that are not in the tensor names.</summary>
-    private static Dictionary<string, string> WeightsMetadata(AfmDecoder model)
+    internal static Dictionary<string, string> WeightsMetadata(AfmDecoder model)
     {
         var a = model.Architecture;
         string F(double d) => d.ToString("R", System.Globalization.CultureInfo.InvariantCulture);

@@ -25,6 +25,17 @@ public sealed class SequenceSampler
     /// <summary>Sequences handed out so far (the data position recorded in checkpoints).</summary>
     public long Consumed { get; private set; }
 
+    /// <summary>Moves to the position after <paramref name="consumed"/> sequences, as if they had been handed out.</summary>
+    public void Seek(long consumed)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(consumed);
+        Consumed = consumed;
+        if (consumed == 0) { epoch = -1; next = 0; return; }
+        epoch = consumed / source.Count - 1;
+        StartEpoch();
+        next = consumed % source.Count;
+    }
+
     /// <summary>Fills <paramref name="batch"/> (batchSize * (L + 1) ids) with the next sequences.</summary>
     public void NextBatch(Span<int> batch, int batchSize)
     {

@@ -2,9 +2,10 @@ using System.Diagnostics;
 using System.Globalization;
 using Afm.Core.Spec;
 using Afm.Data.Packing;
+using Afm.Training.Checkpoints;
 using Afm.Training.Model;
+using Afm.Training.Optimization;
 using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Afm.Training.Stages;
@@ -39,14 +40,19 @@ internal sealed class StageTrainer
         this.progress = progress;
     }
 
-    public OptimizerHelper? Optimizer { get; private set; }
+    public StageOptimizerBase? Optimizer { get; private set; }
     public long SequencesConsumed { get; private set; }
 
-    public StageReport Run(ulong dataSeed, CancellationToken cancellationToken = default)
+    /// <summary>Called after every <c>CheckpointEvery</c> steps (not after the last): step, data position, curves so far.</summary>
+    public delegate void CheckpointWriter(long step, long sequencesConsumed, IReadOnlyList<TrainPoint> trainCurve, IReadOnlyList<ValidationPoint> validationCurve);
+
+    /// <param name="resume">A mid-stage checkpoint to continue from; the caller has loaded its weights into the model.</param>
+    public StageReport Run(ulong dataSeed, (ResumeState State, string Directory)? resume = null, CheckpointWriter? checkpoint = null,
+        CancellationToken cancellationToken = default)
     {
         model.RopeBase = stage.RopeBase;
         model.train();
-        var optimizer = CreateOptimizer();
+        var optimizer = OptimizerFactory.Create(model, stage);
         Optimizer = optimizer;
         var sampler = new SequenceSampler(train, dataSeed);
         var parameters = model.parameters().ToList();
@@ -57,10 +63,20 @@ internal sealed class StageTrainer
         var buffer = new int[batchSize * (length + 1)];
         var trainCurve = new List<TrainPoint>();
         var validationCurve = new List<ValidationPoint>();
+        long firstStep = 0;
+        if (resume is var (state, directory))
+        {
+            ResumeCheckpoint.LoadOptimizer(Path.Combine(directory, StageCheckpoint.OptimizerFile), optimizer);
+            sampler.Seek(state.SequencesConsumed);
+            set_rng_state(tensor(Convert.FromBase64String(state.TorchRngState)));
+            trainCurve.AddRange(state.TrainCurve);
+            validationCurve.AddRange(state.ValidationCurve);
+            firstStep = state.Step;
+        }
         var clock = Stopwatch.StartNew();
         var lastProgress = TimeSpan.Zero;
 
-        for (long step = 0; step < steps; step++)
+        for (long step = firstStep; step < steps; step++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
@@ -70,13 +86,12 @@ internal sealed class StageTrainer
             var targets = batch.narrow(1, 1, length);
 
             double lr = LearningRateScheduler.At(stage, step);
-            foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
-            optimizer.zero_grad();
+            optimizer.ZeroGrad();
             var logits = model.forward(inputs);
             var loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), targets.reshape(-1));
             loss.backward();
             if (stage.GradientClip > 0) nn.utils.clip_grad_norm_(parameters, stage.GradientClip);
-            optimizer.step();
+            optimizer.Step(lr, stage.LearningRate);
 
             long done = step + 1;
             double lossValue = loss.item<float>();
@@ -84,10 +99,12 @@ internal sealed class StageTrainer
                 trainCurve.Add(new TrainPoint(done, done * tokensPerStep, Round(lr), Round(lossValue)));
             if (validation is not null && (done % stage.EvalEvery == 0 || done == steps))
                 validationCurve.Add(new ValidationPoint(done, Round(ValidationLoss())));
+            if (checkpoint is not null && stage.CheckpointEvery > 0 && done % stage.CheckpointEvery == 0 && done < steps)
+                checkpoint(done, sampler.Consumed, trainCurve, validationCurve);
             if (progress is not null && (clock.Elapsed - lastProgress >= ProgressInterval || done == steps))
             {
                 lastProgress = clock.Elapsed;
-                progress(ProgressLine(done, steps, lossValue, lr, done * tokensPerStep, clock.Elapsed));
+                progress(ProgressLine(done - firstStep, done, steps, lossValue, lr, (done - firstStep) * tokensPerStep, clock.Elapsed));
             }
         }
 
@@ -106,25 +123,6 @@ internal sealed class StageTrainer
             FinalValidationLoss = finalLoss,
             FinalValidationPerplexity = finalLoss is double l ? Round(Math.Exp(l)) : null,
         };
-    }
-
-    /// <summary>
-    /// AdamW with decoupled weight decay on the matrices of the blocks (and an untied lm_head) only: norms
-    /// and the embedding are not decayed (the tied embedding doubles as the output projection, and decaying
-    /// rare tokens' rows toward zero only hurts them).
-    /// </summary>
-    private OptimizerHelper CreateOptimizer()
-    {
-        var decay = new List<Parameter>();
-        var noDecay = new List<Parameter>();
-        foreach (var (name, p) in model.named_parameters())
-            (p.dim() >= 2 && !name.StartsWith("embed.", StringComparison.Ordinal) ? decay : noDecay).Add(p);
-        var groups = new List<AdamW.ParamGroup>
-        {
-            new(decay, stage.LearningRate, 0.9, 0.95, 1e-8, stage.WeightDecay, false, false),
-            new(noDecay, stage.LearningRate, 0.9, 0.95, 1e-8, 0.0, false, false),
-        };
-        return optim.AdamW(groups, stage.LearningRate, 0.9, 0.95, 1e-8, 0.0, false, false);
     }
 
     /// <summary>Mean next-token loss over the first <see cref="MaxValidationSequences"/> validation sequences.</summary>
@@ -153,10 +151,11 @@ internal sealed class StageTrainer
         return total / count;
     }
 
-    private string ProgressLine(long done, long steps, double loss, double lr, long tokens, TimeSpan elapsed)
+    /// <param name="doneHere">Steps this process ran (a resumed stage measures its own speed).</param>
+    private string ProgressLine(long doneHere, long done, long steps, double loss, double lr, long tokens, TimeSpan elapsed)
     {
         double tokensPerSecond = tokens / Math.Max(1e-9, elapsed.TotalSeconds);
-        var eta = TimeSpan.FromSeconds((steps - done) * elapsed.TotalSeconds / done);
+        var eta = TimeSpan.FromSeconds((steps - done) * elapsed.TotalSeconds / Math.Max(1, doneHere));
         string rate = tokensPerSecond >= 1000 ? $"{tokensPerSecond / 1000:0.0}k" : $"{tokensPerSecond:0}";
         return string.Create(CultureInfo.InvariantCulture,
             $"train {stage.Name}: step {done}/{steps} loss {loss:0.000} lr {lr:0.0e0} {rate} tok/s eta {(int)eta.TotalMinutes:00}:{eta.Seconds:00}");

@@ -21,7 +21,7 @@ public static class Trainer
     public const string TrainSplit = "train";
     public const string ValidationSplit = "validation";
     /// <summary>Bump when training math changes so old checkpoints are not mistaken for current ones.</summary>
-    private const string FormatVersion = "afm-train-1";
+    private const string FormatVersion = "afm-train-2";
 
     /// <param name="openData">(stage name, split = "train" | "validation") -> that stage's packed sequences.</param>
     /// <param name="progress">Receives human-readable lines at most every ~2 s, plus stage start/end lines.</param>
@@ -61,13 +61,29 @@ public static class Trainer
             }
             else
             {
-                if (!modelHoldsPreviousStage)
+                var resume = ResumeCheckpoint.TryLatest(checkpointDirectory, stage.Name, fingerprint);
+                if (resume is var (resumeState, resumeDirectory))
+                {
+                    LoadWeights(model, Path.Combine(resumeDirectory, StageCheckpoint.WeightsFile));
+                    progress?.Invoke($"train {stage.Name}: resuming at step {resumeState.Step}/{stage.Steps} from {resumeDirectory}");
+                }
+                else if (!modelHoldsPreviousStage)
                     LoadWeights(model, Path.Combine(StageCheckpoint.StageDirectory(checkpointDirectory, spec.Stages[index - 1].Name), StageCheckpoint.WeightsFile));
                 progress?.Invoke($"train {stage.Name}: {stage.Steps} steps x {stage.BatchSize} x {stage.SequenceLength} tokens, " +
                     $"lr {stage.LearningRate:0.0e0} ({stage.Schedule}), rope base {stage.RopeBase:0}, {model.ParameterCount:N0} parameters");
                 var clock = Stopwatch.StartNew();
                 var trainer = new StageTrainer(model, stage, train, validation, progress);
-                var report = trainer.Run(dataSeed, cancellationToken);
+                var report = trainer.Run(dataSeed, resume, (step, consumed, trainCurve, validationCurve) =>
+                {
+                    using var rng = get_rng_state();
+                    ResumeCheckpoint.Save(checkpointDirectory, new ResumeState
+                    {
+                        Stage = stage.Name, Step = step, Fingerprint = fingerprint, DataSeed = dataSeed, SequencesConsumed = consumed,
+                        TorchRngState = Convert.ToBase64String(rng.data<byte>().ToArray()),
+                        TrainCurve = trainCurve.ToList(), ValidationCurve = validationCurve.ToList(),
+                    }, model, trainer.Optimizer!);
+                    progress?.Invoke($"train {stage.Name}: checkpoint at step {step}/{stage.Steps}");
+                }, cancellationToken);
                 double seconds = clock.Elapsed.TotalSeconds;
                 var state = new StageState
                 {
@@ -152,7 +168,9 @@ public static class Trainer
     {
         var facts = new
         {
-            FormatVersion, spec.Seed, spec.Threads, spec.Architecture, Stage = stage with { Location = null }, index, previous,
+            FormatVersion, spec.Seed, spec.Threads, spec.Architecture,
+            // How often checkpoints are taken does not change the result.
+            Stage = stage with { Location = null, CheckpointEvery = 0 }, index, previous,
             Train = new { train.Count, train.SequenceLength, train.VocabSize },
             Validation = new { validation.Count, validation.SequenceLength, validation.VocabSize },
         };

@@ -35,6 +35,9 @@ internal static class DiagnosticCodes
     public const string ConflictingFileSetSettings = "AFM1304";
     public const string UnknownFormat = "AFM1305";
 
+    // 135x: data-cleaning metadata of corpora and eval sets (DataCleaningReader).
+    public const string InvalidNGramRange = "AFM1350";
+
     // 14xx: training stages.
     public const string StageMissing = "AFM1401";
     public const string UnknownStageKind = "AFM1402";
@@ -46,9 +49,21 @@ internal static class DiagnosticCodes
     public const string MixDuplicateCorpus = "AFM1408";
     public const string UnknownSchedule = "AFM1409";
     public const string WarmupNotShorterThanStage = "AFM1410";
+    public const string UnknownOptimizer = "AFM1411";
 
     // 15xx: items of later pipeline stages.
     public const string StageNotAvailable = "AFM1501";
+
+    // 40xx: the quantization plan (41xx and 42xx are raised by the quantize stage and the baseline gate).
+    public const string MultipleQuantizationPlans = "AFM4001";
+    public const string UnknownQuantizationMethod = "AFM4002";
+    public const string LowBitsAboveBits = "AFM4003";
+    public const string UnknownLutType = "AFM4004";
+    public const string UnknownEmbeddingFormat = "AFM4005";
+    public const string UnknownImportance = "AFM4006";
+    public const string InvalidOverride = "AFM4007";
+    public const string UnknownDevice = "AFM4008";
+    public const string DeviceBudgetNotApplied = "AFM4009";
 
     // 9xxx: the toolchain's own faults, never the user's.
     public const string MalformedSnapshot = "AFM9001";

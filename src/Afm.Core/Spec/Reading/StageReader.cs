@@ -11,11 +11,16 @@ internal static class StageReader
     public const double DefaultFinalLearningRateRatio = 0.1;
     public const double DefaultWeightDecay = 0.1;
     public const double DefaultGradientClip = 1.0;
+    /// <summary>
+    /// The AFM optimizer decays by WeightDecay * (lr / peak lr) per step, independent of the peak LR (report 3.2.4),
+    /// so its default is the report's 3.16e-4 rather than AdamW's lr-scaled 0.1.
+    /// </summary>
+    public const double DefaultAfmWeightDecay = 3.16e-4;
 
     private static readonly string[] Known =
     [
         "Kind", "Tokens", "SequenceLength", "BatchSize", "LearningRate", "Warmup", "FinalLearningRateRatio",
-        "Schedule", "WeightDecay", "GradientClip", "RopeBase", "Mix", "EvalEvery",
+        "Schedule", "WeightDecay", "GradientClip", "RopeBase", "Mix", "EvalEvery", "CheckpointEvery", "Optimizer",
     ];
 
     /// <summary>Each stage with its spec, or null where the stage had an error.</summary>
@@ -68,7 +73,10 @@ internal static class StageReader
         var finalRatio = item.Get("FinalLearningRateRatio") is { } f
             ? context.Double(f, (v => v >= 0 && v <= 1, "between 0 and 1")) : DefaultFinalLearningRateRatio;
         var schedule = ReadSchedule(context, item);
-        var weightDecay = item.Get("WeightDecay") is { } wd ? context.Double(wd, SpecContext.NonNegative) : DefaultWeightDecay;
+        var optimizer = ReadOptimizer(context, item);
+        var weightDecay = item.Get("WeightDecay") is { } wd ? context.Double(wd, SpecContext.NonNegative)
+            : optimizer == StageOptimizer.Afm ? DefaultAfmWeightDecay : DefaultWeightDecay;
+        var checkpointEvery = item.Get("CheckpointEvery") is { } ce ? context.Int(ce, SpecContext.NonNegative) : null;
         var gradientClip = item.Get("GradientClip") is { } gc ? context.Double(gc, SpecContext.Positive) : DefaultGradientClip;
         var ropeBase = item.Get("RopeBase") is { } rb ? context.Double(rb, SpecContext.Positive) : ropeBaseDefault;
         var mix = item.Get("Mix") is { } m ? MixReader.Read(context, m, corpora, corpusGaps) : MixReader.Default(corpora);
@@ -84,9 +92,12 @@ internal static class StageReader
             context.Warning(DiagnosticCodes.WarmupNotShorterThanStage, wv.Location,
                 $"{wv.What} is {ws} steps, but the stage has only {steps} steps ({tokenCount} tokens / ({length} x {batch})), so the learning rate never reaches its peak. Lower Warmup or raise Tokens.");
         var evalEverySteps = item.Get("EvalEvery") is null ? (int)Math.Max(1, steps / 10) : evalEvery;
+        // About ten resumable checkpoints per stage: a kill loses at most ~10% of the stage's work.
+        var checkpointEverySteps = item.Get("CheckpointEvery") is null ? (int)Math.Max(1, steps / 10) : checkpointEvery;
 
         if (kind is null || learningRate is null || finalRatio is null || schedule is null || weightDecay is null
-            || gradientClip is null || ropeBase is null || mix is null || warmupSteps is null || evalEverySteps is null) return null;
+            || gradientClip is null || ropeBase is null || mix is null || warmupSteps is null || evalEverySteps is null
+            || optimizer is null || checkpointEverySteps is null) return null;
         return new TrainingStageSpec
         {
             Name = item.Include,
@@ -103,6 +114,8 @@ internal static class StageReader
             RopeBase = ropeBase.Value,
             Mix = mix,
             EvalEvery = evalEverySteps.Value,
+            CheckpointEvery = checkpointEverySteps.Value,
+            Optimizer = optimizer.Value,
             Location = item.Location,
         };
     }
@@ -114,6 +127,20 @@ internal static class StageReader
         context.Error(DiagnosticCodes.UnknownStageKind, value.Location,
             $"{value.What} is '{value.Text}', which is not a stage kind this toolchain supports. Write Kind=\"pretrain\" (or remove Kind).");
         return null;
+    }
+
+    private static StageOptimizer? ReadOptimizer(SpecContext context, ItemView item)
+    {
+        if (item.Get("Optimizer") is not { } value) return StageOptimizer.AdamW;
+        switch (value.Text.ToLowerInvariant())
+        {
+            case "adamw": return StageOptimizer.AdamW;
+            case "afm": return StageOptimizer.Afm;
+            default:
+                context.Error(DiagnosticCodes.UnknownOptimizer, value.Location,
+                    $"{value.What} is '{value.Text}'; write adamw or afm.");
+                return null;
+        }
     }
 
     private static LearningRateSchedule? ReadSchedule(SpecContext context, ItemView item)
