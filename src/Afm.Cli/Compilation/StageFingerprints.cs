@@ -19,7 +19,10 @@ public static class StageFingerprints
         Write(directory, "data", new
         {
             corpora,
-            evalSets = spec.EvalSets.Select(e => new { e.Name, e.Files, e.Format, e.TextField, e.Decontaminate }),
+            evalSets = spec.EvalSets.Select(e => new { e.Name, e.Files, e.Format, e.TextField, e.Decontaminate,
+                e.DecontaminationMinN, e.DecontaminationMaxN, e.CommonNGramThreshold }),
+            // Cleaning settings live apart from `corpora`, which the tokenizer shares: they must not re-train it.
+            nearDuplicateThresholds = spec.Corpora.Select(c => new { c.Name, c.NearDuplicateThreshold }),
             stages = spec.Stages.Select(s => new { s.Name, s.Tokens, s.SequenceLength, s.Mix }),
             spec.Seed,
             spec.ValidationFraction,

@@ -34,9 +34,11 @@ public static class ProjectSpecReader
         var stages = StageReader.Read(context, properties.RopeBase, corpora, corpusGaps);
         StageReader.CheckSequenceLengths(context, stages, properties);
         LaterStageItems.Warn(context);
+        var cleaning = DataCleaningReader.Read(context);
+        var quantization = QuantizationPlanReader.Read(context);
 
         if (context.HasErrors) return new SpecResult(null, context.Diagnostics);
-        return new SpecResult(Assemble(snapshot, properties, tokenizer!, corpora, evalSets, stages.Select(s => s.Spec!).ToList()), context.Diagnostics);
+        return new SpecResult(cleaning.Apply(Assemble(snapshot, properties, tokenizer!, corpora, evalSets, stages.Select(s => s.Spec!).ToList())) with { Quantization = quantization }, context.Diagnostics);
     }
 
     /// <summary>Only called without errors, so every value a reader left null would have been reported.</summary>

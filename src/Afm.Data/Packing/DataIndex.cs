@@ -32,8 +32,8 @@ public sealed record DataIndex
     internal void Save(string dataDirectory) => JsonFiles.Write(Path.Combine(dataDirectory, FileName), this);
 }
 
-/// <param name="DuplicatesRemoved">Documents dropped as exact (normalized) copies of an earlier document.</param>
-/// <param name="ContaminatedRemoved">Documents dropped because an eval set marked Decontaminate contains them.</param>
+/// <param name="DuplicatesRemoved">Documents dropped as exact (normalized) copies or near-duplicates of an earlier document.</param>
+/// <param name="ContaminatedRemoved">Documents dropped because they overlap an eval set marked Decontaminate (report.json says how).</param>
 public sealed record CorpusSummary(string Name, int TrainDocuments, int ValidDocuments, long TrainTokens, long ValidTokens,
     int DuplicatesRemoved, int ContaminatedRemoved);
 

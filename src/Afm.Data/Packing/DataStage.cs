@@ -1,5 +1,6 @@
 using Afm.Core.Spec;
-using Afm.Data.Corpora;
+using Afm.Data.Cleaning;
+using Afm.Data.Reporting;
 using Afm.Data.Tokenization;
 
 namespace Afm.Data.Packing;
@@ -7,8 +8,9 @@ namespace Afm.Data.Packing;
 /// <summary>
 /// The data stage: read corpora, tokenize (end-of-document after each document), split train/validation by a
 /// seeded hash of document ids, and pack per-stage training and validation sequences into binary shards with an
-/// index.json. Exact duplicates and copies of Decontaminate eval set documents are dropped first
-/// (<see cref="DocumentFilter"/>). Same inputs, same seed: byte-identical output, whatever the thread count.
+/// index.json. Exact duplicates, near-duplicates and documents contaminated by Decontaminate eval sets are dropped
+/// first (<see cref="CleaningPipeline"/>); report.json / report.md say what was dropped and what was packed.
+/// Same inputs, same seed: byte-identical output, whatever the thread count.
 /// </summary>
 /// <remarks>
 /// Output layout: <c>&lt;out&gt;/&lt;stage&gt;/train-00000.bin</c>, <c>valid-00000.bin</c>, ... and
@@ -32,10 +34,8 @@ public static class DataStage
         // Remove the old index first: from here until the new one is written the directory is incomplete.
         File.Delete(Path.Combine(outputDirectory, DataIndex.FileName));
 
-        var filter = new DocumentFilter(spec.EvalSets);
-        var corpora = spec.Corpora
-            .Select(c => CorpusTokenizer.Tokenize(c, filter, tokenizerDirectory, tokenizer.EndOfDocumentId, spec.Seed, spec.ValidationFraction, spec.Threads, progress))
-            .ToList();
+        var cleaning = CleaningPipeline.Run(spec, tokenizerDirectory, tokenizer.EndOfDocumentId, progress);
+        var corpora = spec.Corpora.Select((c, i) => Split(c.Name, cleaning, i, spec, progress)).ToList();
 
         var stages = spec.Stages.Select(stage => StagePacker.Pack(
             stage, corpora, spec.Seed, tokenizer.VocabSize, outputDirectory, shardBytes, MaxValidationSequences, progress)).ToList();
@@ -50,8 +50,21 @@ public static class DataStage
             Corpora = corpora.Select(c => new CorpusSummary(c.Name, c.Train.Count, c.Valid.Count, c.TrainTokens, c.ValidTokens, c.DuplicatesRemoved, c.ContaminatedRemoved)).ToList(),
             Stages = stages,
         };
+        DataReportBuilder.Build(spec, cleaning, corpora, stages, tokenizer.Manifest).Save(outputDirectory);
         index.Save(outputDirectory);
         return index;
+    }
+
+    private static TokenizedCorpus Split(string name, CleaningResult cleaning, int corpus, ModelSpec spec, Action<string>? progress)
+    {
+        var (train, valid) = DocumentSplit.Split(cleaning.Kept[corpus], spec.Seed, spec.ValidationFraction);
+        long Removed(string filter) => cleaning.Filters.Single(f => f.Name == filter).ByCorpus[corpus].Documents;
+        var result = new TokenizedCorpus(name, train, valid,
+            (int)(Removed(CleaningPipeline.ExactDuplicatesStep) + Removed(CleaningPipeline.NearDuplicatesStep)),
+            (int)Removed(CleaningPipeline.DecontaminationStep));
+        progress?.Invoke($"corpus {name}: {cleaning.Kept[corpus].Count} documents kept ({result.DuplicatesRemoved} duplicates and "
+                         + $"{result.ContaminatedRemoved} contaminated removed), {result.TrainTokens} train + {result.ValidTokens} validation tokens");
+        return result;
     }
 
     /// <summary>

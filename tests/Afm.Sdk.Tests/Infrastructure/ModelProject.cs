@@ -37,7 +37,7 @@ public sealed class ModelProject : IDisposable
             </configuration>
             """);
         project.WriteFile("data/corpus.jsonl", MicroCorpus.Jsonl(documents: 400, seed: 7));
-        project.WriteFile("data/eval.jsonl", MicroCorpus.Jsonl(documents: 20, seed: 99));
+        project.WriteFile("data/eval.jsonl", MicroCorpus.HeldOutJsonl(documents: 20, seed: 99));
         project.WriteProject(projectXml);
         return project;
     }
@@ -69,16 +69,25 @@ public static class MicroCorpus
     private static readonly string[] Things = ["apple", "kite", "book", "lamp", "boat"];
     private static readonly string[] Colors = ["red", "blue", "green", "gold"];
 
-    public static string Jsonl(int documents, int seed)
+    public static string Jsonl(int documents, int seed) => Jsonl(documents, seed, Names, Things, Colors);
+
+    /// <summary>
+    /// The same template over names, things and colors the corpus never uses: every word 4-gram holds one of them,
+    /// so the data stage's n-gram decontamination (4-13 words by default) finds no overlap with the corpus.
+    /// </summary>
+    public static string HeldOutJsonl(int documents, int seed) =>
+        Jsonl(documents, seed, ["Gus", "Hal", "Ino"], ["cup", "drum", "sock"], ["pink", "teal", "gray"]);
+
+    private static string Jsonl(int documents, int seed, string[] names, string[] things, string[] colors)
     {
         var text = new StringBuilder();
         uint state = (uint)seed * 2654435761u + 1;
         int Next(int n) { state = state * 1664525u + 1013904223u; return (int)((state >> 8) % (uint)n); }
         for (var i = 0; i < documents; i++)
         {
-            var name = Names[Next(Names.Length)];
-            var thing = Things[Next(Things.Length)];
-            var color = Colors[Next(Colors.Length)];
+            var name = names[Next(names.Length)];
+            var thing = things[Next(things.Length)];
+            var color = colors[Next(colors.Length)];
             var a = Next(10); var b = Next(10);
             text.Append("{\"text\": \"")
                 .Append($"{name} has a {color} {thing}. The {thing} of {name} is {color}. {a} + {b} = {a + b}.")

@@ -38,7 +38,8 @@ internal static class FileSetReader
     {
         var allNamed = true;
         var emptyNames = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-        string[] known = hasDecontaminate ? ["Name", "Format", "TextField", "Decontaminate"] : ["Name", "Format", "TextField"];
+        string[] known = hasDecontaminate ? ["Name", "Format", "TextField", "Decontaminate", .. DataCleaningReader.EvalSetMetadata]
+            : ["Name", "Format", "TextField", .. DataCleaningReader.CorpusMetadata];
         var drafts = new List<Draft>();
         foreach (var item in context.Items(type, namedByMetadata: true))
         {
