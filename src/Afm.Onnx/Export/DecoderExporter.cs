@@ -1,0 +1,47 @@
+using System.Globalization;
+using Afm.Core.Spec;
+using Afm.Onnx.Proto;
+using Google.Protobuf;
+
+namespace Afm.Onnx.Export;
+
+/// <summary>A decoder to export: its architecture, the RoPE base it was trained with last, and its weights by training name.</summary>
+public sealed record DecoderModel(ArchitectureSpec Architecture, double RopeBase, IReadOnlyDictionary<string, ExportWeight> Weights);
+
+/// <summary>Exports the AFM decoder to ONNX bytes (layout and opset in specs/onnx-export.md).</summary>
+public static class DecoderExporter
+{
+    /// <summary>ai.onnx opset: 17 has every op used (Shape with start/end needs 15) and loads in any recent ONNX Runtime.</summary>
+    public const int Opset = 17;
+    /// <summary>IR version 8 is the one released with opset 17.</summary>
+    public const int IrVersion = 8;
+
+    public static byte[] Export(DecoderModel model, string producerVersion)
+    {
+        var arch = model.Architecture;
+        if (arch.Heads % arch.KvHeads != 0 || arch.ModelDim % arch.Heads != 0 || arch.HeadDim % 2 != 0)
+            throw new ArgumentException($"Architecture {arch} cannot be exported: heads must divide the model dimension, kv heads the heads, and the head dimension must be even.");
+
+        var graph = new DecoderGraph(model).Build().Build("afm_decoder");
+        var proto = new ModelProto
+        {
+            IrVersion = IrVersion,
+            ProducerName = "AfmToolchain",
+            ProducerVersion = producerVersion,
+            Domain = "ai.afm",
+            ModelVersion = 1,
+            Graph = graph,
+        };
+        proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
+        AddMetadata(proto, DecoderNames.Metadata.Layers, arch.Layers);
+        AddMetadata(proto, DecoderNames.Metadata.KvHeads, arch.KvHeads);
+        AddMetadata(proto, DecoderNames.Metadata.HeadDim, arch.HeadDim);
+        AddMetadata(proto, DecoderNames.Metadata.VocabSize, arch.VocabSize);
+        AddMetadata(proto, DecoderNames.Metadata.MaxSequenceLength, arch.MaxSequenceLength);
+        proto.MetadataProps.Add(new StringStringEntryProto { Key = DecoderNames.Metadata.RopeBase, Value = model.RopeBase.ToString("R", CultureInfo.InvariantCulture) });
+        return proto.ToByteArray();
+    }
+
+    private static void AddMetadata(ModelProto proto, string key, int value) =>
+        proto.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value.ToString(CultureInfo.InvariantCulture) });
+}

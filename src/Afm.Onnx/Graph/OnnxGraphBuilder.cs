@@ -1,0 +1,134 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Afm.Onnx.Proto;
+using Google.Protobuf;
+
+namespace Afm.Onnx.Graph;
+
+/// <summary>
+/// Builds one ONNX graph node by node. Value names are chosen by the caller or generated from a counter, so
+/// the same calls always give the same graph (and, serialized, the same bytes). Constants are deduplicated.
+/// </summary>
+public sealed class OnnxGraphBuilder
+{
+    private readonly List<NodeProto> nodes = [];
+    private readonly List<TensorProto> initializers = [];
+    private readonly List<ValueInfoProto> inputs = [];
+    private readonly List<ValueInfoProto> outputs = [];
+    private readonly HashSet<string> names = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> constants = new(StringComparer.Ordinal);
+    private int counter;
+
+    public int NodeCount => nodes.Count;
+
+    /// <summary>Declares a graph input; a dimension is a <see cref="long"/> (fixed) or a <see cref="string"/> (symbolic).</summary>
+    public string Input(string name, TensorProto.Types.DataType type, params object[] dims)
+    {
+        Claim(name);
+        inputs.Add(ValueInfo(name, type, dims));
+        return name;
+    }
+
+    /// <summary>Declares that <paramref name="value"/> (an existing value) is the graph output <paramref name="name"/>.</summary>
+    public void Output(string value, string name, TensorProto.Types.DataType type, params object[] dims)
+    {
+        if (value != name) Node("Identity", [value], name);
+        outputs.Add(ValueInfo(name, type, dims));
+    }
+
+    public string Initializer(string name, ReadOnlySpan<float> values, params long[] dims) =>
+        AddInitializer(name, TensorProto.Types.DataType.Float, MemoryMarshal.AsBytes(values), dims);
+
+    public string Initializer(string name, ReadOnlySpan<long> values, params long[] dims) =>
+        AddInitializer(name, TensorProto.Types.DataType.Int64, MemoryMarshal.AsBytes(values), dims);
+
+    /// <summary>Raw little-endian element bytes, for element types without a typed overload (int8/uint8 payloads).</summary>
+    public string Initializer(string name, TensorProto.Types.DataType type, ReadOnlySpan<byte> littleEndianBytes, params long[] dims) =>
+        AddInitializer(name, type, littleEndianBytes, dims);
+
+    /// <summary>A 1-D int64 constant (shapes, axes, indices); equal constants share one initializer.</summary>
+    public string Int64s(params long[] values) =>
+        Constant("i64[" + string.Join(",", values) + "]", name => Initializer(name, values, values.Length));
+
+    /// <summary>A 0-D int64 constant.</summary>
+    public string Int64Scalar(long value) =>
+        Constant("i64(" + value.ToString(CultureInfo.InvariantCulture) + ")", name => Initializer(name, [value]));
+
+    /// <summary>A 0-D float constant.</summary>
+    public string FloatScalar(float value) =>
+        Constant("f32(" + value.ToString("R", CultureInfo.InvariantCulture) + ")", name => Initializer(name, [value]));
+
+    /// <summary>Adds a node with one output and returns the output's name.</summary>
+    public string Node(string opType, IReadOnlyList<string> nodeInputs, string? output = null, params AttributeProto[] attributes) =>
+        NodeWithOutputs(opType, nodeInputs, [output ?? Fresh(opType)], attributes)[0];
+
+    public IReadOnlyList<string> NodeWithOutputs(string opType, IReadOnlyList<string> nodeInputs, IReadOnlyList<string> nodeOutputs, params AttributeProto[] attributes)
+    {
+        var node = new NodeProto { OpType = opType, Name = $"{opType}_{nodes.Count}" };
+        node.Input.AddRange(nodeInputs);
+        foreach (var output in nodeOutputs)
+        {
+            Claim(output);
+            node.Output.Add(output);
+        }
+        node.Attribute.AddRange(attributes);
+        nodes.Add(node);
+        return nodeOutputs;
+    }
+
+    /// <summary>A fresh value name with a readable prefix.</summary>
+    public string Fresh(string prefix) => $"{prefix}_{counter++}";
+
+    public GraphProto Build(string name)
+    {
+        var graph = new GraphProto { Name = name };
+        graph.Node.AddRange(nodes);
+        graph.Initializer.AddRange(initializers);
+        graph.Input.AddRange(inputs);
+        graph.Output.AddRange(outputs);
+        return graph;
+    }
+
+    private string AddInitializer(string name, TensorProto.Types.DataType type, ReadOnlySpan<byte> bytes, long[] dims)
+    {
+        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("ONNX raw_data is little-endian; this host is not.");
+        Claim(name);
+        var tensor = new TensorProto { Name = name, DataType = (int)type, RawData = ByteString.CopyFrom(bytes) };
+        tensor.Dims.AddRange(dims);
+        initializers.Add(tensor);
+        return name;
+    }
+
+    private string Constant(string key, Func<string, string> create)
+    {
+        if (constants.TryGetValue(key, out var existing)) return existing;
+        var name = create($"const_{constants.Count}");
+        constants[key] = name;
+        return name;
+    }
+
+    private void Claim(string name)
+    {
+        if (!names.Add(name)) throw new InvalidOperationException($"ONNX value '{name}' is defined twice.");
+    }
+
+    private static ValueInfoProto ValueInfo(string name, TensorProto.Types.DataType type, object[] dims)
+    {
+        var shape = new TensorShapeProto();
+        foreach (var dim in dims)
+        {
+            shape.Dim.Add(dim switch
+            {
+                long value => new TensorShapeProto.Types.Dimension { DimValue = value },
+                int value => new TensorShapeProto.Types.Dimension { DimValue = value },
+                string param => new TensorShapeProto.Types.Dimension { DimParam = param },
+                _ => throw new ArgumentException($"Dimension {dim} is neither a number nor a name."),
+            });
+        }
+        return new ValueInfoProto
+        {
+            Name = name,
+            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)type, Shape = shape } },
+        };
+    }
+}
