@@ -1,0 +1,64 @@
+using Afm.Compression.Storage;
+using Afm.Core.Spec;
+
+namespace Afm.Compression.Quantizers;
+
+/// <summary>
+/// k-means palettization of a [rows, columns] weight: every <c>groupSize</c> consecutive rows (output channels)
+/// share one lookup table of 2^bits centroids, fitted by importance-weighted k-means. Groups are independent,
+/// so they run in parallel without changing the result.
+/// </summary>
+public static class Palettizer
+{
+    public static PalettizedTensor Palettize(string name, long[] shape, float[] values, float[]? importance, int bits, int groupSize,
+        LutType lutType, long seed, int maxIterations, int threads = 1)
+    {
+        long rows = shape[0], columns = values.Length / rows;
+        int entries = 1 << bits;
+        int groups = (int)((rows + groupSize - 1) / groupSize);
+        var indices = new byte[values.Length];
+        var lut = new float[groups * entries];
+        var lutInt8 = lutType == LutType.Int8 ? new sbyte[groups * entries] : null;
+        var lutScale = lutType == LutType.Int8 ? new float[groups] : null;
+
+        Parallel.For(0, groups, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, threads) }, (int group) =>
+        {
+            int start = (int)(group * groupSize * columns);
+            int length = (int)(Math.Min(rows, (group + 1L) * groupSize) * columns) - start;
+            var slice = values.AsSpan(start, length);
+            var random = new SeededRandom(seed, name, group);
+            var centers = WeightedKMeans1D.Fit(slice, importance is null ? default : importance.AsSpan(start, length), entries, ref random, maxIterations);
+            var table = lut.AsSpan(group * entries, entries);
+            StoreTable(centers, table, lutInt8 is null ? default : lutInt8.AsSpan(group * entries, entries), lutScale, group);
+            for (int i = 0; i < length; i++) indices[start + i] = (byte)WeightedKMeans1D.Nearest(table, slice[i]);
+        });
+        return new PalettizedTensor(name, shape, bits, groupSize, indices, lut, lutInt8, lutScale);
+    }
+
+    /// <summary>
+    /// Rounds the centroids to the stored type, keeps the table ascending and fills unused entries (a group with
+    /// fewer distinct values than entries) with the largest centroid, so every index is valid.
+    /// </summary>
+    private static void StoreTable(double[] centers, Span<float> table, Span<sbyte> int8, float[]? scales, int group)
+    {
+        if (scales is null)
+        {
+            for (int e = 0; e < table.Length; e++) table[e] = Fp16.Round(centers[Math.Min(e, centers.Length - 1)]);
+        }
+        else
+        {
+            double max = centers.Max(Math.Abs);
+            float scale = Fp16.Round(max > 0 ? max / 127 : 1);
+            if (scale == 0) scale = Fp16.Round(1);
+            scales[group] = scale;
+            for (int e = 0; e < table.Length; e++)
+            {
+                int q = (int)Math.Clamp(Math.Round(centers[Math.Min(e, centers.Length - 1)] / scale, MidpointRounding.ToEven), -127, 127);
+                int8[e] = (sbyte)q;
+                table[e] = q * scale;
+            }
+        }
+        table.Sort();
+        if (scales is not null) int8.Sort();
+    }
+}

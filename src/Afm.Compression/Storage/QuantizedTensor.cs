@@ -1,0 +1,93 @@
+namespace Afm.Compression.Storage;
+
+/// <summary>
+/// One weight tensor as the artifact stores it (specs/quantization.md, "Storage convention"). Every format
+/// dequantizes to float32 exactly as an exporter or evaluator must, and counts its storage honestly: packed
+/// index bytes, lookup tables, scales and offsets.
+/// </summary>
+public abstract record QuantizedTensor(string Name, long[] Shape)
+{
+    public long Count => Shape.Aggregate(1L, (a, b) => a * b);
+    public long Rows => Shape[0];
+    public long Columns => Count / Math.Max(1, Rows);
+
+    /// <summary>Bytes of every stored array of this tensor (what the file's data section holds for it).</summary>
+    public abstract long StorageBytes { get; }
+
+    /// <summary>Stored bits per weight: 8 x <see cref="StorageBytes"/> / <see cref="Count"/>.</summary>
+    public double BitsPerWeight => 8.0 * StorageBytes / Count;
+
+    /// <summary>Index bits per weight (0 for int8 and float), as the plan states them.</summary>
+    public abstract int Bits { get; }
+
+    /// <summary>The float32 values the artifact's weights stand for, row-major.</summary>
+    public abstract float[] Dequantize();
+}
+
+/// <summary>k-means palettization: rows grouped by <see cref="GroupSize"/> share a lookup table of 2^bits entries.</summary>
+/// <param name="Indices">One LUT index per weight, row-major (packed only when written).</param>
+/// <param name="Lut">[groups, 2^bits] float values exactly representable in the stored LUT type.</param>
+/// <param name="LutInt8">Only for int8 LUTs: the stored int8 entries; <paramref name="Lut"/> = entry x <paramref name="LutScale"/>.</param>
+public sealed record PalettizedTensor(string Name, long[] Shape, int IndexBits, int GroupSize, byte[] Indices, float[] Lut,
+    sbyte[]? LutInt8, float[]? LutScale) : QuantizedTensor(Name, Shape)
+{
+    public int Entries => 1 << IndexBits;
+    public long Groups => (Rows + GroupSize - 1) / GroupSize;
+    public override int Bits => IndexBits;
+    public override long StorageBytes => BitPacking.PackedLength(Count, IndexBits)
+        + (LutInt8 is null ? Groups * Entries * 2 : Groups * Entries + Groups * 2);
+
+    public override float[] Dequantize()
+    {
+        var result = new float[Count];
+        long columns = Columns;
+        for (long i = 0; i < result.Length; i++)
+            result[i] = Lut[(i / columns / GroupSize) * Entries + Indices[i]];
+        return result;
+    }
+}
+
+/// <summary>Round-to-nearest on 2^bits evenly spaced levels per block of consecutive weights (row-major).</summary>
+/// <param name="Scale">fp16-exact step per block.</param>
+/// <param name="Offset">fp16-exact value of level 0 per block: w = offset + index x scale.</param>
+public sealed record UniformTensor(string Name, long[] Shape, int IndexBits, int BlockSize, byte[] Indices, float[] Scale, float[] Offset)
+    : QuantizedTensor(Name, Shape)
+{
+    public long Blocks => (Count + BlockSize - 1) / BlockSize;
+    public override int Bits => IndexBits;
+    public override long StorageBytes => BitPacking.PackedLength(Count, IndexBits) + Blocks * 4;
+
+    public override float[] Dequantize()
+    {
+        var result = new float[Count];
+        for (long i = 0; i < result.Length; i++)
+        {
+            long block = i / BlockSize;
+            result[i] = Offset[block] + Indices[i] * Scale[block];
+        }
+        return result;
+    }
+}
+
+/// <summary>Symmetric int8 with one fp16 scale per row (per token for the embedding): w = q x scale.</summary>
+public sealed record Int8ChannelTensor(string Name, long[] Shape, sbyte[] Values, float[] Scale) : QuantizedTensor(Name, Shape)
+{
+    public override int Bits => 8;
+    public override long StorageBytes => Count + Rows * 2;
+
+    public override float[] Dequantize()
+    {
+        var result = new float[Count];
+        long columns = Columns;
+        for (long i = 0; i < result.Length; i++) result[i] = Values[i] * Scale[i / columns];
+        return result;
+    }
+}
+
+/// <summary>Kept as float32 (norm weights, and layers the plan keeps in float).</summary>
+public sealed record FloatTensor(string Name, long[] Shape, float[] Values) : QuantizedTensor(Name, Shape)
+{
+    public override int Bits => 32;
+    public override long StorageBytes => Count * 4;
+    public override float[] Dequantize() => (float[])Values.Clone();
+}

@@ -1,0 +1,76 @@
+using Afm.Core.Diagnostics;
+
+namespace Afm.Core.Spec;
+
+/// <summary>How the weights of the linear layers are compressed (specs/quantization.md).</summary>
+public enum QuantizationMethod
+{
+    /// <summary>k-means lookup tables shared by groups of output channels.</summary>
+    Palettize,
+    /// <summary>Round-to-nearest on an evenly spaced grid per block (the baseline palettization is judged against).</summary>
+    Uniform,
+}
+
+/// <summary>Storage of a palettization lookup table.</summary>
+public enum LutType { Fp16, Int8 }
+
+/// <summary>How the token embedding (also the output projection when tied) is stored.</summary>
+public enum EmbeddingFormat
+{
+    /// <summary>int8 per row (one fp16 scale per token).</summary>
+    Int8PerChannel,
+    /// <summary>Like every other layer, with the plan's method and the bits the allocator gives it.</summary>
+    Quantize,
+    /// <summary>Kept in float32.</summary>
+    Float,
+}
+
+/// <summary>What the calibration weights k-means with.</summary>
+public enum ImportanceKind
+{
+    /// <summary>Diagonal Fisher: squared gradients of the loss on a calibration batch (as SqueezeLLM does).</summary>
+    Fisher,
+    /// <summary>Every weight counts the same.</summary>
+    None,
+}
+
+/// <summary>A layer-name pattern (<c>*</c> matches any run of characters) and the bits it forces.</summary>
+public sealed record BitsOverride(string Pattern, int Bits);
+
+/// <summary>The one &lt;QuantizationPlan&gt; item of a project: what the quantize stage does.</summary>
+public sealed record QuantizationPlanSpec
+{
+    public required string Name { get; init; }
+    public required QuantizationMethod Method { get; init; }
+    /// <summary>Bits of every layer the allocator does not lower.</summary>
+    public required int Bits { get; init; }
+    /// <summary>Bits of the layers the allocator lowers to meet the target.</summary>
+    public required int LowBits { get; init; }
+    /// <summary>Output channels (rows of a [out, in] weight) that share one lookup table.</summary>
+    public required int GroupSize { get; init; }
+    public required LutType LutType { get; init; }
+    public required EmbeddingFormat Embedding { get; init; }
+    public required ImportanceKind Importance { get; init; }
+    /// <summary>Mean effective bits per weight of the quantized layers, or null for no target.</summary>
+    public double? TargetBitsPerWeight { get; init; }
+    /// <summary>Upper bound on the bytes of the quantized weights file's tensor data, or null.</summary>
+    public long? MaxWeightBytes { get; init; }
+    /// <summary>Latency budget on <see cref="Device"/>; not applied until the profile stage exists.</summary>
+    public double? MaxLatencyMs { get; init; }
+    /// <summary>Energy budget on <see cref="Device"/>; not applied until the profile stage exists.</summary>
+    public double? MaxEnergyMj { get; init; }
+    /// <summary>Name of the DeviceProfile the budgets refer to, or null.</summary>
+    public string? Device { get; init; }
+    /// <summary>In declaration order; the first pattern that matches a layer wins.</summary>
+    public required IReadOnlyList<BitsOverride> Overrides { get; init; }
+    /// <summary>Layer-name patterns kept in float32.</summary>
+    public required IReadOnlyList<string> KeepFloat { get; init; }
+    /// <summary>Training sequences used to measure sensitivity and importance.</summary>
+    public required int CalibrationSequences { get; init; }
+    /// <summary>Upper bound on k-means iterations (it stops earlier when no assignment changes).</summary>
+    public required int KMeansIterations { get; init; }
+    public SourceLocation? Location { get; init; }
+    /// <summary>Where TargetBitsPerWeight / MaxWeightBytes were written, for errors found while quantizing.</summary>
+    public SourceLocation? TargetLocation { get; init; }
+    public SourceLocation? MaxWeightBytesLocation { get; init; }
+}

@@ -1,0 +1,124 @@
+namespace Afm.Core.Spec.Reading;
+
+/// <summary>
+/// Reads the &lt;QuantizationPlan&gt; item (at most one). Values only: whether a target is reachable depends
+/// on the layers' shapes and is checked by the quantize stage.
+/// </summary>
+internal static class QuantizationPlanReader
+{
+    public const int DefaultBits = 4;
+    public const int DefaultLowBits = 2;
+    public const int DefaultGroupSize = 16;
+    public const int DefaultCalibrationSequences = 32;
+    public const int DefaultKMeansIterations = 30;
+
+    private static readonly string[] Known =
+    [
+        "Method", "Bits", "LowBits", "GroupSize", "LutType", "Embedding", "Importance", "TargetBitsPerWeight",
+        "MaxWeightBytes", "MaxLatencyMs", "MaxEnergyMj", "Device", "Override", "KeepFloat", "CalibrationSequences",
+        "KMeansIterations",
+    ];
+
+    private static readonly (Func<double, bool>, string) BitsRange = (v => v >= 1 && v <= 8, "between 1 and 8");
+
+    public static QuantizationPlanSpec? Read(SpecContext context)
+    {
+        var items = context.Items("QuantizationPlan");
+        if (items.Count == 0) return null;
+        foreach (var extra in items.Skip(1))
+            context.Error(DiagnosticCodes.MultipleQuantizationPlans, extra.Location,
+                $"The project declares {items.Count} quantization plans, but the quantize stage builds one. Remove this <QuantizationPlan> or the one declared first.");
+        var item = items[0];
+        item.WarnAboutUnknownMetadata(Known);
+
+        var method = Choice(context, item, "Method", QuantizationMethod.Palettize, DiagnosticCodes.UnknownQuantizationMethod,
+            ("palettize", QuantizationMethod.Palettize), ("uniform", QuantizationMethod.Uniform));
+        var bits = item.Get("Bits") is { } b ? context.Int(b, BitsRange) : DefaultBits;
+        var lowBits = item.Get("LowBits") is { } lb ? context.Int(lb, BitsRange) : Math.Min(DefaultLowBits, bits ?? DefaultLowBits);
+        if (bits is int high && lowBits is int low && low > high)
+            context.Error(DiagnosticCodes.LowBitsAboveBits, (item.Get("LowBits") ?? item.Get("Bits"))!.Value.Location,
+                $"LowBits of {item.Describe} is {low}, above Bits {high}; the allocator lowers layers from Bits to LowBits. Write LowBits=\"{Math.Min(2, high)}\" or raise Bits.");
+        var groupSize = item.Get("GroupSize") is { } g ? context.Int(g, SpecContext.Positive) : DefaultGroupSize;
+        var lutType = Choice(context, item, "LutType", LutType.Fp16, DiagnosticCodes.UnknownLutType, ("fp16", LutType.Fp16), ("int8", LutType.Int8));
+        var embedding = Choice(context, item, "Embedding", EmbeddingFormat.Int8PerChannel, DiagnosticCodes.UnknownEmbeddingFormat,
+            ("int8-per-channel", EmbeddingFormat.Int8PerChannel), ("quantize", EmbeddingFormat.Quantize), ("float", EmbeddingFormat.Float));
+        var importance = Choice(context, item, "Importance", ImportanceKind.Fisher, DiagnosticCodes.UnknownImportance,
+            ("fisher", ImportanceKind.Fisher), ("none", ImportanceKind.None));
+        var target = item.Get("TargetBitsPerWeight") is { } t ? context.Double(t, SpecContext.Positive) : null;
+        var maxBytes = item.Get("MaxWeightBytes") is { } mb ? context.Long(mb, SpecContext.Positive) : null;
+        var maxLatency = item.Get("MaxLatencyMs") is { } ml ? context.Double(ml, SpecContext.Positive) : null;
+        var maxEnergy = item.Get("MaxEnergyMj") is { } me ? context.Double(me, SpecContext.Positive) : null;
+        foreach (var name in new[] { "MaxLatencyMs", "MaxEnergyMj" })
+            if (item.Get(name) is { } budget)
+                context.Warning(DiagnosticCodes.DeviceBudgetNotApplied, budget.Location,
+                    $"{budget.What} is not applied: latency and energy budgets need per-layer costs from the profile stage, which this toolchain does not have yet. Bits are chosen by TargetBitsPerWeight and MaxWeightBytes only.");
+        var device = item.Get("Device");
+        if (device is { } d && !context.Items("DeviceProfile").Any(p => string.Equals(p.Include, d.Text, StringComparison.OrdinalIgnoreCase)))
+            context.Error(DiagnosticCodes.UnknownDevice, d.Location,
+                $"{d.What} is '{d.Text}', but no <DeviceProfile Include=\"{d.Text}\"> is declared. Declare the device or remove Device.");
+        var overrides = item.Get("Override") is { } o ? ReadOverrides(context, o) : [];
+        var keepFloat = item.Get("KeepFloat") is { } k
+            ? k.Text.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToList() : [];
+        var calibration = item.Get("CalibrationSequences") is { } c ? context.Int(c, SpecContext.Positive) : DefaultCalibrationSequences;
+        var iterations = item.Get("KMeansIterations") is { } ki ? context.Int(ki, SpecContext.Positive) : DefaultKMeansIterations;
+
+        if (method is null || bits is null || lowBits is null || lowBits > bits || groupSize is null || lutType is null || embedding is null
+            || importance is null || overrides is null || calibration is null || iterations is null
+            || (item.Has("TargetBitsPerWeight") && target is null) || (item.Has("MaxWeightBytes") && maxBytes is null)) return null;
+        return new QuantizationPlanSpec
+        {
+            Name = item.Include,
+            Method = method.Value,
+            Bits = bits.Value,
+            LowBits = lowBits.Value,
+            GroupSize = groupSize.Value,
+            LutType = lutType.Value,
+            Embedding = embedding.Value,
+            Importance = importance.Value,
+            TargetBitsPerWeight = target,
+            MaxWeightBytes = maxBytes,
+            MaxLatencyMs = maxLatency,
+            MaxEnergyMj = maxEnergy,
+            Device = device?.Text,
+            Overrides = overrides,
+            KeepFloat = keepFloat,
+            CalibrationSequences = calibration.Value,
+            KMeansIterations = iterations.Value,
+            Location = item.Location,
+            TargetLocation = item.Get("TargetBitsPerWeight")?.Location,
+            MaxWeightBytesLocation = item.Get("MaxWeightBytes")?.Location,
+        };
+    }
+
+    /// <summary><c>layers.0.*=4;lm_head=8</c>: layer-name patterns with the bits they force.</summary>
+    private static List<BitsOverride>? ReadOverrides(SpecContext context, RawValue value)
+    {
+        var result = new List<BitsOverride>();
+        var valid = true;
+        foreach (var entry in value.Text.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            var parts = entry.Split('=', StringSplitOptions.TrimEntries);
+            if (parts.Length != 2 || parts[0].Length == 0 || !int.TryParse(parts[1], System.Globalization.NumberStyles.None,
+                    System.Globalization.CultureInfo.InvariantCulture, out var bits) || bits < 1 || bits > 8)
+            {
+                context.Error(DiagnosticCodes.InvalidOverride, value.Location,
+                    $"{value.What} has entry '{entry}', which is not pattern=bits with bits from 1 to 8. Write entries such as Override=\"layers.0.*=4;lm_head=8\".");
+                valid = false;
+                continue;
+            }
+            result.Add(new BitsOverride(parts[0], bits));
+        }
+        return valid ? result : null;
+    }
+
+    private static T? Choice<T>(SpecContext context, ItemView item, string name, T defaultValue, string code, params (string Text, T Value)[] choices)
+        where T : struct
+    {
+        if (item.Get(name) is not { } value) return defaultValue;
+        foreach (var (text, choice) in choices)
+            if (string.Equals(text, value.Text, StringComparison.OrdinalIgnoreCase)) return choice;
+        context.Error(code, value.Location,
+            $"{value.What} is '{value.Text}'; write {string.Join(" or ", choices.Select(c => c.Text))}.");
+        return null;
+    }
+}
