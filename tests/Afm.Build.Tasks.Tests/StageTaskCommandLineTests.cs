@@ -1,0 +1,42 @@
+using Snapshooter.Xunit;
+
+namespace Afm.Build.Tasks.Tests;
+
+/// <summary>What each stage task hands the compiler: `exec afm.dll &lt;command&gt;` plus one option per response-file line.</summary>
+public sealed class StageTaskCommandLineTests
+{
+    private const string Compiler = "/toolchain/afm.dll";
+
+    [Fact]
+    public void Validate_passes_the_snapshot_and_output_folder()
+    {
+        var task = new AfmValidate { CompilerPath = Compiler, SnapshotFile = "/p/obj/afm/project.snapshot.json", OutputDirectory = "/p/obj/afm/spec/" };
+        Snapshot.Match(Render(task));
+    }
+
+    [Fact]
+    public void Package_passes_every_stage_folder_and_the_artifact_path()
+    {
+        var task = new AfmPackage
+        {
+            CompilerPath = Compiler, SpecFile = "/p/obj/afm/spec/spec.json", TokenizerDirectory = "/p/obj/afm/tokenizer/",
+            DataDirectory = "/p/obj/afm/data/", TrainDirectory = "/p/obj/afm/train/", OutputPath = "/p/bin/Debug/m.1.0.0.afmpkg",
+        };
+        Snapshot.Match(Render(task));
+    }
+
+    [Fact]
+    public void Paths_with_spaces_and_quotes_stay_one_argument()
+    {
+        var task = new AfmTrainTokenizer { CompilerPath = "/my tools/afm.dll", SpecFile = "/a b/\"q\".json", OutputPath = "/out dir/" };
+        var (commandLine, responseFile) = task.GetCommandsForTesting();
+        Assert.Equal("exec \"/my tools/afm.dll\" tokenizer", commandLine);
+        Assert.Equal("--spec \"/a b/\\\"q\\\".json\"\n--out \"/out dir/\"\n", responseFile);
+    }
+
+    private static string Render(AfmCompilerTask task)
+    {
+        var (commandLine, responseFile) = task.GetCommandsForTesting();
+        return commandLine + "\n" + responseFile;
+    }
+}
