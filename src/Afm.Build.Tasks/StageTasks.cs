@@ -54,17 +54,29 @@ public sealed class AfmTrain : AfmSpecStageTask
         arguments.Add("--data", DataDirectory);
 }
 
+/// <summary>export: the trained weights -> model.onnx (decoder graph with KV cache).</summary>
+public sealed class AfmExport : AfmSpecStageTask
+{
+    [Required] public string TrainDirectory { get; set; } = "";
+    protected override string Command => "export";
+    protected override void AddStageArguments(ResponseFileBuilder arguments) =>
+        arguments.Add("--train", TrainDirectory);
+}
+
 /// <summary>package: assemble the versioned .afmpkg with its manifest.</summary>
 public sealed class AfmPackage : AfmSpecStageTask
 {
     [Required] public string TokenizerDirectory { get; set; } = "";
     [Required] public string DataDirectory { get; set; } = "";
     [Required] public string TrainDirectory { get; set; } = "";
+    /// <summary>Folder written by the export stage; its model.onnx goes into the artifact.</summary>
+    public string ExportDirectory { get; set; } = "";
     protected override string Command => "package";
     protected override void AddStageArguments(ResponseFileBuilder arguments)
     {
         arguments.Add("--tokenizer", TokenizerDirectory);
         arguments.Add("--data", DataDirectory);
         arguments.Add("--train", TrainDirectory);
+        if (!string.IsNullOrEmpty(ExportDirectory)) arguments.Add("--export", ExportDirectory);
     }
 }

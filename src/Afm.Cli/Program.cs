@@ -15,6 +15,7 @@ public static class Program
             TokenizerCommand.Create(),
             DataCommand.Create(),
             TrainCommand.Create(),
+            ExportCommand.Create(),
             PackageCommand.Create(),
             SampleDataCommand.Create(),
         };

@@ -14,12 +14,16 @@ internal static class PackageCommand
         var tokenizer = StageOptions.Tokenizer();
         var data = StageOptions.Data();
         var train = StageOptions.Train();
+        var export = new Option<string?>("--export") { Description = "The export folder written by `afm export` (model.onnx); optional." };
         var output = StageOptions.Out("The .afmpkg file to write.");
-        var command = new Command("package", "Assemble the model artifact with its manifest and reports.") { spec, tokenizer, data, train, output };
+        var command = new Command("package", "Assemble the model artifact with its manifest and reports.") { spec, tokenizer, data, train, export, output };
         command.SetAction(result => CompilerRun.Guard(() =>
         {
             var model = SpecFile.Load(result.GetValue(spec)!);
-            var inputs = new PackageInputs(model, result.GetValue(tokenizer)!, result.GetValue(data)!, result.GetValue(train)!);
+            var inputs = new PackageInputs(model, result.GetValue(tokenizer)!, result.GetValue(data)!, result.GetValue(train)!)
+            {
+                ExportDirectory = result.GetValue(export),
+            };
             var entries = ArtifactBuilder.Build(inputs);
             var path = result.GetValue(output)!;
             AtomicOutput.WriteFile(path, stream => DeterministicZip.Write(stream, entries));

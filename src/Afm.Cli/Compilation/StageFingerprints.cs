@@ -34,6 +34,8 @@ public static class StageFingerprints
             spec.Seed,
             spec.Threads,
         });
+        // The graph depends on the architecture (and on the trained weights, which the SDK lists as a file input).
+        Write(directory, "export", new { spec.Architecture, Afm.Onnx.Export.DecoderExporter.Opset });
         Write(directory, "package", PortableSpec.From(spec));
     }
 

@@ -7,7 +7,11 @@ using Afm.Core.Spec;
 
 namespace Afm.Cli.Packaging;
 
-public sealed record PackageInputs(ModelSpec Spec, string TokenizerDirectory, string DataDirectory, string TrainDirectory);
+public sealed record PackageInputs(ModelSpec Spec, string TokenizerDirectory, string DataDirectory, string TrainDirectory)
+{
+    /// <summary>Folder of the export stage; when set, its model.onnx is packaged as <see cref="ArtifactLayout.OnnxModel"/>.</summary>
+    public string? ExportDirectory { get; init; }
+}
 
 /// <summary>Collects the files of an artifact and writes its manifest over them.</summary>
 public static class ArtifactBuilder
@@ -24,6 +28,9 @@ public static class ArtifactBuilder
         foreach (var file in Directory.EnumerateFiles(inputs.TokenizerDirectory).Order(StringComparer.Ordinal))
             entries[ArtifactLayout.TokenizerFolder + Path.GetFileName(file)] = File.ReadAllBytes(file);
 
+        if (inputs.ExportDirectory is { Length: > 0 } exportDirectory)
+            entries[ArtifactLayout.OnnxModel] = File.ReadAllBytes(Path.Combine(exportDirectory, "model.onnx"));
+
         var reportBytes = File.ReadAllBytes(Path.Combine(inputs.TrainDirectory, "report.json"));
         entries[ArtifactLayout.TrainingReport] = reportBytes;
         var report = JsonSerializer.Deserialize<TrainingSummary>(reportBytes, SpecFile.Options)!;
@@ -36,7 +43,9 @@ public static class ArtifactBuilder
             Toolchain = new ToolchainInfo("AfmToolchain", ToolchainVersion()),
             Seed = spec.Seed,
             Threads = spec.Threads,
-            Stages = ["validate", "tokenizer", "data", "train", "package"],
+            Stages = inputs.ExportDirectory is { Length: > 0 }
+                ? ["validate", "tokenizer", "data", "train", "export", "package"]
+                : ["validate", "tokenizer", "data", "train", "package"],
             Inputs = HashInputs(spec),
             Files = entries.Select(e => new HashedFile(e.Key, e.Value.LongLength, Hashing.Sha256(e.Value))).ToList(),
         };
