@@ -78,9 +78,9 @@ internal sealed class NGramDecontamination
                 removed.Add((i, $"copy of {_evalDocuments[copy].Id}"));
                 continue;
             }
-            // The rarest shared n-gram is the most telling example; ties go to the earliest registered.
+            // The example shown is the rarest shared n-gram, then the longest: the most telling one.
             var rare = found[i].Where(g => frequency[g] <= _sets[_grams[g].Set].CommonNGramThreshold)
-                .OrderBy(g => frequency[g]).ThenBy(g => g).Take(1).ToList();
+                .OrderBy(g => frequency[g]).ThenByDescending(g => _grams[g].N).ThenBy(g => g).Take(1).ToList();
             if (rare.Count == 1)
                 removed.Add((i, Describe(rare[0], frequency[rare[0]])));
         }

@@ -15,7 +15,7 @@ public sealed class DataStageTests(DataStageFixture fixture) : IClassFixture<Dat
         DataStage.Run(fixture.Spec(), fixture.TokenizerDirectory, second.Path);
 
         var files = Directory.GetFiles(first.Path, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(first.Path, f)).Order().ToList();
-        Assert.Equal(["core/train-00000.bin", "core/valid-00000.bin", "index.json"], files.Select(f => f.Replace('\\', '/')));
+        Assert.Equal(["core/train-00000.bin", "core/valid-00000.bin", "index.json", "report.json", "report.md"], files.Select(f => f.Replace('\\', '/')));
         foreach (var file in files)
             Assert.Equal(File.ReadAllBytes(Path.Combine(first.Path, file)), File.ReadAllBytes(Path.Combine(second.Path, file)));
     }
