@@ -14,7 +14,7 @@ public sealed class TrainerSpecs
         var stage = Assert.Single(report.Stages);
         Assert.True(stage.TrainCurve[^1].Loss < stage.TrainCurve[0].Loss * 0.6, $"{stage.TrainCurve[0].Loss} -> {stage.TrainCurve[^1].Loss}");
         Assert.True(stage.FinalValidationLoss < Math.Log(16) * 0.6, $"validation {stage.FinalValidationLoss}");
-        Assert.Equal([20L, 40L], stage.ValidationCurve.Select(p => p.Step));
+        Assert.Equal([0L, 20L, 40L], stage.ValidationCurve.Select(p => p.Step));
         Assert.Equal(40 * 8 * 16, stage.Tokens);
     }
 

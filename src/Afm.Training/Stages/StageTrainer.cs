@@ -73,6 +73,9 @@ internal sealed class StageTrainer
             validationCurve.AddRange(state.ValidationCurve);
             firstStep = state.Step;
         }
+        // Step 0 of the validation curve is the incoming weights (the previous stage's) measured on this stage's
+        // data: for context lengthening, the loss at the long length before the stage, to compare with after.
+        if (firstStep == 0 && validation is not null) validationCurve.Add(new ValidationPoint(0, Round(ValidationLoss())));
         var clock = Stopwatch.StartNew();
         var lastProgress = TimeSpan.Zero;
 
