@@ -11,6 +11,8 @@ public sealed record PackageInputs(ModelSpec Spec, string TokenizerDirectory, st
 {
     /// <summary>Folder of the export stage; when set, its model.onnx is packaged as <see cref="ArtifactLayout.OnnxModel"/>.</summary>
     public string? ExportDirectory { get; init; }
+    /// <summary>Folder of the quantize stage; when set, the quantized weights and the quantization report are packaged.</summary>
+    public string? QuantizeDirectory { get; init; }
 }
 
 /// <summary>Collects the files of an artifact and writes its manifest over them.</summary>
@@ -24,12 +26,23 @@ public static class ArtifactBuilder
             [ArtifactLayout.Spec] = Utf8(SpecFile.Serialize(PortableSpec.From(spec))),
             [ArtifactLayout.Weights] = File.ReadAllBytes(Path.Combine(inputs.TrainDirectory, "model.safetensors")),
             [ArtifactLayout.DataReport] = File.ReadAllBytes(Path.Combine(inputs.DataDirectory, "index.json")),
+            [ArtifactLayout.DataCleaningReport] = File.ReadAllBytes(Path.Combine(inputs.DataDirectory, Afm.Data.Reporting.DataReport.JsonFileName)),
+            [ArtifactLayout.DataCleaningReportMarkdown] = File.ReadAllBytes(Path.Combine(inputs.DataDirectory, Afm.Data.Reporting.DataReport.MarkdownFileName)),
         };
         foreach (var file in Directory.EnumerateFiles(inputs.TokenizerDirectory).Order(StringComparer.Ordinal))
             entries[ArtifactLayout.TokenizerFolder + Path.GetFileName(file)] = File.ReadAllBytes(file);
 
         if (inputs.ExportDirectory is { Length: > 0 } exportDirectory)
             entries[ArtifactLayout.OnnxModel] = File.ReadAllBytes(Path.Combine(exportDirectory, "model.onnx"));
+
+        bool quantized = inputs.QuantizeDirectory is { Length: > 0 } q && File.Exists(Path.Combine(q, "report.json"));
+        if (quantized)
+        {
+            entries[ArtifactLayout.QuantizedWeights] = File.ReadAllBytes(Path.Combine(inputs.QuantizeDirectory!, "model.safetensors"));
+            entries[ArtifactLayout.QuantizationReport] = File.ReadAllBytes(Path.Combine(inputs.QuantizeDirectory!, "report.json"));
+            entries[ArtifactLayout.QuantizationReportMarkdown] = File.ReadAllBytes(Path.Combine(inputs.QuantizeDirectory!, "report.md"));
+            entries[ArtifactLayout.QuantizationChart] = File.ReadAllBytes(Path.Combine(inputs.QuantizeDirectory!, "bits.png"));
+        }
 
         var reportBytes = File.ReadAllBytes(Path.Combine(inputs.TrainDirectory, "report.json"));
         entries[ArtifactLayout.TrainingReport] = reportBytes;
@@ -49,6 +62,8 @@ public static class ArtifactBuilder
             Inputs = HashInputs(spec),
             Files = entries.Select(e => new HashedFile(e.Key, e.Value.LongLength, Hashing.Sha256(e.Value))).ToList(),
         };
+        if (quantized) // quantize runs right after train
+            manifest = manifest with { Stages = [.. manifest.Stages.TakeWhile(s => s != "train"), "train", "quantize", .. manifest.Stages.SkipWhile(s => s != "train").Skip(1)] };
         entries[ArtifactLayout.Manifest] = Utf8(SpecFile.Serialize(manifest));
         return entries;
     }

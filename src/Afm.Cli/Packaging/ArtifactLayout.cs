@@ -12,4 +12,12 @@ public static class ArtifactLayout
     public const string TrainingReport = "reports/training.json";
     public const string TrainingChart = "reports/training-loss.png";
     public const string DataReport = "reports/data.json";
+    /// <summary>What the data stage removed and packed (Afm.Data.Reporting.DataReport), as JSON and Markdown.</summary>
+    public const string DataCleaningReport = "reports/data-report.json";
+    public const string DataCleaningReportMarkdown = "reports/data-report.md";
+    /// <summary>The quantize stage's weights (storage convention in specs/quantization.md) and its report as JSON, Markdown and chart.</summary>
+    public const string QuantizedWeights = "model/quantized.safetensors";
+    public const string QuantizationReport = "reports/quantization.json";
+    public const string QuantizationReportMarkdown = "reports/quantization.md";
+    public const string QuantizationChart = "reports/quantization-bits.png";
 }
