@@ -15,9 +15,12 @@ public static class Program
             TokenizerCommand.Create(),
             DataCommand.Create(),
             TrainCommand.Create(),
+            QuantizeCommand.Create(),
+            QuantizationBaselineCommand.Create(),
             ExportCommand.Create(),
             PackageCommand.Create(),
             SampleDataCommand.Create(),
+            Commands.Run.RunCommand.Create(),
         };
         return root.Parse(args).Invoke();
     }

@@ -1,0 +1,53 @@
+using Afm.Core.Artifacts;
+using Afm.Data.Tokenization;
+using Afm.Runtime.Artifacts;
+using Afm.Runtime.Generation;
+using Afm.Runtime.Sessions;
+
+namespace Afm.Runtime;
+
+/// <summary>
+/// A packaged model ready to generate: the verified artifact, its tokenizer and one ONNX Runtime session.
+/// Loading refuses an artifact whose files do not match their manifest hashes (AFM7002) before ORT sees it.
+/// </summary>
+public sealed class AfmModel : IDisposable
+{
+    private readonly VerifiedArtifact artifact;
+    private readonly DecoderSession session;
+
+    private AfmModel(VerifiedArtifact artifact, DecoderSession session, AfmTokenizer tokenizer)
+    {
+        this.artifact = artifact;
+        this.session = session;
+        Tokenizer = tokenizer;
+        Generator = new TextGenerator(session, tokenizer);
+    }
+
+    public Manifest Manifest => artifact.Manifest;
+    /// <summary>"name" as the server's /v1/models lists it.</summary>
+    public string Id => artifact.Manifest.Name;
+    public AfmTokenizer Tokenizer { get; }
+    public TextGenerator Generator { get; }
+    public DecoderSession Session => session;
+
+    public static AfmModel Load(string artifactPath, RuntimeOptions? options = null)
+    {
+        var artifact = VerifiedArtifact.Open(artifactPath);
+        try
+        {
+            var session = new DecoderSession(artifact.OnnxModelPath, options ?? new RuntimeOptions());
+            return new AfmModel(artifact, session, AfmTokenizer.Load(artifact.TokenizerDirectory));
+        }
+        catch
+        {
+            artifact.Dispose();
+            throw;
+        }
+    }
+
+    public void Dispose()
+    {
+        session.Dispose();
+        artifact.Dispose();
+    }
+}

@@ -1,0 +1,22 @@
+namespace Afm.Runtime.Generation;
+
+/// <summary>How the next token is chosen. Temperature 0 is greedy (argmax); TopK 0 and TopP 1 switch those filters off.</summary>
+public sealed record SamplingOptions
+{
+    public double Temperature { get; init; } = 1.0;
+    public int TopK { get; init; }
+    public double TopP { get; init; } = 1.0;
+    public int Seed { get; init; }
+
+    public static SamplingOptions Greedy { get; } = new() { Temperature = 0 };
+}
+
+public sealed record GenerationOptions
+{
+    public int MaxTokens { get; init; } = 128;
+    public SamplingOptions Sampling { get; init; } = new();
+    /// <summary>Generation ends before the first occurrence of any of these; the stop text is not returned.</summary>
+    public IReadOnlyList<string> StopSequences { get; init; } = [];
+    /// <summary>The largest MaxTokens accepted: a request above it is a mistake, not a long generation.</summary>
+    public const int MaxTokensLimit = 65_536;
+}

@@ -1,0 +1,87 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using Afm.Data.Tokenization;
+using Afm.Runtime.Sessions;
+
+namespace Afm.Runtime.Generation;
+
+/// <summary>
+/// The generation loop: prefill the prompt in one run, then one decode run per token with the KV cache,
+/// streaming text as soon as it is settled (complete UTF-8, not possibly the start of a stop sequence).
+/// Every prompt starts with the end-of-document token, the separator the model saw before each training document.
+/// </summary>
+public sealed class TextGenerator(DecoderSession session, AfmTokenizer tokenizer)
+{
+    public int ContextLength => session.MaxSequenceLength;
+
+    public IReadOnlyList<int> Tokenize(string prompt) => [tokenizer.EndOfDocumentId, .. tokenizer.Encode(prompt)];
+
+    /// <summary>Throws AFM7004 for settings that cannot be honoured, before any work starts.</summary>
+    public void Validate(GenerationOptions options, int promptTokens, string source = "afm")
+    {
+        string? problem = null;
+        if (options.MaxTokens < 1 || options.MaxTokens > GenerationOptions.MaxTokensLimit)
+            problem = $"max tokens must be between 1 and {GenerationOptions.MaxTokensLimit}, got {options.MaxTokens}.";
+        else if (options.Sampling.Temperature < 0 || double.IsNaN(options.Sampling.Temperature))
+            problem = $"temperature must be 0 (greedy) or more, got {options.Sampling.Temperature}.";
+        else if (options.Sampling.TopK < 0)
+            problem = $"top-k must be 0 (off) or more, got {options.Sampling.TopK}.";
+        else if (!(options.Sampling.TopP > 0 && options.Sampling.TopP <= 1))
+            problem = $"top-p must be in (0, 1], got {options.Sampling.TopP}.";
+        else if (promptTokens >= session.MaxSequenceLength)
+            problem = $"the prompt has {promptTokens} tokens; the model's context is {session.MaxSequenceLength}.";
+        if (problem is not null) throw RuntimeCodes.Error(RuntimeCodes.InvalidGenerationOption, source, problem);
+    }
+
+    public async IAsyncEnumerable<GenerationChunk> GenerateAsync(string prompt, GenerationOptions options,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var promptIds = Tokenize(prompt);
+        Validate(options, promptIds.Count);
+        int budget = Math.Min(options.MaxTokens, session.MaxSequenceLength - promptIds.Count);
+        var sampler = new Sampler(options.Sampling);
+        var stops = new StopSequenceMatcher(options.StopSequences);
+        using var cache = session.NewCache();
+
+        var clock = Stopwatch.StartNew();
+        var logits = session.Forward(promptIds.Select(i => (long)i).ToArray(), cache);
+        var prefill = clock.Elapsed;
+        clock.Restart();
+
+        var generated = new List<int>();
+        int emitted = 0;
+        FinishReason finish = FinishReason.Length;
+        while (generated.Count < budget)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            int next = sampler.Next(logits);
+            if (next == tokenizer.EndOfDocumentId) { finish = FinishReason.Stop; break; }
+            generated.Add(next);
+
+            var text = tokenizer.Decode(generated);
+            int stopAt = stops.FindStop(text);
+            if (stopAt >= 0)
+            {
+                if (stopAt > emitted) yield return new GenerationChunk(text[emitted..stopAt]);
+                emitted = stopAt;
+                finish = FinishReason.Stop;
+                break;
+            }
+            // A trailing U+FFFD is a UTF-8 sequence split across tokens: wait for the rest.
+            int settled = text.EndsWith('\uFFFD') ? text.TrimEnd('\uFFFD').Length : text.Length;
+            settled = Math.Min(settled, stops.SafeLength(text));
+            if (settled > emitted)
+            {
+                yield return new GenerationChunk(text[emitted..settled]);
+                emitted = settled;
+            }
+            if (generated.Count < budget) logits = session.Forward([next], cache);
+            await Task.Yield();
+        }
+
+        var final = tokenizer.Decode(generated);
+        int end = finish == FinishReason.Stop && stops.FindStop(final) is var s and >= 0 ? s : final.Length;
+        var rest = end > emitted ? final[emitted..end] : "";
+        yield return new GenerationChunk(rest, finish, new GenerationStats(promptIds.Count, generated.Count, prefill, clock.Elapsed, generated));
+    }
+}

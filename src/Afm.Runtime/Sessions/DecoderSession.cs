@@ -1,0 +1,102 @@
+using System.Globalization;
+using Afm.Onnx.Export;
+using Microsoft.ML.OnnxRuntime;
+
+namespace Afm.Runtime.Sessions;
+
+/// <summary>
+/// Owns the one long-lived ONNX Runtime session of a model (Run is thread-safe, so concurrent generations
+/// share it) and runs the exported decoder step by step with the OrtValue API.
+/// </summary>
+public sealed class DecoderSession : IDisposable
+{
+    private readonly InferenceSession session;
+    private readonly string[] inputNames;
+    private readonly string[] outputNames;
+
+    public DecoderSession(string modelPath, RuntimeOptions options)
+    {
+        using var sessionOptions = CreateSessionOptions(options);
+        session = new InferenceSession(modelPath, sessionOptions);
+        var metadata = session.ModelMetadata.CustomMetadataMap;
+        int Read(string key) => metadata.TryGetValue(key, out var v)
+            ? int.Parse(v, CultureInfo.InvariantCulture)
+            : throw new InvalidDataException($"{modelPath} has no '{key}' metadata; it was not written by the AFM exporter.");
+        Layers = Read(DecoderNames.Metadata.Layers);
+        KvHeads = Read(DecoderNames.Metadata.KvHeads);
+        HeadDim = Read(DecoderNames.Metadata.HeadDim);
+        VocabSize = Read(DecoderNames.Metadata.VocabSize);
+        MaxSequenceLength = Read(DecoderNames.Metadata.MaxSequenceLength);
+
+        inputNames = [DecoderNames.InputIds, .. Enumerable.Range(0, Layers).SelectMany(l => new[] { DecoderNames.PastKey(l), DecoderNames.PastValue(l) })];
+        outputNames = [DecoderNames.Logits, .. Enumerable.Range(0, Layers).SelectMany(l => new[] { DecoderNames.PresentKey(l), DecoderNames.PresentValue(l) })];
+    }
+
+    public int Layers { get; }
+    public int KvHeads { get; }
+    public int HeadDim { get; }
+    public int VocabSize { get; }
+    public int MaxSequenceLength { get; }
+
+    /// <summary>An empty cache (zero past positions) for one sequence.</summary>
+    public KvCache NewCache()
+    {
+        long[] shape = [1, KvHeads, 0, HeadDim];
+        OrtValue Empty() => OrtValue.CreateTensorValueFromMemory(Array.Empty<float>(), shape);
+        return new KvCache(Enumerable.Range(0, Layers).Select(_ => Empty()).ToArray(), Enumerable.Range(0, Layers).Select(_ => Empty()).ToArray());
+    }
+
+    /// <summary>Runs <paramref name="ids"/> (new tokens of one sequence) after the cache; extends the cache and returns the last position's logits.</summary>
+    public float[] Forward(long[] ids, KvCache cache)
+    {
+        if (cache.Length + ids.Length > MaxSequenceLength)
+            throw new ArgumentException($"{cache.Length + ids.Length} positions exceed the model's context of {MaxSequenceLength}.");
+        using var idsValue = OrtValue.CreateTensorValueFromMemory(ids, [1, ids.Length]);
+        var inputs = new OrtValue[1 + 2 * Layers];
+        inputs[0] = idsValue;
+        for (int l = 0; l < Layers; l++)
+        {
+            inputs[1 + 2 * l] = cache.Keys[l];
+            inputs[2 + 2 * l] = cache.Values[l];
+        }
+        using var runOptions = new RunOptions();
+        var outputs = session.Run(runOptions, inputNames, inputs, outputNames);
+        // The outputs are not disposed as a collection: the present values live on as the cache.
+        var logitsValue = outputs[0];
+        float[] last;
+        try
+        {
+            last = logitsValue.GetTensorDataAsSpan<float>()[((ids.Length - 1) * VocabSize)..].ToArray();
+        }
+        finally
+        {
+            logitsValue.Dispose();
+        }
+        var keys = new OrtValue[Layers];
+        var values = new OrtValue[Layers];
+        for (int l = 0; l < Layers; l++)
+        {
+            keys[l] = outputs[1 + 2 * l];
+            values[l] = outputs[2 + 2 * l];
+        }
+        cache.Replace(keys, values, cache.Length + ids.Length);
+        return last;
+    }
+
+    private static SessionOptions CreateSessionOptions(RuntimeOptions options)
+    {
+        var sessionOptions = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+        if (options.IntraOpThreads > 0) sessionOptions.IntraOpNumThreads = options.IntraOpThreads;
+        switch (options.ExecutionProvider)
+        {
+            case ExecutionProvider.Cpu:
+                break; // the CPU provider is always registered last; nothing to append
+            default:
+                sessionOptions.Dispose();
+                throw new NotSupportedException($"Execution provider {options.ExecutionProvider} is not available in this build.");
+        }
+        return sessionOptions;
+    }
+
+    public void Dispose() => session.Dispose();
+}

@@ -1,0 +1,11 @@
+namespace Afm.Runtime.Sessions;
+
+/// <summary>Where ONNX Runtime executes the graph. Only the CPU provider is held by this machine's package source.</summary>
+public enum ExecutionProvider { Cpu }
+
+public sealed record RuntimeOptions
+{
+    public ExecutionProvider ExecutionProvider { get; init; } = ExecutionProvider.Cpu;
+    /// <summary>Threads of one Run (0 = ONNX Runtime's default: one per physical core).</summary>
+    public int IntraOpThreads { get; init; }
+}

@@ -1,0 +1,120 @@
+using System.IO.Compression;
+using System.Text;
+using System.Text.Json;
+using Afm.Core.Artifacts;
+using Afm.Core.Spec;
+using Afm.Data.Tokenization;
+using Afm.Onnx.Export;
+using Afm.Runtime.Artifacts;
+
+namespace Afm.Runtime.Tests;
+
+/// <summary>
+/// A real .afmpkg built in-process: a BPE tokenizer trained on a few sentences and an exported micro decoder
+/// with random weights, plus a manifest hashing every file as the package stage does.
+/// </summary>
+internal static class TestArtifact
+{
+    private static readonly string[] Sentences =
+    [
+        "Ada has a red kite and a blue boat.", "Bo reads a green book by the lamp.", "Cy and Di sail the gold boat.",
+        "The kite is red. The book is green. The lamp is gold.", "Ed counts 12 apples and 34 kites.",
+    ];
+
+    public static string Create(string directory, Func<SortedDictionary<string, byte[]>, SortedDictionary<string, byte[]>>? tamper = null)
+    {
+        Directory.CreateDirectory(directory);
+        var entries = Files(directory);
+        var manifest = new Manifest
+        {
+            Name = "micro-test",
+            Version = "0.0.1",
+            Toolchain = new ToolchainInfo("AfmToolchain", "test"),
+            Seed = 1,
+            Threads = 1,
+            Stages = ["export", "package"],
+            Inputs = [],
+            Files = entries.Select(e => new HashedFile(e.Key, e.Value.LongLength, Hashing.Sha256(e.Value))).ToList(),
+        };
+        entries[VerifiedArtifact.ManifestEntry] = JsonSerializer.SerializeToUtf8Bytes(manifest, new JsonSerializerOptions(JsonSerializerDefaults.Web));
+        if (tamper is not null) entries = tamper(entries);
+        var path = Path.Combine(directory, "micro-test.afmpkg");
+        using var zip = ZipFile.Open(path, ZipArchiveMode.Create);
+        foreach (var (name, bytes) in entries)
+        {
+            using var stream = zip.CreateEntry(name).Open();
+            stream.Write(bytes);
+        }
+        return path;
+    }
+
+    private static SortedDictionary<string, byte[]> Files(string directory)
+    {
+        var tokenizerDirectory = Path.Combine(directory, "tok");
+        var vocabulary = BpeTrainer.Train(Enumerable.Repeat(Sentences, 20).SelectMany(s => s),
+            new BpeTrainingOptions(VocabSize: 300, SplitDigits: true, ByteFallback: true, SpecialTokens: []));
+        vocabulary.Save(tokenizerDirectory);
+        var entries = new SortedDictionary<string, byte[]>(StringComparer.Ordinal);
+        foreach (var file in Directory.EnumerateFiles(tokenizerDirectory))
+            entries["tokenizer/" + Path.GetFileName(file)] = File.ReadAllBytes(file);
+        entries[VerifiedArtifact.OnnxModelEntry] = DecoderExporter.Export(RandomDecoder(vocabulary.VocabSize), "test");
+        return entries;
+    }
+
+    public static DecoderModel RandomDecoder(int vocabSize)
+    {
+        var architecture = new ArchitectureSpec
+        {
+            ModelDim = 32, Layers = 2, Heads = 4, KvHeads = 2, FfnDim = 48, VocabSize = vocabSize, RopeBase = 10_000,
+            TieEmbeddings = true, QkNorm = true, MaxSequenceLength = 96, NormEpsilon = 1e-5,
+        };
+        var random = new Random(3);
+        FloatWeight Matrix(long rows, long columns, double std) =>
+            new(Enumerable.Range(0, (int)(rows * columns)).Select(_ => (float)(std * (random.NextDouble() * 2 - 1) * 1.7)).ToArray(), [rows, columns]);
+        FloatWeight Ones(long n) => new(Enumerable.Repeat(1f, (int)n).ToArray(), [n]);
+        var weights = new SortedDictionary<string, ExportWeight>(StringComparer.Ordinal)
+        {
+            ["embed.weight"] = Matrix(vocabSize, 32, 0.5),
+            ["norm.weight"] = Ones(32),
+        };
+        for (int l = 0; l < architecture.Layers; l++)
+        {
+            string p = $"layers.{l}.";
+            weights[p + "attn_norm.weight"] = Ones(32);
+            weights[p + "mlp_norm.weight"] = Ones(32);
+            weights[p + "attn.q_norm.weight"] = Ones(8);
+            weights[p + "attn.k_norm.weight"] = Ones(8);
+            weights[p + "attn.q_proj.weight"] = Matrix(32, 32, 0.2);
+            weights[p + "attn.k_proj.weight"] = Matrix(16, 32, 0.2);
+            weights[p + "attn.v_proj.weight"] = Matrix(16, 32, 0.2);
+            weights[p + "attn.o_proj.weight"] = Matrix(32, 32, 0.2);
+            weights[p + "mlp.gate_proj.weight"] = Matrix(48, 32, 0.2);
+            weights[p + "mlp.up_proj.weight"] = Matrix(48, 32, 0.2);
+            weights[p + "mlp.down_proj.weight"] = Matrix(32, 48, 0.2);
+        }
+        return new DecoderModel(architecture, architecture.RopeBase, weights);
+    }
+
+    public static byte[] Utf8(string text) => Encoding.UTF8.GetBytes(text);
+}
+
+/// <summary>One artifact shared by the tests of a class (building it trains a tokenizer).</summary>
+public sealed class ArtifactFixture : IDisposable
+{
+    public ArtifactFixture()
+    {
+        Directory = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "afm-runtime-tests", Guid.NewGuid().ToString("N")[..12]);
+        Path = TestArtifact.Create(Directory);
+        Model = AfmModel.Load(Path);
+    }
+
+    public string Directory { get; }
+    public string Path { get; }
+    public AfmModel Model { get; }
+
+    public void Dispose()
+    {
+        Model.Dispose();
+        try { System.IO.Directory.Delete(Directory, true); } catch (IOException) { }
+    }
+}
