@@ -1,0 +1,66 @@
+using System.CommandLine;
+using Afm.Cli.Compilation;
+using Afm.Compression;
+using Afm.Compression.Reports;
+using Afm.Compression.Storage;
+using Afm.Core.Diagnostics;
+using Afm.Core.IO;
+using Afm.Data.Packing;
+
+namespace Afm.Cli.Commands;
+
+/// <summary>
+/// <c>afm quantize</c>: palettize the trained weights by the project's QuantizationPlan (specs/quantization.md).
+/// Writes <c>model.safetensors</c> (the quantized weights), <c>report.json</c>, <c>report.md</c> and <c>bits.png</c>.
+/// </summary>
+internal static class QuantizeCommand
+{
+    public const string WeightsFile = "model.safetensors";
+    public const string ReportFile = "report.json";
+    public const string MarkdownFile = "report.md";
+    public const string ChartFile = "bits.png";
+
+    public static Command Create()
+    {
+        var spec = StageOptions.Spec();
+        var data = StageOptions.Data();
+        var train = StageOptions.Train();
+        var output = StageOptions.Out("Quantize folder: quantized weights and the quantization report.");
+        var command = new Command("quantize", "Quantize the trained model by its QuantizationPlan.") { spec, data, train, output };
+        command.SetAction(result => CompilerRun.Guard(() =>
+            Run(result.GetValue(spec)!, result.GetValue(data)!, result.GetValue(train)!, result.GetValue(output)!)));
+        return command;
+    }
+
+    private static int Run(string specPath, string dataDirectory, string trainDirectory, string outputDirectory)
+    {
+        var spec = SpecFile.Load(specPath);
+        if (spec.Quantization is null)
+        {
+            // No plan: the artifact is the float model. Clear what an earlier plan left so nothing stale is packaged.
+            if (Directory.Exists(outputDirectory)) Directory.Delete(outputDirectory, recursive: true);
+            CompilerOutput.Progress("quantize: the project has no QuantizationPlan; nothing to do");
+            return 0;
+        }
+        var lastStage = spec.Stages[^1].Name;
+        using var calibration = PackedSequences.Open(dataDirectory, lastStage, "train");
+        using var validation = PackedSequences.Open(dataDirectory, lastStage, "valid");
+        var result = QuantizationPipeline.Run(new QuantizationInputs(spec, Path.Combine(trainDirectory, "model.safetensors"), calibration, validation),
+            CompilerOutput.Progress);
+        foreach (var warning in result.Warnings) CompilerOutput.Report(warning);
+
+        var report = result.Report;
+        string title = $"{spec.Name} {spec.Version}";
+        AtomicOutput.ReplaceDirectory(outputDirectory, temp =>
+        {
+            QuantizedWeightsFile.Write(Path.Combine(temp, WeightsFile), result.Weights, result.Metadata);
+            File.WriteAllText(Path.Combine(temp, MarkdownFile), ReportMarkdown.Render(title, report));
+            File.WriteAllBytes(Path.Combine(temp, ChartFile), ReportChart.RenderPng(title, report));
+            File.WriteAllText(Path.Combine(temp, ReportFile), SpecFile.Serialize(report));
+        });
+        var t = report.Totals;
+        CompilerOutput.Progress($"quantize: {t.BitsPerWeight:0.000} bits/weight ({t.WeightBytes:N0} bytes), perplexity float {report.Perplexity.Float:0.00} -> " +
+            $"quantized {report.Perplexity.Quantized:0.00}" + (report.Perplexity.UniformBaseline is double u ? $" (uniform baseline {u:0.00})" : ""));
+        return 0;
+    }
+}

@@ -1,0 +1,141 @@
+using System.Globalization;
+using Afm.Compression.Allocation;
+using Afm.Compression.Calibration;
+using Afm.Compression.Reports;
+using Afm.Compression.Storage;
+using Afm.Core.Diagnostics;
+using Afm.Core.Spec;
+using Afm.Data.Packing;
+using Afm.Training;
+using Afm.Training.Stages;
+
+namespace Afm.Compression;
+
+/// <param name="Calibration">Sequences for importance and sensitivity (the last training stage's train split).</param>
+/// <param name="Validation">Sequences for the report's perplexities (the last stage's validation split).</param>
+public sealed record QuantizationInputs(ModelSpec Spec, string WeightsPath, IPackedSequences Calibration, IPackedSequences Validation,
+    int ValidationSequences = 256);
+
+public sealed record QuantizationResult(IReadOnlyList<QuantizedTensor> Weights, QuantizationReport Report,
+    IReadOnlyDictionary<string, string> Metadata, IReadOnlyList<Diagnostic> Warnings);
+
+/// <summary>
+/// The quantize stage: importance -> candidate formats per layer -> measured sensitivity -> bit allocation
+/// under the budgets -> the chosen weights and the report (specs/quantization.md).
+/// </summary>
+public static class QuantizationPipeline
+{
+    public const string WarningUnmatchedPattern = "AFM4103";
+    public const string ErrorTargetUnreachable = "AFM4101";
+    public const string ErrorBytesUnreachable = "AFM4102";
+
+    public static QuantizationResult Run(QuantizationInputs inputs, Action<string>? progress = null)
+    {
+        var spec = inputs.Spec;
+        var plan = spec.Quantization ?? throw new ArgumentException("The spec has no QuantizationPlan.", nameof(inputs));
+        TorchRuntime.UseThreads(spec.Threads);
+        using var model = Trainer.LoadModel(spec.Architecture, inputs.WeightsPath);
+        var weights = ModelWeights.Read(model);
+        var original = weights.ToDictionary(w => w.Name, w => w.Values, StringComparer.Ordinal);
+        var layers = LayerPlan.For(plan, weights.Select(w => (w.Name, w.Shape)));
+        var warnings = LayerPlan.UnmatchedPatterns(plan, weights.Select(w => w.Name))
+            .Select(p => new Diagnostic(DiagnosticSeverity.Warning, WarningUnmatchedPattern,
+                $"Pattern '{p}' of QuantizationPlan '{plan.Name}' names no layer. Layer names are like {string.Join(", ", layers.Where(l => l.Role != LayerRole.Vector).Take(3).Select(l => l.Name))}.",
+                plan.Location ?? SourceLocation.FileOnly(spec.ProjectPath))).ToList();
+
+        var calibration = Evaluator.Spread(inputs.Calibration, plan.CalibrationSequences);
+        progress?.Invoke($"quantize: importance ({plan.Importance}) on {calibration.Count} calibration sequences");
+        var importance = plan.Importance == ImportanceKind.Fisher && plan.Method == QuantizationMethod.Palettize
+            ? FisherImportance.Measure(model, inputs.Calibration, calibration) : null;
+        var quantizer = new LayerQuantizer(plan, spec.Seed, spec.Threads, importance);
+        var sensitivity = new SensitivityAnalysis(model, inputs.Calibration, calibration);
+
+        // Every candidate format of every layer, with its measured sensitivity.
+        var candidates = new Dictionary<string, SortedDictionary<int, (QuantizedTensor Tensor, double Loss)>>(StringComparer.Ordinal);
+        foreach (var layer in layers.Where(l => l.Role != LayerRole.Vector))
+        {
+            var bitsChoices = layer.Role switch
+            {
+                LayerRole.Allocatable => new[] { plan.LowBits, plan.Bits }.Distinct(),
+                LayerRole.Fixed => [layer.FixedBits!.Value],
+                _ => [0],
+            };
+            var options = new SortedDictionary<int, (QuantizedTensor, double)>();
+            foreach (int bits in bitsChoices)
+            {
+                var tensor = quantizer.Quantize(layer, original[layer.WeightName], layer.IsQuantized ? bits : null);
+                options[bits] = (tensor, layer.Role == LayerRole.Float ? 0 : sensitivity.LossIncrease(tensor, original[layer.WeightName]));
+            }
+            candidates[layer.WeightName] = options;
+            progress?.Invoke($"quantize: {layer.Name} " + string.Join(", ", options.Select(o => o.Key > 0
+                ? $"{o.Key} bits +{o.Value.Item2:0.0000}" : $"{Describe(o.Value.Item1)} +{o.Value.Item2:0.0000}")));
+        }
+
+        var allocatable = layers.Where(l => l.Role == LayerRole.Allocatable).ToList();
+        var chosenBits = Allocate(plan, layers, allocatable, candidates, out var allocation);
+        var chosen = layers.Select(l => l.Role == LayerRole.Vector ? new FloatTensor(l.WeightName, l.Shape, original[l.WeightName])
+            : candidates[l.WeightName][l.Role == LayerRole.Allocatable ? chosenBits[l.WeightName] : candidates[l.WeightName].Keys.Single()].Tensor).ToList();
+
+        progress?.Invoke("quantize: validation perplexity of float, quantized and uniform baseline");
+        var validation = Evaluator.Spread(inputs.Validation, inputs.ValidationSequences);
+        double floatLoss = Evaluator.MeanLoss(model, inputs.Validation, validation);
+        double quantizedLoss = LossWith(model, chosen.ToDictionary(t => t.Name, t => t.Dequantize()), inputs.Validation, validation);
+        double? baselineLoss = plan.Method == QuantizationMethod.Palettize
+            ? LossWith(model, chosen.ToDictionary(t => t.Name, t => t is PalettizedTensor p ? LayerQuantizer.UniformAtEqualBits(p, original[t.Name]).Dequantize() : t.Dequantize()),
+                inputs.Validation, validation)
+            : null;
+        ModelWeights.Load(model, original.ToDictionary(o => o.Key, o => (weights.First(w => w.Name == o.Key).Shape, o.Value)));
+
+        var report = ReportBuilder.Build(spec, plan, layers, candidates, chosen, allocation, allocatable, validation.Count,
+            sensitivity.FloatLoss, floatLoss, quantizedLoss, baselineLoss, original);
+        var metadata = new Dictionary<string, string>(SafeTensorsMetadata(inputs.WeightsPath), StringComparer.Ordinal)
+        {
+            ["afm.plan"] = plan.Name,
+        };
+        return new QuantizationResult(chosen, report, metadata, warnings);
+    }
+
+    private static Dictionary<string, int> Allocate(QuantizationPlanSpec plan, List<LayerPlan> layers, List<LayerPlan> allocatable,
+        Dictionary<string, SortedDictionary<int, (QuantizedTensor Tensor, double Loss)>> candidates, out BitAllocation? allocation)
+    {
+        long fixedQuantizedBits = layers.Where(l => l.Role == LayerRole.Fixed).Sum(l => candidates[l.WeightName].Values.Single().Tensor.StorageBytes * 8);
+        long quantizedParameters = layers.Where(l => l.IsQuantized).Sum(l => l.Count);
+        long otherBits = layers.Where(l => !l.IsQuantized).Sum(l => l.Role == LayerRole.Vector ? l.Count * 32 : candidates[l.WeightName].Values.Single().Tensor.StorageBytes * 8);
+        long budget = long.MaxValue;
+        if (plan.TargetBitsPerWeight is double target) budget = Math.Min(budget, (long)Math.Floor(target * quantizedParameters) - fixedQuantizedBits);
+        if (plan.MaxWeightBytes is long maxBytes) budget = Math.Min(budget, maxBytes * 8 - otherBits - fixedQuantizedBits);
+
+        var options = allocatable.Select(l => (IReadOnlyList<LayerOption>)candidates[l.WeightName]
+            .Select(c => new LayerOption(c.Key, c.Value.Tensor.StorageBytes * 8, Math.Max(0, c.Value.Loss), [])).ToList()).ToList();
+        allocation = allocatable.Count == 0 ? null : BitAllocator.Solve(options, budget);
+        if (allocatable.Count > 0 && allocation is null)
+        {
+            long lowest = options.Sum(o => o.Min(x => x.StorageBits)) + fixedQuantizedBits;
+            if (plan.TargetBitsPerWeight is double t && (long)Math.Floor(t * quantizedParameters) < lowest)
+                throw new DiagnosticException(new Diagnostic(DiagnosticSeverity.Error, ErrorTargetUnreachable,
+                    string.Create(CultureInfo.InvariantCulture, $"TargetBitsPerWeight {t} cannot be met: with every allocatable layer at LowBits {plan.LowBits} the quantized layers take {(double)lowest / quantizedParameters:0.000} bits per weight (LUTs included). Raise TargetBitsPerWeight, lower LowBits, or raise GroupSize."),
+                    plan.TargetLocation ?? plan.Location ?? SourceLocation.FileOnly("afm")));
+            throw new DiagnosticException(new Diagnostic(DiagnosticSeverity.Error, ErrorBytesUnreachable,
+                $"MaxWeightBytes {plan.MaxWeightBytes} cannot be met: the smallest allocation takes {(lowest + otherBits + 7) / 8} bytes. Raise MaxWeightBytes, lower LowBits, or keep fewer layers in float.",
+                plan.MaxWeightBytesLocation ?? plan.Location ?? SourceLocation.FileOnly("afm")));
+        }
+        var result = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < allocatable.Count; i++) result[allocatable[i].WeightName] = options[i][allocation!.Choices[i]].Bits;
+        return result;
+    }
+
+    private static double LossWith(Training.Model.AfmDecoder model, Dictionary<string, float[]> values, IPackedSequences source, IReadOnlyList<long> indices)
+    {
+        foreach (var (name, v) in values) ModelWeights.Set(model, name, v);
+        return Evaluator.MeanLoss(model, source, indices);
+    }
+
+    /// <summary>RoPE base and architecture travel with the weights, as in the float file.</summary>
+    private static Dictionary<string, string> SafeTensorsMetadata(string weightsPath) =>
+        Training.Checkpoints.SafeTensors.ReadMetadata(weightsPath);
+
+    internal static string Describe(QuantizedTensor tensor) => tensor switch
+    {
+        Int8ChannelTensor => "int8", FloatTensor => "float", _ => $"{tensor.Bits} bits",
+    };
+}

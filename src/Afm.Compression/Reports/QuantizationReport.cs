@@ -1,0 +1,47 @@
+namespace Afm.Compression.Reports;
+
+/// <summary>
+/// reports/quantization.json: what the quantize stage did and what it cost, for CI gates and people. Every
+/// number is rounded (<see cref="Round"/>) so the same build gives the same bytes; timings never appear here.
+/// </summary>
+public sealed record QuantizationReport
+{
+    public const int CurrentFormatVersion = 1;
+    public int FormatVersion { get; init; } = CurrentFormatVersion;
+    public required PlanSummary Plan { get; init; }
+    public required IReadOnlyList<LayerReport> Layers { get; init; }
+    public required Totals Totals { get; init; }
+    public required PerplexityReport Perplexity { get; init; }
+    /// <summary>Best predicted loss increase at each size the allocator could reach (bits per weight of the quantized layers).</summary>
+    public required IReadOnlyList<FrontierEntry> Frontier { get; init; }
+    /// <summary>What the report does not cover, in words (e.g. latency and energy without a profile stage).</summary>
+    public required IReadOnlyList<string> Notes { get; init; }
+
+    public static double Round(double value, int decimals) => Math.Round(value, decimals, MidpointRounding.ToEven);
+}
+
+public sealed record PlanSummary(string Name, string Method, int Bits, int LowBits, int GroupSize, string LutType, string Embedding,
+    string Importance, double? TargetBitsPerWeight, long? MaxWeightBytes, string? Device, int CalibrationSequences, int ValidationSequences);
+
+/// <param name="Format">palettize | uniform | int8-per-channel | float.</param>
+/// <param name="Role">allocated (the allocator chose the bits), override, embedding, float (kept), vector (norms).</param>
+/// <param name="Sensitivity">Calibration loss increase when this layer alone is quantized, per candidate bits ("2" -> 0.0123).</param>
+/// <param name="LossContribution">The sensitivity at the chosen format, negative values (calibration noise) counted as 0: this layer's share of the predicted loss increase.</param>
+/// <param name="Devices">Estimated latency/energy per device: null until the profile stage exists.</param>
+public sealed record LayerReport(string Name, IReadOnlyList<long> Shape, long Parameters, string Format, string Role, int? Bits, int? GroupSize,
+    double BitsPerWeight, long Bytes, double? ReconstructionError, IReadOnlyDictionary<string, double>? Sensitivity, double? LossContribution,
+    IReadOnlyDictionary<string, DeviceEstimate>? Devices);
+
+public sealed record DeviceEstimate(double? LatencyMs, double? EnergyMj, long Bytes);
+
+/// <param name="BitsPerWeight">Effective bits per weight of the quantized (palettized or uniform) layers: what TargetBitsPerWeight constrains.</param>
+/// <param name="ModelBitsPerWeight">Every stored byte of the weights file's tensors (int8 embedding, float norms included) over every parameter.</param>
+/// <param name="WeightBytes">Bytes of the tensors of the quantized weights file (what MaxWeightBytes constrains).</param>
+public sealed record Totals(long Parameters, long QuantizedParameters, double BitsPerWeight, double ModelBitsPerWeight, long WeightBytes,
+    long FloatBytes, double PredictedLossIncrease);
+
+/// <param name="UniformBaseline">The uniform round-to-nearest baseline at the same bits per layer and the same effective bits per weight (palettize plans only).</param>
+public sealed record PerplexityReport(double Float, double? UniformBaseline, double Quantized, double FloatLoss, double? UniformBaselineLoss,
+    double QuantizedLoss, double CalibrationFloatLoss);
+
+public sealed record FrontierEntry(double BitsPerWeight, double PredictedLossIncrease, bool Chosen);

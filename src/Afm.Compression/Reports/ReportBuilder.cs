@@ -1,0 +1,104 @@
+using System.Globalization;
+using Afm.Compression.Allocation;
+using Afm.Compression.Storage;
+using Afm.Core.Spec;
+
+namespace Afm.Compression.Reports;
+
+/// <summary>Turns the quantize stage's measurements into the rounded, deterministic <see cref="QuantizationReport"/>.</summary>
+internal static class ReportBuilder
+{
+    private const int MaxFrontierPoints = 24;
+
+    public static QuantizationReport Build(ModelSpec spec, QuantizationPlanSpec plan, List<LayerPlan> layers,
+        Dictionary<string, SortedDictionary<int, (QuantizedTensor Tensor, double Loss)>> candidates, List<QuantizedTensor> chosen,
+        BitAllocation? allocation, List<LayerPlan> allocatable, int validationSequences,
+        double calibrationFloatLoss, double floatLoss, double quantizedLoss, double? baselineLoss, IReadOnlyDictionary<string, float[]> original)
+    {
+        var chosenByName = chosen.ToDictionary(t => t.Name, StringComparer.Ordinal);
+        var layerReports = layers.Select(l => Layer(l, chosenByName[l.WeightName], candidates.GetValueOrDefault(l.WeightName), plan, original[l.WeightName])).ToList();
+        long quantizedParameters = layers.Where(l => l.IsQuantized).Sum(l => l.Count);
+        long quantizedBytes = layers.Where(l => l.IsQuantized).Sum(l => chosenByName[l.WeightName].StorageBytes);
+        long parameters = layers.Sum(l => l.Count);
+        long bytes = chosen.Sum(t => t.StorageBytes);
+
+        var totals = new Totals(parameters, quantizedParameters,
+            quantizedParameters == 0 ? 0 : R(8.0 * quantizedBytes / quantizedParameters, 4), R(8.0 * bytes / parameters, 4), bytes, parameters * 4,
+            R(layerReports.Sum(l => l.LossContribution ?? 0), 5));
+        var perplexity = new PerplexityReport(R(Math.Exp(floatLoss), 4), baselineLoss is double b ? R(Math.Exp(b), 4) : null, R(Math.Exp(quantizedLoss), 4),
+            R(floatLoss, 5), baselineLoss is double bl ? R(bl, 5) : null, R(quantizedLoss, 5), R(calibrationFloatLoss, 5));
+
+        var notes = new List<string>
+        {
+            $"Sensitivity is the calibration loss increase (nats/token) when one layer alone is quantized, measured on {plan.CalibrationSequences} training sequences; the predicted loss increase is their sum (an additive model).",
+            $"Perplexities are measured on {validationSequences} validation sequences with the weights exactly as stored.",
+            "Estimated latency and energy per device are absent: they need the profile stage, which this toolchain does not have yet.",
+        };
+        if (plan.MaxLatencyMs is not null || plan.MaxEnergyMj is not null)
+            notes.Add("MaxLatencyMs/MaxEnergyMj were not applied (no device profiles yet); bits were chosen by TargetBitsPerWeight and MaxWeightBytes.");
+
+        return new QuantizationReport
+        {
+            Plan = new PlanSummary(plan.Name, Lower(plan.Method), plan.Bits, plan.LowBits, plan.GroupSize, Lower(plan.LutType),
+                plan.Embedding switch { EmbeddingFormat.Int8PerChannel => "int8-per-channel", EmbeddingFormat.Float => "float", _ => "quantize" },
+                Lower(plan.Importance), plan.TargetBitsPerWeight, plan.MaxWeightBytes, plan.Device, plan.CalibrationSequences, validationSequences),
+            Layers = layerReports,
+            Totals = totals,
+            Perplexity = perplexity,
+            Frontier = Frontier(allocation, layers, candidates, chosenByName, quantizedParameters),
+            Notes = notes,
+        };
+    }
+
+    private static LayerReport Layer(LayerPlan layer, QuantizedTensor tensor, SortedDictionary<int, (QuantizedTensor Tensor, double Loss)>? options, QuantizationPlanSpec plan, float[] original)
+    {
+        string format = tensor switch { PalettizedTensor => "palettize", UniformTensor => "uniform", Int8ChannelTensor => "int8-per-channel", _ => "float" };
+        string role = layer.Role switch
+        {
+            LayerRole.Allocatable => "allocated", LayerRole.Fixed => "override", LayerRole.Int8Embedding => "embedding",
+            LayerRole.Float => "float", _ => "vector",
+        };
+        Dictionary<string, double>? sensitivity = options is null || layer.Role == LayerRole.Float ? null
+            : options.ToDictionary(o => o.Key > 0 ? o.Key.ToString(CultureInfo.InvariantCulture) : "int8", o => R(o.Value.Loss, 5));
+        // A negative measured increase is noise of the calibration set; the allocator (and this prediction) counts it as 0.
+        double? contribution = options is null || layer.Role == LayerRole.Float ? null
+            : R(Math.Max(0, options.Single(o => ReferenceEquals(o.Value.Tensor, tensor)).Value.Loss), 5);
+        double? error = tensor is FloatTensor ? null : R(RelativeError(original, tensor), 5);
+        return new LayerReport(layer.Name, layer.Shape, layer.Count, format, role, tensor is FloatTensor ? null : tensor.Bits,
+            tensor is PalettizedTensor ? plan.GroupSize : null, R(tensor.BitsPerWeight, 4), tensor.StorageBytes, error, sensitivity, contribution, null);
+    }
+
+    /// <summary>Relative Frobenius error ||W - Q(W)|| / ||W||.</summary>
+    private static double RelativeError(float[] original, QuantizedTensor tensor)
+    {
+        var restored = tensor.Dequantize();
+        double error = 0, norm = 0;
+        for (int i = 0; i < original.Length; i++)
+        {
+            double d = original[i] - (double)restored[i];
+            error += d * d;
+            norm += (double)original[i] * original[i];
+        }
+        return norm > 0 ? Math.Sqrt(error / norm) : 0;
+    }
+
+    private static IReadOnlyList<FrontierEntry> Frontier(BitAllocation? allocation, List<LayerPlan> layers,
+        Dictionary<string, SortedDictionary<int, (QuantizedTensor Tensor, double Loss)>> candidates, Dictionary<string, QuantizedTensor> chosen, long quantizedParameters)
+    {
+        if (allocation is null || quantizedParameters == 0) return [];
+        long fixedBits = layers.Where(l => l.Role == LayerRole.Fixed).Sum(l => chosen[l.WeightName].StorageBytes * 8);
+        double fixedLoss = layers.Where(l => l.Role != LayerRole.Allocatable && l.Role != LayerRole.Vector && l.Role != LayerRole.Float)
+            .Sum(l => Math.Max(0, candidates[l.WeightName].Values.Single().Loss));
+        var points = allocation.Frontier;
+        var picked = Enumerable.Range(0, MaxFrontierPoints).Select(i => points[(int)((long)i * (points.Count - 1) / Math.Max(1, MaxFrontierPoints - 1))])
+            .Distinct().ToList();
+        var entries = picked.Where(p => p.StorageBits != allocation.StorageBits)
+            .Select(p => new FrontierEntry(R(1.0 * (p.StorageBits + fixedBits) / quantizedParameters, 4), R(p.PredictedLoss + fixedLoss, 5), false))
+            .Append(new FrontierEntry(R(1.0 * (allocation.StorageBits + fixedBits) / quantizedParameters, 4), R(allocation.PredictedLoss + fixedLoss, 5), true));
+        return entries.OrderBy(e => e.BitsPerWeight).ThenBy(e => e.Chosen).ToList();
+    }
+
+    private static string Lower<T>(T value) where T : Enum => value.ToString().ToLowerInvariant();
+
+    private static double R(double value, int decimals) => QuantizationReport.Round(value, decimals);
+}
