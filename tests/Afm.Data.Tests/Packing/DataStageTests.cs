@@ -21,6 +21,17 @@ public sealed class DataStageTests(DataStageFixture fixture) : IClassFixture<Dat
     }
 
     [Fact]
+    public void One_thread_and_four_threads_write_byte_identical_files_and_reports()
+    {
+        using var one = new TempDirectory();
+        using var four = new TempDirectory();
+        DataStage.Run(fixture.Spec() with { Threads = 1 }, fixture.TokenizerDirectory, one.Path);
+        DataStage.Run(fixture.Spec() with { Threads = 4 }, fixture.TokenizerDirectory, four.Path);
+        foreach (var file in Directory.GetFiles(one.Path, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(one.Path, f)))
+            Assert.Equal(File.ReadAllBytes(Path.Combine(one.Path, file)), File.ReadAllBytes(Path.Combine(four.Path, file)));
+    }
+
+    [Fact]
     public void The_training_set_holds_ceil_tokens_over_length_sequences_of_length_plus_one()
     {
         using var output = new TempDirectory();
