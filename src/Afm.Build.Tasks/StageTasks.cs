@@ -54,6 +54,13 @@ public sealed class AfmTrain : AfmSpecStageTask
         arguments.Add("--data", DataDirectory);
 }
 
+/// <summary>profile: per-layer latency, energy and memory on each DeviceProfile (host is measured).</summary>
+public sealed class AfmProfile : AfmSpecStageTask
+{
+    protected override string Command => "profile";
+    protected override void AddStageArguments(ResponseFileBuilder arguments) { }
+}
+
 /// <summary>export: the trained weights -> model.onnx (decoder graph with KV cache).</summary>
 public sealed class AfmExport : AfmSpecStageTask
 {
@@ -71,6 +78,8 @@ public sealed class AfmPackage : AfmSpecStageTask
     [Required] public string TrainDirectory { get; set; } = "";
     /// <summary>Folder written by the export stage; its model.onnx goes into the artifact.</summary>
     public string ExportDirectory { get; set; } = "";
+    /// <summary>Folder written by the profile stage (empty without a DeviceProfile).</summary>
+    public string ProfileDirectory { get; set; } = "";
     protected override string Command => "package";
     protected override void AddStageArguments(ResponseFileBuilder arguments)
     {
@@ -78,5 +87,6 @@ public sealed class AfmPackage : AfmSpecStageTask
         arguments.Add("--data", DataDirectory);
         arguments.Add("--train", TrainDirectory);
         if (!string.IsNullOrEmpty(ExportDirectory)) arguments.Add("--export", ExportDirectory);
+        if (!string.IsNullOrEmpty(ProfileDirectory)) arguments.Add("--profile", ProfileDirectory);
     }
 }

@@ -15,6 +15,7 @@ public static class Program
             TokenizerCommand.Create(),
             DataCommand.Create(),
             TrainCommand.Create(),
+            ProfileCommand.Create(),
             QuantizeCommand.Create(),
             QuantizationBaselineCommand.Create(),
             ExportCommand.Create(),

@@ -15,14 +15,17 @@ internal static class PackageCommand
         var data = StageOptions.Data();
         var train = StageOptions.Train();
         var export = new Option<string?>("--export") { Description = "The export folder written by `afm export` (model.onnx); optional." };
+        var profile = new Option<string?>("--profile") { Description = "The profile folder written by `afm profile --spec`; optional." };
         var output = StageOptions.Out("The .afmpkg file to write.");
         var command = new Command("package", "Assemble the model artifact with its manifest and reports.") { spec, tokenizer, data, train, export, output };
+        command.Options.Add(profile);
         command.SetAction(result => CompilerRun.Guard(() =>
         {
             var model = SpecFile.Load(result.GetValue(spec)!);
             var inputs = new PackageInputs(model, result.GetValue(tokenizer)!, result.GetValue(data)!, result.GetValue(train)!)
             {
                 ExportDirectory = result.GetValue(export),
+                ProfileDirectory = result.GetValue(profile),
             };
             var entries = ArtifactBuilder.Build(inputs);
             var path = result.GetValue(output)!;

@@ -36,6 +36,12 @@ public static class StageFingerprints
         });
         // The graph depends on the architecture (and on the trained weights, which the SDK lists as a file input).
         Write(directory, "export", new { spec.Architecture, Afm.Onnx.Export.DecoderExporter.Opset });
+        // Costs depend on the shapes, the devices, the LUT group size and (for the measured host) the threads; not on weights.
+        Write(directory, "profile", new
+        {
+            spec.Name, spec.Architecture, spec.Threads, groupSize = spec.Quantization?.GroupSize,
+            devices = spec.Devices.Select(d => d with { Location = null }),
+        });
         Write(directory, "package", PortableSpec.From(spec));
     }
 

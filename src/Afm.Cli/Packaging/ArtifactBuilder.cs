@@ -13,6 +13,8 @@ public sealed record PackageInputs(ModelSpec Spec, string TokenizerDirectory, st
     public string? ExportDirectory { get; init; }
     /// <summary>Folder of the quantize stage; when set, the quantized weights and the quantization report are packaged.</summary>
     public string? QuantizeDirectory { get; init; }
+    /// <summary>Folder of the profile stage; when set, each declared device's profile and reports are packaged (specs/profiling.md).</summary>
+    public string? ProfileDirectory { get; init; }
 }
 
 /// <summary>Collects the files of an artifact and writes its manifest over them.</summary>
@@ -43,6 +45,9 @@ public static class ArtifactBuilder
             entries[ArtifactLayout.QuantizationReportMarkdown] = File.ReadAllBytes(Path.Combine(inputs.QuantizeDirectory!, "report.md"));
             entries[ArtifactLayout.QuantizationChart] = File.ReadAllBytes(Path.Combine(inputs.QuantizeDirectory!, "bits.png"));
         }
+
+        if (inputs.ProfileDirectory is { Length: > 0 } profileDirectory)
+            ProfileEntries.Add(entries, profileDirectory, spec);
 
         var reportBytes = File.ReadAllBytes(Path.Combine(inputs.TrainDirectory, "report.json"));
         entries[ArtifactLayout.TrainingReport] = reportBytes;

@@ -24,6 +24,8 @@ public sealed record ModelSpec
     public required double ValidationFraction { get; init; }
     /// <summary>The quantize stage's plan, or null: the artifact then holds only the float model.</summary>
     public QuantizationPlanSpec? Quantization { get; init; }
+    /// <summary>The profile stage's devices, in project order (specs/profiling.md); empty: no profile stage output.</summary>
+    public IReadOnlyList<DeviceProfileSpec> Devices { get; init; } = [];
 }
 
 /// <summary>The decoder-only transformer of the AFM report.</summary>

@@ -36,9 +36,10 @@ public static class ProjectSpecReader
         LaterStageItems.Warn(context);
         var cleaning = DataCleaningReader.Read(context);
         var quantization = QuantizationPlanReader.Read(context);
+        var devices = DeviceProfileReader.Read(context);
 
         if (context.HasErrors) return new SpecResult(null, context.Diagnostics);
-        return new SpecResult(cleaning.Apply(Assemble(snapshot, properties, tokenizer!, corpora, evalSets, stages.Select(s => s.Spec!).ToList())) with { Quantization = quantization }, context.Diagnostics);
+        return new SpecResult(cleaning.Apply(Assemble(snapshot, properties, tokenizer!, corpora, evalSets, stages.Select(s => s.Spec!).ToList())) with { Quantization = quantization, Devices = devices }, context.Diagnostics);
     }
 
     /// <summary>Only called without errors, so every value a reader left null would have been reported.</summary>

@@ -65,6 +65,14 @@ internal static class DiagnosticCodes
     public const string UnknownDevice = "AFM4008";
     public const string DeviceBudgetNotApplied = "AFM4009";
 
+    // 50xx: device profiles (51xx are raised by the profile stage, see specs/profiling.md).
+    public const string DeviceProfileIncomplete = "AFM5001";
+    public const string DuplicateDeviceProfile = "AFM5002";
+    public const string UnknownBaseDevice = "AFM5003";
+    public const string DeviceValueOutOfRange = "AFM5004";
+    public const string DeviceValueImplausible = "AFM5005";
+    public const string UnknownComputeType = "AFM5006";
+
     // 9xxx: the toolchain's own faults, never the user's.
     public const string MalformedSnapshot = "AFM9001";
 }

@@ -1,0 +1,63 @@
+using System.Globalization;
+using System.Xml.Linq;
+using Afm.Core.Spec;
+using Afm.Profiling.Formats;
+using Afm.Profiling.Measurement;
+
+// Usage: dotnet run -c Release --project bench/Afm.Bench.Profiling [path/to.afmproj] [threads]
+// Calibrates the host profile with ONNX Runtime (gemm, streaming add, 1-element add), predicts every op of the
+// sample model with the roofline, times each op's micro graph with ONNX Runtime's profiler, and prints both side
+// by side with Spearman's rank correlation and the error of the total, for prefill and for one decode step.
+CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
+CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+var project = args.Length > 0 ? args[0] : FindSample();
+int threads = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2;
+var arch = ReadArchitecture(project);
+Console.WriteLine($"model: {Path.GetFileName(project)}: dim {arch.ModelDim}, {arch.Layers} layers, {arch.Heads}/{arch.KvHeads} heads, ffn {arch.FfnDim}, vocab {arch.VocabSize}; {threads} threads");
+Console.WriteLine($"load average at start: {File.ReadAllText("/proc/loadavg").Trim()} (numbers under contention; re-measure on a quiet machine)");
+
+var (host, info) = HostCalibration.Calibrate(BuiltInDeviceProfiles.HostBeforeCalibration, threads);
+Console.WriteLine($"host calibration ({info.Method}): {info.MeasuredGFlops:0.0} GFLOP/s, {info.MeasuredBandwidthGBps:0.0} GB/s, {info.MeasuredLaunchOverheadUs:0.00} us per kernel");
+
+var timer = new OrtOpTimer(threads);
+int prompt = Math.Min(128, arch.MaxSequenceLength), context = arch.MaxSequenceLength;
+foreach (var phase in new[] { Phase.Prefill, Phase.Decode })
+{
+    var report = PredictedVsMeasured.Compare(arch, host, phase, prompt, context, timer);
+    Console.WriteLine();
+    Console.WriteLine(phase == Phase.Prefill ? $"prefill of {prompt} tokens (fp32)" : $"decode step at a context of {context} tokens (fp32)");
+    Console.WriteLine($"{"op",-28}{"kind",-11}{"predicted us",14}{"measured us",14}{"ratio",8}");
+    foreach (var op in report.Ops)
+        Console.WriteLine($"{op.Name,-28}{op.Kind,-11}{op.PredictedMs * 1e3,14:0.0}{op.MeasuredMs * 1e3,14:0.0}{op.PredictedMs / op.MeasuredMs,8:0.00}");
+    Console.WriteLine($"total: predicted {report.PredictedTotalMs:0.000} ms, measured {report.MeasuredTotalMs:0.000} ms, error {report.TotalError * 100:+0.0;-0.0}%; Spearman rank correlation {report.RankCorrelation:0.000} over {report.Ops.Count} ops");
+}
+
+static string FindSample()
+{
+    for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+    {
+        var candidate = Path.Combine(dir.FullName, "samples", "tiny-afm", "tiny-afm.afmproj");
+        if (File.Exists(candidate)) return candidate;
+    }
+    throw new FileNotFoundException("samples/tiny-afm/tiny-afm.afmproj not found; pass a project path.");
+}
+
+// The bench reads literal properties only (no MSBuild evaluation); defaults as specs/afmproj.md.
+static ArchitectureSpec ReadArchitecture(string path)
+{
+    var xml = XDocument.Load(path);
+    string? Prop(string name) => xml.Descendants(name).LastOrDefault()?.Value.Trim();
+    int Int(string name, int fallback) => Prop(name) is { Length: > 0 } v ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
+    int dim = Int("ModelDim", 0), heads = Int("Heads", 0);
+    int vocab = int.Parse(xml.Descendants("Tokenizer").First().Attribute("VocabSize")!.Value, CultureInfo.InvariantCulture);
+    int maxSeq = Prop("MaxSequenceLength") is { Length: > 0 } m ? int.Parse(m, CultureInfo.InvariantCulture)
+        : xml.Descendants("TrainingStage").Max(s => int.Parse(s.Attribute("SequenceLength")!.Value, CultureInfo.InvariantCulture));
+    return new ArchitectureSpec
+    {
+        ModelDim = dim, Layers = Int("Layers", 0), Heads = heads, KvHeads = Int("KvHeads", heads),
+        FfnDim = Int("FfnDim", (8 * dim / 3 + 63) / 64 * 64), VocabSize = vocab, RopeBase = 500000,
+        TieEmbeddings = !string.Equals(Prop("TieEmbeddings"), "false", StringComparison.OrdinalIgnoreCase),
+        QkNorm = !string.Equals(Prop("QkNorm"), "false", StringComparison.OrdinalIgnoreCase),
+        MaxSequenceLength = maxSeq, NormEpsilon = 1e-5,
+    };
+}

@@ -1,0 +1,44 @@
+using Afm.Core.Diagnostics;
+
+namespace Afm.Core.Spec;
+
+/// <summary>The number format a device computes matrix products in (activations and dequantized weights).</summary>
+public enum ComputeType { Fp16, Fp32 }
+
+/// <summary>
+/// One &lt;DeviceProfile&gt;: the numbers the profile stage's roofline cost model needs (specs/profiling.md).
+/// Units are in the names, as in the project metadata, so a number never travels without its unit.
+/// </summary>
+public sealed record DeviceProfileSpec
+{
+    public required string Name { get; init; }
+    /// <summary>Sustained memory bandwidth, GB/s (10^9 bytes per second).</summary>
+    public required double MemoryBandwidthGBps { get; init; }
+    /// <summary>Dense fp32 throughput, GFLOP/s.</summary>
+    public required double Fp32GFlops { get; init; }
+    /// <summary>Dense fp16 throughput, GFLOP/s.</summary>
+    public required double Fp16GFlops { get; init; }
+    /// <summary>Integer/byte throughput, GOP/s: the rate of lookup-table and int8 dequantization work.</summary>
+    public required double Int8GOps { get; init; }
+    public required ComputeType ComputeType { get; init; }
+    /// <summary>Fixed cost of dispatching one operation, microseconds.</summary>
+    public required double LaunchOverheadUs { get; init; }
+    /// <summary>Energy of moving one byte between memory and the compute units, picojoules.</summary>
+    public required double EnergyPerBytePj { get; init; }
+    /// <summary>Energy of one arithmetic operation (a FLOP or a lookup), picojoules.</summary>
+    public required double EnergyPerOpPj { get; init; }
+    /// <summary>Power drawn while the model runs regardless of work, milliwatts (multiplied by latency).</summary>
+    public required double StaticPowerMw { get; init; }
+    /// <summary>Memory available to the model, GB (10^9 bytes).</summary>
+    public required double MemoryGB { get; init; }
+    /// <summary>Tokens of the prompt whose prefill is costed; null: the stage chooses (specs/profiling.md).</summary>
+    public int? PromptTokens { get; init; }
+    /// <summary>Context length of the costed decode step; null: the model's MaxSequenceLength.</summary>
+    public int? ContextTokens { get; init; }
+    /// <summary>True for the <c>host</c> profile: the profile stage measures this machine and replaces the numbers.</summary>
+    public bool Calibrate { get; init; }
+    public SourceLocation? Location { get; init; }
+
+    public double ComputeGFlops => ComputeType == ComputeType.Fp16 ? Fp16GFlops : Fp32GFlops;
+    public int ActivationBytes => ComputeType == ComputeType.Fp16 ? 2 : 4;
+}

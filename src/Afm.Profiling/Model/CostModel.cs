@@ -1,0 +1,38 @@
+using Afm.Core.Spec;
+using Afm.Profiling.Formats;
+
+namespace Afm.Profiling.Model;
+
+/// <summary>The cost of one operation with one weight format on one device.</summary>
+/// <param name="BytesMoved">Weights read (in the format, tables included) + fixed weights + activations.</param>
+/// <param name="Flops">The op's arithmetic, without dequantization.</param>
+/// <param name="DequantOps">Lookups, scalings or conversions of weight elements into the compute type.</param>
+/// <param name="WeightBytes">Bytes the whole weight takes in memory in this format (0 for weightless ops).</param>
+/// <param name="MemoryBound">True when moving bytes takes longer than computing.</param>
+public sealed record OpCost(double LatencyMs, double EnergyMj, long BytesMoved, long Flops, long DequantOps, long WeightBytes, bool MemoryBound);
+
+/// <summary>
+/// Roofline: an op takes max(compute time, memory time) plus a launch overhead per kernel, where compute time is
+/// FLOPs at the compute type's rate plus dequantization at the integer rate, and memory time is bytes moved over
+/// the bandwidth. Energy is bytes x energy per byte + operations x energy per op + static power x latency.
+/// </summary>
+public static class CostModel
+{
+    public static OpCost Cost(Op op, WeightFormat format, DeviceProfileSpec device, int groupSize)
+    {
+        long weightRead = 0, weightBytes = 0, dequant = 0;
+        if (op.HasWeight)
+        {
+            weightRead = format.RowsBytes(op.WeightRowsRead, op.WeightRows, op.WeightColumns, groupSize);
+            weightBytes = format.MatrixBytes(op.WeightRows, op.WeightColumns, groupSize);
+            if (format.NeedsDequantization(device.ComputeType == ComputeType.Fp16)) dequant = op.WeightRowsRead * op.WeightColumns;
+        }
+        long bytes = weightRead + op.FixedWeightBytes + op.ActivationBytes;
+        double computeSeconds = op.Flops / (device.ComputeGFlops * 1e9) + dequant / (device.Int8GOps * 1e9);
+        double memorySeconds = bytes / (device.MemoryBandwidthGBps * 1e9);
+        double seconds = Math.Max(computeSeconds, memorySeconds) + op.Kernels * device.LaunchOverheadUs * 1e-6;
+        double joules = bytes * device.EnergyPerBytePj * 1e-12 + (op.Flops + dequant) * device.EnergyPerOpPj * 1e-12
+            + device.StaticPowerMw * 1e-3 * seconds;
+        return new OpCost(seconds * 1e3, joules * 1e3, bytes, op.Flops, dequant, weightBytes, memorySeconds >= computeSeconds);
+    }
+}

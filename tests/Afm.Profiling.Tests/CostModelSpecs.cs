@@ -1,0 +1,93 @@
+using Afm.Core.Spec;
+using Afm.Profiling.Formats;
+using Afm.Profiling.Model;
+
+namespace Afm.Profiling.Tests;
+
+public sealed class CostModelSpecs
+{
+    private static Op QProj(long tokens) => DecoderOps.For(Micro.Architecture(), tokens, tokens, activationBytes: 2).Single(o => o.Name == "layers.0.attn.q_proj");
+
+    [Fact]
+    public void A_projection_in_fp16_moves_its_weights_and_activations_and_does_2_n_in_out_flops()
+    {
+        // q_proj [64, 64], 8 tokens, fp16 activations: weights 64*64*2 = 8192 B, activations 8*(64+64)*2 = 2048 B.
+        var cost = CostModel.Cost(QProj(8), WeightFormat.Fp16, Micro.Device(), groupSize: 16);
+        Assert.Equal(2L * 8 * 64 * 64, cost.Flops);
+        Assert.Equal(8192 + 2048, cost.BytesMoved);
+        Assert.Equal(8192, cost.WeightBytes);
+        Assert.Equal(0, cost.DequantOps);
+        // 1 GFLOP/s: 65536 FLOPs = 65.536 us > 10240 B at 1 GB/s = 10.24 us; plus one kernel of 10 us.
+        Assert.Equal(0.075536, cost.LatencyMs, 12);
+        Assert.False(cost.MemoryBound);
+        // 1 pJ per byte and per op: 10240 + 65536 pJ.
+        Assert.Equal(75776e-9, cost.EnergyMj, 15);
+    }
+
+    [Fact]
+    public void Palettized_4_bit_moves_packed_indices_plus_fp16_tables_and_looks_up_every_weight()
+    {
+        // 4096 weights x 4 bits = 2048 B; 64 rows / 16 per group = 4 tables x 16 entries x 2 B = 128 B.
+        var cost = CostModel.Cost(QProj(8), WeightFormat.Palettized(4), Micro.Device(), groupSize: 16);
+        Assert.Equal(2048 + 128, cost.WeightBytes);
+        Assert.Equal(2048 + 128 + 2048, cost.BytesMoved);
+        Assert.Equal(4096, cost.DequantOps);
+        // compute: 65.536 us + 4096 lookups at 2 GOP/s = 2.048 us; plus 10 us.
+        Assert.Equal(0.077584, cost.LatencyMs, 12);
+    }
+
+    [Fact]
+    public void Int8_adds_one_fp16_scale_per_output_channel()
+    {
+        var cost = CostModel.Cost(QProj(1), WeightFormat.Int8, Micro.Device(), groupSize: 16);
+        Assert.Equal(4096 + 64 * 2, cost.WeightBytes);
+        Assert.Equal(2L * 64 * 64, cost.Flops);
+    }
+
+    [Fact]
+    public void A_decode_step_of_a_projection_is_memory_bound()
+    {
+        var cost = CostModel.Cost(QProj(1), WeightFormat.Fp16, Micro.Device() with { Fp16GFlops = 1000 }, groupSize: 16);
+        Assert.True(cost.MemoryBound);
+        Assert.Equal((8192 + 256) / 1e9 * 1e3 + 0.01, cost.LatencyMs, 12);
+    }
+
+    [Fact]
+    public void An_embedding_lookup_reads_only_the_rows_of_its_tokens_and_their_tables()
+    {
+        var embed = DecoderOps.For(Micro.Architecture(), 3, 3, 2).Single(o => o.Kind == OpKind.Embedding);
+        var cost = CostModel.Cost(embed, WeightFormat.Palettized(2), Micro.Device(), groupSize: 16);
+        // 3 rows x 64 x 2 bits = 3 x 16 B, 3 tables of 4 entries x 2 B, output 3 x 64 x 2 B.
+        Assert.Equal(3 * 16 + 3 * 4 * 2 + 3 * 64 * 2, cost.BytesMoved);
+        Assert.Equal((256 * 64 * 2 / 8) + 16 * 4 * 2, cost.WeightBytes);
+    }
+
+    [Fact]
+    public void Decode_attention_reads_the_whole_cache_of_the_context()
+    {
+        var attention = DecoderOps.For(Micro.Architecture(), 1, 40, 2).First(o => o.Kind == OpKind.Attention);
+        // 4 heads x 1 token x 40 keys x (4 x 16 + 5); q/out 2 x 64, cache 2 x 40 x 32, new k/v 2 x 32, all x 2 B.
+        Assert.Equal(4L * 40 * (4 * 16 + 5), attention.Flops);
+        Assert.Equal((2 * 64 + 2 * 40 * 32 + 2 * 32) * 2, attention.ActivationBytes);
+    }
+
+    [Fact]
+    public void A_tied_model_costs_the_output_projection_under_the_embedding_layer()
+    {
+        var ops = DecoderOps.For(Micro.Architecture(tied: true), 1, 1, 2);
+        Assert.Equal("embed", ops.Single(o => o.Name == "lm_head").Layer);
+        var untied = DecoderOps.For(Micro.Architecture(tied: false), 1, 1, 2);
+        Assert.Equal("lm_head", untied.Single(o => o.Name == "lm_head").Layer);
+    }
+
+    [Theory]
+    [InlineData("2bit", FormatKind.Palettized, 2)]
+    [InlineData("pal3", FormatKind.Palettized, 3)]
+    [InlineData("INT8", FormatKind.Int8, 8)]
+    [InlineData("fp16", FormatKind.Fp16, 16)]
+    public void Formats_parse_from_the_names_people_write(string text, FormatKind kind, int bits)
+    {
+        Assert.True(WeightFormat.TryParse(text, out var format));
+        Assert.Equal(new WeightFormat(kind, bits), format);
+    }
+}

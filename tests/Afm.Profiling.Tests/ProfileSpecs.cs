@@ -1,0 +1,79 @@
+using Afm.Core.Spec;
+using Afm.Profiling.Formats;
+using Afm.Profiling.Profile;
+
+namespace Afm.Profiling.Tests;
+
+public sealed class ProfileSpecs
+{
+    private static ProfileDocument Profile() =>
+        ProfileBuilder.Build("micro", Micro.Architecture(), BuiltInDeviceProfiles.PhoneNpu, new ProfileWorkload(16, 64, 16, 2));
+
+    [Fact]
+    public void Profile_json_round_trips_and_tabulates_every_standard_format_per_layer()
+    {
+        var profile = Profile();
+        var loaded = ProfileDocument.FromJson(profile.ToJson());
+        Assert.Equal(profile.ToJson(), loaded.ToJson());
+        var costs = new LayerCosts(loaded);
+        foreach (var format in WeightFormat.Standard)
+            Assert.True(costs.Cost("layers.1.mlp.down_proj", format, Phase.Decode).LatencyMs > 0);
+    }
+
+    [Fact]
+    public void Fewer_bits_mean_fewer_weight_bytes_and_a_cheaper_memory_bound_decode_step()
+    {
+        var costs = new LayerCosts(Profile());
+        var widths = new[] { WeightFormat.Fp16, WeightFormat.Int8, WeightFormat.Palettized(4), WeightFormat.Palettized(2) }
+            .Select(f => costs.Cost("layers.0.mlp.up_proj", f, Phase.Decode)).ToList();
+        Assert.True(widths.Zip(widths.Skip(1)).All(p => p.Second.WeightBytes < p.First.WeightBytes && p.Second.EnergyMj < p.First.EnergyMj));
+    }
+
+    [Fact]
+    public void A_layer_name_covers_the_layers_under_it()
+    {
+        var costs = new LayerCosts(Profile());
+        var assignment = FormatAssignment.Parse(["layers.1.mlp=2bit"], costs.Layers);
+        Assert.Equal(["layers.1.mlp.down_proj", "layers.1.mlp.gate_proj", "layers.1.mlp.up_proj"], assignment.Keys.Order(StringComparer.Ordinal));
+        var before = costs.Totals(new Dictionary<string, WeightFormat>(), Phase.Decode);
+        var after = costs.Totals(assignment, Phase.Decode);
+        var saved = assignment.Keys.Sum(l => costs.Cost(l, WeightFormat.Fp16, Phase.Decode).WeightBytes - costs.Cost(l, WeightFormat.Palettized(2), Phase.Decode).WeightBytes);
+        Assert.Equal(before.WeightBytes - saved, after.WeightBytes);
+        Assert.True(after.LatencyMs < before.LatencyMs);
+    }
+
+    [Fact]
+    public void A_what_if_pattern_naming_no_layer_is_AFM5104_and_a_bad_format_AFM5103()
+    {
+        var layers = new LayerCosts(Profile()).Layers;
+        Assert.Equal("AFM5104", Assert.Throws<Afm.Core.Diagnostics.DiagnosticException>(() => FormatAssignment.Parse(["layers.9.mlp=2bit"], layers)).Diagnostic.Code);
+        Assert.Equal("AFM5103", Assert.Throws<Afm.Core.Diagnostics.DiagnosticException>(() => FormatAssignment.Parse(["layers.0.mlp=9bit"], layers)).Diagnostic.Code);
+    }
+
+    [Fact]
+    public void The_embedding_layer_of_a_tied_model_includes_the_output_projection()
+    {
+        var profile = Profile();
+        var costs = new LayerCosts(profile);
+        var lookup = profile.Ops.Single(o => o.Name == "embed").CostOf(Phase.Decode, WeightFormat.Int8);
+        var head = profile.Ops.Single(o => o.Name == "lm_head").CostOf(Phase.Decode, WeightFormat.Int8);
+        Assert.Equal(lookup.LatencyMs + head.LatencyMs, costs.Cost("embed", WeightFormat.Int8, Phase.Decode).LatencyMs, 12);
+    }
+
+    [Fact]
+    public void The_stage_writes_a_profile_table_and_charts_per_device()
+    {
+        var folder = Path.Combine(Path.GetTempPath(), $"afm-profile-{Guid.NewGuid():N}");
+        try
+        {
+            ProfileStage.WriteDevice(folder, Profile());
+            Assert.Contains("| layers.0.attn.q_proj |", File.ReadAllText(Path.Combine(folder, "profile.md")));
+            var png = File.ReadAllBytes(Path.Combine(folder, "profile-decode.png"));
+            Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], png.Take(4));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+}
