@@ -22,6 +22,7 @@ public static class Program
             PackageCommand.Create(),
             SampleDataCommand.Create(),
             Commands.Run.RunCommand.Create(),
+            Commands.Serve.ServeCommand.Create(),
         };
         return root.Parse(args).Invoke();
     }

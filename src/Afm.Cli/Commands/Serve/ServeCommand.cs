@@ -1,0 +1,44 @@
+using System.CommandLine;
+using Afm.Cli.Compilation;
+using Afm.Runtime;
+using Afm.Runtime.Serving;
+using Afm.Runtime.Sessions;
+
+namespace Afm.Cli.Commands.Serve;
+
+/// <summary>
+/// <c>afm serve &lt;artifact&gt; --urls http://127.0.0.1:5000</c>: verifies and loads the artifact, then serves the
+/// OpenAI-compatible API until Ctrl+C / SIGTERM.
+/// </summary>
+internal static class ServeCommand
+{
+    public static Command Create()
+    {
+        var artifact = new Argument<string>("artifact") { Description = "The .afmpkg to serve." };
+        var urls = new Option<string>("--urls") { Description = "Semicolon-separated listen URLs.", DefaultValueFactory = _ => "http://127.0.0.1:5000" };
+        var maxConcurrent = new Option<int>("--max-concurrent") { Description = "Generations running at once.", DefaultValueFactory = _ => 4 };
+        var queueLimit = new Option<int>("--queue-limit") { Description = "Requests allowed to wait; more are answered 429.", DefaultValueFactory = _ => 32 };
+        var threads = new Option<int>("--threads") { Description = "ONNX Runtime intra-op threads (0 = default).", DefaultValueFactory = _ => 0 };
+        var command = new Command("serve", "Serve a packaged model over an OpenAI-compatible HTTP API.") { artifact, urls, maxConcurrent, queueLimit, threads };
+        command.SetAction(result => CompilerRun.Guard(() =>
+        {
+            using var model = AfmModel.Load(result.GetValue(artifact)!, new RuntimeOptions { IntraOpThreads = result.GetValue(threads) });
+            var options = new ServerOptions
+            {
+                Urls = result.GetValue(urls)!.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                MaxConcurrent = Math.Max(1, result.GetValue(maxConcurrent)),
+                QueueLimit = Math.Max(0, result.GetValue(queueLimit)),
+            };
+            return Serve(model, options).GetAwaiter().GetResult();
+        }));
+        return command;
+    }
+
+    private static async Task<int> Serve(AfmModel model, ServerOptions options)
+    {
+        await using var server = await AfmServer.StartAsync(model, options);
+        Console.WriteLine($"afm serve: {model.Id} {model.Manifest.Version} listening on {string.Join(", ", server.Addresses)} (Ctrl+C to stop)");
+        await server.WaitForShutdownAsync();
+        return 0;
+    }
+}

@@ -1,0 +1,67 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Afm.Runtime.Serving;
+
+/// <summary>
+/// The OpenAI-compatible HTTP server over one loaded model (Kestrel): /v1/completions, /v1/chat/completions,
+/// /v1/models, /healthz, /metrics. Requests run concurrently on the model's one session, behind a bounded
+/// queue. Decode steps of different requests are not batched together (each generation runs its own steps).
+/// </summary>
+public sealed class AfmServer : IAsyncDisposable
+{
+    private readonly WebApplication app;
+
+    private AfmServer(WebApplication app, RequestGate gate)
+    {
+        this.app = app;
+        Gate = gate;
+    }
+
+    /// <summary>The admission gate; tests occupy it to reach the overload path deterministically.</summary>
+    internal RequestGate Gate { get; }
+
+    /// <summary>The addresses Kestrel actually listens on (the real port when a URL asked for port 0).</summary>
+    public IReadOnlyList<string> Addresses =>
+        app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];
+
+    public static async Task<AfmServer> StartAsync(AfmModel model, ServerOptions options, CancellationToken cancellationToken = default)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls([.. options.Urls]);
+        builder.Logging.ClearProviders();
+        builder.Logging.AddConsole().SetMinimumLevel(LogLevel.Warning);
+        var app = builder.Build();
+
+        var gate = new RequestGate(options.MaxConcurrent, options.QueueLimit);
+        var metrics = new ServerMetrics();
+        var completions = new CompletionEndpoint(model, gate, metrics, options);
+        app.MapPost("/v1/completions", context => completions.Handle(context, chat: false));
+        app.MapPost("/v1/chat/completions", context => completions.Handle(context, chat: true));
+        app.MapGet("/v1/models", () => Results.Json(new
+        {
+            @object = "list",
+            data = new[] { new { id = model.Id, @object = "model", created = 0, owned_by = "afm", version = model.Manifest.Version } },
+        }));
+        app.MapGet("/healthz", () => Results.Json(new { status = "ok", model = model.Id }));
+        app.MapGet("/metrics", () => Results.Text(metrics.Render(gate), "text/plain; version=0.0.4"));
+        app.MapFallback(context => CompletionEndpoint.WriteError(context, new ApiError(404, $"No route {context.Request.Method} {context.Request.Path}.", code: "not_found")));
+
+        await app.StartAsync(cancellationToken);
+        return new AfmServer(app, gate);
+    }
+
+    public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => app.WaitForShutdownAsync(cancellationToken);
+
+    public async ValueTask DisposeAsync()
+    {
+        await app.StopAsync();
+        await app.DisposeAsync();
+    }
+}

@@ -1,0 +1,124 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using Afm.Core.Diagnostics;
+using Afm.Runtime.Generation;
+using Microsoft.AspNetCore.Http;
+
+namespace Afm.Runtime.Serving;
+
+/// <summary>POST /v1/completions and /v1/chat/completions: one generation per request, JSON or server-sent events.</summary>
+internal sealed class CompletionEndpoint(AfmModel model, RequestGate gate, ServerMetrics metrics, ServerOptions options)
+{
+    private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    public async Task Handle(HttpContext context, bool chat)
+    {
+        string endpoint = chat ? "chat_completions" : "completions";
+        var aborted = context.RequestAborted;
+        try
+        {
+            using var body = new MemoryStream();
+            await context.Request.Body.CopyToAsync(body, aborted);
+            var request = CompletionRequest.Parse(body.ToArray(), chat, model.Id, options);
+            model.Generator.Validate(request.Options, model.Generator.Tokenize(request.Prompt).Count, "request");
+
+            using var lease = await gate.TryEnterAsync(aborted);
+            if (lease is null)
+            {
+                metrics.Rejected();
+                context.Response.Headers.RetryAfter = "1";
+                throw new ApiError(429, "The server is at capacity; retry shortly.", code: "overloaded", type: "server_overloaded");
+            }
+            var clock = Stopwatch.StartNew();
+            var stats = request.Stream ? await Stream(context, request, chat, aborted) : await Complete(context, request, chat, aborted);
+            metrics.Completed(stats.PromptTokens, stats.CompletionTokens, clock.Elapsed);
+            metrics.Request(endpoint, 200);
+        }
+        catch (ApiError e)
+        {
+            metrics.Request(endpoint, e.Status);
+            await WriteError(context, e);
+        }
+        catch (DiagnosticException e)
+        {
+            metrics.Request(endpoint, 400);
+            await WriteError(context, new ApiError(400, e.Diagnostic.Message, code: e.Diagnostic.Code));
+        }
+        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        {
+            metrics.Request(endpoint, 499); // the client went away; nothing to answer
+        }
+    }
+
+    public static async Task WriteError(HttpContext context, ApiError error)
+    {
+        if (context.Response.HasStarted) return;
+        context.Response.StatusCode = error.Status;
+        await context.Response.WriteAsJsonAsync(error.Body, context.RequestAborted);
+    }
+
+    private async Task<GenerationStats> Complete(HttpContext context, CompletionRequest request, bool chat, CancellationToken aborted)
+    {
+        var text = new StringBuilder();
+        GenerationChunk? last = null;
+        await foreach (var chunk in model.Generator.GenerateAsync(request.Prompt, request.Options, aborted))
+        {
+            text.Append(chunk.Text);
+            last = chunk;
+        }
+        var stats = last!.Stats!;
+        object choice = chat
+            ? new { index = 0, message = new { role = "assistant", content = text.ToString() }, finish_reason = Finish(last.Finish) }
+            : new { index = 0, text = text.ToString(), logprobs = (object?)null, finish_reason = Finish(last.Finish) };
+        await context.Response.WriteAsJsonAsync(new
+        {
+            id = Id(chat),
+            @object = chat ? "chat.completion" : "text_completion",
+            created = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
+            model = model.Id,
+            choices = new[] { choice },
+            usage = new { prompt_tokens = stats.PromptTokens, completion_tokens = stats.CompletionTokens, total_tokens = stats.PromptTokens + stats.CompletionTokens },
+        }, Json, aborted);
+        return stats;
+    }
+
+    /// <summary>Server-sent events as the OpenAI API streams them: one JSON chunk per piece of text, then <c>data: [DONE]</c>.</summary>
+    private async Task<GenerationStats> Stream(HttpContext context, CompletionRequest request, bool chat, CancellationToken aborted)
+    {
+        context.Response.ContentType = "text/event-stream";
+        context.Response.Headers.CacheControl = "no-cache";
+        string id = Id(chat);
+        long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        string kind = chat ? "chat.completion.chunk" : "text_completion";
+        if (chat) await Event(context, new { id, @object = kind, created, model = model.Id, choices = new[] { new { index = 0, delta = new { role = "assistant" }, finish_reason = (string?)null } } }, aborted);
+        GenerationStats? stats = null;
+        await foreach (var chunk in model.Generator.GenerateAsync(request.Prompt, request.Options, aborted))
+        {
+            stats = chunk.Stats ?? stats;
+            if (chunk.Text.Length == 0 && chunk.Finish is null) continue;
+            object choice = chat
+                ? new { index = 0, delta = (object)(chunk.Text.Length > 0 ? new { content = chunk.Text } : new { }), finish_reason = Finish(chunk.Finish) }
+                : new { index = 0, text = chunk.Text, logprobs = (object?)null, finish_reason = Finish(chunk.Finish) };
+            await Event(context, new { id, @object = kind, created, model = model.Id, choices = new[] { choice } }, aborted);
+        }
+        await context.Response.WriteAsync("data: [DONE]\n\n", aborted);
+        await context.Response.Body.FlushAsync(aborted);
+        return stats!;
+    }
+
+    private static async Task Event(HttpContext context, object payload, CancellationToken aborted)
+    {
+        await context.Response.WriteAsync("data: " + JsonSerializer.Serialize(payload, Json) + "\n\n", aborted);
+        await context.Response.Body.FlushAsync(aborted);
+    }
+
+    private static string? Finish(FinishReason? reason) => reason switch
+    {
+        FinishReason.Stop => "stop",
+        FinishReason.Length => "length",
+        _ => null,
+    };
+
+    private static string Id(bool chat) => (chat ? "chatcmpl-" : "cmpl-") + Guid.NewGuid().ToString("N")[..24];
+}

@@ -1,0 +1,104 @@
+using System.Text;
+using System.Text.Json;
+using Afm.Runtime.Generation;
+
+namespace Afm.Runtime.Serving;
+
+/// <summary>
+/// A /v1/completions or /v1/chat/completions request reduced to what the generator needs. Parsed by hand from
+/// the JSON so every malformed or unsupported field gets a 400 naming it, rather than a binder's generic failure.
+/// </summary>
+public sealed record CompletionRequest(string Model, string Prompt, GenerationOptions Options, bool Stream)
+{
+    /// <summary>Role prefixes of the plain-text chat transcript; the model is a base model with no chat template.</summary>
+    public const string UserPrefix = "User: ", AssistantPrefix = "Assistant:";
+
+    public static CompletionRequest Parse(byte[] body, bool chat, string modelId, ServerOptions server)
+    {
+        JsonDocument document;
+        try { document = JsonDocument.Parse(body); }
+        catch (JsonException e) { throw new ApiError(400, $"The request body is not valid JSON: {e.Message}", code: "invalid_json"); }
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object) throw new ApiError(400, "The request body must be a JSON object.", code: "invalid_json");
+
+            var model = String(root, "model") ?? modelId;
+            var separator = model.IndexOf(':');
+            var adapter = separator >= 0 ? model[(separator + 1)..] : String(root, "adapter");
+            if (separator >= 0) model = model[..separator];
+            if (model != modelId) throw new ApiError(404, $"The model '{model}' does not exist; this server serves '{modelId}'.", "model", "model_not_found");
+            if (!string.IsNullOrEmpty(adapter))
+                throw new ApiError(400, $"Adapter '{adapter}' was requested, but adapters are not available in this artifact.", "adapter", "adapter_not_available");
+            if (Number(root, "n") is { } n && n != 1) throw new ApiError(400, "Only n = 1 is supported.", "n");
+
+            var stops = new List<string>();
+            if (root.TryGetProperty("stop", out var stop) && stop.ValueKind != JsonValueKind.Null)
+            {
+                if (stop.ValueKind == JsonValueKind.String) stops.Add(stop.GetString()!);
+                else if (stop.ValueKind == JsonValueKind.Array && stop.EnumerateArray().All(s => s.ValueKind == JsonValueKind.String))
+                    stops.AddRange(stop.EnumerateArray().Select(s => s.GetString()!));
+                else throw new ApiError(400, "'stop' must be a string or an array of strings.", "stop");
+            }
+
+            string prompt = chat ? ChatPrompt(root, stops) : TextPrompt(root);
+            double maxTokens = Number(root, chat ? "max_completion_tokens" : "max_tokens") ?? Number(root, "max_tokens") ?? server.DefaultMaxTokens;
+            if (maxTokens < 1 || maxTokens > GenerationOptions.MaxTokensLimit || maxTokens != Math.Floor(maxTokens))
+                throw new ApiError(400, $"max_tokens must be an integer between 1 and {GenerationOptions.MaxTokensLimit}, got {maxTokens}.", "max_tokens");
+
+            var sampling = new SamplingOptions
+            {
+                Temperature = Number(root, "temperature") ?? 1.0,
+                TopP = Number(root, "top_p") ?? 1.0,
+                TopK = (int)(Number(root, "top_k") ?? 0),
+                Seed = (int)(Number(root, "seed") ?? 0),
+            };
+            var stream = root.TryGetProperty("stream", out var s) && s.ValueKind == JsonValueKind.True;
+            return new CompletionRequest(modelId, prompt, new GenerationOptions { MaxTokens = (int)maxTokens, Sampling = sampling, StopSequences = stops }, stream);
+        }
+    }
+
+    private static string TextPrompt(JsonElement root)
+    {
+        if (!root.TryGetProperty("prompt", out var prompt)) throw new ApiError(400, "'prompt' is required.", "prompt");
+        if (prompt.ValueKind == JsonValueKind.String) return prompt.GetString()!;
+        if (prompt.ValueKind == JsonValueKind.Array && prompt.GetArrayLength() == 1 && prompt[0].ValueKind == JsonValueKind.String) return prompt[0].GetString()!;
+        throw new ApiError(400, "'prompt' must be a string (or an array of one string).", "prompt");
+    }
+
+    /// <summary>"System: ...\nUser: ...\nAssistant: ...\nAssistant:", and a stop at the next "\nUser:" turn.</summary>
+    private static string ChatPrompt(JsonElement root, List<string> stops)
+    {
+        if (!root.TryGetProperty("messages", out var messages) || messages.ValueKind != JsonValueKind.Array || messages.GetArrayLength() == 0)
+            throw new ApiError(400, "'messages' must be a non-empty array.", "messages");
+        var text = new StringBuilder();
+        foreach (var message in messages.EnumerateArray())
+        {
+            var role = message.ValueKind == JsonValueKind.Object ? String(message, "role") : null;
+            var content = message.ValueKind == JsonValueKind.Object ? String(message, "content") : null;
+            if (role is null || content is null) throw new ApiError(400, "Every message needs a string 'role' and a string 'content'.", "messages");
+            var prefix = role switch
+            {
+                "system" or "developer" => "System: ",
+                "user" => UserPrefix,
+                "assistant" => AssistantPrefix + " ",
+                _ => throw new ApiError(400, $"Unknown message role '{role}'.", "messages"),
+            };
+            text.Append(prefix).Append(content).Append('\n');
+        }
+        stops.Add("\n" + UserPrefix.TrimEnd());
+        return text.Append(AssistantPrefix).ToString();
+    }
+
+    private static string? String(JsonElement element, string name)
+    {
+        if (!element.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null) return null;
+        return value.ValueKind == JsonValueKind.String ? value.GetString() : throw new ApiError(400, $"'{name}' must be a string.", name);
+    }
+
+    private static double? Number(JsonElement element, string name)
+    {
+        if (!element.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null) return null;
+        return value.ValueKind == JsonValueKind.Number ? value.GetDouble() : throw new ApiError(400, $"'{name}' must be a number.", name);
+    }
+}
