@@ -4,8 +4,8 @@ using System.Text;
 using Afm.Bench.Data;
 using Afm.Data.Tokenization;
 
-// Tokenizer bench: BPE training throughput, and encode throughput of the trained vocabulary through
-// Microsoft.ML.Tokenizers against byte-level baselines, measured side by side in one run on the same text.
+// Data bench: BPE training throughput, encode throughput of the trained vocabulary through Microsoft.ML.Tokenizers
+// against byte-level baselines (measured side by side in one run on the same text), then the data stage's filters.
 // Usage: dotnet run -c Release --project bench/Afm.Bench.Data [-- <training MB> <vocab size> <encode MB>]
 var trainingMegabytes = args.Length > 0 ? double.Parse(args[0], CultureInfo.InvariantCulture) : 20;
 var vocabSize = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 8192;
@@ -43,6 +43,9 @@ Row("bytes only (257, no merges) via ML.Tokenizers", library);
 Row("raw UTF-8 bytes as ids (no library)", raw);
 Console.WriteLine($"ratios : our BPE MB/s / bytes-only ML.Tokenizers = {library.Seconds / bpe.Seconds:F2}x, / raw bytes = {raw.Seconds / bpe.Seconds:F3}x; " +
                   $"sequence length vs bytes = {(double)bpe.Tokens / raw.Tokens:F3}x");
+
+// 3. The data stage with its filters, on the training text.
+DataStageBench.Run(corpus, Path.Combine(work, "bpe"), vocabSize, work);
 Directory.Delete(work, recursive: true);
 
 static (long Tokens, double Seconds) Encode(IReadOnlyList<string> documents, Func<string, int> encode)
