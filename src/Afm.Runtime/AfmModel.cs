@@ -24,6 +24,8 @@ public sealed class AfmModel : IDisposable
     }
 
     public Manifest Manifest => artifact.Manifest;
+    /// <summary>The verified, extracted files of the artifact (deleted on dispose).</summary>
+    public string ArtifactDirectory => artifact.Directory;
     /// <summary>"name" as the server's /v1/models lists it.</summary>
     public string Id => artifact.Manifest.Name;
     public AfmTokenizer Tokenizer { get; }

@@ -5,14 +5,17 @@ namespace Afm.Onnx.Export;
 /// <summary>The decoder's building blocks written as standard ONNX ops (opset <see cref="DecoderExporter.Opset"/>).</summary>
 internal sealed class DecoderOps(OnnxGraphBuilder graph, float normEpsilon)
 {
-    /// <summary>x / sqrt(mean(x^2, last axis) + eps) * weight, as Afm.Training's RmsNorm.</summary>
+    /// <summary>
+    /// x / sqrt(mean(x^2, last axis) + eps) * weight, as Afm.Training's RmsNorm. Written as exactly
+    /// Pow(2) -> ReduceMean -> Add -> Sqrt -> Div -> Mul so ONNX Runtime's optimizer fuses the six nodes into one
+    /// SimplifiedLayerNormalization kernel: in a small model per-node overhead, not arithmetic, sets decode speed.
+    /// </summary>
     public string RmsNorm(string x, string weight)
     {
-        var squared = graph.Node("Mul", [x, x]);
+        var squared = graph.Node("Pow", [x, graph.FloatScalar(2f)]);
         var mean = graph.Node("ReduceMean", [squared], null, Attr.Ints("axes", -1), Attr.Int("keepdims", 1));
         var rms = graph.Node("Sqrt", [graph.Node("Add", [mean, graph.FloatScalar(normEpsilon)])]);
-        var normalized = graph.Node("Mul", [x, graph.Node("Reciprocal", [rms])]);
-        return graph.Node("Mul", [normalized, weight]);
+        return graph.Node("Mul", [graph.Node("Div", [x, rms]), weight]);
     }
 
     /// <summary>x [rows, in] times weight [out, in] transposed: the weight keeps its training layout.</summary>
@@ -22,15 +25,28 @@ internal sealed class DecoderOps(OnnxGraphBuilder graph, float normEpsilon)
     /// <summary>
     /// RoPE, "rotate half": x * cos + concat(-x2, x1) * sin, where (x1, x2) are the two halves of the head
     /// dimension. cos/sin are [time, headDim] rows for the positions of this call; x is [batch, heads, time, headDim].
+    /// concat(-x2, x1) is x times a signed permutation matrix: one MatMul instead of Slice/Slice/Neg/Concat, and
+    /// exact (every product is by 0 or +-1).
     /// </summary>
     public string Rope(string x, string cos, string sin, int headDim)
     {
-        long half = headDim / 2;
-        var axes = graph.Int64s(-1);
-        var first = graph.Node("Slice", [x, graph.Int64s(0), graph.Int64s(half), axes]);
-        var second = graph.Node("Slice", [x, graph.Int64s(half), graph.Int64s(headDim), axes]);
-        var rotated = graph.Node("Concat", [graph.Node("Neg", [second]), first], null, Attr.Int("axis", -1));
+        var rotated = graph.Node("MatMul", [x, RotateHalfMatrix(headDim)]);
         return graph.Node("Add", [graph.Node("Mul", [x, cos]), graph.Node("Mul", [rotated, sin])]);
+    }
+
+    private string? rotateHalf;
+
+    private string RotateHalfMatrix(int headDim)
+    {
+        if (rotateHalf is not null) return rotateHalf;
+        int half = headDim / 2;
+        var matrix = new float[headDim * headDim];
+        for (int i = 0; i < half; i++)
+        {
+            matrix[(i + half) * headDim + i] = -1f;   // output i (first half) = -x[i + half]
+            matrix[i * headDim + i + half] = 1f;      // output i + half = x[i]
+        }
+        return rotateHalf = graph.Initializer("rope.rotate_half", matrix, headDim, headDim);
     }
 
     /// <summary>SiLU(gate) * up, the SwiGLU hidden activation.</summary>

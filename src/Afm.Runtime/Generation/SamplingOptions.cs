@@ -17,6 +17,11 @@ public sealed record GenerationOptions
     public SamplingOptions Sampling { get; init; } = new();
     /// <summary>Generation ends before the first occurrence of any of these; the stop text is not returned.</summary>
     public IReadOnlyList<string> StopSequences { get; init; } = [];
+    /// <summary>
+    /// End at the end-of-document token (default). Off, generation always runs MaxTokens (benchmarks that compare
+    /// runtimes token for token).
+    /// </summary>
+    public bool StopAtEndOfDocument { get; init; } = true;
     /// <summary>The largest MaxTokens accepted: a request above it is a mistake, not a long generation.</summary>
     public const int MaxTokensLimit = 65_536;
 }

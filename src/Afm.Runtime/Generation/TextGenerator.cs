@@ -55,7 +55,7 @@ public sealed class TextGenerator(DecoderSession session, AfmTokenizer tokenizer
         {
             cancellationToken.ThrowIfCancellationRequested();
             int next = sampler.Next(logits);
-            if (next == tokenizer.EndOfDocumentId) { finish = FinishReason.Stop; break; }
+            if (next == tokenizer.EndOfDocumentId && options.StopAtEndOfDocument) { finish = FinishReason.Stop; break; }
             generated.Add(next);
 
             var text = tokenizer.Decode(generated);

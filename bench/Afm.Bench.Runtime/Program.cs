@@ -1,0 +1,45 @@
+using System.Diagnostics;
+using Afm.Bench.Runtime;
+using Afm.Runtime;
+using Afm.Runtime.Serving;
+using Afm.Runtime.Sessions;
+
+// Usage: dotnet run -c Release --project bench/Afm.Bench.Runtime [artifact.afmpkg] [decode-tokens]
+// Default artifact: the sample (build it first: dotnet build samples/tiny-afm/tiny-afm.afmproj).
+Afm.Training.TorchRuntime.PrepareProcess();
+var root = FindRoot();
+var artifact = args.Length > 0 ? args[0] : Path.Combine(root, "samples", "tiny-afm", "bin", "Debug", "tiny-afm.0.1.0.afmpkg");
+int tokens = args.Length > 1 ? int.Parse(args[1]) : 64;
+int threads = args.Length > 2 ? int.Parse(args[2]) : 2;
+const string prompt = "Once upon a time";
+
+Console.WriteLine($"artifact: {artifact}");
+Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {threads} threads for both runtimes (numbers taken on a shared, busy machine)");
+using var model = AfmModel.Load(artifact, new RuntimeOptions { IntraOpThreads = threads });
+
+var decode = DecodeBench.Run(model, model.ArtifactDirectory, prompt, tokens, threads);
+Console.WriteLine($"decode, greedy, {decode.Tokens} tokens after \"{prompt}\":");
+Console.WriteLine($"  ONNX Runtime (KV cache)        {decode.OrtTokensPerSecond,10:0.0} tokens/s");
+Console.WriteLine($"  TorchSharp eager (no KV cache) {decode.TorchTokensPerSecond,10:0.0} tokens/s");
+Console.WriteLine($"  ratio ORT / TorchSharp         {decode.OrtTokensPerSecond / decode.TorchTokensPerSecond,10:0.00}x   (target >= 3x)");
+Console.WriteLine($"  same greedy tokens             {decode.SameTokens}");
+Console.WriteLine($"peak RSS of this process (float artifact, both runtimes loaded): {Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024):0} MiB");
+Console.WriteLine("  (palettized artifact: not measured — the compression stage does not exist yet)");
+
+var options = new ServerOptions { MaxConcurrent = 4, QueueLimit = 16 };
+var load = await LoadTest.Run(model, requests: 200, clients: 16, maxTokens: 32, options);
+Console.WriteLine($"load test: {load.Requests} streaming requests, 16 clients, 32 tokens, server max-concurrent {options.MaxConcurrent} queue {options.QueueLimit}:");
+Console.WriteLine($"  statuses {Format(load.Statuses)}; 5xx: {load.Statuses.Where(s => s.Key >= 500).Sum(s => s.Value)}");
+Console.WriteLine($"  latency p50 {load.P50Ms:0} ms, p99 {load.P99Ms:0} ms; first event p50 {load.TimeToFirstEventP50Ms:0} ms");
+Console.WriteLine($"burst of {load.BurstSize} simultaneous requests: statuses {Format(load.BurstStatuses)}");
+Console.WriteLine($"  after the burst: /healthz ok {load.HealthyAfter}, a completion succeeds {load.CompletesAfter}");
+return 0;
+
+static string Format(Dictionary<int, int> statuses) => string.Join(", ", statuses.OrderBy(s => s.Key).Select(s => $"{s.Key}: {s.Value}"));
+
+static string FindRoot()
+{
+    for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        if (File.Exists(Path.Combine(dir.FullName, "AfmToolchain.sln"))) return dir.FullName;
+    return Directory.GetCurrentDirectory();
+}
