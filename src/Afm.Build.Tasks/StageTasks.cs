@@ -70,6 +70,38 @@ public sealed class AfmExport : AfmSpecStageTask
         arguments.Add("--train", TrainDirectory);
 }
 
+/// <summary>quantize: palettize the trained weights by the QuantizationPlan (sensitivity, bit allocation, report).</summary>
+public sealed class AfmQuantize : AfmSpecStageTask
+{
+    [Required] public string DataDirectory { get; set; } = "";
+    [Required] public string TrainDirectory { get; set; } = "";
+    protected override string Command => "quantize";
+    protected override void AddStageArguments(ResponseFileBuilder arguments)
+    {
+        arguments.Add("--data", DataDirectory);
+        arguments.Add("--train", TrainDirectory);
+    }
+}
+
+/// <summary>The AfmQuantizationBaseline gate: compare the quantization report with a committed one, or rewrite it.</summary>
+public sealed class AfmQuantizationBaseline : AfmCompilerTask
+{
+    [Required] public string ReportFile { get; set; } = "";
+    [Required] public string BaselineFile { get; set; } = "";
+    public string BitsTolerance { get; set; } = "";
+    public string PerplexityTolerance { get; set; } = "";
+    public bool Update { get; set; }
+    protected override string Command => "quantization-baseline";
+    protected override void AddArguments(ResponseFileBuilder arguments)
+    {
+        arguments.Add("--report", ReportFile);
+        arguments.Add("--baseline", BaselineFile);
+        arguments.Add("--bits-tolerance", BitsTolerance);
+        arguments.Add("--perplexity-tolerance", PerplexityTolerance);
+        if (Update) arguments.Add("--update", "true");
+    }
+}
+
 /// <summary>package: assemble the versioned .afmpkg with its manifest.</summary>
 public sealed class AfmPackage : AfmSpecStageTask
 {
@@ -78,6 +110,8 @@ public sealed class AfmPackage : AfmSpecStageTask
     [Required] public string TrainDirectory { get; set; } = "";
     /// <summary>Folder written by the export stage; its model.onnx goes into the artifact.</summary>
     public string ExportDirectory { get; set; } = "";
+    /// <summary>Folder written by the quantize stage (empty without a QuantizationPlan).</summary>
+    public string QuantizeDirectory { get; set; } = "";
     /// <summary>Folder written by the profile stage (empty without a DeviceProfile).</summary>
     public string ProfileDirectory { get; set; } = "";
     protected override string Command => "package";
@@ -87,6 +121,7 @@ public sealed class AfmPackage : AfmSpecStageTask
         arguments.Add("--data", DataDirectory);
         arguments.Add("--train", TrainDirectory);
         if (!string.IsNullOrEmpty(ExportDirectory)) arguments.Add("--export", ExportDirectory);
+        arguments.Add("--quantize", QuantizeDirectory);
         if (!string.IsNullOrEmpty(ProfileDirectory)) arguments.Add("--profile", ProfileDirectory);
     }
 }

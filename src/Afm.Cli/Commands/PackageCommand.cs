@@ -15,9 +15,10 @@ internal static class PackageCommand
         var data = StageOptions.Data();
         var train = StageOptions.Train();
         var export = new Option<string?>("--export") { Description = "The export folder written by `afm export` (model.onnx); optional." };
+        var quantize = new Option<string?>("--quantize") { Description = "The quantize folder written by `afm quantize`; optional (absent or empty: float model only)." };
         var profile = new Option<string?>("--profile") { Description = "The profile folder written by `afm profile --spec`; optional." };
         var output = StageOptions.Out("The .afmpkg file to write.");
-        var command = new Command("package", "Assemble the model artifact with its manifest and reports.") { spec, tokenizer, data, train, export, output };
+        var command = new Command("package", "Assemble the model artifact with its manifest and reports.") { spec, tokenizer, data, train, export, quantize, output };
         command.Options.Add(profile);
         command.SetAction(result => CompilerRun.Guard(() =>
         {
@@ -25,6 +26,7 @@ internal static class PackageCommand
             var inputs = new PackageInputs(model, result.GetValue(tokenizer)!, result.GetValue(data)!, result.GetValue(train)!)
             {
                 ExportDirectory = result.GetValue(export),
+                QuantizeDirectory = result.GetValue(quantize),
                 ProfileDirectory = result.GetValue(profile),
             };
             var entries = ArtifactBuilder.Build(inputs);

@@ -19,6 +19,8 @@ public static class PortableSpec
             Corpora = spec.Corpora.Select(c => c with { Files = c.Files.Select(Relative).ToList(), Location = null }).ToList(),
             EvalSets = spec.EvalSets.Select(e => e with { Files = e.Files.Select(Relative).ToList(), Location = null }).ToList(),
             Stages = spec.Stages.Select(s => s with { Location = null }).ToList(),
+            Quantization = spec.Quantization is null ? null
+                : spec.Quantization with { Location = null, TargetLocation = null, MaxWeightBytesLocation = null },
         };
     }
 }

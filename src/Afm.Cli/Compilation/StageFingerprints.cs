@@ -36,6 +36,14 @@ public static class StageFingerprints
         });
         // The graph depends on the architecture (and on the trained weights, which the SDK lists as a file input).
         Write(directory, "export", new { spec.Architecture, Afm.Onnx.Export.DecoderExporter.Opset });
+        // Only the plan (and what the weights depend on): editing the plan re-runs quantize and later, never training.
+        Write(directory, "quantize", new
+        {
+            plan = spec.Quantization is null ? null : spec.Quantization with { Location = null, TargetLocation = null, MaxWeightBytesLocation = null },
+            spec.Architecture,
+            spec.Seed,
+            spec.Threads,
+        });
         // Costs depend on the shapes, the devices, the LUT group size and (for the measured host) the threads; not on weights.
         Write(directory, "profile", new
         {

@@ -5,7 +5,8 @@ using static TorchSharp.torch;
 namespace Afm.Compression.Calibration;
 
 /// <summary>
-/// Diagonal Fisher information of every matrix on the calibration sequences: the sum over mini-batches of the
+/// Diagonal Fisher information of every matrix on the calibration sequences: the sum over sequences (one per backward
+/// pass: squared per-sample gradients, the empirical Fisher, rather than squares of averaged batch gradients) of the
 /// squared gradient of the loss (SqueezeLLM's sensitivity weighting). A weight whose error moves the loss more
 /// pulls its centroid closer.
 /// </summary>
@@ -14,7 +15,7 @@ public static class FisherImportance
     /// <summary>Added to every entry, relative to the layer's mean, so weights with no gradient still count a little.</summary>
     private const double Floor = 1e-3;
 
-    public static Dictionary<string, float[]> Measure(AfmDecoder model, IPackedSequences source, IReadOnlyList<long> indices, int batchSize = 4)
+    public static Dictionary<string, float[]> Measure(AfmDecoder model, IPackedSequences source, IReadOnlyList<long> indices, int batchSize = 1)
     {
         int length = source.SequenceLength;
         var matrices = model.named_parameters().Where(p => p.parameter.dim() >= 2).ToList();

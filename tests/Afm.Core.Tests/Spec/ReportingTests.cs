@@ -64,10 +64,10 @@ public sealed class ReportingTests
     [Fact]
     public void Items_of_stages_not_available_yet_are_warning_AFM1501_and_the_spec_is_still_produced()
     {
-        using var project = TestProject.With("<EvalSet", "<QuantizationPlan Include=\"device\" Bits=\"4\" />\n    <EvalSet");
+        using var project = TestProject.With("<EvalSet", "<Adapter Include=\"recovery\" Rank=\"16\" />\n    <EvalSet");
         var result = project.Read();
         Assert.NotNull(result.Spec);
         var warning = Assert.Single(result.Diagnostics);
-        Assert.Equal(("AFM1501", project.Locate("<QuantizationPlan")), (warning.Code, warning.Location));
+        Assert.Equal(("AFM1501", project.Locate("<Adapter")), (warning.Code, warning.Location));
     }
 }

@@ -9,7 +9,7 @@ internal static class LaterStageItems
 {
     private static readonly (string Type, string Stage)[] Types =
     [
-        ("QuantizationPlan", "quantize"), ("Adapter", "adapters"), ("Teacher", "distillation"),
+        ("Adapter", "adapters"), ("Teacher", "distillation"),
     ];
 
     public static void Warn(SpecContext context)

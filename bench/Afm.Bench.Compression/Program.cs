@@ -1,0 +1,126 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Afm.Compression;
+using Afm.Compression.Allocation;
+using Afm.Compression.Calibration;
+using Afm.Compression.Storage;
+using Afm.Core.Spec;
+using Afm.Data.Packing;
+using Afm.Training;
+using Afm.Training.Stages;
+
+// Compression bench on a trained model's weights (default: the tiny-afm sample after `dotnet build samples/tiny-afm/tiny-afm.afmproj`).
+// Everything is measured side by side in one run, on the same validation sequences:
+//   1. palettized vs uniform at equal effective bits per weight, every linear layer at 4, 3 and 2 bits (embedding int8 in both);
+//   2. the mixed plan at TargetBitsPerWeight 3.7 vs random allocations of the same bits;
+//   3. the bytes of the stored quantized weights vs parameters x effective bits / 8.
+// Usage: dotnet run -c Release --project bench/Afm.Bench.Compression [-- <afm obj folder> <validation sequences> <random allocations>]
+CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
+TorchRuntime.PrepareProcess();
+string afm = Path.GetFullPath(args.Length > 0 ? args[0] : "samples/tiny-afm/obj/Debug/afm");
+int validationCount = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 256;
+int randomRuns = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 5;
+
+var options = new JsonSerializerOptions { PropertyNameCaseInsensitive = true, Converters = { new JsonStringEnumConverter() } };
+var baseSpec = JsonSerializer.Deserialize<ModelSpec>(File.ReadAllText(Path.Combine(afm, "spec", "spec.json")), options)!;
+// A private copy: another build of the sample may rewrite its train folder while this runs.
+string weightsPath = Path.Combine(Path.GetTempPath(), $"afm-bench-compression-{Guid.NewGuid():N}.safetensors");
+File.Copy(Path.Combine(afm, "train", "model.safetensors"), weightsPath);
+string lastStage = baseSpec.Stages[^1].Name;
+using var calibrationData = PackedSequences.Open(Path.Combine(afm, "data"), lastStage, "train");
+using var validationData = PackedSequences.Open(Path.Combine(afm, "data"), lastStage, "valid");
+Console.WriteLine($"model: {baseSpec.Name} dim {baseSpec.Architecture.ModelDim}, {baseSpec.Architecture.Layers} layers, vocab {baseSpec.Architecture.VocabSize}; " +
+    $"stage '{lastStage}' ({validationData.SequenceLength} tokens/sequence), {Math.Min(validationCount, validationData.Count)} validation sequences");
+Console.WriteLine($"machine: {Environment.ProcessorCount} cores, load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]} (shared machine; accuracy numbers do not depend on load)");
+
+QuantizationPlanSpec Plan(double? target) => new()
+{
+    Name = "bench", Method = QuantizationMethod.Palettize, Bits = 4, LowBits = 2, GroupSize = 16, LutType = LutType.Fp16,
+    Embedding = EmbeddingFormat.Int8PerChannel, Importance = ImportanceKind.Fisher, TargetBitsPerWeight = target,
+    Overrides = [], KeepFloat = [], CalibrationSequences = 32, KMeansIterations = 30,
+};
+
+TorchRuntime.UseThreads(baseSpec.Threads);
+using var model = Trainer.LoadModel(baseSpec.Architecture, weightsPath);
+var weights = ModelWeights.Read(model);
+var original = weights.ToDictionary(w => w.Name, w => w.Values);
+var layers = LayerPlan.For(Plan(null), weights.Select(w => (w.Name, w.Shape)));
+var validation = Evaluator.Spread(validationData, validationCount);
+var calibration = Evaluator.Spread(calibrationData, 32);
+var importance = FisherImportance.Measure(model, calibrationData, calibration);
+var quantizer = new LayerQuantizer(Plan(null), baseSpec.Seed, baseSpec.Threads, importance);
+var unweighted = new LayerQuantizer(Plan(null) with { Importance = ImportanceKind.None }, baseSpec.Seed, baseSpec.Threads, null);
+
+double Perplexity(Func<LayerPlan, float[]> values)
+{
+    foreach (var layer in layers) ModelWeights.Set(model, layer.WeightName, values(layer));
+    double loss = Evaluator.MeanLoss(model, validationData, validation);
+    foreach (var layer in layers) ModelWeights.Set(model, layer.WeightName, original[layer.WeightName]);
+    return Math.Exp(loss);
+}
+
+double floatPpl = Perplexity(l => original[l.WeightName]);
+var embedding = layers.Single(l => l.Role == LayerRole.Int8Embedding);
+var embeddingInt8 = quantizer.Quantize(embedding, original[embedding.WeightName]).Dequantize();
+double embeddingOnly = Perplexity(l => l == embedding ? embeddingInt8 : original[l.WeightName]);
+Console.WriteLine($"float perplexity {floatPpl:F4}; with only the embedding int8-per-channel {embeddingOnly:F4}");
+Console.WriteLine();
+Console.WriteLine("1. every linear layer at b bits, group 16 rows, embedding int8 (gap = perplexity - float)");
+Console.WriteLine("bits | bpw palettized | bpw uniform | ppl palettized | ppl uniform | gap ratio (palettized/uniform; acceptance <= 0.5) | ppl palettized without Fisher | its gap ratio");
+var linear = layers.Where(l => l.Role == LayerRole.Allocatable).ToList();
+var candidates = new Dictionary<(string, int), PalettizedTensor>();
+foreach (int bits in new[] { 4, 3, 2 })
+{
+    var pal = linear.ToDictionary(l => l.WeightName, l => (PalettizedTensor)quantizer.Quantize(l, original[l.WeightName], bits));
+    foreach (var (name, t) in pal) candidates[(name, bits)] = t;
+    var uni = pal.ToDictionary(p => p.Key, p => LayerQuantizer.UniformAtEqualBits(p.Value, original[p.Key]));
+    double Bpw(IEnumerable<QuantizedTensor> ts) => 8.0 * ts.Sum(t => t.StorageBytes) / ts.Sum(t => t.Count);
+    double palPpl = Perplexity(l => l == embedding ? embeddingInt8 : pal.TryGetValue(l.WeightName, out var t) ? t.Dequantize() : original[l.WeightName]);
+    double uniPpl = Perplexity(l => l == embedding ? embeddingInt8 : uni.TryGetValue(l.WeightName, out var t) ? t.Dequantize() : original[l.WeightName]);
+    var plain = linear.ToDictionary(l => l.WeightName, l => unweighted.Quantize(l, original[l.WeightName], bits));
+    double plainPpl = Perplexity(l => l == embedding ? embeddingInt8 : plain.TryGetValue(l.WeightName, out var t) ? t.Dequantize() : original[l.WeightName]);
+    Console.WriteLine($"{bits,4} | {Bpw(pal.Values),14:F4} | {Bpw(uni.Values),11:F4} | {palPpl,14:F4} | {uniPpl,11:F4} | {(palPpl - floatPpl) / (uniPpl - floatPpl),6:F3} | " +
+        $"{plainPpl,6:F4} | {(plainPpl - floatPpl) / (uniPpl - floatPpl),6:F3}");
+}
+
+if (args.Length > 3 && args[3] == "1") return;
+Console.WriteLine();
+Console.WriteLine("2. mixed plan, TargetBitsPerWeight 3.7 (bits per weight of the quantized layers, LUTs included)");
+var result = QuantizationPipeline.Run(new QuantizationInputs(baseSpec with { Quantization = Plan(3.7) }, weightsPath, calibrationData, validationData, validationCount));
+var report = result.Report;
+var chosenBits = report.Layers.Where(l => l.Role == "allocated").ToDictionary(l => l.Name + ".weight", l => l.Bits!.Value);
+long chosenStorage = linear.Sum(l => candidates[(l.WeightName, chosenBits[l.WeightName])].StorageBytes);
+Console.WriteLine($"allocator: {report.Totals.BitsPerWeight:F4} bpw (|target - achieved| = {Math.Abs(3.7 - report.Totals.BitsPerWeight):F4}; acceptance <= 0.05), " +
+    $"{chosenBits.Count(b => b.Value == 2)} of {chosenBits.Count} layers at 2 bits, perplexity {report.Perplexity.Quantized:F4} " +
+    $"(uniform at equal bits {report.Perplexity.UniformBaseline:F4}, float {report.Perplexity.Float:F4})");
+var randomPpl = new List<double>();
+for (int run = 0; run < randomRuns; run++)
+{
+    // Lower layers in a seeded random order while the total stays at or above the allocator's: never fewer bits than it.
+    var random = new Random(1000 + run);
+    var bits = linear.ToDictionary(l => l.WeightName, _ => 4);
+    long total = linear.Sum(l => candidates[(l.WeightName, 4)].StorageBytes);
+    foreach (var l in linear.OrderBy(_ => random.Next()))
+    {
+        long lowered = total - candidates[(l.WeightName, 4)].StorageBytes + candidates[(l.WeightName, 2)].StorageBytes;
+        if (lowered >= chosenStorage) { bits[l.WeightName] = 2; total = lowered; }
+    }
+    double ppl = Perplexity(l => l == embedding ? embeddingInt8 : bits.TryGetValue(l.WeightName, out var b) ? candidates[(l.WeightName, b)].Dequantize() : original[l.WeightName]);
+    randomPpl.Add(ppl);
+    Console.WriteLine($"random allocation {run}: {8.0 * total / linear.Sum(l => l.Count):F4} bpw, {bits.Count(b => b.Value == 2)} layers at 2 bits, perplexity {ppl:F4}");
+}
+Console.WriteLine($"allocator perplexity {report.Perplexity.Quantized:F4} vs random mean {randomPpl.Average():F4} (best {randomPpl.Min():F4}, worst {randomPpl.Max():F4}): " +
+    $"allocator beats {randomPpl.Count(p => p > report.Perplexity.Quantized)} of {randomPpl.Count}");
+
+Console.WriteLine();
+Console.WriteLine("3. stored size of the quantized weights");
+string stored = Path.Combine(Path.GetTempPath(), $"afm-bench-quantized-{Guid.NewGuid():N}.safetensors");
+QuantizedWeightsFile.Write(stored, result.Weights, result.Metadata);
+long fileBytes = new FileInfo(stored).Length;
+long parameters = report.Totals.Parameters;
+Console.WriteLine($"file {fileBytes} bytes; parameters {parameters} x {report.Totals.ModelBitsPerWeight:F4} bpw (whole file: int8 embedding, float norms) / 8 = " +
+    $"{parameters * report.Totals.ModelBitsPerWeight / 8:F0} bytes; ratio {fileBytes / (parameters * report.Totals.ModelBitsPerWeight / 8):F4} (acceptance <= 1.05)");
+Console.WriteLine($"float32 weights {parameters * 4} bytes: {parameters * 4.0 / fileBytes:F2}x smaller");
+File.Delete(stored);
+File.Delete(weightsPath);

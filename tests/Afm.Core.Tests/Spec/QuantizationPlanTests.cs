@@ -1,0 +1,70 @@
+using Afm.Core.Spec;
+
+namespace Afm.Core.Tests.Spec;
+
+public sealed class QuantizationPlanTests
+{
+    private const string Anchor = "<EvalSet Include=\"data/eval/*.txt\" />";
+
+    private static TestProject WithPlan(string plan) => TestProject.With(Anchor, Anchor + "\n    " + plan);
+
+    [Fact]
+    public void A_project_without_a_plan_has_no_quantization()
+    {
+        using var project = new TestProject();
+        Assert.Null(project.Read().Spec!.Quantization);
+    }
+
+    [Fact]
+    public void A_plan_takes_the_AFM_defaults()
+    {
+        using var project = WithPlan("<QuantizationPlan Include=\"device\" />");
+        var result = project.Read();
+        Assert.DoesNotContain(result.Diagnostics, d => d.Code is "AFM1501" or "AFM1006");
+        var plan = result.Spec!.Quantization!;
+        Assert.Equal((QuantizationMethod.Palettize, 4, 2, 16, LutType.Fp16, EmbeddingFormat.Int8PerChannel, ImportanceKind.Fisher),
+            (plan.Method, plan.Bits, plan.LowBits, plan.GroupSize, plan.LutType, plan.Embedding, plan.Importance));
+        Assert.Null(plan.TargetBitsPerWeight);
+    }
+
+    [Fact]
+    public void Overrides_and_keep_float_patterns_are_read_in_order()
+    {
+        using var project = WithPlan("<QuantizationPlan Include=\"device\" TargetBitsPerWeight=\"3.7\" Override=\"layers.0.*=4;lm_head=8\" KeepFloat=\"layers.5.mlp.down_proj\" />");
+        var plan = project.Read().Spec!.Quantization!;
+        Assert.Equal([new BitsOverride("layers.0.*", 4), new BitsOverride("lm_head", 8)], plan.Overrides);
+        Assert.Equal(["layers.5.mlp.down_proj"], plan.KeepFloat);
+        Assert.Equal(3.7, plan.TargetBitsPerWeight);
+    }
+
+    [Theory]
+    [InlineData("Method=\"kmeans\"", "AFM4002", "Method=")]
+    [InlineData("Bits=\"3\" LowBits=\"4\"", "AFM4003", "LowBits=")]
+    [InlineData("LutType=\"fp8\"", "AFM4004", "LutType=")]
+    [InlineData("Embedding=\"int4\"", "AFM4005", "Embedding=")]
+    [InlineData("Importance=\"hessian\"", "AFM4006", "Importance=")]
+    [InlineData("Override=\"layers.0.*:4\"", "AFM4007", "Override=")]
+    [InlineData("Device=\"phone\"", "AFM4008", "Device=")]
+    [InlineData("Bits=\"9\"", "AFM1003", "Bits=")]
+    public void A_bad_value_is_an_error_at_its_attribute(string metadata, string code, string attribute)
+    {
+        using var project = WithPlan($"<QuantizationPlan Include=\"device\" {metadata} />");
+        DiagnosticAssert.Error(project.Read(), code, project.Locate(attribute));
+    }
+
+    [Fact]
+    public void Latency_and_energy_budgets_are_a_warning_until_device_costs_reach_the_allocator()
+    {
+        using var project = WithPlan("<QuantizationPlan Include=\"device\" MaxLatencyMs=\"20\" />");
+        var result = project.Read();
+        Assert.NotNull(result.Spec);
+        Assert.Contains(result.Diagnostics, d => d.Code == "AFM4009" && !d.IsError && d.Location == project.Locate("MaxLatencyMs="));
+    }
+
+    [Fact]
+    public void A_second_plan_is_an_error()
+    {
+        using var project = WithPlan("<QuantizationPlan Include=\"a\" />\n    <QuantizationPlan Include=\"b\" />");
+        Assert.Contains(project.Read().Diagnostics, d => d.Code == "AFM4001" && d.IsError);
+    }
+}
