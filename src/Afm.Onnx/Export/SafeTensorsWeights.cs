@@ -30,6 +30,9 @@ public static class SafeTensorsWeights
             {
                 if (entry.Value.TryGetProperty("rope_base", out var rope))
                     ropeBase = double.Parse(rope.GetString()!, CultureInfo.InvariantCulture);
+                // The graph rotates pairs (i, i + d/2); weights trained with another pairing would export wrong silently.
+                if (entry.Value.TryGetProperty("rope_style", out var style) && style.GetString() != "rotate_half")
+                    throw new InvalidDataException($"{path}: RoPE style '{style.GetString()}' is not the 'rotate_half' the exporter writes.");
                 continue;
             }
             var dtype = entry.Value.GetProperty("dtype").GetString();
