@@ -15,7 +15,8 @@ namespace Afm.Bench.Runtime;
 /// </summary>
 internal static class DecodeBench
 {
-    public sealed record Result(double OrtTokensPerSecond, double TorchTokensPerSecond, int Tokens, bool SameTokens);
+    /// <param name="OrtOnlyPeakMiB">Peak RSS of the process after ORT generated and before libtorch was loaded.</param>
+    public sealed record Result(double OrtTokensPerSecond, double TorchTokensPerSecond, int Tokens, bool SameTokens, double OrtOnlyPeakMiB);
 
     public static Result Run(AfmModel model, string artifactDirectory, string prompt, int tokens, int threads)
     {
@@ -25,6 +26,7 @@ internal static class DecodeBench
         Drain(model.Generator.GenerateAsync(prompt, options with { MaxTokens = 4 }));
         var ortRuns = Enumerable.Range(0, Repeats).Select(_ => Drain(model.Generator.GenerateAsync(prompt, options))).ToList();
         var ortIds = ortRuns[0].CompletionIds.ToList();
+        double ortOnlyPeak = Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024);
 
         var architecture = ReadArchitecture(Path.Combine(artifactDirectory, "spec.json"));
         torch.set_num_threads(threads);
@@ -39,7 +41,7 @@ internal static class DecodeBench
             torchIds = TorchGreedy(torchModel, promptIds, ortIds.Count, out var firstToken);
             torchRate = Math.Max(torchRate, (torchIds.Count - 1) / (clock.Elapsed - firstToken).TotalSeconds);
         }
-        return new Result(ortRuns.Max(r => r.DecodeTokensPerSecond), torchRate, ortIds.Count, ortIds.SequenceEqual(torchIds));
+        return new Result(ortRuns.Max(r => r.DecodeTokensPerSecond), torchRate, ortIds.Count, ortIds.SequenceEqual(torchIds), ortOnlyPeak);
     }
 
     private const int Repeats = 3;
