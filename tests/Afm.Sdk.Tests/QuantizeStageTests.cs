@@ -39,6 +39,8 @@ public sealed class QuantizeStageTests
         Assert.Equal(weights, File.GetLastWriteTimeUtc(project.PathOf("obj/Debug/afm/train/model.safetensors")));
         using (var report = ArtifactReader.Open(project.PathOf("bin/Debug/micro.0.3.0.afmpkg")).Json("reports/quantization.json"))
             Assert.InRange(report.RootElement.GetProperty("totals").GetProperty("bitsPerWeight").GetDouble(), 2.0, 3.0);
+        var question = project.Build("-question");
+        Assert.True(question.ExitCode == 0, question.ToString());
 
         // A committed baseline with fewer bits per weight than this build: the gate fails the build.
         var baseline = JsonNode.Parse(File.ReadAllText(project.PathOf("baseline/quantization.json")))!;
