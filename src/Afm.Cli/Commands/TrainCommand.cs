@@ -29,12 +29,13 @@ internal static class TrainCommand
     {
         var spec = SpecFile.Load(specPath);
         var index = DataIndex.Load(dataDirectory);
-        var opened = new List<PackedSequences>();
+        var opened = new List<IPackedSequences>();
         try
         {
             IPackedSequences Open(string stage, string split)
             {
-                var sequences = PackedSequences.Open(dataDirectory, stage, split == Trainer.ValidationSplit ? "valid" : split);
+                // Masked (loss on response tokens only) for sft stages, plain for pretrain stages.
+                var sequences = LossMaskedSequences.Open(dataDirectory, stage, split == Trainer.ValidationSplit ? "valid" : split);
                 opened.Add(sequences);
                 return sequences;
             }
@@ -57,7 +58,7 @@ internal static class TrainCommand
         }
         finally
         {
-            foreach (var sequences in opened) sequences.Dispose();
+            foreach (var sequences in opened) (sequences as IDisposable)?.Dispose();
         }
     }
 }

@@ -100,7 +100,8 @@ public sealed record EvalSetSpec
     public SourceLocation? Location { get; init; }
 }
 
-public enum StageKind { Pretrain }
+/// <summary>pretrain: next-token loss on every packed token of the Mix. sft: loss only on the response tokens of prompt/response JSON lines.</summary>
+public enum StageKind { Pretrain, Sft }
 
 /// <summary>The optimizer a stage trains with (specs/afmproj.md, Optimizer metadata).</summary>
 public enum StageOptimizer { AdamW, Afm }
@@ -131,6 +132,12 @@ public sealed record TrainingStageSpec
     /// <summary>A resumable checkpoint is written every this many steps (0: only at the end of the stage).</summary>
     public int CheckpointEvery { get; init; }
     public StageOptimizer Optimizer { get; init; } = StageOptimizer.AdamW;
+    /// <summary>sft stages: the prompt/response JSON lines files (absolute, sorted); empty for pretrain stages.</summary>
+    public IReadOnlyList<string> Data { get; init; } = [];
+    /// <summary>sft stages: the JSON field holding the prompt (no loss on its tokens).</summary>
+    public string PromptField { get; init; } = "prompt";
+    /// <summary>sft stages: the JSON field holding the response (the loss is on its tokens and the end-of-document).</summary>
+    public string ResponseField { get; init; } = "response";
     public SourceLocation? Location { get; init; }
 
     public long Steps => Math.Max(1, Tokens / ((long)SequenceLength * BatchSize));

@@ -37,13 +37,20 @@ public sealed class SequenceSampler
     }
 
     /// <summary>Fills <paramref name="batch"/> (batchSize * (L + 1) ids) with the next sequences.</summary>
-    public void NextBatch(Span<int> batch, int batchSize)
+    public void NextBatch(Span<int> batch, int batchSize) => NextBatch(batch, batchSize, []);
+
+    /// <summary>Also fills <paramref name="lossMask"/> (batchSize * (L + 1) bytes) when it is not empty; the source must then have loss masks.</summary>
+    public void NextBatch(Span<int> batch, int batchSize, Span<byte> lossMask)
     {
         int width = source.SequenceLength + 1;
+        var masked = lossMask.IsEmpty ? null : source as ILossMaskedSequences
+            ?? throw new InvalidOperationException("A loss mask was asked for, but the sequences have none.");
         for (int b = 0; b < batchSize; b++)
         {
             if (epoch < 0 || next == order.Length) StartEpoch();
-            source.Read(order[next++], batch.Slice(b * width, width));
+            long index = order[next++];
+            source.Read(index, batch.Slice(b * width, width));
+            masked?.ReadLossMask(index, lossMask.Slice(b * width, width));
             Consumed++;
         }
     }

@@ -61,6 +61,8 @@ internal sealed class StageTrainer
         long tokensPerStep = batchSize * length;
         long curveEvery = Math.Max(1, steps / CurvePoints);
         var buffer = new int[batchSize * (length + 1)];
+        // sft stages: the loss counts only response targets (the data stage wrote a mask next to the tokens).
+        var maskBuffer = train is ILossMaskedSequences ? new byte[buffer.Length] : [];
         var trainCurve = new List<TrainPoint>();
         var validationCurve = new List<ValidationPoint>();
         long firstStep = 0;
@@ -83,15 +85,16 @@ internal sealed class StageTrainer
         {
             cancellationToken.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
-            sampler.NextBatch(buffer, (int)batchSize);
+            sampler.NextBatch(buffer, (int)batchSize, maskBuffer);
             var batch = tensor(buffer, [batchSize, length + 1]).to_type(ScalarType.Int64);
             var inputs = batch.narrow(1, 0, length);
-            var targets = batch.narrow(1, 1, length);
 
             double lr = LearningRateScheduler.At(stage, step);
             optimizer.ZeroGrad();
             var logits = model.forward(inputs);
-            var loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), targets.reshape(-1));
+            var loss = maskBuffer.Length > 0
+                ? MaskedLoss.Loss(logits, MaskedLoss.Targets(batch, maskBuffer, batchSize, length)).Loss
+                : nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), batch.narrow(1, 1, length).reshape(-1));
             loss.backward();
             if (stage.GradientClip > 0) nn.utils.clip_grad_norm_(parameters, stage.GradientClip);
             optimizer.Step(lr, stage.LearningRate);
@@ -132,6 +135,7 @@ internal sealed class StageTrainer
     internal double ValidationLoss()
     {
         var source = validation!;
+        if (source is ILossMaskedSequences masked) return MaskedValidationLoss(masked);
         long count = Math.Min(source.Count, MaxValidationSequences);
         int length = source.SequenceLength, batchSize = Math.Max(1, stage.BatchSize);
         var buffer = new int[batchSize * (length + 1)];
@@ -152,6 +156,37 @@ internal sealed class StageTrainer
         }
         model.train();
         return total / count;
+    }
+
+    /// <summary>Mean loss over the response targets of the first <see cref="MaxValidationSequences"/> validation sequences.</summary>
+    private double MaskedValidationLoss(ILossMaskedSequences source)
+    {
+        long count = Math.Min(source.Count, MaxValidationSequences);
+        int length = source.SequenceLength, width = length + 1;
+        double total = 0;
+        long counted = 0;
+        model.eval();
+        using (no_grad())
+        {
+            for (long start = 0; start < count; start += stage.BatchSize)
+            {
+                using var scope = NewDisposeScope();
+                int n = (int)Math.Min(stage.BatchSize, count - start);
+                var buffer = new int[n * width];
+                var mask = new byte[n * width];
+                for (int b = 0; b < n; b++)
+                {
+                    source.Read(start + b, buffer.AsSpan(b * width, width));
+                    source.ReadLossMask(start + b, mask.AsSpan(b * width, width));
+                }
+                var batch = tensor(buffer, [n, width]).to_type(ScalarType.Int64);
+                var (loss, targets) = MaskedLoss.Loss(model.forward(batch.narrow(1, 0, length)), MaskedLoss.Targets(batch, mask, n, length));
+                total += loss.item<float>() * (double)targets;
+                counted += targets;
+            }
+        }
+        model.train();
+        return total / Math.Max(1, counted);
     }
 
     /// <param name="doneHere">Steps this process ran (a resumed stage measures its own speed).</param>

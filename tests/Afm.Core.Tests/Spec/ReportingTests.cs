@@ -14,7 +14,7 @@ public sealed class ReportingTests
             .Replace("<Heads>8</Heads>", "<Heads>6</Heads>")
             .Replace("Tokens=\"4M\"", "Tokens=\"4MM\"")
             .Replace("LearningRate=\"0.01\"", "LearningRate=\"fast\"")
-            .Replace("Include=\"context\"", "Include=\"core\" Kind=\"sft\"")
+            .Replace("Include=\"context\"", "Include=\"core\" Kind=\"finetune\"")
             .Replace("Mix=\"web=3;code=1\"", "Mix=\"web=3;books=1\"")
             .Replace("VocabSize=\"4096\"", "VocabSize=\"100\"")
             .Replace("data/code/**/*.cs", "data/books/*.txt"));

@@ -14,8 +14,8 @@ public sealed class StageDiagnosticsTests
     }
 
     [Theory]
-    [InlineData("sft")]
     [InlineData("finetune")]
+    [InlineData("rlhf")]
     public void An_unknown_stage_kind_is_AFM1402_at_Kind(string kind)
     {
         using var project = TestProject.With("Include=\"core\"", $"Include=\"core\" Kind=\"{kind}\"");

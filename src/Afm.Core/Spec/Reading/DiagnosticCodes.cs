@@ -50,6 +50,9 @@ internal static class DiagnosticCodes
     public const string UnknownSchedule = "AFM1409";
     public const string WarmupNotShorterThanStage = "AFM1410";
     public const string UnknownOptimizer = "AFM1411";
+    public const string SftStageWithoutData = "AFM1412";
+    public const string StageDataMatchedNoFiles = "AFM1413";
+    public const string MetadataNotForStageKind = "AFM1414";
 
     // 15xx: items of later pipeline stages.
     public const string StageNotAvailable = "AFM1501";

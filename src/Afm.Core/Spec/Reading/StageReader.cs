@@ -21,6 +21,7 @@ internal static class StageReader
     [
         "Kind", "Tokens", "SequenceLength", "BatchSize", "LearningRate", "Warmup", "FinalLearningRateRatio",
         "Schedule", "WeightDecay", "GradientClip", "RopeBase", "Mix", "EvalEvery", "CheckpointEvery", "Optimizer",
+        .. SftDataReader.Metadata,
     ];
 
     /// <summary>Each stage with its spec, or null where the stage had an error.</summary>
@@ -79,7 +80,9 @@ internal static class StageReader
         var checkpointEvery = item.Get("CheckpointEvery") is { } ce ? context.Int(ce, SpecContext.NonNegative) : null;
         var gradientClip = item.Get("GradientClip") is { } gc ? context.Double(gc, SpecContext.Positive) : DefaultGradientClip;
         var ropeBase = item.Get("RopeBase") is { } rb ? context.Double(rb, SpecContext.Positive) : ropeBaseDefault;
-        var mix = item.Get("Mix") is { } m ? MixReader.Read(context, m, corpora, corpusGaps) : MixReader.Default(corpora);
+        var sft = SftDataReader.Read(context, item, kind);
+        // An sft stage trains on its Data only; its Mix error (if written) was reported by SftDataReader.
+        var mix = kind == StageKind.Sft ? Array.Empty<MixEntry>() : item.Get("Mix") is { } m ? MixReader.Read(context, m, corpora, corpusGaps) : MixReader.Default(corpora);
         var warmupValue = item.Get("Warmup");
         var warmup = warmupValue is { } w ? context.Int(w, SpecContext.NonNegative) : null;
         var evalEvery = item.Get("EvalEvery") is { } e ? context.Int(e, SpecContext.Positive) : null;
@@ -97,7 +100,7 @@ internal static class StageReader
 
         if (kind is null || learningRate is null || finalRatio is null || schedule is null || weightDecay is null
             || gradientClip is null || ropeBase is null || mix is null || warmupSteps is null || evalEverySteps is null
-            || optimizer is null || checkpointEverySteps is null) return null;
+            || optimizer is null || checkpointEverySteps is null || sft.Files is null) return null;
         return new TrainingStageSpec
         {
             Name = item.Include,
@@ -116,6 +119,9 @@ internal static class StageReader
             EvalEvery = evalEverySteps.Value,
             CheckpointEvery = checkpointEverySteps.Value,
             Optimizer = optimizer.Value,
+            Data = sft.Files,
+            PromptField = sft.PromptField,
+            ResponseField = sft.ResponseField,
             Location = item.Location,
         };
     }
@@ -124,8 +130,9 @@ internal static class StageReader
     {
         if (item.Get("Kind") is not { } value) return StageKind.Pretrain;
         if (string.Equals(value.Text, "pretrain", StringComparison.OrdinalIgnoreCase)) return StageKind.Pretrain;
+        if (string.Equals(value.Text, "sft", StringComparison.OrdinalIgnoreCase)) return StageKind.Sft;
         context.Error(DiagnosticCodes.UnknownStageKind, value.Location,
-            $"{value.What} is '{value.Text}', which is not a stage kind this toolchain supports. Write Kind=\"pretrain\" (or remove Kind).");
+            $"{value.What} is '{value.Text}', which is not a stage kind this toolchain supports. Write Kind=\"pretrain\" (or remove Kind) or Kind=\"sft\".");
         return null;
     }
 

@@ -1,0 +1,110 @@
+using System.Diagnostics;
+using Afm.Core.Spec;
+using Afm.Training.Model;
+using Afm.Training.Optimization;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Afm.Bench.Training;
+
+/// <summary>Per-step seconds of each phase, the mean over the timed steps.</summary>
+/// <param name="HeldOutLoss">Loss of the final float32 (master) weights on fixed batches no step trained on.</param>
+internal sealed record StepTimes(double Forward, double Backward, double Optimizer, double HeldOutLoss)
+{
+    public double Total => Forward + Backward + Optimizer;
+}
+
+/// <summary>
+/// Trains the sample-shaped model for a few steps on a learnable synthetic stream, the way StageTrainer does
+/// (AdamW, global clipping), timing forward, backward and optimizer separately. With <c>bf16</c>, the forward and
+/// backward run on a bfloat16 copy of the weights while the optimizer updates float32 master weights: TorchSharp
+/// 0.107 has no autocast, so this is the usual manual mixed-precision scheme (norms still normalize in float32).
+/// </summary>
+internal static class TrainingRun
+{
+    public static StepTimes Run(ArchitectureSpec architecture, TrainingStageSpec stage, int warmupSteps, int timedSteps, bool bf16)
+    {
+        using var master = new AfmDecoder(architecture, seed: 1234);
+        using var lowPrecision = bf16 ? new AfmDecoder(architecture, seed: 1234) : null;
+        lowPrecision?.to(ScalarType.BFloat16);
+        var compute = lowPrecision ?? master;
+        master.train();
+        compute.train();
+        using var optimizer = OptimizerFactory.Create(master, stage);
+        var masterParameters = master.parameters().ToList();
+        var computeParameters = compute.parameters().ToList();
+        if (bf16) SeedGradients(master, stage);
+
+        double forward = 0, backward = 0, update = 0;
+        int length = stage.SequenceLength, batch = stage.BatchSize;
+        for (int step = 0; step < warmupSteps + timedSteps; step++)
+        {
+            using var scope = NewDisposeScope();
+            var tokens = Batch(step, batch, length, architecture.VocabSize);
+            var clock = Stopwatch.StartNew();
+            if (bf16)
+                using (no_grad())
+                    for (int i = 0; i < masterParameters.Count; i++) computeParameters[i].copy_(masterParameters[i]);
+            foreach (var p in computeParameters) p.grad?.zero_();
+            var logits = compute.forward(tokens.narrow(1, 0, length));
+            var loss = nn.functional.cross_entropy(logits.to_type(ScalarType.Float32).reshape(-1, architecture.VocabSize),
+                tokens.narrow(1, 1, length).reshape(-1));
+            loss.item<float>(); // CPU ops are synchronous; kept so the forward time includes the loss
+            double forwardSeconds = clock.Elapsed.TotalSeconds;
+            loss.backward();
+            double backwardSeconds = clock.Elapsed.TotalSeconds - forwardSeconds;
+            if (bf16)
+                using (no_grad())
+                    for (int i = 0; i < masterParameters.Count; i++) masterParameters[i].grad!.copy_(computeParameters[i].grad!);
+            nn.utils.clip_grad_norm_(masterParameters, stage.GradientClip);
+            optimizer.Step(stage.LearningRate, stage.LearningRate);
+            double updateSeconds = clock.Elapsed.TotalSeconds - forwardSeconds - backwardSeconds;
+            if (step >= warmupSteps)
+            {
+                forward += forwardSeconds;
+                backward += backwardSeconds;
+                update += updateSeconds;
+            }
+        }
+        return new StepTimes(forward / timedSteps, backward / timedSteps, update / timedSteps, HeldOutLoss(master, stage));
+    }
+
+    private static double HeldOutLoss(AfmDecoder model, TrainingStageSpec stage)
+    {
+        model.eval();
+        using var noGrad = no_grad();
+        double total = 0;
+        const int batches = 4;
+        for (int i = 0; i < batches; i++)
+        {
+            using var scope = NewDisposeScope();
+            var tokens = Batch(1_000_003 + i, stage.BatchSize, stage.SequenceLength, model.Architecture.VocabSize);
+            var logits = model.forward(tokens.narrow(1, 0, stage.SequenceLength));
+            total += nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), tokens.narrow(1, 1, stage.SequenceLength).reshape(-1)).item<float>();
+        }
+        return total / batches;
+    }
+
+    /// <summary>Gives every master weight a gradient tensor (one float32 backward) that later steps overwrite.</summary>
+    private static void SeedGradients(AfmDecoder master, TrainingStageSpec stage)
+    {
+        using var scope = NewDisposeScope();
+        var tokens = Batch(0, 1, stage.SequenceLength, master.Architecture.VocabSize);
+        master.forward(tokens.narrow(1, 0, stage.SequenceLength)).sum().backward();
+    }
+
+    /// <summary>
+    /// Learnable synthetic data, the same for every run: each sequence counts up from a seeded start by a seeded stride
+    /// (mod vocabulary), so the loss falls quickly and fp32 and bf16 can be compared after the same steps.
+    /// </summary>
+    private static Tensor Batch(int step, int batch, int length, int vocab)
+    {
+        var ids = new long[batch * (length + 1)];
+        for (int b = 0; b < batch; b++)
+        {
+            long start = (step * 7919L + b * 104729L) % vocab, stride = 1 + (step + b) % 5;
+            for (int t = 0; t <= length; t++) ids[b * (length + 1) + t] = (start + t * stride) % vocab;
+        }
+        return tensor(ids, [batch, length + 1]);
+    }
+}
