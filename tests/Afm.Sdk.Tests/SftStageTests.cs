@@ -47,6 +47,24 @@ public sealed class SftStageTests
     }
 
     [Fact]
+    public void Editing_an_sft_data_file_reruns_data_and_train_and_an_unchanged_build_is_up_to_date()
+    {
+        using var project = ModelProject.Create(MicroModel.Project(items: Items.Replace("Tokens=\"24k\" SequenceLength=\"64\"", "Tokens=\"4k\" SequenceLength=\"64\"")));
+        project.WriteFile("data/sft/notifications.jsonl", Notifications(40));
+        Assert.Equal(0, project.Build().ExitCode);
+        Assert.True(project.Build("-question").ExitCode == 0, "an unchanged sft project is up to date");
+
+        project.WriteFile("data/sft/notifications.jsonl", Notifications(41));
+        var question = project.Build("-question");
+        var rebuild = project.Build();
+
+        Assert.NotEqual(0, question.ExitCode);
+        Assert.True(rebuild.ExitCode == 0, rebuild.ToString());
+        Assert.Contains("stage summaries (sft): 41 examples", rebuild.Output);
+        Assert.Contains("train summaries:", rebuild.Output);
+    }
+
+    [Fact]
     public void A_line_without_the_response_field_is_AFM3001_at_its_file_and_line()
     {
         using var project = ModelProject.Create(MicroModel.Project(items: Items));
