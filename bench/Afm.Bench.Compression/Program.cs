@@ -15,12 +15,14 @@ using Afm.Training.Stages;
 //   1. palettized vs uniform at equal effective bits per weight, every linear layer at 4, 3 and 2 bits (embedding int8 in both);
 //   2. the mixed plan at TargetBitsPerWeight 3.7 vs random allocations of the same bits;
 //   3. the bytes of the stored quantized weights vs parameters x effective bits / 8.
-// Usage: dotnet run -c Release --project bench/Afm.Bench.Compression [-- <afm obj folder> <validation sequences> <random allocations>]
+// Usage: dotnet run -c Release --project bench/Afm.Bench.Compression [-- <afm obj folder> <validation sequences> <random allocations>
+//        <sections: all | 1> <k-means iterations>]
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 TorchRuntime.PrepareProcess();
 string afm = Path.GetFullPath(args.Length > 0 ? args[0] : "samples/tiny-afm/obj/Debug/afm");
 int validationCount = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 256;
 int randomRuns = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 5;
+int kmeansIterations = args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : 30;
 
 var options = new JsonSerializerOptions { PropertyNameCaseInsensitive = true, Converters = { new JsonStringEnumConverter() } };
 var baseSpec = JsonSerializer.Deserialize<ModelSpec>(File.ReadAllText(Path.Combine(afm, "spec", "spec.json")), options)!;
@@ -38,7 +40,7 @@ QuantizationPlanSpec Plan(double? target) => new()
 {
     Name = "bench", Method = QuantizationMethod.Palettize, Bits = 4, LowBits = 2, GroupSize = 16, LutType = LutType.Fp16,
     Embedding = EmbeddingFormat.Int8PerChannel, Importance = ImportanceKind.Fisher, TargetBitsPerWeight = target,
-    Overrides = [], KeepFloat = [], CalibrationSequences = 32, KMeansIterations = 30,
+    Overrides = [], KeepFloat = [], CalibrationSequences = 32, KMeansIterations = kmeansIterations,
 };
 
 TorchRuntime.UseThreads(baseSpec.Threads);

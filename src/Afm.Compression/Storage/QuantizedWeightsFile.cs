@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Afm.Training.Checkpoints;
@@ -163,6 +162,4 @@ public static class QuantizedWeightsFile
         using var single = t.to_type(ScalarType.Float32);
         return single.data<float>().ToArray();
     }
-
-    internal static string Invariant(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 }
