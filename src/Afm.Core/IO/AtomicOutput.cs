@@ -17,8 +17,12 @@ public static class AtomicOutput
         var temp = TempName(full);
         try
         {
-            using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+            using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
+            {
                 write(stream);
+                // On disk before the rename, so the final name never points at data a crash could still lose.
+                stream.Flush(flushToDisk: true);
+            }
             File.Move(temp, full, overwrite: true);
         }
         finally

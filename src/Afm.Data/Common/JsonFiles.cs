@@ -1,6 +1,7 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Afm.Core.IO;
 
 namespace Afm.Data.Common;
 
@@ -29,7 +30,7 @@ internal static class JsonFiles
     public static void Write<T>(string path, T value)
     {
         var bytes = JsonSerializer.SerializeToUtf8Bytes(value, Options);
-        AtomicFile.WriteAllBytes(path, [.. bytes, (byte)'\n']);
+        AtomicOutput.WriteAllBytes(path, [.. bytes, (byte)'\n']);
     }
 
     public static T Read<T>(string path) =>

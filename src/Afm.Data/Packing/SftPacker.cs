@@ -5,6 +5,7 @@ using Afm.Core.Spec;
 using Afm.Data.Common;
 using Afm.Data.Corpora;
 using Afm.Data.Tokenization;
+using Afm.Core.IO;
 
 namespace Afm.Data.Packing;
 
@@ -121,7 +122,7 @@ internal static class SftPacker
         var mask = new byte[length + 1];
         long tokensTaken = 0;
         var epochs = 0.0;
-        AtomicFile.Write(Path.Combine(directory, LossMaskedSequences.MaskFileName(split)), maskStream =>
+        AtomicOutput.WriteFile(Path.Combine(directory, LossMaskedSequences.MaskFileName(split)), maskStream =>
         {
             if (count == 0 || documents.Count == 0) return;
             var stream = new MaskedStream(documents, responseStart, shuffle, seed, stage);

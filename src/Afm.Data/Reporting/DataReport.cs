@@ -1,5 +1,6 @@
 using Afm.Data.Cleaning;
 using Afm.Data.Common;
+using Afm.Core.IO;
 
 namespace Afm.Data.Reporting;
 
@@ -29,7 +30,7 @@ public sealed record DataReport
     internal void Save(string dataDirectory)
     {
         JsonFiles.Write(Path.Combine(dataDirectory, JsonFileName), this);
-        AtomicFile.WriteAllBytes(Path.Combine(dataDirectory, MarkdownFileName), new System.Text.UTF8Encoding(false).GetBytes(DataReportMarkdown.Render(this)));
+        AtomicOutput.WriteAllBytes(Path.Combine(dataDirectory, MarkdownFileName), new System.Text.UTF8Encoding(false).GetBytes(DataReportMarkdown.Render(this)));
     }
 }
 

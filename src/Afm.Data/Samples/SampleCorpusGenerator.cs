@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Afm.Data.Common;
+using Afm.Core.IO;
 
 namespace Afm.Data.Samples;
 
@@ -73,7 +74,7 @@ public static class SampleCorpusGenerator
     private static string WriteFile(string directory, string name, StringBuilder content)
     {
         var path = Path.Combine(directory, name);
-        AtomicFile.WriteAllBytes(path, new UTF8Encoding(false).GetBytes(content.ToString()));
+        AtomicOutput.WriteAllBytes(path, new UTF8Encoding(false).GetBytes(content.ToString()));
         return path;
     }
 }

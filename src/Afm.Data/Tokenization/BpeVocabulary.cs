@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Afm.Data.Common;
+using Afm.Core.IO;
 
 namespace Afm.Data.Tokenization;
 
@@ -69,8 +70,8 @@ public sealed class BpeVocabulary
     public void Save(string directory)
     {
         Directory.CreateDirectory(directory);
-        AtomicFile.Write(Path.Combine(directory, TokenizerManifest.VocabFileName), WriteVocab);
-        AtomicFile.Write(Path.Combine(directory, TokenizerManifest.MergesFileName), WriteMerges);
+        AtomicOutput.WriteFile(Path.Combine(directory, TokenizerManifest.VocabFileName), WriteVocab);
+        AtomicOutput.WriteFile(Path.Combine(directory, TokenizerManifest.MergesFileName), WriteMerges);
         // The manifest goes last: a directory with a manifest is complete.
         JsonFiles.Write(Path.Combine(directory, TokenizerManifest.FileName), new TokenizerManifest
         {

@@ -4,6 +4,7 @@ using Afm.Training.Model;
 using Afm.Training.Optimization;
 using Afm.Training.Stages;
 using static TorchSharp.torch;
+using Afm.Core.IO;
 
 namespace Afm.Training.Checkpoints;
 
@@ -45,7 +46,7 @@ public static class ResumeCheckpoint
         SafeTensors.Write(Path.Combine(temp, StageCheckpoint.WeightsFile),
             model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)), StageCheckpoint.WeightsMetadata(model));
         SaveOptimizer(Path.Combine(temp, StageCheckpoint.OptimizerFile), optimizer);
-        AtomicFile.WriteAllText(Path.Combine(temp, StageCheckpoint.StateFile), JsonSerializer.Serialize(state, StageCheckpoint.Json));
+        AtomicOutput.WriteAllText(Path.Combine(temp, StageCheckpoint.StateFile), JsonSerializer.Serialize(state, StageCheckpoint.Json));
         if (Directory.Exists(final)) Directory.Delete(final, recursive: true);
         Directory.Move(temp, final);
         foreach (var (step, dir) in List(checkpointDirectory, state.Stage))

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
 using static TorchSharp.torch;
+using Afm.Core.IO;
 
 namespace Afm.Training.Checkpoints;
 
@@ -27,7 +28,7 @@ public static class SafeTensors
         try
         {
             byte[] header = Header(ordered.Select(t => t.Name).ToList(), payloads, metadata);
-            AtomicFile.Write(path, stream =>
+            AtomicOutput.WriteFile(path, stream =>
             {
                 Span<byte> length = stackalloc byte[8];
                 BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)header.Length);

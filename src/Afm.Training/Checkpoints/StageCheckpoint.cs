@@ -2,6 +2,7 @@ using System.Text.Json;
 using Afm.Training.Model;
 using Afm.Training.Stages;
 using Afm.Training.Optimization;
+using Afm.Core.IO;
 
 namespace Afm.Training.Checkpoints;
 
@@ -49,9 +50,9 @@ public static class StageCheckpoint
         SafeTensors.Write(Path.Combine(temp, WeightsFile), model.named_parameters().Select(p => (p.name, (TorchSharp.torch.Tensor)p.parameter)),
             WeightsMetadata(model));
         ResumeCheckpoint.SaveOptimizer(Path.Combine(temp, OptimizerFile), optimizer);
-        AtomicFile.WriteAllText(Path.Combine(temp, ReportFile), JsonSerializer.Serialize(report, Json));
+        AtomicOutput.WriteAllText(Path.Combine(temp, ReportFile), JsonSerializer.Serialize(report, Json));
         // state.json last: its presence marks a complete checkpoint.
-        AtomicFile.WriteAllText(Path.Combine(temp, StateFile), JsonSerializer.Serialize(state, Json));
+        AtomicOutput.WriteAllText(Path.Combine(temp, StateFile), JsonSerializer.Serialize(state, Json));
 
         if (Directory.Exists(final)) Directory.Delete(final, recursive: true);
         Directory.Move(temp, final);
