@@ -24,7 +24,7 @@ Console.WriteLine($"  TorchSharp eager (no KV cache) {decode.TorchTokensPerSecon
 Console.WriteLine($"  ratio ORT / TorchSharp         {decode.OrtTokensPerSecond / decode.TorchTokensPerSecond,10:0.00}x   (target >= 3x)");
 Console.WriteLine($"  same greedy tokens             {decode.SameTokens}");
 Console.WriteLine($"peak RSS, float artifact: {decode.OrtOnlyPeakMiB:0} MiB with ONNX Runtime only; {Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024):0} MiB once TorchSharp is loaded too");
-Console.WriteLine("  (palettized artifact: not measured — the compression stage does not exist yet)");
+Console.WriteLine("  (palettized artifact: not measured — model.onnx does not carry palettized weights yet; the quantize stage stores them only in model/quantized.safetensors)");
 
 var options = new ServerOptions { MaxConcurrent = 4, QueueLimit = 16 };
 var load = await LoadTest.Run(model, requests: 200, clients: 16, maxTokens: 32, options);
