@@ -18,6 +18,7 @@ public sealed class ProfileStageTests
         Assert.True(build.ExitCode == 0, build.ToString());
         var artifact = ArtifactReader.Open(project.PathOf("bin/Debug/micro.0.3.0.afmpkg"));
         Assert.Contains("profile/phone-npu/profile.json", artifact.Entries.Keys);
+        Assert.Equal(["validate", "tokenizer", "data", "train", "profile", "export", "package"], artifact.Manifest.Stages);
         using var profile = artifact.Json("profile/phone-npu/profile.json");
         Assert.Equal(System.Text.Json.JsonValueKind.Object, profile.RootElement.ValueKind);
         Assert.Contains(artifact.Entries.Keys, k => k.StartsWith("reports/profile-phone-npu", StringComparison.Ordinal));

@@ -61,16 +61,23 @@ public static class ArtifactBuilder
             Toolchain = new ToolchainInfo("AfmToolchain", ToolchainVersion()),
             Seed = spec.Seed,
             Threads = spec.Threads,
-            Stages = inputs.ExportDirectory is { Length: > 0 }
-                ? ["validate", "tokenizer", "data", "train", "export", "package"]
-                : ["validate", "tokenizer", "data", "train", "package"],
+            Stages = StagesThatRan(inputs, spec, quantized),
             Inputs = HashInputs(spec),
             Files = entries.Select(e => new HashedFile(e.Key, e.Value.LongLength, Hashing.Sha256(e.Value))).ToList(),
         };
-        if (quantized) // quantize runs right after train
-            manifest = manifest with { Stages = [.. manifest.Stages.TakeWhile(s => s != "train"), "train", "quantize", .. manifest.Stages.SkipWhile(s => s != "train").Skip(1)] };
         entries[ArtifactLayout.Manifest] = Utf8(SpecFile.Serialize(manifest));
         return entries;
+    }
+
+    /// <summary>The pipeline stages that produced this artifact, in pipeline order (optional ones only when they ran).</summary>
+    private static List<string> StagesThatRan(PackageInputs inputs, ModelSpec spec, bool quantized)
+    {
+        var stages = new List<string> { "validate", "tokenizer", "data", "train" };
+        if (inputs.ProfileDirectory is { Length: > 0 } && spec.Devices.Count > 0) stages.Add("profile");
+        if (quantized) stages.Add("quantize");
+        if (inputs.ExportDirectory is { Length: > 0 }) stages.Add("export");
+        stages.Add("package");
+        return stages;
     }
 
     /// <summary>Train and validation loss of every stage on one axis of cumulative training tokens.</summary>
