@@ -31,7 +31,7 @@ internal static class QuantizationPlanReader
         var item = items[0];
         item.WarnAboutUnknownMetadata(Known);
 
-        var method = Choice(context, item, "Method", QuantizationMethod.Palettize, DiagnosticCodes.UnknownQuantizationMethod,
+        var method = context.Choice(item, "Method", QuantizationMethod.Palettize, DiagnosticCodes.UnknownQuantizationMethod,
             ("palettize", QuantizationMethod.Palettize), ("uniform", QuantizationMethod.Uniform));
         var bits = item.Get("Bits") is { } b ? context.Int(b, BitsRange) : DefaultBits;
         var lowBits = item.Get("LowBits") is { } lb ? context.Int(lb, BitsRange) : Math.Min(DefaultLowBits, bits ?? DefaultLowBits);
@@ -39,10 +39,10 @@ internal static class QuantizationPlanReader
             context.Error(DiagnosticCodes.LowBitsAboveBits, (item.Get("LowBits") ?? item.Get("Bits"))!.Value.Location,
                 $"LowBits of {item.Describe} is {low}, above Bits {high}; the allocator lowers layers from Bits to LowBits. Write LowBits=\"{Math.Min(2, high)}\" or raise Bits.");
         var groupSize = item.Get("GroupSize") is { } g ? context.Int(g, SpecContext.Positive) : DefaultGroupSize;
-        var lutType = Choice(context, item, "LutType", LutType.Fp16, DiagnosticCodes.UnknownLutType, ("fp16", LutType.Fp16), ("int8", LutType.Int8));
-        var embedding = Choice(context, item, "Embedding", EmbeddingFormat.Int8PerChannel, DiagnosticCodes.UnknownEmbeddingFormat,
+        var lutType = context.Choice(item, "LutType", LutType.Fp16, DiagnosticCodes.UnknownLutType, ("fp16", LutType.Fp16), ("int8", LutType.Int8));
+        var embedding = context.Choice(item, "Embedding", EmbeddingFormat.Int8PerChannel, DiagnosticCodes.UnknownEmbeddingFormat,
             ("int8-per-channel", EmbeddingFormat.Int8PerChannel), ("quantize", EmbeddingFormat.Quantize), ("float", EmbeddingFormat.Float));
-        var importance = Choice(context, item, "Importance", ImportanceKind.Fisher, DiagnosticCodes.UnknownImportance,
+        var importance = context.Choice(item, "Importance", ImportanceKind.Fisher, DiagnosticCodes.UnknownImportance,
             ("fisher", ImportanceKind.Fisher), ("none", ImportanceKind.None));
         var target = item.Get("TargetBitsPerWeight") is { } t ? context.Double(t, SpecContext.Positive) : null;
         var maxBytes = item.Get("MaxWeightBytes") is { } mb ? context.Long(mb, SpecContext.Positive) : null;
@@ -109,16 +109,5 @@ internal static class QuantizationPlanReader
             result.Add(new BitsOverride(parts[0], bits));
         }
         return valid ? result : null;
-    }
-
-    private static T? Choice<T>(SpecContext context, ItemView item, string name, T defaultValue, string code, params (string Text, T Value)[] choices)
-        where T : struct
-    {
-        if (item.Get(name) is not { } value) return defaultValue;
-        foreach (var (text, choice) in choices)
-            if (string.Equals(text, value.Text, StringComparison.OrdinalIgnoreCase)) return choice;
-        context.Error(code, value.Location,
-            $"{value.What} is '{value.Text}'; write {string.Join(" or ", choices.Select(c => c.Text))}.");
-        return null;
     }
 }

@@ -53,6 +53,22 @@ internal sealed partial class SpecContext
         return InRange(value, parsed, range) ? parsed : null;
     }
 
+    /// <summary>
+    /// A keyword metadata (case-insensitive) mapped to its value; absent means <paramref name="defaultValue"/>,
+    /// anything else is reported under <paramref name="code"/> with the keywords that are accepted.
+    /// </summary>
+    public T? Choice<T>(ItemView item, string name, T defaultValue, string code, params (string Text, T Value)[] choices)
+        where T : struct
+    {
+        if (item.Get(name) is not { } value) return defaultValue;
+        foreach (var (text, choice) in choices)
+            if (string.Equals(text, value.Text, StringComparison.OrdinalIgnoreCase)) return choice;
+        var accepted = choices.Length == 1 ? choices[0].Text
+            : string.Join(", ", choices[..^1].Select(c => c.Text)) + " or " + choices[^1].Text;
+        Error(code, value.Location, $"{value.What} is '{value.Text}'; write {accepted}.");
+        return null;
+    }
+
     public bool? Bool(RawValue value)
     {
         if (bool.TryParse(value.Text, out var parsed)) return parsed;

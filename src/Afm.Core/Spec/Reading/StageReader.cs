@@ -73,8 +73,10 @@ internal static class StageReader
         var learningRate = item.Get("LearningRate") is { } lr ? context.Double(lr, SpecContext.Positive) : learningRateDefault;
         var finalRatio = item.Get("FinalLearningRateRatio") is { } f
             ? context.Double(f, (v => v >= 0 && v <= 1, "between 0 and 1")) : DefaultFinalLearningRateRatio;
-        var schedule = ReadSchedule(context, item);
-        var optimizer = ReadOptimizer(context, item);
+        var schedule = context.Choice(item, "Schedule", LearningRateSchedule.Cosine, DiagnosticCodes.UnknownSchedule,
+            ("cosine", LearningRateSchedule.Cosine), ("linear", LearningRateSchedule.Linear), ("constant", LearningRateSchedule.Constant));
+        var optimizer = context.Choice(item, "Optimizer", StageOptimizer.AdamW, DiagnosticCodes.UnknownOptimizer,
+            ("adamw", StageOptimizer.AdamW), ("afm", StageOptimizer.Afm));
         var weightDecay = item.Get("WeightDecay") is { } wd ? context.Double(wd, SpecContext.NonNegative)
             : optimizer == StageOptimizer.Afm ? DefaultAfmWeightDecay : DefaultWeightDecay;
         var checkpointEvery = item.Get("CheckpointEvery") is { } ce ? context.Int(ce, SpecContext.NonNegative) : null;
@@ -134,35 +136,6 @@ internal static class StageReader
         context.Error(DiagnosticCodes.UnknownStageKind, value.Location,
             $"{value.What} is '{value.Text}', which is not a stage kind this toolchain supports. Write Kind=\"pretrain\" (or remove Kind) or Kind=\"sft\".");
         return null;
-    }
-
-    private static StageOptimizer? ReadOptimizer(SpecContext context, ItemView item)
-    {
-        if (item.Get("Optimizer") is not { } value) return StageOptimizer.AdamW;
-        switch (value.Text.ToLowerInvariant())
-        {
-            case "adamw": return StageOptimizer.AdamW;
-            case "afm": return StageOptimizer.Afm;
-            default:
-                context.Error(DiagnosticCodes.UnknownOptimizer, value.Location,
-                    $"{value.What} is '{value.Text}'; write adamw or afm.");
-                return null;
-        }
-    }
-
-    private static LearningRateSchedule? ReadSchedule(SpecContext context, ItemView item)
-    {
-        if (item.Get("Schedule") is not { } value) return LearningRateSchedule.Cosine;
-        switch (value.Text.ToLowerInvariant())
-        {
-            case "cosine": return LearningRateSchedule.Cosine;
-            case "constant": return LearningRateSchedule.Constant;
-            case "linear": return LearningRateSchedule.Linear;
-            default:
-                context.Error(DiagnosticCodes.UnknownSchedule, value.Location,
-                    $"{value.What} is '{value.Text}'; write cosine, linear or constant.");
-                return null;
-        }
     }
 
     /// <summary>No stage may train on sequences longer than the model's declared context.</summary>
