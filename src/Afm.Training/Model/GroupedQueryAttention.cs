@@ -50,9 +50,10 @@ public sealed class GroupedQueryAttention : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         long batch = x.shape[0], time = x.shape[1];
-        var q = q_proj.forward(x).view(batch, time, heads, headDim);
-        var k = k_proj.forward(x).view(batch, time, kvHeads, headDim);
-        var v = v_proj.forward(x).view(batch, time, kvHeads, headDim);
+        // call(), not forward(): call runs forward hooks, which is how LoRA adapters attach (Adapters/LoraAdapter.cs).
+        var q = q_proj.call(x).view(batch, time, heads, headDim);
+        var k = k_proj.call(x).view(batch, time, kvHeads, headDim);
+        var v = v_proj.call(x).view(batch, time, kvHeads, headDim);
         if (q_norm is not null && k_norm is not null)
         {
             q = q_norm.forward(q);
@@ -69,6 +70,6 @@ public sealed class GroupedQueryAttention : nn.Module<Tensor, Tensor>
         }
         var attended = nn.functional.scaled_dot_product_attention(q, k, v, is_casual: true);
         var merged = attended.transpose(1, 2).reshape(batch, time, heads * headDim);
-        return o_proj.forward(merged).MoveToOuterDisposeScope();
+        return o_proj.call(merged).MoveToOuterDisposeScope();
     }
 }

@@ -24,7 +24,8 @@ public sealed class SwiGluMlp : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var hidden = nn.functional.silu(gate_proj.forward(x)) * up_proj.forward(x);
-        return down_proj.forward(hidden).MoveToOuterDisposeScope();
+        // call(), not forward(): call runs forward hooks, which is how LoRA adapters attach (Adapters/LoraAdapter.cs).
+        var hidden = nn.functional.silu(gate_proj.call(x)) * up_proj.call(x);
+        return down_proj.call(hidden).MoveToOuterDisposeScope();
     }
 }
