@@ -65,9 +65,14 @@ public sealed class AfmProfile : AfmSpecStageTask
 public sealed class AfmExport : AfmSpecStageTask
 {
     [Required] public string TrainDirectory { get; set; } = "";
+    /// <summary>Folder written by the quantize stage (empty without a QuantizationPlan): its weights are exported compressed.</summary>
+    public string QuantizeDirectory { get; set; } = "";
     protected override string Command => "export";
-    protected override void AddStageArguments(ResponseFileBuilder arguments) =>
+    protected override void AddStageArguments(ResponseFileBuilder arguments)
+    {
         arguments.Add("--train", TrainDirectory);
+        if (!string.IsNullOrEmpty(QuantizeDirectory)) arguments.Add("--quantize", QuantizeDirectory);
+    }
 }
 
 /// <summary>quantize: palettize the trained weights by the QuantizationPlan (sensitivity, bit allocation, report).</summary>

@@ -4,9 +4,9 @@ using Microsoft.ML.OnnxRuntime;
 namespace Afm.Onnx.Tests;
 
 /// <summary>Runs an exported decoder graph in ONNX Runtime: ids plus a float cache in, logits plus the new cache out.</summary>
-internal sealed class OrtDecoder(byte[] model, int layers, int kvHeads, int headDim) : IDisposable
+internal sealed class OrtDecoder(byte[] model, int layers, int kvHeads, int headDim, SessionOptions? options = null) : IDisposable
 {
-    private readonly InferenceSession session = new(model);
+    private readonly InferenceSession session = options is null ? new(model) : new(model, options);
 
     public sealed record Cache(float[][] Keys, float[][] Values, int Length);
 

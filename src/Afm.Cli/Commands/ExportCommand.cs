@@ -8,7 +8,8 @@ namespace Afm.Cli.Commands;
 
 /// <summary>
 /// <c>afm export</c>: the trained float weights -> <c>&lt;out&gt;/model.onnx</c>, the decoder graph with KV cache
-/// (specs/onnx-export.md). Reads the safetensors file directly: no libtorch is needed to write the graph.
+/// (specs/onnx-export.md). With <c>--quantize</c> (a QuantizationPlan) the graph is built from the quantized weights,
+/// stored compressed and expanded by standard ops. Reads the safetensors files directly: no libtorch is needed.
 /// </summary>
 internal static class ExportCommand
 {
@@ -18,18 +19,27 @@ internal static class ExportCommand
     {
         var spec = StageOptions.Spec();
         var train = StageOptions.Train();
+        var quantize = new Option<string?>("--quantize") { Description = "The quantize folder written by `afm quantize`; optional (absent: the float weights are exported)." };
         var output = StageOptions.Out("Export folder: model.onnx.");
-        var command = new Command("export", "Export the trained model to an ONNX graph with KV cache.") { spec, train, output };
+        var command = new Command("export", "Export the trained model to an ONNX graph with KV cache.") { spec, train, quantize, output };
         command.SetAction(result => CompilerRun.Guard(() =>
         {
             var model = SpecFile.Load(result.GetValue(spec)!);
-            var weights = SafeTensorsWeights.Load(model.Architecture, Path.Combine(result.GetValue(train)!, "model.safetensors"));
+            var weights = result.GetValue(quantize) is { Length: > 0 } quantized
+                ? QuantizedSafeTensorsWeights.Load(model.Architecture, Path.Combine(quantized, QuantizeCommand.WeightsFile))
+                : SafeTensorsWeights.Load(model.Architecture, Path.Combine(result.GetValue(train)!, "model.safetensors"));
             var bytes = DecoderExporter.Export(weights, ArtifactBuilder.ToolchainVersion());
             var path = Path.Combine(result.GetValue(output)!, ModelFile);
             AtomicOutput.WriteFile(path, stream => stream.Write(bytes));
-            CompilerOutput.Progress($"export: {Path.GetFullPath(path)} ({bytes.Length:N0} bytes, ONNX opset {DecoderExporter.Opset})");
+            CompilerOutput.Progress($"export: {Path.GetFullPath(path)} ({bytes.Length:N0} bytes, ONNX opset {DecoderExporter.Opset}, {Describe(weights)})");
             return 0;
         }));
         return command;
+    }
+
+    private static string Describe(DecoderModel weights)
+    {
+        var compressed = weights.Weights.Values.Count(w => w is not FloatWeight);
+        return compressed == 0 ? "float weights" : $"{compressed} of {weights.Weights.Count} weights compressed";
     }
 }

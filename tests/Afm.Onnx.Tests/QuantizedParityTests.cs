@@ -1,0 +1,131 @@
+using System.Globalization;
+using Afm.Compression.Calibration;
+using Afm.Compression.Storage;
+using Afm.Core.Spec;
+using Afm.Onnx.Export;
+using Afm.Training.Model;
+using TorchSharp;
+
+namespace Afm.Onnx.Tests;
+
+/// <summary>
+/// A graph exported from a quantized weights file (palettized, uniform and int8 weights stored compressed in the
+/// graph) gives the logits of the TorchSharp model loaded with the same weights dequantized (fp32, max abs diff 1e-3),
+/// on random prompts, for prefill and for decode steps, whether ONNX Runtime expands the weights at load or every run.
+/// </summary>
+public sealed class QuantizedParityTests : IDisposable
+{
+    private const float Tolerance = 1e-3f;
+    private readonly string directory = Path.Combine(Path.GetTempPath(), "afm-onnx-tests", Guid.NewGuid().ToString("N")[..12]);
+
+    public static TheoryData<bool, Expansion> Variants => new()
+    {
+        { true, Expansion.AtLoad }, { true, Expansion.OnTheFly }, { false, Expansion.AtLoad }, { false, Expansion.OnTheFly },
+    };
+
+    [Theory]
+    [MemberData(nameof(Variants))]
+    public void Quantized_graph_logits_match_the_torch_model_with_the_dequantized_weights(bool tied, Expansion expansion)
+    {
+        var architecture = MicroDecoder.Architecture(tied: tied);
+        var path = Quantize(architecture);
+        using var model = MicroDecoder.Create(architecture);
+        ModelWeights.Load(model, QuantizedWeightsFile.Dequantize(path));
+        model.RopeBase = 250_000; // as training's context-lengthening stage leaves it; the file records it
+
+        var export = QuantizedSafeTensorsWeights.Load(architecture, path);
+        Assert.Equal(250_000.0, export.RopeBase);
+        using var options = OrtWeightExpansion.Options(expansion);
+        using var ort = new OrtDecoder(DecoderExporter.Export(export, "test"), architecture.Layers, architecture.KvHeads, architecture.HeadDim, options);
+
+        var random = new Random(17);
+        int batch = 2, prompt = 9, steps = 5;
+        var sequence = Enumerable.Range(0, batch * (prompt + steps)).Select(_ => (long)random.Next(architecture.VocabSize)).ToArray();
+        var (prefill, cache) = ort.Run(Columns(sequence, batch, 0, prompt), batch, ort.Empty(batch));
+        AssertClose(TorchLogits(model, Columns(sequence, batch, 0, prompt), batch), prefill);
+        for (int step = 0; step < steps; step++)
+        {
+            int position = prompt + step;
+            var (logits, next) = ort.Run(Columns(sequence, batch, position, 1), batch, cache);
+            cache = next;
+            var reference = TorchLogits(model, Columns(sequence, batch, 0, position + 1), batch);
+            AssertClose(LastPosition(reference, batch, position + 1, architecture.VocabSize), logits);
+        }
+    }
+
+    [Fact]
+    public void The_quantized_graph_holds_the_weights_as_compactly_as_the_weights_file()
+    {
+        var architecture = MicroDecoder.Architecture();
+        var path = Quantize(architecture);
+        var stored = QuantizedWeightsFile.Read(path).Weights;
+        var graph = Proto.ModelProto.Parser.ParseFrom(DecoderExporter.Export(QuantizedSafeTensorsWeights.Load(architecture, path), "test")).Graph;
+
+        long weightBytes = graph.Initializer.Where(t => stored.Any(w => t.Name == w.Name || t.Name.StartsWith(w.Name + ".", StringComparison.Ordinal)))
+            .Sum(t => (long)t.RawData.Length);
+        // Packed indices are padded to whole rows of 8 indices (at most bits - 1 < 8 bytes per weight); nothing else is added.
+        long fileBytes = stored.Sum(w => w.StorageBytes);
+        Assert.InRange(weightBytes, fileBytes, fileBytes + 8 * stored.Count);
+        Assert.DoesNotContain(graph.Initializer, t => t.DataType == (int)Proto.TensorProto.Types.DataType.Float && t.Name == "layers.0.mlp.up_proj.weight");
+    }
+
+    /// <summary>
+    /// Every form of the storage convention on one model: int8 embedding, palettized 4/2/3-bit with fp16 and int8
+    /// LUTs (the micro model's 32-48 rows in groups of 16, so several LUTs per weight), a uniform layer, a float layer.
+    /// </summary>
+    private string Quantize(ArchitectureSpec architecture)
+    {
+        Directory.CreateDirectory(directory);
+        using var trained = MicroDecoder.Create(architecture);
+        var tensors = new List<QuantizedTensor>();
+        foreach (var (name, shape, values) in ModelWeights.Read(trained))
+        {
+            string form = name switch
+            {
+                _ when shape.Length == 1 => "float",
+                "embed.weight" => "int8-per-channel",
+                "lm_head.weight" => "palettize-int8-lut-4",
+                _ when name.Contains("q_proj", StringComparison.Ordinal) => "palettize-2",
+                _ when name.Contains("k_proj", StringComparison.Ordinal) => "palettize-int8-lut-3",
+                _ when name.Contains("v_proj", StringComparison.Ordinal) => "uniform-4",
+                "layers.1.mlp.down_proj.weight" => "float",
+                _ => "palettize-4",
+            };
+            tensors.Add(form == "float" ? new FloatTensor(name, shape, values) : CompressedWeightExpansionTests.Quantize(form, name, shape, values));
+        }
+        var path = Path.Combine(directory, "quantized.safetensors");
+        QuantizedWeightsFile.Write(path, tensors, new Dictionary<string, string>
+        {
+            ["rope_base"] = 250_000.0.ToString("R", CultureInfo.InvariantCulture), ["rope_style"] = "rotate_half",
+        });
+        return path;
+    }
+
+    private static float[] TorchLogits(AfmDecoder model, long[] ids, int batch)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        return model.forward(torch.tensor(ids, [batch, ids.Length / batch], torch.int64)).contiguous().data<float>().ToArray();
+    }
+
+    private static long[] Columns(long[] ids, int batch, int start, int length)
+    {
+        int total = ids.Length / batch;
+        return Enumerable.Range(0, batch).SelectMany(b => ids.Skip(b * total + start).Take(length)).ToArray();
+    }
+
+    private static float[] LastPosition(float[] logits, int batch, int time, int vocab) =>
+        Enumerable.Range(0, batch).SelectMany(b => logits.Skip((b * time + time - 1) * vocab).Take(vocab)).ToArray();
+
+    private static void AssertClose(float[] expected, float[] actual)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        float worst = expected.Zip(actual).Max(p => Math.Abs(p.First - p.Second));
+        Assert.True(worst <= Tolerance, $"max abs diff {worst} exceeds {Tolerance}");
+    }
+
+    public void Dispose()
+    {
+        try { Directory.Delete(directory, true); } catch (IOException) { }
+    }
+}

@@ -1,0 +1,41 @@
+using Afm.Sdk.Tests.Infrastructure;
+
+namespace Afm.Sdk.Tests;
+
+/// <summary>With a QuantizationPlan the artifact's model.onnx carries the quantized weights compressed, and `afm run` generates from it.</summary>
+[Collection(ToolchainCollection.Name)]
+public sealed class QuantizedExportTests
+{
+    private static string Compiler => Path.Combine(RepositoryLayout.Root, "src", "Afm.Cli", "bin", "Release", "net10.0", "afm.dll");
+
+    private static string Project(bool plan) => MicroModel.Project(items: MicroModel.Items + (plan
+        ? """<QuantizationPlan Include="device" Bits="4" LowBits="2" GroupSize="16" CalibrationSequences="4" />"""
+        : ""));
+
+    [Fact]
+    public void A_planned_build_exports_compressed_weights_that_afm_run_generates_from_and_removing_the_plan_exports_floats()
+    {
+        using var project = ModelProject.Create(Project(plan: true));
+        var build = project.Build();
+        Assert.True(build.ExitCode == 0, build.ToString());
+        Assert.Matches(@"export: .*weights compressed", build.Output);
+        var package = project.PathOf("bin/Debug/micro.0.3.0.afmpkg");
+        var artifact = ArtifactReader.Open(package);
+        long floatWeights = artifact.Entries["model/model.safetensors"].Length;
+        // 4-bit palettized layers and an int8 embedding: well under half of the float32 weights, graph included.
+        Assert.True(artifact.Entries["model/model.onnx"].Length < floatWeights / 2,
+            $"model.onnx {artifact.Entries["model/model.onnx"].Length} bytes, float weights {floatWeights} bytes");
+
+        var run = ProcessRunner.Dotnet(project.Directory, Compiler, "run", package, "--prompt", "Ada has a", "--max-tokens", "8", "--temperature", "0");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Matches(@"\[micro: \d+ prompt tokens, \d+ generated, .* tokens/s", run.Output);
+
+        // Without the plan the export runs again from the float weights; training does not.
+        project.WriteProject(Project(plan: false));
+        var second = project.Build();
+        Assert.True(second.ExitCode == 0, second.ToString());
+        Assert.Matches(@"export: .*float weights", second.Output);
+        Assert.True(ArtifactReader.Open(package).Entries["model/model.onnx"].Length > floatWeights);
+        Assert.True(project.Build("-question").ExitCode == 0, "an unchanged project is up to date after the plan was removed");
+    }
+}
