@@ -4,33 +4,52 @@ using Afm.Core.Spec;
 using Afm.Profiling.Formats;
 using Afm.Profiling.Measurement;
 
-// Usage: dotnet run -c Release --project bench/Afm.Bench.Profiling [path/to.afmproj] [threads]
-// Calibrates the host profile with ONNX Runtime (gemm, streaming add, 1-element add), predicts every op of the
-// sample model with the roofline, times each op's micro graph with ONNX Runtime's profiler, and prints both side
-// by side with Spearman's rank correlation and the error of the total, for prefill and for one decode step.
+// Usage: dotnet run -c Release --project bench/Afm.Bench.Profiling [path/to.afmproj] [threads] [repetitions] [runs] [quantile]
+// Calibrates the host profile with ONNX Runtime (benchmark graphs sized like the model's kernels, not its ops),
+// predicts every op of the sample model with the roofline, times each op's micro graph with ONNX Runtime's profiler
+// in the same interleaved rounds as the calibration, and prints both side by side with Spearman's rank correlation
+// and the error of the total, for prefill and for one decode step. The whole comparison is repeated (default 3
+// times) in one process, so the spread between repetitions says how much of an error is noise.
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 var project = args.Length > 0 ? args[0] : FindSample();
 int threads = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2;
+int repetitions = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 3;
+int runs = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 121;
+double quantile = args.Length > 4 ? double.Parse(args[4], CultureInfo.InvariantCulture) : HostCalibration.TimingQuantile;
 var arch = ReadArchitecture(project);
 Console.WriteLine($"model: {Path.GetFileName(project)}: dim {arch.ModelDim}, {arch.Layers} layers, {arch.Heads}/{arch.KvHeads} heads, ffn {arch.FfnDim}, vocab {arch.VocabSize}; {threads} threads");
-Console.WriteLine($"load average at start: {File.ReadAllText("/proc/loadavg").Trim()} (numbers under contention; re-measure on a quiet machine)");
 
-var (host, info) = HostCalibration.Calibrate(BuiltInDeviceProfiles.HostBeforeCalibration, threads);
-Console.WriteLine($"host calibration ({info.Method}): {info.MeasuredGFlops:0.0} GFLOP/s, {info.MeasuredBandwidthGBps:0.0} GB/s, {info.MeasuredLaunchOverheadUs:0.00} us per kernel");
-
-var timer = new OrtOpTimer(threads);
+var timer = new OrtOpTimer(threads, warmupRuns: 5, measuredRuns: runs) { Quantile = quantile };
 int prompt = Math.Min(128, arch.MaxSequenceLength), context = arch.MaxSequenceLength;
-foreach (var phase in new[] { Phase.Prefill, Phase.Decode })
+var summaries = new List<string>();
+for (int rep = 1; rep <= repetitions; rep++)
 {
-    var report = PredictedVsMeasured.Compare(arch, host, phase, prompt, context, timer);
+    var load = File.ReadAllText("/proc/loadavg").Trim();
+    var result = PredictedVsMeasured.CalibrateAndCompare(arch, BuiltInDeviceProfiles.HostBeforeCalibration, prompt, context, timer);
+    var info = result.Calibration;
     Console.WriteLine();
-    Console.WriteLine(phase == Phase.Prefill ? $"prefill of {prompt} tokens (fp32)" : $"decode step at a context of {context} tokens (fp32)");
-    Console.WriteLine($"{"op",-28}{"kind",-11}{"predicted us",14}{"measured us",14}{"ratio",8}");
-    foreach (var op in report.Ops)
-        Console.WriteLine($"{op.Name,-28}{op.Kind,-11}{op.PredictedMs * 1e3,14:0.0}{op.MeasuredMs * 1e3,14:0.0}{op.PredictedMs / op.MeasuredMs,8:0.00}");
-    Console.WriteLine($"total: predicted {report.PredictedTotalMs:0.000} ms, measured {report.MeasuredTotalMs:0.000} ms, error {report.TotalError * 100:+0.0;-0.0}%; Spearman rank correlation {report.RankCorrelation:0.000} over {report.Ops.Count} ops");
+    Console.WriteLine($"== repetition {rep}/{repetitions}; load average before: {load} (numbers under contention; re-measure on a quiet machine)");
+    Console.WriteLine($"host calibration ({info.Method}; quantile {quantile} of {runs} interleaved runs): {info.MeasuredGFlops:0.0} GFLOP/s, attention {info.MeasuredAttentionGFlops:0.0} GFLOP/s, {info.MeasuredBandwidthGBps:0.0} GB/s, {info.MeasuredLaunchOverheadUs:0.00} us per kernel");
+    foreach (var report in new[] { result.Prefill, result.Decode })
+    {
+        Console.WriteLine(report.Phase == Phase.Prefill ? $"prefill of {prompt} tokens (fp32)" : $"decode step at a context of {context} tokens (fp32)");
+        if (rep == 1)
+        {
+            Console.WriteLine($"{"op",-28}{"kind",-11}{"predicted us",14}{"measured us",14}{"ratio",8}");
+            foreach (var op in report.Ops)
+                Console.WriteLine($"{op.Name,-28}{op.Kind,-11}{op.PredictedMs * 1e3,14:0.0}{op.MeasuredMs * 1e3,14:0.0}{op.PredictedMs / op.MeasuredMs,8:0.00}");
+        }
+        var byKind = string.Join(", ", report.Ops.GroupBy(o => o.Kind).Select(g => $"{g.Key} {g.Sum(o => o.PredictedMs) / g.Sum(o => o.MeasuredMs):0.00}"));
+        Console.WriteLine($"  predicted/measured by kind: {byKind}");
+        var line = $"{report.Phase,-8} total: predicted {report.PredictedTotalMs:0.000} ms, measured {report.MeasuredTotalMs:0.000} ms, error {report.TotalError * 100:+0.0;-0.0;0.0}%; Spearman {report.RankCorrelation:0.000} over {report.Ops.Count} ops";
+        Console.WriteLine(line);
+        summaries.Add($"rep {rep} (load {load.Split(' ')[0]}): {line}");
+    }
 }
+Console.WriteLine();
+Console.WriteLine("summary:");
+foreach (var line in summaries) Console.WriteLine(line);
 
 static string FindSample()
 {

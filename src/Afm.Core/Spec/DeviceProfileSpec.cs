@@ -21,6 +21,11 @@ public sealed record DeviceProfileSpec
     /// <summary>Integer/byte throughput, GOP/s: the rate of lookup-table and int8 dequantization work.</summary>
     public required double Int8GOps { get; init; }
     public required ComputeType ComputeType { get; init; }
+    /// <summary>
+    /// Rate of attention's arithmetic (batched products over the head dimension, softmax) in the compute type, GFLOP/s;
+    /// 0: the compute type's rate. Small inner dimensions run well below a projection's rate on a CPU.
+    /// </summary>
+    public double AttentionGFlops { get; init; }
     /// <summary>Fixed cost of dispatching one operation, microseconds.</summary>
     public required double LaunchOverheadUs { get; init; }
     /// <summary>Energy of moving one byte between memory and the compute units, picojoules.</summary>
@@ -40,5 +45,7 @@ public sealed record DeviceProfileSpec
     public SourceLocation? Location { get; init; }
 
     public double ComputeGFlops => ComputeType == ComputeType.Fp16 ? Fp16GFlops : Fp32GFlops;
+    /// <summary>The rate attention's FLOPs run at: <see cref="AttentionGFlops"/>, or the compute rate when it is 0.</summary>
+    public double AttentionRateGFlops => AttentionGFlops > 0 ? AttentionGFlops : ComputeGFlops;
     public int ActivationBytes => ComputeType == ComputeType.Fp16 ? 2 : 4;
 }

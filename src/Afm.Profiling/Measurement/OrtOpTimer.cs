@@ -4,59 +4,48 @@ using Microsoft.ML.OnnxRuntime;
 namespace Afm.Profiling.Measurement;
 
 /// <summary>
-/// Times a micro graph with ONNX Runtime's own profiler: the per-node kernel times it records (events
-/// <c>&lt;node&gt;_kernel_time</c>), the median over repeated runs per node, summed over the graph's nodes. Medians,
-/// because the build machine is shared: a run that was descheduled should not move the number.
+/// Times micro graphs with ONNX Runtime's own profiler: the per-node kernel times it records (events
+/// <c>&lt;node&gt;_kernel_time</c>), a quantile over repeated runs per node (<see cref="Quantile"/>, the median by
+/// default), summed over the graph's nodes. Not the mean, because the build machine is shared: a run that was
+/// descheduled should not move the number.
 /// </summary>
 public sealed class OrtOpTimer(int threads, int warmupRuns = 3, int measuredRuns = 15)
 {
     public int Threads { get; } = threads;
 
+    /// <summary>
+    /// Which order statistic of a node's runs is its time: 0.5 the median; lower reads the runs that other work on
+    /// the machine did not slow down (interference only ever adds time, and more to kernels that wait for a second
+    /// thread). Calibration and the times it is compared with must use the same quantile.
+    /// </summary>
+    public double Quantile { get; init; } = 0.5;
+
     /// <summary>Median milliseconds of the graph's kernels per run, and the nodes ONNX Runtime executed.</summary>
-    public (double Milliseconds, int Kernels) Time(MicroGraph graph)
+    public (double Milliseconds, int Kernels) Time(MicroGraph graph) => TimeAll([graph])[0];
+
+    /// <summary>
+    /// Times several graphs <b>interleaved</b>: every round runs each graph once, so all of them sample the same
+    /// stretch of the machine's load. Graphs that are compared (a calibration and the ops it predicts) must be
+    /// timed in one call: timed one after the other, a load change between them reads as a model error.
+    /// </summary>
+    public IReadOnlyList<(double Milliseconds, int Kernels)> TimeAll(IReadOnlyList<MicroGraph> graphs)
     {
-        var prefix = Path.Combine(Path.GetTempPath(), $"afm-ort-profile-{Environment.ProcessId}-{Guid.NewGuid():N}");
-        string? profileFile = null;
+        var runs = new List<GraphRun>();
         try
         {
-            using var options = new SessionOptions
-            {
-                EnableProfiling = true,
-                ProfileOutputPathPrefix = prefix,
-                IntraOpNumThreads = Threads,
-                InterOpNumThreads = 1,
-                ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-                // Basic (constant folding) only: fusions would change which kernels an op is made of.
-                GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_BASIC,
-            };
-            using var session = new InferenceSession(graph.Model, options);
-            var values = graph.Inputs.Select(i => i.Floats is not null
-                ? OrtValue.CreateTensorValueFromMemory(i.Floats, i.Shape)
-                : OrtValue.CreateTensorValueFromMemory(i.Int64s!, i.Shape)).ToList();
-            try
-            {
-                using var run = new RunOptions();
-                var names = graph.Inputs.Select(i => i.Name).ToArray();
-                for (int r = 0; r < warmupRuns + measuredRuns; r++)
-                {
-                    using var outputs = session.Run(run, names, values, graph.Outputs.ToArray());
-                }
-            }
-            finally
-            {
-                foreach (var value in values) value.Dispose();
-            }
-            profileFile = session.EndProfiling();
-            return Summarize(File.ReadAllText(profileFile), warmupRuns);
+            foreach (var graph in graphs) runs.Add(new GraphRun(graph, Threads));
+            for (int r = 0; r < warmupRuns + measuredRuns; r++)
+                foreach (var run in runs) run.RunOnce();
+            return runs.Select(run => Summarize(run.EndProfiling(), warmupRuns, Quantile)).ToList();
         }
         finally
         {
-            if (profileFile is not null && File.Exists(profileFile)) File.Delete(profileFile);
+            foreach (var run in runs) run.Dispose();
         }
     }
 
-    /// <summary>Sum over nodes of each node's median kernel time after the warm-up runs (Identity nodes naming outputs excluded).</summary>
-    internal static (double Milliseconds, int Kernels) Summarize(string profileJson, int warmupRuns)
+    /// <summary>Sum over nodes of each node's kernel time at the quantile after the warm-up runs (Identity nodes naming outputs excluded).</summary>
+    internal static (double Milliseconds, int Kernels) Summarize(string profileJson, int warmupRuns, double quantile = 0.5)
     {
         using var document = JsonDocument.Parse(profileJson);
         var perNode = new Dictionary<string, List<(long Ts, double Us)>>(StringComparer.Ordinal);
@@ -74,8 +63,66 @@ public sealed class OrtOpTimer(int threads, int warmupRuns = 3, int measuredRuns
         {
             var measured = samples.OrderBy(s => s.Ts).Skip(warmupRuns).Select(s => s.Us).Order().ToList();
             if (measured.Count == 0) continue;
-            total += measured[measured.Count / 2];
+            total += measured[Math.Min((int)(quantile * measured.Count), measured.Count - 1)];
         }
         return (total / 1000.0, perNode.Count);
+    }
+
+    /// <summary>One profiled session of one graph with its inputs.</summary>
+    private sealed class GraphRun : IDisposable
+    {
+        private readonly MicroGraph graph;
+        private readonly SessionOptions options;
+        private readonly InferenceSession session;
+        private readonly List<OrtValue> values;
+        private readonly RunOptions runOptions = new();
+        private readonly string[] names;
+        private string? profileFile;
+
+        public GraphRun(MicroGraph graph, int threads)
+        {
+            this.graph = graph;
+            options = new SessionOptions
+            {
+                // The prefix before enabling: enabling reads it, and ONNX Runtime's default names files by the second,
+                // so sessions opened in the same second would write one file.
+                ProfileOutputPathPrefix = Path.Combine(Path.GetTempPath(), $"afm-ort-profile-{Environment.ProcessId}-{Guid.NewGuid():N}"),
+                EnableProfiling = true,
+                IntraOpNumThreads = threads,
+                InterOpNumThreads = 1,
+                ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+                // Basic (constant folding) only: fusions would change which kernels an op is made of.
+                GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_BASIC,
+            };
+            // As Afm.Runtime's sessions: idle workers that spin take the core a computing thread of another
+            // session (or another engineer's build) needs, which on a shared 2-core machine is most of the noise.
+            options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+            options.AddSessionConfigEntry("session.inter_op.allow_spinning", "0");
+            session = new InferenceSession(graph.Model, options);
+            values = graph.Inputs.Select(i => i.Floats is not null
+                ? OrtValue.CreateTensorValueFromMemory(i.Floats, i.Shape)
+                : OrtValue.CreateTensorValueFromMemory(i.Int64s!, i.Shape)).ToList();
+            names = graph.Inputs.Select(i => i.Name).ToArray();
+        }
+
+        public void RunOnce()
+        {
+            using var outputs = session.Run(runOptions, names, values, graph.Outputs.ToArray());
+        }
+
+        public string EndProfiling()
+        {
+            profileFile = session.EndProfiling();
+            return File.ReadAllText(profileFile);
+        }
+
+        public void Dispose()
+        {
+            foreach (var value in values) value.Dispose();
+            runOptions.Dispose();
+            session.Dispose();
+            options.Dispose();
+            if (profileFile is not null && File.Exists(profileFile)) File.Delete(profileFile);
+        }
     }
 }

@@ -28,7 +28,9 @@ public static class CostModel
             if (format.NeedsDequantization(device.ComputeType == ComputeType.Fp16)) dequant = op.WeightRowsRead * op.WeightColumns;
         }
         long bytes = weightRead + op.FixedWeightBytes + op.ActivationBytes;
-        double computeSeconds = op.Flops / (device.ComputeGFlops * 1e9) + dequant / (device.Int8GOps * 1e9);
+        // Attention's products run over the head dimension, a rate of their own on a CPU (AttentionGFlops).
+        double rate = op.Kind == OpKind.Attention ? device.AttentionRateGFlops : device.ComputeGFlops;
+        double computeSeconds = op.Flops / (rate * 1e9) + dequant / (device.Int8GOps * 1e9);
         double memorySeconds = bytes / (device.MemoryBandwidthGBps * 1e9);
         double seconds = Math.Max(computeSeconds, memorySeconds) + op.Kernels * device.LaunchOverheadUs * 1e-6;
         double joules = bytes * device.EnergyPerBytePj * 1e-12 + (op.Flops + dequant) * device.EnergyPerOpPj * 1e-12

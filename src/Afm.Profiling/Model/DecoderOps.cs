@@ -5,7 +5,9 @@ namespace Afm.Profiling.Model;
 
 /// <summary>
 /// The operations of the AFM decoder (Afm.Training's layout) for one workload, with FLOPs and activation bytes
-/// counted by the formulas of specs/profiling.md, "What an operation costs".
+/// counted by the formulas of specs/profiling.md, "What an operation costs". The export runs each op as separate
+/// ONNX nodes (one launch each), so an op's bytes are what every one of its nodes reads and writes, intermediates
+/// included: a norm of [n, d] moves x^2, x*r and the scaled result through memory, not only x in and y out.
 /// </summary>
 public static class DecoderOps
 {
@@ -42,17 +44,21 @@ public static class DecoderOps
             ops.Add(Linear($"{p}.attn.k_proj", p, n, kvd, d, a));
             ops.Add(Linear($"{p}.attn.v_proj", p, n, kvd, d, a));
             if (arch.QkNorm)
-                ops.Add(new($"{p}.attn.qk_norm", OpKind.QkNorm, null, p, 0, 0, 0, 4 * n * (d + kvd), 2 * n * (d + kvd) * a, 2 * hd * 4, KernelsOf(OpKind.QkNorm)));
-            ops.Add(new($"{p}.attn.rope", OpKind.Rope, null, p, 0, 0, 0, 3 * n * (d + kvd), 2 * n * (d + kvd) * a, 0, KernelsOf(OpKind.Rope)));
-            // Scores and weighted values: 4*hd FLOPs per (head, token, key) pair, softmax 5; the scores stay on chip.
+                ops.Add(new($"{p}.attn.qk_norm", OpKind.QkNorm, null, p, 0, 0, 0, 4 * n * (d + kvd),
+                    (8 * n * (d + kvd) + 8 * n * (arch.Heads + arch.KvHeads)) * a, 2 * hd * 4, KernelsOf(OpKind.QkNorm)));
+            // Per q and k: two half slices (x), negate (x), concat (2x), two products (2x each, cos/sin read), add (3x).
+            ops.Add(new($"{p}.attn.rope", OpKind.Rope, null, p, 0, 0, 0, 3 * n * (d + kvd), (12 * n * (d + kvd) + 4 * n * hd) * a, 0, KernelsOf(OpKind.Rope)));
+            // Scores and weighted values: 4*hd FLOPs per (head, token, key) pair, softmax 5. Bytes: q in, out, cache and
+            // new k/v; plus the transposed keys, the scores through product, scaling, softmax and second product
+            // (6 passes), and the two reshapes (q in, out): separate kernels write them all to memory.
             ops.Add(new($"{p}.attn.attention", OpKind.Attention, null, p, 0, 0, 0, arch.Heads * n * t * (4 * hd + 5),
-                (2 * n * d + 2 * t * kvd + 2 * n * kvd) * a, 0, KernelsOf(OpKind.Attention)));
+                (2 * n * d + 2 * t * kvd + 2 * n * kvd + 2 * t * kvd + 6 * arch.Heads * n * t + 4 * n * d) * a, 0, KernelsOf(OpKind.Attention)));
             ops.Add(Linear($"{p}.attn.o_proj", p, n, d, d, a));
             ops.Add(Residual($"{p}.attn_residual", p, n, d, a));
             ops.Add(Norm($"{p}.mlp_norm", p, n, d, a));
             ops.Add(Linear($"{p}.mlp.gate_proj", p, n, f, d, a));
             ops.Add(Linear($"{p}.mlp.up_proj", p, n, f, d, a));
-            ops.Add(new($"{p}.mlp.swiglu", OpKind.SwiGlu, null, p, 0, 0, 0, 6 * n * f, 3 * n * f * a, 0, KernelsOf(OpKind.SwiGlu)));
+            ops.Add(new($"{p}.mlp.swiglu", OpKind.SwiGlu, null, p, 0, 0, 0, 6 * n * f, 8 * n * f * a, 0, KernelsOf(OpKind.SwiGlu)));
             ops.Add(Linear($"{p}.mlp.down_proj", p, n, d, f, a));
             ops.Add(Residual($"{p}.mlp_residual", p, n, d, a));
         }
@@ -70,7 +76,7 @@ public static class DecoderOps
         new(name, OpKind.Linear, name, group, rows, columns, rows, 2 * n * rows * columns, n * (rows + columns) * a, 0, KernelsOf(OpKind.Linear));
 
     private static Op Norm(string name, string group, long n, long d, long a) =>
-        new(name, OpKind.RmsNorm, null, group, 0, 0, 0, 4 * n * d, 2 * n * d * a, d * 4, KernelsOf(OpKind.RmsNorm));
+        new(name, OpKind.RmsNorm, null, group, 0, 0, 0, 4 * n * d, (8 * n * d + 8 * n) * a, d * 4, KernelsOf(OpKind.RmsNorm));
 
     private static Op Residual(string name, string group, long n, long d, long a) =>
         new(name, OpKind.Residual, null, group, 0, 0, 0, n * d, 3 * n * d * a, 0, KernelsOf(OpKind.Residual));

@@ -10,7 +10,11 @@ namespace Afm.Profiling.Profile;
 public sealed record ProfileWorkload(int PromptTokens, int ContextTokens, int GroupSize, int ActivationBytes);
 
 /// <summary>How the device's numbers were obtained, when they were measured (the <c>host</c> profile).</summary>
-public sealed record CalibrationInfo(string Method, double MeasuredGFlops, double MeasuredBandwidthGBps, double MeasuredLaunchOverheadUs, int Threads);
+public sealed record CalibrationInfo(string Method, double MeasuredGFlops, double MeasuredBandwidthGBps, double MeasuredLaunchOverheadUs, int Threads)
+{
+    /// <summary>Rate of the batched products over the head dimension (attention), GFLOP/s; null in profiles measured before it was.</summary>
+    public double? MeasuredAttentionGFlops { get; init; }
+}
 
 /// <summary>One op of profile.json: its identity and its cost per phase and format ("any" for weightless ops).</summary>
 public sealed record ProfiledOp(string Name, OpKind Kind, string? Layer, string Group, int Kernels,

@@ -37,6 +37,13 @@ public sealed class DeviceProfileDiagnosticsTests
     }
 
     [Fact]
+    public void Negative_attention_rate_is_AFM5004_at_the_attribute()
+    {
+        using var project = WithDevices("<DeviceProfile Include=\"laptop-cpu\" AttentionGFlops=\"-1\" />");
+        DiagnosticAssert.SingleError(project.Read(), "AFM5004", project.Locate("AttentionGFlops="));
+    }
+
+    [Fact]
     public void A_custom_device_without_its_numbers_is_AFM5001()
     {
         using var project = WithDevices("<DeviceProfile Include=\"watch\" MemoryBandwidthGBps=\"10\" />");

@@ -16,6 +16,7 @@ internal static class DeviceProfileReader
         new("Fp32GFlops", p => p.Fp32GFlops, (p, v) => p with { Fp32GFlops = v }, "GFLOP/s", true, 0.1, 1e7),
         new("Fp16GFlops", p => p.Fp16GFlops, (p, v) => p with { Fp16GFlops = v }, "GFLOP/s", true, 0.1, 1e7),
         new("Int8GOps", p => p.Int8GOps, (p, v) => p with { Int8GOps = v }, "GOP/s", true, 0.1, 1e7),
+        new("AttentionGFlops", p => p.AttentionGFlops, (p, v) => p with { AttentionGFlops = v }, "GFLOP/s", true, 0.1, 1e7),
         new("LaunchOverheadUs", p => p.LaunchOverheadUs, (p, v) => p with { LaunchOverheadUs = v }, "microseconds", true, 0, 100_000),
         new("EnergyPerBytePj", p => p.EnergyPerBytePj, (p, v) => p with { EnergyPerBytePj = v }, "pJ per byte", true, 0.01, 10_000),
         new("EnergyPerOpPj", p => p.EnergyPerOpPj, (p, v) => p with { EnergyPerOpPj = v }, "pJ per operation", true, 0.001, 1_000),
