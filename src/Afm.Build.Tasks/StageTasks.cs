@@ -45,13 +45,24 @@ public sealed class AfmPrepareData : AfmSpecStageTask
         arguments.Add("--tokenizer", TokenizerDirectory);
 }
 
-/// <summary>train: run the training stages in order, with checkpoints.</summary>
+/// <summary>train: run the training stages in order, with checkpoints (distilling from the teacher when there is one).</summary>
 public sealed class AfmTrain : AfmSpecStageTask
 {
     [Required] public string DataDirectory { get; set; } = "";
+    /// <summary>With a Teacher: this model's tokenizer folder and the built teacher's weights, spec.json and tokenizer folder.</summary>
+    public string TokenizerDirectory { get; set; } = "";
+    public string TeacherWeights { get; set; } = "";
+    public string TeacherSpec { get; set; } = "";
+    public string TeacherTokenizer { get; set; } = "";
     protected override string Command => "train";
-    protected override void AddStageArguments(ResponseFileBuilder arguments) =>
+    protected override void AddStageArguments(ResponseFileBuilder arguments)
+    {
         arguments.Add("--data", DataDirectory);
+        arguments.Add("--teacher-weights", TeacherWeights);
+        arguments.Add("--teacher-spec", TeacherSpec);
+        arguments.Add("--teacher-tokenizer", TeacherTokenizer);
+        if (!string.IsNullOrEmpty(TeacherWeights)) arguments.Add("--tokenizer", TokenizerDirectory);
+    }
 }
 
 /// <summary>profile: per-layer latency, energy and memory on each DeviceProfile (host is measured).</summary>

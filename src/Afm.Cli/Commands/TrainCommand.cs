@@ -19,15 +19,24 @@ internal static class TrainCommand
         var spec = StageOptions.Spec();
         var data = StageOptions.Data();
         var output = StageOptions.Out("Train folder: checkpoints, final weights and the training report.");
-        var command = new Command("train", "Train the model through its TrainingStage items.") { spec, data, output };
+        // A project with a Teacher: the teacher's outputs (the SDK built it first) and the student's tokenizer to compare.
+        var teacherWeights = new Option<string>("--teacher-weights") { Description = "The teacher's trained model.safetensors." };
+        var teacherSpec = new Option<string>("--teacher-spec") { Description = "The teacher's spec.json." };
+        var teacherTokenizer = new Option<string>("--teacher-tokenizer") { Description = "The teacher's tokenizer folder." };
+        var tokenizer = new Option<string>("--tokenizer") { Description = "This model's tokenizer folder (compared with the teacher's)." };
+        var command = new Command("train", "Train the model through its TrainingStage items.")
+            { spec, data, output, teacherWeights, teacherSpec, teacherTokenizer, tokenizer };
         command.SetAction(result => CompilerRun.Guard(() =>
-            Run(result.GetValue(spec)!, result.GetValue(data)!, result.GetValue(output)!)));
+            Run(result.GetValue(spec)!, result.GetValue(data)!, result.GetValue(output)!, spec => TeacherInputs.Resolve(spec,
+                result.GetValue(teacherWeights), result.GetValue(teacherSpec), result.GetValue(teacherTokenizer), result.GetValue(tokenizer)))));
         return command;
     }
 
-    private static int Run(string specPath, string dataDirectory, string outputDirectory)
+    private static int Run(string specPath, string dataDirectory, string outputDirectory,
+        Func<Afm.Core.Spec.ModelSpec, Afm.Training.Distillation.TeacherSource?> resolveTeacher)
     {
         var spec = SpecFile.Load(specPath);
+        var teacher = resolveTeacher(spec);
         var index = DataIndex.Load(dataDirectory);
         var opened = new List<IPackedSequences>();
         try
@@ -40,7 +49,7 @@ internal static class TrainCommand
                 return sequences;
             }
 
-            var training = Trainer.Train(spec, Open, Path.Combine(outputDirectory, "checkpoints"), CompilerOutput.Progress);
+            var training = Trainer.Train(spec, Open, Path.Combine(outputDirectory, "checkpoints"), CompilerOutput.Progress, teacher: teacher);
             var report = TrainingSummary.From(training, index);
             CompilerOutput.Progress($"train: final validation loss {report.FinalValidationLoss:0.000} nats/token " +
                 $"(perplexity {Math.Exp(report.FinalValidationLoss):0.00}) vs unigram baseline {report.UnigramBaselineLoss:0.000} nats/token " +

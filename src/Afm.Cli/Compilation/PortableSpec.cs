@@ -21,6 +21,8 @@ public static class PortableSpec
             Stages = spec.Stages.Select(s => s with { Location = null }).ToList(),
             Quantization = spec.Quantization is null ? null
                 : spec.Quantization with { Location = null, TargetLocation = null, MaxWeightBytesLocation = null },
+            Teacher = spec.Teacher is null ? null
+                : spec.Teacher with { ProjectPath = Relative(spec.Teacher.ProjectPath), Location = null, InitLocation = null },
         };
     }
 }

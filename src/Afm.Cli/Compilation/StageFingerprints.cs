@@ -33,6 +33,8 @@ public static class StageFingerprints
             stages = spec.Stages.Select(s => s with { Location = null }),
             spec.Seed,
             spec.Threads,
+            // The teacher's weights are a file input of the train target (the SDK lists them) and part of the trainer's fingerprint.
+            teacher = spec.Teacher is null ? null : spec.Teacher with { Location = null, InitLocation = null },
         });
         // The graph depends on the architecture (and on the trained weights, which the SDK lists as a file input).
         // With a plan the graph is built from the quantized weights (a file input too); adding or removing the plan

@@ -26,6 +26,8 @@ public sealed record ModelSpec
     public QuantizationPlanSpec? Quantization { get; init; }
     /// <summary>The profile stage's devices, in project order (specs/profiling.md); empty: no profile stage output.</summary>
     public IReadOnlyList<DeviceProfileSpec> Devices { get; init; } = [];
+    /// <summary>The model this one is distilled from, or null (specs/afmproj.md, Teacher).</summary>
+    public TeacherSpec? Teacher { get; init; }
 }
 
 /// <summary>The decoder-only transformer of the AFM report.</summary>

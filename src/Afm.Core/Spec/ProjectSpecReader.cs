@@ -37,9 +37,10 @@ public static class ProjectSpecReader
         var cleaning = DataCleaningReader.Read(context);
         var quantization = QuantizationPlanReader.Read(context);
         var devices = DeviceProfileReader.Read(context);
+        var teacher = TeacherReader.Read(context);
 
         if (context.HasErrors) return new SpecResult(null, context.Diagnostics);
-        return new SpecResult(cleaning.Apply(Assemble(snapshot, properties, tokenizer!, corpora, evalSets, stages.Select(s => s.Spec!).ToList())) with { Quantization = quantization, Devices = devices }, context.Diagnostics);
+        return new SpecResult(cleaning.Apply(Assemble(snapshot, properties, tokenizer!, corpora, evalSets, stages.Select(s => s.Spec!).ToList())) with { Quantization = quantization, Devices = devices, Teacher = teacher }, context.Diagnostics);
     }
 
     /// <summary>Only called without errors, so every value a reader left null would have been reported.</summary>

@@ -21,9 +21,13 @@ public sealed class SwiGluMlp : nn.Module<Tensor, Tensor>
 
     public Linear OutputProjection => down_proj;
 
+    /// <summary>Sees every input (pruning measures unit importance with it); the block calls this module's forward, which skips torch hooks.</summary>
+    internal Action<Tensor>? InputObserver { get; set; }
+
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
+        InputObserver?.Invoke(x);
         // call(), not forward(): call runs forward hooks, which is how LoRA adapters attach (Adapters/LoraAdapter.cs).
         var hidden = nn.functional.silu(gate_proj.call(x)) * up_proj.call(x);
         return down_proj.call(hidden).MoveToOuterDisposeScope();

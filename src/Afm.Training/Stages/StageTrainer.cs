@@ -41,6 +41,8 @@ internal sealed class StageTrainer
     }
 
     public StageOptimizerBase? Optimizer { get; private set; }
+    /// <summary>With a teacher, the loss is the distillation loss (Distillation/DistillationLoss.cs); validation stays plain next-token loss.</summary>
+    public Distillation.TeacherModel? Teacher { get; init; }
     public long SequencesConsumed { get; private set; }
 
     /// <summary>Called after every <c>CheckpointEvery</c> steps (not after the last): step, data position, curves so far.</summary>
@@ -92,7 +94,10 @@ internal sealed class StageTrainer
             double lr = LearningRateScheduler.At(stage, step);
             optimizer.ZeroGrad();
             var logits = model.forward(inputs);
-            var loss = maskBuffer.Length > 0
+            var loss = Teacher is not null
+                ? Distillation.DistillationLoss.Loss(logits, maskBuffer.Length > 0 ? MaskedLoss.Targets(batch, maskBuffer, batchSize, length)
+                    : batch.narrow(1, 1, length), Teacher.Top1(inputs), Teacher.Weight).Loss
+                : maskBuffer.Length > 0
                 ? MaskedLoss.Loss(logits, MaskedLoss.Targets(batch, maskBuffer, batchSize, length)).Loss
                 : nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), batch.narrow(1, 1, length).reshape(-1));
             loss.backward();

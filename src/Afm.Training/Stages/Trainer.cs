@@ -5,6 +5,7 @@ using System.Text.Json;
 using Afm.Core.Spec;
 using Afm.Data.Packing;
 using Afm.Training.Checkpoints;
+using Afm.Training.Distillation;
 using Afm.Training.Model;
 using static TorchSharp.torch;
 
@@ -26,8 +27,10 @@ public static class Trainer
     /// <param name="openData">(stage name, split = "train" | "validation") -> that stage's packed sequences.</param>
     /// <param name="progress">Receives human-readable lines at most every ~2 s, plus stage start/end lines.</param>
     /// <param name="cancellationToken">Checked every step; a cancelled stage writes no checkpoint (earlier ones stay).</param>
+    /// <param name="teacher">The built teacher of a spec with a Teacher: every stage distills from it (specs/afmproj.md).</param>
     public static TrainingReport Train(ModelSpec spec, Func<string, string, IPackedSequences> openData,
-        string checkpointDirectory, Action<string>? progress = null, CancellationToken cancellationToken = default)
+        string checkpointDirectory, Action<string>? progress = null, CancellationToken cancellationToken = default,
+        TeacherSource? teacher = null)
     {
         ArgumentNullException.ThrowIfNull(spec);
         if (spec.Stages.Count == 0) throw new ArgumentException("The model has no training stages.", nameof(spec));
@@ -37,6 +40,7 @@ public static class Trainer
         TorchRuntime.UseThreads(spec.Threads);
         manual_seed(spec.Seed);
         using var model = new AfmDecoder(spec.Architecture, spec.Seed);
+        using var teacherModel = teacher is null ? null : Distiller.Open(spec, teacher);
 
         var reports = new List<StageReport>();
         var timings = new List<StageTiming>();
@@ -48,7 +52,7 @@ public static class Trainer
             var train = openData(stage.Name, TrainSplit);
             var validation = openData(stage.Name, ValidationSplit);
             ulong dataSeed = DataSeed(spec.Seed, index);
-            string fingerprint = Fingerprint(spec, stage, index, previousFingerprint, train, validation);
+            string fingerprint = Fingerprint(spec, stage, index, previousFingerprint, train, validation, teacherModel?.FingerprintFacts);
             string stageDir = StageCheckpoint.StageDirectory(checkpointDirectory, stage.Name);
 
             var existing = StageCheckpoint.TryFind(checkpointDirectory, stage.Name, fingerprint);
@@ -69,10 +73,12 @@ public static class Trainer
                 }
                 else if (!modelHoldsPreviousStage)
                     LoadWeights(model, Path.Combine(StageCheckpoint.StageDirectory(checkpointDirectory, spec.Stages[index - 1].Name), StageCheckpoint.WeightsFile));
+                else if (index == 0 && teacherModel?.Source.Spec.Init == TeacherInit.PruneFfn)
+                    Distiller.InitializeByPruning(teacherModel, model, train, progress);
                 progress?.Invoke($"train {stage.Name}: {stage.Steps} steps x {stage.BatchSize} x {stage.SequenceLength} tokens, " +
                     $"lr {stage.LearningRate:0.0e0} ({stage.Schedule}), rope base {stage.RopeBase:0}, {model.ParameterCount:N0} parameters");
                 var clock = Stopwatch.StartNew();
-                var trainer = new StageTrainer(model, stage, train, validation, progress);
+                var trainer = new StageTrainer(model, stage, train, validation, progress) { Teacher = teacherModel };
                 var report = trainer.Run(dataSeed, resume, (step, consumed, trainCurve, validationCurve) =>
                 {
                     using var rng = get_rng_state();
@@ -164,7 +170,7 @@ public static class Trainer
     }
 
     private static string Fingerprint(ModelSpec spec, TrainingStageSpec stage, int index, string previous,
-        IPackedSequences train, IPackedSequences validation)
+        IPackedSequences train, IPackedSequences validation, object? teacher = null)
     {
         var facts = new
         {
@@ -173,6 +179,7 @@ public static class Trainer
             Stage = stage with { Location = null, CheckpointEvery = 0 }, index, previous,
             Train = new { train.Count, train.SequenceLength, train.VocabSize },
             Validation = new { validation.Count, validation.SequenceLength, validation.VocabSize },
+            Teacher = teacher,
         };
         byte[] json = JsonSerializer.SerializeToUtf8Bytes(facts);
         return Convert.ToHexStringLower(SHA256.HashData(json));

@@ -54,6 +54,13 @@ internal static class DiagnosticCodes
     public const string StageDataMatchedNoFiles = "AFM1413";
     public const string MetadataNotForStageKind = "AFM1414";
 
+    // 142x: the Teacher item (distillation).
+    public const string TeacherProjectNotFound = "AFM1420";
+    public const string MultipleTeachers = "AFM1421";
+    public const string TeacherIsThisProject = "AFM1422";
+    public const string UnknownTeacherPrune = "AFM1423";
+    public const string TeacherNotAProject = "AFM1424";
+
     // 15xx: items of later pipeline stages.
     public const string StageNotAvailable = "AFM1501";
 

@@ -9,7 +9,7 @@ internal static class LaterStageItems
 {
     private static readonly (string Type, string Stage)[] Types =
     [
-        ("Adapter", "adapters"), ("Teacher", "distillation"),
+        ("Adapter", "adapters"),
     ];
 
     public static void Warn(SpecContext context)

@@ -1,0 +1,50 @@
+using System.Security.Cryptography;
+using Afm.Core.Spec;
+using Afm.Training.Model;
+using Afm.Training.Stages;
+using static TorchSharp.torch;
+
+namespace Afm.Training.Distillation;
+
+/// <summary>What the train stage knows of a built teacher: its spec item, architecture and trained weights.</summary>
+public sealed record TeacherSource(TeacherSpec Spec, ArchitectureSpec Architecture, string WeightsPath);
+
+/// <summary>
+/// A trained teacher held in the training process, in eval mode: gives the top-1 next token for a batch without
+/// building a graph. Its outputs are a deterministic function of the batch (no dropout, no random state), so a
+/// resumed stage sees the same targets as an uninterrupted one.
+/// </summary>
+public sealed class TeacherModel : IDisposable
+{
+    private TeacherModel(TeacherSource source, AfmDecoder model, string weightsSha256)
+    {
+        Source = source;
+        Model = model;
+        WeightsSha256 = weightsSha256;
+    }
+
+    public TeacherSource Source { get; }
+    public AfmDecoder Model { get; }
+    public double Weight => Source.Spec.Weight;
+    /// <summary>SHA-256 of the teacher's weights file: part of every student stage's fingerprint.</summary>
+    public string WeightsSha256 { get; }
+
+    /// <summary>What the student's result depends on: a changed teacher (weights, weight, pruning) retrains the student.</summary>
+    public object FingerprintFacts => new { WeightsSha256, Source.Spec.Weight, Source.Spec.Init, Source.Architecture };
+
+    public static TeacherModel Load(TeacherSource source)
+    {
+        string hash;
+        using (var stream = File.OpenRead(source.WeightsPath)) hash = Convert.ToHexStringLower(SHA256.HashData(stream));
+        return new TeacherModel(source, Trainer.LoadModel(source.Architecture, source.WeightsPath), hash);
+    }
+
+    /// <summary>input ids [batch, time] -> the teacher's most likely next token [batch, time] (int64).</summary>
+    public Tensor Top1(Tensor inputIds)
+    {
+        using var noGrad = no_grad();
+        return Model.forward(inputIds).argmax(-1);
+    }
+
+    public void Dispose() => Model.Dispose();
+}
