@@ -4,8 +4,9 @@ using Afm.Runtime;
 using Afm.Runtime.Serving;
 using Afm.Runtime.Sessions;
 
-// Usage: dotnet run -c Release --project bench/Afm.Bench.Runtime [artifact.afmpkg] [decode-tokens]
+// Usage: dotnet run -c Release --project bench/Afm.Bench.Runtime [artifact.afmpkg] [decode-tokens] [threads]
 // Default artifact: the sample (build it first: dotnet build samples/tiny-afm/tiny-afm.afmproj).
+if (args.Length > 0 && args[0] == WeightExpansionBench.ChildFlag) return WeightExpansionBench.Measure(args);
 Afm.Training.TorchRuntime.PrepareProcess();
 var root = FindRoot();
 var artifact = args.Length > 0 ? args[0] : Path.Combine(root, "samples", "tiny-afm", "bin", "Debug", "tiny-afm.0.1.0.afmpkg");
@@ -24,7 +25,20 @@ Console.WriteLine($"  TorchSharp eager (no KV cache) {decode.TorchTokensPerSecon
 Console.WriteLine($"  ratio ORT / TorchSharp         {decode.OrtTokensPerSecond / decode.TorchTokensPerSecond,10:0.00}x   (target >= 3x)");
 Console.WriteLine($"  same greedy tokens             {decode.SameTokens}");
 Console.WriteLine($"peak RSS, float artifact: {decode.OrtOnlyPeakMiB:0} MiB with ONNX Runtime only; {Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024):0} MiB once TorchSharp is loaded too");
-Console.WriteLine("  (palettized artifact: not measured — model.onnx does not carry palettized weights yet; the quantize stage stores them only in model/quantized.safetensors)");
+
+// The sample's build outputs sit beside its artifact: bin/<Configuration>/x.afmpkg -> obj/<Configuration>/afm.
+var configuration = Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(artifact)))!;
+var intermediate = Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(Path.GetFullPath(artifact))!)!)!, "obj", configuration, "afm");
+if (File.Exists(Path.Combine(intermediate, "train", "model.safetensors")))
+{
+    var graphs = PalettizedSample.Build(intermediate, Path.Combine(Path.GetTempPath(), "afm-bench-runtime", Environment.ProcessId.ToString()));
+    Console.WriteLine($"compressed weights: the sample quantized in process with the design card's plan ({graphs.BitsPerWeight:0.00} bits per quantized weight, int8 embedding; {graphs.QuantizeSeconds:0} s), one child process per row (ORT only):");
+    Console.WriteLine($"  {"graph",-11} {"expansion",-9} {"model.onnx",11} {"load",9} {"RSS base",9} {"after load",11} {"peak RSS",9} {"decode",13}");
+    foreach (var m in WeightExpansionBench.Run(graphs, tokens, threads))
+        Console.WriteLine($"  {m.Graph,-11} {m.Expansion,-9} {m.OnnxBytes / 1024.0,8:0} KiB {m.LoadMs,6:0} ms {m.BaselineMiB,5:0} MiB {m.AfterLoadMiB,7:0} MiB {m.PeakMiB,5:0} MiB {m.DecodeTokensPerSecond,7:0} tok/s");
+    Console.WriteLine("  (expansion has no effect on the float graph: its rows show what disabling constant folding costs by itself)");
+}
+else Console.WriteLine($"compressed weights: not measured, {intermediate} has no trained weights (build the sample first)");
 
 var options = new ServerOptions { MaxConcurrent = 4, QueueLimit = 16 };
 var load = await LoadTest.Run(model, requests: 200, clients: 16, maxTokens: 32, options);

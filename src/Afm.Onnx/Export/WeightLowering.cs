@@ -17,7 +17,7 @@ namespace Afm.Onnx.Export;
 internal static class WeightLowering
 {
     private const long CastToFloat = (long)DataType.Float;
-    private const long CastToInt64 = (long)DataType.Int64;
+    private const long CastToInt32 = (long)DataType.Int32;
 
     public static string Emit(OnnxGraphBuilder graph, string name, ExportWeight weight) => weight switch
     {
@@ -38,8 +38,8 @@ internal static class WeightLowering
         if (p.Groups > 1)
         {
             // Row r reads LUT row r / groupSize: shift its indices into that row of the flattened LUT.
-            var rowIds = graph.Node("Range", [graph.Int64Scalar(0), graph.Int64Scalar(rows), graph.Int64Scalar(1)]);
-            var groupStart = graph.Node("Mul", [graph.Node("Div", [rowIds, graph.Int64Scalar(p.GroupSize)]), graph.Int64Scalar(p.Entries)]);
+            var rowIds = graph.Node("Range", [graph.Int32Scalar(0), graph.Int32Scalar(checked((int)rows)), graph.Int32Scalar(1)]);
+            var groupStart = graph.Node("Mul", [graph.Node("Div", [rowIds, graph.Int32Scalar(p.GroupSize)]), graph.Int32Scalar(p.Entries)]);
             indices = graph.Node("Add", [indices, graph.Node("Unsqueeze", [groupStart, graph.Int64s(1)])]);
         }
 
@@ -66,7 +66,7 @@ internal static class WeightLowering
         if (u.Scale.LongLength != u.Blocks || u.Offset.LongLength != u.Blocks)
             throw new InvalidDataException($"Weight '{name}': scale and offset must have {u.Blocks} blocks.");
         var levels = Cast(graph, Indices(graph, name, u.PackedIndices, count, u.Bits), CastToFloat);
-        var block = graph.Node("Div", [graph.Node("Range", [graph.Int64Scalar(0), graph.Int64Scalar(count), graph.Int64Scalar(1)]), graph.Int64Scalar(u.BlockSize)]);
+        var block = graph.Node("Div", [graph.Node("Range", [graph.Int32Scalar(0), graph.Int32Scalar(checked((int)count)), graph.Int32Scalar(1)]), graph.Int32Scalar(u.BlockSize)]);
         string PerWeight(string suffix, Half[] values) => graph.Node("Gather",
             [Cast(graph, graph.Initializer(name + suffix, DataType.Float16, MemoryMarshal.AsBytes(values.AsSpan()), u.Blocks), CastToFloat), block], null, Attr.Int("axis", 0));
         var scaled = graph.Node("Mul", [levels, PerWeight(".scale", u.Scale)]);
@@ -86,32 +86,37 @@ internal static class WeightLowering
     }
 
     /// <summary>
-    /// The <paramref name="count"/> indices of <paramref name="bits"/> bits packed LSB first, as int64 [count]. Eight
+    /// The <paramref name="count"/> indices of <paramref name="bits"/> bits packed LSB first, as int32 [count]. Eight
     /// indices of b bits fill exactly b bytes, so the bytes are read as rows of b (the stored array is padded with zero
-    /// bytes to whole rows). Slot s of a row starts at bit s*b, in byte j = s*b / 8 at shift s*b mod 8, and ends at
-    /// most one byte later: index = ((byte[j] + 256 x byte[j + 1]) / 2^shift) mod 2^b. Small integers only (below
-    /// 2^16), so every op is exact; a wider word (all b bytes at once) is not, since ONNX Runtime's int64 ReduceSum
-    /// loses the low bits of sums above 2^53.
+    /// bytes to whole rows). Slot s of a row starts in byte j = s*b / 8 at shift s*b mod 8 and ends at most one byte
+    /// later: index = ((byte[j] + 256 x byte[j + 1]) / 2^shift) mod 2^b; when b divides 8 no slot crosses a byte and
+    /// byte[j] alone is read. Integers below 2^16 only, so every op is exact (a word of all b bytes is not: ONNX Runtime's
+    /// int64 ReduceSum loses the low bits of sums above 2^53). Bytes are gathered as uint8 and the arithmetic is int32:
+    /// ORT keeps every folded intermediate until session init ends, so narrow types lower the peak memory of loading.
     /// </summary>
     private static string Indices(OnnxGraphBuilder graph, string name, byte[] packed, long count, int bits)
     {
         if (packed.LongLength != (count * bits + 7) / 8)
             throw new InvalidDataException($"Weight '{name}': {packed.Length} packed bytes do not hold {count} indices of {bits} bits.");
-        if (bits == 8) return Cast(graph, graph.Initializer(name + ".indices", DataType.Uint8, packed, count), CastToInt64);
+        checked { _ = (int)count; }
+        if (bits == 8) return Cast(graph, graph.Initializer(name + ".indices", DataType.Uint8, packed, count), CastToInt32);
 
         long words = (count + 7) / 8;
         var padded = new byte[words * bits];
         packed.CopyTo(padded, 0);
-        var bytes = Reshape(graph, Cast(graph, graph.Initializer(name + ".indices", DataType.Uint8, padded, padded.LongLength), CastToInt64), words, bits);
+        var bytes = Reshape(graph, graph.Initializer(name + ".indices", DataType.Uint8, padded, padded.LongLength), words, bits);
         var low = Enumerable.Range(0, 8).Select(s => (long)(s * bits / 8)).ToArray();
-        // When a slot does not cross into the next byte, whatever byte is read as "high" only adds bits at or above
-        // 8 - shift >= b, which the mod removes; so the high byte of the row's last byte is clamped into the row.
-        var high = low.Select(j => Math.Min(j + 1, bits - 1)).ToArray();
-        var shifts = Enumerable.Range(0, 8).Select(s => 1L << (s * bits % 8)).ToArray();
-        var lowBytes = graph.Node("Gather", [bytes, graph.Int64s(low)], null, Attr.Int("axis", 1));
-        var highBytes = graph.Node("Gather", [bytes, graph.Int64s(high)], null, Attr.Int("axis", 1));
-        var pair = graph.Node("Add", [lowBytes, graph.Node("Mul", [highBytes, graph.Int64Scalar(256)])]);
-        var slots = graph.Node("Mod", [graph.Node("Div", [pair, graph.Int64s(shifts)]), graph.Int64Scalar(1L << bits)]);
+        var pair = Cast(graph, graph.Node("Gather", [bytes, graph.Int64s(low)], null, Attr.Int("axis", 1)), CastToInt32);
+        if (8 % bits != 0)
+        {
+            // When a slot does not cross into the next byte, whatever byte is read as "high" only adds bits at or above
+            // 8 - shift >= b, which the mod removes; so the high byte of the row's last byte is clamped into the row.
+            var high = low.Select(j => Math.Min(j + 1, bits - 1)).ToArray();
+            var highBytes = Cast(graph, graph.Node("Gather", [bytes, graph.Int64s(high)], null, Attr.Int("axis", 1)), CastToInt32);
+            pair = graph.Node("Add", [pair, graph.Node("Mul", [highBytes, graph.Int32Scalar(256)])]);
+        }
+        var shifts = Enumerable.Range(0, 8).Select(s => 1 << (s * bits % 8)).ToArray();
+        var slots = graph.Node("Mod", [graph.Node("Div", [pair, graph.Int32s(shifts)]), graph.Int32Scalar(1 << bits)]);
         var flat = Reshape(graph, slots, words * 8);
         return words * 8 == count ? flat : graph.Node("Slice", [flat, graph.Int64s(0), graph.Int64s(count)]);
     }

@@ -50,6 +50,14 @@ public sealed class OnnxGraphBuilder
     public string Int64s(params long[] values) =>
         Constant("i64[" + string.Join(",", values) + "]", name => Initializer(name, values, values.Length));
 
+    /// <summary>A 1-D int32 constant (index arithmetic where int64 would double the memory); equal constants share one initializer.</summary>
+    public string Int32s(params int[] values) =>
+        Constant("i32[" + string.Join(",", values) + "]", name => AddInitializer(name, TensorProto.Types.DataType.Int32, MemoryMarshal.AsBytes(values.AsSpan()), [values.Length]));
+
+    /// <summary>A 0-D int32 constant.</summary>
+    public string Int32Scalar(int value) =>
+        Constant("i32(" + value.ToString(CultureInfo.InvariantCulture) + ")", name => AddInitializer(name, TensorProto.Types.DataType.Int32, MemoryMarshal.AsBytes(new[] { value }.AsSpan()), []));
+
     /// <summary>A 0-D int64 constant.</summary>
     public string Int64Scalar(long value) =>
         Constant("i64(" + value.ToString(CultureInfo.InvariantCulture) + ")", name => Initializer(name, [value]));

@@ -90,6 +90,9 @@ public sealed class DecoderSession : IDisposable
         var spinning = options.AllowSpinning ? "1" : "0";
         sessionOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", spinning);
         sessionOptions.AddSessionConfigEntry("session.inter_op.allow_spinning", spinning);
+        // Without constant folding the expansion subgraphs of compressed weights stay in the graph and run every time.
+        if (options.WeightExpansion == WeightExpansion.OnTheFly)
+            sessionOptions.AddSessionConfigEntry("optimization.disable_specified_optimizers", "ConstantFolding");
         switch (options.ExecutionProvider)
         {
             case ExecutionProvider.Cpu:
