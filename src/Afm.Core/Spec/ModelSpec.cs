@@ -28,6 +28,8 @@ public sealed record ModelSpec
     public IReadOnlyList<DeviceProfileSpec> Devices { get; init; } = [];
     /// <summary>The model this one is distilled from, or null (specs/afmproj.md, Teacher).</summary>
     public TeacherSpec? Teacher { get; init; }
+    /// <summary>The adapters stage's adapters, recovery adapters first (specs/adapters.md); empty: no adapters stage output.</summary>
+    public IReadOnlyList<AdapterSpec> Adapters { get; init; } = [];
 }
 
 /// <summary>The decoder-only transformer of the AFM report.</summary>

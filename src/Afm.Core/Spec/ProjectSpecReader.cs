@@ -38,9 +38,13 @@ public static class ProjectSpecReader
         var quantization = QuantizationPlanReader.Read(context);
         var devices = DeviceProfileReader.Read(context);
         var teacher = TeacherReader.Read(context);
+        var adapters = AdapterReader.Read(context, properties, stages.Select(s => s.Spec).ToList());
+        if (adapters.Any(a => a.Kind == AdapterKind.AccuracyRecovery) && quantization is null)
+            context.Warning(DiagnosticCodes.AdaptersWithoutQuantizationPlan, adapters.First(a => a.Kind == AdapterKind.AccuracyRecovery).Location!,
+                "Accuracy-recovery adapters are trained on the float model because the project has no QuantizationPlan, so there is no quantization loss for them to recover. Add a <QuantizationPlan>, or remove the recovery adapter.");
 
         if (context.HasErrors) return new SpecResult(null, context.Diagnostics);
-        return new SpecResult(cleaning.Apply(Assemble(snapshot, properties, tokenizer!, corpora, evalSets, stages.Select(s => s.Spec!).ToList())) with { Quantization = quantization, Devices = devices, Teacher = teacher }, context.Diagnostics);
+        return new SpecResult(cleaning.Apply(Assemble(snapshot, properties, tokenizer!, corpora, evalSets, stages.Select(s => s.Spec!).ToList())) with { Quantization = quantization, Devices = devices, Teacher = teacher, Adapters = adapters }, context.Diagnostics);
     }
 
     /// <summary>Only called without errors, so every value a reader left null would have been reported.</summary>

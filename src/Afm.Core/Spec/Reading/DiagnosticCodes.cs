@@ -83,6 +83,17 @@ internal static class DiagnosticCodes
     public const string DeviceValueImplausible = "AFM5005";
     public const string UnknownComputeType = "AFM5006";
 
+    // 60xx: Adapter items (61xx are raised by the adapters stage, see specs/adapters.md).
+    public const string UnknownAdapterKind = "AFM6001";
+    public const string InvalidRanks = "AFM6002";
+    public const string InitFromUnknown = "AFM6003";
+    public const string FeatureAdapterWithoutData = "AFM6004";
+    public const string AdapterDataMatchedNoFiles = "AFM6005";
+    public const string AdapterStageUnknown = "AFM6006";
+    public const string DuplicateAdapterName = "AFM6007";
+    public const string AdapterMetadataNotForKind = "AFM6008";
+    public const string AdaptersWithoutQuantizationPlan = "AFM6009";
+
     // 9xxx: the toolchain's own faults, never the user's.
     public const string MalformedSnapshot = "AFM9001";
 }

@@ -9,7 +9,7 @@ internal static class LaterStageItems
 {
     private static readonly (string Type, string Stage)[] Types =
     [
-        ("Adapter", "adapters"),
+        // None today: Adapter (adapters stage) and Teacher (distillation) are built.
     ];
 
     public static void Warn(SpecContext context)

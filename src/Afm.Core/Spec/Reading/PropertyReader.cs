@@ -35,7 +35,7 @@ internal static partial class PropertyReader
 
     // SemVer 2.0.0: the package name embeds the version, and tools compare versions by these rules.
     [GeneratedRegex(@"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$")]
-    private static partial Regex SemVer();
+    internal static partial Regex SemVer();
 
     // The name becomes a file name (<Name>.<Version>.afmpkg) on every OS.
     [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]

@@ -1,0 +1,47 @@
+using Afm.Core.Diagnostics;
+
+namespace Afm.Core.Spec;
+
+/// <summary>accuracy-recovery: LoRA on the frozen (quantized) base, trained on pretraining data. feature: LoRA trained on prompt/response data.</summary>
+public enum AdapterKind { AccuracyRecovery, Feature }
+
+/// <summary>
+/// One adapter the adapters stage trains (specs/adapters.md). An accuracy-recovery item with <c>Ranks="8;16;32"</c>
+/// becomes one spec per rank, named <c>&lt;item&gt;-r&lt;rank&gt;</c>; a feature item is one spec named as the item.
+/// Adapters are trained in this list's order, recovery adapters first, so an InitFrom source always exists.
+/// </summary>
+public sealed record AdapterSpec
+{
+    /// <summary>The adapter's name: its folder under adapters/ and its name in the artifact (e.g. recovery-r16).</summary>
+    public required string Name { get; init; }
+    /// <summary>The Adapter item's Include (e.g. recovery): what InitFrom names.</summary>
+    public required string Item { get; init; }
+    public required AdapterKind Kind { get; init; }
+    public required int Rank { get; init; }
+    /// <summary>LoRA alpha: the update is scaled by Alpha / Rank while training (folded into B in the file).</summary>
+    public required double Alpha { get; init; }
+    /// <summary>The adapter's own version (Version metadata, default the project's Version).</summary>
+    public required string Version { get; init; }
+    public required long Tokens { get; init; }
+    public required int SequenceLength { get; init; }
+    public required int BatchSize { get; init; }
+    public required double LearningRate { get; init; }
+    public required int WarmupSteps { get; init; }
+    public required double FinalLearningRateRatio { get; init; }
+    /// <summary>accuracy-recovery: the pretrain TrainingStage whose packed data (its Mix) the adapter trains and is measured on.</summary>
+    public string? TrainingStage { get; init; }
+    /// <summary>accuracy-recovery: weight in [0, 1] of distillation from the float model (KL of its next-token distribution); 0 = next-token loss only.</summary>
+    public double Distillation { get; init; }
+    /// <summary>feature: prompt/response JSON lines files (absolute, sorted).</summary>
+    public IReadOnlyList<string> Data { get; init; } = [];
+    public string PromptField { get; init; } = "prompt";
+    public string ResponseField { get; init; } = "response";
+    /// <summary>feature: the adapter (by <see cref="Name"/>) whose weights this one starts from, or null for a fresh (B = 0) start.</summary>
+    public string? InitFrom { get; init; }
+    public SourceLocation? Location { get; init; }
+
+    public long Steps => Math.Max(1, Tokens / ((long)SequenceLength * BatchSize));
+
+    /// <summary>The file-metadata keyword of <see cref="Kind"/>.</summary>
+    public string KindName => Kind == AdapterKind.AccuracyRecovery ? "accuracy-recovery" : "feature";
+}

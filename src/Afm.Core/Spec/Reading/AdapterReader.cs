@@ -1,0 +1,207 @@
+using System.Globalization;
+
+namespace Afm.Core.Spec.Reading;
+
+/// <summary>
+/// Reads the &lt;Adapter&gt; items (specs/adapters.md): accuracy-recovery items expand to one adapter per rank of
+/// their Ranks, feature items are one adapter each, and InitFrom is resolved to the recovery adapter of the same rank.
+/// </summary>
+internal static class AdapterReader
+{
+    public const double DefaultLearningRate = 1e-3;
+    public const int DefaultBatchSize = 8;
+    public const double DefaultFinalLearningRateRatio = 0.1;
+
+    private static readonly string[] Common =
+        ["Kind", "Tokens", "BatchSize", "LearningRate", "Warmup", "FinalLearningRateRatio", "Alpha", "Version"];
+    private static readonly string[] RecoveryOnly = ["Ranks", "TrainingStage", "Distillation"];
+    private static readonly string[] FeatureOnly = ["Rank", "InitFrom", "SequenceLength", .. SftDataReader.Metadata];
+
+    public static List<AdapterSpec> Read(SpecContext context, ProjectProperties properties, IReadOnlyList<TrainingStageSpec?> stages)
+    {
+        var items = context.Items("Adapter");
+        var recovery = new List<AdapterSpec>();
+        var features = new List<(AdapterSpec Spec, ItemView Item)>();
+        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var item in items)
+        {
+            var kind = ReadKind(context, item);
+            if (kind is null) continue;
+            item.WarnAboutUnknownMetadata([.. Common, .. kind == AdapterKind.AccuracyRecovery ? RecoveryOnly : FeatureOnly]);
+            foreach (var name in kind == AdapterKind.AccuracyRecovery ? FeatureOnly : RecoveryOnly)
+                if (item.Get(name) is { } misplaced && !(name == "Rank" && kind == AdapterKind.AccuracyRecovery))
+                    context.Error(DiagnosticCodes.AdapterMetadataNotForKind, misplaced.Location,
+                        $"{misplaced.What} applies only to Kind=\"{(kind == AdapterKind.AccuracyRecovery ? "feature" : "accuracy-recovery")}\" adapters. Remove {name}" +
+                        (name == "Ranks" ? ", or write Rank=\"16\" for a feature adapter." : "."));
+            if (!CheckName(context, item, seen)) continue;
+            if (kind == AdapterKind.AccuracyRecovery) recovery.AddRange(ReadRecovery(context, item, properties, stages));
+            else if (ReadFeature(context, item, properties, stages) is { } feature) features.Add((feature, item));
+        }
+        foreach (var spec in recovery)
+            if (!seen.Add(spec.Name))
+                context.Error(DiagnosticCodes.DuplicateAdapterName, spec.Location!,
+                    $"Adapter name '{spec.Name}' (a rank of a recovery adapter) is also the name of another Adapter. Rename one of them.");
+        return [.. recovery, .. features.Select(f => ResolveInitFrom(context, f.Item, f.Spec, recovery))];
+    }
+
+    private static AdapterKind? ReadKind(SpecContext context, ItemView item) =>
+        context.Choice(item, "Kind", AdapterKind.Feature, DiagnosticCodes.UnknownAdapterKind,
+            ("accuracy-recovery", AdapterKind.AccuracyRecovery), ("feature", AdapterKind.Feature));
+
+    private static bool CheckName(SpecContext context, ItemView item, HashSet<string> seen)
+    {
+        if (!PropertyReader.SafeName().IsMatch(item.Include))
+        {
+            context.Error(DiagnosticCodes.InvalidName, item.IncludeLocation,
+                $"Adapter name '{item.Include}' may contain only letters, digits, '.', '-' and '_', starting with a letter or digit (it names a folder).");
+            return false;
+        }
+        if (seen.Add(item.Include)) return true;
+        context.Error(DiagnosticCodes.DuplicateAdapterName, item.IncludeLocation,
+            $"Adapter '{item.Include}' is declared more than once; give each adapter its own name.");
+        return false;
+    }
+
+    private static IEnumerable<AdapterSpec> ReadRecovery(SpecContext context, ItemView item, ProjectProperties properties, IReadOnlyList<TrainingStageSpec?> stages)
+    {
+        var ranks = ReadRanks(context, item, properties);
+        var stage = ReadTrainingStage(context, item, stages);
+        var distillation = item.Get("Distillation") is { } d ? context.Double(d, (v => v >= 0 && v <= 1, "between 0 and 1")) : 0;
+        if (ranks is null || stage is null || distillation is null) yield break;
+        foreach (int rank in ranks)
+            if (ReadSettings(context, item, properties, rank, stage.SequenceLength) is { } spec)
+                yield return spec with
+                {
+                    Name = $"{item.Include}-r{rank.ToString(CultureInfo.InvariantCulture)}", Kind = AdapterKind.AccuracyRecovery,
+                    TrainingStage = stage.Name, Distillation = distillation.Value,
+                };
+    }
+
+    private static AdapterSpec? ReadFeature(SpecContext context, ItemView item, ProjectProperties properties, IReadOnlyList<TrainingStageSpec?> stages)
+    {
+        int? rank = item.Required("Rank", "16") is { } r ? CheckRank(context, r, context.Int(r, SpecContext.Positive), properties) : null;
+        var firstLength = stages.FirstOrDefault()?.SequenceLength;
+        var length = item.Get("SequenceLength") is { } s ? context.Int(s, SpecContext.Positive) : firstLength;
+        var sft = ReadData(context, item);
+        if (rank is null || length is null || sft.Files is null) return null;
+        if (properties.MaxSequenceLength is int max && length > max)
+            context.Error(DiagnosticCodes.SequenceLengthExceedsMax, item.Get("SequenceLength")!.Value.Location,
+                $"SequenceLength of {item.Describe} is {length}, but MaxSequenceLength is {max}. Lower SequenceLength or raise MaxSequenceLength.");
+        return ReadSettings(context, item, properties, rank.Value, length.Value) is { } spec
+            ? spec with { Data = sft.Files, PromptField = sft.PromptField, ResponseField = sft.ResponseField, InitFrom = item.Get("InitFrom")?.Text }
+            : null;
+    }
+
+    /// <summary>InitFrom names an accuracy-recovery item; the feature adapter starts from its adapter of the same rank.</summary>
+    private static AdapterSpec ResolveInitFrom(SpecContext context, ItemView item, AdapterSpec feature, IReadOnlyList<AdapterSpec> recovery)
+    {
+        if (feature.InitFrom is not { } source) return feature;
+        var value = item.Get("InitFrom")!.Value;
+        var group = recovery.Where(r => string.Equals(r.Item, source, StringComparison.OrdinalIgnoreCase)).ToList();
+        if (group.Count == 0)
+        {
+            var names = recovery.Select(r => r.Item).Distinct().ToList();
+            context.Error(DiagnosticCodes.InitFromUnknown, value.Location,
+                $"{value.What} is '{source}', which names no Kind=\"accuracy-recovery\" Adapter" +
+                (names.Count > 0 ? $" (declared: {string.Join(", ", names)})." : "; declare one, e.g. <Adapter Include=\"recovery\" Kind=\"accuracy-recovery\" Ranks=\"16\" Tokens=\"200k\" />, or remove InitFrom."));
+            return feature;
+        }
+        if (group.FirstOrDefault(r => r.Rank == feature.Rank) is { } match) return feature with { InitFrom = match.Name };
+        context.Error(DiagnosticCodes.InitFromUnknown, value.Location,
+            $"{value.What} is '{source}', whose ranks are {string.Join(";", group.Select(g => g.Rank))}, but the adapter has Rank {feature.Rank}: " +
+            $"it starts from the recovery adapter of its own rank. Add {feature.Rank} to the Ranks of '{source}' or change Rank.");
+        return feature;
+    }
+
+    private static AdapterSpec? ReadSettings(SpecContext context, ItemView item, ProjectProperties properties, int rank, int length)
+    {
+        var tokens = item.Required("Tokens", "200k") is { } t ? context.TokenCount(t) : null;
+        var batch = item.Get("BatchSize") is { } b ? context.Int(b, SpecContext.Positive) : DefaultBatchSize;
+        var lr = item.Get("LearningRate") is { } l ? context.Double(l, SpecContext.Positive) : DefaultLearningRate;
+        var finalRatio = item.Get("FinalLearningRateRatio") is { } f ? context.Double(f, (v => v >= 0 && v <= 1, "between 0 and 1")) : DefaultFinalLearningRateRatio;
+        var alpha = item.Get("Alpha") is { } a ? context.Double(a, SpecContext.Positive) : 2.0 * rank;
+        var warmup = item.Get("Warmup") is { } w ? context.Int(w, SpecContext.NonNegative) : null;
+        var version = item.Get("Version") is { } v ? ReadVersion(context, v) : properties.Version;
+        if (tokens is null || batch is null || lr is null || finalRatio is null || alpha is null || version is null
+            || (item.Has("Warmup") && warmup is null)) return null;
+        long steps = Math.Max(1, tokens.Value / ((long)length * batch.Value));
+        return new AdapterSpec
+        {
+            Name = item.Include, Item = item.Include, Kind = AdapterKind.Feature, Rank = rank, Alpha = alpha.Value, Version = version,
+            Tokens = tokens.Value, SequenceLength = length, BatchSize = batch.Value, LearningRate = lr.Value,
+            WarmupSteps = warmup ?? (int)Math.Min(100, steps / 10), FinalLearningRateRatio = finalRatio.Value, Location = item.Location,
+        };
+    }
+
+    private static List<int>? ReadRanks(SpecContext context, ItemView item, ProjectProperties properties)
+    {
+        if ((item.Get("Ranks") ?? item.Get("Rank")) is not { } value)
+        {
+            context.Error(DiagnosticCodes.InvalidRanks, item.Location,
+                $"{item.Describe} has no Ranks. Add Ranks=\"8;16;32\" (one recovery adapter per rank).");
+            return null;
+        }
+        var ranks = new List<int>();
+        foreach (var part in value.Text.Split(';', StringSplitOptions.TrimEntries))
+        {
+            if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out int rank) || rank < 1 || ranks.Contains(rank))
+            {
+                context.Error(DiagnosticCodes.InvalidRanks, value.Location,
+                    $"{value.What} is '{value.Text}'; write distinct positive whole numbers separated by ';', such as Ranks=\"8;16;32\".");
+                return null;
+            }
+            if (CheckRank(context, value, rank, properties) is null) return null;
+            ranks.Add(rank);
+        }
+        return ranks;
+    }
+
+    private static int? CheckRank(SpecContext context, RawValue value, int? rank, ProjectProperties properties)
+    {
+        if (rank is int r && properties.ModelDim is int dim && r > dim)
+        {
+            context.Error(DiagnosticCodes.InvalidRanks, value.Location,
+                $"{value.What} asks for rank {r}, above ModelDim {dim}: a LoRA update of rank above the smallest side of a projection adds nothing. Use a rank up to {dim}.");
+            return null;
+        }
+        return rank;
+    }
+
+    private static TrainingStageSpec? ReadTrainingStage(SpecContext context, ItemView item, IReadOnlyList<TrainingStageSpec?> stages)
+    {
+        var pretrain = stages.Where(s => s is { Kind: StageKind.Pretrain }).ToList();
+        if (item.Get("TrainingStage") is not { } value) return pretrain.LastOrDefault();
+        var stage = pretrain.FirstOrDefault(s => string.Equals(s!.Name, value.Text, StringComparison.OrdinalIgnoreCase));
+        if (stage is null && !stages.Any(s => s is null))
+            context.Error(DiagnosticCodes.AdapterStageUnknown, value.Location,
+                $"{value.What} is '{value.Text}', which names no pretrain TrainingStage; a recovery adapter trains on a pretrain stage's packed data. " +
+                $"Write one of: {string.Join(", ", pretrain.Select(s => s!.Name))}.");
+        return stage;
+    }
+
+    /// <summary>The prompt/response files of a feature adapter (as an sft stage's Data); Files is null after an error.</summary>
+    private static (IReadOnlyList<string>? Files, string PromptField, string ResponseField) ReadData(SpecContext context, ItemView item)
+    {
+        var prompt = item.Get("PromptField")?.Text ?? SftDataReader.DefaultPromptField;
+        var response = item.Get("ResponseField")?.Text ?? SftDataReader.DefaultResponseField;
+        if (item.Get("Data") is not { } data)
+        {
+            context.Error(DiagnosticCodes.FeatureAdapterWithoutData, item.Location,
+                $"{item.Describe} is a feature adapter without Data. Add Data=\"data/summaries/*.jsonl\" (JSON lines with \"{prompt}\" and \"{response}\" fields).");
+            return (null, prompt, response);
+        }
+        var files = SftDataReader.Expand(context.ProjectDirectory, data.Text);
+        if (files.Count > 0) return (files, prompt, response);
+        context.Error(DiagnosticCodes.AdapterDataMatchedNoFiles, data.Location,
+            $"{data.What} is '{data.Text}', which matches no file. Fix the path or pattern (relative to the project directory) or add the files.");
+        return (null, prompt, response);
+    }
+
+    private static string? ReadVersion(SpecContext context, RawValue value)
+    {
+        if (PropertyReader.SemVer().IsMatch(value.Text)) return value.Text;
+        context.Error(DiagnosticCodes.InvalidVersion, value.Location,
+            $"{value.What} is '{value.Text}', which is not a semantic version. Write MAJOR.MINOR.PATCH, such as 1.0.0 or 0.2.0-preview.1.");
+        return null;
+    }
+}

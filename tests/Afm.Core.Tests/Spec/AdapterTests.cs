@@ -1,0 +1,88 @@
+using Afm.Core.Spec;
+
+namespace Afm.Core.Tests.Spec;
+
+public sealed class AdapterTests
+{
+    private const string Anchor = "<EvalSet Include=\"data/eval/*.txt\" />";
+    private const string Plan = "<QuantizationPlan Include=\"device\" />";
+    private const string Recovery = "<Adapter Include=\"recovery\" Kind=\"accuracy-recovery\" Ranks=\"8;16;32\" Tokens=\"200k\" />";
+
+    private static TestProject With(params string[] items)
+    {
+        var project = TestProject.With(Anchor, Anchor + "\n    " + string.Join("\n    ", items));
+        project.WriteFile("data/summaries/a.jsonl", "{\"prompt\":\"p\",\"response\":\"r\"}\n");
+        return project;
+    }
+
+    [Fact]
+    public void A_recovery_item_becomes_one_adapter_per_rank_on_the_last_pretrain_stage_data()
+    {
+        using var project = With(Plan, Recovery);
+        var result = project.Read();
+        Assert.Empty(result.Diagnostics);
+        var adapters = result.Spec!.Adapters;
+        Assert.Equal(["recovery-r8", "recovery-r16", "recovery-r32"], adapters.Select(a => a.Name));
+        Assert.All(adapters, a => Assert.Equal((AdapterKind.AccuracyRecovery, "context", 1024, "1.0.0", 200_000L, 0.0),
+            (a.Kind, a.TrainingStage, a.SequenceLength, a.Version, a.Tokens, a.Distillation)));
+        Assert.Equal([16.0, 32.0, 64.0], adapters.Select(a => a.Alpha));
+    }
+
+    [Fact]
+    public void A_feature_adapter_starts_from_the_recovery_adapter_of_its_rank_and_is_trained_after_it()
+    {
+        using var project = With(
+            "<Adapter Include=\"summarize\" Rank=\"16\" InitFrom=\"recovery\" Tokens=\"50k\" Data=\"data/summaries/*.jsonl\" Version=\"2.1.0\" />",
+            Plan, Recovery);
+        var result = project.Read();
+        Assert.Empty(result.Diagnostics);
+        var feature = result.Spec!.Adapters[^1];
+        Assert.Equal(("summarize", AdapterKind.Feature, 16, "recovery-r16", "2.1.0", 256),
+            (feature.Name, feature.Kind, feature.Rank, feature.InitFrom, feature.Version, feature.SequenceLength));
+        Assert.Equal([Path.Combine(project.Directory, "data/summaries/a.jsonl")], feature.Data);
+    }
+
+    [Fact]
+    public void Recovery_adapters_without_a_plan_are_a_warning()
+    {
+        using var project = With(Recovery);
+        var result = project.Read();
+        Assert.NotNull(result.Spec);
+        Assert.Equal(("AFM6009", project.Locate("<Adapter")), (result.Diagnostics.Single().Code, result.Diagnostics.Single().Location));
+    }
+
+    [Theory]
+    [InlineData("<Adapter Include=\"r\" Kind=\"recovery\" Ranks=\"8\" Tokens=\"1k\" />", "AFM6001", "Kind=")]
+    [InlineData("<Adapter Include=\"r\" Kind=\"accuracy-recovery\" Ranks=\"8;x\" Tokens=\"1k\" />", "AFM6002", "Ranks=")]
+    [InlineData("<Adapter Include=\"r\" Kind=\"accuracy-recovery\" Ranks=\"8;8\" Tokens=\"1k\" />", "AFM6002", "Ranks=")]
+    [InlineData("<Adapter Include=\"r\" Kind=\"accuracy-recovery\" Ranks=\"512\" Tokens=\"1k\" />", "AFM6002", "Ranks=")]
+    [InlineData("<Adapter Include=\"r\" Kind=\"accuracy-recovery\" Tokens=\"1k\" />", "AFM6002", "<Adapter")]
+    [InlineData("<Adapter Include=\"f\" Rank=\"16\" InitFrom=\"nothing\" Tokens=\"1k\" Data=\"data/summaries/a.jsonl\" />", "AFM6003", "InitFrom=")]
+    [InlineData("<Adapter Include=\"f\" Rank=\"16\" Tokens=\"1k\" />", "AFM6004", "<Adapter")]
+    [InlineData("<Adapter Include=\"f\" Rank=\"16\" Tokens=\"1k\" Data=\"data/summaires/*.jsonl\" />", "AFM6005", "Data=")]
+    [InlineData("<Adapter Include=\"r\" Kind=\"accuracy-recovery\" Ranks=\"8\" Tokens=\"1k\" TrainingStage=\"nope\" />", "AFM6006", "TrainingStage=")]
+    [InlineData("<Adapter Include=\"r\" Kind=\"accuracy-recovery\" Ranks=\"8\" Tokens=\"1k\" Data=\"data/summaries/a.jsonl\" />", "AFM6008", "Data=")]
+    [InlineData("<Adapter Include=\"f\" Rank=\"16\" Tokens=\"1k\" Data=\"data/summaries/a.jsonl\" Ranks=\"8\" />", "AFM6008", "Ranks=")]
+    [InlineData("<Adapter Include=\"f\" Rank=\"16\" Tokens=\"1k\" Data=\"data/summaries/a.jsonl\" Version=\"two\" />", "AFM1005", "Version=")]
+    public void A_bad_adapter_is_an_error_at_the_metadata_that_is_wrong(string adapter, string code, string where)
+    {
+        using var project = With(Plan, adapter);
+        DiagnosticAssert.Error(project.Read(), code, project.Locate(where));
+    }
+
+    [Fact]
+    public void InitFrom_a_recovery_adapter_without_the_rank_is_an_error_naming_its_ranks()
+    {
+        using var project = With(Plan, Recovery, "<Adapter Include=\"f\" Rank=\"4\" InitFrom=\"recovery\" Tokens=\"1k\" Data=\"data/summaries/a.jsonl\" />");
+        var result = project.Read();
+        DiagnosticAssert.Error(result, "AFM6003", project.Locate("InitFrom="));
+        Assert.Contains("8;16;32", result.Diagnostics.Single(d => d.IsError).Message);
+    }
+
+    [Fact]
+    public void Two_adapters_with_one_name_are_an_error()
+    {
+        using var project = With(Plan, Recovery, Recovery.Replace("Ranks=\"8;16;32\"", "Ranks=\"4\""));
+        DiagnosticAssert.Error(project.Read(), "AFM6007", project.Locate("Include=\"recovery\"", 2));
+    }
+}
