@@ -99,6 +99,24 @@ public sealed class AfmQuantize : AfmSpecStageTask
     }
 }
 
+/// <summary>The adapters stage: LoRA adapters on the frozen (quantized) base (specs/adapters.md).</summary>
+public sealed class AfmAdapters : AfmSpecStageTask
+{
+    [Required] public string TokenizerDirectory { get; set; } = "";
+    [Required] public string DataDirectory { get; set; } = "";
+    [Required] public string TrainDirectory { get; set; } = "";
+    /// <summary>Folder written by the quantize stage (empty without a QuantizationPlan: the adapters train on the float model).</summary>
+    public string QuantizeDirectory { get; set; } = "";
+    protected override string Command => "adapters";
+    protected override void AddStageArguments(ResponseFileBuilder arguments)
+    {
+        arguments.Add("--tokenizer", TokenizerDirectory);
+        arguments.Add("--data", DataDirectory);
+        arguments.Add("--train", TrainDirectory);
+        if (!string.IsNullOrEmpty(QuantizeDirectory)) arguments.Add("--quantize", QuantizeDirectory);
+    }
+}
+
 /// <summary>The AfmQuantizationBaseline gate: compare the quantization report with a committed one, or rewrite it.</summary>
 public sealed class AfmQuantizationBaseline : AfmCompilerTask
 {
@@ -130,6 +148,8 @@ public sealed class AfmPackage : AfmSpecStageTask
     public string QuantizeDirectory { get; set; } = "";
     /// <summary>Folder written by the profile stage (empty without a DeviceProfile).</summary>
     public string ProfileDirectory { get; set; } = "";
+    /// <summary>Folder written by the adapters stage (empty without Adapter items).</summary>
+    public string AdaptersDirectory { get; set; } = "";
     protected override string Command => "package";
     protected override void AddStageArguments(ResponseFileBuilder arguments)
     {
@@ -139,5 +159,6 @@ public sealed class AfmPackage : AfmSpecStageTask
         if (!string.IsNullOrEmpty(ExportDirectory)) arguments.Add("--export", ExportDirectory);
         arguments.Add("--quantize", QuantizeDirectory);
         if (!string.IsNullOrEmpty(ProfileDirectory)) arguments.Add("--profile", ProfileDirectory);
+        if (!string.IsNullOrEmpty(AdaptersDirectory)) arguments.Add("--adapters", AdaptersDirectory);
     }
 }

@@ -18,6 +18,7 @@ public static class Program
             ProfileCommand.Create(),
             QuantizeCommand.Create(),
             QuantizationBaselineCommand.Create(),
+            AdaptersCommand.Create(),
             ExportCommand.Create(),
             PackageCommand.Create(),
             SampleDataCommand.Create(),

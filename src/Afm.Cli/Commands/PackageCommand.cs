@@ -17,9 +17,11 @@ internal static class PackageCommand
         var export = new Option<string?>("--export") { Description = "The export folder written by `afm export` (model.onnx); optional." };
         var quantize = new Option<string?>("--quantize") { Description = "The quantize folder written by `afm quantize`; optional (absent or empty: float model only)." };
         var profile = new Option<string?>("--profile") { Description = "The profile folder written by `afm profile --spec`; optional." };
+        var adapters = new Option<string?>("--adapters") { Description = "The adapters folder written by `afm adapters`; optional." };
         var output = StageOptions.Out("The .afmpkg file to write.");
         var command = new Command("package", "Assemble the model artifact with its manifest and reports.") { spec, tokenizer, data, train, export, quantize, output };
         command.Options.Add(profile);
+        command.Options.Add(adapters);
         command.SetAction(result => CompilerRun.Guard(() =>
         {
             var model = SpecFile.Load(result.GetValue(spec)!);
@@ -28,6 +30,7 @@ internal static class PackageCommand
                 ExportDirectory = result.GetValue(export),
                 QuantizeDirectory = result.GetValue(quantize),
                 ProfileDirectory = result.GetValue(profile),
+                AdaptersDirectory = result.GetValue(adapters),
             };
             var entries = ArtifactBuilder.Build(inputs);
             var path = result.GetValue(output)!;

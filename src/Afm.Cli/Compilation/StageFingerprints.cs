@@ -54,6 +54,15 @@ public static class StageFingerprints
             spec.Name, spec.Architecture, spec.Threads, groupSize = spec.Quantization?.GroupSize,
             devices = spec.Devices.Select(d => d with { Location = null }),
         });
+        // The adapters' settings (the weights, data and tokenizer they depend on are file inputs of the target).
+        Write(directory, "adapters", new
+        {
+            adapters = spec.Adapters.Select(a => a with { Location = null }),
+            spec.Architecture,
+            spec.Seed,
+            spec.Threads,
+            plan = spec.Quantization is not null,
+        });
         Write(directory, "package", PortableSpec.From(spec));
     }
 

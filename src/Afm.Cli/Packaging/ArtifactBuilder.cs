@@ -15,6 +15,8 @@ public sealed record PackageInputs(ModelSpec Spec, string TokenizerDirectory, st
     public string? QuantizeDirectory { get; init; }
     /// <summary>Folder of the profile stage; when set, each declared device's profile and reports are packaged (specs/profiling.md).</summary>
     public string? ProfileDirectory { get; init; }
+    /// <summary>Folder of the adapters stage; when set, each adapter's files and the adapters report are packaged (specs/adapters.md).</summary>
+    public string? AdaptersDirectory { get; init; }
 }
 
 /// <summary>Collects the files of an artifact and writes its manifest over them.</summary>
@@ -49,6 +51,9 @@ public static class ArtifactBuilder
         if (inputs.ProfileDirectory is { Length: > 0 } profileDirectory)
             ProfileEntries.Add(entries, profileDirectory, spec);
 
+        bool adapted = inputs.AdaptersDirectory is { Length: > 0 } a && File.Exists(Path.Combine(a, "report.json"));
+        if (adapted) AdapterEntries(entries, inputs.AdaptersDirectory!);
+
         var reportBytes = File.ReadAllBytes(Path.Combine(inputs.TrainDirectory, "report.json"));
         entries[ArtifactLayout.TrainingReport] = reportBytes;
         var report = JsonSerializer.Deserialize<TrainingSummary>(reportBytes, SpecFile.Options)!;
@@ -61,7 +66,7 @@ public static class ArtifactBuilder
             Toolchain = new ToolchainInfo("AfmToolchain", ToolchainVersion()),
             Seed = spec.Seed,
             Threads = spec.Threads,
-            Stages = StagesThatRan(inputs, spec, quantized),
+            Stages = StagesThatRan(inputs, spec, quantized, adapted),
             Inputs = HashInputs(spec),
             Files = entries.Select(e => new HashedFile(e.Key, e.Value.LongLength, Hashing.Sha256(e.Value))).ToList(),
         };
@@ -70,14 +75,27 @@ public static class ArtifactBuilder
     }
 
     /// <summary>The pipeline stages that produced this artifact, in pipeline order (optional ones only when they ran).</summary>
-    private static List<string> StagesThatRan(PackageInputs inputs, ModelSpec spec, bool quantized)
+    private static List<string> StagesThatRan(PackageInputs inputs, ModelSpec spec, bool quantized, bool adapted)
     {
         var stages = new List<string> { "validate", "tokenizer", "data", "train" };
         if (inputs.ProfileDirectory is { Length: > 0 } && spec.Devices.Count > 0) stages.Add("profile");
         if (quantized) stages.Add("quantize");
+        if (adapted) stages.Add("adapters");
         if (inputs.ExportDirectory is { Length: > 0 }) stages.Add("export");
         stages.Add("package");
         return stages;
+    }
+
+    /// <summary>Every file of each adapter the report lists (adapter.safetensors, and what later stages put beside it) and the report.</summary>
+    private static void AdapterEntries(SortedDictionary<string, byte[]> entries, string adaptersDirectory)
+    {
+        var report = JsonSerializer.Deserialize<Afm.Training.Adapters.AdaptersReport>(File.ReadAllBytes(Path.Combine(adaptersDirectory, "report.json")), SpecFile.Options)!;
+        foreach (var adapter in report.Adapters)
+            foreach (var file in Directory.EnumerateFiles(Path.Combine(adaptersDirectory, adapter.Name)).Order(StringComparer.Ordinal))
+                if (Path.GetFileName(file) != Afm.Training.Adapters.AdaptersStage.ResultFile)
+                    entries[$"{ArtifactLayout.AdaptersFolder}{adapter.Name}/{Path.GetFileName(file)}"] = File.ReadAllBytes(file);
+        entries[ArtifactLayout.AdaptersReport] = File.ReadAllBytes(Path.Combine(adaptersDirectory, "report.json"));
+        entries[ArtifactLayout.AdaptersReportMarkdown] = File.ReadAllBytes(Path.Combine(adaptersDirectory, "report.md"));
     }
 
     /// <summary>Train and validation loss of every stage on one axis of cumulative training tokens.</summary>

@@ -20,4 +20,8 @@ public static class ArtifactLayout
     public const string QuantizationReport = "reports/quantization.json";
     public const string QuantizationReportMarkdown = "reports/quantization.md";
     public const string QuantizationChart = "reports/quantization-bits.png";
+    /// <summary>The adapters stage's adapters, <c>adapters/&lt;name&gt;/adapter.safetensors</c>, and its report (specs/adapters.md).</summary>
+    public const string AdaptersFolder = "adapters/";
+    public const string AdaptersReport = "reports/adapters.json";
+    public const string AdaptersReportMarkdown = "reports/adapters.md";
 }

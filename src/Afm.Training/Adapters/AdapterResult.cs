@@ -1,0 +1,52 @@
+namespace Afm.Training.Adapters;
+
+/// <summary>
+/// What the adapters stage measured for one adapter (reports/adapters.json). Losses are mean nats per target token on
+/// validation data: the recovery adapter's TrainingStage validation split (every token), or the feature adapter's
+/// held-out examples (response tokens only). Perplexity = exp(loss).
+/// </summary>
+public sealed record AdapterResult
+{
+    public required string Name { get; init; }
+    public required string Kind { get; init; }
+    public required int Rank { get; init; }
+    public required double Alpha { get; init; }
+    public required string Version { get; init; }
+    public string? InitFrom { get; init; }
+    /// <summary>Where the validation numbers come from: "stage &lt;name&gt;" or "examples of &lt;name&gt;".</summary>
+    public required string Data { get; init; }
+    public required long Steps { get; init; }
+    public required long Tokens { get; init; }
+    public required long Parameters { get; init; }
+    /// <summary>Size of adapter.safetensors in bytes.</summary>
+    public required long Bytes { get; init; }
+    public required string BaseSha256 { get; init; }
+    /// <summary>Hash of everything the adapter depends on; an adapter whose fingerprint is unchanged is not trained again.</summary>
+    public required string Fingerprint { get; init; }
+    public required int ValidationSequences { get; init; }
+    /// <summary>The float (unquantized) model; recovery adapters only.</summary>
+    public double? FloatLoss { get; init; }
+    /// <summary>The base the adapter runs on (quantized when the project has a plan), without adapter.</summary>
+    public required double BaseLoss { get; init; }
+    /// <summary>Feature adapters: the base with the adapter's initial weights (the recovery adapter it starts from; equal to BaseLoss from zero).</summary>
+    public double? InitialLoss { get; init; }
+    public required double AdaptedLoss { get; init; }
+    public double? FloatPerplexity => FloatLoss is double l ? Math.Exp(l) : null;
+    public double BasePerplexity => Math.Exp(BaseLoss);
+    public double AdaptedPerplexity => Math.Exp(AdaptedLoss);
+    /// <summary>
+    /// Recovery adapters: (ppl_base - ppl_adapted) / (ppl_base - ppl_float), the share of the quantization perplexity loss
+    /// recovered (above 1: better than the float model); null when quantization lost nothing.
+    /// </summary>
+    public double? RecoveredShare => FloatPerplexity is double f && BasePerplexity > f ? (BasePerplexity - AdaptedPerplexity) / (BasePerplexity - f) : null;
+    public required IReadOnlyList<AdapterTrainPoint> TrainCurve { get; init; }
+}
+
+/// <summary>reports/adapters.json.</summary>
+public sealed record AdaptersReport
+{
+    /// <summary>"quantized" when the adapters were trained on the dequantized palettized base, else "float".</summary>
+    public required string Base { get; init; }
+    public required string BaseSha256 { get; init; }
+    public required IReadOnlyList<AdapterResult> Adapters { get; init; }
+}

@@ -1,0 +1,39 @@
+using System.Globalization;
+using System.Text;
+
+namespace Afm.Training.Adapters;
+
+/// <summary>reports/adapters.md: the adapters report as two tables (recovery, feature) a reviewer reads in a diff.</summary>
+public static class AdaptersReportMarkdown
+{
+    public static string Render(string title, AdaptersReport report)
+    {
+        var md = new StringBuilder();
+        string F(double? v, string format = "0.000") => v is double d ? d.ToString(format, CultureInfo.InvariantCulture) : "n/a";
+        md.AppendLine(CultureInfo.InvariantCulture, $"# Adapters: {title}").AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture, $"Trained on the frozen {report.Base} base (SHA-256 `{report.BaseSha256}`).");
+        md.AppendLine("Perplexities are exp(mean next-token loss) on validation data; recovered = (ppl base - ppl base+adapter) / (ppl base - ppl float).").AppendLine();
+        var recovery = report.Adapters.Where(a => a.Kind == "accuracy-recovery").ToList();
+        if (recovery.Count > 0)
+        {
+            md.AppendLine("## Accuracy recovery").AppendLine();
+            md.AppendLine("| adapter | rank | bytes | steps | data | ppl float | ppl base | ppl base+adapter | recovered |");
+            md.AppendLine("|---|---:|---:|---:|---|---:|---:|---:|---:|");
+            foreach (var a in recovery)
+                md.AppendLine(CultureInfo.InvariantCulture, $"| {a.Name} | {a.Rank} | {a.Bytes:N0} | {a.Steps} | {a.Data} | {F(a.FloatPerplexity)} | {F(a.BasePerplexity)} | {F(a.AdaptedPerplexity)} | {(a.RecoveredShare is double s ? s.ToString("P1", CultureInfo.InvariantCulture) : "n/a")} |");
+            md.AppendLine();
+        }
+        var features = report.Adapters.Where(a => a.Kind == "feature").ToList();
+        if (features.Count > 0)
+        {
+            md.AppendLine("## Feature adapters").AppendLine();
+            md.AppendLine("Task metric: perplexity of the response tokens of held-out examples.").AppendLine();
+            md.AppendLine("| adapter | rank | bytes | steps | starts from | base | at start | after training |");
+            md.AppendLine("|---|---:|---:|---:|---|---:|---:|---:|");
+            foreach (var a in features)
+                md.AppendLine(CultureInfo.InvariantCulture, $"| {a.Name} | {a.Rank} | {a.Bytes:N0} | {a.Steps} | {a.InitFrom ?? "zero"} | {F(a.BasePerplexity)} | {F(a.InitialLoss is double l ? Math.Exp(l) : null)} | {F(a.AdaptedPerplexity)} |");
+            md.AppendLine();
+        }
+        return md.ToString();
+    }
+}

@@ -1,0 +1,217 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Afm.Core.IO;
+using Afm.Core.Spec;
+using Afm.Data.Packing;
+using Afm.Training.Checkpoints;
+using Afm.Training.Model;
+using static TorchSharp.torch;
+
+namespace Afm.Training.Adapters;
+
+/// <param name="FloatWeightsPath">The trained float weights (train/model.safetensors).</param>
+/// <param name="BaseWeightsPath">The file the adapters are trained against (quantize/model.safetensors with a plan, else the float weights): its SHA-256 goes into every adapter.</param>
+/// <param name="DequantizedBase">The quantized weights dequantized to float32 by name, or null when the base is the float model.</param>
+public sealed record AdaptersStageInputs(ModelSpec Spec, string FloatWeightsPath, string BaseWeightsPath,
+    IReadOnlyDictionary<string, (long[] Shape, float[] Values)>? DequantizedBase, string DataDirectory, string TokenizerDirectory, string OutputDirectory);
+
+/// <summary>
+/// The adapters stage: trains every adapter of the spec in order (recovery adapters first, so InitFrom sources exist) on
+/// the frozen base exactly as the artifact holds it, measures it, and writes <c>&lt;out&gt;/&lt;name&gt;/adapter.safetensors</c>
+/// and <c>result.json</c> (each adapter folder replaced atomically). An adapter whose fingerprint (its settings, the
+/// base's hash, its data, the adapter it starts from) is unchanged is not trained again, so editing one adapter retrains
+/// only it and the feature adapters that start from it. Feature data is packed under <c>&lt;out&gt;/work/&lt;name&gt;/</c>.
+/// </summary>
+public static class AdaptersStage
+{
+    public const string ResultFile = "result.json";
+    private const string FormatVersion = "afm-adapters-1";
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+
+    public static AdaptersReport Run(AdaptersStageInputs inputs, Action<string>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var spec = inputs.Spec;
+        TorchRuntime.UseThreads(spec.Threads);
+        Directory.CreateDirectory(inputs.OutputDirectory);
+        string baseSha = AdapterFile.Sha256(inputs.BaseWeightsPath);
+        string floatSha = inputs.DequantizedBase is null ? baseSha : AdapterFile.Sha256(inputs.FloatWeightsPath);
+        double ropeBase = double.Parse(SafeTensors.ReadMetadata(inputs.FloatWeightsPath).GetValueOrDefault("rope_base")
+            ?? spec.Stages[^1].RopeBase.ToString("R", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+        using var models = new LazyModels(inputs, ropeBase);
+        var baseLosses = new Dictionary<string, double>(StringComparer.Ordinal);
+        var results = new Dictionary<string, AdapterResult>(StringComparer.Ordinal);
+        foreach (var adapterSpec in spec.Adapters)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            using var data = OpenData(inputs, adapterSpec, progress);
+            string fingerprint = Fingerprint(spec, adapterSpec, baseSha, floatSha, data.Describe,
+                adapterSpec.InitFrom is { } init ? results[init].Fingerprint : null);
+            string directory = Path.Combine(inputs.OutputDirectory, adapterSpec.Name);
+            if (TryReuse(directory, fingerprint) is { } reused)
+            {
+                progress?.Invoke($"adapters {adapterSpec.Name}: up to date, skipped");
+                results[adapterSpec.Name] = reused;
+                continue;
+            }
+            results[adapterSpec.Name] = TrainOne(inputs, adapterSpec, data, models, baseLosses, baseSha, fingerprint, directory, progress, cancellationToken);
+        }
+        // Folders of adapters the project no longer declares would otherwise be packaged.
+        foreach (string stale in Directory.GetDirectories(inputs.OutputDirectory))
+            if (Path.GetFileName(stale) is var name && name != "work" && !results.ContainsKey(name)) Directory.Delete(stale, recursive: true);
+        return new AdaptersReport
+        {
+            Base = inputs.DequantizedBase is null ? "float" : "quantized",
+            BaseSha256 = baseSha,
+            Adapters = spec.Adapters.Select(a => results[a.Name]).ToList(),
+        };
+    }
+
+    private static AdapterResult TrainOne(AdaptersStageInputs inputs, AdapterSpec a, AdapterData data, LazyModels models,
+        Dictionary<string, double> baseLosses, string baseSha, string fingerprint, string directory, Action<string>? progress, CancellationToken cancellationToken)
+    {
+        var spec = inputs.Spec;
+        var baseModel = models.Base;
+        int validation = (int)Math.Min(AdapterEvaluator.MaxSequences, data.Validation.Count);
+        if (validation == 0) throw new InvalidOperationException($"Adapter '{a.Name}' has no validation sequences to measure it on.");
+        if (!baseLosses.TryGetValue(data.Describe, out double baseLoss))
+            baseLosses[data.Describe] = baseLoss = AdapterEvaluator.MeanLoss(baseModel, data.Validation);
+        double? floatLoss = a.Kind == AdapterKind.AccuracyRecovery ? models.FloatLoss(data.Describe, data.Validation) : null;
+
+        double scale = a.Alpha / a.Rank;
+        using var adapter = a.InitFrom is { } init
+            ? AdapterFile.Read(Path.Combine(inputs.OutputDirectory, init, AdapterFile.FileName), spec.Architecture, scale).Adapter
+            : LoraAdapter.Create(spec.Architecture, a.Rank, a.Alpha, AdapterSeed(spec.Seed, a.Name));
+        double? initialLoss = null;
+        if (a.Kind == AdapterKind.Feature)
+        {
+            adapter.Attach(baseModel);
+            initialLoss = AdapterEvaluator.MeanLoss(baseModel, data.Validation);
+            adapter.Detach();
+        }
+        string origin = a.InitFrom is { } from ? $", from {from}" : ", from zero";
+        progress?.Invoke(string.Create(CultureInfo.InvariantCulture,
+            $"adapters {a.Name}: {a.KindName} rank {a.Rank}, {a.Steps} steps x {a.BatchSize} x {a.SequenceLength} tokens, lr {a.LearningRate:0.0e0}, {adapter.ParameterCount:N0} parameters{origin}"));
+        var clock = Stopwatch.StartNew();
+        var curve = new AdapterTrainer(baseModel, adapter, a, progress).Train(data.Train, (ulong)AdapterSeed(spec.Seed, a.Name + "/data"),
+            a.Distillation > 0 ? models.Float : null, cancellationToken);
+        adapter.Attach(baseModel);
+        double adaptedLoss = AdapterEvaluator.MeanLoss(baseModel, data.Validation);
+        adapter.Detach();
+
+        var info = new AdapterInfo(a.Name, a.KindName, a.Rank, a.Version, baseSha);
+        long bytes = 0;
+        AdapterResult? result = null;
+        AtomicOutput.ReplaceDirectory(directory, temp =>
+        {
+            string file = Path.Combine(temp, AdapterFile.FileName);
+            AdapterFile.Write(file, adapter, info);
+            bytes = new FileInfo(file).Length;
+            result = new AdapterResult
+            {
+                Name = a.Name, Kind = a.KindName, Rank = a.Rank, Alpha = a.Alpha, Version = a.Version, InitFrom = a.InitFrom,
+                Data = data.Describe, Steps = a.Steps, Tokens = a.Steps * a.BatchSize * a.SequenceLength, Parameters = adapter.ParameterCount,
+                Bytes = bytes, BaseSha256 = baseSha, Fingerprint = fingerprint, ValidationSequences = validation,
+                FloatLoss = Round(floatLoss), BaseLoss = Round(baseLoss)!.Value, InitialLoss = Round(initialLoss), AdaptedLoss = Round(adaptedLoss)!.Value,
+                TrainCurve = curve,
+            };
+            File.WriteAllText(Path.Combine(temp, ResultFile), JsonSerializer.Serialize(result, Json));
+        });
+        var r = result!;
+        string share = r.RecoveredShare is double s ? FormattableString.Invariant($" ({s:P1} of the quantization loss recovered)") : "";
+        progress?.Invoke(a.Kind == AdapterKind.AccuracyRecovery
+            ? FormattableString.Invariant($"adapters {a.Name}: done in {clock.Elapsed.TotalSeconds:0.0}s, perplexity float {r.FloatPerplexity:0.000}, base {r.BasePerplexity:0.000}, with adapter {r.AdaptedPerplexity:0.000}{share}")
+            : FormattableString.Invariant($"adapters {a.Name}: done in {clock.Elapsed.TotalSeconds:0.0}s, response perplexity base {r.BasePerplexity:0.000}, initial {Math.Exp(initialLoss!.Value):0.000}, with adapter {r.AdaptedPerplexity:0.000}"));
+        return r;
+    }
+
+    private static AdapterResult? TryReuse(string directory, string fingerprint)
+    {
+        string path = Path.Combine(directory, ResultFile);
+        if (!File.Exists(path) || !File.Exists(Path.Combine(directory, AdapterFile.FileName))) return null;
+        try
+        {
+            var result = JsonSerializer.Deserialize<AdapterResult>(File.ReadAllText(path), Json);
+            return result?.Fingerprint == fingerprint ? result : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static string Fingerprint(ModelSpec spec, AdapterSpec adapter, string baseSha, string floatSha, string data, string? initFrom)
+    {
+        var facts = new
+        {
+            FormatVersion, spec.Seed, spec.Threads, spec.Architecture, Adapter = adapter with { Location = null, Data = [] },
+            DataFiles = adapter.Data.Select(AdapterFile.Sha256), baseSha, floatSha, data, initFrom,
+        };
+        return Convert.ToHexStringLower(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(facts)));
+    }
+
+    /// <summary>A seed per (project seed, name): adapters draw different A, and reordering them changes nothing.</summary>
+    internal static long AdapterSeed(long seed, string name)
+    {
+        ulong state = unchecked((ulong)seed);
+        foreach (char c in name) state = unchecked((state ^ c) * 0x100000001B3UL);
+        return (long)(Stages.SequenceSampler.SplitMix64(ref state) >> 1);
+    }
+
+    private static double? Round(double? value) => value is double v ? AdapterTrainer.Round(v) : null;
+
+    private static AdapterData OpenData(AdaptersStageInputs inputs, AdapterSpec a, Action<string>? progress)
+    {
+        if (a.Kind == AdapterKind.AccuracyRecovery)
+        {
+            var stage = a.TrainingStage!;
+            return new AdapterData($"stage {stage}", LossMaskedSequences.Open(inputs.DataDirectory, stage, "train"),
+                LossMaskedSequences.Open(inputs.DataDirectory, stage, "valid"));
+        }
+        string work = Path.Combine(inputs.OutputDirectory, "work", a.Name);
+        var stageSpec = new TrainingStageSpec
+        {
+            Name = a.Name, Kind = StageKind.Sft, Tokens = a.Tokens, SequenceLength = a.SequenceLength, BatchSize = a.BatchSize,
+            LearningRate = a.LearningRate, WarmupSteps = a.WarmupSteps, FinalLearningRateRatio = a.FinalLearningRateRatio,
+            Schedule = LearningRateSchedule.Cosine, WeightDecay = 0, GradientClip = 1, RopeBase = inputs.Spec.Stages[^1].RopeBase,
+            Mix = [], EvalEvery = 1, Data = a.Data, PromptField = a.PromptField, ResponseField = a.ResponseField, Location = a.Location,
+        };
+        SftDataSet.Pack(stageSpec, inputs.Spec, inputs.TokenizerDirectory, work, progress);
+        return new AdapterData($"examples of {a.Name}", LossMaskedSequences.Open(work, a.Name, "train"), LossMaskedSequences.Open(work, a.Name, "valid"));
+    }
+
+    private sealed record AdapterData(string Describe, IPackedSequences Train, IPackedSequences Validation) : IDisposable
+    {
+        public void Dispose()
+        {
+            (Train as IDisposable)?.Dispose();
+            (Validation as IDisposable)?.Dispose();
+        }
+    }
+
+    /// <summary>The base and float models, loaded on first use (a build whose adapters are all up to date loads neither).</summary>
+    private sealed class LazyModels(AdaptersStageInputs inputs, double ropeBase) : IDisposable
+    {
+        private AfmDecoder? baseModel, floatModel;
+        private readonly Dictionary<string, double> floatLosses = new(StringComparer.Ordinal);
+
+        public AfmDecoder Base => baseModel ??= inputs.DequantizedBase is { } weights
+            ? AdapterBase.FromWeights(inputs.Spec.Architecture, weights, ropeBase)
+            : AdapterBase.FromFloat(inputs.Spec.Architecture, inputs.FloatWeightsPath);
+
+        public AfmDecoder Float => inputs.DequantizedBase is null ? Base : floatModel ??= AdapterBase.FromFloat(inputs.Spec.Architecture, inputs.FloatWeightsPath);
+
+        public double FloatLoss(string data, IPackedSequences validation)
+        {
+            if (!floatLosses.TryGetValue(data, out double loss)) floatLosses[data] = loss = AdapterEvaluator.MeanLoss(Float, validation);
+            return loss;
+        }
+
+        public void Dispose()
+        {
+            baseModel?.Dispose();
+            floatModel?.Dispose();
+        }
+    }
+}
