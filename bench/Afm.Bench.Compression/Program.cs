@@ -86,6 +86,20 @@ foreach (int bits in new[] { 4, 3, 2 })
         $"{plainPpl,6:F4} | {(plainPpl - floatPpl) / (uniPpl - floatPpl),6:F3}");
 }
 
+Console.WriteLine();
+var longer = new LayerQuantizer(Plan(null) with { KMeansIterations = 4 * kmeansIterations }, baseSpec.Seed, baseSpec.Threads, importance);
+double[] SequenceLosses(Func<LayerPlan, float[]?> replace)
+{
+    // Quantized variants get the int8 embedding, as in section 1; the float reference (replace gives null everywhere) does not.
+    bool any = layers.Any(l => replace(l) is not null);
+    foreach (var layer in layers) ModelWeights.Set(model, layer.WeightName, replace(layer) ?? (any && layer == embedding ? embeddingInt8 : original[layer.WeightName]));
+    var result = validation.Select(i => Evaluator.MeanLoss(model, validationData, [i])).ToArray();
+    foreach (var layer in layers) ModelWeights.Set(model, layer.WeightName, original[layer.WeightName]);
+    return result;
+}
+FairComparison.Run(linear, (l, b) => candidates[(l.WeightName, b)], (l, b) => (PalettizedTensor)unweighted.Quantize(l, original[l.WeightName], b),
+    (l, b) => (PalettizedTensor)longer.Quantize(l, original[l.WeightName], b), original, importance, SequenceLosses);
+
 if (args.Length > 3 && args[3] == "1") return;
 Console.WriteLine();
 Console.WriteLine("2. mixed plan, TargetBitsPerWeight 3.7 (bits per weight of the quantized layers, LUTs included)");

@@ -91,11 +91,14 @@ public sealed class AfmQuantize : AfmSpecStageTask
 {
     [Required] public string DataDirectory { get; set; } = "";
     [Required] public string TrainDirectory { get; set; } = "";
+    /// <summary>Folder written by the profile stage (empty without a DeviceProfile): device costs for budgets and the report.</summary>
+    public string ProfileDirectory { get; set; } = "";
     protected override string Command => "quantize";
     protected override void AddStageArguments(ResponseFileBuilder arguments)
     {
         arguments.Add("--data", DataDirectory);
         arguments.Add("--train", TrainDirectory);
+        if (!string.IsNullOrEmpty(ProfileDirectory)) arguments.Add("--profile", ProfileDirectory);
     }
 }
 

@@ -13,8 +13,10 @@ namespace Afm.Compression;
 
 /// <param name="Calibration">Sequences for importance and sensitivity (the last training stage's train split).</param>
 /// <param name="Validation">Sequences for the report's perplexities (the last stage's validation split).</param>
+/// <param name="Devices">Per-layer costs of every profiled device (the profile stage's profile.json files); the plan's
+/// Device among them sets the latency/energy budgets, and the report estimates each layer on each.</param>
 public sealed record QuantizationInputs(ModelSpec Spec, string WeightsPath, IPackedSequences Calibration, IPackedSequences Validation,
-    int ValidationSequences = 256);
+    int ValidationSequences = 256, IReadOnlyList<DeviceCosts>? Devices = null);
 
 public sealed record QuantizationResult(IReadOnlyList<QuantizedTensor> Weights, QuantizationReport Report,
     IReadOnlyDictionary<string, string> Metadata, IReadOnlyList<Diagnostic> Warnings);
@@ -26,8 +28,6 @@ public sealed record QuantizationResult(IReadOnlyList<QuantizedTensor> Weights, 
 public static class QuantizationPipeline
 {
     public const string WarningUnmatchedPattern = "AFM4103";
-    public const string ErrorTargetUnreachable = "AFM4101";
-    public const string ErrorBytesUnreachable = "AFM4102";
 
     public static QuantizationResult Run(QuantizationInputs inputs, Action<string>? progress = null)
     {
@@ -51,7 +51,7 @@ public static class QuantizationPipeline
         var sensitivity = new SensitivityAnalysis(model, inputs.Calibration, calibration);
 
         // Every candidate format of every layer, with its measured sensitivity.
-        var candidates = new Dictionary<string, SortedDictionary<int, (QuantizedTensor Tensor, double Loss)>>(StringComparer.Ordinal);
+        var candidates = new Dictionary<string, LayerCandidates>(StringComparer.Ordinal);
         foreach (var layer in layers.Where(l => l.Role != LayerRole.Vector))
         {
             var bitsChoices = layer.Role switch
@@ -60,7 +60,7 @@ public static class QuantizationPipeline
                 LayerRole.Fixed => [layer.FixedBits!.Value],
                 _ => [0],
             };
-            var options = new SortedDictionary<int, (QuantizedTensor, double)>();
+            var options = new LayerCandidates();
             foreach (int bits in bitsChoices)
             {
                 var tensor = quantizer.Quantize(layer, original[layer.WeightName], layer.IsQuantized ? bits : null);
@@ -72,7 +72,9 @@ public static class QuantizationPipeline
         }
 
         var allocatable = layers.Where(l => l.Role == LayerRole.Allocatable).ToList();
-        var chosenBits = Allocate(plan, layers, allocatable, candidates, out var allocation);
+        var devices = inputs.Devices ?? [];
+        var budgetDevice = devices.FirstOrDefault(d => string.Equals(d.Device, plan.Device, StringComparison.OrdinalIgnoreCase));
+        var chosenBits = PlanAllocator.Allocate(plan, spec.ProjectPath, layers, allocatable, candidates, budgetDevice, out var allocation);
         var chosen = layers.Select(l => l.Role == LayerRole.Vector ? new FloatTensor(l.WeightName, l.Shape, original[l.WeightName])
             : candidates[l.WeightName][l.Role == LayerRole.Allocatable ? chosenBits[l.WeightName] : candidates[l.WeightName].Keys.Single()].Tensor).ToList();
 
@@ -86,42 +88,15 @@ public static class QuantizationPipeline
             : null;
         ModelWeights.Load(model, original.ToDictionary(o => o.Key, o => (weights.First(w => w.Name == o.Key).Shape, o.Value)));
 
+        // Measured profiles (the host) change from run to run: only the budget's own device may put them in the report.
+        var reported = devices.Where(d => !d.Measured || d == budgetDevice).ToList();
         var report = ReportBuilder.Build(spec, plan, layers, candidates, chosen, allocation, allocatable, validation.Count,
-            sensitivity.FloatLoss, floatLoss, quantizedLoss, baselineLoss, original);
+            sensitivity.FloatLoss, floatLoss, quantizedLoss, baselineLoss, original, reported);
         var metadata = new Dictionary<string, string>(SafeTensorsMetadata(inputs.WeightsPath), StringComparer.Ordinal)
         {
             ["afm.plan"] = plan.Name,
         };
         return new QuantizationResult(chosen, report, metadata, warnings);
-    }
-
-    private static Dictionary<string, int> Allocate(QuantizationPlanSpec plan, List<LayerPlan> layers, List<LayerPlan> allocatable,
-        Dictionary<string, SortedDictionary<int, (QuantizedTensor Tensor, double Loss)>> candidates, out BitAllocation? allocation)
-    {
-        long fixedQuantizedBits = layers.Where(l => l.Role == LayerRole.Fixed).Sum(l => candidates[l.WeightName].Values.Single().Tensor.StorageBytes * 8);
-        long quantizedParameters = layers.Where(l => l.IsQuantized).Sum(l => l.Count);
-        long otherBits = layers.Where(l => !l.IsQuantized).Sum(l => l.Role == LayerRole.Vector ? l.Count * 32 : candidates[l.WeightName].Values.Single().Tensor.StorageBytes * 8);
-        long budget = long.MaxValue;
-        if (plan.TargetBitsPerWeight is double target) budget = Math.Min(budget, (long)Math.Floor(target * quantizedParameters) - fixedQuantizedBits);
-        if (plan.MaxWeightBytes is long maxBytes) budget = Math.Min(budget, maxBytes * 8 - otherBits - fixedQuantizedBits);
-
-        var options = allocatable.Select(l => (IReadOnlyList<LayerOption>)candidates[l.WeightName]
-            .Select(c => new LayerOption(c.Key, c.Value.Tensor.StorageBytes * 8, Math.Max(0, c.Value.Loss), [])).ToList()).ToList();
-        allocation = allocatable.Count == 0 ? null : BitAllocator.Solve(options, budget);
-        if (allocatable.Count > 0 && allocation is null)
-        {
-            long lowest = options.Sum(o => o.Min(x => x.StorageBits)) + fixedQuantizedBits;
-            if (plan.TargetBitsPerWeight is double t && (long)Math.Floor(t * quantizedParameters) < lowest)
-                throw new DiagnosticException(new Diagnostic(DiagnosticSeverity.Error, ErrorTargetUnreachable,
-                    string.Create(CultureInfo.InvariantCulture, $"TargetBitsPerWeight {t} cannot be met: with every allocatable layer at LowBits {plan.LowBits} the quantized layers take {(double)lowest / quantizedParameters:0.000} bits per weight (LUTs included). Raise TargetBitsPerWeight, lower LowBits, or raise GroupSize."),
-                    plan.TargetLocation ?? plan.Location ?? SourceLocation.FileOnly("afm")));
-            throw new DiagnosticException(new Diagnostic(DiagnosticSeverity.Error, ErrorBytesUnreachable,
-                $"MaxWeightBytes {plan.MaxWeightBytes} cannot be met: the smallest allocation takes {(lowest + otherBits + 7) / 8} bytes. Raise MaxWeightBytes, lower LowBits, or keep fewer layers in float.",
-                plan.MaxWeightBytesLocation ?? plan.Location ?? SourceLocation.FileOnly("afm")));
-        }
-        var result = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (int i = 0; i < allocatable.Count; i++) result[allocatable[i].WeightName] = options[i][allocation!.Choices[i]].Bits;
-        return result;
     }
 
     private static double LossWith(Training.Model.AfmDecoder model, Dictionary<string, float[]> values, IPackedSequences source, IReadOnlyList<long> indices)

@@ -58,4 +58,18 @@ public class AllocatorSpecs
         var allocation = BitAllocator.Solve(layers, 1_000_000, [new CostBudget("latency", 5)])!;
         Assert.Equal(new[] { 1, 0, 0, 0 }, allocation.Choices);
     }
+
+    [Fact]
+    public void Under_a_cost_budget_no_point_of_the_size_frontier_that_meets_it_predicts_less_loss()
+    {
+        var random = new Random(7);
+        var layers = Enumerable.Range(0, 12).Select(_ => Layer(random.Next(50, 400), random.NextDouble(), random.NextDouble() * 0.05,
+            lowCost: random.NextDouble(), highCost: 1 + random.NextDouble())).ToArray();
+        var budget = new CostBudget("latency", 12 * 1.0);
+        var allocation = BitAllocator.Solve(layers, long.MaxValue / 4, [budget])!;
+        double Cost(IReadOnlyList<int> c) => c.Select((o, l) => layers[l][o].Costs[0]).Sum();
+        Assert.True(Cost(allocation.Choices) <= budget.Limit);
+        foreach (var point in allocation.Frontier.Where(p => Cost(p.Choices) <= budget.Limit))
+            Assert.True(allocation.PredictedLoss <= point.PredictedLoss + 1e-12, $"{point.PredictedLoss} < {allocation.PredictedLoss}");
+    }
 }

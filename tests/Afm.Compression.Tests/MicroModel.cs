@@ -1,4 +1,6 @@
+using Afm.Compression.Allocation;
 using Afm.Core.Spec;
+using Afm.Profiling.Profile;
 using Afm.Data.Packing;
 using Afm.Training.Stages;
 
@@ -41,8 +43,16 @@ internal static class MicroModel
 
     public static IPackedSequences Data(string split) => new CountingSequences(16, split == "train" ? 256 : 32, 16, split == "train" ? 1 : 7);
 
-    public static QuantizationResult Quantize(QuantizationPlanSpec plan) =>
-        QuantizationPipeline.Run(new QuantizationInputs(Spec(plan), WeightsPath, Data("train"), Data("valid"), ValidationSequences: 32));
+    public static QuantizationResult Quantize(QuantizationPlanSpec plan, IReadOnlyList<DeviceCosts>? devices = null) =>
+        QuantizationPipeline.Run(new QuantizationInputs(Spec(plan), WeightsPath, Data("train"), Data("valid"), ValidationSequences: 32, devices));
+
+    /// <summary>The profile stage's costs of the micro model on a built-in device (an estimate: no measurement, deterministic).</summary>
+    public static DeviceCosts Device(DeviceProfileSpec device)
+    {
+        var spec = Spec(Plan());
+        var profile = ProfileBuilder.Build(spec.Name, Architecture, device, ProfileBuilder.WorkloadFor(spec, device));
+        return new DeviceCosts(new LayerCosts(profile), measured: false);
+    }
 
     private static string Train()
     {

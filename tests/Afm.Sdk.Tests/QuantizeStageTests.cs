@@ -50,4 +50,38 @@ public sealed class QuantizeStageTests
         Assert.NotEqual(0, third.ExitCode);
         Assert.Matches(new Regex(@"quantization\.json\s*:\s*error AFM4201:"), third.Output);
     }
+
+    private static string BudgetProject(string maxLatencyMs) => MicroModel.Project(items: MicroModel.Items + $"""
+                <DeviceProfile Include="phone-npu" />
+                <QuantizationPlan Include="device" Bits="4" LowBits="2" Device="phone-npu"
+                                  MaxLatencyMs="{maxLatencyMs}" CalibrationSequences="8" />
+            """);
+
+    [Fact]
+    public void A_device_latency_budget_uses_the_profile_stage_costs_and_an_impossible_one_is_AFM4104_at_its_attribute_without_retraining()
+    {
+        using var project = ModelProject.Create(BudgetProject("1000"));
+        var first = project.Build();
+        Assert.True(first.ExitCode == 0, first.ToString());
+        using (var report = ArtifactReader.Open(project.PathOf("bin/Debug/micro.0.3.0.afmpkg")).Json("reports/quantization.json"))
+        {
+            var device = report.RootElement.GetProperty("devices")[0];
+            Assert.Equal("phone-npu", device.GetProperty("name").GetString());
+            Assert.True(device.GetProperty("budget").GetBoolean());
+            Assert.InRange(device.GetProperty("quantized").GetProperty("latencyMs").GetDouble(), 1e-9, 1000);
+        }
+        var weights = File.GetLastWriteTimeUtc(project.PathOf("obj/Debug/afm/train/model.safetensors"));
+        var profile = File.GetLastWriteTimeUtc(project.PathOf("obj/Debug/afm/profile/profiles.json"));
+
+        // Only the budget changes: quantize runs again (and fails at the attribute); training and profiling do not.
+        string impossible = BudgetProject("0.000001");
+        project.WriteProject(impossible);
+        var second = project.Build();
+        Assert.NotEqual(0, second.ExitCode);
+        int line = impossible.Split('\n').ToList().FindIndex(l => l.Contains("MaxLatencyMs=", StringComparison.Ordinal)) + 1;
+        Assert.Matches(new Regex($@"micro\.afmproj\({line},\d+\): error AFM4104: MaxLatencyMs 0\.000001 cannot be met on device 'phone-npu'"), second.Output);
+        Assert.DoesNotMatch(new Regex(@"^\s*train ", RegexOptions.Multiline), second.Output);
+        Assert.Equal(weights, File.GetLastWriteTimeUtc(project.PathOf("obj/Debug/afm/train/model.safetensors")));
+        Assert.Equal(profile, File.GetLastWriteTimeUtc(project.PathOf("obj/Debug/afm/profile/profiles.json")));
+    }
 }

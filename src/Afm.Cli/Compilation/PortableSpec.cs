@@ -20,7 +20,7 @@ public static class PortableSpec
             EvalSets = spec.EvalSets.Select(e => e with { Files = e.Files.Select(Relative).ToList(), Location = null }).ToList(),
             Stages = spec.Stages.Select(s => s with { Location = null }).ToList(),
             Quantization = spec.Quantization is null ? null
-                : spec.Quantization with { Location = null, TargetLocation = null, MaxWeightBytesLocation = null },
+                : spec.Quantization with { Location = null, TargetLocation = null, MaxWeightBytesLocation = null, MaxLatencyMsLocation = null, MaxEnergyMjLocation = null },
             Teacher = spec.Teacher is null ? null
                 : spec.Teacher with { ProjectPath = Relative(spec.Teacher.ProjectPath), Location = null, InitLocation = null },
         };

@@ -43,7 +43,7 @@ public static class StageFingerprints
         // Only the plan (and what the weights depend on): editing the plan re-runs quantize and later, never training.
         Write(directory, "quantize", new
         {
-            plan = spec.Quantization is null ? null : spec.Quantization with { Location = null, TargetLocation = null, MaxWeightBytesLocation = null },
+            plan = spec.Quantization is null ? null : spec.Quantization with { Location = null, TargetLocation = null, MaxWeightBytesLocation = null, MaxLatencyMsLocation = null, MaxEnergyMjLocation = null },
             spec.Architecture,
             spec.Seed,
             spec.Threads,

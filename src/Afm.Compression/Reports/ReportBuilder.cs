@@ -11,12 +11,14 @@ internal static class ReportBuilder
     private const int MaxFrontierPoints = 24;
 
     public static QuantizationReport Build(ModelSpec spec, QuantizationPlanSpec plan, List<LayerPlan> layers,
-        Dictionary<string, SortedDictionary<int, (QuantizedTensor Tensor, double Loss)>> candidates, List<QuantizedTensor> chosen,
+        Dictionary<string, LayerCandidates> candidates, List<QuantizedTensor> chosen,
         BitAllocation? allocation, List<LayerPlan> allocatable, int validationSequences,
-        double calibrationFloatLoss, double floatLoss, double quantizedLoss, double? baselineLoss, IReadOnlyDictionary<string, float[]> original)
+        double calibrationFloatLoss, double floatLoss, double quantizedLoss, double? baselineLoss, IReadOnlyDictionary<string, float[]> original,
+        IReadOnlyList<DeviceCosts> devices)
     {
         var chosenByName = chosen.ToDictionary(t => t.Name, StringComparer.Ordinal);
-        var layerReports = layers.Select(l => Layer(l, chosenByName[l.WeightName], candidates.GetValueOrDefault(l.WeightName), plan, original[l.WeightName])).ToList();
+        var layerReports = layers.Select(l => Layer(l, chosenByName[l.WeightName], candidates.GetValueOrDefault(l.WeightName), plan, original[l.WeightName])
+            with { Devices = DeviceReport.Layer(devices, l, chosenByName[l.WeightName]) }).ToList();
         long quantizedParameters = layers.Where(l => l.IsQuantized).Sum(l => l.Count);
         long quantizedBytes = layers.Where(l => l.IsQuantized).Sum(l => chosenByName[l.WeightName].StorageBytes);
         long parameters = layers.Sum(l => l.Count);
@@ -32,25 +34,31 @@ internal static class ReportBuilder
         {
             $"Sensitivity is the calibration loss increase (nats/token) when one layer alone is quantized, measured on {plan.CalibrationSequences} training sequences; the predicted loss increase is their sum (an additive model).",
             $"Perplexities are measured on {validationSequences} validation sequences with the weights exactly as stored.",
-            "Estimated latency and energy per device are absent: they need the profile stage, which this toolchain does not have yet.",
         };
+        notes.Add(devices.Count == 0
+            ? "Estimated latency and energy per device are absent: the project declares no DeviceProfile (or only measured ones, which vary from run to run)."
+            : "Device estimates are the profile stage's cost model for one decode step (one token at the profile's context length), not measurements; uniform layers are costed as palettes of the same bits.");
         if (plan.MaxLatencyMs is not null || plan.MaxEnergyMj is not null)
-            notes.Add("MaxLatencyMs/MaxEnergyMj were not applied (no device profiles yet); bits were chosen by TargetBitsPerWeight and MaxWeightBytes.");
+            notes.Add($"Bits were chosen under MaxLatencyMs/MaxEnergyMj on device '{plan.Device}' by Lagrangian relaxation then greedy repair (specs/quantization.md); the frontier is the bits budget's alone, and the chosen point may lie above it.");
+        if (devices.Any(d => d.Measured))
+            notes.Add("The budget device's costs were measured on the build machine: another build may measure other costs and choose other bits.");
 
         return new QuantizationReport
         {
             Plan = new PlanSummary(plan.Name, Lower(plan.Method), plan.Bits, plan.LowBits, plan.GroupSize, Lower(plan.LutType),
                 plan.Embedding switch { EmbeddingFormat.Int8PerChannel => "int8-per-channel", EmbeddingFormat.Float => "float", _ => "quantize" },
-                Lower(plan.Importance), plan.TargetBitsPerWeight, plan.MaxWeightBytes, plan.Device, plan.CalibrationSequences, validationSequences),
+                Lower(plan.Importance), plan.TargetBitsPerWeight, plan.MaxWeightBytes, plan.Device, plan.CalibrationSequences, validationSequences,
+                plan.MaxLatencyMs, plan.MaxEnergyMj),
             Layers = layerReports,
             Totals = totals,
             Perplexity = perplexity,
-            Frontier = Frontier(allocation, layers, candidates, chosenByName, quantizedParameters),
+            Frontier = Frontier(allocation, layers, allocatable, candidates, chosenByName, quantizedParameters, devices),
             Notes = notes,
+            Devices = DeviceReport.Summaries(devices, plan, layers, chosenByName),
         };
     }
 
-    private static LayerReport Layer(LayerPlan layer, QuantizedTensor tensor, SortedDictionary<int, (QuantizedTensor Tensor, double Loss)>? options, QuantizationPlanSpec plan, float[] original)
+    private static LayerReport Layer(LayerPlan layer, QuantizedTensor tensor, LayerCandidates? options, QuantizationPlanSpec plan, float[] original)
     {
         string format = tensor switch { PalettizedTensor => "palettize", UniformTensor => "uniform", Int8ChannelTensor => "int8-per-channel", _ => "float" };
         string role = layer.Role switch
@@ -62,7 +70,7 @@ internal static class ReportBuilder
             : options.ToDictionary(o => o.Key > 0 ? o.Key.ToString(CultureInfo.InvariantCulture) : "int8", o => R(o.Value.Loss, 5));
         // A negative measured increase is noise of the calibration set; the allocator (and this prediction) counts it as 0.
         double? contribution = options is null || layer.Role == LayerRole.Float ? null
-            : R(Math.Max(0, options.Single(o => ReferenceEquals(o.Value.Tensor, tensor)).Value.Loss), 5);
+            : R(options.PredictedLoss(options.Single(o => ReferenceEquals(o.Value.Tensor, tensor)).Key), 5);
         double? error = tensor is FloatTensor ? null : R(RelativeError(original, tensor), 5);
         return new LayerReport(layer.Name, layer.Shape, layer.Count, format, role, tensor is FloatTensor ? null : tensor.Bits,
             tensor is PalettizedTensor ? plan.GroupSize : null, R(tensor.BitsPerWeight, 4), tensor.StorageBytes, error, sensitivity, contribution, null);
@@ -82,19 +90,27 @@ internal static class ReportBuilder
         return norm > 0 ? Math.Sqrt(error / norm) : 0;
     }
 
-    private static IReadOnlyList<FrontierEntry> Frontier(BitAllocation? allocation, List<LayerPlan> layers,
-        Dictionary<string, SortedDictionary<int, (QuantizedTensor Tensor, double Loss)>> candidates, Dictionary<string, QuantizedTensor> chosen, long quantizedParameters)
+    private static IReadOnlyList<FrontierEntry> Frontier(BitAllocation? allocation, List<LayerPlan> layers, List<LayerPlan> allocatable,
+        Dictionary<string, LayerCandidates> candidates, Dictionary<string, QuantizedTensor> chosen, long quantizedParameters, IReadOnlyList<DeviceCosts> devices)
     {
         if (allocation is null || quantizedParameters == 0) return [];
         long fixedBits = layers.Where(l => l.Role == LayerRole.Fixed).Sum(l => chosen[l.WeightName].StorageBytes * 8);
         double fixedLoss = layers.Where(l => l.Role != LayerRole.Allocatable && l.Role != LayerRole.Vector && l.Role != LayerRole.Float)
             .Sum(l => Math.Max(0, candidates[l.WeightName].Values.Single().Loss));
+        // A point's tensors: the chosen ones, with the allocatable layers at the point's options (the allocator's option order).
+        Dictionary<string, DeviceEstimate>? Costs(IReadOnlyList<int> choices)
+        {
+            if (devices.Count == 0) return null;
+            var tensors = new Dictionary<string, QuantizedTensor>(chosen, StringComparer.Ordinal);
+            for (int i = 0; i < allocatable.Count; i++) tensors[allocatable[i].WeightName] = candidates[allocatable[i].WeightName].Values.ElementAt(choices[i]).Tensor;
+            return DeviceReport.Model(devices, layers, tensors);
+        }
         var points = allocation.Frontier;
         var picked = Enumerable.Range(0, MaxFrontierPoints).Select(i => points[(int)((long)i * (points.Count - 1) / Math.Max(1, MaxFrontierPoints - 1))])
             .Distinct().ToList();
-        var entries = picked.Where(p => p.StorageBits != allocation.StorageBits)
-            .Select(p => new FrontierEntry(R(1.0 * (p.StorageBits + fixedBits) / quantizedParameters, 4), R(p.PredictedLoss + fixedLoss, 5), false))
-            .Append(new FrontierEntry(R(1.0 * (allocation.StorageBits + fixedBits) / quantizedParameters, 4), R(allocation.PredictedLoss + fixedLoss, 5), true));
+        var entries = picked.Where(p => !p.Choices.SequenceEqual(allocation.Choices))
+            .Select(p => new FrontierEntry(R(1.0 * (p.StorageBits + fixedBits) / quantizedParameters, 4), R(p.PredictedLoss + fixedLoss, 5), false, Costs(p.Choices)))
+            .Append(new FrontierEntry(R(1.0 * (allocation.StorageBits + fixedBits) / quantizedParameters, 4), R(allocation.PredictedLoss + fixedLoss, 5), true, Costs(allocation.Choices)));
         return entries.OrderBy(e => e.BitsPerWeight).ThenBy(e => e.Chosen).ToList();
     }
 

@@ -42,18 +42,38 @@ public static class ReportMarkdown
         var vectors = report.Layers.Where(l => l.Role == "vector").ToList();
         if (vectors.Count > 0) Line(md, $"| {vectors.Count} norm vectors | float | - | 32 | {vectors.Sum(v => v.Bytes)} | - | - | - |");
         Line(md, "");
+        if (report.Devices.Count > 0)
+        {
+            Line(md, "Estimated decode step (one token) per device, quantized vs float:");
+            Line(md, "");
+            Line(md, "| device | context | latency ms | energy mJ | weight bytes | budget |");
+            Line(md, "|---|---|---|---|---|---|");
+            foreach (var d in report.Devices)
+                Line(md, $"| {d.Name}{(d.Measured ? " (measured)" : "")} | {d.ContextTokens} | {G(d.Quantized.LatencyMs)} ({G(d.Float.LatencyMs)}) | " +
+                    $"{G(d.Quantized.EnergyMj)} ({G(d.Float.EnergyMj)}) | {d.Quantized.Bytes} ({d.Float.Bytes}) | " +
+                    (d.Budget ? $"{(p.MaxLatencyMs is double ms ? $"≤ {G(ms)} ms " : "")}{(p.MaxEnergyMj is double mj ? $"≤ {G(mj)} mJ" : "")}".Trim() : "-") + " |");
+            Line(md, "");
+        }
         if (report.Frontier.Count > 0)
         {
-            Line(md, "Allocation frontier (best predicted loss increase per size):");
+            var device = report.Devices.FirstOrDefault(d => d.Budget) ?? report.Devices.FirstOrDefault();
+            Line(md, "Allocation frontier (best predicted loss increase per size" + (device is null ? "" : $"; decode step on {device.Name}") + "):");
             Line(md, "");
-            Line(md, "| bits/weight | predicted loss increase | |");
-            Line(md, "|---|---|---|");
-            foreach (var f in report.Frontier) Line(md, $"| {F(f.BitsPerWeight, 4)} | {F(f.PredictedLossIncrease, 5)} | {(f.Chosen ? "chosen" : "")} |");
+            Line(md, device is null ? "| bits/weight | predicted loss increase | |" : "| bits/weight | predicted loss increase | latency ms | energy mJ | |");
+            Line(md, device is null ? "|---|---|---|" : "|---|---|---|---|---|");
+            foreach (var f in report.Frontier)
+            {
+                var cost = device is null ? null : f.Devices?.GetValueOrDefault(device.Name);
+                Line(md, $"| {F(f.BitsPerWeight, 4)} | {F(f.PredictedLossIncrease, 5)} | " +
+                    (device is null ? "" : $"{G(cost?.LatencyMs)} | {G(cost?.EnergyMj)} | ") + $"{(f.Chosen ? "chosen" : "")} |");
+            }
             Line(md, "");
         }
         foreach (var note in report.Notes) Line(md, $"- {note}");
         return md.ToString();
     }
+
+    private static string G(double? value) => value is double v ? v.ToString("G6", CultureInfo.InvariantCulture) : "-";
 
     private static string F(double value, int decimals) => value.ToString("F" + decimals, CultureInfo.InvariantCulture);
 

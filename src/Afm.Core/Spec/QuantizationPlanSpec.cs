@@ -55,9 +55,9 @@ public sealed record QuantizationPlanSpec
     public double? TargetBitsPerWeight { get; init; }
     /// <summary>Upper bound on the bytes of the quantized weights file's tensor data, or null.</summary>
     public long? MaxWeightBytes { get; init; }
-    /// <summary>Latency budget on <see cref="Device"/>; not applied until the profile stage exists.</summary>
+    /// <summary>Budget on the estimated latency of one decode step on <see cref="Device"/> (profile stage costs).</summary>
     public double? MaxLatencyMs { get; init; }
-    /// <summary>Energy budget on <see cref="Device"/>; not applied until the profile stage exists.</summary>
+    /// <summary>Budget on the estimated energy of one decode step on <see cref="Device"/> (profile stage costs).</summary>
     public double? MaxEnergyMj { get; init; }
     /// <summary>Name of the DeviceProfile the budgets refer to, or null.</summary>
     public string? Device { get; init; }
@@ -73,4 +73,6 @@ public sealed record QuantizationPlanSpec
     /// <summary>Where TargetBitsPerWeight / MaxWeightBytes were written, for errors found while quantizing.</summary>
     public SourceLocation? TargetLocation { get; init; }
     public SourceLocation? MaxWeightBytesLocation { get; init; }
+    public SourceLocation? MaxLatencyMsLocation { get; init; }
+    public SourceLocation? MaxEnergyMjLocation { get; init; }
 }

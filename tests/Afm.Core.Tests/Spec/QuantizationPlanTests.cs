@@ -53,12 +53,22 @@ public sealed class QuantizationPlanTests
     }
 
     [Fact]
-    public void Latency_and_energy_budgets_are_a_warning_until_device_costs_reach_the_allocator()
+    public void A_latency_budget_without_a_device_is_an_AFM4010_error_at_the_budget()
     {
         using var project = WithPlan("<QuantizationPlan Include=\"device\" MaxLatencyMs=\"20\" />");
+        DiagnosticAssert.Error(project.Read(), "AFM4010", project.Locate("MaxLatencyMs="));
+    }
+
+    [Fact]
+    public void Latency_and_energy_budgets_on_a_declared_device_are_read_with_their_locations()
+    {
+        using var project = WithPlan("<DeviceProfile Include=\"phone-npu\" />\n    <QuantizationPlan Include=\"device\" Device=\"phone-npu\" MaxLatencyMs=\"20\" MaxEnergyMj=\"0.5\" />");
         var result = project.Read();
-        Assert.NotNull(result.Spec);
-        Assert.Contains(result.Diagnostics, d => d.Code == "AFM4009" && !d.IsError && d.Location == project.Locate("MaxLatencyMs="));
+        Assert.DoesNotContain(result.Diagnostics, d => d.Code.StartsWith("AFM40", StringComparison.Ordinal));
+        var plan = result.Spec!.Quantization!;
+        Assert.Equal((20.0, 0.5, "phone-npu"), (plan.MaxLatencyMs, plan.MaxEnergyMj, plan.Device));
+        Assert.Equal(project.Locate("MaxLatencyMs="), plan.MaxLatencyMsLocation);
+        Assert.Equal(project.Locate("MaxEnergyMj="), plan.MaxEnergyMjLocation);
     }
 
     [Fact]

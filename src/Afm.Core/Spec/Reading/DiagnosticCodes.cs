@@ -73,7 +73,8 @@ internal static class DiagnosticCodes
     public const string UnknownImportance = "AFM4006";
     public const string InvalidOverride = "AFM4007";
     public const string UnknownDevice = "AFM4008";
-    public const string DeviceBudgetNotApplied = "AFM4009";
+    // AFM4009 (latency/energy budgets not applied) is retired: the allocator applies them now.
+    public const string DeviceBudgetWithoutDevice = "AFM4010";
 
     // 50xx: device profiles (51xx are raised by the profile stage, see specs/profiling.md).
     public const string DeviceProfileIncomplete = "AFM5001";

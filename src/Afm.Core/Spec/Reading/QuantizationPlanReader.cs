@@ -48,11 +48,12 @@ internal static class QuantizationPlanReader
         var maxBytes = item.Get("MaxWeightBytes") is { } mb ? context.Long(mb, SpecContext.Positive) : null;
         var maxLatency = item.Get("MaxLatencyMs") is { } ml ? context.Double(ml, SpecContext.Positive) : null;
         var maxEnergy = item.Get("MaxEnergyMj") is { } me ? context.Double(me, SpecContext.Positive) : null;
-        foreach (var name in new[] { "MaxLatencyMs", "MaxEnergyMj" })
-            if (item.Get(name) is { } budget)
-                context.Warning(DiagnosticCodes.DeviceBudgetNotApplied, budget.Location,
-                    $"{budget.What} is not applied: latency and energy budgets need per-layer costs from the profile stage, which this toolchain does not have yet. Bits are chosen by TargetBitsPerWeight and MaxWeightBytes only.");
         var device = item.Get("Device");
+        // Latency and energy are costs on a device: without one the budget means nothing.
+        foreach (var name in new[] { "MaxLatencyMs", "MaxEnergyMj" })
+            if (item.Get(name) is { } budget && device is null)
+                context.Error(DiagnosticCodes.DeviceBudgetWithoutDevice, budget.Location,
+                    $"{budget.What} is a budget on a device, but {item.Describe} names none. Add Device=\"<a DeviceProfile's name>\" (and declare that <DeviceProfile>), or remove {name}.");
         if (device is { } d && !context.Items("DeviceProfile").Any(p => string.Equals(p.Include, d.Text, StringComparison.OrdinalIgnoreCase)))
             context.Error(DiagnosticCodes.UnknownDevice, d.Location,
                 $"{d.What} is '{d.Text}', but no <DeviceProfile Include=\"{d.Text}\"> is declared. Declare the device or remove Device.");
@@ -64,7 +65,8 @@ internal static class QuantizationPlanReader
 
         if (method is null || bits is null || lowBits is null || lowBits > bits || groupSize is null || lutType is null || embedding is null
             || importance is null || overrides is null || calibration is null || iterations is null
-            || (item.Has("TargetBitsPerWeight") && target is null) || (item.Has("MaxWeightBytes") && maxBytes is null)) return null;
+            || (item.Has("TargetBitsPerWeight") && target is null) || (item.Has("MaxWeightBytes") && maxBytes is null)
+            || ((item.Has("MaxLatencyMs") || item.Has("MaxEnergyMj")) && device is null)) return null;
         return new QuantizationPlanSpec
         {
             Name = item.Include,
@@ -87,6 +89,8 @@ internal static class QuantizationPlanReader
             Location = item.Location,
             TargetLocation = item.Get("TargetBitsPerWeight")?.Location,
             MaxWeightBytesLocation = item.Get("MaxWeightBytes")?.Location,
+            MaxLatencyMsLocation = item.Get("MaxLatencyMs")?.Location,
+            MaxEnergyMjLocation = item.Get("MaxEnergyMj")?.Location,
         };
     }
 
