@@ -16,13 +16,14 @@ using Afm.Training.Stages;
 //   2. the mixed plan at TargetBitsPerWeight 3.7 vs random allocations of the same bits;
 //   3. the bytes of the stored quantized weights vs parameters x effective bits / 8.
 // Usage: dotnet run -c Release --project bench/Afm.Bench.Compression [-- <afm obj folder> <validation sequences> <random allocations>
-//        <sections: all | 1> <k-means iterations>]
+//        <sections: all | 1> <k-means iterations> <calibration sequences>]
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 TorchRuntime.PrepareProcess();
 string afm = Path.GetFullPath(args.Length > 0 ? args[0] : "samples/tiny-afm/obj/Debug/afm");
 int validationCount = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 256;
 int randomRuns = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 5;
 int kmeansIterations = args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : 30;
+int calibrationCount = args.Length > 5 ? int.Parse(args[5], CultureInfo.InvariantCulture) : 32;
 
 var options = new JsonSerializerOptions { PropertyNameCaseInsensitive = true, Converters = { new JsonStringEnumConverter() } };
 var baseSpec = JsonSerializer.Deserialize<ModelSpec>(File.ReadAllText(Path.Combine(afm, "spec", "spec.json")), options)!;
@@ -40,7 +41,7 @@ QuantizationPlanSpec Plan(double? target) => new()
 {
     Name = "bench", Method = QuantizationMethod.Palettize, Bits = 4, LowBits = 2, GroupSize = 16, LutType = LutType.Fp16,
     Embedding = EmbeddingFormat.Int8PerChannel, Importance = ImportanceKind.Fisher, TargetBitsPerWeight = target,
-    Overrides = [], KeepFloat = [], CalibrationSequences = 32, KMeansIterations = kmeansIterations,
+    Overrides = [], KeepFloat = [], CalibrationSequences = calibrationCount, KMeansIterations = kmeansIterations,
 };
 
 TorchRuntime.UseThreads(baseSpec.Threads);
@@ -49,7 +50,7 @@ var weights = ModelWeights.Read(model);
 var original = weights.ToDictionary(w => w.Name, w => w.Values);
 var layers = LayerPlan.For(Plan(null), weights.Select(w => (w.Name, w.Shape)));
 var validation = Evaluator.Spread(validationData, validationCount);
-var calibration = Evaluator.Spread(calibrationData, 32);
+var calibration = Evaluator.Spread(calibrationData, calibrationCount);
 var importance = FisherImportance.Measure(model, calibrationData, calibration);
 var quantizer = new LayerQuantizer(Plan(null), baseSpec.Seed, baseSpec.Threads, importance);
 var unweighted = new LayerQuantizer(Plan(null) with { Importance = ImportanceKind.None }, baseSpec.Seed, baseSpec.Threads, null);
@@ -103,7 +104,9 @@ FairComparison.Run(linear, (l, b) => candidates[(l.WeightName, b)], (l, b) => (P
 if (args.Length > 3 && args[3] == "1") return;
 Console.WriteLine();
 Console.WriteLine("2. mixed plan, TargetBitsPerWeight 3.7 (bits per weight of the quantized layers, LUTs included)");
+var stopwatch = System.Diagnostics.Stopwatch.StartNew();
 var result = QuantizationPipeline.Run(new QuantizationInputs(baseSpec with { Quantization = Plan(3.7) }, weightsPath, calibrationData, validationData, validationCount));
+Console.WriteLine($"the quantize stage's work (QuantizationPipeline.Run) took {stopwatch.Elapsed.TotalSeconds:F1} s (load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]})");
 var report = result.Report;
 var chosenBits = report.Layers.Where(l => l.Role == "allocated").ToDictionary(l => l.Name + ".weight", l => l.Bits!.Value);
 long chosenStorage = linear.Sum(l => candidates[(l.WeightName, chosenBits[l.WeightName])].StorageBytes);
