@@ -94,7 +94,8 @@ internal sealed class StageTrainer
             double lr = LearningRateScheduler.At(stage, step);
             optimizer.ZeroGrad();
             var logits = model.forward(inputs);
-            var loss = Teacher is not null
+            // Weight 0 (pruned initialization only) needs no teacher forward: the loss is the plain one.
+            var loss = Teacher is { Weight: > 0 }
                 ? Distillation.DistillationLoss.Loss(logits, maskBuffer.Length > 0 ? MaskedLoss.Targets(batch, maskBuffer, batchSize, length)
                     : batch.narrow(1, 1, length), Teacher.Top1(inputs), Teacher.Weight).Loss
                 : maskBuffer.Length > 0
