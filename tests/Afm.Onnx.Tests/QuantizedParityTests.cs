@@ -69,6 +69,16 @@ public sealed class QuantizedParityTests : IDisposable
         Assert.DoesNotContain(graph.Initializer, t => t.DataType == (int)Proto.TensorProto.Types.DataType.Float && t.Name == "layers.0.mlp.up_proj.weight");
     }
 
+    [Fact]
+    public void Export_of_the_same_quantized_weights_is_byte_identical()
+    {
+        var architecture = MicroDecoder.Architecture();
+        var path = Quantize(architecture);
+        var first = DecoderExporter.Export(QuantizedSafeTensorsWeights.Load(architecture, path), "test");
+        var second = DecoderExporter.Export(QuantizedSafeTensorsWeights.Load(architecture, path), "test");
+        Assert.Equal(first, second);
+    }
+
     /// <summary>
     /// Every form of the storage convention on one model: int8 embedding, palettized 4/2/3-bit with fp16 and int8
     /// LUTs (the micro model's 32-48 rows in groups of 16, so several LUTs per weight), a uniform layer, a float layer.
