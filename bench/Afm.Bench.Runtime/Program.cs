@@ -31,7 +31,9 @@ var configuration = Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(arti
 var intermediate = Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(Path.GetFullPath(artifact))!)!)!, "obj", configuration, "afm");
 if (File.Exists(Path.Combine(intermediate, "train", "model.safetensors")))
 {
-    var graphs = PalettizedSample.Build(intermediate, Path.Combine(Path.GetTempPath(), "afm-bench-runtime", Environment.ProcessId.ToString()));
+    var scratch = Path.Combine(Path.GetTempPath(), "afm-bench-runtime", Environment.ProcessId.ToString());
+    using var cleanup = new DeleteOnDispose(scratch);
+    var graphs = PalettizedSample.Build(intermediate, scratch);
     Console.WriteLine($"compressed weights: the sample quantized in process with the design card's plan ({graphs.BitsPerWeight:0.00} bits per quantized weight, int8 embedding; {graphs.QuantizeSeconds:0} s), one child process per row (ORT only):");
     Console.WriteLine($"  {"graph",-11} {"expansion",-9} {"model.onnx",11} {"load",9} {"RSS base",9} {"after load",11} {"peak RSS",9} {"decode",13}");
     foreach (var m in WeightExpansionBench.Run(graphs, tokens, threads))
@@ -56,4 +58,13 @@ static string FindRoot()
     for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         if (File.Exists(Path.Combine(dir.FullName, "AfmToolchain.sln"))) return dir.FullName;
     return Directory.GetCurrentDirectory();
+}
+
+/// <summary>Removes the bench's quantized weights and graphs when the run ends.</summary>
+internal sealed class DeleteOnDispose(string directory) : IDisposable
+{
+    public void Dispose()
+    {
+        try { if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true); } catch (IOException) { }
+    }
 }
