@@ -1,5 +1,6 @@
 using Afm.Core.Artifacts;
 using Afm.Data.Tokenization;
+using Afm.Runtime.Adapters;
 using Afm.Runtime.Artifacts;
 using Afm.Runtime.Generation;
 using Afm.Runtime.Sessions;
@@ -15,12 +16,13 @@ public sealed class AfmModel : IDisposable
     private readonly VerifiedArtifact artifact;
     private readonly DecoderSession session;
 
-    private AfmModel(VerifiedArtifact artifact, DecoderSession session, AfmTokenizer tokenizer)
+    private AfmModel(VerifiedArtifact artifact, DecoderSession session, AfmTokenizer tokenizer, AdapterSet adapters)
     {
         this.artifact = artifact;
         this.session = session;
         Tokenizer = tokenizer;
-        Generator = new TextGenerator(session, tokenizer);
+        Adapters = adapters;
+        Generator = new TextGenerator(session, tokenizer, adapters);
     }
 
     public Manifest Manifest => artifact.Manifest;
@@ -31,17 +33,22 @@ public sealed class AfmModel : IDisposable
     public AfmTokenizer Tokenizer { get; }
     public TextGenerator Generator { get; }
     public DecoderSession Session => session;
+    /// <summary>The artifact's adapters, loaded once; a generation activates one by name (GenerationOptions.Adapter).</summary>
+    public AdapterSet Adapters { get; }
 
     public static AfmModel Load(string artifactPath, RuntimeOptions? options = null)
     {
         var artifact = VerifiedArtifact.Open(artifactPath);
+        DecoderSession? session = null;
         try
         {
-            var session = new DecoderSession(artifact.OnnxModelPath, options ?? new RuntimeOptions());
-            return new AfmModel(artifact, session, AfmTokenizer.Load(artifact.TokenizerDirectory));
+            session = new DecoderSession(artifact.OnnxModelPath, options ?? new RuntimeOptions());
+            var adapters = AdapterSet.Load(artifact.Directory, session.BaseSha256, session.GraphInputs);
+            return new AfmModel(artifact, session, AfmTokenizer.Load(artifact.TokenizerDirectory), adapters);
         }
         catch
         {
+            session?.Dispose();
             artifact.Dispose();
             throw;
         }
@@ -50,6 +57,7 @@ public sealed class AfmModel : IDisposable
     public void Dispose()
     {
         session.Dispose();
+        Adapters.Dispose();
         artifact.Dispose();
     }
 }

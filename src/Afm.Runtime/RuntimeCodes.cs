@@ -13,8 +13,12 @@ public static class RuntimeCodes
     public const string ArtifactHasNoOnnxModel = "AFM7003";
     /// <summary>A generation setting is out of range (max tokens, temperature, top-k, top-p).</summary>
     public const string InvalidGenerationOption = "AFM7004";
-    /// <summary>An adapter was requested; this artifact carries none (adapters are a later stage).</summary>
+    /// <summary>An adapter was requested that the artifact does not carry.</summary>
     public const string AdapterNotAvailable = "AFM7005";
+    /// <summary>The adapter was trained on another base than the artifact's model.onnx (base_sha256 differs).</summary>
+    public const string AdapterBaseMismatch = Afm.Onnx.Adapters.AdapterCodes.BaseMismatch;
+    /// <summary>The adapter's files do not fit the model (unreadable, or parameters the graph has no input for).</summary>
+    public const string AdapterInvalid = Afm.Onnx.Adapters.AdapterCodes.Invalid;
 
     public static DiagnosticException Error(string code, string file, string message) =>
         new(new Diagnostic(DiagnosticSeverity.Error, code, message, SourceLocation.FileOnly(file)));

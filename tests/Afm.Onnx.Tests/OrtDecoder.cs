@@ -14,8 +14,8 @@ internal sealed class OrtDecoder(byte[] model, int layers, int kvHeads, int head
         new(Enumerable.Range(0, layers).Select(_ => Array.Empty<float>()).ToArray(),
             Enumerable.Range(0, layers).Select(_ => Array.Empty<float>()).ToArray(), 0);
 
-    /// <summary>ids [batch, time] -> logits [batch, time, vocab] flattened, and the extended cache.</summary>
-    public (float[] Logits, Cache Cache) Run(long[] ids, int batch, Cache past)
+    /// <summary>ids [batch, time] -> logits (with <paramref name="adapter"/> active, if any) [batch, time, vocab] flattened, and the extended cache.</summary>
+    public (float[] Logits, Cache Cache) Run(long[] ids, int batch, Cache past, OrtLoraAdapter? adapter = null)
     {
         int time = ids.Length / batch;
         var disposables = new List<IDisposable>();
@@ -34,6 +34,7 @@ internal sealed class OrtDecoder(byte[] model, int layers, int kvHeads, int head
             var names = new List<string> { DecoderNames.Logits };
             for (int l = 0; l < layers; l++) { names.Add(DecoderNames.PresentKey(l)); names.Add(DecoderNames.PresentValue(l)); }
             using var runOptions = new RunOptions();
+            if (adapter is not null) runOptions.AddActiveLoraAdapter(adapter);
             using var outputs = session.Run(runOptions, inputs.Keys.ToArray(), inputs.Values.ToArray(), names);
             var logits = outputs[0].GetTensorDataAsSpan<float>().ToArray();
             var keys = new float[layers][];

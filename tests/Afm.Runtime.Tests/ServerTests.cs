@@ -39,6 +39,48 @@ public sealed class ServerTests(ArtifactFixture fixture) : IClassFixture<Artifac
     }
 
     [Fact]
+    public async Task Models_lists_the_base_then_each_usable_adapter_by_the_id_that_selects_it()
+    {
+        var data = (await Json(await client.GetAsync("/v1/models"))).GetProperty("data");
+        Assert.Equal(["micro-test", "micro-test:summarize"], data.EnumerateArray().Select(m => m.GetProperty("id").GetString()));
+        var adapter = data[1];
+        Assert.Equal("summarize", adapter.GetProperty("adapter").GetString());
+        Assert.Equal("micro-test", adapter.GetProperty("parent").GetString());
+        Assert.Equal(4, adapter.GetProperty("rank").GetInt32());
+        Assert.Equal("2", adapter.GetProperty("version").GetString());
+    }
+
+    [Fact]
+    public async Task An_adapter_selected_by_field_or_by_model_id_is_active_for_that_request_only()
+    {
+        static string Request(string extra) => "{\"prompt\":\"Ada has\",\"max_tokens\":10,\"temperature\":0" + extra + "}";
+        async Task<(string Text, string Model)> Complete(string extra)
+        {
+            var response = await Post("/v1/completions", Request(extra));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var body = await Json(response);
+            return (body.GetProperty("choices")[0].GetProperty("text").GetString()!, body.GetProperty("model").GetString()!);
+        }
+
+        var byField = await Complete(",\"adapter\":\"summarize\"");
+        var byModel = await Complete(",\"model\":\"micro-test:summarize\"");
+        var plain = await Complete("");
+        Assert.Equal(("micro-test:summarize", "micro-test:summarize", "micro-test"), (byField.Model, byModel.Model, plain.Model));
+        Assert.Equal(byField.Text, byModel.Text);
+        Assert.Equal(await InProcess("summarize"), byField.Text);
+        Assert.Equal(await InProcess(null), plain.Text);
+        Assert.NotEqual(plain.Text, byField.Text);
+    }
+
+    private async Task<string> InProcess(string? adapter)
+    {
+        var options = new Afm.Runtime.Generation.GenerationOptions { MaxTokens = 10, Sampling = Afm.Runtime.Generation.SamplingOptions.Greedy, Adapter = adapter };
+        var text = new StringBuilder();
+        await foreach (var chunk in fixture.Model.Generator.GenerateAsync("Ada has", options)) text.Append(chunk.Text);
+        return text.ToString();
+    }
+
+    [Fact]
     public async Task A_completion_returns_text_and_usage()
     {
         var response = await Post("/v1/completions", """{"model":"micro-test","prompt":"Ada has","max_tokens":8,"temperature":0}""");
@@ -76,8 +118,10 @@ public sealed class ServerTests(ArtifactFixture fixture) : IClassFixture<Artifac
     [Theory]
     [InlineData("/v1/completions", "{\"prompt\": \"x\",", 400, "invalid_json")]
     [InlineData("/v1/completions", "{\"prompt\": \"x\", \"max_tokens\": 1000000000}", 400, null)]
-    [InlineData("/v1/completions", "{\"prompt\": \"x\", \"adapter\": \"summarize\"}", 400, "adapter_not_available")]
-    [InlineData("/v1/completions", "{\"prompt\": \"x\", \"model\": \"micro-test:summarize\"}", 400, "adapter_not_available")]
+    [InlineData("/v1/completions", "{\"prompt\": \"x\", \"adapter\": \"translate\"}", 404, "adapter_not_found")]
+    [InlineData("/v1/completions", "{\"prompt\": \"x\", \"model\": \"micro-test:translate\"}", 404, "adapter_not_found")]
+    [InlineData("/v1/chat/completions", "{\"messages\": [{\"role\":\"user\",\"content\":\"x\"}], \"adapter\": \"translate\"}", 404, "adapter_not_found")]
+    [InlineData("/v1/completions", "{\"prompt\": \"x\", \"adapter\": \"stale\"}", 400, "AFM7006")]
     [InlineData("/v1/completions", "{\"prompt\": \"x\", \"model\": \"gpt-4\"}", 404, "model_not_found")]
     [InlineData("/v1/completions", "{\"prompt\": 42}", 400, null)]
     [InlineData("/v1/completions", "{\"prompt\": \"x\", \"temperature\": -1}", 400, "AFM7004")]

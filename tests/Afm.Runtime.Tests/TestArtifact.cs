@@ -4,6 +4,7 @@ using System.Text.Json;
 using Afm.Core.Artifacts;
 using Afm.Core.Spec;
 using Afm.Data.Tokenization;
+using Afm.Onnx.Adapters;
 using Afm.Onnx.Export;
 using Afm.Runtime.Artifacts;
 
@@ -57,8 +58,34 @@ internal static class TestArtifact
         var entries = new SortedDictionary<string, byte[]>(StringComparer.Ordinal);
         foreach (var file in Directory.EnumerateFiles(tokenizerDirectory))
             entries["tokenizer/" + Path.GetFileName(file)] = File.ReadAllBytes(file);
-        entries[VerifiedArtifact.OnnxModelEntry] = DecoderExporter.Export(RandomDecoder(vocabulary.VocabSize), "test");
+        var decoder = RandomDecoder(vocabulary.VocabSize) with { BaseSha256 = BaseSha256 };
+        var onnx = DecoderExporter.Export(decoder, "test");
+        entries[VerifiedArtifact.OnnxModelEntry] = onnx;
+        AddAdapter(entries, decoder, onnx, Adapter, BaseSha256);
+        // Compiled against this base, then described as trained on another: an artifact put together wrongly.
+        AddAdapter(entries, decoder, onnx, StaleAdapter, BaseSha256, describedBase: new string('e', 64));
         return entries;
+    }
+
+    /// <summary>The base weights hash the test graph records, and the adapters the artifact carries.</summary>
+    public const string BaseSha256 = "5a5e000000000000000000000000000000000000000000000000000000000001";
+    public const string Adapter = "summarize", StaleAdapter = "stale";
+
+    private static void AddAdapter(SortedDictionary<string, byte[]> entries, DecoderModel decoder, byte[] onnx, string name, string baseSha256, string? describedBase = null)
+    {
+        var random = new Random(name.Length);
+        const int rank = 4;
+        var tensors = new Dictionary<string, (long[] Shape, float[] Values)>(StringComparer.Ordinal);
+        float[] Values(long n) => Enumerable.Range(0, (int)n).Select(_ => (float)(random.NextDouble() * 2 - 1) * 0.5f).ToArray();
+        foreach (var weight in DecoderNames.AdaptableWeights(decoder.Architecture.Layers))
+        {
+            var shape = decoder.Weights[weight].Shape;
+            tensors[DecoderNames.LoraA(weight)] = ([rank, shape[1]], Values(rank * shape[1]));
+            tensors[DecoderNames.LoraB(weight)] = ([shape[0], rank], Values(shape[0] * rank));
+        }
+        var (file, description) = AdapterCompiler.Compile(new TrainedAdapter(name, "feature", rank, "2", baseSha256, tensors), AdapterBase.FromModel(onnx));
+        entries[$"adapters/{name}.onnx_adapter"] = file;
+        entries[$"adapters/{name}.json"] = Encoding.UTF8.GetBytes((description with { BaseSha256 = describedBase ?? baseSha256 }).ToJson());
     }
 
     public static DecoderModel RandomDecoder(int vocabSize)

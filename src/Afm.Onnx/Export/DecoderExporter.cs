@@ -6,7 +6,13 @@ using Google.Protobuf;
 namespace Afm.Onnx.Export;
 
 /// <summary>A decoder to export: its architecture, the RoPE base it was trained with last, and its weights by training name.</summary>
-public sealed record DecoderModel(ArchitectureSpec Architecture, double RopeBase, IReadOnlyDictionary<string, ExportWeight> Weights);
+public sealed record DecoderModel(ArchitectureSpec Architecture, double RopeBase, IReadOnlyDictionary<string, ExportWeight> Weights)
+{
+    /// <summary>Whether every adaptable projection gets optional LoRA inputs (specs/onnx-export.md, "LoRA adapter inputs").</summary>
+    public bool LoraInputs { get; init; } = true;
+    /// <summary>SHA-256 of the weights file the graph was exported from; adapters name the base they were trained on by it.</summary>
+    public string? BaseSha256 { get; init; }
+}
 
 /// <summary>Exports the AFM decoder to ONNX bytes (layout and opset in specs/onnx-export.md).</summary>
 public static class DecoderExporter
@@ -38,6 +44,8 @@ public static class DecoderExporter
         AddMetadata(proto, DecoderNames.Metadata.HeadDim, arch.HeadDim);
         AddMetadata(proto, DecoderNames.Metadata.VocabSize, arch.VocabSize);
         AddMetadata(proto, DecoderNames.Metadata.MaxSequenceLength, arch.MaxSequenceLength);
+        if (model.BaseSha256 is { } baseSha256)
+            proto.MetadataProps.Add(new StringStringEntryProto { Key = DecoderNames.Metadata.BaseSha256, Value = baseSha256 });
         proto.MetadataProps.Add(new StringStringEntryProto { Key = DecoderNames.Metadata.RopeBase, Value = model.RopeBase.ToString("R", CultureInfo.InvariantCulture) });
         return proto.ToByteArray();
     }

@@ -83,8 +83,8 @@ internal sealed class DecoderGraph
         string p = $"layers.{layer.ToString(CultureInfo.InvariantCulture)}.";
         x = graph.Node("Add", [x, Attention(layer, p, ops.RmsNorm(x, Weight(p + "attn_norm.weight")))]);
         var h = ops.RmsNorm(x, Weight(p + "mlp_norm.weight"));
-        var hidden = ops.SwiGlu(ops.Linear(h, Weight(p + "mlp.gate_proj.weight")), ops.Linear(h, Weight(p + "mlp.up_proj.weight")));
-        return graph.Node("Add", [x, ops.Linear(hidden, Weight(p + "mlp.down_proj.weight"))]);
+        var hidden = ops.SwiGlu(Projection(h, p + "mlp.gate_proj.weight"), Projection(h, p + "mlp.up_proj.weight"));
+        return graph.Node("Add", [x, Projection(hidden, p + "mlp.down_proj.weight")]);
     }
 
     /// <summary>
@@ -94,9 +94,9 @@ internal sealed class DecoderGraph
     /// </summary>
     private string Attention(int layer, string p, string h)
     {
-        var q = Heads(ops.Linear(h, Weight(p + "attn.q_proj.weight")), arch.Heads, p + "attn.q_norm.weight");
-        var k = Heads(ops.Linear(h, Weight(p + "attn.k_proj.weight")), arch.KvHeads, p + "attn.k_norm.weight");
-        var v = Heads(ops.Linear(h, Weight(p + "attn.v_proj.weight")), arch.KvHeads, null);
+        var q = Heads(Projection(h, p + "attn.q_proj.weight"), arch.Heads, p + "attn.q_norm.weight");
+        var k = Heads(Projection(h, p + "attn.k_proj.weight"), arch.KvHeads, p + "attn.k_norm.weight");
+        var v = Heads(Projection(h, p + "attn.v_proj.weight"), arch.KvHeads, null);
         q = ops.Rope(q, cos, sin, headDim);
         k = ops.Rope(k, cos, sin, headDim);
 
@@ -115,7 +115,7 @@ internal sealed class DecoderGraph
 
         var perHead = ops.Reshape(context, graph.Int64s(0, arch.Heads, -1, headDim));
         var merged = ops.Reshape(ops.Transpose(perHead, 0, 2, 1, 3), graph.Int64s(-1, arch.Heads * headDim));
-        return ops.Linear(merged, Weight(p + "attn.o_proj.weight"));
+        return Projection(merged, p + "attn.o_proj.weight");
     }
 
     /// <summary>[batch*time, heads*headDim] -> [batch, heads, time, headDim], with per-head RMSNorm (QK-norm) first.</summary>
@@ -125,6 +125,18 @@ internal sealed class DecoderGraph
         var x = ops.Reshape(projected, shape);
         if (arch.QkNorm && normWeight is not null) x = ops.RmsNorm(x, Weight(normWeight));
         return ops.Transpose(x, 0, 2, 1, 3);
+    }
+
+    /// <summary>
+    /// x times the weight transposed, plus the LoRA term when the model exports adapter inputs: an active adapter
+    /// feeds <c>N.lora_A</c>/<c>N.lora_B</c>; with none, their empty defaults make the term an exact zero.
+    /// </summary>
+    private string Projection(string x, string weightName)
+    {
+        var projected = ops.Linear(x, Weight(weightName));
+        if (!model.LoraInputs) return projected;
+        var shape = model.Weights[weightName].Shape;
+        return LoraProjection.Apply(graph, x, projected, weightName, shape[0], shape[1]);
     }
 
     private readonly Dictionary<string, string> emitted = new(StringComparer.Ordinal);

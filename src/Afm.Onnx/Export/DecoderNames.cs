@@ -16,6 +16,19 @@ public static class DecoderNames
     public static string PresentKey(int layer) => $"present.{Layer(layer)}.key";
     public static string PresentValue(int layer) => $"present.{Layer(layer)}.value";
 
+    /// <summary>Optional LoRA input of the base weight <paramref name="weight"/>: A [rank, in] (training layout).</summary>
+    public static string LoraA(string weight) => weight + ".lora_A";
+    /// <summary>Optional LoRA input of the base weight <paramref name="weight"/>: B [out, rank], scale folded in.</summary>
+    public static string LoraB(string weight) => weight + ".lora_B";
+
+    /// <summary>The base weights an adapter may adapt: every attention and FFN projection of every layer.</summary>
+    public static IEnumerable<string> AdaptableWeights(int layers)
+    {
+        string[] projections = ["attn.q_proj", "attn.k_proj", "attn.v_proj", "attn.o_proj", "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"];
+        for (int layer = 0; layer < layers; layer++)
+            foreach (var projection in projections) yield return $"layers.{Layer(layer)}.{projection}.weight";
+    }
+
     /// <summary>Model metadata keys (ModelProto.metadata_props) the runtime reads back.</summary>
     public static class Metadata
     {
@@ -25,6 +38,8 @@ public static class DecoderNames
         public const string VocabSize = "afm.vocab_size";
         public const string MaxSequenceLength = "afm.max_sequence_length";
         public const string RopeBase = "afm.rope_base";
+        /// <summary>SHA-256 (hex) of the weights file the graph was exported from: the base adapters are checked against.</summary>
+        public const string BaseSha256 = "afm.base_sha256";
     }
 
     private static string Layer(int layer) => layer.ToString(CultureInfo.InvariantCulture);

@@ -29,6 +29,17 @@ public sealed class OnnxGraphBuilder
         return name;
     }
 
+    /// <summary>
+    /// An optional graph input: a float input that also has an initializer of the same name, which ONNX Runtime uses
+    /// when the caller feeds nothing (an "overridable initializer", IR version 4+). Its LoRA support feeds an active
+    /// adapter's tensors through exactly such inputs.
+    /// </summary>
+    public string OptionalInput(string name, ReadOnlySpan<float> defaultValues, long[] defaultDims, params object[] dims)
+    {
+        inputs.Add(ValueInfo(name, TensorProto.Types.DataType.Float, dims));
+        return Initializer(name, defaultValues, defaultDims);
+    }
+
     /// <summary>Declares that <paramref name="value"/> (an existing value) is the graph output <paramref name="name"/>.</summary>
     public void Output(string value, string name, TensorProto.Types.DataType type, params object[] dims)
     {

@@ -22,6 +22,8 @@ public sealed record GenerationOptions
     /// runtimes token for token).
     /// </summary>
     public bool StopAtEndOfDocument { get; init; } = true;
+    /// <summary>An adapter of the artifact to activate for this generation (null: the base model).</summary>
+    public string? Adapter { get; init; }
     /// <summary>The largest MaxTokens accepted: a request above it is a mistake, not a long generation.</summary>
     public const int MaxTokensLimit = 65_536;
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Afm.Data.Tokenization;
+using Afm.Runtime.Adapters;
 using Afm.Runtime.Sessions;
 
 namespace Afm.Runtime.Generation;
@@ -10,8 +11,10 @@ namespace Afm.Runtime.Generation;
 /// streaming text as soon as it is settled (complete UTF-8, not possibly the start of a stop sequence).
 /// Every prompt starts with the end-of-document token, the separator the model saw before each training document.
 /// </summary>
-public sealed class TextGenerator(DecoderSession session, AfmTokenizer tokenizer)
+public sealed class TextGenerator(DecoderSession session, AfmTokenizer tokenizer, AdapterSet? adapters = null)
 {
+    private readonly AdapterSet adapters = adapters ?? AdapterSet.Empty;
+
     public int ContextLength => session.MaxSequenceLength;
 
     public IReadOnlyList<int> Tokenize(string prompt) => [tokenizer.EndOfDocumentId, .. tokenizer.Encode(prompt)];
@@ -31,6 +34,7 @@ public sealed class TextGenerator(DecoderSession session, AfmTokenizer tokenizer
         else if (promptTokens >= session.MaxSequenceLength)
             problem = $"the prompt has {promptTokens} tokens; the model's context is {session.MaxSequenceLength}.";
         if (problem is not null) throw RuntimeCodes.Error(RuntimeCodes.InvalidGenerationOption, source, problem);
+        if (options.Adapter is { } adapter) adapters.Resolve(adapter, source);
     }
 
     public async IAsyncEnumerable<GenerationChunk> GenerateAsync(string prompt, GenerationOptions options,
@@ -39,12 +43,13 @@ public sealed class TextGenerator(DecoderSession session, AfmTokenizer tokenizer
         var promptIds = Tokenize(prompt);
         Validate(options, promptIds.Count);
         int budget = Math.Min(options.MaxTokens, session.MaxSequenceLength - promptIds.Count);
+        var adapter = options.Adapter is { } name ? adapters.Resolve(name, "afm").Handle : null;
         var sampler = new Sampler(options.Sampling);
         var stops = new StopSequenceMatcher(options.StopSequences);
         using var cache = session.NewCache();
 
         var clock = Stopwatch.StartNew();
-        var logits = session.Forward(promptIds.Select(i => (long)i).ToArray(), cache);
+        var logits = session.Forward(promptIds.Select(i => (long)i).ToArray(), cache, adapter);
         var prefill = clock.Elapsed;
         clock.Restart();
 
@@ -75,7 +80,7 @@ public sealed class TextGenerator(DecoderSession session, AfmTokenizer tokenizer
                 yield return new GenerationChunk(text[emitted..settled]);
                 emitted = settled;
             }
-            if (generated.Count < budget) logits = session.Forward([next], cache);
+            if (generated.Count < budget) logits = session.Forward([next], cache, adapter);
             await Task.Yield();
         }
 

@@ -44,11 +44,7 @@ public sealed class AfmServer : IAsyncDisposable
         var completions = new CompletionEndpoint(model, gate, metrics, options);
         app.MapPost("/v1/completions", context => completions.Handle(context, chat: false));
         app.MapPost("/v1/chat/completions", context => completions.Handle(context, chat: true));
-        app.MapGet("/v1/models", () => Results.Json(new
-        {
-            @object = "list",
-            data = new[] { new { id = model.Id, @object = "model", created = 0, owned_by = "afm", version = model.Manifest.Version } },
-        }));
+        app.MapGet("/v1/models", () => Results.Json(ModelList.Of(model)));
         app.MapGet("/healthz", () => Results.Json(new { status = "ok", model = model.Id }));
         app.MapGet("/metrics", () => Results.Text(metrics.Render(gate), "text/plain; version=0.0.4"));
         app.MapFallback(context => CompletionEndpoint.WriteError(context, new ApiError(404, $"No route {context.Request.Method} {context.Request.Path}.", code: "not_found")));

@@ -21,6 +21,8 @@ internal sealed class CompletionEndpoint(AfmModel model, RequestGate gate, Serve
             using var body = new MemoryStream();
             await context.Request.Body.CopyToAsync(body, aborted);
             var request = CompletionRequest.Parse(body.ToArray(), chat, model.Id, options);
+            if (request.Options.Adapter is { } adapter && !model.Adapters.Contains(adapter))
+                throw new ApiError(404, $"The model '{model.Id}' has no adapter '{adapter}'; GET /v1/models lists the adapters it has.", "adapter", "adapter_not_found");
             model.Generator.Validate(request.Options, model.Generator.Tokenize(request.Prompt).Count, "request");
 
             using var lease = await gate.TryEnterAsync(aborted);
@@ -76,7 +78,7 @@ internal sealed class CompletionEndpoint(AfmModel model, RequestGate gate, Serve
             id = Id(chat),
             @object = chat ? "chat.completion" : "text_completion",
             created = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
-            model = model.Id,
+            model = request.Model,
             choices = new[] { choice },
             usage = new { prompt_tokens = stats.PromptTokens, completion_tokens = stats.CompletionTokens, total_tokens = stats.PromptTokens + stats.CompletionTokens },
         }, Json, aborted);
@@ -91,7 +93,7 @@ internal sealed class CompletionEndpoint(AfmModel model, RequestGate gate, Serve
         string id = Id(chat);
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         string kind = chat ? "chat.completion.chunk" : "text_completion";
-        if (chat) await Event(context, new { id, @object = kind, created, model = model.Id, choices = new[] { new { index = 0, delta = new { role = "assistant" }, finish_reason = (string?)null } } }, aborted);
+        if (chat) await Event(context, new { id, @object = kind, created, model = request.Model, choices = new[] { new { index = 0, delta = new { role = "assistant" }, finish_reason = (string?)null } } }, aborted);
         GenerationStats? stats = null;
         await foreach (var chunk in model.Generator.GenerateAsync(request.Prompt, request.Options, aborted))
         {
@@ -100,7 +102,7 @@ internal sealed class CompletionEndpoint(AfmModel model, RequestGate gate, Serve
             object choice = chat
                 ? new { index = 0, delta = (object)(chunk.Text.Length > 0 ? new { content = chunk.Text } : new { }), finish_reason = Finish(chunk.Finish) }
                 : new { index = 0, text = chunk.Text, logprobs = (object?)null, finish_reason = Finish(chunk.Finish) };
-            await Event(context, new { id, @object = kind, created, model = model.Id, choices = new[] { choice } }, aborted);
+            await Event(context, new { id, @object = kind, created, model = request.Model, choices = new[] { choice } }, aborted);
         }
         await context.Response.WriteAsync("data: [DONE]\n\n", aborted);
         await context.Response.Body.FlushAsync(aborted);

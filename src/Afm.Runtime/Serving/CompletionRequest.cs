@@ -8,6 +8,8 @@ namespace Afm.Runtime.Serving;
 /// A /v1/completions or /v1/chat/completions request reduced to what the generator needs. Parsed by hand from
 /// the JSON so every malformed or unsupported field gets a 400 naming it, rather than a binder's generic failure.
 /// </summary>
+/// <param name="Model">The model as answered back: the base name, or "name:adapter" when an adapter was selected
+/// (by the <c>adapter</c> field or by <c>model: "name:adapter"</c>).</param>
 public sealed record CompletionRequest(string Model, string Prompt, GenerationOptions Options, bool Stream)
 {
     /// <summary>Role prefixes of the plain-text chat transcript; the model is a base model with no chat template.</summary>
@@ -28,8 +30,7 @@ public sealed record CompletionRequest(string Model, string Prompt, GenerationOp
             var adapter = separator >= 0 ? model[(separator + 1)..] : String(root, "adapter");
             if (separator >= 0) model = model[..separator];
             if (model != modelId) throw new ApiError(404, $"The model '{model}' does not exist; this server serves '{modelId}'.", "model", "model_not_found");
-            if (!string.IsNullOrEmpty(adapter))
-                throw new ApiError(400, $"Adapter '{adapter}' was requested, but adapters are not available in this artifact.", "adapter", "adapter_not_available");
+            if (string.IsNullOrEmpty(adapter)) adapter = null;
             if (Number(root, "n") is { } n && n != 1) throw new ApiError(400, "Only n = 1 is supported.", "n");
 
             var stops = new List<string>();
@@ -54,7 +55,8 @@ public sealed record CompletionRequest(string Model, string Prompt, GenerationOp
                 Seed = (int)(Number(root, "seed") ?? 0),
             };
             var stream = root.TryGetProperty("stream", out var s) && s.ValueKind == JsonValueKind.True;
-            return new CompletionRequest(modelId, prompt, new GenerationOptions { MaxTokens = (int)maxTokens, Sampling = sampling, StopSequences = stops }, stream);
+            var options = new GenerationOptions { MaxTokens = (int)maxTokens, Sampling = sampling, StopSequences = stops, Adapter = adapter };
+            return new CompletionRequest(adapter is null ? modelId : $"{modelId}:{adapter}", prompt, options, stream);
         }
     }
 

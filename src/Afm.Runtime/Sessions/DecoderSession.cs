@@ -27,6 +27,9 @@ public sealed class DecoderSession : IDisposable
         HeadDim = Read(DecoderNames.Metadata.HeadDim);
         VocabSize = Read(DecoderNames.Metadata.VocabSize);
         MaxSequenceLength = Read(DecoderNames.Metadata.MaxSequenceLength);
+        BaseSha256 = metadata.TryGetValue(DecoderNames.Metadata.BaseSha256, out var baseSha256) ? baseSha256 : null;
+        // ORT lists inputs that have a default initializer (the LoRA inputs) apart, as overridable initializers.
+        GraphInputs = session.InputMetadata.Keys.Concat(session.OverridableInitializerMetadata.Keys).ToHashSet(StringComparer.Ordinal);
 
         inputNames = [DecoderNames.InputIds, .. Enumerable.Range(0, Layers).SelectMany(l => new[] { DecoderNames.PastKey(l), DecoderNames.PastValue(l) })];
         outputNames = [DecoderNames.Logits, .. Enumerable.Range(0, Layers).SelectMany(l => new[] { DecoderNames.PresentKey(l), DecoderNames.PresentValue(l) })];
@@ -37,6 +40,10 @@ public sealed class DecoderSession : IDisposable
     public int HeadDim { get; }
     public int VocabSize { get; }
     public int MaxSequenceLength { get; }
+    /// <summary>SHA-256 of the weights the graph was exported from (null for graphs exported before adapters existed).</summary>
+    public string? BaseSha256 { get; }
+    /// <summary>Every input of the graph, the optional LoRA inputs included.</summary>
+    public IReadOnlyCollection<string> GraphInputs { get; }
 
     /// <summary>An empty cache (zero past positions) for one sequence.</summary>
     public KvCache NewCache()
@@ -46,8 +53,11 @@ public sealed class DecoderSession : IDisposable
         return new KvCache(Enumerable.Range(0, Layers).Select(_ => Empty()).ToArray(), Enumerable.Range(0, Layers).Select(_ => Empty()).ToArray());
     }
 
-    /// <summary>Runs <paramref name="ids"/> (new tokens of one sequence) after the cache; extends the cache and returns the last position's logits.</summary>
-    public float[] Forward(long[] ids, KvCache cache)
+    /// <summary>
+    /// Runs <paramref name="ids"/> (new tokens of one sequence) after the cache; extends the cache and returns the last
+    /// position's logits. With <paramref name="adapter"/>, its tensors feed the graph's LoRA inputs for this call only.
+    /// </summary>
+    public float[] Forward(long[] ids, KvCache cache, OrtLoraAdapter? adapter = null)
     {
         if (cache.Length + ids.Length > MaxSequenceLength)
             throw new ArgumentException($"{cache.Length + ids.Length} positions exceed the model's context of {MaxSequenceLength}.");
@@ -60,6 +70,7 @@ public sealed class DecoderSession : IDisposable
             inputs[2 + 2 * l] = cache.Values[l];
         }
         using var runOptions = new RunOptions();
+        if (adapter is not null) runOptions.AddActiveLoraAdapter(adapter);
         var outputs = session.Run(runOptions, inputNames, inputs, outputNames);
         // The outputs are not disposed as a collection: the present values live on as the cache.
         var logitsValue = outputs[0];
@@ -85,7 +96,13 @@ public sealed class DecoderSession : IDisposable
 
     private static SessionOptions CreateSessionOptions(RuntimeOptions options)
     {
-        var sessionOptions = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+        var sessionOptions = new SessionOptions
+        {
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            // ORT warns once per LoRA input that an initializer which is also a graph input is not constant-folded:
+            // that is the design (specs/onnx-export.md), so only errors are logged.
+            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
+        };
         if (options.IntraOpThreads > 0) sessionOptions.IntraOpNumThreads = options.IntraOpThreads;
         var spinning = options.AllowSpinning ? "1" : "0";
         sessionOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", spinning);

@@ -23,7 +23,7 @@ internal static class RunCommand
         var seed = new Option<int>("--seed") { Description = "Seed of the sampler.", DefaultValueFactory = _ => 0 };
         var stop = new Option<string[]>("--stop") { Description = "Stop before this text (repeatable).", AllowMultipleArgumentsPerToken = false };
         var threads = new Option<int>("--threads") { Description = "ONNX Runtime intra-op threads (0 = default).", DefaultValueFactory = _ => 0 };
-        var adapter = new Option<string?>("--adapter") { Description = "A feature adapter of the artifact (none are packaged yet)." };
+        var adapter = new Option<string?>("--adapter") { Description = "An adapter of the artifact to activate (its name under adapters/; `afm serve` lists them at /v1/models)." };
         var command = new Command("run", "Generate text from a packaged model with ONNX Runtime.")
         {
             artifact, prompt, maxTokens, temperature, topK, topP, seed, stop, threads, adapter,
@@ -31,12 +31,10 @@ internal static class RunCommand
         command.SetAction(result => CompilerRun.Guard(() =>
         {
             var path = result.GetValue(artifact)!;
-            if (result.GetValue(adapter) is { } requested)
-                throw RuntimeCodes.Error(RuntimeCodes.AdapterNotAvailable, path,
-                    $"adapter '{requested}' was requested, but adapters are not available in this artifact (the adapters stage is not built yet).");
             var options = new GenerationOptions
             {
                 MaxTokens = result.GetValue(maxTokens),
+                Adapter = result.GetValue(adapter),
                 StopSequences = result.GetValue(stop) ?? [],
                 Sampling = new SamplingOptions
                 {
@@ -74,7 +72,7 @@ internal static class RunCommand
         }
         stdout.WriteLine();
         if (stats is not null)
-            stdout.WriteLine($"[{model.Id}: {stats.PromptTokens} prompt tokens, {stats.CompletionTokens} generated, " +
+            stdout.WriteLine($"[{model.Id}{(options.Adapter is { } a ? ":" + a : "")}: {stats.PromptTokens} prompt tokens, {stats.CompletionTokens} generated, " +
                 $"prefill {stats.Prefill.TotalMilliseconds:0.0} ms, decode {stats.DecodeTokensPerSecond:0.0} tokens/s, " +
                 $"finish: {finish.ToString()!.ToLowerInvariant()}]");
         return 0;
