@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Afm.Cli.Compilation;
 using Afm.Cli.Packaging;
+using Afm.Core.Artifacts;
 using Afm.Core.IO;
 using Afm.Onnx.Export;
 
@@ -25,9 +26,13 @@ internal static class ExportCommand
         command.SetAction(result => CompilerRun.Guard(() =>
         {
             var model = SpecFile.Load(result.GetValue(spec)!);
-            var weights = result.GetValue(quantize) is { Length: > 0 } quantized
-                ? QuantizedSafeTensorsWeights.Load(model.Architecture, Path.Combine(quantized, QuantizeCommand.WeightsFile))
-                : SafeTensorsWeights.Load(model.Architecture, Path.Combine(result.GetValue(train)!, "model.safetensors"));
+            var quantizedPath = result.GetValue(quantize) is { Length: > 0 } quantized ? Path.Combine(quantized, QuantizeCommand.WeightsFile) : null;
+            var weightsPath = quantizedPath ?? Path.Combine(result.GetValue(train)!, "model.safetensors");
+            var weights = quantizedPath is not null
+                ? QuantizedSafeTensorsWeights.Load(model.Architecture, weightsPath)
+                : SafeTensorsWeights.Load(model.Architecture, weightsPath);
+            // The graph records which weights file it was exported from: adapters are checked against that hash.
+            weights = weights with { BaseSha256 = Hashing.Sha256OfFile(weightsPath) };
             var bytes = DecoderExporter.Export(weights, ArtifactBuilder.ToolchainVersion());
             var path = Path.Combine(result.GetValue(output)!, ModelFile);
             AtomicOutput.WriteFile(path, stream => stream.Write(bytes));
