@@ -8,11 +8,11 @@ public sealed class AdapterCompilerTests
 {
     private const string BaseSha = "1111111111111111111111111111111111111111111111111111111111111111";
 
-    private static (DecoderModel Model, AdapterBase Base) Base()
+    private static (DecoderModel Model, ExportedBase Base) Base()
     {
         using var torchModel = MicroDecoder.Create(MicroDecoder.Architecture());
         var model = MicroDecoder.ToExport(torchModel) with { BaseSha256 = BaseSha };
-        return (model, AdapterBase.FromModel(DecoderExporter.Export(model, "test")));
+        return (model, ExportedBase.FromModel(DecoderExporter.Export(model, "test")));
     }
 
     [Fact]

@@ -24,7 +24,7 @@ public sealed class LoraAdapterTests
 
     private static byte[] AdapterFile(DecoderModel model, Dictionary<string, (long[] Shape, float[] Values)> tensors, int rank)
     {
-        var baseGraph = AdapterBase.FromModel(DecoderExporter.Export(model, "test"));
+        var baseGraph = ExportedBase.FromModel(DecoderExporter.Export(model, "test"));
         return AdapterCompiler.Compile(MicroAdapter.Trained("summarize", BaseSha, rank, tensors), baseGraph).File;
     }
 

@@ -83,7 +83,7 @@ internal static class TestArtifact
             tensors[DecoderNames.LoraA(weight)] = ([rank, shape[1]], Values(rank * shape[1]));
             tensors[DecoderNames.LoraB(weight)] = ([shape[0], rank], Values(shape[0] * rank));
         }
-        var (file, description) = AdapterCompiler.Compile(new TrainedAdapter(name, "feature", rank, "2", baseSha256, tensors), AdapterBase.FromModel(onnx));
+        var (file, description) = AdapterCompiler.Compile(new TrainedAdapter(name, "feature", rank, "2", baseSha256, tensors), ExportedBase.FromModel(onnx));
         entries[$"adapters/{name}.onnx_adapter"] = file;
         entries[$"adapters/{name}.json"] = Encoding.UTF8.GetBytes((description with { BaseSha256 = describedBase ?? baseSha256 }).ToJson());
     }

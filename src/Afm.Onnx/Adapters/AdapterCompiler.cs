@@ -8,16 +8,16 @@ namespace Afm.Onnx.Adapters;
 /// What an adapter must fit: the LoRA inputs of an exported base graph (name -> dims, null for the symbolic rank),
 /// the base weights' SHA-256 and the graph's model version, read from model.onnx itself.
 /// </summary>
-public sealed record AdapterBase(IReadOnlyDictionary<string, long?[]> LoraInputs, string? BaseSha256, int ModelVersion)
+public sealed record ExportedBase(IReadOnlyDictionary<string, long?[]> LoraInputs, string? BaseSha256, int ModelVersion)
 {
-    public static AdapterBase FromModel(byte[] onnxModel)
+    public static ExportedBase FromModel(byte[] onnxModel)
     {
         var model = ModelProto.Parser.ParseFrom(onnxModel);
         var inputs = new Dictionary<string, long?[]>(StringComparer.Ordinal);
         foreach (var input in model.Graph.Input.Where(i => i.Name.EndsWith(".lora_A", StringComparison.Ordinal) || i.Name.EndsWith(".lora_B", StringComparison.Ordinal)))
             inputs[input.Name] = input.Type.TensorType.Shape.Dim.Select(d => d.HasDimValue ? d.DimValue : (long?)null).ToArray();
         var sha = model.MetadataProps.FirstOrDefault(p => p.Key == DecoderNames.Metadata.BaseSha256)?.Value;
-        return new AdapterBase(inputs, sha, (int)model.ModelVersion);
+        return new ExportedBase(inputs, sha, (int)model.ModelVersion);
     }
 }
 
@@ -29,7 +29,7 @@ public sealed record AdapterBase(IReadOnlyDictionary<string, long?[]> LoraInputs
 /// </summary>
 public static class AdapterCompiler
 {
-    public static (byte[] File, AdapterDescription Description) Compile(TrainedAdapter adapter, AdapterBase baseGraph)
+    public static (byte[] File, AdapterDescription Description) Compile(TrainedAdapter adapter, ExportedBase baseGraph)
     {
         if (baseGraph.BaseSha256 is null)
             throw new AdapterException(AdapterCodes.BaseMismatch,
@@ -56,12 +56,30 @@ public static class AdapterCompiler
         }
         if (parameters.Count == 0) throw new AdapterException(AdapterCodes.Invalid, $"adapter '{adapter.Name}' has no tensors.");
 
-        // ORT's adapter_version is an int: the adapter's version when it is one, else 0 (the description keeps the string).
-        int adapterVersion = int.TryParse(adapter.Version, NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? v : 0;
+        int adapterVersion = IntegerVersion(adapter.Version);
         var file = OnnxAdapterFormat.Write(adapterVersion, baseGraph.ModelVersion, parameters);
         var description = new AdapterDescription(AdapterDescription.CurrentFormat, adapter.Name, adapter.Kind, adapter.Rank, adapter.Version,
             adapterVersion, adapter.BaseSha256, parameters.Count);
         return (file, description);
+    }
+
+    /// <summary>
+    /// ORT's adapter_version is an int; the adapter's version is a string. An integer stays as it is; "a.b.c" with each
+    /// part below 1000 becomes a*1,000,000 + b*1,000 + c (ordered like the versions); anything else is 0, and the
+    /// description always keeps the string.
+    /// </summary>
+    public static int IntegerVersion(string version)
+    {
+        if (int.TryParse(version, NumberStyles.None, CultureInfo.InvariantCulture, out var whole)) return whole;
+        var parts = version.Split('.');
+        if (parts.Length is < 2 or > 3) return 0;
+        int value = 0;
+        foreach (var part in parts.Concat(Enumerable.Repeat("0", 3 - parts.Length)))
+        {
+            if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n >= 1000) return 0;
+            value = value * 1000 + n;
+        }
+        return value;
     }
 
     private static string Describe(long?[] dims, int rank) =>
