@@ -75,7 +75,7 @@ internal static class DecodeBench
         return stats!;
     }
 
-    private static ArchitectureSpec ReadArchitecture(string specPath)
+    internal static ArchitectureSpec ReadArchitecture(string specPath)
     {
         using var spec = JsonDocument.Parse(File.ReadAllBytes(specPath));
         return spec.RootElement.GetProperty("architecture").Deserialize<ArchitectureSpec>(new JsonSerializerOptions(JsonSerializerDefaults.Web))!;

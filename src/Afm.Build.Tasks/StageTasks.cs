@@ -86,6 +86,21 @@ public sealed class AfmExport : AfmSpecStageTask
     }
 }
 
+/// <summary>export-adapters: each trained adapter -> ONNX Runtime's .onnx_adapter + description, checked against model.onnx.</summary>
+public sealed class AfmExportAdapters : AfmCompilerTask
+{
+    [Required] public string ExportDirectory { get; set; } = "";
+    [Required] public string AdaptersDirectory { get; set; } = "";
+    [Required] public string OutputPath { get; set; } = "";
+    protected override string Command => "export-adapters";
+    protected override void AddArguments(ResponseFileBuilder arguments)
+    {
+        arguments.Add("--export", ExportDirectory);
+        arguments.Add("--adapters", AdaptersDirectory);
+        arguments.Add("--out", OutputPath);
+    }
+}
+
 /// <summary>quantize: palettize the trained weights by the QuantizationPlan (sensitivity, bit allocation, report).</summary>
 public sealed class AfmQuantize : AfmSpecStageTask
 {
@@ -153,6 +168,8 @@ public sealed class AfmPackage : AfmSpecStageTask
     public string ProfileDirectory { get; set; } = "";
     /// <summary>Folder written by the adapters stage (empty without Adapter items).</summary>
     public string AdaptersDirectory { get; set; } = "";
+    /// <summary>Folder written by the export-adapters stage (empty without Adapter items).</summary>
+    public string OnnxAdaptersDirectory { get; set; } = "";
     protected override string Command => "package";
     protected override void AddStageArguments(ResponseFileBuilder arguments)
     {
@@ -163,5 +180,6 @@ public sealed class AfmPackage : AfmSpecStageTask
         arguments.Add("--quantize", QuantizeDirectory);
         if (!string.IsNullOrEmpty(ProfileDirectory)) arguments.Add("--profile", ProfileDirectory);
         if (!string.IsNullOrEmpty(AdaptersDirectory)) arguments.Add("--adapters", AdaptersDirectory);
+        if (!string.IsNullOrEmpty(OnnxAdaptersDirectory)) arguments.Add("--onnx-adapters", OnnxAdaptersDirectory);
     }
 }

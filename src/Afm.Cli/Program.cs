@@ -20,6 +20,7 @@ public static class Program
             QuantizationBaselineCommand.Create(),
             AdaptersCommand.Create(),
             ExportCommand.Create(),
+            ExportAdaptersCommand.Create(),
             PackageCommand.Create(),
             SampleDataCommand.Create(),
             Commands.Run.RunCommand.Create(),

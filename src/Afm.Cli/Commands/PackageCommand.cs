@@ -18,10 +18,12 @@ internal static class PackageCommand
         var quantize = new Option<string?>("--quantize") { Description = "The quantize folder written by `afm quantize`; optional (absent or empty: float model only)." };
         var profile = new Option<string?>("--profile") { Description = "The profile folder written by `afm profile --spec`; optional." };
         var adapters = new Option<string?>("--adapters") { Description = "The adapters folder written by `afm adapters`; optional." };
+        var onnxAdapters = new Option<string?>("--onnx-adapters") { Description = "The folder written by `afm export-adapters` (.onnx_adapter files); optional." };
         var output = StageOptions.Out("The .afmpkg file to write.");
         var command = new Command("package", "Assemble the model artifact with its manifest and reports.") { spec, tokenizer, data, train, export, quantize, output };
         command.Options.Add(profile);
         command.Options.Add(adapters);
+        command.Options.Add(onnxAdapters);
         command.SetAction(result => CompilerRun.Guard(() =>
         {
             var model = SpecFile.Load(result.GetValue(spec)!);
@@ -31,6 +33,7 @@ internal static class PackageCommand
                 QuantizeDirectory = result.GetValue(quantize),
                 ProfileDirectory = result.GetValue(profile),
                 AdaptersDirectory = result.GetValue(adapters),
+                OnnxAdaptersDirectory = result.GetValue(onnxAdapters),
             };
             var entries = ArtifactBuilder.Build(inputs);
             var path = result.GetValue(output)!;

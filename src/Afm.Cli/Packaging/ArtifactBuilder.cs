@@ -17,6 +17,8 @@ public sealed record PackageInputs(ModelSpec Spec, string TokenizerDirectory, st
     public string? ProfileDirectory { get; init; }
     /// <summary>Folder of the adapters stage; when set, each adapter's files and the adapters report are packaged (specs/adapters.md).</summary>
     public string? AdaptersDirectory { get; init; }
+    /// <summary>Folder of the export-adapters stage; when set, each adapter's <c>&lt;name&gt;.onnx_adapter</c> and <c>&lt;name&gt;.json</c> go under <see cref="ArtifactLayout.AdaptersFolder"/>.</summary>
+    public string? OnnxAdaptersDirectory { get; init; }
 }
 
 /// <summary>Collects the files of an artifact and writes its manifest over them.</summary>
@@ -53,6 +55,9 @@ public static class ArtifactBuilder
 
         bool adapted = inputs.AdaptersDirectory is { Length: > 0 } a && File.Exists(Path.Combine(a, "report.json"));
         if (adapted) AdapterEntries(entries, inputs.AdaptersDirectory!);
+        if (inputs.OnnxAdaptersDirectory is { Length: > 0 } onnxAdapters && Directory.Exists(onnxAdapters))
+            foreach (var file in Directory.EnumerateFiles(onnxAdapters).Where(f => f.EndsWith(".onnx_adapter", StringComparison.Ordinal) || f.EndsWith(".json", StringComparison.Ordinal) && Path.GetFileName(f) != "index.json"))
+                entries[ArtifactLayout.AdaptersFolder + Path.GetFileName(file)] = File.ReadAllBytes(file);
 
         var reportBytes = File.ReadAllBytes(Path.Combine(inputs.TrainDirectory, "report.json"));
         entries[ArtifactLayout.TrainingReport] = reportBytes;
