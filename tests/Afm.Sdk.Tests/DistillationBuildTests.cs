@@ -57,6 +57,19 @@ public sealed class DistillationBuildTests
     }
 
     [Fact]
+    public void A_distribution_target_with_a_temperature_reaches_the_train_stage()
+    {
+        using var project = StudentWithTeacher(TeacherProject(),
+            "<Teacher Include=\"teacher/teacher.afmproj\" Distill=\"distribution\" Temperature=\"2\" Weight=\"0.5\" />");
+
+        var build = project.Build();
+
+        Assert.True(build.ExitCode == 0, build.ToString());
+        Assert.Contains("distilling towards the teacher's distribution at temperature 2 (weight 0.5)", build.Output);
+        Assert.True(File.Exists(project.PathOf("bin/Debug/micro.0.3.0.afmpkg")));
+    }
+
+    [Fact]
     public void A_teacher_with_another_tokenizer_is_AFM3101_at_the_Teacher_element()
     {
         using var project = StudentWithTeacher(TeacherProject(tokenizer: "<Tokenizer Include=\"bpe\" VocabSize=\"300\" />"),

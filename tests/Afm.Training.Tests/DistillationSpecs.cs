@@ -49,6 +49,36 @@ public sealed class DistillationSpecs
     }
 
     [Fact]
+    public void The_distribution_target_mixes_true_cross_entropy_with_cross_entropy_against_the_tempered_teacher_softmax()
+    {
+        // Student p = (1/4, 1/2, 1/4), true token 0. Teacher logits (2 ln 2, 0, 0) at temperature 2 are (ln 2, 0, 0):
+        // t = (1/2, 1/4, 1/4), so CE(t) = 1/2 ln 4 + 1/4 ln 2 + 1/4 ln 4 = 1.75 ln 2.
+        var logits = tensor(new float[] { 0, MathF.Log(2), 0 }, [1, 1, 3]);
+        var targets = tensor(new long[] { 0 }, [1, 1]);
+        var teacher = tensor(new float[] { 2 * MathF.Log(2), 0, 0 }, [1, 1, 3]);
+
+        var (loss, counted) = DistillationLoss.SoftLoss(logits, targets, teacher, 0.9, temperature: 2);
+
+        Assert.Equal(1, counted);
+        Assert.Equal(0.1 * Math.Log(4) + 0.9 * 1.75 * Math.Log(2), loss.item<float>(), 5);
+    }
+
+    [Fact]
+    public void The_distribution_target_of_a_certain_teacher_is_the_top1_target_and_ignored_positions_add_nothing()
+    {
+        var logits = randn([2, 4, 7], generator: new Generator(3));
+        var targets = randint(0, 7, [2, 4], generator: new Generator(4)).index_put_(tensor(MaskedLoss.IgnoreIndex), tensor(new long[] { 1 }), tensor(new long[] { 2 }));
+        var top1 = randint(0, 7, [2, 4], generator: new Generator(5));
+        var certain = nn.functional.one_hot(top1, 7).to_type(ScalarType.Float32) * 200;
+
+        var (soft, softCounted) = DistillationLoss.SoftLoss(logits, targets, certain, 0.7, temperature: 1);
+        var (hard, hardCounted) = DistillationLoss.Loss(logits, targets, top1, 0.7);
+
+        Assert.Equal((7L, 7L), (softCounted, hardCounted));
+        Assert.Equal(hard.item<float>(), soft.item<float>(), 5);
+    }
+
+    [Fact]
     public void The_highest_scores_are_kept_in_their_original_order_with_ties_to_the_lower_index()
     {
         Assert.Equal([1, 3, 4], FfnPruning.Select([0.1f, 0.9f, 0.2f, 0.5f, 0.5f, 0.5f], 3));
@@ -92,18 +122,20 @@ public sealed class DistillationSpecs
         Assert.All(importance.SelectMany(s => s).Where((_, i) => i != 64 + 5), s => Assert.True(s > 0));
     }
 
-    private static TeacherSource TrainedTeacher(string dir, int ffn = 96, long steps = 30)
+    private static TeacherSource TrainedTeacher(string dir, int ffn = 96, long steps = 30, DistillTarget target = DistillTarget.Top1)
     {
         var spec = MicroModels.Spec(MicroModels.Architecture(ffn: ffn), MicroModels.Stage(steps: steps));
         var report = Trainer.Train(spec, MicroModels.CountingData(), dir);
-        return new TeacherSource(new TeacherSpec { ProjectPath = "/teacher/teacher.afmproj", Weight = 0.9, Init = TeacherInit.None },
+        return new TeacherSource(new TeacherSpec { ProjectPath = "/teacher/teacher.afmproj", Weight = 0.9, Init = TeacherInit.None, Distill = target, Temperature = 2 },
             spec.Architecture, report.FinalWeightsPath);
     }
 
-    [Fact]
-    public void A_distilled_stage_is_deterministic_and_resumes_to_byte_identical_weights()
+    [Theory]
+    [InlineData(DistillTarget.Top1)]
+    [InlineData(DistillTarget.Distribution)]
+    public void A_distilled_stage_is_deterministic_and_resumes_to_byte_identical_weights(DistillTarget target)
     {
-        var teacher = TrainedTeacher(MicroModels.TempDirectory());
+        var teacher = TrainedTeacher(MicroModels.TempDirectory(), target: target);
         var spec = MicroModels.Spec(null, MicroModels.Stage(steps: 20) with { CheckpointEvery = 6 });
         var straight = Trainer.Train(spec, MicroModels.CountingData(), MicroModels.TempDirectory(), teacher: teacher);
         string dir = MicroModels.TempDirectory();
@@ -129,6 +161,21 @@ public sealed class DistillationSpecs
         var again = Trainer.Train(spec, MicroModels.CountingData(), studentDir, teacher: changed);
 
         Assert.False(again.Timings!.Stages[0].Skipped);
+    }
+
+    [Fact]
+    public void Switching_the_target_to_the_distribution_or_its_temperature_retrains_the_student()
+    {
+        var teacher = TrainedTeacher(MicroModels.TempDirectory(), steps: 5);
+        string studentDir = MicroModels.TempDirectory();
+        var spec = MicroModels.Spec(null, MicroModels.Stage(steps: 3));
+        Trainer.Train(spec, MicroModels.CountingData(), studentDir, teacher: teacher);
+        var soft = teacher with { Spec = teacher.Spec with { Distill = DistillTarget.Distribution } };
+        Assert.False(Trainer.Train(spec, MicroModels.CountingData(), studentDir, teacher: soft).Timings!.Stages[0].Skipped);
+        Assert.True(Trainer.Train(spec, MicroModels.CountingData(), studentDir, teacher: soft).Timings!.Stages[0].Skipped);
+
+        var hotter = soft with { Spec = soft.Spec with { Temperature = 4 } };
+        Assert.False(Trainer.Train(spec, MicroModels.CountingData(), studentDir, teacher: hotter).Timings!.Stages[0].Skipped);
     }
 
     [Fact]

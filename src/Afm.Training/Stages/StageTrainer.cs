@@ -96,8 +96,8 @@ internal sealed class StageTrainer
             var logits = model.forward(inputs);
             // Weight 0 (pruned initialization only) needs no teacher forward: the loss is the plain one.
             var loss = Teacher is { Weight: > 0 }
-                ? Distillation.DistillationLoss.Loss(logits, maskBuffer.Length > 0 ? MaskedLoss.Targets(batch, maskBuffer, batchSize, length)
-                    : batch.narrow(1, 1, length), Teacher.Top1(inputs), Teacher.Weight).Loss
+                ? Teacher.Loss(logits, maskBuffer.Length > 0 ? MaskedLoss.Targets(batch, maskBuffer, batchSize, length)
+                    : batch.narrow(1, 1, length), inputs)
                 : maskBuffer.Length > 0
                 ? MaskedLoss.Loss(logits, MaskedLoss.Targets(batch, maskBuffer, batchSize, length)).Loss
                 : nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), batch.narrow(1, 1, length).reshape(-1));

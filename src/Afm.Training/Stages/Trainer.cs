@@ -76,7 +76,8 @@ public static class Trainer
                 else if (index == 0 && teacherModel?.Source.Spec.Init == TeacherInit.PruneFfn)
                     Distiller.InitializeByPruning(teacherModel, model, train, progress);
                 progress?.Invoke($"train {stage.Name}: {stage.Steps} steps x {stage.BatchSize} x {stage.SequenceLength} tokens, " +
-                    $"lr {stage.LearningRate:0.0e0} ({stage.Schedule}), rope base {stage.RopeBase:0}, {model.ParameterCount:N0} parameters");
+                    $"lr {stage.LearningRate:0.0e0} ({stage.Schedule}), rope base {stage.RopeBase:0}, {model.ParameterCount:N0} parameters" +
+                    (teacherModel is { Weight: > 0 } t ? ", " + t.TargetDescription : ""));
                 var clock = Stopwatch.StartNew();
                 var trainer = new StageTrainer(model, stage, train, validation, progress) { Teacher = teacherModel };
                 var report = trainer.Run(dataSeed, resume, (step, consumed, trainCurve, validationCurve) =>

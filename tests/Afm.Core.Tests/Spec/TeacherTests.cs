@@ -33,6 +33,43 @@ public sealed class TeacherTests
     }
 
     [Fact]
+    public void The_teachers_top1_is_distilled_by_default_and_its_tempered_distribution_on_request()
+    {
+        using (var plain = WithTeacher("<Teacher Include=\"teacher/teacher.afmproj\" />"))
+            Assert.Equal((DistillTarget.Top1, 1.0), (plain.Read().Spec!.Teacher!.Distill, plain.Read().Spec!.Teacher!.Temperature));
+        using var project = WithTeacher("<Teacher Include=\"teacher/teacher.afmproj\" Distill=\"distribution\" Temperature=\"2.5\" />");
+        var result = project.Read();
+        Assert.DoesNotContain(result.Diagnostics, d => d.Code == "AFM1006");
+        Assert.Equal((DistillTarget.Distribution, 2.5), (result.Spec!.Teacher!.Distill, result.Spec.Teacher.Temperature));
+    }
+
+    [Fact]
+    public void An_unknown_Distill_keyword_is_AFM1425_at_the_attribute()
+    {
+        using var project = WithTeacher("<Teacher Include=\"teacher/teacher.afmproj\" Distill=\"logits\" />");
+        var error = Assert.Single(project.Read().Diagnostics, d => d.IsError);
+        Assert.Equal(("AFM1425", project.Locate("Distill=")), (error.Code, error.Location));
+    }
+
+    [Fact]
+    public void A_temperature_on_top1_targets_is_AFM1426_at_the_attribute()
+    {
+        using var project = WithTeacher("<Teacher Include=\"teacher/teacher.afmproj\" Temperature=\"2\" />");
+        var error = Assert.Single(project.Read().Diagnostics, d => d.IsError);
+        Assert.Equal(("AFM1426", project.Locate("Temperature=")), (error.Code, error.Location));
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("-1")]
+    public void A_temperature_that_is_not_positive_is_AFM1003(string temperature)
+    {
+        using var project = WithTeacher($"<Teacher Include=\"teacher/teacher.afmproj\" Distill=\"distribution\" Temperature=\"{temperature}\" />");
+        var error = Assert.Single(project.Read().Diagnostics, d => d.IsError);
+        Assert.Equal(("AFM1003", project.Locate("Temperature=")), (error.Code, error.Location));
+    }
+
+    [Fact]
     public void A_project_without_a_teacher_has_none()
     {
         using var project = new TestProject();

@@ -60,6 +60,8 @@ internal static class DiagnosticCodes
     public const string TeacherIsThisProject = "AFM1422";
     public const string UnknownTeacherPrune = "AFM1423";
     public const string TeacherNotAProject = "AFM1424";
+    public const string UnknownDistillTarget = "AFM1425";
+    public const string TemperatureWithoutDistribution = "AFM1426";
 
     // 15xx: items of later pipeline stages.
     public const string StageNotAvailable = "AFM1501";

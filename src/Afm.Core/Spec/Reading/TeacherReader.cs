@@ -1,16 +1,17 @@
 namespace Afm.Core.Spec.Reading;
 
 /// <summary>
-/// Reads the &lt;Teacher&gt; item (at most one): the teacher's project, the weight of its top-1 in the target and
-/// whether the student starts from the teacher's pruned weights. Whether the teacher's tokenizer and shapes fit
-/// is only known once the teacher is built, so the train stage checks those (AFM31xx).
+/// Reads the &lt;Teacher&gt; item (at most one): the teacher's project, the weight of its part in the target, what
+/// that part is (top-1 or tempered distribution) and whether the student starts from the teacher's pruned weights.
+/// Whether the teacher's tokenizer and shapes fit is only known once the teacher is built, so the train stage checks
+/// those (AFM31xx).
 /// </summary>
 internal static class TeacherReader
 {
     /// <summary>The AFM report's weight of the teacher's top-1 in the distillation target.</summary>
     public const double DefaultWeight = 0.9;
 
-    private static readonly string[] Known = ["Weight", "Prune"];
+    private static readonly string[] Known = ["Weight", "Prune", "Distill", "Temperature"];
     private static readonly (Func<double, bool>, string) UnitInterval = (v => v >= 0 && v <= 1, "between 0 and 1");
 
     public static TeacherSpec? Read(SpecContext context)
@@ -47,12 +48,26 @@ internal static class TeacherReader
         var weight = item.Get("Weight") is { } w ? context.Double(w, UnitInterval) : DefaultWeight;
         var init = context.Choice(item, "Prune", TeacherInit.None, DiagnosticCodes.UnknownTeacherPrune,
             ("ffn", TeacherInit.PruneFfn), ("none", TeacherInit.None));
-        if (!valid || weight is null || init is null) return null;
+        var target = context.Choice(item, "Distill", DistillTarget.Top1, DiagnosticCodes.UnknownDistillTarget,
+            ("top1", DistillTarget.Top1), ("distribution", DistillTarget.Distribution));
+        var temperatureValue = item.Get("Temperature");
+        var temperature = temperatureValue is { } t ? context.Double(t, SpecContext.Positive) : 1.0;
+        // A temperature on top-1 targets would be silently meaningless: argmax does not change with it.
+        if (temperatureValue is { } written && target == DistillTarget.Top1)
+        {
+            context.Error(DiagnosticCodes.TemperatureWithoutDistribution, written.Location,
+                $"{written.What} only softens the teacher's distribution, but this Teacher distills its top-1, which no temperature changes. " +
+                "Add Distill=\"distribution\" or remove Temperature.");
+            temperature = null;
+        }
+        if (!valid || weight is null || init is null || target is null || temperature is null) return null;
         return new TeacherSpec
         {
             ProjectPath = path,
             Weight = weight.Value,
             Init = init.Value,
+            Distill = target.Value,
+            Temperature = temperature.Value,
             Location = item.Location,
             InitLocation = item.Get("Prune")?.Location ?? item.Location,
         };
