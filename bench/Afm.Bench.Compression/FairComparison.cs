@@ -56,10 +56,10 @@ internal static class FairComparison
         return (int)Math.Max(1, (p.Count + blocks - 1) / blocks);
     }
 
-    private static double Gap(double[] variant, double[] reference) => variant.Zip(reference, (a, b) => a - b).Average();
+    internal static double Gap(double[] variant, double[] reference) => variant.Zip(reference, (a, b) => a - b).Average();
 
     /// <summary>Ratio of mean gaps, and its 5th-95th percentile over 2000 bootstrap resamples of the sequences (seeded).</summary>
-    private static (double Ratio, double Low, double High) Ratio(double[] pal, double[] other, double[] reference)
+    internal static (double Ratio, double Low, double High) Ratio(double[] pal, double[] other, double[] reference)
     {
         var random = new Random(17);
         var samples = new List<double>();
@@ -98,7 +98,7 @@ internal static class FairComparison
     }
 
     /// <summary>Asymmetric min/max grid shrunk by the factor in 1.00, 0.98 ... 0.50 with the least importance-weighted squared error.</summary>
-    private static float[] Clipped(float[] w, float[] importance, int bits, int block)
+    internal static float[] Clipped(float[] w, float[] importance, int bits, int block)
     {
         var result = new float[w.Length];
         int levels = (1 << bits) - 1;

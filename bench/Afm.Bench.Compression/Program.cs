@@ -16,7 +16,7 @@ using Afm.Training.Stages;
 //   2. the mixed plan at TargetBitsPerWeight 3.7 vs random allocations of the same bits;
 //   3. the bytes of the stored quantized weights vs parameters x effective bits / 8.
 // Usage: dotnet run -c Release --project bench/Afm.Bench.Compression [-- <afm obj folder> <validation sequences> <random allocations>
-//        <sections: all | 1> <k-means iterations> <calibration sequences>]
+//        <sections: all | 1 (1, 1b, 1c, 1d) | 1c> <k-means iterations> <calibration sequences>]
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 TorchRuntime.PrepareProcess();
 string afm = Path.GetFullPath(args.Length > 0 ? args[0] : "samples/tiny-afm/obj/Debug/afm");
@@ -68,10 +68,19 @@ var embedding = layers.Single(l => l.Role == LayerRole.Int8Embedding);
 var embeddingInt8 = quantizer.Quantize(embedding, original[embedding.WeightName]).Dequantize();
 double embeddingOnly = Perplexity(l => l == embedding ? embeddingInt8 : original[l.WeightName]);
 Console.WriteLine($"float perplexity {floatPpl:F4}; with only the embedding int8-per-channel {embeddingOnly:F4}");
+string sections = args.Length > 3 ? args[3] : "all";
+var linear = layers.Where(l => l.Role == LayerRole.Allocatable).ToList();
+if (sections == "1c")
+{
+    // Only the dense-and-sparse comparison (quick experiments); a full run prints it after 1b.
+    Console.WriteLine();
+    SparseComparison.Run(linear, original, importance, baseSpec.Seed, baseSpec.Threads, kmeansIterations, [0.0005, 0.0045], SequenceLosses);
+    File.Delete(weightsPath);
+    return;
+}
 Console.WriteLine();
 Console.WriteLine("1. every linear layer at b bits, group 16 rows, embedding int8 (gap = perplexity - float)");
 Console.WriteLine("bits | bpw palettized | bpw uniform | ppl palettized | ppl uniform | gap ratio (palettized/uniform; acceptance <= 0.5) | ppl palettized without Fisher | its gap ratio");
-var linear = layers.Where(l => l.Role == LayerRole.Allocatable).ToList();
 var candidates = new Dictionary<(string, int), PalettizedTensor>();
 foreach (int bits in new[] { 4, 3, 2 })
 {
@@ -101,7 +110,12 @@ double[] SequenceLosses(Func<LayerPlan, float[]?> replace)
 FairComparison.Run(linear, (l, b) => candidates[(l.WeightName, b)], (l, b) => (PalettizedTensor)unweighted.Quantize(l, original[l.WeightName], b),
     (l, b) => (PalettizedTensor)longer.Quantize(l, original[l.WeightName], b), original, importance, SequenceLosses);
 
-if (args.Length > 3 && args[3] == "1") return;
+Console.WriteLine();
+SparseComparison.Run(linear, original, importance, baseSpec.Seed, baseSpec.Threads, kmeansIterations, [0.0005, 0.0045], SequenceLosses);
+Console.WriteLine();
+RealizationNoise.Run(linear, original, importance, baseSpec.Seed, baseSpec.Threads, kmeansIterations, SequenceLosses);
+
+if (sections == "1") { File.Delete(weightsPath); return; }
 Console.WriteLine();
 Console.WriteLine("2. mixed plan, TargetBitsPerWeight 3.7 (bits per weight of the quantized layers, LUTs included)");
 var stopwatch = System.Diagnostics.Stopwatch.StartNew();
