@@ -4,12 +4,15 @@ using Afm.Core.Spec;
 using Afm.Profiling.Formats;
 using Afm.Profiling.Measurement;
 
-// Usage: dotnet run -c Release --project bench/Afm.Bench.Profiling [path/to.afmproj] [threads] [repetitions] [runs] [quantile]
+// Usage: dotnet run -c Release --project bench/Afm.Bench.Profiling [path/to.afmproj] [threads] [repetitions] [runs] [quantile] [model.onnx]
 // Calibrates the host profile with ONNX Runtime (benchmark graphs sized like the model's kernels, not its ops),
-// predicts every op of the sample model with the roofline, times each op's micro graph with ONNX Runtime's profiler
-// in the same interleaved rounds as the calibration, and prints both side by side with Spearman's rank correlation
-// and the error of the total, for prefill and for one decode step. The whole comparison is repeated (default 3
-// times) in one process, so the spread between repetitions says how much of an error is noise.
+// predicts every op of the sample model with the roofline, and measures it two ways in the same interleaved rounds as
+// the calibration: each op's micro graph (built from the exporter's own blocks), and the whole exported model.onnx
+// (prefill of the prompt, one decode step at the context with a real KV cache), its kernels attributed to ops by the
+// scopes of their names. Prints predicted vs measured per op and per layer, Spearman's rank correlation and the error
+// of the total for both, and repeats the whole comparison (default 3 times) in one process, so the spread between
+// repetitions says how much of an error is noise. Without a model.onnx, the exporter writes one for the project's
+// architecture with random weights (values do not change which kernels run or their time).
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 var project = args.Length > 0 ? args[0] : FindSample();
@@ -18,6 +21,7 @@ int repetitions = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCult
 int runs = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 121;
 double quantile = args.Length > 4 ? double.Parse(args[4], CultureInfo.InvariantCulture) : HostCalibration.TimingQuantile;
 var arch = ReadArchitecture(project);
+var model = args.Length > 5 ? File.ReadAllBytes(args[5]) : ExportedDecoder.Export(arch);
 Console.WriteLine($"model: {Path.GetFileName(project)}: dim {arch.ModelDim}, {arch.Layers} layers, {arch.Heads}/{arch.KvHeads} heads, ffn {arch.FfnDim}, vocab {arch.VocabSize}; {threads} threads");
 
 var timer = new OrtOpTimer(threads, warmupRuns: 5, measuredRuns: runs) { Quantile = quantile };
@@ -26,23 +30,26 @@ var summaries = new List<string>();
 for (int rep = 1; rep <= repetitions; rep++)
 {
     var load = File.ReadAllText("/proc/loadavg").Trim();
-    var result = PredictedVsMeasured.CalibrateAndCompare(arch, BuiltInDeviceProfiles.HostBeforeCalibration, prompt, context, timer);
+    var result = PredictedVsMeasured.CalibrateAndCompare(arch, BuiltInDeviceProfiles.HostBeforeCalibration, prompt, context, timer, model: model);
     var info = result.Calibration;
     Console.WriteLine();
     Console.WriteLine($"== repetition {rep}/{repetitions}; load average before: {load} (numbers under contention; re-measure on a quiet machine)");
     Console.WriteLine($"host calibration ({info.Method}; quantile {quantile} of {runs} interleaved runs): {info.MeasuredGFlops:0.0} GFLOP/s, attention {info.MeasuredAttentionGFlops:0.0} GFLOP/s, {info.MeasuredBandwidthGBps:0.0} GB/s, {info.MeasuredLaunchOverheadUs:0.00} us per kernel");
-    foreach (var report in new[] { result.Prefill, result.Decode })
+    foreach (var (how, report) in new[] { ("micro", result.Prefill), ("micro", result.Decode), ("model", result.WholePrefill!), ("model", result.WholeDecode!) })
     {
-        Console.WriteLine(report.Phase == Phase.Prefill ? $"prefill of {prompt} tokens (fp32)" : $"decode step at a context of {context} tokens (fp32)");
+        Console.WriteLine((report.Phase == Phase.Prefill ? $"prefill of {prompt} tokens (fp32)" : $"decode step at a context of {context} tokens (fp32)")
+            + (how == "micro" ? ", each op its own micro graph" : ", the whole model.onnx, kernels attributed to ops"));
         if (rep == 1)
         {
-            Console.WriteLine($"{"op",-28}{"kind",-11}{"predicted us",14}{"measured us",14}{"ratio",8}");
+            Console.WriteLine($"{"op",-28}{"kind",-11}{"kernels",9}{"predicted us",14}{"measured us",14}{"ratio",8}");
             foreach (var op in report.Ops)
-                Console.WriteLine($"{op.Name,-28}{op.Kind,-11}{op.PredictedMs * 1e3,14:0.0}{op.MeasuredMs * 1e3,14:0.0}{op.PredictedMs / op.MeasuredMs,8:0.00}");
+                Console.WriteLine($"{op.Name,-28}{op.Kind,-11}{$"{op.PredictedKernels}/{op.MeasuredKernels}",9}{op.PredictedMs * 1e3,14:0.0}{op.MeasuredMs * 1e3,14:0.0}{op.PredictedMs / op.MeasuredMs,8:0.00}");
         }
+        Console.WriteLine("  per layer (predicted/measured us): " + string.Join(", ", report.ByGroup.Select(g => $"{g.Group} {g.PredictedMs * 1e3:0}/{g.MeasuredMs * 1e3:0}"))
+            + (report.UnattributedMs > 0 ? $"; unattributed {report.UnattributedMs * 1e3:0.0} us" : ""));
         var byKind = string.Join(", ", report.Ops.GroupBy(o => o.Kind).Select(g => $"{g.Key} {g.Sum(o => o.PredictedMs) / g.Sum(o => o.MeasuredMs):0.00}"));
         Console.WriteLine($"  predicted/measured by kind: {byKind}");
-        var line = $"{report.Phase,-8} total: predicted {report.PredictedTotalMs:0.000} ms, measured {report.MeasuredTotalMs:0.000} ms, error {report.TotalError * 100:+0.0;-0.0;0.0}%; Spearman {report.RankCorrelation:0.000} over {report.Ops.Count} ops";
+        var line = $"{how} {report.Phase,-8} total: predicted {report.PredictedTotalMs:0.000} ms, measured {report.MeasuredTotalMs:0.000} ms, error {report.TotalError * 100:+0.0;-0.0;0.0}%; Spearman {report.RankCorrelation:0.000} over {report.Ops.Count} ops";
         Console.WriteLine(line);
         summaries.Add($"rep {rep} (load {load.Split(' ')[0]}): {line}");
     }

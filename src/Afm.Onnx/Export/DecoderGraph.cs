@@ -18,7 +18,6 @@ internal sealed class DecoderGraph
     private readonly ArchitectureSpec arch;
     private readonly DecoderOps ops;
     private readonly int headDim;
-    private readonly int groups;
 
     private string idsShape = "", cos = "", sin = "", attentionBias = "";
 
@@ -28,7 +27,6 @@ internal sealed class DecoderGraph
         arch = model.Architecture;
         ops = new DecoderOps(graph, (float)arch.NormEpsilon);
         headDim = arch.HeadDim;
-        groups = arch.Heads / arch.KvHeads;
     }
 
     public OnnxGraphBuilder Build()
@@ -41,12 +39,16 @@ internal sealed class DecoderGraph
         }
 
         var embedding = Weight("embed.weight");
-        idsShape = graph.Node("Shape", [inputIds]);
-        var x = graph.Node("Gather", [embedding, ops.Reshape(inputIds, graph.Int64s(-1))], null, Attr.Int("axis", 0));
+        using (graph.Scope(DecoderNames.Scopes.Positions)) idsShape = graph.Node("Shape", [inputIds]);
+        string x;
+        using (graph.Scope(DecoderNames.Scopes.Embed))
+            x = ops.Embed(embedding, inputIds);
         BuildPositions();
 
-        for (int layer = 0; layer < arch.Layers; layer++) x = Block(layer, x);
+        for (int layer = 0; layer < arch.Layers; layer++)
+            using (graph.Scope(DecoderNames.Scopes.Layer(layer))) x = Block(layer, x);
 
+        using var head = graph.Scope(DecoderNames.Scopes.Head);
         var normalized = ops.RmsNorm(x, Weight("norm.weight"));
         var output = arch.TieEmbeddings ? embedding : Weight("lm_head.weight");
         var logits2d = ops.Linear(normalized, output);
@@ -55,27 +57,13 @@ internal sealed class DecoderGraph
         return graph;
     }
 
-    /// <summary>
-    /// Positions past..past+time-1 of the new tokens (past = cache length), their cos/sin rows, and the causal
-    /// bias [time, past+time]: 0 where a key is at or before the query's position, -inf after it.
-    /// </summary>
+    /// <summary>The RoPE tables and the positions, cos/sin rows and causal bias of this call (<see cref="DecoderOps.Positions"/>).</summary>
     private void BuildPositions()
     {
-        var pastLength = graph.Node("Shape", [DecoderNames.PastKey(0)], null, Attr.Int("start", 2), Attr.Int("end", 3));
-        var newLength = graph.Node("Shape", [DecoderNames.InputIds], null, Attr.Int("start", 1), Attr.Int("end", 2));
-        var total = ops.Squeeze(graph.Node("Add", [pastLength, newLength]), 0);
-        var one = graph.Int64Scalar(1);
-        var queryPositions = graph.Node("Range", [ops.Squeeze(pastLength, 0), total, one]);
-        var keyPositions = graph.Node("Range", [graph.Int64Scalar(0), total, one]);
-
         var (cosTable, sinTable) = RopeTables.Build(arch.MaxSequenceLength, headDim, model.RopeBase);
         var cosName = graph.Initializer("rope.cos", cosTable, arch.MaxSequenceLength, headDim);
         var sinName = graph.Initializer("rope.sin", sinTable, arch.MaxSequenceLength, headDim);
-        cos = graph.Node("Gather", [cosName, queryPositions], null, Attr.Int("axis", 0));
-        sin = graph.Node("Gather", [sinName, queryPositions], null, Attr.Int("axis", 0));
-
-        var future = graph.Node("Greater", [ops.Unsqueeze(keyPositions, 0), ops.Unsqueeze(queryPositions, 1)]);
-        attentionBias = graph.Node("Where", [future, graph.FloatScalar(float.NegativeInfinity), graph.FloatScalar(0f)]);
+        (cos, sin, attentionBias) = ops.Positions(DecoderNames.InputIds, DecoderNames.PastKey(0), cosName, sinName);
     }
 
     private string Block(int layer, string x)
@@ -87,11 +75,7 @@ internal sealed class DecoderGraph
         return graph.Node("Add", [x, Projection(hidden, p + "mlp.down_proj.weight")]);
     }
 
-    /// <summary>
-    /// Grouped-query attention without copying the cache per query head: queries are viewed as
-    /// [batch, kvHeads, groups, time, headDim] and broadcast against keys [batch, kvHeads, 1, ...]. Query head h
-    /// uses key/value head h / groups, which is what repeat_interleave does in training.
-    /// </summary>
+    /// <summary>Grouped-query attention over the cache extended by this call's keys and values (<see cref="DecoderOps.GroupedAttention"/>).</summary>
     private string Attention(int layer, string p, string h)
     {
         var q = Heads(Projection(h, p + "attn.q_proj.weight"), arch.Heads, p + "attn.q_norm.weight");
@@ -100,32 +84,19 @@ internal sealed class DecoderGraph
         q = ops.Rope(q, cos, sin, headDim);
         k = ops.Rope(k, cos, sin, headDim);
 
-        var keys = graph.Node("Concat", [DecoderNames.PastKey(layer), k], DecoderNames.PresentKey(layer), Attr.Int("axis", 2));
-        var values = graph.Node("Concat", [DecoderNames.PastValue(layer), v], DecoderNames.PresentValue(layer), Attr.Int("axis", 2));
+        var keys = ops.AppendToCache(DecoderNames.PastKey(layer), k, DecoderNames.PresentKey(layer));
+        var values = ops.AppendToCache(DecoderNames.PastValue(layer), v, DecoderNames.PresentValue(layer));
         object[] cacheDims = ["batch", (long)arch.KvHeads, "total_sequence", (long)headDim];
         graph.Output(keys, keys, DataType.Float, cacheDims);
         graph.Output(values, values, DataType.Float, cacheDims);
 
-        var grouped = ops.Reshape(q, graph.Int64s(0, arch.KvHeads, groups, -1, headDim));
-        var keysT = ops.Unsqueeze(ops.Transpose(keys, 0, 1, 3, 2), 2);
-        var scores = graph.Node("MatMul", [grouped, keysT]);
-        scores = graph.Node("Mul", [scores, graph.FloatScalar((float)(1.0 / Math.Sqrt(headDim)))]);
-        var probabilities = graph.Node("Softmax", [graph.Node("Add", [scores, attentionBias])], null, Attr.Int("axis", -1));
-        var context = graph.Node("MatMul", [probabilities, ops.Unsqueeze(values, 2)]);
-
-        var perHead = ops.Reshape(context, graph.Int64s(0, arch.Heads, -1, headDim));
-        var merged = ops.Reshape(ops.Transpose(perHead, 0, 2, 1, 3), graph.Int64s(-1, arch.Heads * headDim));
+        var merged = ops.GroupedAttention(q, keys, values, attentionBias, arch.Heads, arch.KvHeads, headDim);
         return Projection(merged, p + "attn.o_proj.weight");
     }
 
     /// <summary>[batch*time, heads*headDim] -> [batch, heads, time, headDim], with per-head RMSNorm (QK-norm) first.</summary>
-    private string Heads(string projected, int heads, string? normWeight)
-    {
-        var shape = graph.Node("Concat", [idsShape, graph.Int64s(heads, headDim)], null, Attr.Int("axis", 0));
-        var x = ops.Reshape(projected, shape);
-        if (arch.QkNorm && normWeight is not null) x = ops.RmsNorm(x, Weight(normWeight));
-        return ops.Transpose(x, 0, 2, 1, 3);
-    }
+    private string Heads(string projected, int heads, string? normWeight) =>
+        ops.SplitHeads(projected, ops.HeadsShape(idsShape, heads, headDim), arch.QkNorm && normWeight is not null ? Weight(normWeight) : null);
 
     /// <summary>
     /// x times the weight transposed, plus the LoRA term when the model exports adapter inputs: an active adapter
@@ -136,6 +107,8 @@ internal sealed class DecoderGraph
         var projected = ops.Linear(x, Weight(weightName));
         if (!model.LoraInputs) return projected;
         var shape = model.Weights[weightName].Shape;
+        // In the projection's scope: the profiler charges the adapter's kernels to the projection they belong to.
+        using var scope = graph.Scope(DecoderNames.Scopes.OfWeight(weightName));
         return LoraProjection.Apply(graph, x, projected, weightName, shape[0], shape[1]);
     }
 

@@ -42,5 +42,25 @@ public static class DecoderNames
         public const string BaseSha256 = "afm.base_sha256";
     }
 
+    /// <summary>
+    /// Prefixes of the exported nodes' names (<c>scope/.../OpType_N</c>), which say which op of the model a node (and the
+    /// kernel ONNX Runtime fuses from it) belongs to: a block (<see cref="Embed"/>, <see cref="Positions"/>,
+    /// <see cref="Layer"/>, <see cref="Head"/>), within it a weight's name without <c>.weight</c> for norms and
+    /// projections, or a weightless op. A block's nodes in no inner scope are its residual additions.
+    /// </summary>
+    public static class Scopes
+    {
+        public const string Embed = "embed";
+        public const string Positions = "positions";
+        public const string Head = "head";
+        public const string Attention = "attention";
+        public const string Rope = "rope";
+        public const string SwiGlu = "swiglu";
+
+        public static string Layer(int layer) => $"layers.{DecoderNames.Layer(layer)}";
+
+        public static string OfWeight(string weight) => weight.EndsWith(".weight", StringComparison.Ordinal) ? weight[..^".weight".Length] : weight;
+    }
+
     private static string Layer(int layer) => layer.ToString(CultureInfo.InvariantCulture);
 }

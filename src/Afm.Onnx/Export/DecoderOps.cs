@@ -2,7 +2,12 @@ using Afm.Onnx.Graph;
 
 namespace Afm.Onnx.Export;
 
-/// <summary>The decoder's building blocks written as standard ONNX ops (opset <see cref="DecoderExporter.Opset"/>).</summary>
+/// <summary>
+/// The decoder's building blocks written as standard ONNX ops (opset <see cref="DecoderExporter.Opset"/>). The exporter
+/// and the profiler's per-op micro graphs (Afm.Profiling) both build from these methods, so a timed op is the exported
+/// op. Norms and projections name their nodes by their weight (<c>layers.0.attn.q_proj/Gemm_7</c>), the weightless ops
+/// by <see cref="DecoderNames.Scopes"/>: the profiler attributes each kernel of the whole model to its op by that name.
+/// </summary>
 internal sealed class DecoderOps(OnnxGraphBuilder graph, float normEpsilon)
 {
     /// <summary>
@@ -12,15 +17,23 @@ internal sealed class DecoderOps(OnnxGraphBuilder graph, float normEpsilon)
     /// </summary>
     public string RmsNorm(string x, string weight)
     {
+        using var scope = graph.Scope(DecoderNames.Scopes.OfWeight(weight));
         var squared = graph.Node("Pow", [x, graph.FloatScalar(2f)]);
         var mean = graph.Node("ReduceMean", [squared], null, Attr.Ints("axes", -1), Attr.Int("keepdims", 1));
         var rms = graph.Node("Sqrt", [graph.Node("Add", [mean, graph.FloatScalar(normEpsilon)])]);
         return graph.Node("Mul", [graph.Node("Div", [x, rms]), weight]);
     }
 
+    /// <summary>Rows of the embedding table for the token ids, [batch*time, dim].</summary>
+    public string Embed(string table, string ids) =>
+        graph.Node("Gather", [table, Reshape(ids, graph.Int64s(-1))], null, Attr.Int("axis", 0));
+
     /// <summary>x [rows, in] times weight [out, in] transposed: the weight keeps its training layout.</summary>
-    public string Linear(string x, string weight) =>
-        graph.Node("Gemm", [x, weight], null, Attr.Int("transB", 1));
+    public string Linear(string x, string weight)
+    {
+        using var scope = graph.Scope(DecoderNames.Scopes.OfWeight(weight));
+        return graph.Node("Gemm", [x, weight], null, Attr.Int("transB", 1));
+    }
 
     /// <summary>
     /// RoPE, "rotate half": x * cos + concat(-x2, x1) * sin, where (x1, x2) are the two halves of the head
@@ -30,6 +43,7 @@ internal sealed class DecoderOps(OnnxGraphBuilder graph, float normEpsilon)
     /// </summary>
     public string Rope(string x, string cos, string sin, int headDim)
     {
+        using var scope = graph.Scope(DecoderNames.Scopes.Rope);
         var rotated = graph.Node("MatMul", [x, RotateHalfMatrix(headDim)]);
         return graph.Node("Add", [graph.Node("Mul", [x, cos]), graph.Node("Mul", [rotated, sin])]);
     }
@@ -50,8 +64,75 @@ internal sealed class DecoderOps(OnnxGraphBuilder graph, float normEpsilon)
     }
 
     /// <summary>SiLU(gate) * up, the SwiGLU hidden activation.</summary>
-    public string SwiGlu(string gate, string up) =>
-        graph.Node("Mul", [graph.Node("Mul", [gate, graph.Node("Sigmoid", [gate])]), up]);
+    public string SwiGlu(string gate, string up)
+    {
+        using var scope = graph.Scope(DecoderNames.Scopes.SwiGlu);
+        return graph.Node("Mul", [graph.Node("Mul", [gate, graph.Node("Sigmoid", [gate])]), up]);
+    }
+
+    /// <summary>
+    /// Positions past..past+time-1 of the new tokens (past = the length of <paramref name="pastKey"/>'s axis 2), their
+    /// rows of the cos/sin tables, and the causal bias [time, past+time]: 0 where a key is at or before the query's
+    /// position, -inf after it.
+    /// </summary>
+    public (string Cos, string Sin, string Bias) Positions(string inputIds, string pastKey, string cosTable, string sinTable)
+    {
+        using var scope = graph.Scope(DecoderNames.Scopes.Positions);
+        var pastLength = graph.Node("Shape", [pastKey], null, Attr.Int("start", 2), Attr.Int("end", 3));
+        var newLength = graph.Node("Shape", [inputIds], null, Attr.Int("start", 1), Attr.Int("end", 2));
+        var total = Squeeze(graph.Node("Add", [pastLength, newLength]), 0);
+        var one = graph.Int64Scalar(1);
+        var queryPositions = graph.Node("Range", [Squeeze(pastLength, 0), total, one]);
+        var keyPositions = graph.Node("Range", [graph.Int64Scalar(0), total, one]);
+        var cos = graph.Node("Gather", [cosTable, queryPositions], null, Attr.Int("axis", 0));
+        var sin = graph.Node("Gather", [sinTable, queryPositions], null, Attr.Int("axis", 0));
+        var future = graph.Node("Greater", [Unsqueeze(keyPositions, 0), Unsqueeze(queryPositions, 1)]);
+        return (cos, sin, graph.Node("Where", [future, graph.FloatScalar(float.NegativeInfinity), graph.FloatScalar(0f)]));
+    }
+
+    /// <summary>[batch, time, heads, headDim] from <paramref name="idsShape"/> = [batch, time].</summary>
+    public string HeadsShape(string idsShape, int heads, int headDim)
+    {
+        using var scope = graph.Scope(DecoderNames.Scopes.Attention);
+        return graph.Node("Concat", [idsShape, graph.Int64s(heads, headDim)], null, Attr.Int("axis", 0));
+    }
+
+    /// <summary>
+    /// [batch*time, heads*headDim] -> [batch, heads, time, headDim] (<paramref name="headsShape"/> from <see cref="HeadsShape"/>),
+    /// with the per-head RMSNorm (QK-norm) first when <paramref name="normWeight"/> is given.
+    /// </summary>
+    public string SplitHeads(string projected, string headsShape, string? normWeight)
+    {
+        using var scope = graph.Scope(DecoderNames.Scopes.Attention);
+        var x = Reshape(projected, headsShape);
+        if (normWeight is not null) x = RmsNorm(x, normWeight);
+        return Transpose(x, 0, 2, 1, 3);
+    }
+
+    /// <summary>The cache of earlier positions [batch, kvHeads, past, headDim] extended by this call's [.., time, ..].</summary>
+    public string AppendToCache(string past, string current, string present)
+    {
+        using var scope = graph.Scope(DecoderNames.Scopes.Attention);
+        return graph.Node("Concat", [past, current], present, Attr.Int("axis", 2));
+    }
+
+    /// <summary>
+    /// Grouped-query attention without copying the cache per query head: queries [batch, heads, time, headDim] are viewed
+    /// as [batch, kvHeads, groups, time, headDim] and broadcast against keys [batch, kvHeads, 1, ...]. Query head h uses
+    /// key/value head h / groups, which is what repeat_interleave does in training. Returns [batch*time, heads*headDim].
+    /// </summary>
+    public string GroupedAttention(string q, string keys, string values, string bias, int heads, int kvHeads, int headDim)
+    {
+        using var scope = graph.Scope(DecoderNames.Scopes.Attention);
+        var grouped = Reshape(q, graph.Int64s(0, kvHeads, heads / kvHeads, -1, headDim));
+        var keysT = Unsqueeze(Transpose(keys, 0, 1, 3, 2), 2);
+        var scores = graph.Node("MatMul", [grouped, keysT]);
+        scores = graph.Node("Mul", [scores, graph.FloatScalar((float)(1.0 / Math.Sqrt(headDim)))]);
+        var probabilities = graph.Node("Softmax", [graph.Node("Add", [scores, bias])], null, Attr.Int("axis", -1));
+        var context = graph.Node("MatMul", [probabilities, Unsqueeze(values, 2)]);
+        var perHead = Reshape(context, graph.Int64s(0, heads, -1, headDim));
+        return Reshape(Transpose(perHead, 0, 2, 1, 3), graph.Int64s(-1, heads * headDim));
+    }
 
     public string Reshape(string x, string shape) => graph.Node("Reshape", [x, shape]);
 

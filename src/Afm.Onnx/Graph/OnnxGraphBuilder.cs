@@ -17,9 +17,28 @@ public sealed class OnnxGraphBuilder
     private readonly List<ValueInfoProto> outputs = [];
     private readonly HashSet<string> names = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> constants = new(StringComparer.Ordinal);
+    private readonly List<string> scopes = [];
     private int counter;
 
     public int NodeCount => nodes.Count;
+
+    /// <summary>
+    /// Names the nodes added until the returned handle is disposed <c>scope/OpType_N</c> (scopes nest, outer first).
+    /// Only node names change, never values: a profiler's per-node events (ONNX Runtime keeps the name as the prefix of
+    /// a node its optimizer fuses) then say which part of the model a kernel belongs to.
+    /// </summary>
+    public IDisposable Scope(string name)
+    {
+        scopes.Add(name);
+        int depth = scopes.Count;
+        return new ScopeExit(() => scopes.RemoveRange(depth - 1, scopes.Count - depth + 1));
+    }
+
+    private sealed class ScopeExit(Action exit) : IDisposable
+    {
+        private Action? exit = exit;
+        public void Dispose() { exit?.Invoke(); exit = null; }
+    }
 
     /// <summary>Declares a graph input; a dimension is a <see cref="long"/> (fixed) or a <see cref="string"/> (symbolic).</summary>
     public string Input(string name, TensorProto.Types.DataType type, params object[] dims)
@@ -83,7 +102,8 @@ public sealed class OnnxGraphBuilder
 
     public IReadOnlyList<string> NodeWithOutputs(string opType, IReadOnlyList<string> nodeInputs, IReadOnlyList<string> nodeOutputs, params AttributeProto[] attributes)
     {
-        var node = new NodeProto { OpType = opType, Name = $"{opType}_{nodes.Count}" };
+        var prefix = scopes.Count == 0 ? "" : string.Join("/", scopes) + "/";
+        var node = new NodeProto { OpType = opType, Name = $"{prefix}{opType}_{nodes.Count}" };
         node.Input.AddRange(nodeInputs);
         foreach (var output in nodeOutputs)
         {

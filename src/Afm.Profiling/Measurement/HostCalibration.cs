@@ -13,8 +13,6 @@ namespace Afm.Profiling.Measurement;
 /// </summary>
 public static class HostCalibration
 {
-    /// <summary>Kernels of each chain: the per-kernel cost is a mean over them, finer than the profiler's 1 us steps.</summary>
-    public const int ChainKernels = 17;
     /// <summary>Independent adds of the bandwidth benchmark.</summary>
     public const int StreamKernels = 8;
     private const long GemmOutputs = 512;
@@ -26,7 +24,7 @@ public static class HostCalibration
 
     /// <summary>The description of the method recorded with the profile (<see cref="CalibrationInfo.Method"/>).</summary>
     public static string MethodFor(long tokens, long dim, long heads, long headDim) =>
-        $"onnxruntime-cpu kernel times: a chain of {ChainKernels} kernel types at [1,{dim}] (per kernel), {StreamKernels} adds of separate [{tokens},{dim}] inputs (bandwidth), " +
+        $"onnxruntime-cpu kernel times (all optimizations): a chain of the optimized export's kernel types at [1,{dim}] (per kernel), {StreamKernels} adds of separate [{tokens},{dim}] inputs (bandwidth), " +
         $"gemm {tokens}x{dim}x{GemmOutputs}, batched matmul {heads}x[{tokens}x{headDim}]x[{headDim}x{tokens}]";
 
     /// <summary>Measures this machine alone (the profile stage).</summary>
@@ -46,7 +44,7 @@ public static class HostCalibration
         long d = arch.ModelDim, hd = arch.HeadDim, heads = arch.Heads;
         return
         [
-            KernelChain(d),
+            KernelChain(d, hd, (float)arch.NormEpsilon),
             Stream(tokens, d),
             Graph(w => w.Finish("gemm", w.Graph.Node("Gemm", [w.FloatInput("x", tokens, d), w.Weight("w", GemmOutputs, d)], null, Attr.Int("transB", 1)), tokens, GemmOutputs)),
             Graph(w => w.Finish("batched", w.Graph.Node("MatMul", [w.FloatInput("a", heads, tokens, hd), w.FloatInput("b", heads, hd, tokens)]), heads, tokens, tokens)),
@@ -87,30 +85,31 @@ public static class HostCalibration
     }
 
     /// <summary>
-    /// One kernel of each ONNX type the decoder's ops are made of (lookup, element-wise, transcendental, softmax, mean,
-    /// broadcast, slices, concat, transpose, reshape, product), chained at one token's size [1, d]: a few hundred
-    /// bytes each, so their time is the fixed cost of a kernel. One of each type because their fixed costs differ
-    /// (a lone add costs less than a product or a softmax), and a chain because inside a graph, as in the model, a
-    /// kernel's input is the previous kernel's output.
+    /// One kernel of each type ONNX Runtime runs for the optimized export (lookup, add, product, the fused RMSNorm, the
+    /// fused SiLU, softmax, reshape, transpose, unsqueeze, concat, the rotation's and the scaled products, gemm), built
+    /// with the exporter's own blocks where it has one and chained at one token's size [1, d]: a few hundred bytes each,
+    /// so their time is the fixed cost of a kernel. One of each type because their fixed costs differ (a reshape costs
+    /// less than a product or a softmax), and a chain because inside a graph, as in the model, a kernel's input is the
+    /// previous kernel's output.
     /// </summary>
-    private static MicroGraph KernelChain(long d) => Graph(w =>
+    private static MicroGraph KernelChain(long d, long hd, float epsilon) => Graph(w =>
     {
         var g = w.Graph;
+        var ops = new Afm.Onnx.Export.DecoderOps(g, epsilon);
         var y = w.FloatInput("y", 1, d);
-        var x = g.Node("Gather", [w.Weight("table", 4, d), w.IdsInput("ids", 1, 4)], null, Attr.Int("axis", 0));
-        x = g.Node("Mul", [g.Node("Add", [x, y]), y]);
-        x = g.Node("Neg", [g.Node("Reciprocal", [g.Node("Sqrt", [g.Node("Sigmoid", [x])])])]);
+        var x = ops.Embed(w.Weight("table", 4, d), w.IdsInput("ids", 4, 1, 1));
+        x = ops.RmsNorm(g.Node("Add", [x, y]), w.Weight("scale", d));
+        x = ops.SwiGlu(x, y);
         x = g.Node("Softmax", [x], null, Attr.Int("axis", -1));
-        x = g.Node("Mul", [x, g.Node("ReduceMean", [x], null, Attr.Ints("axes", -1), Attr.Int("keepdims", 1))]);
-        var axes = g.Int64s(-1);
-        var first = g.Node("Slice", [x, g.Int64s(0), g.Int64s(d / 2), axes]);
-        var second = g.Node("Slice", [x, g.Int64s(d / 2), g.Int64s(d), axes]);
-        x = g.Node("Concat", [second, first], null, Attr.Int("axis", -1));
-        // A real transpose ([2, d/2] -> [d/2, 2]): ONNX Runtime removes one that only moves a dimension of 1.
-        var halves = g.Node("Reshape", [x, g.Int64s(2, d / 2)]);
-        x = g.Node("Reshape", [g.Node("Transpose", [halves], null, Attr.Ints("perm", 1, 0)), g.Int64s(1, d)]);
-        // A product with an 8-row weight (4 KB): its dispatch, not its bytes.
-        return w.Finish("kernel", g.Node("Gemm", [x, w.Weight("w", 8, d)], null, Attr.Int("transB", 1)), 1, 8);
+        // [1, d] as heads [d/hd, hd]: rotated like rope (a product by [hd, hd]), transposed (a real one: ONNX Runtime
+        // removes a transpose that only moves a dimension of 1), scaled product like attention's scores (FusedMatMul).
+        var heads = ops.Unsqueeze(ops.Reshape(x, g.Int64s(d / hd, hd)), 0);
+        var rotated = g.Node("MatMul", [heads, w.Weight("rotation", hd, hd)]);
+        var scores = g.Node("Mul", [g.Node("MatMul", [rotated, ops.Transpose(rotated, 0, 2, 1)]), g.FloatScalar(0.125f)]);
+        x = ops.Reshape(g.Node("Concat", [scores, rotated], null, Attr.Int("axis", -1)), g.Int64s(1, -1));
+        // A product with an 8-row weight: its dispatch, not its bytes.
+        long width = d / hd * (d / hd + hd);
+        return w.Finish("kernel", ops.Linear(x, w.Weight("w", 8, width)), 1, 8);
     });
 
     /// <summary>

@@ -29,34 +29,47 @@ internal sealed class MicroGraphWriter
         return Graph.Input(name, TensorProto.Types.DataType.Float, shape.Cast<object>().ToArray());
     }
 
-    public string IdsInput(string name, long count, long vocab)
+    /// <summary>
+    /// A float input declared with the dimensions given (a <see cref="string"/> is symbolic, as the export's batch and
+    /// sequence axes): ORT folds a Shape of a fully known shape into a constant, which the export never lets it do.
+    /// </summary>
+    public string FloatInput(string name, long[] shape, object[] declared)
     {
-        var ids = Enumerable.Range(0, (int)count).Select(_ => (long)random.Next((int)vocab)).ToArray();
-        inputs.Add(new MicroInput(name, [count], null, ids));
-        return Graph.Input(name, TensorProto.Types.DataType.Int64, count);
+        inputs.Add(new MicroInput(name, shape, RandomFloats(shape.Aggregate(1L, (a, b) => a * b)), null));
+        return Graph.Input(name, TensorProto.Types.DataType.Float, declared);
+    }
+
+    /// <summary>Token ids below <paramref name="vocab"/>, of the given shape (the export's input_ids are [batch, time]).</summary>
+    public string IdsInput(string name, long vocab, params long[] shape)
+    {
+        var ids = Enumerable.Range(0, (int)shape.Aggregate(1L, (a, b) => a * b)).Select(_ => (long)random.Next((int)vocab)).ToArray();
+        return Int64Input(name, ids, shape);
+    }
+
+    /// <summary>An int64 input with these values (shapes computed elsewhere in the model).</summary>
+    public string Int64Input(string name, long[] values, params long[] shape) => Int64Input(name, values, shape, shape.Cast<object>().ToArray());
+
+    public string Int64Input(string name, long[] values, long[] shape, object[] declared)
+    {
+        inputs.Add(new MicroInput(name, shape, null, values));
+        return Graph.Input(name, TensorProto.Types.DataType.Int64, declared);
     }
 
     public string Weight(string name, params long[] shape) => Graph.Initializer(name, RandomFloats(shape.Aggregate(1L, (a, b) => a * b)), shape);
 
-    /// <summary>x / sqrt(mean(x^2) + eps) * weight over the last axis: the exporter's seven nodes.</summary>
-    public string RmsNorm(string x, string weight)
-    {
-        var squared = Graph.Node("Mul", [x, x]);
-        var mean = Graph.Node("ReduceMean", [squared], null, Attr.Ints("axes", -1), Attr.Int("keepdims", 1));
-        var rms = Graph.Node("Sqrt", [Graph.Node("Add", [mean, Graph.FloatScalar(1e-5f)])]);
-        return Graph.Node("Mul", [Graph.Node("Mul", [x, Graph.Node("Reciprocal", [rms])]), weight]);
-    }
-
     public MicroGraph Finish(string name, string output, params long[] outputShape) => Finish(name, [(output, outputShape)]);
 
-    public MicroGraph Finish(string name, IReadOnlyList<(string Value, long[] Shape)> outputs)
+    public MicroGraph Finish(string name, IReadOnlyList<(string Value, long[] Shape)> outputs) =>
+        Finish(name, outputs.Select(o => (o.Value, o.Shape, TensorProto.Types.DataType.Float)).ToList());
+
+    public MicroGraph Finish(string name, IReadOnlyList<(string Value, long[] Shape, TensorProto.Types.DataType Type)> outputs)
     {
         int opNodes = Graph.NodeCount; // the Identity nodes that name the outputs are not part of the op
         var names = new List<string>();
-        foreach (var (value, shape) in outputs)
+        foreach (var (value, shape, type) in outputs)
         {
             names.Add("out" + names.Count);
-            Graph.Output(value, names[^1], TensorProto.Types.DataType.Float, shape.Cast<object>().ToArray());
+            Graph.Output(value, names[^1], type, shape.Cast<object>().ToArray());
         }
         var model = new ModelProto { IrVersion = 8, ProducerName = "AfmToolchain.Profiling", Graph = Graph.Build(name) };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });

@@ -3,6 +3,9 @@ using Microsoft.ML.OnnxRuntime;
 
 namespace Afm.Profiling.Measurement;
 
+/// <summary>One executed node (its name as in the optimized graph, without the profiler's suffix) and its kernel time.</summary>
+public sealed record NodeTime(string Name, string OpType, double Milliseconds);
+
 /// <summary>
 /// Times micro graphs with ONNX Runtime's own profiler: the per-node kernel times it records (events
 /// <c>&lt;node&gt;_kernel_time</c>), a quantile over repeated runs per node (<see cref="Quantile"/>, the median by
@@ -23,12 +26,16 @@ public sealed class OrtOpTimer(int threads, int warmupRuns = 3, int measuredRuns
     /// <summary>Median milliseconds of the graph's kernels per run, and the nodes ONNX Runtime executed.</summary>
     public (double Milliseconds, int Kernels) Time(MicroGraph graph) => TimeAll([graph])[0];
 
+    /// <summary>Graphs timed interleaved (<see cref="TimeNodes"/>), each summed over its kernels.</summary>
+    public IReadOnlyList<(double Milliseconds, int Kernels)> TimeAll(IReadOnlyList<MicroGraph> graphs) =>
+        TimeNodes(graphs).Select(nodes => (nodes.Sum(n => n.Milliseconds), nodes.Count)).ToList();
+
     /// <summary>
     /// Times several graphs <b>interleaved</b>: every round runs each graph once, so all of them sample the same
     /// stretch of the machine's load. Graphs that are compared (a calibration and the ops it predicts) must be
     /// timed in one call: timed one after the other, a load change between them reads as a model error.
     /// </summary>
-    public IReadOnlyList<(double Milliseconds, int Kernels)> TimeAll(IReadOnlyList<MicroGraph> graphs)
+    public IReadOnlyList<IReadOnlyList<NodeTime>> TimeNodes(IReadOnlyList<MicroGraph> graphs)
     {
         var runs = new List<GraphRun>();
         try
@@ -36,7 +43,7 @@ public sealed class OrtOpTimer(int threads, int warmupRuns = 3, int measuredRuns
             foreach (var graph in graphs) runs.Add(new GraphRun(graph, Threads));
             for (int r = 0; r < warmupRuns + measuredRuns; r++)
                 foreach (var run in runs) run.RunOnce();
-            return runs.Select(run => Summarize(run.EndProfiling(), warmupRuns, Quantile)).ToList();
+            return runs.Select(run => Nodes(run.EndProfiling(), warmupRuns, Quantile)).ToList();
         }
         finally
         {
@@ -47,25 +54,36 @@ public sealed class OrtOpTimer(int threads, int warmupRuns = 3, int measuredRuns
     /// <summary>Sum over nodes of each node's kernel time at the quantile after the warm-up runs (Identity nodes naming outputs excluded).</summary>
     internal static (double Milliseconds, int Kernels) Summarize(string profileJson, int warmupRuns, double quantile = 0.5)
     {
+        var nodes = Nodes(profileJson, warmupRuns, quantile);
+        return (nodes.Sum(n => n.Milliseconds), nodes.Count);
+    }
+
+    /// <summary>Each executed node's kernel time at the quantile of its runs after the warm-up runs, in execution order.</summary>
+    internal static IReadOnlyList<NodeTime> Nodes(string profileJson, int warmupRuns, double quantile = 0.5)
+    {
         using var document = JsonDocument.Parse(profileJson);
         var perNode = new Dictionary<string, List<(long Ts, double Us)>>(StringComparer.Ordinal);
+        var opTypes = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var e in document.RootElement.EnumerateArray())
         {
             if (!e.TryGetProperty("cat", out var cat) || cat.GetString() != "Node") continue;
             var name = e.GetProperty("name").GetString() ?? "";
             if (!name.EndsWith("_kernel_time", StringComparison.Ordinal)) continue;
-            if (e.TryGetProperty("args", out var args) && args.TryGetProperty("op_name", out var opName) && opName.GetString() == "Identity") continue;
+            string opType = e.TryGetProperty("args", out var args) && args.TryGetProperty("op_name", out var opName) ? opName.GetString() ?? "" : "";
+            if (opType == "Identity") continue;
             if (!perNode.TryGetValue(name, out var list)) perNode[name] = list = [];
+            opTypes[name] = opType;
             list.Add((e.GetProperty("ts").GetInt64(), e.GetProperty("dur").GetDouble()));
         }
-        double total = 0;
-        foreach (var samples in perNode.Values)
+        var result = new List<NodeTime>();
+        foreach (var (name, samples) in perNode.OrderBy(p => p.Value.Min(s => s.Ts)))
         {
             var measured = samples.OrderBy(s => s.Ts).Skip(warmupRuns).Select(s => s.Us).Order().ToList();
             if (measured.Count == 0) continue;
-            total += measured[Math.Min((int)(quantile * measured.Count), measured.Count - 1)];
+            var us = measured[Math.Min((int)(quantile * measured.Count), measured.Count - 1)];
+            result.Add(new NodeTime(name[..^"_kernel_time".Length], opTypes[name], us / 1000.0));
         }
-        return (total / 1000.0, perNode.Count);
+        return result;
     }
 
     /// <summary>One profiled session of one graph with its inputs.</summary>
@@ -91,8 +109,8 @@ public sealed class OrtOpTimer(int threads, int warmupRuns = 3, int measuredRuns
                 IntraOpNumThreads = threads,
                 InterOpNumThreads = 1,
                 ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-                // Basic (constant folding) only: fusions would change which kernels an op is made of.
-                GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_BASIC,
+                // Every optimization, as Afm.Runtime's sessions: the kernels timed are the fused ones `afm run` executes.
+                GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
             };
             // As Afm.Runtime's sessions: idle workers that spin take the core a computing thread of another
             // session (or another engineer's build) needs, which on a shared 2-core machine is most of the noise.

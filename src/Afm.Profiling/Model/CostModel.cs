@@ -28,8 +28,9 @@ public static class CostModel
             if (format.NeedsDequantization(device.ComputeType == ComputeType.Fp16)) dequant = op.WeightRowsRead * op.WeightColumns;
         }
         long bytes = weightRead + op.FixedWeightBytes + op.ActivationBytes;
-        // Attention's products run over the head dimension, a rate of their own on a CPU (AttentionGFlops).
-        double rate = op.Kind == OpKind.Attention ? device.AttentionRateGFlops : device.ComputeGFlops;
+        // Attention's products, and rope's product by the rotation, run over the head dimension: a rate of their own
+        // on a CPU (AttentionGFlops).
+        double rate = op.Kind is OpKind.Attention or OpKind.Rope ? device.AttentionRateGFlops : device.ComputeGFlops;
         double computeSeconds = op.Flops / (rate * 1e9) + dequant / (device.Int8GOps * 1e9);
         double memorySeconds = bytes / (device.MemoryBandwidthGBps * 1e9);
         double seconds = Math.Max(computeSeconds, memorySeconds) + op.Kernels * device.LaunchOverheadUs * 1e-6;

@@ -1,7 +1,7 @@
 namespace Afm.Profiling.Model;
 
 /// <summary>What an operation computes; each kind has one ONNX realization (see <see cref="Op.Kernels"/>).</summary>
-public enum OpKind { Embedding, RmsNorm, Linear, QkNorm, Rope, Attention, Residual, SwiGlu }
+public enum OpKind { Embedding, RmsNorm, Linear, QkNorm, Rope, Attention, Residual, SwiGlu, Positions }
 
 /// <summary>
 /// One operation of the decoder for one workload, with the work that does not depend on the weight format:

@@ -11,7 +11,7 @@ public static class ProfileChart
     private static readonly (string Label, Func<OpKind, bool> Has)[] Stacks =
     [
         ("projections", k => k is OpKind.Linear or OpKind.Embedding),
-        ("attention", k => k is OpKind.Attention or OpKind.Rope),
+        ("attention", k => k is OpKind.Attention or OpKind.Rope or OpKind.Positions),
         ("norms", k => k is OpKind.RmsNorm or OpKind.QkNorm),
         ("activation + residual", k => k is OpKind.SwiGlu or OpKind.Residual),
     ];

@@ -1,0 +1,54 @@
+using Afm.Core.Spec;
+using Afm.Onnx.Export;
+using Afm.Profiling.Formats;
+
+namespace Afm.Profiling.Measurement;
+
+/// <summary>
+/// The whole exported model.onnx as `afm run` calls it: prefill of a prompt from an empty cache, or one decode step with
+/// a cache of <c>context - 1</c> earlier positions (so the step attends to <c>context</c> keys). Its kernels are timed
+/// with ONNX Runtime's profiler like any graph (<see cref="OrtOpTimer"/>) and attributed to the cost model's ops by the
+/// scopes in their names (<see cref="KernelAttribution"/>).
+/// </summary>
+public static class WholeModel
+{
+    public static MicroGraph Run(byte[] model, ArchitectureSpec arch, Phase phase, int promptTokens, int contextTokens, int seed = 1)
+    {
+        var random = new Random(seed);
+        long n = phase == Phase.Prefill ? promptTokens : 1;
+        long past = phase == Phase.Prefill ? 0 : contextTokens - 1;
+        var inputs = new List<MicroInput>
+        {
+            new(DecoderNames.InputIds, [1, n], null, Enumerable.Range(0, (int)n).Select(_ => (long)random.Next(arch.VocabSize)).ToArray()),
+        };
+        long[] cacheShape = [1, arch.KvHeads, past, arch.HeadDim];
+        float[] Cache()
+        {
+            var values = new float[cacheShape.Aggregate(1L, (a, b) => a * b)];
+            for (int i = 0; i < values.Length; i++) values[i] = (float)(random.NextDouble() * 2 - 1);
+            return values;
+        }
+        var outputs = new List<string> { DecoderNames.Logits };
+        for (int layer = 0; layer < arch.Layers; layer++)
+        {
+            inputs.Add(new(DecoderNames.PastKey(layer), cacheShape, Cache(), null));
+            inputs.Add(new(DecoderNames.PastValue(layer), cacheShape, Cache(), null));
+            outputs.Add(DecoderNames.PresentKey(layer));
+            outputs.Add(DecoderNames.PresentValue(layer));
+        }
+        return new MicroGraph($"model.onnx {(phase == Phase.Prefill ? "prefill" : "decode")}", model, inputs, outputs, 0);
+    }
+
+    /// <summary>Milliseconds and kernels per op: the sum of the times of the kernels attributed to it.</summary>
+    public static IReadOnlyDictionary<string, (double Milliseconds, int Kernels)> PerOp(IReadOnlyList<NodeTime> nodes)
+    {
+        var ops = KernelAttribution.Attribute(nodes.Select(n => n.Name).ToList());
+        var result = new Dictionary<string, (double, int)>(StringComparer.Ordinal);
+        for (int i = 0; i < nodes.Count; i++)
+        {
+            var (ms, kernels) = result.GetValueOrDefault(ops[i]);
+            result[ops[i]] = (ms + nodes[i].Milliseconds, kernels + 1);
+        }
+        return result;
+    }
+}
