@@ -7,7 +7,21 @@ namespace Afm.Profiling.Tests;
 
 public sealed class CostModelSpecs
 {
-    private static Op QProj(long tokens) => DecoderOps.For(Micro.Architecture(), tokens, tokens, activationBytes: 2).Single(o => o.Name == "layers.0.attn.q_proj");
+    /// <summary>q_proj as one kernel (a hand census), so the expected values below do not depend on ONNX Runtime.</summary>
+    private static Op QProj(long tokens) => DecoderOps.For(Micro.Architecture(), tokens, tokens, activationBytes: 2,
+        new KernelCensus(new Dictionary<string, int> { ["layers.0.attn.q_proj"] = 1 }, censusLayers: 2)).Single(o => o.Name == "layers.0.attn.q_proj");
+
+    [Fact]
+    public void An_adaptable_projection_runs_its_LoRA_term_of_rank_0_and_copies_its_output_once_more()
+    {
+        var ops = DecoderOps.For(Micro.Architecture(), 8, 8, activationBytes: 4);
+        var q = ops.Single(o => o.Name == "layers.0.attn.q_proj");
+        // The export's base Gemm, the LoRA down Gemm ([8, 0]) and the up Gemm adding the base output.
+        Assert.Equal(3, q.Kernels);
+        Assert.Equal(8L * (64 + 64) * 4 + 2 * 8 * 64 * 4, q.ActivationBytes);
+        var head = ops.Single(o => o.Name == "lm_head");
+        Assert.Equal(8L * (256 + 64) * 4, head.ActivationBytes);
+    }
 
     [Fact]
     public void A_projection_in_fp16_moves_its_weights_and_activations_and_does_2_n_in_out_flops()

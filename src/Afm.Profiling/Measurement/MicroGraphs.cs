@@ -63,7 +63,16 @@ public static class MicroGraphs
                 return w.Finish(op.Name, ops.Reshape(logits, shape), 1, n, op.WeightRows);
             }
             case OpKind.Linear:
-                return w.Finish(op.Name, ops.Linear(w.FloatInput("x", n, op.WeightColumns), w.Weight("w", op.WeightRows, op.WeightColumns)), n, op.WeightRows);
+            {
+                var x = w.FloatInput("x", n, op.WeightColumns);
+                var y = ops.Linear(x, w.Weight("w", op.WeightRows, op.WeightColumns));
+                // An adaptable projection of the export also computes its LoRA term over optional inputs (rank 0 with no
+                // adapter: two more Gemms), which the census counts as the projection's kernels (DecoderGraph.Projection).
+                if (op.Kernels > 1)
+                    using (g.Scope(Onnx.Export.DecoderNames.Scopes.OfWeight(op.Name + ".weight")))
+                        y = Onnx.Export.LoraProjection.Apply(g, x, y, op.Name + ".weight", op.WeightRows, op.WeightColumns);
+                return w.Finish(op.Name, y, n, op.WeightRows);
+            }
             case OpKind.RmsNorm:
                 return w.Finish(op.Name, ops.RmsNorm(w.FloatInput("x", n, d), w.Weight("scale", d)), n, d);
             case OpKind.QkNorm:

@@ -59,8 +59,18 @@ public static class DecoderOps
         ops.Add(Norm("norm", "head", n, d, a));
         var head = Linear("lm_head", "head", n, v, d, a);
         ops.Add(arch.TieEmbeddings ? head with { Layer = "embed" } : head);
-        return ops.Select(op => op with { Kernels = kernels.Of(op.Name) }).ToList();
+        return ops.Select(op => WithKernels(op, kernels.Of(op.Name), n, a)).ToList();
     }
+
+    /// <summary>
+    /// The op with the kernels the export runs for it. A projection of more than one kernel (not the head, whose extra
+    /// kernels only shape the logits) is an adaptable one: its LoRA term of rank 0 still runs, and its second Gemm
+    /// copies the base output [n, out] (read and written).
+    /// </summary>
+    private static Op WithKernels(Op op, int kernels, long n, long a) =>
+        op.Kind == OpKind.Linear && kernels > 1 && op.Name != "lm_head"
+            ? op with { Kernels = kernels, ActivationBytes = op.ActivationBytes + 2 * n * op.WeightRows * a }
+            : op with { Kernels = kernels };
 
     /// <summary>Tokens and keys of a workload.</summary>
     public static (long Tokens, long Keys) Workload(Phase phase, int promptTokens, int contextTokens) =>
