@@ -34,6 +34,7 @@ public sealed class AdapterExportTests
         Assert.Equal(baseSha, artifact.Json("adapters/recovery-r4.json").RootElement.GetProperty("base_sha256").GetString());
         Assert.Contains(artifact.Manifest.Files, f => f.Path == "adapters/recovery-r4.onnx_adapter");
         Assert.Contains(artifact.Manifest.Files, f => f.Path == "adapters/recovery-r4.json");
+        Assert.Equal(["validate", "tokenizer", "data", "train", "adapters", "export", "export-adapters", "package"], artifact.Manifest.Stages);
         var question = project.Build("-question");
         Assert.True(question.ExitCode == 0, "an unchanged project with adapters is up to date\n" + question);
 

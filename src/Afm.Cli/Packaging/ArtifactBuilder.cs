@@ -55,8 +55,9 @@ public static class ArtifactBuilder
 
         bool adapted = inputs.AdaptersDirectory is { Length: > 0 } a && File.Exists(Path.Combine(a, "report.json"));
         if (adapted) AdapterEntries(entries, inputs.AdaptersDirectory!);
-        if (inputs.OnnxAdaptersDirectory is { Length: > 0 } onnxAdapters && Directory.Exists(onnxAdapters))
-            foreach (var file in Directory.EnumerateFiles(onnxAdapters).Where(f => f.EndsWith(".onnx_adapter", StringComparison.Ordinal) || f.EndsWith(".json", StringComparison.Ordinal) && Path.GetFileName(f) != "index.json"))
+        bool adaptersExported = inputs.OnnxAdaptersDirectory is { Length: > 0 } onnxAdapters && Directory.Exists(onnxAdapters);
+        if (adaptersExported)
+            foreach (var file in Directory.EnumerateFiles(inputs.OnnxAdaptersDirectory!).Where(f => f.EndsWith(".onnx_adapter", StringComparison.Ordinal) || f.EndsWith(".json", StringComparison.Ordinal) && Path.GetFileName(f) != "index.json"))
                 entries[ArtifactLayout.AdaptersFolder + Path.GetFileName(file)] = File.ReadAllBytes(file);
 
         var reportBytes = File.ReadAllBytes(Path.Combine(inputs.TrainDirectory, "report.json"));
@@ -71,7 +72,7 @@ public static class ArtifactBuilder
             Toolchain = new ToolchainInfo("AfmToolchain", ToolchainVersion()),
             Seed = spec.Seed,
             Threads = spec.Threads,
-            Stages = StagesThatRan(inputs, spec, quantized, adapted),
+            Stages = StagesThatRan(inputs, spec, quantized, adapted, adaptersExported),
             Inputs = HashInputs(spec),
             Files = entries.Select(e => new HashedFile(e.Key, e.Value.LongLength, Hashing.Sha256(e.Value))).ToList(),
         };
@@ -80,13 +81,14 @@ public static class ArtifactBuilder
     }
 
     /// <summary>The pipeline stages that produced this artifact, in pipeline order (optional ones only when they ran).</summary>
-    private static List<string> StagesThatRan(PackageInputs inputs, ModelSpec spec, bool quantized, bool adapted)
+    private static List<string> StagesThatRan(PackageInputs inputs, ModelSpec spec, bool quantized, bool adapted, bool adaptersExported)
     {
         var stages = new List<string> { "validate", "tokenizer", "data", "train" };
         if (inputs.ProfileDirectory is { Length: > 0 } && spec.Devices.Count > 0) stages.Add("profile");
         if (quantized) stages.Add("quantize");
         if (adapted) stages.Add("adapters");
         if (inputs.ExportDirectory is { Length: > 0 }) stages.Add("export");
+        if (adaptersExported) stages.Add("export-adapters");
         stages.Add("package");
         return stages;
     }

@@ -1,7 +1,5 @@
-using System.Buffers.Binary;
 using System.Globalization;
 using System.Runtime.InteropServices;
-using System.Text.Json;
 
 namespace Afm.Onnx.Adapters;
 
@@ -15,36 +13,19 @@ public sealed record TrainedAdapter(string Name, string Kind, int Rank, string V
 {
     public static readonly string[] RequiredMetadata = ["name", "kind", "rank", "version", "base_sha256"];
 
-    /// <summary>Reads the file; its own safetensors parsing because Afm.Training's returns libtorch tensors.</summary>
+    /// <summary>Reads the file through the exporter's byte-level safetensors reader (no libtorch).</summary>
     public static TrainedAdapter Load(string path)
     {
-        byte[] file = File.ReadAllBytes(path);
-        if (file.Length < 8) throw new InvalidDataException($"{path}: too short to be a safetensors file.");
-        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(file);
-        if (headerLength > (ulong)(file.Length - 8)) throw new InvalidDataException($"{path}: header length {headerLength} exceeds the file.");
-        int dataStart = 8 + (int)headerLength;
-        using var header = JsonDocument.Parse(file.AsMemory(8, (int)headerLength));
-
-        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        var file = Export.SafeTensorsFile.Read(path);
+        var metadata = file.Metadata;
         var tensors = new SortedDictionary<string, (long[], float[])>(StringComparer.Ordinal);
-        foreach (var entry in header.RootElement.EnumerateObject())
+        foreach (var (name, entry) in file.Tensors)
         {
-            if (entry.Name == "__metadata__")
-            {
-                foreach (var item in entry.Value.EnumerateObject())
-                    if (item.Value.ValueKind == JsonValueKind.String) metadata[item.Name] = item.Value.GetString()!;
-                continue;
-            }
-            var dtype = entry.Value.GetProperty("dtype").GetString();
-            if (dtype != "F32") throw new InvalidDataException($"{path}: '{entry.Name}' is {dtype}; adapters are float32.");
-            var shape = entry.Value.GetProperty("shape").EnumerateArray().Select(d => d.GetInt64()).ToArray();
-            var offsets = entry.Value.GetProperty("data_offsets").EnumerateArray().Select(d => d.GetInt64()).ToArray();
-            long begin = dataStart + offsets[0], end = dataStart + offsets[1];
-            if (end > file.Length || begin > end) throw new InvalidDataException($"{path}: '{entry.Name}' lies outside the file.");
-            var values = MemoryMarshal.Cast<byte, float>(file.AsSpan((int)begin, (int)(end - begin))).ToArray();
-            if (values.LongLength != shape.Aggregate(1L, (a, b) => a * b))
-                throw new InvalidDataException($"{path}: '{entry.Name}' has {values.Length} values but shape [{string.Join(",", shape)}].");
-            tensors[entry.Name] = (shape, values);
+            if (entry.DType != "F32") throw new InvalidDataException($"{path}: '{name}' is {entry.DType}; adapters are float32.");
+            var values = MemoryMarshal.Cast<byte, float>(entry.Bytes.Span).ToArray();
+            if (values.LongLength != entry.Shape.Aggregate(1L, (a, b) => a * b))
+                throw new InvalidDataException($"{path}: '{name}' has {values.Length} values but shape [{string.Join(",", entry.Shape)}].");
+            tensors[name] = (entry.Shape, values);
         }
 
         var missing = RequiredMetadata.Where(k => !metadata.ContainsKey(k)).ToList();
