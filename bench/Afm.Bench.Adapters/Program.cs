@@ -11,7 +11,7 @@ using Afm.Training.Adapters;
 //      from the rank-16 recovery adapter vs from zero, same data, steps and learning rate: response perplexity on held-out examples.
 // The project is a copy of samples/tiny-afm with those items added, built with `dotnet build` in a fixed folder, so a
 // second run reuses the trained model and reruns only what changed.
-// Usage: dotnet run -c Release --project bench/Afm.Bench.Adapters [-- <work folder> <recovery tokens> <feature tokens> <recovery lr> <feature lr>]
+// Usage: dotnet run -c Release --project bench/Afm.Bench.Adapters [-- <work folder> <recovery tokens> <feature tokens> <recovery lr> <feature lr> <target bits/weight>]
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 string root = FindRepository();
 string work = Path.GetFullPath(args.Length > 0 ? args[0] : Path.Combine(Path.GetTempPath(), "afm-bench-adapters"));
@@ -19,6 +19,7 @@ string recoveryTokens = args.Length > 1 ? args[1] : "300k";
 string featureTokens = args.Length > 2 ? args[2] : "100k";
 string recoveryLr = args.Length > 3 ? args[3] : "2e-3";
 string featureLr = args.Length > 4 ? args[4] : "2e-3";
+string targetBits = args.Length > 5 ? args[5] : "3.7";
 
 Directory.CreateDirectory(work);
 foreach (var file in Directory.GetFiles(Path.Combine(root, "samples", "tiny-afm", "data")))
@@ -32,7 +33,7 @@ WriteIfChanged(Path.Combine(work, "nuget.config"), $"""
     """);
 string sample = File.ReadAllText(Path.Combine(root, "samples", "tiny-afm", "tiny-afm.afmproj"));
 string items = $"""
-    <QuantizationPlan Include="device" TargetBitsPerWeight="3.7" />
+    <QuantizationPlan Include="device" TargetBitsPerWeight="{targetBits}" />
         <Adapter Include="recovery" Kind="accuracy-recovery" Ranks="8;16;32" TrainingStage="continued" Tokens="{recoveryTokens}" BatchSize="8" LearningRate="{recoveryLr}" />
         <Adapter Include="summarize" Rank="16" InitFrom="recovery" Data="data/notifications.jsonl" PromptField="text" ResponseField="summary"
                  Tokens="{featureTokens}" SequenceLength="128" BatchSize="8" LearningRate="{featureLr}" />
@@ -56,7 +57,7 @@ var report = JsonSerializer.Deserialize<AdaptersReport>(File.ReadAllText(Path.Co
     new JsonSerializerOptions { PropertyNameCaseInsensitive = true })!;
 long quantizedBytes = new FileInfo(Path.Combine(work, "obj", "Debug", "afm", "quantize", "model.safetensors")).Length;
 Console.WriteLine();
-Console.WriteLine($"1. accuracy recovery on the {report.Base} base ({quantizedBytes:N0} bytes of quantized weights), {recoveryTokens} tokens, lr {recoveryLr}");
+Console.WriteLine($"1. accuracy recovery on the {report.Base} base (TargetBitsPerWeight {targetBits}, {quantizedBytes:N0} bytes of quantized weights), {recoveryTokens} tokens, lr {recoveryLr}");
 Console.WriteLine("| adapter | rank | bytes | bytes / quantized base | ppl float | ppl quantized | ppl quantized+adapter | recovered |");
 Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
 foreach (var a in report.Adapters.Where(a => a.Kind == "accuracy-recovery"))

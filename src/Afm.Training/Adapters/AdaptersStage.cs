@@ -27,7 +27,9 @@ public sealed record AdaptersStageInputs(ModelSpec Spec, string FloatWeightsPath
 public static class AdaptersStage
 {
     public const string ResultFile = "result.json";
-    private const string FormatVersion = "afm-adapters-1";
+    /// <summary>The sft stage name feature data is packed under (in work/&lt;adapter&gt;/); diagnostics of its lines name it.</summary>
+    public const string FeatureDataStage = "feature-data";
+    private const string FormatVersion = "afm-adapters-2";
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
     public static AdaptersReport Run(AdaptersStageInputs inputs, Action<string>? progress = null, CancellationToken cancellationToken = default)
@@ -170,15 +172,19 @@ public static class AdaptersStage
                 LossMaskedSequences.Open(inputs.DataDirectory, stage, "valid"));
         }
         string work = Path.Combine(inputs.OutputDirectory, "work", a.Name);
+        // One stage name for every feature adapter: the train/validation split hashes example ids that include it, so
+        // adapters over the same files (e.g. from recovery vs from zero) are measured on the same held-out examples.
         var stageSpec = new TrainingStageSpec
         {
-            Name = a.Name, Kind = StageKind.Sft, Tokens = a.Tokens, SequenceLength = a.SequenceLength, BatchSize = a.BatchSize,
+            Name = FeatureDataStage, Kind = StageKind.Sft, Tokens = a.Tokens, SequenceLength = a.SequenceLength, BatchSize = a.BatchSize,
             LearningRate = a.LearningRate, WarmupSteps = a.WarmupSteps, FinalLearningRateRatio = a.FinalLearningRateRatio,
             Schedule = LearningRateSchedule.Cosine, WeightDecay = 0, GradientClip = 1, RopeBase = inputs.Spec.Stages[^1].RopeBase,
             Mix = [], EvalEvery = 1, Data = a.Data, PromptField = a.PromptField, ResponseField = a.ResponseField, Location = a.Location,
         };
         SftDataSet.Pack(stageSpec, inputs.Spec, inputs.TokenizerDirectory, work, progress);
-        return new AdapterData($"examples of {a.Name}", LossMaskedSequences.Open(work, a.Name, "train"), LossMaskedSequences.Open(work, a.Name, "valid"));
+        string files = string.Join(";", a.Data.Select(Path.GetFileName));
+        return new AdapterData($"examples of {files} ({a.PromptField} -> {a.ResponseField})",
+            LossMaskedSequences.Open(work, FeatureDataStage, "train"), LossMaskedSequences.Open(work, FeatureDataStage, "valid"));
     }
 
     private sealed record AdapterData(string Describe, IPackedSequences Train, IPackedSequences Validation) : IDisposable
