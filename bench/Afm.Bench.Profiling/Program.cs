@@ -3,6 +3,7 @@ using System.Xml.Linq;
 using Afm.Core.Spec;
 using Afm.Profiling.Formats;
 using Afm.Profiling.Measurement;
+using Afm.Profiling.Model;
 
 // Usage: dotnet run -c Release --project bench/Afm.Bench.Profiling [path/to.afmproj] [threads] [repetitions] [runs] [quantile] [model.onnx]
 // Calibrates the host profile with ONNX Runtime (benchmark graphs sized like the model's kernels, not its ops),
@@ -18,15 +19,16 @@ CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 var project = args.Length > 0 ? args[0] : FindSample();
 int threads = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2;
 int repetitions = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 3;
-int runs = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 121;
+int runs = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : HostCalibration.MeasuredRuns;
 double quantile = args.Length > 4 ? double.Parse(args[4], CultureInfo.InvariantCulture) : HostCalibration.TimingQuantile;
 var arch = ReadArchitecture(project);
 var model = args.Length > 5 ? File.ReadAllBytes(args[5]) : ExportedDecoder.Export(arch);
 Console.WriteLine($"model: {Path.GetFileName(project)}: dim {arch.ModelDim}, {arch.Layers} layers, {arch.Heads}/{arch.KvHeads} heads, ffn {arch.FfnDim}, vocab {arch.VocabSize}; {threads} threads");
 
-var timer = new OrtOpTimer(threads, warmupRuns: 5, measuredRuns: runs) { Quantile = quantile };
+var timer = new OrtOpTimer(threads, HostCalibration.WarmupRuns, runs) { Quantile = quantile };
 int prompt = Math.Min(128, arch.MaxSequenceLength), context = arch.MaxSequenceLength;
 var summaries = new List<string>();
+var stageLines = new List<string>();
 for (int rep = 1; rep <= repetitions; rep++)
 {
     var load = File.ReadAllText("/proc/loadavg").Trim();
@@ -53,9 +55,22 @@ for (int rep = 1; rep <= repetitions; rep++)
         Console.WriteLine(line);
         summaries.Add($"rep {rep} (load {load.Split(' ')[0]}): {line}");
     }
+    // The profile stage's own calibration (the same graphs and timer, timed alone right after): its prediction of the
+    // whole model, which is what profile.json carries for host.
+    var (stageHost, _) = HostCalibration.Calibrate(BuiltInDeviceProfiles.HostBeforeCalibration, threads, arch, prompt);
+    foreach (var whole in new[] { result.WholePrefill!, result.WholeDecode! })
+    {
+        var (tokens, keys) = DecoderOps.Workload(whole.Phase, prompt, context);
+        double predicted = DecoderOps.For(arch, tokens, keys, 4).Sum(op => CostModel.Cost(op, WeightFormat.Fp32, stageHost, 16).LatencyMs);
+        var line = $"rep {rep}: stage calibration alone ({stageHost.LaunchOverheadUs:0.00} us/kernel, {stageHost.MemoryBandwidthGBps:0.0} GB/s, {stageHost.Fp32GFlops:0.0}/{stageHost.AttentionGFlops:0.0} GFLOP/s) "
+            + $"predicts model {whole.Phase} {predicted:0.000} ms vs measured {whole.MeasuredTotalMs:0.000} ms: error {(predicted - whole.MeasuredTotalMs) / whole.MeasuredTotalMs * 100:+0.0;-0.0;0.0}%";
+        Console.WriteLine(line);
+        stageLines.Add(line);
+    }
 }
 Console.WriteLine();
 Console.WriteLine("summary:");
+foreach (var line in stageLines) Console.WriteLine(line);
 foreach (var line in summaries) Console.WriteLine(line);
 
 static string FindSample()

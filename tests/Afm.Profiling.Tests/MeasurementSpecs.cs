@@ -77,6 +77,22 @@ public sealed class MeasurementSpecs
         Assert.All(times, t => Assert.True(t.Milliseconds > 0));
     }
 
+    /// <summary>
+    /// The profile stage calibrates with the graphs, runs and quantile the bench verifies against the whole model, and its
+    /// graphs run fused as the export does (all optimizations): the chain's RMSNorm and SiLU are single kernels.
+    /// </summary>
+    [Fact]
+    public void The_stage_calibration_is_the_one_the_bench_verifies()
+    {
+        var timer = HostCalibration.Timer(threads: 1);
+        Assert.Equal((HostCalibration.WarmupRuns, HostCalibration.MeasuredRuns, HostCalibration.TimingQuantile), (timer.WarmupRuns, timer.MeasuredRuns, timer.Quantile));
+        var arch = Micro.Architecture();
+        var (device, info) = HostCalibration.Calibrate(BuiltInDeviceProfiles.HostBeforeCalibration, 1, arch, 4);
+        Assert.Equal(HostCalibration.MethodFor(4, arch.ModelDim, arch.Heads, arch.HeadDim), info.Method);
+        Assert.Contains("all optimizations", info.Method);
+        Assert.True(device.Calibrate && device.LaunchOverheadUs > 0 && device.MemoryBandwidthGBps > 0 && device.Fp32GFlops > 0 && device.AttentionGFlops > 0);
+    }
+
     [Fact]
     public void Calibration_reads_rates_beyond_the_per_kernel_cost()
     {

@@ -22,17 +22,32 @@ public static class HostCalibration
     /// </summary>
     public const double TimingQuantile = 0.2;
 
+    /// <summary>Warm-up runs before the timed ones.</summary>
+    public const int WarmupRuns = 5;
+    /// <summary>
+    /// Timed runs per graph, the same in the profile stage and in bench/Afm.Bench.Profiling, which verifies the
+    /// calibration against the whole model: 41 runs let one repetition in six read decode attention 5x slow under load.
+    /// </summary>
+    public const int MeasuredRuns = 121;
+
+    /// <summary>The timer of the calibration, for the profile stage and for the bench that verifies it.</summary>
+    public static OrtOpTimer Timer(int threads, int measuredRuns = MeasuredRuns) =>
+        new(threads, WarmupRuns, measuredRuns) { Quantile = TimingQuantile };
+
     /// <summary>The description of the method recorded with the profile (<see cref="CalibrationInfo.Method"/>).</summary>
     public static string MethodFor(long tokens, long dim, long heads, long headDim) =>
         $"onnxruntime-cpu kernel times (all optimizations): a chain of the optimized export's kernel types at [1,{dim}] (per kernel), {StreamKernels} adds of separate [{tokens},{dim}] inputs (bandwidth), " +
         $"gemm {tokens}x{dim}x{GemmOutputs}, batched matmul {heads}x[{tokens}x{headDim}]x[{headDim}x{tokens}]";
 
-    /// <summary>Measures this machine alone (the profile stage).</summary>
+    /// <summary>
+    /// Measures this machine alone (the profile stage): the graphs, timer and reading of <see cref="PredictedVsMeasured.CalibrateAndCompare"/>,
+    /// which the bench checks against the whole exported model; only the interleaving with the measured ops is missing,
+    /// since the stage has nothing to compare (the bench also predicts with this stand-alone calibration).
+    /// </summary>
     public static (DeviceProfileSpec Device, CalibrationInfo Info) Calibrate(DeviceProfileSpec host, int threads, ArchitectureSpec arch, int promptTokens)
     {
-        var timer = new OrtOpTimer(threads, warmupRuns: 5, measuredRuns: 41) { Quantile = TimingQuantile };
         var graphs = Graphs(arch, promptTokens);
-        return FromTimes(host, threads, arch, promptTokens, timer.TimeAll(graphs));
+        return FromTimes(host, threads, arch, promptTokens, Timer(threads).TimeAll(graphs));
     }
 
     /// <summary>

@@ -15,6 +15,8 @@ public sealed record NodeTime(string Name, string OpType, double Milliseconds);
 public sealed class OrtOpTimer(int threads, int warmupRuns = 3, int measuredRuns = 15)
 {
     public int Threads { get; } = threads;
+    public int WarmupRuns { get; } = warmupRuns;
+    public int MeasuredRuns { get; } = measuredRuns;
 
     /// <summary>
     /// Which order statistic of a node's runs is its time: 0.5 the median; lower reads the runs that other work on
@@ -41,9 +43,9 @@ public sealed class OrtOpTimer(int threads, int warmupRuns = 3, int measuredRuns
         try
         {
             foreach (var graph in graphs) runs.Add(new GraphRun(graph, Threads));
-            for (int r = 0; r < warmupRuns + measuredRuns; r++)
+            for (int r = 0; r < WarmupRuns + MeasuredRuns; r++)
                 foreach (var run in runs) run.RunOnce();
-            return runs.Select(run => Nodes(run.EndProfiling(), warmupRuns, Quantile)).ToList();
+            return runs.Select(run => Nodes(run.EndProfiling(), WarmupRuns, Quantile)).ToList();
         }
         finally
         {
