@@ -39,7 +39,7 @@ public static class ProfileStage
             if (device.Calibrate)
             {
                 progress?.Invoke($"profile: calibrating {device.Name} with ONNX Runtime ({spec.Threads} threads)");
-                (device, calibration) = HostCalibration.Calibrate(device, spec.Threads, arch, workload.PromptTokens);
+                (device, calibration) = HostCalibration.Calibrate(device, spec.Threads, arch, workload.PromptTokens, workload.ContextTokens);
                 measured.Add(device.Name);
                 progress?.Invoke($"profile: {device.Name} measured {calibration.MeasuredGFlops:0.#} GFLOP/s, {calibration.MeasuredBandwidthGBps:0.#} GB/s, {calibration.MeasuredLaunchOverheadUs:0.##} us per kernel");
             }
