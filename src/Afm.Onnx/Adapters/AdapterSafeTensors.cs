@@ -16,7 +16,7 @@ public sealed record TrainedAdapter(string Name, string Kind, int Rank, string V
     /// <summary>Reads the file through the exporter's byte-level safetensors reader (no libtorch).</summary>
     public static TrainedAdapter Load(string path)
     {
-        var file = Export.SafeTensorsFile.Read(path);
+        var file = Afm.Core.IO.SafeTensorsFile.Read(path);
         var metadata = file.Metadata;
         var tensors = new SortedDictionary<string, (long[], float[])>(StringComparer.Ordinal);
         foreach (var (name, entry) in file.Tensors)

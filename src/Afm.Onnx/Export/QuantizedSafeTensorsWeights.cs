@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
+using Afm.Core.IO;
 using Afm.Core.Spec;
 
 namespace Afm.Onnx.Export;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
+using Afm.Core.IO;
 using Afm.Core.Spec;
 
 namespace Afm.Onnx.Export;

@@ -46,35 +46,17 @@ public static class SafeTensors
     /// <summary>Reads every tensor (CPU, not requiring grad) and the string metadata.</summary>
     public static (Dictionary<string, Tensor> Tensors, Dictionary<string, string> Metadata) Read(string path)
     {
-        byte[] file = File.ReadAllBytes(path);
-        if (file.Length < 8) throw new InvalidDataException($"{path}: too short to be a safetensors file.");
-        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(file);
-        if (headerLength > (ulong)(file.Length - 8)) throw new InvalidDataException($"{path}: header length {headerLength} exceeds the file.");
-        int dataStart = 8 + (int)headerLength;
-        using var header = JsonDocument.Parse(file.AsMemory(8, (int)headerLength));
-
+        var file = SafeTensorsFile.Read(path);
         var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var entry in header.RootElement.EnumerateObject())
+        foreach (var (name, entry) in file.Tensors)
         {
-            if (entry.Name == MetadataKey)
-            {
-                foreach (var m in entry.Value.EnumerateObject()) metadata[m.Name] = m.Value.GetString() ?? "";
-                continue;
-            }
-            var dtype = ToScalarType(entry.Value.GetProperty("dtype").GetString()!);
-            long[] shape = entry.Value.GetProperty("shape").EnumerateArray().Select(e => e.GetInt64()).ToArray();
-            var offsets = entry.Value.GetProperty("data_offsets").EnumerateArray().Select(e => e.GetInt64()).ToArray();
-            long begin = dataStart + offsets[0], end = dataStart + offsets[1];
-            if (offsets.Length != 2 || begin > end || end > file.Length)
-                throw new InvalidDataException($"{path}: bad data_offsets for '{entry.Name}'.");
-            var tensor = empty(shape, dtype);
-            if (tensor.bytes.Length != end - begin)
-                throw new InvalidDataException($"{path}: '{entry.Name}' has {end - begin} bytes, its shape needs {tensor.bytes.Length}.");
-            tensor.bytes = file.AsSpan((int)begin, (int)(end - begin));
-            tensors[entry.Name] = tensor;
+            var tensor = empty(entry.Shape, ToScalarType(entry.DType));
+            if (tensor.bytes.Length != entry.Bytes.Length)
+                throw new InvalidDataException($"{path}: '{name}' has {entry.Bytes.Length} bytes, its shape needs {tensor.bytes.Length}.");
+            tensor.bytes = System.Runtime.InteropServices.MemoryMarshal.AsMemory(entry.Bytes).Span;
+            tensors[name] = tensor;
         }
-        return (tensors, metadata);
+        return (tensors, new Dictionary<string, string>(file.Metadata, StringComparer.Ordinal));
     }
 
     /// <summary>Only the string metadata (no tensor data is read).</summary>

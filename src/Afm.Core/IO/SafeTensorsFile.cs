@@ -1,14 +1,14 @@
 using System.Buffers.Binary;
 using System.Text.Json;
 
-namespace Afm.Onnx.Export;
+namespace Afm.Core.IO;
 
 /// <summary>
 /// The raw content of a safetensors file: every tensor's dtype, shape and bytes, and the header's metadata.
-/// Written here rather than reusing Afm.Training's reader because that one returns TorchSharp tensors, and the
-/// exporter must not load libtorch just to copy bytes.
+/// The one parser of the format: the exporter and the adapter reader use it without libtorch, and Afm.Training's
+/// checkpoint reader turns its entries into tensors. (Written by hand: no safetensors package restores here.)
 /// </summary>
-internal sealed class SafeTensorsFile
+public sealed class SafeTensorsFile
 {
     public sealed record Entry(string DType, long[] Shape, ReadOnlyMemory<byte> Bytes);
 
@@ -44,6 +44,7 @@ internal sealed class SafeTensorsFile
             var dtype = entry.Value.GetProperty("dtype").GetString() ?? "";
             var shape = entry.Value.GetProperty("shape").EnumerateArray().Select(d => d.GetInt64()).ToArray();
             var offsets = entry.Value.GetProperty("data_offsets").EnumerateArray().Select(d => d.GetInt64()).ToArray();
+            if (offsets.Length != 2) throw new InvalidDataException($"{path}: bad data_offsets for '{entry.Name}'.");
             long begin = dataStart + offsets[0], end = dataStart + offsets[1];
             if (end > file.Length || begin > end) throw new InvalidDataException($"{path}: '{entry.Name}' lies outside the file.");
             tensors[entry.Name] = new Entry(dtype, shape, file.AsMemory((int)begin, (int)(end - begin)));
