@@ -22,9 +22,7 @@ public sealed class QuantizedExportTests
         var package = project.PathOf("bin/Debug/micro.0.3.0.afmpkg");
         var artifact = ArtifactReader.Open(package);
         long floatWeights = artifact.Entries["model/model.safetensors"].Length;
-        // 4-bit palettized layers and an int8 embedding: well under half of the float32 weights, graph included.
-        Assert.True(artifact.Entries["model/model.onnx"].Length < floatWeights / 2,
-            $"model.onnx {artifact.Entries["model/model.onnx"].Length} bytes, float weights {floatWeights} bytes");
+        long compressedGraph = artifact.Entries["model/model.onnx"].Length;
 
         var run = ProcessRunner.Dotnet(project.Directory, Compiler, "run", package, "--prompt", "Ada has a", "--max-tokens", "8", "--temperature", "0");
         Assert.True(run.ExitCode == 0, run.ToString());
@@ -35,7 +33,13 @@ public sealed class QuantizedExportTests
         var second = project.Build();
         Assert.True(second.ExitCode == 0, second.ToString());
         Assert.Matches(@"export: .*float weights", second.Output);
-        Assert.True(ArtifactReader.Open(package).Entries["model/model.onnx"].Length > floatWeights);
+        long floatGraph = ArtifactReader.Open(package).Entries["model/model.onnx"].Length;
+        Assert.True(floatGraph > floatWeights);
+        // The two graphs differ in their weights only (plus the expansion nodes): 4-bit palettized layers and an int8
+        // embedding save well over half of the float32 weight bytes. (A micro model's graph structure — node names,
+        // LoRA inputs — is as large as its weights, so the graph size alone says little.)
+        Assert.True(floatGraph - compressedGraph > floatWeights / 2,
+            $"model.onnx {compressedGraph} bytes compressed, {floatGraph} bytes float; float weights {floatWeights} bytes");
         Assert.True(project.Build("-question").ExitCode == 0, "an unchanged project is up to date after the plan was removed");
     }
 }
