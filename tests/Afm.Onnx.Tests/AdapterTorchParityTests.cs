@@ -1,3 +1,4 @@
+using static Afm.Onnx.Tests.Parity;
 using Afm.Core.Artifacts;
 using Afm.Onnx.Adapters;
 using Afm.Onnx.Export;
@@ -52,39 +53,18 @@ public sealed class AdapterTorchParityTests : IDisposable
         var random = new Random(rank);
         var sequence = Enumerable.Range(0, batch * (prompt + 3)).Select(_ => (long)random.Next(architecture.VocabSize)).ToArray();
         var (logits, cache) = ort.Run(Columns(sequence, batch, 0, prompt), batch, ort.Empty(batch), adapter);
-        AssertClose(Torch(model, Columns(sequence, batch, 0, prompt), batch), logits);
+        AssertClose(TorchLogits(model, Columns(sequence, batch, 0, prompt), batch), logits);
         for (int position = prompt; position < prompt + 3; position++)
         {
             var (step, next) = ort.Run(Columns(sequence, batch, position, 1), batch, cache, adapter);
             cache = next;
-            var full = Torch(model, Columns(sequence, batch, 0, position + 1), batch);
-            int vocab = architecture.VocabSize, time = position + 1;
-            AssertClose(Enumerable.Range(0, batch).SelectMany(b => full.Skip((b * time + time - 1) * vocab).Take(vocab)).ToArray(), step);
+            var full = TorchLogits(model, Columns(sequence, batch, 0, position + 1), batch);
+            AssertClose(LastPosition(full, batch, position + 1, architecture.VocabSize), step);
         }
 
         lora.Detach();
         var (baseLogits, _) = ort.Run(Columns(sequence, batch, 0, prompt), batch, ort.Empty(batch));
-        AssertClose(Torch(model, Columns(sequence, batch, 0, prompt), batch), baseLogits);
-    }
-
-    private static float[] Torch(Afm.Training.Model.AfmDecoder model, long[] ids, int batch)
-    {
-        using var scope = torch.NewDisposeScope();
-        using var noGrad = torch.no_grad();
-        return model.forward(torch.tensor(ids, [batch, ids.Length / batch], torch.int64)).contiguous().data<float>().ToArray();
-    }
-
-    private static long[] Columns(long[] ids, int batch, int start, int length)
-    {
-        int total = ids.Length / batch;
-        return Enumerable.Range(0, batch).SelectMany(b => ids.Skip(b * total + start).Take(length)).ToArray();
-    }
-
-    private static void AssertClose(float[] expected, float[] actual)
-    {
-        Assert.Equal(expected.Length, actual.Length);
-        float worst = expected.Zip(actual).Max(p => Math.Abs(p.First - p.Second));
-        Assert.True(worst <= 1e-3f, $"max abs diff {worst} exceeds 1e-3");
+        AssertClose(TorchLogits(model, Columns(sequence, batch, 0, prompt), batch), baseLogits);
     }
 
     public void Dispose()

@@ -1,3 +1,4 @@
+using static Afm.Onnx.Tests.Parity;
 using Afm.Core.Spec;
 using Afm.Onnx.Export;
 using TorchSharp;
@@ -7,7 +8,6 @@ namespace Afm.Onnx.Tests;
 /// <summary>The exported graph, run by stock ONNX Runtime, gives the TorchSharp model's logits (fp32, max abs diff 1e-3).</summary>
 public sealed class DecoderParityTests
 {
-    private const float Tolerance = 1e-3f;
 
     public static TheoryData<string> Variants => ["tied+qknorm+gqa", "untied", "no-qknorm", "mha", "large-rope-base"];
 
@@ -86,32 +86,6 @@ public sealed class DecoderParityTests
         return new OrtDecoder(DecoderExporter.Export(MicroDecoder.ToExport(model), "test"), arch.Layers, arch.KvHeads, arch.HeadDim);
     }
 
-    private static float[] TorchLogits(Afm.Training.Model.AfmDecoder model, long[] ids, int batch)
-    {
-        using var scope = torch.NewDisposeScope();
-        using var noGrad = torch.no_grad();
-        var input = torch.tensor(ids, [batch, ids.Length / batch], torch.int64);
-        return model.forward(input).contiguous().data<float>().ToArray();
-    }
-
     private static long[] RandomIds(Random random, int count, int vocab) =>
         Enumerable.Range(0, count).Select(_ => (long)random.Next(vocab)).ToArray();
-
-    /// <summary>Columns [start, start+length) of a row-major [batch, total] id matrix.</summary>
-    private static long[] Columns(long[] ids, int batch, int start, int length)
-    {
-        int total = ids.Length / batch;
-        return Enumerable.Range(0, batch).SelectMany(b => ids.Skip(b * total + start).Take(length)).ToArray();
-    }
-
-    private static float[] LastPosition(float[] logits, int batch, int time, int vocab) =>
-        Enumerable.Range(0, batch).SelectMany(b => logits.Skip((b * time + time - 1) * vocab).Take(vocab)).ToArray();
-
-    private static void AssertClose(float[] expected, float[] actual)
-    {
-        Assert.Equal(expected.Length, actual.Length);
-        float worst = 0;
-        for (int i = 0; i < expected.Length; i++) worst = Math.Max(worst, Math.Abs(expected[i] - actual[i]));
-        Assert.True(worst <= Tolerance, $"max abs diff {worst} exceeds {Tolerance}");
-    }
 }

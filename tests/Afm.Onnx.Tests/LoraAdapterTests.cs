@@ -1,3 +1,4 @@
+using static Afm.Onnx.Tests.Parity;
 using Afm.Onnx.Adapters;
 using Afm.Onnx.Export;
 using Microsoft.ML.OnnxRuntime;
@@ -10,7 +11,6 @@ namespace Afm.Onnx.Tests;
 /// </summary>
 public sealed class LoraAdapterTests
 {
-    private const float Tolerance = 1e-3f;
     private const string BaseSha = "00aa11bb22cc33dd44ee55ff66778899aabbccddeeff00112233445566778899";
 
     private static DecoderModel Base(out Afm.Training.Model.AfmDecoder torchModel)
@@ -102,14 +102,5 @@ public sealed class LoraAdapterTests
             AssertClose(plain.Run(Prompt, 2, plain.Empty(2)).Logits, ort.Run(Prompt, 2, ort.Empty(2)).Logits);
             AssertClose(merged1.Run(Prompt, 2, merged1.Empty(2)).Logits, ort.Run(Prompt, 2, ort.Empty(2), a1).Logits);
         }
-    }
-
-    private static float MaxDiff(float[] a, float[] b) => a.Zip(b).Max(p => Math.Abs(p.First - p.Second));
-
-    private static void AssertClose(float[] expected, float[] actual)
-    {
-        Assert.Equal(expected.Length, actual.Length);
-        float worst = MaxDiff(expected, actual);
-        Assert.True(worst <= Tolerance, $"max abs diff {worst} exceeds {Tolerance}");
     }
 }

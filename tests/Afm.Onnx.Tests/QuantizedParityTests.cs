@@ -1,3 +1,4 @@
+using static Afm.Onnx.Tests.Parity;
 using System.Globalization;
 using Afm.Compression.Calibration;
 using Afm.Compression.Storage;
@@ -15,7 +16,6 @@ namespace Afm.Onnx.Tests;
 /// </summary>
 public sealed class QuantizedParityTests : IDisposable
 {
-    private const float Tolerance = 1e-3f;
     private readonly string directory = Path.Combine(Path.GetTempPath(), "afm-onnx-tests", Guid.NewGuid().ToString("N")[..12]);
 
     public static TheoryData<bool, Expansion> Variants => new()
@@ -109,29 +109,6 @@ public sealed class QuantizedParityTests : IDisposable
             ["rope_base"] = 250_000.0.ToString("R", CultureInfo.InvariantCulture), ["rope_style"] = "rotate_half",
         });
         return path;
-    }
-
-    private static float[] TorchLogits(AfmDecoder model, long[] ids, int batch)
-    {
-        using var scope = torch.NewDisposeScope();
-        using var noGrad = torch.no_grad();
-        return model.forward(torch.tensor(ids, [batch, ids.Length / batch], torch.int64)).contiguous().data<float>().ToArray();
-    }
-
-    private static long[] Columns(long[] ids, int batch, int start, int length)
-    {
-        int total = ids.Length / batch;
-        return Enumerable.Range(0, batch).SelectMany(b => ids.Skip(b * total + start).Take(length)).ToArray();
-    }
-
-    private static float[] LastPosition(float[] logits, int batch, int time, int vocab) =>
-        Enumerable.Range(0, batch).SelectMany(b => logits.Skip((b * time + time - 1) * vocab).Take(vocab)).ToArray();
-
-    private static void AssertClose(float[] expected, float[] actual)
-    {
-        Assert.Equal(expected.Length, actual.Length);
-        float worst = expected.Zip(actual).Max(p => Math.Abs(p.First - p.Second));
-        Assert.True(worst <= Tolerance, $"max abs diff {worst} exceeds {Tolerance}");
     }
 
     public void Dispose()
