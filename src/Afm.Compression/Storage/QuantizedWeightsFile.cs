@@ -1,36 +1,29 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
+using Afm.Core.IO;
+using Afm.Core.Spec;
 using Afm.Training.Checkpoints;
 using static TorchSharp.torch;
 
 namespace Afm.Compression.Storage;
 
 /// <summary>
-/// The quantized weights as one safetensors file (specs/quantization.md, "Storage convention"). For a weight
-/// named N the file holds, by format:
-///   palettize: N.indices U8 [packed bytes], N.lut F16 [groups, 2^bits] (int8 LUT: N.lut I8 + N.lut_scale F16 [groups])
-///   uniform:   N.indices U8 [packed bytes], N.scale F16 [blocks], N.offset F16 [blocks]
-///   int8:      N.qweight I8 [rows, cols], N.scale F16 [rows]
-///   float:     N F32 (its original shape)
-/// and the metadata entry "afm.tensor.N" describes it as JSON (format, shape, bits, group_size/block_size, axis).
+/// The quantized weights as one safetensors file (specs/quantization.md, "Storage convention"). The format itself
+/// (metadata JSON, array names, dtypes and shapes) is <see cref="QuantizedTensorDescription"/> in Afm.Core, shared
+/// with the exporter; this class turns <see cref="QuantizedTensor"/>s into those arrays and back.
 /// </summary>
 public static class QuantizedWeightsFile
 {
-    public const string FormatVersion = "1";
-    public const string VersionKey = "afm.quantization.version";
-    public const string TensorKeyPrefix = "afm.tensor.";
-
     public static void Write(string path, IEnumerable<QuantizedTensor> weights, IReadOnlyDictionary<string, string>? extraMetadata = null)
     {
         var tensors = new List<(string, Tensor)>();
-        var metadata = new Dictionary<string, string>(StringComparer.Ordinal) { [VersionKey] = FormatVersion };
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal) { [QuantizedTensorDescription.VersionKey] = QuantizedTensorDescription.FormatVersion };
         foreach (var (key, value) in extraMetadata ?? new Dictionary<string, string>()) metadata[key] = value;
         try
         {
             foreach (var weight in weights)
             {
-                metadata[TensorKeyPrefix + weight.Name] = Describe(weight);
-                tensors.AddRange(Arrays(weight));
+                var description = Describe(weight);
+                metadata[description.MetadataKey] = description.ToJson();
+                tensors.AddRange(Arrays(weight, description));
             }
             SafeTensors.Write(path, tensors, metadata);
         }
@@ -40,77 +33,50 @@ public static class QuantizedWeightsFile
         }
     }
 
+    /// <summary>Every weight as stored, and the file's metadata. Reads bytes only (no libtorch).</summary>
     public static (List<QuantizedTensor> Weights, Dictionary<string, string> Metadata) Read(string path)
     {
-        var (tensors, metadata) = SafeTensors.Read(path);
-        try
-        {
-            if (!metadata.TryGetValue(VersionKey, out var version) || version != FormatVersion)
-                throw new InvalidDataException($"{path} is not an AFM quantized weights file of format {FormatVersion}.");
-            var weights = new List<QuantizedTensor>();
-            foreach (var (key, json) in metadata.Where(m => m.Key.StartsWith(TensorKeyPrefix, StringComparison.Ordinal)).OrderBy(m => m.Key, StringComparer.Ordinal))
-                weights.Add(Parse(key[TensorKeyPrefix.Length..], JsonNode.Parse(json)!.AsObject(), tensors));
-            return (weights, metadata);
-        }
-        finally
-        {
-            foreach (var t in tensors.Values) t.Dispose();
-        }
+        var file = QuantizedSafeTensorsFile.Read(path);
+        return (file.Weights.Select(w => Parse(file, w)).ToList(), new Dictionary<string, string>(file.File.Metadata, StringComparer.Ordinal));
     }
 
     /// <summary>Every weight dequantized to float32 under its model name: the base exactly as the artifact holds it.</summary>
     public static Dictionary<string, (long[] Shape, float[] Values)> Dequantize(string path) =>
         Read(path).Weights.ToDictionary(w => w.Name, w => (w.Shape, w.Dequantize()), StringComparer.Ordinal);
 
-    private static string Describe(QuantizedTensor weight)
+    private static QuantizedTensorDescription Describe(QuantizedTensor weight) => weight switch
     {
-        var node = new JsonObject { ["format"] = Format(weight), ["shape"] = new JsonArray(weight.Shape.Select(d => (JsonNode)d).ToArray()) };
-        switch (weight)
-        {
-            case PalettizedTensor p:
-                node["bits"] = p.IndexBits; node["group_size"] = p.GroupSize; node["axis"] = 0; node["lut"] = p.LutInt8 is null ? "fp16" : "int8";
-                break;
-            case UniformTensor u:
-                node["bits"] = u.IndexBits; node["block_size"] = u.BlockSize;
-                break;
-            case Int8ChannelTensor:
-                node["axis"] = 0;
-                break;
-        }
-        return node.ToJsonString();
-    }
-
-    private static string Format(QuantizedTensor weight) => weight switch
-    {
-        PalettizedTensor => "palettize", UniformTensor => "uniform", Int8ChannelTensor => "int8-per-channel", FloatTensor => "float",
+        PalettizedTensor p => QuantizedTensorDescription.Palettized(p.Name, p.Shape, p.IndexBits, p.GroupSize, p.LutInt8 is null ? LutType.Fp16 : LutType.Int8),
+        UniformTensor u => QuantizedTensorDescription.Uniform(u.Name, u.Shape, u.IndexBits, u.BlockSize),
+        Int8ChannelTensor q => QuantizedTensorDescription.Int8PerChannel(q.Name, q.Shape),
+        FloatTensor f => QuantizedTensorDescription.Float(f.Name, f.Shape),
         _ => throw new NotSupportedException(weight.GetType().Name),
     };
 
-    private static IEnumerable<(string, Tensor)> Arrays(QuantizedTensor weight)
+    private static IEnumerable<(string, Tensor)> Arrays(QuantizedTensor weight, QuantizedTensorDescription d)
     {
-        string n = weight.Name;
         switch (weight)
         {
             case PalettizedTensor p:
-                yield return (n + ".indices", tensor(BitPacking.Pack(p.Indices, p.IndexBits)));
-                if (p.LutInt8 is null) yield return (n + ".lut", Half(p.Lut, [p.Groups, p.Entries]));
+                yield return (d.Indices.Name, tensor(BitPacking.Pack(p.Indices, p.IndexBits)));
+                if (p.LutInt8 is null) yield return (d.LutArray.Name, Half(p.Lut, d.LutArray.Shape));
                 else
                 {
-                    yield return (n + ".lut", tensor(p.LutInt8, [p.Groups, p.Entries]));
-                    yield return (n + ".lut_scale", Half(p.LutScale!, [p.Groups]));
+                    yield return (d.LutArray.Name, tensor(p.LutInt8, d.LutArray.Shape));
+                    yield return (d.LutScale.Name, Half(p.LutScale!, d.LutScale.Shape));
                 }
                 break;
             case UniformTensor u:
-                yield return (n + ".indices", tensor(BitPacking.Pack(u.Indices, u.IndexBits)));
-                yield return (n + ".scale", Half(u.Scale, [u.Blocks]));
-                yield return (n + ".offset", Half(u.Offset, [u.Blocks]));
+                yield return (d.Indices.Name, tensor(BitPacking.Pack(u.Indices, u.IndexBits)));
+                yield return (d.Scale.Name, Half(u.Scale, d.Scale.Shape));
+                yield return (d.Offset.Name, Half(u.Offset, d.Offset.Shape));
                 break;
             case Int8ChannelTensor q:
-                yield return (n + ".qweight", tensor(q.Values, q.Shape));
-                yield return (n + ".scale", Half(q.Scale, [q.Rows]));
+                yield return (d.QWeight.Name, tensor(q.Values, d.QWeight.Shape));
+                yield return (d.Scale.Name, Half(q.Scale, d.Scale.Shape));
                 break;
             case FloatTensor f:
-                yield return (n, tensor(f.Values, f.Shape));
+                yield return (d.Values.Name, tensor(f.Values, d.Values.Shape));
                 break;
         }
     }
@@ -122,44 +88,30 @@ public static class QuantizedWeightsFile
         return single.to_type(ScalarType.Float16);
     }
 
-    private static QuantizedTensor Parse(string name, JsonObject d, Dictionary<string, Tensor> tensors)
+    private static QuantizedTensor Parse(QuantizedSafeTensorsFile file, QuantizedTensorDescription d)
     {
-        long[] shape = d["shape"]!.AsArray().Select(x => x!.GetValue<long>()).ToArray();
-        long count = shape.Aggregate(1L, (a, b) => a * b);
-        Tensor Get(string suffix) => tensors.TryGetValue(name + suffix, out var t) ? t
-            : throw new InvalidDataException($"Quantized weight '{name}' has no tensor '{name + suffix}'.");
-        switch (d["format"]!.GetValue<string>())
+        switch (d.Format)
         {
-            case "palettize":
+            case QuantizedFormat.Palettize:
             {
-                int bits = d["bits"]!.GetValue<int>();
-                var indices = BitPacking.Unpack(Get(".indices").data<byte>().ToArray(), count, bits);
-                if (d["lut"]!.GetValue<string>() == "fp16")
-                    return new PalettizedTensor(name, shape, bits, d["group_size"]!.GetValue<int>(), indices, Floats(Get(".lut")), null, null);
-                var lutInt8 = Get(".lut").data<sbyte>().ToArray();
-                var scales = Floats(Get(".lut_scale"));
-                int entries = 1 << bits;
-                var lut = lutInt8.Select((q, i) => q * scales[i / entries]).ToArray();
-                return new PalettizedTensor(name, shape, bits, d["group_size"]!.GetValue<int>(), indices, lut, lutInt8, scales);
+                var indices = BitPacking.Unpack(file.PackedIndices(d), d.Count, d.Bits);
+                if (d.Lut == LutType.Fp16)
+                    return new PalettizedTensor(d.Name, d.Shape, d.Bits, d.GroupSize, indices, Floats(file.LutFp16(d)), null, null);
+                var lutInt8 = file.LutInt8(d);
+                var scales = Floats(file.LutScale(d));
+                var lut = lutInt8.Select((q, i) => q * scales[i / d.Entries]).ToArray();
+                return new PalettizedTensor(d.Name, d.Shape, d.Bits, d.GroupSize, indices, lut, lutInt8, scales);
             }
-            case "uniform":
-            {
-                int bits = d["bits"]!.GetValue<int>();
-                var indices = BitPacking.Unpack(Get(".indices").data<byte>().ToArray(), count, bits);
-                return new UniformTensor(name, shape, bits, d["block_size"]!.GetValue<int>(), indices, Floats(Get(".scale")), Floats(Get(".offset")));
-            }
-            case "int8-per-channel":
-                return new Int8ChannelTensor(name, shape, Get(".qweight").data<sbyte>().ToArray(), Floats(Get(".scale")));
-            case "float":
-                return new FloatTensor(name, shape, Floats(Get("")));
+            case QuantizedFormat.Uniform:
+                return new UniformTensor(d.Name, d.Shape, d.Bits, d.BlockSize, BitPacking.Unpack(file.PackedIndices(d), d.Count, d.Bits),
+                    Floats(file.Scale(d)), Floats(file.Offset(d)));
+            case QuantizedFormat.Int8PerChannel:
+                return new Int8ChannelTensor(d.Name, d.Shape, file.QWeight(d), Floats(file.Scale(d)));
             default:
-                throw new InvalidDataException($"Quantized weight '{name}' has unknown format {d["format"]}.");
+                return new FloatTensor(d.Name, d.Shape, file.Values(d));
         }
     }
 
-    private static float[] Floats(Tensor t)
-    {
-        using var single = t.to_type(ScalarType.Float32);
-        return single.data<float>().ToArray();
-    }
+    /// <summary>fp16 to float32 is exact.</summary>
+    private static float[] Floats(Half[] values) => Array.ConvertAll(values, h => (float)h);
 }
