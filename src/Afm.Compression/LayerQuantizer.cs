@@ -6,7 +6,10 @@ using Afm.Core.Spec;
 namespace Afm.Compression;
 
 /// <summary>Applies a plan's format to one weight at a given number of bits (the one place formats are chosen).</summary>
-public sealed class LayerQuantizer(QuantizationPlanSpec plan, long seed, int threads, IReadOnlyDictionary<string, float[]>? importance)
+/// <param name="hessians">Input second moments per weight name (<see cref="Calibration.InputCovariance"/>); with them the plan's
+/// Rounding="gptq" compensates rounding errors, without them every weight rounds to its nearest grid value.</param>
+public sealed class LayerQuantizer(QuantizationPlanSpec plan, long seed, int threads, IReadOnlyDictionary<string, float[]>? importance,
+    IReadOnlyDictionary<string, double[]>? hessians = null)
 {
     public QuantizedTensor Quantize(LayerPlan layer, float[] values, int? bits = null) => layer.Role switch
     {
@@ -14,13 +17,12 @@ public sealed class LayerQuantizer(QuantizationPlanSpec plan, long seed, int thr
         LayerRole.Int8Embedding => Int8ChannelQuantizer.Quantize(layer.WeightName, layer.Shape, values),
         _ => plan.Method == QuantizationMethod.Palettize
             ? Palettizer.Palettize(layer.WeightName, layer.Shape, values, importance?.GetValueOrDefault(layer.WeightName),
-                bits ?? throw new ArgumentNullException(nameof(bits)), plan.GroupSize, plan.LutType, seed, plan.KMeansIterations, threads)
-            : Uniform(layer.WeightName, layer.Shape, values, bits ?? throw new ArgumentNullException(nameof(bits)), plan.GroupSize),
+                bits ?? throw new ArgumentNullException(nameof(bits)), plan.GroupSize, plan.LutType, seed, plan.KMeansIterations, threads, Hessian(layer))
+            : UniformQuantizer.Quantize(layer.WeightName, layer.Shape, values, bits ?? throw new ArgumentNullException(nameof(bits)),
+                UniformQuantizer.EqualOverheadBlockSize(values.LongLength / layer.Shape[0], plan.GroupSize, bits.Value), Hessian(layer), threads),
     };
 
-    /// <summary>Uniform quantization whose per-block overhead equals that of a palettization with the same bits and group size.</summary>
-    public static UniformTensor Uniform(string name, long[] shape, float[] values, int bits, int groupSize) =>
-        UniformQuantizer.Quantize(name, shape, values, bits, UniformQuantizer.EqualOverheadBlockSize(values.LongLength / shape[0], groupSize, bits));
+    private double[]? Hessian(LayerPlan layer) => plan.Rounding == RoundingKind.Gptq ? hessians?.GetValueOrDefault(layer.WeightName) : null;
 
     /// <summary>The uniform baseline at the same effective bits per weight as <paramref name="palettized"/> (same overhead bits).</summary>
     public static UniformTensor UniformAtEqualBits(PalettizedTensor palettized, float[] values)

@@ -44,10 +44,11 @@ public static class QuantizationPipeline
                 plan.Location ?? SourceLocation.FileOnly(spec.ProjectPath))).ToList();
 
         var calibration = Evaluator.Spread(inputs.Calibration, plan.CalibrationSequences);
-        progress?.Invoke($"quantize: importance ({plan.Importance}) on {calibration.Count} calibration sequences");
+        progress?.Invoke($"quantize: importance ({plan.Importance}) and input second moments ({plan.Rounding} rounding) on {calibration.Count} calibration sequences");
         var importance = plan.Importance == ImportanceKind.Fisher && plan.Method == QuantizationMethod.Palettize
             ? FisherImportance.Measure(model, inputs.Calibration, calibration) : null;
-        var quantizer = new LayerQuantizer(plan, spec.Seed, spec.Threads, importance);
+        var hessians = plan.Rounding == RoundingKind.Gptq ? InputCovariance.Measure(model, inputs.Calibration, calibration) : null;
+        var quantizer = new LayerQuantizer(plan, spec.Seed, spec.Threads, importance, hessians);
         var sensitivity = new SensitivityAnalysis(model, inputs.Calibration, calibration);
 
         // Every candidate format of every layer, with its measured sensitivity.

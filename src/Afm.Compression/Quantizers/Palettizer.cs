@@ -6,12 +6,13 @@ namespace Afm.Compression.Quantizers;
 /// <summary>
 /// k-means palettization of a [rows, columns] weight: every <c>groupSize</c> consecutive rows (output channels)
 /// share one lookup table of 2^bits centroids, fitted by importance-weighted k-means. Groups are independent,
-/// so they run in parallel without changing the result.
+/// so they run in parallel without changing the result. Given the layer's input second moment H, indices are chosen by
+/// GPTQ's error-compensating rounding (<see cref="ErrorCompensation"/>) instead of nearest-entry rounding.
 /// </summary>
 public static class Palettizer
 {
     public static PalettizedTensor Palettize(string name, long[] shape, float[] values, float[]? importance, int bits, int groupSize,
-        LutType lutType, long seed, int maxIterations, int threads = 1)
+        LutType lutType, long seed, int maxIterations, int threads = 1, double[]? hessian = null)
     {
         long rows = shape[0], columns = values.Length / rows;
         int entries = 1 << bits;
@@ -20,6 +21,7 @@ public static class Palettizer
         var lut = new float[groups * entries];
         var lutInt8 = lutType == LutType.Int8 ? new sbyte[groups * entries] : null;
         var lutScale = lutType == LutType.Int8 ? new float[groups] : null;
+        var compensation = hessian is null ? null : new ErrorCompensation(hessian, (int)columns);
 
         Parallel.For(0, groups, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, threads) }, (int group) =>
         {
@@ -30,9 +32,53 @@ public static class Palettizer
             var centers = WeightedKMeans1D.Fit(slice, importance is null ? default : importance.AsSpan(start, length), entries, ref random, maxIterations);
             var table = lut.AsSpan(group * entries, entries);
             StoreTable(centers, table, lutInt8 is null ? default : lutInt8.AsSpan(group * entries, entries), lutScale, group);
-            for (int i = 0; i < length; i++) indices[start + i] = (byte)WeightedKMeans1D.Nearest(table, slice[i]);
+            if (compensation is null)
+            {
+                for (int i = 0; i < length; i++) indices[start + i] = (byte)WeightedKMeans1D.Nearest(table, slice[i]);
+                return;
+            }
+            var chosen = Compensated(compensation, slice, (int)columns, centers, table,
+                lutInt8 is null ? default : lutInt8.AsSpan(group * entries, entries), lutScale, group);
+            chosen.CopyTo(indices.AsSpan(start, length));
         });
         return new PalettizedTensor(name, shape, bits, groupSize, indices, lut, lutInt8, lutScale);
+    }
+
+    /// <summary>How often the table is refitted to the compensated assignment (each refit is followed by a new assignment).</summary>
+    public const int LevelRefits = 2;
+
+    /// <summary>
+    /// GPTQ assignment of a group's rows to its table, alternated with least-squares refits of the table under the same
+    /// output error; the table and indices with the lowest output error are kept (the k-means table is the first candidate).
+    /// </summary>
+    private static byte[] Compensated(ErrorCompensation compensation, ReadOnlySpan<float> slice, int columns, double[] centers,
+        Span<float> table, Span<sbyte> int8, float[]? scales, int group)
+    {
+        byte[]? best = null;
+        double[] bestCenters = centers;
+        double bestError = double.PositiveInfinity;
+        for (int round = 0; ; round++)
+        {
+            var levels = table.ToArray();
+            var assignment = new byte[slice.Length];
+            var quantized = new float[slice.Length];
+            for (int row = 0; row * columns < slice.Length; row++)
+            {
+                var rounded = compensation.Round(slice.Slice(row * columns, columns), (_, v) => levels[WeightedKMeans1D.Nearest(levels, (float)v)]);
+                for (int c = 0; c < columns; c++)
+                {
+                    assignment[row * columns + c] = (byte)WeightedKMeans1D.Nearest(levels, rounded[c]);
+                    quantized[row * columns + c] = rounded[c];
+                }
+            }
+            double error = compensation.Error(slice, quantized);
+            if (error < bestError) { best = assignment; bestCenters = centers; bestError = error; }
+            if (round == LevelRefits) break;
+            centers = compensation.RefitLevels(slice, assignment, levels);
+            StoreTable(centers, table, int8, scales, group);
+        }
+        StoreTable(bestCenters, table, int8, scales, group);
+        return best!;
     }
 
     /// <summary>

@@ -15,7 +15,9 @@ public static class UniformQuantizer
     public static int EqualOverheadBlockSize(long columns, int groupSize, int bits) =>
         (int)Math.Max(1, groupSize * columns * 32 / ((1L << bits) * 16));
 
-    public static UniformTensor Quantize(string name, long[] shape, float[] values, int bits, int blockSize)
+    /// <param name="hessian">The layer's input second moment: when given, weights are rounded by GPTQ's error
+    /// compensation (<see cref="ErrorCompensation"/>) on the same per-block grid instead of to the nearest level.</param>
+    public static UniformTensor Quantize(string name, long[] shape, float[] values, int bits, int blockSize, double[]? hessian = null, int threads = 1)
     {
         int levels = (1 << bits) - 1;
         long blocks = (values.LongLength + blockSize - 1) / blockSize;
@@ -27,11 +29,33 @@ public static class UniformQuantizer
             int start = (int)(block * blockSize), end = (int)Math.Min(values.LongLength, start + (long)blockSize);
             float min = float.MaxValue, max = float.MinValue;
             for (int i = start; i < end; i++) { min = Math.Min(min, values[i]); max = Math.Max(max, values[i]); }
-            float o = Fp16.Round(min), s = Fp16.Round((max - (double)o) / levels);
-            offset[block] = o;
-            scale[block] = s;
-            for (int i = start; i < end; i++)
-                indices[i] = s > 0 ? (byte)Math.Clamp(Math.Round((values[i] - (double)o) / s, MidpointRounding.ToEven), 0, levels) : (byte)0;
+            offset[block] = Fp16.Round(min);
+            scale[block] = Fp16.Round((max - (double)offset[block]) / levels);
+        }
+        byte Level(long i, double value)
+        {
+            float s = scale[i / blockSize], o = offset[i / blockSize];
+            return s > 0 ? (byte)Math.Clamp(Math.Round((value - o) / s, MidpointRounding.ToEven), 0, levels) : (byte)0;
+        }
+        if (hessian is null)
+        {
+            for (long i = 0; i < values.LongLength; i++) indices[i] = Level(i, values[i]);
+        }
+        else
+        {
+            int columns = (int)(values.LongLength / shape[0]);
+            var compensation = new ErrorCompensation(hessian, columns);
+            Parallel.For(0, (int)shape[0], new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, threads) }, row =>
+            {
+                long first = (long)row * columns;
+                compensation.Round(values.AsSpan((int)first, columns), (column, v) =>
+                {
+                    long i = first + column;
+                    byte level = Level(i, v);
+                    indices[i] = level;
+                    return offset[i / blockSize] + level * scale[i / blockSize];
+                });
+            });
         }
         return new UniformTensor(name, shape, bits, blockSize, indices, scale, offset);
     }

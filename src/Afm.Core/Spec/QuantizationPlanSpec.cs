@@ -34,6 +34,19 @@ public enum ImportanceKind
     None,
 }
 
+/// <summary>How each weight is mapped to its grid (the LUT or the uniform levels) once the grid is fixed.</summary>
+public enum RoundingKind
+{
+    /// <summary>
+    /// GPTQ's error-compensating rounding on the layer's input second moment from the calibration sequences: each
+    /// rounding error is spread over the not-yet-rounded weights of its row, so the layer's output error is minimised;
+    /// palettization then refits the LUT to that output error.
+    /// </summary>
+    Gptq,
+    /// <summary>Every weight to its nearest grid value.</summary>
+    Nearest,
+}
+
 /// <summary>A layer-name pattern (<c>*</c> matches any run of characters) and the bits it forces.</summary>
 public sealed record BitsOverride(string Pattern, int Bits);
 
@@ -51,6 +64,7 @@ public sealed record QuantizationPlanSpec
     public required LutType LutType { get; init; }
     public required EmbeddingFormat Embedding { get; init; }
     public required ImportanceKind Importance { get; init; }
+    public RoundingKind Rounding { get; init; } = RoundingKind.Gptq;
     /// <summary>Mean effective bits per weight of the quantized layers, or null for no target.</summary>
     public double? TargetBitsPerWeight { get; init; }
     /// <summary>Upper bound on the bytes of the quantized weights file's tensor data, or null.</summary>

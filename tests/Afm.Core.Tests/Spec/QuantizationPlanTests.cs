@@ -25,6 +25,14 @@ public sealed class QuantizationPlanTests
         Assert.Equal((QuantizationMethod.Palettize, 4, 2, 16, LutType.Fp16, EmbeddingFormat.Int8PerChannel, ImportanceKind.Fisher),
             (plan.Method, plan.Bits, plan.LowBits, plan.GroupSize, plan.LutType, plan.Embedding, plan.Importance));
         Assert.Null(plan.TargetBitsPerWeight);
+        Assert.Equal(RoundingKind.Gptq, plan.Rounding);
+    }
+
+    [Fact]
+    public void Nearest_rounding_can_be_chosen()
+    {
+        using var project = WithPlan("<QuantizationPlan Include=\"device\" Rounding=\"nearest\" />");
+        Assert.Equal(RoundingKind.Nearest, project.Read().Spec!.Quantization!.Rounding);
     }
 
     [Fact]
@@ -44,6 +52,7 @@ public sealed class QuantizationPlanTests
     [InlineData("Embedding=\"int4\"", "AFM4005", "Embedding=")]
     [InlineData("Importance=\"hessian\"", "AFM4006", "Importance=")]
     [InlineData("Override=\"layers.0.*:4\"", "AFM4007", "Override=")]
+    [InlineData("Rounding=\"awq\"", "AFM4011", "Rounding=")]
     [InlineData("Device=\"phone\"", "AFM4008", "Device=")]
     [InlineData("Bits=\"9\"", "AFM1003", "Bits=")]
     public void A_bad_value_is_an_error_at_its_attribute(string metadata, string code, string attribute)

@@ -77,6 +77,7 @@ internal static class DiagnosticCodes
     public const string UnknownDevice = "AFM4008";
     // AFM4009 (latency/energy budgets not applied) is retired: the allocator applies them now.
     public const string DeviceBudgetWithoutDevice = "AFM4010";
+    public const string UnknownRounding = "AFM4011";
 
     // 50xx: device profiles (51xx are raised by the profile stage, see specs/profiling.md).
     public const string DeviceProfileIncomplete = "AFM5001";

@@ -16,7 +16,7 @@ internal static class QuantizationPlanReader
     [
         "Method", "Bits", "LowBits", "GroupSize", "LutType", "Embedding", "Importance", "TargetBitsPerWeight",
         "MaxWeightBytes", "MaxLatencyMs", "MaxEnergyMj", "Device", "Override", "KeepFloat", "CalibrationSequences",
-        "KMeansIterations",
+        "KMeansIterations", "Rounding",
     ];
 
     private static readonly (Func<double, bool>, string) BitsRange = (v => v >= 1 && v <= 8, "between 1 and 8");
@@ -44,6 +44,8 @@ internal static class QuantizationPlanReader
             ("int8-per-channel", EmbeddingFormat.Int8PerChannel), ("quantize", EmbeddingFormat.Quantize), ("float", EmbeddingFormat.Float));
         var importance = context.Choice(item, "Importance", ImportanceKind.Fisher, DiagnosticCodes.UnknownImportance,
             ("fisher", ImportanceKind.Fisher), ("none", ImportanceKind.None));
+        var rounding = context.Choice(item, "Rounding", RoundingKind.Gptq, DiagnosticCodes.UnknownRounding,
+            ("gptq", RoundingKind.Gptq), ("nearest", RoundingKind.Nearest));
         var target = item.Get("TargetBitsPerWeight") is { } t ? context.Double(t, SpecContext.Positive) : null;
         var maxBytes = item.Get("MaxWeightBytes") is { } mb ? context.Long(mb, SpecContext.Positive) : null;
         var maxLatency = item.Get("MaxLatencyMs") is { } ml ? context.Double(ml, SpecContext.Positive) : null;
@@ -64,7 +66,7 @@ internal static class QuantizationPlanReader
         var iterations = item.Get("KMeansIterations") is { } ki ? context.Int(ki, SpecContext.Positive) : DefaultKMeansIterations;
 
         if (method is null || bits is null || lowBits is null || lowBits > bits || groupSize is null || lutType is null || embedding is null
-            || importance is null || overrides is null || calibration is null || iterations is null
+            || importance is null || rounding is null || overrides is null || calibration is null || iterations is null
             || (item.Has("TargetBitsPerWeight") && target is null) || (item.Has("MaxWeightBytes") && maxBytes is null)
             || ((item.Has("MaxLatencyMs") || item.Has("MaxEnergyMj")) && device is null)) return null;
         return new QuantizationPlanSpec
@@ -77,6 +79,7 @@ internal static class QuantizationPlanReader
             LutType = lutType.Value,
             Embedding = embedding.Value,
             Importance = importance.Value,
+            Rounding = rounding.Value,
             TargetBitsPerWeight = target,
             MaxWeightBytes = maxBytes,
             MaxLatencyMs = maxLatency,

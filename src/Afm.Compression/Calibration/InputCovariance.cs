@@ -1,0 +1,57 @@
+using Afm.Data.Packing;
+using Afm.Training.Model;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Afm.Compression.Calibration;
+
+/// <summary>
+/// The second moment H = sum over calibration tokens of x x^T of every linear projection's input x (GPTQ's layer
+/// Hessian: the output error of a weight change dW is tr(dW H dW^T)). Measured on the float model: every layer sees
+/// the inputs it sees in float, so layers can be quantized independently and in any order.
+/// </summary>
+public static class InputCovariance
+{
+    /// <returns>Per weight name (e.g. layers.0.attn.q_proj.weight), H as a row-major [in, in] array.</returns>
+    public static Dictionary<string, double[]> Measure(AfmDecoder model, IPackedSequences source, IReadOnlyList<long> indices, int batchSize = 4)
+    {
+        var linears = model.named_modules().Where(m => m.module is Linear).Select(m => (Name: m.name + ".weight", Module: (Linear)m.module)).ToList();
+        var sums = linears.ToDictionary(l => l.Name, l => zeros([l.Module.weight!.shape[1], l.Module.weight!.shape[1]], ScalarType.Float64));
+        var removers = linears.Select(l => l.Module.register_forward_hook((_, input, output) =>
+        {
+            using var x = input.detach().reshape(-1, input.shape[^1]).to_type(ScalarType.Float64);
+            using var product = x.t().matmul(x);
+            sums[l.Name].add_(product);
+            return output;
+        })).ToList();
+        int length = source.SequenceLength;
+        var buffer = new int[batchSize * (length + 1)];
+        bool wasTraining = model.training;
+        model.eval();
+        try
+        {
+            using var noGrad = no_grad();
+            for (int start = 0; start < indices.Count; start += batchSize)
+            {
+                using var scope = NewDisposeScope();
+                int n = Math.Min(batchSize, indices.Count - start);
+                for (int b = 0; b < n; b++) source.Read(indices[start + b], buffer.AsSpan(b * (length + 1), length + 1));
+                var batch = tensor(buffer, [batchSize, length + 1]).narrow(0, 0, n).narrow(1, 0, length).to_type(ScalarType.Int64);
+                model.forward(batch);
+            }
+        }
+        finally
+        {
+            foreach (var remover in removers) remover.remove();
+            if (wasTraining) model.train();
+        }
+        var result = new Dictionary<string, double[]>(StringComparer.Ordinal);
+        foreach (var (name, sum) in sums)
+        {
+            result[name] = sum.data<double>().ToArray();
+            sum.Dispose();
+        }
+        return result;
+    }
+}
