@@ -43,7 +43,7 @@ internal static class FairComparison
         }
     }
 
-    private static double[] Losses(Func<Func<LayerPlan, float[]?>, double[]> losses, IReadOnlyList<LayerPlan> linear, Func<LayerPlan, float[]> values)
+    internal static double[] Losses(Func<Func<LayerPlan, float[]?>, double[]> losses, IReadOnlyList<LayerPlan> linear, Func<LayerPlan, float[]> values)
     {
         var names = linear.Select(l => l.WeightName).ToHashSet();
         return losses(l => names.Contains(l.WeightName) ? values(l) : null);

@@ -70,6 +70,14 @@ double embeddingOnly = Perplexity(l => l == embedding ? embeddingInt8 : original
 Console.WriteLine($"float perplexity {floatPpl:F4}; with only the embedding int8-per-channel {embeddingOnly:F4}");
 string sections = args.Length > 3 ? args[3] : "all";
 var linear = layers.Where(l => l.Role == LayerRole.Allocatable).ToList();
+if (sections == "1e")
+{
+    Console.WriteLine();
+    var hessians = InputCovariance.Measure(model, calibrationData, calibration);
+    Compensation.Run(linear, original, importance, hessians, baseSpec.Seed, baseSpec.Threads, kmeansIterations, SequenceLosses);
+    File.Delete(weightsPath);
+    return;
+}
 if (sections == "1c")
 {
     // Only the dense-and-sparse comparison (quick experiments); a full run prints it after 1b.
