@@ -47,7 +47,8 @@ public static class QuantizationPipeline
         progress?.Invoke($"quantize: importance ({plan.Importance}) and input second moments ({plan.Rounding} rounding) on {calibration.Count} calibration sequences");
         var importance = plan.Importance == ImportanceKind.Fisher && plan.Method == QuantizationMethod.Palettize
             ? FisherImportance.Measure(model, inputs.Calibration, calibration) : null;
-        var hessians = plan.Rounding == RoundingKind.Gptq ? InputCovariance.Measure(model, inputs.Calibration, calibration) : null;
+        // Measured for nearest rounding too: the report's per-layer output error needs them.
+        var hessians = InputCovariance.Measure(model, inputs.Calibration, calibration);
         var quantizer = new LayerQuantizer(plan, spec.Seed, spec.Threads, importance, hessians);
         var sensitivity = new SensitivityAnalysis(model, inputs.Calibration, calibration);
 
@@ -92,7 +93,7 @@ public static class QuantizationPipeline
         // Measured profiles (the host) change from run to run: only the budget's own device may put them in the report.
         var reported = devices.Where(d => !d.Measured || d == budgetDevice).ToList();
         var report = ReportBuilder.Build(spec, plan, layers, candidates, chosen, allocation, allocatable, validation.Count,
-            sensitivity.FloatLoss, floatLoss, quantizedLoss, baselineLoss, original, reported);
+            sensitivity.FloatLoss, floatLoss, quantizedLoss, baselineLoss, original, reported, hessians);
         var metadata = new Dictionary<string, string>(SafeTensorsMetadata(inputs.WeightsPath), StringComparer.Ordinal)
         {
             ["afm.plan"] = plan.Name,

@@ -24,7 +24,7 @@ public sealed record QuantizationReport
 
 public sealed record PlanSummary(string Name, string Method, int Bits, int LowBits, int GroupSize, string LutType, string Embedding,
     string Importance, double? TargetBitsPerWeight, long? MaxWeightBytes, string? Device, int CalibrationSequences, int ValidationSequences,
-    double? MaxLatencyMs = null, double? MaxEnergyMj = null);
+    double? MaxLatencyMs = null, double? MaxEnergyMj = null, string Rounding = "gptq");
 
 /// <param name="Format">palettize | uniform | int8-per-channel | float.</param>
 /// <param name="Role">allocated (the allocator chose the bits), override, embedding, float (kept), vector (norms).</param>
@@ -32,9 +32,12 @@ public sealed record PlanSummary(string Name, string Method, int Bits, int LowBi
 /// <param name="LossContribution">The sensitivity at the chosen format, negative values (calibration noise) counted as 0: this layer's share of the predicted loss increase.</param>
 /// <param name="Devices">Estimated latency/energy/bytes of this layer in one decode step per profiled device (null without profiles
 /// or for weights the profile does not cost separately: norm vectors).</param>
+/// <param name="ReconstructionError">Relative weight error ||W - Q(W)|| / ||W||.</param>
+/// <param name="OutputError">Relative output error on the calibration inputs, sqrt(tr(dW H dW^T) / tr(W H W^T)) with H the
+/// input second moment: what GPTQ rounding minimises (it may raise the weight error to lower this). Null for the embedding.</param>
 public sealed record LayerReport(string Name, IReadOnlyList<long> Shape, long Parameters, string Format, string Role, int? Bits, int? GroupSize,
     double BitsPerWeight, long Bytes, double? ReconstructionError, IReadOnlyDictionary<string, double>? Sensitivity, double? LossContribution,
-    IReadOnlyDictionary<string, DeviceEstimate>? Devices);
+    IReadOnlyDictionary<string, DeviceEstimate>? Devices, double? OutputError = null);
 
 /// <param name="Bytes">Weight bytes as the device's cost model counts them (indices, LUTs, scales).</param>
 public sealed record DeviceEstimate(double? LatencyMs, double? EnergyMj, long Bytes);

@@ -14,11 +14,13 @@ internal static class ReportBuilder
         Dictionary<string, LayerCandidates> candidates, List<QuantizedTensor> chosen,
         BitAllocation? allocation, List<LayerPlan> allocatable, int validationSequences,
         double calibrationFloatLoss, double floatLoss, double quantizedLoss, double? baselineLoss, IReadOnlyDictionary<string, float[]> original,
-        IReadOnlyList<DeviceCosts> devices)
+        IReadOnlyList<DeviceCosts> devices, IReadOnlyDictionary<string, double[]> hessians)
     {
         var chosenByName = chosen.ToDictionary(t => t.Name, StringComparer.Ordinal);
         var layerReports = layers.Select(l => Layer(l, chosenByName[l.WeightName], candidates.GetValueOrDefault(l.WeightName), plan, original[l.WeightName])
-            with { Devices = DeviceReport.Layer(devices, l, chosenByName[l.WeightName]) }).ToList();
+            with { Devices = DeviceReport.Layer(devices, l, chosenByName[l.WeightName]),
+                OutputError = chosenByName[l.WeightName] is FloatTensor || !hessians.TryGetValue(l.WeightName, out var h) ? null
+                    : R(RelativeOutputError(original[l.WeightName], chosenByName[l.WeightName], h), 5) }).ToList();
         long quantizedParameters = layers.Where(l => l.IsQuantized).Sum(l => l.Count);
         long quantizedBytes = layers.Where(l => l.IsQuantized).Sum(l => chosenByName[l.WeightName].StorageBytes);
         long parameters = layers.Sum(l => l.Count);
@@ -48,7 +50,7 @@ internal static class ReportBuilder
             Plan = new PlanSummary(plan.Name, Lower(plan.Method), plan.Bits, plan.LowBits, plan.GroupSize, Lower(plan.LutType),
                 plan.Embedding switch { EmbeddingFormat.Int8PerChannel => "int8-per-channel", EmbeddingFormat.Float => "float", _ => "quantize" },
                 Lower(plan.Importance), plan.TargetBitsPerWeight, plan.MaxWeightBytes, plan.Device, plan.CalibrationSequences, validationSequences,
-                plan.MaxLatencyMs, plan.MaxEnergyMj),
+                plan.MaxLatencyMs, plan.MaxEnergyMj, Lower(plan.Rounding)),
             Layers = layerReports,
             Totals = totals,
             Perplexity = perplexity,
@@ -88,6 +90,13 @@ internal static class ReportBuilder
             norm += (double)original[i] * original[i];
         }
         return norm > 0 ? Math.Sqrt(error / norm) : 0;
+    }
+
+    private static double RelativeOutputError(float[] original, QuantizedTensor tensor, double[] hessian)
+    {
+        int columns = (int)tensor.Columns;
+        double signal = Quantizers.ErrorCompensation.OutputError(original, new float[original.Length], hessian, columns);
+        return signal > 0 ? Math.Sqrt(Quantizers.ErrorCompensation.OutputError(original, tensor.Dequantize(), hessian, columns) / signal) : 0;
     }
 
     private static IReadOnlyList<FrontierEntry> Frontier(BitAllocation? allocation, List<LayerPlan> layers, List<LayerPlan> allocatable,

@@ -14,7 +14,7 @@ public static class ReportMarkdown
         Line(md, $"# Quantization report: {title}");
         Line(md, "");
         Line(md, $"Plan `{p.Name}`: {p.Method}, {p.Bits} bits (low {p.LowBits}), {p.GroupSize} output channels per LUT ({p.LutType}), " +
-            $"embedding {p.Embedding}, importance {p.Importance}" + (p.TargetBitsPerWeight is double target ? $", target {F(target, 4)} bits/weight" : "") +
+            $"embedding {p.Embedding}, importance {p.Importance}, {p.Rounding} rounding" + (p.TargetBitsPerWeight is double target ? $", target {F(target, 4)} bits/weight" : "") +
             (p.MaxWeightBytes is long bytes ? $", at most {bytes} bytes" : "") + ".");
         Line(md, "");
         Line(md, "| | value |");
@@ -32,15 +32,15 @@ public static class ReportMarkdown
         if (x.UniformBaseline is double u) Line(md, $"| uniform baseline, equal bits/weight | {F(x.UniformBaselineLoss!.Value, 5)} | {F(u, 4)} |");
         Line(md, $"| quantized ({p.Method}) | {F(x.QuantizedLoss, 5)} | {F(x.Quantized, 4)} |");
         Line(md, "");
-        Line(md, "| layer | format | bits | bits/weight | bytes | rel. error | sensitivity | loss contribution |");
-        Line(md, "|---|---|---|---|---|---|---|---|");
+        Line(md, "| layer | format | bits | bits/weight | bytes | rel. weight error | rel. output error | sensitivity | loss contribution |");
+        Line(md, "|---|---|---|---|---|---|---|---|---|");
         foreach (var l in report.Layers.Where(l => l.Role != "vector"))
             Line(md, $"| {l.Name} | {l.Format} ({l.Role}) | {l.Bits?.ToString(CultureInfo.InvariantCulture) ?? "-"} | {F(l.BitsPerWeight, 4)} | {l.Bytes} | " +
-                $"{(l.ReconstructionError is double e ? F(e, 5) : "-")} | " +
+                $"{(l.ReconstructionError is double e ? F(e, 5) : "-")} | {(l.OutputError is double o ? F(o, 5) : "-")} | " +
                 $"{(l.Sensitivity is null ? "-" : string.Join(", ", l.Sensitivity.Select(s => $"{s.Key}: {F(s.Value, 5)}")))} | " +
                 $"{(l.LossContribution is double c ? F(c, 5) : "-")} |");
         var vectors = report.Layers.Where(l => l.Role == "vector").ToList();
-        if (vectors.Count > 0) Line(md, $"| {vectors.Count} norm vectors | float | - | 32 | {vectors.Sum(v => v.Bytes)} | - | - | - |");
+        if (vectors.Count > 0) Line(md, $"| {vectors.Count} norm vectors | float | - | 32 | {vectors.Sum(v => v.Bytes)} | - | - | - | - |");
         Line(md, "");
         if (report.Devices.Count > 0)
         {
