@@ -12,11 +12,13 @@ using Afm.Training.Stages;
 
 // Compression bench on a trained model's weights (default: the tiny-afm sample after `dotnet build samples/tiny-afm/tiny-afm.afmproj`).
 // Everything is measured side by side in one run, on the same validation sequences:
-//   1. palettized vs uniform at equal effective bits per weight, every linear layer at 4, 3 and 2 bits (embedding int8 in both);
+//   1. palettized (the plan's default: Fisher k-means, GPTQ rounding, LUT refits) vs uniform round-to-nearest at equal effective
+//      bits per weight, every linear layer at 4, 3 and 2 bits (embedding int8 in both); 1e the same over several draws
+//      (the criterion); 1b-1d studies of the session-2 palettizer (nearest rounding): fairness, dense-and-sparse, noise;
 //   2. the mixed plan at TargetBitsPerWeight 3.7 vs random allocations of the same bits;
 //   3. the bytes of the stored quantized weights vs parameters x effective bits / 8.
 // Usage: dotnet run -c Release --project bench/Afm.Bench.Compression [-- <afm obj folder> <validation sequences> <random allocations>
-//        <sections: all | 1 (1, 1b, 1c, 1d) | 1c> <k-means iterations> <calibration sequences>]
+//        <sections: all (1, 1e, 2, 3) | 1e | studies (1b, 1c, 1d) | 1c> <k-means iterations> <calibration sequences> <draws for 1e>]
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 TorchRuntime.PrepareProcess();
 string afm = Path.GetFullPath(args.Length > 0 ? args[0] : "samples/tiny-afm/obj/Debug/afm");
@@ -24,6 +26,7 @@ int validationCount = args.Length > 1 ? int.Parse(args[1], CultureInfo.Invariant
 int randomRuns = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 5;
 int kmeansIterations = args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : 30;
 int calibrationCount = args.Length > 5 ? int.Parse(args[5], CultureInfo.InvariantCulture) : 32;
+int draws = args.Length > 6 ? int.Parse(args[6], CultureInfo.InvariantCulture) : 6;
 
 var options = new JsonSerializerOptions { PropertyNameCaseInsensitive = true, Converters = { new JsonStringEnumConverter() } };
 var baseSpec = JsonSerializer.Deserialize<ModelSpec>(File.ReadAllText(Path.Combine(afm, "spec", "spec.json")), options)!;
@@ -52,8 +55,9 @@ var layers = LayerPlan.For(Plan(null), weights.Select(w => (w.Name, w.Shape)));
 var validation = Evaluator.Spread(validationData, validationCount);
 var calibration = Evaluator.Spread(calibrationData, calibrationCount);
 var importance = FisherImportance.Measure(model, calibrationData, calibration);
-var quantizer = new LayerQuantizer(Plan(null), baseSpec.Seed, baseSpec.Threads, importance);
-var unweighted = new LayerQuantizer(Plan(null) with { Importance = ImportanceKind.None }, baseSpec.Seed, baseSpec.Threads, null);
+var hessians = InputCovariance.Measure(model, calibrationData, calibration);
+var quantizer = new LayerQuantizer(Plan(null), baseSpec.Seed, baseSpec.Threads, importance, hessians);
+var unweighted = new LayerQuantizer(Plan(null) with { Importance = ImportanceKind.None }, baseSpec.Seed, baseSpec.Threads, null, hessians);
 
 double Perplexity(Func<LayerPlan, float[]> values)
 {
@@ -73,8 +77,7 @@ var linear = layers.Where(l => l.Role == LayerRole.Allocatable).ToList();
 if (sections == "1e")
 {
     Console.WriteLine();
-    var hessians = InputCovariance.Measure(model, calibrationData, calibration);
-    Compensation.Run(linear, original, importance, hessians, baseSpec.Seed, baseSpec.Threads, kmeansIterations, SequenceLosses);
+    Compensation.Run(linear, original, importance, hessians, baseSpec.Seed, baseSpec.Threads, kmeansIterations, draws, SequenceLosses);
     File.Delete(weightsPath);
     return;
 }
@@ -87,7 +90,7 @@ if (sections == "1c")
     return;
 }
 Console.WriteLine();
-Console.WriteLine("1. every linear layer at b bits, group 16 rows, embedding int8 (gap = perplexity - float)");
+Console.WriteLine("1. every linear layer at b bits, group 16 rows, embedding int8 (gap = perplexity - float); palettized as the plan builds it (Fisher k-means, GPTQ rounding, LUT refits), uniform round-to-nearest");
 Console.WriteLine("bits | bpw palettized | bpw uniform | ppl palettized | ppl uniform | gap ratio (palettized/uniform; acceptance <= 0.5) | ppl palettized without Fisher | its gap ratio");
 var candidates = new Dictionary<(string, int), PalettizedTensor>();
 foreach (int bits in new[] { 4, 3, 2 })
@@ -104,8 +107,6 @@ foreach (int bits in new[] { 4, 3, 2 })
         $"{plainPpl,6:F4} | {(plainPpl - floatPpl) / (uniPpl - floatPpl),6:F3}");
 }
 
-Console.WriteLine();
-var longer = new LayerQuantizer(Plan(null) with { KMeansIterations = 4 * kmeansIterations }, baseSpec.Seed, baseSpec.Threads, importance);
 double[] SequenceLosses(Func<LayerPlan, float[]?> replace)
 {
     // Quantized variants get the int8 embedding, as in section 1; the float reference (replace gives null everywhere) does not.
@@ -115,15 +116,29 @@ double[] SequenceLosses(Func<LayerPlan, float[]?> replace)
     foreach (var layer in layers) ModelWeights.Set(model, layer.WeightName, original[layer.WeightName]);
     return result;
 }
-FairComparison.Run(linear, (l, b) => candidates[(l.WeightName, b)], (l, b) => (PalettizedTensor)unweighted.Quantize(l, original[l.WeightName], b),
-    (l, b) => (PalettizedTensor)longer.Quantize(l, original[l.WeightName], b), original, importance, SequenceLosses);
+if (sections == "all")
+{
+    Console.WriteLine();
+    Compensation.Run(linear, original, importance, hessians, baseSpec.Seed, baseSpec.Threads, kmeansIterations, draws, SequenceLosses);
+}
+if (sections == "studies")
+{
+    // Session 2's studies of the palettizer with nearest rounding (the README keeps their numbers).
+    Console.WriteLine();
+    var nearest = new LayerQuantizer(Plan(null) with { Rounding = RoundingKind.Nearest }, baseSpec.Seed, baseSpec.Threads, importance);
+    var unweightedNearest = new LayerQuantizer(Plan(null) with { Rounding = RoundingKind.Nearest, Importance = ImportanceKind.None }, baseSpec.Seed, baseSpec.Threads, null);
+    var longer = new LayerQuantizer(Plan(null) with { Rounding = RoundingKind.Nearest, KMeansIterations = 4 * kmeansIterations }, baseSpec.Seed, baseSpec.Threads, importance);
+    FairComparison.Run(linear, (l, b) => (PalettizedTensor)nearest.Quantize(l, original[l.WeightName], b),
+        (l, b) => (PalettizedTensor)unweightedNearest.Quantize(l, original[l.WeightName], b),
+        (l, b) => (PalettizedTensor)longer.Quantize(l, original[l.WeightName], b), original, importance, SequenceLosses);
+    Console.WriteLine();
+    SparseComparison.Run(linear, original, importance, baseSpec.Seed, baseSpec.Threads, kmeansIterations, [0.0005, 0.0045], SequenceLosses);
+    Console.WriteLine();
+    RealizationNoise.Run(linear, original, importance, baseSpec.Seed, baseSpec.Threads, kmeansIterations, SequenceLosses);
+    File.Delete(weightsPath);
+    return;
+}
 
-Console.WriteLine();
-SparseComparison.Run(linear, original, importance, baseSpec.Seed, baseSpec.Threads, kmeansIterations, [0.0005, 0.0045], SequenceLosses);
-Console.WriteLine();
-RealizationNoise.Run(linear, original, importance, baseSpec.Seed, baseSpec.Threads, kmeansIterations, SequenceLosses);
-
-if (sections == "1") { File.Delete(weightsPath); return; }
 Console.WriteLine();
 Console.WriteLine("2. mixed plan, TargetBitsPerWeight 3.7 (bits per weight of the quantized layers, LUTs included)");
 var stopwatch = System.Diagnostics.Stopwatch.StartNew();
