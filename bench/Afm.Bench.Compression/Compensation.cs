@@ -10,20 +10,30 @@ using Afm.Core.Spec;
 /// On a small model one draw of a quantization moves its gap a lot (section 1d), so both methods are drawn several
 /// times — the palettizer with k-means++ seeds +0..+R-1, the uniform grid with its block 0, ±1, ±2 … weights longer —
 /// and the criterion is judged on the mean gaps; the 90% interval resamples validation sequences and draws together.
-/// Also printed: nearest rounding (the session-2 palettizer) and the uniform grid with the same GPTQ rounding, so what
+/// The same draws' KL divergence from the float model (second order, never negative: see <see cref="Divergence"/>) is printed
+/// beside the gaps. Also printed: nearest rounding (the session-2 palettizer) and the uniform grid with the same GPTQ rounding, so what
 /// the LUT itself adds stays visible.
 /// </summary>
 internal static class Compensation
 {
     public static void Run(IReadOnlyList<LayerPlan> linear, IReadOnlyDictionary<string, float[]> original,
         IReadOnlyDictionary<string, float[]> importance, IReadOnlyDictionary<string, double[]> hessians, long seed, int threads,
-        int iterations, int draws, Func<Func<LayerPlan, float[]?>, double[]> losses)
+        int iterations, int draws, Func<Func<LayerPlan, float[]?>, (double[] Loss, double[] Kl)> measure)
     {
+        var klOf = new Dictionary<double[], double[]>(ReferenceEqualityComparer.Instance);
+        double[] losses(Func<LayerPlan, float[]?> replace)
+        {
+            var (loss, kl) = measure(replace);
+            klOf[loss] = kl;
+            return loss;
+        }
         var floatLosses = losses(_ => null);
+        var zeros = new double[floatLosses.Length];
         Console.WriteLine($"1e. the plan's palettizer (Fisher k-means + GPTQ rounding + LUT refits) vs uniform round-to-nearest, {draws} draws each; " +
             "gaps in nats/token vs float");
         Console.WriteLine("bits | bpw | palettized GPTQ gaps (seeds +0..) | uniform RTN gaps (block +0, -1, +1, ..) | ratio of mean gaps [90%: sequences x draws] " +
             "| palettized nearest / uniform RTN | uniform GPTQ / uniform RTN | palettized GPTQ / uniform GPTQ");
+        Console.WriteLine("     then KL(float || quantized), nats/token: palettized GPTQ draws | uniform RTN draws | ratio of means [90%] | palettized nearest / uniform RTN");
         foreach (int bits in new[] { 4, 3 })
         {
             PalettizedTensor Pal(LayerPlan l, long s, bool compensate) => Palettizer.Palettize(l.WeightName, l.Shape, original[l.WeightName],
@@ -46,6 +56,11 @@ internal static class Compensation
                 $"{string.Join(" ", uni.Select(u => FairComparison.Gap(u, floatLosses).ToString("F6")))} | {ratio:F3} [{low:F3}, {high:F3}] | " +
                 $"{FairComparison.Gap(nearest, floatLosses) / uniMean:F3} | {FairComparison.Gap(uniGptq, floatLosses) / uniMean:F3} | " +
                 $"{pal.Average(p => FairComparison.Gap(p, floatLosses)) / FairComparison.Gap(uniGptq, floatLosses):F3}");
+            var palKl = pal.Select(p => klOf[p]).ToList();
+            var uniKl = uni.Select(u => klOf[u]).ToList();
+            var (klRatio, klLow, klHigh) = RatioOverDraws(palKl, uniKl, zeros);
+            Console.WriteLine($"  KL | {string.Join(" ", palKl.Select(k => k.Average().ToString("F6")))} | {string.Join(" ", uniKl.Select(k => k.Average().ToString("F6")))} | " +
+                $"{klRatio:F3} [{klLow:F3}, {klHigh:F3}] | {klOf[nearest].Average() / uniKl.Average(k => k.Average()):F3}");
         }
     }
 

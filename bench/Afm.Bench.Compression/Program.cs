@@ -56,6 +56,7 @@ var validation = Evaluator.Spread(validationData, validationCount);
 var calibration = Evaluator.Spread(calibrationData, calibrationCount);
 var importance = FisherImportance.Measure(model, calibrationData, calibration);
 var hessians = InputCovariance.Measure(model, calibrationData, calibration);
+using var divergence = new Divergence(model, validationData, validation); // the float model's distributions, before any weight changes
 var quantizer = new LayerQuantizer(Plan(null), baseSpec.Seed, baseSpec.Threads, importance, hessians);
 var unweighted = new LayerQuantizer(Plan(null) with { Importance = ImportanceKind.None }, baseSpec.Seed, baseSpec.Threads, null, hessians);
 
@@ -77,7 +78,7 @@ var linear = layers.Where(l => l.Role == LayerRole.Allocatable).ToList();
 if (sections == "1e")
 {
     Console.WriteLine();
-    Compensation.Run(linear, original, importance, hessians, baseSpec.Seed, baseSpec.Threads, kmeansIterations, draws, SequenceLosses);
+    Compensation.Run(linear, original, importance, hessians, baseSpec.Seed, baseSpec.Threads, kmeansIterations, draws, SequenceMeasures);
     File.Delete(weightsPath);
     return;
 }
@@ -107,6 +108,14 @@ foreach (int bits in new[] { 4, 3, 2 })
         $"{plainPpl,6:F4} | {(plainPpl - floatPpl) / (uniPpl - floatPpl),6:F3}");
 }
 
+(double[] Loss, double[] Kl) SequenceMeasures(Func<LayerPlan, float[]?> replace)
+{
+    bool any = layers.Any(l => replace(l) is not null);
+    foreach (var layer in layers) ModelWeights.Set(model, layer.WeightName, replace(layer) ?? (any && layer == embedding ? embeddingInt8 : original[layer.WeightName]));
+    var result = divergence.Measure();
+    foreach (var layer in layers) ModelWeights.Set(model, layer.WeightName, original[layer.WeightName]);
+    return result;
+}
 double[] SequenceLosses(Func<LayerPlan, float[]?> replace)
 {
     // Quantized variants get the int8 embedding, as in section 1; the float reference (replace gives null everywhere) does not.
@@ -119,7 +128,7 @@ double[] SequenceLosses(Func<LayerPlan, float[]?> replace)
 if (sections == "all")
 {
     Console.WriteLine();
-    Compensation.Run(linear, original, importance, hessians, baseSpec.Seed, baseSpec.Threads, kmeansIterations, draws, SequenceLosses);
+    Compensation.Run(linear, original, importance, hessians, baseSpec.Seed, baseSpec.Threads, kmeansIterations, draws, SequenceMeasures);
 }
 if (sections == "studies")
 {
