@@ -15,7 +15,8 @@ internal sealed class OrtDecoder(byte[] model, int layers, int kvHeads, int head
             Enumerable.Range(0, layers).Select(_ => Array.Empty<float>()).ToArray(), 0);
 
     /// <summary>ids [batch, time] -> logits (with <paramref name="adapter"/> active, if any) [batch, time, vocab] flattened, and the extended cache.</summary>
-    public (float[] Logits, Cache Cache) Run(long[] ids, int batch, Cache past, OrtLoraAdapter? adapter = null)
+    /// <param name="mask">The key-padding mask [batch, past+time] (1 real, 0 padding); null feeds nothing (the graph's default).</param>
+    public (float[] Logits, Cache Cache) Run(long[] ids, int batch, Cache past, OrtLoraAdapter? adapter = null, long[]? mask = null)
     {
         int time = ids.Length / batch;
         var disposables = new List<IDisposable>();
@@ -25,6 +26,8 @@ internal sealed class OrtDecoder(byte[] model, int layers, int kvHeads, int head
             {
                 [DecoderNames.InputIds] = Track(OrtValue.CreateTensorValueFromMemory(ids, [batch, time])),
             };
+            if (mask is not null)
+                inputs[DecoderNames.AttentionMask] = Track(OrtValue.CreateTensorValueFromMemory(mask, [batch, past.Length + time]));
             long[] cacheShape = [batch, kvHeads, past.Length, headDim];
             for (int l = 0; l < layers; l++)
             {

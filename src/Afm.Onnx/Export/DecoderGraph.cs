@@ -8,7 +8,8 @@ namespace Afm.Onnx.Export;
 /// <summary>
 /// Writes the AFM decoder as one ONNX graph that serves both prefill and decode: it takes the new tokens and
 /// the key/value cache of earlier positions, and returns logits for the new tokens plus the extended cache.
-/// Positions are derived from the cache length, so a caller never passes them. The residual stream is kept
+/// Positions and the attention bias come from an optional key-padding mask (default: no padding), so a batch may hold
+/// sequences of different lengths and a caller with one sequence passes only ids and cache. The residual stream is kept
 /// 2-D ([batch*time, dim]) so every projection is one Gemm over the weight in its training layout.
 /// </summary>
 internal sealed class DecoderGraph
@@ -57,13 +58,14 @@ internal sealed class DecoderGraph
         return graph;
     }
 
-    /// <summary>The RoPE tables and the positions, cos/sin rows and causal bias of this call (<see cref="DecoderOps.Positions"/>).</summary>
+    /// <summary>The RoPE tables and the positions, cos/sin rows and causal + padding bias of this call (<see cref="DecoderOps.Positions"/>).</summary>
     private void BuildPositions()
     {
         var (cosTable, sinTable) = RopeTables.Build(arch.MaxSequenceLength, headDim, model.RopeBase);
         var cosName = graph.Initializer("rope.cos", cosTable, arch.MaxSequenceLength, headDim);
         var sinName = graph.Initializer("rope.sin", sinTable, arch.MaxSequenceLength, headDim);
-        (cos, sin, attentionBias) = ops.Positions(DecoderNames.InputIds, DecoderNames.PastKey(0), cosName, sinName);
+        var mask = graph.OptionalInt64Input(DecoderNames.AttentionMask, [1L], [1, 1], "batch", "total_sequence");
+        (cos, sin, attentionBias) = ops.Positions(DecoderNames.InputIds, DecoderNames.PastKey(0), mask, cosName, sinName);
     }
 
     private string Block(int layer, string x)

@@ -10,6 +10,11 @@ public static class DecoderNames
 {
     public const string InputIds = "input_ids";
     public const string Logits = "logits";
+    /// <summary>
+    /// Optional key-padding mask, int64 [batch, past_sequence + sequence]: 1 for a real token, 0 for padding. Its default
+    /// ([1, 1] of 1) means every key of every row is real, so a caller with one sequence never passes it.
+    /// </summary>
+    public const string AttentionMask = "attention_mask";
 
     public static string PastKey(int layer) => $"past_key_values.{Layer(layer)}.key";
     public static string PastValue(int layer) => $"past_key_values.{Layer(layer)}.value";

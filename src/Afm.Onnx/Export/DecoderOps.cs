@@ -71,23 +71,39 @@ internal sealed class DecoderOps(OnnxGraphBuilder graph, float normEpsilon)
     }
 
     /// <summary>
-    /// Positions past..past+time-1 of the new tokens (past = the length of <paramref name="pastKey"/>'s axis 2), their
-    /// rows of the cos/sin tables, and the causal bias [time, past+time]: 0 where a key is at or before the query's
-    /// position, -inf after it.
+    /// The positions of this call's tokens, their rows of the cos/sin tables ([batch, 1, time, headDim]) and the attention
+    /// bias [batch, 1, 1, time, past+time], from the key-padding mask [batch, past+time] (1 = a real token, 0 = padding;
+    /// a [1, 1] mask of 1, the graph's default, is broadcast to every key of every row). A token's position is the number
+    /// of real tokens before it (cumsum(mask) - 1, as Hugging Face's generate computes it), so rows of a batch may hold
+    /// sequences of different lengths, padded anywhere. A key is hidden from a query when it is padding or when its column
+    /// is after the query's (causal). Hidden keys get float.MinValue rather than -inf: a padding query whose keys are all
+    /// hidden then gets a finite uniform softmax instead of NaN, which its present key/value would carry into later runs.
     /// </summary>
-    public (string Cos, string Sin, string Bias) Positions(string inputIds, string pastKey, string cosTable, string sinTable)
+    public (string Cos, string Sin, string Bias) Positions(string inputIds, string pastKey, string attentionMask, string cosTable, string sinTable)
     {
         using var scope = graph.Scope(DecoderNames.Scopes.Positions);
         var pastLength = graph.Node("Shape", [pastKey], null, Attr.Int("start", 2), Attr.Int("end", 3));
+        var batch = graph.Node("Shape", [inputIds], null, Attr.Int("start", 0), Attr.Int("end", 1));
         var newLength = graph.Node("Shape", [inputIds], null, Attr.Int("start", 1), Attr.Int("end", 2));
-        var total = Squeeze(graph.Node("Add", [pastLength, newLength]), 0);
+        var totalLength = graph.Node("Add", [pastLength, newLength]);
+        var mask = graph.Node("Expand", [attentionMask, graph.Node("Concat", [batch, totalLength], null, Attr.Int("axis", 0))]);
+
         var one = graph.Int64Scalar(1);
-        var queryPositions = graph.Node("Range", [Squeeze(pastLength, 0), total, one]);
-        var keyPositions = graph.Node("Range", [graph.Int64Scalar(0), total, one]);
-        var cos = graph.Node("Gather", [cosTable, queryPositions], null, Attr.Int("axis", 0));
-        var sin = graph.Node("Gather", [sinTable, queryPositions], null, Attr.Int("axis", 0));
-        var future = graph.Node("Greater", [Unsqueeze(keyPositions, 0), Unsqueeze(queryPositions, 1)]);
-        return (cos, sin, graph.Node("Where", [future, graph.FloatScalar(float.NegativeInfinity), graph.FloatScalar(0f)]));
+        var everyPosition = graph.Node("Sub", [graph.Node("CumSum", [mask, one]), one]);
+        var queryPositions = graph.Node("Slice", [everyPosition, pastLength, graph.Int64s(long.MaxValue), graph.Int64s(1)]);
+        // Leading padding counts -1 real tokens before it; any valid row will do for it.
+        queryPositions = graph.Node("Max", [queryPositions, graph.Int64Scalar(0)]);
+        var cos = Unsqueeze(graph.Node("Gather", [cosTable, queryPositions], null, Attr.Int("axis", 0)), 1);
+        var sin = Unsqueeze(graph.Node("Gather", [sinTable, queryPositions], null, Attr.Int("axis", 0)), 1);
+
+        var total = Squeeze(totalLength, 0);
+        var queryColumns = graph.Node("Range", [Squeeze(pastLength, 0), total, one]);
+        var keyColumns = graph.Node("Range", [graph.Int64Scalar(0), total, one]);
+        var future = graph.Node("Greater", [Unsqueeze(keyColumns, 0), Unsqueeze(queryColumns, 1)]);
+        var padding = Unsqueeze(graph.Node("Equal", [mask, graph.Int64Scalar(0)]), 1);
+        var hidden = graph.Node("Or", [future, padding]);
+        var bias = graph.Node("Where", [hidden, graph.FloatScalar(float.MinValue), graph.FloatScalar(0f)]);
+        return (cos, sin, Unsqueeze(bias, 1, 2));
     }
 
     /// <summary>[batch, time, heads, headDim] from <paramref name="idsShape"/> = [batch, time].</summary>

@@ -59,6 +59,13 @@ public sealed class OnnxGraphBuilder
         return Initializer(name, defaultValues, defaultDims);
     }
 
+    /// <summary>An optional int64 graph input with a default initializer (as <see cref="OptionalInput(string, ReadOnlySpan{float}, long[], object[])"/>).</summary>
+    public string OptionalInt64Input(string name, ReadOnlySpan<long> defaultValues, long[] defaultDims, params object[] dims)
+    {
+        inputs.Add(ValueInfo(name, TensorProto.Types.DataType.Int64, dims));
+        return Initializer(name, defaultValues, defaultDims);
+    }
+
     /// <summary>Declares that <paramref name="value"/> (an existing value) is the graph output <paramref name="name"/>.</summary>
     public void Output(string value, string name, TensorProto.Types.DataType type, params object[] dims)
     {

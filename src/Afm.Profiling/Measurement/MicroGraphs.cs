@@ -52,8 +52,10 @@ public static class MicroGraphs
                 var ids = w.Int64Input("ids", new long[n], [1, n], ["batch", "sequence"]);
                 var shape = g.Node("Shape", [ids]);
                 var pastKey = w.FloatInput("past_key", [1, kvHeads, t - n, hd], ["batch", kvHeads, "past_sequence", hd]);
-                var (cos, sin, bias) = ops.Positions(ids, pastKey, w.Weight("cos", t, hd), w.Weight("sin", t, hd));
-                return w.Finish(op.Name, [(cos, [n, hd], Float), (sin, [n, hd], Float), (bias, [n, t], Float), (shape, [2], Int64)]);
+                // The export's optional attention_mask with its default ([1, 1] of 1), which every unbatched call runs with.
+                var mask = g.OptionalInt64Input(Onnx.Export.DecoderNames.AttentionMask, [1L], [1, 1], "batch", "total_sequence");
+                var (cos, sin, bias) = ops.Positions(ids, pastKey, mask, w.Weight("cos", t, hd), w.Weight("sin", t, hd));
+                return w.Finish(op.Name, [(cos, [1, 1, n, hd], Float), (sin, [1, 1, n, hd], Float), (bias, [1, 1, 1, n, t], Float), (shape, [2], Int64)]);
             }
             case OpKind.Linear when op.Name == "lm_head":
             {

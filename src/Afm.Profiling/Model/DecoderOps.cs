@@ -25,7 +25,8 @@ public static class DecoderOps
         var ops = new List<Op>
         {
             new("embed", OpKind.Embedding, "embed", "embed", v, d, n, 0, n * d * a, 0, 0),
-            // cos and sin rows gathered (read and written), the causal mask compared (bool) and selected.
+            // cos and sin rows gathered (read and written), the causal mask compared (bool) and selected. The key-padding
+            // mask's int64 work (expand, cumsum, compare) is per key, not per element of an activation: left out.
             new("positions", OpKind.Positions, null, "embed", 0, 0, 0, 0, (4 * n * hd + n * t) * a + n * t, 0, 0),
         };
         for (int i = 0; i < arch.Layers; i++)
