@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Afm.Data.Tokenization;
 using Afm.Runtime.Adapters;
+using Afm.Runtime.Batching;
 using Afm.Runtime.Sessions;
 
 namespace Afm.Runtime.Generation;
@@ -10,8 +11,10 @@ namespace Afm.Runtime.Generation;
 /// The generation loop: prefill the prompt in one run, then one decode run per token with the KV cache,
 /// streaming text as soon as it is settled (complete UTF-8, not possibly the start of a stop sequence).
 /// Every prompt starts with the end-of-document token, the separator the model saw before each training document.
+/// With a <see cref="DecodeBatcher"/>, the decode runs are shared with other generations (prefill stays per request);
+/// sampling, stop sequences, streaming and cancellation are the same either way.
 /// </summary>
-public sealed class TextGenerator(DecoderSession session, AfmTokenizer tokenizer, AdapterSet? adapters = null)
+public sealed class TextGenerator(DecoderSession session, AfmTokenizer tokenizer, AdapterSet? adapters = null, DecodeBatcher? batcher = null)
 {
     private readonly AdapterSet adapters = adapters ?? AdapterSet.Empty;
 
@@ -52,6 +55,8 @@ public sealed class TextGenerator(DecoderSession session, AfmTokenizer tokenizer
         var logits = session.Forward(promptIds.Select(i => (long)i).ToArray(), cache, adapter);
         var prefill = clock.Elapsed;
         clock.Restart();
+        // Joins after prefill, with room for every token it may still feed; the prompt's OrtValue cache is copied once.
+        using var batched = batcher is not null && budget > 1 ? batcher.Join(SequenceCache.From(cache, session, promptIds.Count + budget), options.Adapter, adapter) : null;
 
         var generated = new List<int>();
         int emitted = 0;
@@ -80,10 +85,12 @@ public sealed class TextGenerator(DecoderSession session, AfmTokenizer tokenizer
                 yield return new GenerationChunk(text[emitted..settled]);
                 emitted = settled;
             }
-            if (generated.Count < budget) logits = session.Forward([next], cache, adapter);
+            if (generated.Count < budget)
+                logits = batched is null ? session.Forward([next], cache, adapter) : await batched.StepAsync(next, cancellationToken);
             await Task.Yield();
         }
 
+        batched?.Dispose(); // leave before the last chunk: the others need not wait for a step that will not come
         var final = tokenizer.Decode(generated);
         int end = finish == FinishReason.Stop && stops.FindStop(final) is var s and >= 0 ? s : final.Length;
         var rest = end > emitted ? final[emitted..end] : "";

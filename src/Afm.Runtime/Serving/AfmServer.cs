@@ -1,3 +1,5 @@
+using Afm.Runtime.Batching;
+using Afm.Runtime.Generation;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -12,17 +14,23 @@ namespace Afm.Runtime.Serving;
 /// <summary>
 /// The OpenAI-compatible HTTP server over one loaded model (Kestrel): /v1/completions, /v1/chat/completions,
 /// /v1/models, /healthz, /metrics. Requests run concurrently on the model's one session, behind a bounded
-/// queue. Decode steps of different requests are not batched together (each generation runs its own steps).
+/// queue. Decode steps of concurrent requests are batched into shared runs by a <see cref="DecodeBatcher"/>
+/// (<see cref="ServerOptions.MaxBatchSize"/>; prefill runs per request).
 /// </summary>
 public sealed class AfmServer : IAsyncDisposable
 {
     private readonly WebApplication app;
+    private readonly DecodeBatcher? batcher;
 
-    private AfmServer(WebApplication app, RequestGate gate)
+    private AfmServer(WebApplication app, RequestGate gate, DecodeBatcher? batcher)
     {
         this.app = app;
         Gate = gate;
+        this.batcher = batcher;
     }
+
+    /// <summary>The decode batcher, null when batching is off (MaxBatchSize 1) or the graph cannot batch.</summary>
+    public DecodeBatcher? Batcher => batcher;
 
     /// <summary>The admission gate; tests occupy it to reach the overload path deterministically.</summary>
     internal RequestGate Gate { get; }
@@ -40,8 +48,12 @@ public sealed class AfmServer : IAsyncDisposable
         var app = builder.Build();
 
         var gate = new RequestGate(options.MaxConcurrent, options.QueueLimit);
-        var metrics = new ServerMetrics();
-        var completions = new CompletionEndpoint(model, gate, metrics, options);
+        var batcher = options.MaxBatchSize > 1 && model.Session.SupportsBatching
+            ? new DecodeBatcher(model.Session, new BatchingOptions { MaxBatchSize = options.MaxBatchSize, MaxWait = options.BatchWait })
+            : null;
+        var generator = batcher is null ? model.Generator : new TextGenerator(model.Session, model.Tokenizer, model.Adapters, batcher);
+        var metrics = new ServerMetrics(batcher);
+        var completions = new CompletionEndpoint(model, generator, gate, metrics, options);
         app.MapPost("/v1/completions", context => completions.Handle(context, chat: false));
         app.MapPost("/v1/chat/completions", context => completions.Handle(context, chat: true));
         app.MapGet("/v1/models", () => Results.Json(ModelList.Of(model)));
@@ -49,8 +61,16 @@ public sealed class AfmServer : IAsyncDisposable
         app.MapGet("/metrics", () => Results.Text(metrics.Render(gate), "text/plain; version=0.0.4"));
         app.MapFallback(context => CompletionEndpoint.WriteError(context, new ApiError(404, $"No route {context.Request.Method} {context.Request.Path}.", code: "not_found")));
 
-        await app.StartAsync(cancellationToken);
-        return new AfmServer(app, gate);
+        try
+        {
+            await app.StartAsync(cancellationToken);
+        }
+        catch
+        {
+            batcher?.Dispose();
+            throw;
+        }
+        return new AfmServer(app, gate, batcher);
     }
 
     public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => app.WaitForShutdownAsync(cancellationToken);
@@ -59,5 +79,6 @@ public sealed class AfmServer : IAsyncDisposable
     {
         await app.StopAsync();
         await app.DisposeAsync();
+        batcher?.Dispose();
     }
 }

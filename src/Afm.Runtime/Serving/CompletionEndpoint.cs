@@ -8,7 +8,7 @@ using Microsoft.AspNetCore.Http;
 namespace Afm.Runtime.Serving;
 
 /// <summary>POST /v1/completions and /v1/chat/completions: one generation per request, JSON or server-sent events.</summary>
-internal sealed class CompletionEndpoint(AfmModel model, RequestGate gate, ServerMetrics metrics, ServerOptions options)
+internal sealed class CompletionEndpoint(AfmModel model, TextGenerator generator, RequestGate gate, ServerMetrics metrics, ServerOptions options)
 {
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
@@ -23,7 +23,7 @@ internal sealed class CompletionEndpoint(AfmModel model, RequestGate gate, Serve
             var request = CompletionRequest.Parse(body.ToArray(), chat, model.Id, options);
             if (request.Options.Adapter is { } adapter && !model.Adapters.Contains(adapter))
                 throw new ApiError(404, $"The model '{model.Id}' has no adapter '{adapter}'; GET /v1/models lists the adapters it has.", "adapter", "adapter_not_found");
-            model.Generator.Validate(request.Options, model.Generator.Tokenize(request.Prompt).Count, "request");
+            generator.Validate(request.Options, generator.Tokenize(request.Prompt).Count, "request");
 
             using var lease = await gate.TryEnterAsync(aborted);
             if (lease is null)
@@ -64,7 +64,7 @@ internal sealed class CompletionEndpoint(AfmModel model, RequestGate gate, Serve
     {
         var text = new StringBuilder();
         GenerationChunk? last = null;
-        await foreach (var chunk in model.Generator.GenerateAsync(request.Prompt, request.Options, aborted))
+        await foreach (var chunk in generator.GenerateAsync(request.Prompt, request.Options, aborted))
         {
             text.Append(chunk.Text);
             last = chunk;
@@ -95,7 +95,7 @@ internal sealed class CompletionEndpoint(AfmModel model, RequestGate gate, Serve
         string kind = chat ? "chat.completion.chunk" : "text_completion";
         if (chat) await Event(context, new { id, @object = kind, created, model = request.Model, choices = new[] { new { index = 0, delta = new { role = "assistant" }, finish_reason = (string?)null } } }, aborted);
         GenerationStats? stats = null;
-        await foreach (var chunk in model.Generator.GenerateAsync(request.Prompt, request.Options, aborted))
+        await foreach (var chunk in generator.GenerateAsync(request.Prompt, request.Options, aborted))
         {
             stats = chunk.Stats ?? stats;
             if (chunk.Text.Length == 0 && chunk.Finish is null) continue;

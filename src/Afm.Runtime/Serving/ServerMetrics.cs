@@ -5,7 +5,7 @@ using System.Text;
 namespace Afm.Runtime.Serving;
 
 /// <summary>Counters the server exposes at /metrics in the Prometheus text format (version 0.0.4).</summary>
-public sealed class ServerMetrics
+public sealed class ServerMetrics(Batching.DecodeBatcher? batcher = null)
 {
     private readonly ConcurrentDictionary<(string Endpoint, int Status), long> requests = new();
     private long promptTokens, completionTokens, rejected;
@@ -33,6 +33,11 @@ public sealed class ServerMetrics
         Counter(text, "afm_completion_tokens_total", "Tokens generated.", Interlocked.Read(ref completionTokens));
         Gauge(text, "afm_generations_running", "Generations running now.", gate.Running);
         Gauge(text, "afm_generations_waiting", "Requests waiting for a generation slot.", gate.Waiting);
+        if (batcher is not null)
+        {
+            Counter(text, "afm_decode_runs_total", "Batched decode runs (one ONNX Runtime run each).", batcher.Runs);
+            Counter(text, "afm_decode_steps_total", "Decode steps in batched runs (one token of one request each); steps / runs is the mean batch size.", batcher.Steps);
+        }
         text.Append("# HELP afm_generation_seconds Time from admission to the last token.\n# TYPE afm_generation_seconds summary\n");
         text.Append(CultureInfo.InvariantCulture, $"afm_generation_seconds_sum {TimeSpan.FromTicks(Interlocked.Read(ref durationTicks)).TotalSeconds:0.######}\n");
         text.Append(CultureInfo.InvariantCulture, $"afm_generation_seconds_count {Interlocked.Read(ref durationCount)}\n");

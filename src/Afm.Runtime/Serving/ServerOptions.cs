@@ -10,4 +10,12 @@ public sealed record ServerOptions
     public int QueueLimit { get; init; } = 32;
     /// <summary>Default completion length when a request gives none (the OpenAI API's default is 16).</summary>
     public int DefaultMaxTokens { get; init; } = 16;
+    /// <summary>
+    /// The most generations whose decode steps share one ONNX Runtime run (continuous batching, <see cref="Batching.DecodeBatcher"/>).
+    /// 1 turns batching off: each generation runs its own steps, concurrently on the shared session. A model.onnx exported
+    /// before the attention_mask input existed is served unbatched whatever this says.
+    /// </summary>
+    public int MaxBatchSize { get; init; } = 8;
+    /// <summary>How long a decode step waits for the rest of its batch before running without it (<see cref="Batching.BatchingOptions.MaxWait"/>).</summary>
+    public TimeSpan BatchWait { get; init; } = TimeSpan.FromMilliseconds(2);
 }

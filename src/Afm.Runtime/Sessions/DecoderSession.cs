@@ -45,6 +45,20 @@ public sealed class DecoderSession : IDisposable
     /// <summary>Every input of the graph, the optional LoRA inputs included.</summary>
     public IReadOnlyCollection<string> GraphInputs { get; }
 
+    /// <summary>
+    /// Whether the graph has the optional key-padding mask, so sequences of different lengths can decode in one run
+    /// (<see cref="BatchedDecodeStep"/>). Graphs exported before it existed decode each sequence in its own runs.
+    /// </summary>
+    public bool SupportsBatching => GraphInputs.Contains(DecoderNames.AttentionMask);
+
+    /// <summary>Runs the graph on named inputs (a batched step's ids, mask and padded cache); the caller disposes the outputs.</summary>
+    internal IDisposableReadOnlyCollection<OrtValue> RunBatch(IReadOnlyCollection<string> names, IReadOnlyCollection<OrtValue> values, OrtLoraAdapter? adapter)
+    {
+        using var runOptions = new RunOptions();
+        if (adapter is not null) runOptions.AddActiveLoraAdapter(adapter);
+        return session.Run(runOptions, names, values, outputNames);
+    }
+
     /// <summary>An empty cache (zero past positions) for one sequence.</summary>
     public KvCache NewCache()
     {

@@ -18,8 +18,9 @@ internal static class ServeCommand
         var urls = new Option<string>("--urls") { Description = "Semicolon-separated listen URLs.", DefaultValueFactory = _ => "http://127.0.0.1:5000" };
         var maxConcurrent = new Option<int>("--max-concurrent") { Description = "Generations running at once.", DefaultValueFactory = _ => 4 };
         var queueLimit = new Option<int>("--queue-limit") { Description = "Requests allowed to wait; more are answered 429.", DefaultValueFactory = _ => 32 };
+        var maxBatchSize = new Option<int>("--max-batch-size") { Description = "Most requests whose decode steps share one ONNX Runtime run (1 = no batching).", DefaultValueFactory = _ => 8 };
         var threads = new Option<int>("--threads") { Description = "ONNX Runtime intra-op threads (0 = default).", DefaultValueFactory = _ => 0 };
-        var command = new Command("serve", "Serve a packaged model over an OpenAI-compatible HTTP API.") { artifact, urls, maxConcurrent, queueLimit, threads };
+        var command = new Command("serve", "Serve a packaged model over an OpenAI-compatible HTTP API.") { artifact, urls, maxConcurrent, queueLimit, maxBatchSize, threads };
         command.SetAction(result => CompilerRun.Guard(() =>
         {
             using var model = AfmModel.Load(result.GetValue(artifact)!, new RuntimeOptions { IntraOpThreads = result.GetValue(threads) });
@@ -28,6 +29,7 @@ internal static class ServeCommand
                 Urls = result.GetValue(urls)!.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                 MaxConcurrent = Math.Max(1, result.GetValue(maxConcurrent)),
                 QueueLimit = Math.Max(0, result.GetValue(queueLimit)),
+                MaxBatchSize = Math.Max(1, result.GetValue(maxBatchSize)),
             };
             return Serve(model, options).GetAwaiter().GetResult();
         }));
