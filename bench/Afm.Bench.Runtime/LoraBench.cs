@@ -49,7 +49,7 @@ internal static class LoraBench
         }
     }
 
-    private static double Decode(DecoderSession session, OrtLoraAdapter? adapter, int tokens)
+    internal static double Decode(DecoderSession session, OrtLoraAdapter? adapter, int tokens)
     {
         using var cache = session.NewCache();
         session.Forward([0, 1, 2, 3], cache, adapter);
