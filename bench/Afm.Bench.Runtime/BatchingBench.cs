@@ -23,21 +23,21 @@ internal static class BatchingBench
 
     private static readonly string[] Prompts = ["Once upon a time", "The capital of", "12 + 7 =", "Reminder: the meeting", "A kite is", "Note to self"];
 
-    public static async Task<List<Cell>> Run(AfmModel model, int[] concurrencies, int maxTokens, int rounds)
+    public static async Task<List<Cell>> Run(AfmModel model, int[] concurrencies, int maxTokens, int rounds, TimeSpan batchWait)
     {
         // Not reported: the first cells of a process run with a cold JIT and a thread pool that has not grown yet.
-        foreach (bool batched in new[] { false, true }) await Measure(model, -1, concurrencies.Max(), batched, maxTokens);
+        foreach (bool batched in new[] { false, true }) await Measure(model, -1, concurrencies.Max(), batched, maxTokens, batchWait);
         var cells = new List<Cell>();
         for (int round = 0; round < rounds; round++)
             foreach (int clients in concurrencies)
                 foreach (bool batched in round % 2 == 0 ? new[] { false, true } : [true, false])
-                    cells.Add(await Measure(model, round, clients, batched, maxTokens));
+                    cells.Add(await Measure(model, round, clients, batched, maxTokens, batchWait));
         return cells;
     }
 
-    private static async Task<Cell> Measure(AfmModel model, int round, int clients, bool batched, int maxTokens)
+    private static async Task<Cell> Measure(AfmModel model, int round, int clients, bool batched, int maxTokens, TimeSpan batchWait)
     {
-        var options = new ServerOptions { Urls = ["http://127.0.0.1:0"], MaxConcurrent = 8, QueueLimit = 64, MaxBatchSize = batched ? 8 : 1 };
+        var options = new ServerOptions { Urls = ["http://127.0.0.1:0"], MaxConcurrent = 8, QueueLimit = 64, MaxBatchSize = batched ? 8 : 1, BatchWait = batchWait };
         await using var server = await AfmServer.StartAsync(model, options);
         using var http = new HttpClient { BaseAddress = new Uri(server.Addresses.Single()), Timeout = TimeSpan.FromMinutes(5) };
         int requests = Math.Max(16, 6 * clients);

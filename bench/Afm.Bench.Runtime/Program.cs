@@ -7,8 +7,10 @@ using Afm.Runtime.Sessions;
 // Usage: dotnet run -c Release --project bench/Afm.Bench.Runtime [artifact.afmpkg] [decode-tokens] [threads]
 // Default artifact: the sample (build it first: dotnet build samples/tiny-afm/tiny-afm.afmproj).
 if (args.Length > 0 && args[0] == WeightExpansionBench.ChildFlag) return WeightExpansionBench.Measure(args);
-// dotnet run -c Release --project bench/Afm.Bench.Runtime -- --batching [artifact.afmpkg] [threads] [rounds]: only the batching comparison.
-if (args.Length > 0 && args[0] == "--batching") return await Batching(args.Length > 1 ? args[1] : null, args.Length > 2 ? int.Parse(args[2]) : 2, args.Length > 3 ? int.Parse(args[3]) : 2);
+// dotnet run -c Release --project bench/Afm.Bench.Runtime -- --batching [artifact.afmpkg] [threads] [rounds] [batch-wait-ms]: only the batching comparison.
+if (args.Length > 0 && args[0] == "--batching")
+    return await Batching(args.Length > 1 ? args[1] : null, args.Length > 2 ? int.Parse(args[2]) : 2, args.Length > 3 ? int.Parse(args[3]) : 2,
+        args.Length > 4 ? double.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture) : null);
 Afm.Training.TorchRuntime.PrepareProcess();
 var root = FindRoot();
 var artifact = args.Length > 0 ? args[0] : Path.Combine(root, "samples", "tiny-afm", "bin", "Debug", "tiny-afm.0.1.0.afmpkg");
@@ -63,7 +65,7 @@ return 0;
 
 // Batching on vs off in the server (BatchingBench). An artifact exported before the attention_mask input is re-exported
 // from its own weights first (ReexportedArtifact), since its graph cannot batch.
-static async Task<int> Batching(string? artifactPath, int threads, int rounds)
+static async Task<int> Batching(string? artifactPath, int threads, int rounds, double? batchWaitMs = null)
 {
     artifactPath ??= Path.Combine(FindRoot(), "samples", "tiny-afm", "bin", "Debug", "tiny-afm.0.1.0.afmpkg");
     var scratch = Path.Combine(Path.GetTempPath(), "afm-bench-batching", Environment.ProcessId.ToString());
@@ -88,8 +90,13 @@ static async Task<int> Batching(string? artifactPath, int threads, int rounds)
     }
     using (model)
     {
-        Console.WriteLine($"batching: streaming completions, 32 tokens, temperature 0.8, {threads} ORT threads, server max-concurrent 8; batching on = max batch 8, off = 1; load average {BatchingBench.LoadAverage()} (2 shared cores)");
-        BatchingBench.Print(await BatchingBench.Run(model, [1, 4, 8], maxTokens: 32, rounds));
+        Console.WriteLine($"batched decode steps, engine only (no HTTP, no sampling), 48 steps per sequence incl. each prefill, best of 3 interleaved; load average {BatchingBench.LoadAverage()}:");
+        foreach (var row in BatchedStepBench.Run(model.Session, [1, 4, 8], steps: 48, repeats: 3))
+            Console.WriteLine($"  {row.Sequences} sequences: separate runs {row.Separate,6:0} tokens/s, batched {row.Batched,6:0} tokens/s (x{row.Batched / row.Separate:0.00})");
+        Console.WriteLine($"  load average after: {BatchingBench.LoadAverage()}");
+        var wait = batchWaitMs is { } ms ? TimeSpan.FromMilliseconds(ms) : new ServerOptions().BatchWait;
+        Console.WriteLine($"batching: streaming completions, 32 tokens, temperature 0.8, {threads} ORT threads, server max-concurrent 8; batching on = max batch 8 (batch wait {wait.TotalMilliseconds} ms), off = 1; load average {BatchingBench.LoadAverage()} (2 shared cores)");
+        BatchingBench.Print(await BatchingBench.Run(model, [1, 4, 8], maxTokens: 32, rounds, wait));
     }
     return 0;
 }
