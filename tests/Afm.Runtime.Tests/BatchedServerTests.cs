@@ -71,4 +71,38 @@ public sealed class BatchedServerTests(ArtifactFixture fixture) : IClassFixture<
             Assert.True(batched.Batcher!.Steps > 0);
         }
     }
+
+    [Fact]
+    public async Task A_client_that_goes_away_leaves_the_batch_and_the_others_finish_as_they_would_alone()
+    {
+        const string survivor = """{"prompt":"Ada has a red","max_tokens":40,"temperature":0,"stream":true}""";
+        var (unbatched, alone) = await Start(fixture.Model, maxBatchSize: 1);
+        string expected;
+        await using (unbatched)
+        using (alone)
+            expected = await Complete(alone, survivor);
+
+        var (batched, client) = await Start(fixture.Model, maxBatchSize: 8);
+        await using (batched)
+        using (client)
+        {
+            var kept = Task.Run(() => Complete(client, survivor));
+            using (var leaving = new CancellationTokenSource())
+            {
+                var request = new HttpRequestMessage(HttpMethod.Post, "/v1/completions")
+                {
+                    Content = new StringContent("""{"prompt":"Bo reads","max_tokens":1000,"temperature":0,"stream":true}""", Encoding.UTF8, "application/json"),
+                };
+                using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, leaving.Token);
+                await using var stream = await response.Content.ReadAsStreamAsync(leaving.Token);
+                Assert.True(await stream.ReadAsync(new byte[64], leaving.Token) > 0); // it has started generating
+                leaving.Cancel();
+            }
+            Assert.Equal(expected, await kept);
+            // The cancelled generation leaves the batcher once the server sees the connection go.
+            for (int i = 0; i < 200 && batched.Batcher!.Members > 0; i++) await Task.Delay(50);
+            Assert.Equal(0, batched.Batcher!.Members);
+            Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("/v1/completions", new StringContent("""{"prompt":"Di","max_tokens":3}""", Encoding.UTF8, "application/json"))).StatusCode);
+        }
+    }
 }

@@ -44,6 +44,11 @@ public sealed class DecodeBatcher : IDisposable
     public long Runs => Interlocked.Read(ref runs);
     /// <summary>Decode steps (one token of one sequence) made so far; Steps / Runs is the mean batch size.</summary>
     public long Steps => Interlocked.Read(ref steps);
+    /// <summary>Sequences that have joined and not yet left.</summary>
+    public int Members
+    {
+        get { lock (gate) return members.Count; }
+    }
     /// <summary>The most steps one run has held.</summary>
     public int LargestBatch => Volatile.Read(ref largest);
 
