@@ -10,7 +10,7 @@ using Afm.Core.Spec;
 /// On a small model one draw of a quantization moves its gap a lot (section 1d), so both methods are drawn several
 /// times — the palettizer with k-means++ seeds +0..+R-1, the uniform grid with its block 0, ±1, ±2 … weights longer —
 /// and the criterion is judged on the mean gaps; the 90% interval resamples validation sequences and draws together.
-/// The same draws' KL divergence from the float model (second order, never negative: see <see cref="Divergence"/>) is printed
+/// The same draws' KL divergence from the float model (second order, never negative: Evaluator.MeanDivergence) is printed
 /// beside the gaps. Also printed: nearest rounding (the session-2 palettizer) and the uniform grid with the same GPTQ rounding, so what
 /// the LUT itself adds stays visible.
 /// </summary>

@@ -56,7 +56,7 @@ var validation = Evaluator.Spread(validationData, validationCount);
 var calibration = Evaluator.Spread(calibrationData, calibrationCount);
 var importance = FisherImportance.Measure(model, calibrationData, calibration);
 var hessians = InputCovariance.Measure(model, calibrationData, calibration);
-using var divergence = new Divergence(model, validationData, validation); // the float model's distributions, before any weight changes
+using var reference = Trainer.LoadModel(baseSpec.Architecture, weightsPath); // stays float: the divergence's reference
 var quantizer = new LayerQuantizer(Plan(null), baseSpec.Seed, baseSpec.Threads, importance, hessians);
 var unweighted = new LayerQuantizer(Plan(null) with { Importance = ImportanceKind.None }, baseSpec.Seed, baseSpec.Threads, null, hessians);
 
@@ -112,7 +112,8 @@ foreach (int bits in new[] { 4, 3, 2 })
 {
     bool any = layers.Any(l => replace(l) is not null);
     foreach (var layer in layers) ModelWeights.Set(model, layer.WeightName, replace(layer) ?? (any && layer == embedding ? embeddingInt8 : original[layer.WeightName]));
-    var result = divergence.Measure();
+    var result = (validation.Select(i => Evaluator.MeanLoss(model, validationData, [i])).ToArray(),
+        validation.Select(i => Evaluator.MeanDivergence(reference, model, validationData, [i])).ToArray());
     foreach (var layer in layers) ModelWeights.Set(model, layer.WeightName, original[layer.WeightName]);
     return result;
 }

@@ -83,9 +83,10 @@ public static class QuantizationPipeline
         progress?.Invoke("quantize: validation perplexity of float, quantized and uniform baseline");
         var validation = Evaluator.Spread(inputs.Validation, inputs.ValidationSequences);
         double floatLoss = Evaluator.MeanLoss(model, inputs.Validation, validation);
-        double quantizedLoss = LossWith(model, chosen.ToDictionary(t => t.Name, t => t.Dequantize()), inputs.Validation, validation);
-        double? baselineLoss = plan.Method == QuantizationMethod.Palettize
-            ? LossWith(model, chosen.ToDictionary(t => t.Name, t => t is PalettizedTensor p ? LayerQuantizer.UniformAtEqualBits(p, original[t.Name]).Dequantize() : t.Dequantize()),
+        using var reference = Trainer.LoadModel(spec.Architecture, inputs.WeightsPath);
+        var (quantizedLoss, quantizedDivergence) = LossWith(model, reference, chosen.ToDictionary(t => t.Name, t => t.Dequantize()), inputs.Validation, validation);
+        (double Loss, double Divergence)? baseline = plan.Method == QuantizationMethod.Palettize
+            ? LossWith(model, reference, chosen.ToDictionary(t => t.Name, t => t is PalettizedTensor p ? LayerQuantizer.UniformAtEqualBits(p, original[t.Name]).Dequantize() : t.Dequantize()),
                 inputs.Validation, validation)
             : null;
         ModelWeights.Load(model, original.ToDictionary(o => o.Key, o => (weights.First(w => w.Name == o.Key).Shape, o.Value)));
@@ -93,7 +94,7 @@ public static class QuantizationPipeline
         // Measured profiles (the host) change from run to run: only the budget's own device may put them in the report.
         var reported = devices.Where(d => !d.Measured || d == budgetDevice).ToList();
         var report = ReportBuilder.Build(spec, plan, layers, candidates, chosen, allocation, allocatable, validation.Count,
-            sensitivity.FloatLoss, floatLoss, quantizedLoss, baselineLoss, original, reported, hessians);
+            sensitivity.FloatLoss, floatLoss, (quantizedLoss, quantizedDivergence), baseline, original, reported, hessians);
         var metadata = new Dictionary<string, string>(SafeTensorsMetadata(inputs.WeightsPath), StringComparer.Ordinal)
         {
             ["afm.plan"] = plan.Name,
@@ -101,10 +102,12 @@ public static class QuantizationPipeline
         return new QuantizationResult(chosen, report, metadata, warnings);
     }
 
-    private static double LossWith(Training.Model.AfmDecoder model, Dictionary<string, float[]> values, IPackedSequences source, IReadOnlyList<long> indices)
+    /// <summary>Validation loss with <paramref name="values"/> in place, and the divergence from the float <paramref name="reference"/>.</summary>
+    private static (double Loss, double Divergence) LossWith(Training.Model.AfmDecoder model, Training.Model.AfmDecoder reference,
+        Dictionary<string, float[]> values, IPackedSequences source, IReadOnlyList<long> indices)
     {
         foreach (var (name, v) in values) ModelWeights.Set(model, name, v);
-        return Evaluator.MeanLoss(model, source, indices);
+        return (Evaluator.MeanLoss(model, source, indices), Evaluator.MeanDivergence(reference, model, source, indices));
     }
 
     /// <summary>RoPE base and architecture travel with the weights, as in the float file.</summary>

@@ -56,8 +56,10 @@ public sealed record Totals(long Parameters, long QuantizedParameters, double Bi
     long FloatBytes, double PredictedLossIncrease);
 
 /// <param name="UniformBaseline">The uniform round-to-nearest baseline at the same bits per layer and the same effective bits per weight (palettize plans only).</param>
+/// <param name="QuantizedDivergence">Mean KL(float || quantized) of the next-token distributions on the validation sequences, nats/token.</param>
+/// <param name="UniformBaselineDivergence">The same for the uniform baseline.</param>
 public sealed record PerplexityReport(double Float, double? UniformBaseline, double Quantized, double FloatLoss, double? UniformBaselineLoss,
-    double QuantizedLoss, double CalibrationFloatLoss);
+    double QuantizedLoss, double CalibrationFloatLoss, double? QuantizedDivergence = null, double? UniformBaselineDivergence = null);
 
 /// <param name="Devices">The whole model's estimated decode step at this point, per profiled device (null without profiles).</param>
 public sealed record FrontierEntry(double BitsPerWeight, double PredictedLossIncrease, bool Chosen,

@@ -13,7 +13,8 @@ internal static class ReportBuilder
     public static QuantizationReport Build(ModelSpec spec, QuantizationPlanSpec plan, List<LayerPlan> layers,
         Dictionary<string, LayerCandidates> candidates, List<QuantizedTensor> chosen,
         BitAllocation? allocation, List<LayerPlan> allocatable, int validationSequences,
-        double calibrationFloatLoss, double floatLoss, double quantizedLoss, double? baselineLoss, IReadOnlyDictionary<string, float[]> original,
+        double calibrationFloatLoss, double floatLoss, (double Loss, double Divergence) quantized, (double Loss, double Divergence)? baseline,
+        IReadOnlyDictionary<string, float[]> original,
         IReadOnlyList<DeviceCosts> devices, IReadOnlyDictionary<string, double[]> hessians)
     {
         var chosenByName = chosen.ToDictionary(t => t.Name, StringComparer.Ordinal);
@@ -29,8 +30,9 @@ internal static class ReportBuilder
         var totals = new Totals(parameters, quantizedParameters,
             quantizedParameters == 0 ? 0 : R(8.0 * quantizedBytes / quantizedParameters, 4), R(8.0 * bytes / parameters, 4), bytes, parameters * 4,
             R(layerReports.Sum(l => l.LossContribution ?? 0), 5));
-        var perplexity = new PerplexityReport(R(Math.Exp(floatLoss), 4), baselineLoss is double b ? R(Math.Exp(b), 4) : null, R(Math.Exp(quantizedLoss), 4),
-            R(floatLoss, 5), baselineLoss is double bl ? R(bl, 5) : null, R(quantizedLoss, 5), R(calibrationFloatLoss, 5));
+        var perplexity = new PerplexityReport(R(Math.Exp(floatLoss), 4), baseline is { } b ? R(Math.Exp(b.Loss), 4) : null, R(Math.Exp(quantized.Loss), 4),
+            R(floatLoss, 5), baseline is { } bl ? R(bl.Loss, 5) : null, R(quantized.Loss, 5), R(calibrationFloatLoss, 5),
+            R(quantized.Divergence, 6), baseline is { } bd ? R(bd.Divergence, 6) : null);
 
         var notes = new List<string>
         {

@@ -26,11 +26,12 @@ public static class ReportMarkdown
         Line(md, $"| predicted loss increase | {F(t.PredictedLossIncrease, 5)} |");
         Line(md, "");
         var x = report.Perplexity;
-        Line(md, "| validation | loss | perplexity |");
-        Line(md, "|---|---|---|");
-        Line(md, $"| float | {F(x.FloatLoss, 5)} | {F(x.Float, 4)} |");
-        if (x.UniformBaseline is double u) Line(md, $"| uniform baseline, equal bits/weight | {F(x.UniformBaselineLoss!.Value, 5)} | {F(u, 4)} |");
-        Line(md, $"| quantized ({p.Method}) | {F(x.QuantizedLoss, 5)} | {F(x.Quantized, 4)} |");
+        Line(md, "| validation | loss | perplexity | KL from float (nats/token) |");
+        Line(md, "|---|---|---|---|");
+        Line(md, $"| float | {F(x.FloatLoss, 5)} | {F(x.Float, 4)} | 0 |");
+        if (x.UniformBaseline is double u)
+            Line(md, $"| uniform baseline, equal bits/weight | {F(x.UniformBaselineLoss!.Value, 5)} | {F(u, 4)} | {(x.UniformBaselineDivergence is double ud ? F(ud, 6) : "-")} |");
+        Line(md, $"| quantized ({p.Method}) | {F(x.QuantizedLoss, 5)} | {F(x.Quantized, 4)} | {(x.QuantizedDivergence is double qd ? F(qd, 6) : "-")} |");
         Line(md, "");
         Line(md, "| layer | format | bits | bits/weight | bytes | rel. weight error | rel. output error | sensitivity | loss contribution |");
         Line(md, "|---|---|---|---|---|---|---|---|---|");

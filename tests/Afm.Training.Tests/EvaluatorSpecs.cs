@@ -1,0 +1,28 @@
+using Afm.Training.Stages;
+using static TorchSharp.torch;
+
+namespace Afm.Training.Tests;
+
+public sealed class EvaluatorSpecs
+{
+    [Fact]
+    public void The_divergence_of_a_model_from_itself_is_zero_and_grows_with_a_perturbation()
+    {
+        var report = Trainer.Train(MicroModels.Spec(), MicroModels.CountingData(), MicroModels.TempDirectory());
+        using var reference = Trainer.LoadModel(MicroModels.Architecture(), report.FinalWeightsPath);
+        using var model = Trainer.LoadModel(MicroModels.Architecture(), report.FinalWeightsPath);
+        var validation = MicroModels.CountingData()("core", "validation");
+        var indices = Evaluator.Spread(validation, 8);
+        Assert.Equal(0, Evaluator.MeanDivergence(reference, model, validation, indices), 12);
+
+        var weight = model.named_parameters().First(p => p.name.EndsWith("mlp.up_proj.weight", StringComparison.Ordinal)).parameter;
+        double Perturbed(double scale)
+        {
+            using (no_grad()) weight.copy_(reference.named_parameters().First(p => p.name.EndsWith("mlp.up_proj.weight", StringComparison.Ordinal)).parameter * (1 + scale));
+            return Evaluator.MeanDivergence(reference, model, validation, indices);
+        }
+        double small = Perturbed(0.05), large = Perturbed(0.5);
+        Assert.True(small > 0, $"divergence {small}");
+        Assert.True(large > small, $"divergence {large} at 50% vs {small} at 5%");
+    }
+}
