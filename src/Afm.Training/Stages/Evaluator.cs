@@ -12,14 +12,41 @@ public static class Evaluator
 {
     /// <summary>Mean next-token cross-entropy (nats/token) over the given sequences, in eval mode without gradients.</summary>
     /// <param name="indices">Which sequences of <paramref name="source"/> to use, in order.</param>
-    public static double MeanLoss(AfmDecoder model, IPackedSequences source, IReadOnlyList<long> indices, int batchSize = 8)
+    public static double MeanLoss(AfmDecoder model, IPackedSequences source, IReadOnlyList<long> indices, int batchSize = 8) =>
+        MeanOverBatches([model], source, indices, batchSize, (batch, length) =>
+        {
+            var logits = model.forward(batch.narrow(1, 0, length));
+            var loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), batch.narrow(1, 1, length).reshape(-1));
+            return loss.item<float>();
+        });
+
+    /// <summary>
+    /// Mean KL(reference || model) of the next-token distributions (nats/token) over the given sequences: how far a compressed
+    /// model is from the one it was made from. Unlike a loss difference it is never negative and has no first-order part whose
+    /// sign depends on the particular rounding, so it separates small distortions a perplexity gap cannot.
+    /// </summary>
+    public static double MeanDivergence(AfmDecoder reference, AfmDecoder model, IPackedSequences source, IReadOnlyList<long> indices, int batchSize = 8) =>
+        MeanOverBatches([reference, model], source, indices, batchSize, (batch, length) =>
+        {
+            var inputs = batch.narrow(1, 0, length);
+            var p = nn.functional.log_softmax(reference.forward(inputs).to_type(ScalarType.Float64), -1);
+            var q = nn.functional.log_softmax(model.forward(inputs).to_type(ScalarType.Float64), -1);
+            return (p.exp() * (p - q)).sum(-1).mean().item<double>();
+        });
+
+    /// <summary>
+    /// The mean over sequences of a per-batch mean (<paramref name="measure"/> gets [n, length + 1] int64 tokens and the length),
+    /// weighted by batch size, with every model in eval mode, without gradients, and put back in its mode afterwards.
+    /// </summary>
+    private static double MeanOverBatches(AfmDecoder[] models, IPackedSequences source, IReadOnlyList<long> indices, int batchSize,
+        Func<Tensor, int, double> measure)
     {
         if (indices.Count == 0) throw new ArgumentException("No sequences to evaluate.", nameof(indices));
         int length = source.SequenceLength;
         var buffer = new int[batchSize * (length + 1)];
         double total = 0;
-        bool wasTraining = model.training;
-        model.eval();
+        var wasTraining = models.Select(m => m.training).ToArray();
+        foreach (var m in models) m.eval();
         using (no_grad())
         {
             for (int start = 0; start < indices.Count; start += batchSize)
@@ -28,44 +55,10 @@ public static class Evaluator
                 int n = Math.Min(batchSize, indices.Count - start);
                 for (int b = 0; b < n; b++) source.Read(indices[start + b], buffer.AsSpan(b * (length + 1), length + 1));
                 var batch = tensor(buffer, [batchSize, length + 1]).narrow(0, 0, n).to_type(ScalarType.Int64);
-                var logits = model.forward(batch.narrow(1, 0, length));
-                var loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), batch.narrow(1, 1, length).reshape(-1));
-                total += loss.item<float>() * (double)n;
+                total += measure(batch, length) * n;
             }
         }
-        if (wasTraining) model.train();
-        return total / indices.Count;
-    }
-
-    /// <summary>
-    /// Mean KL(reference || model) of the next-token distributions (nats/token) over the given sequences: how far a compressed
-    /// model is from the one it was made from. Unlike a loss difference it is never negative and has no first-order part whose
-    /// sign depends on the particular rounding, so it separates small distortions a perplexity gap cannot.
-    /// </summary>
-    public static double MeanDivergence(AfmDecoder reference, AfmDecoder model, IPackedSequences source, IReadOnlyList<long> indices, int batchSize = 8)
-    {
-        if (indices.Count == 0) throw new ArgumentException("No sequences to evaluate.", nameof(indices));
-        int length = source.SequenceLength;
-        var buffer = new int[batchSize * (length + 1)];
-        double total = 0;
-        bool wasTraining = model.training, referenceWasTraining = reference.training;
-        model.eval();
-        reference.eval();
-        using (no_grad())
-        {
-            for (int start = 0; start < indices.Count; start += batchSize)
-            {
-                using var scope = NewDisposeScope();
-                int n = Math.Min(batchSize, indices.Count - start);
-                for (int b = 0; b < n; b++) source.Read(indices[start + b], buffer.AsSpan(b * (length + 1), length + 1));
-                var inputs = tensor(buffer, [batchSize, length + 1]).narrow(0, 0, n).narrow(1, 0, length).to_type(ScalarType.Int64);
-                var p = nn.functional.log_softmax(reference.forward(inputs).to_type(ScalarType.Float64), -1);
-                var q = nn.functional.log_softmax(model.forward(inputs).to_type(ScalarType.Float64), -1);
-                total += (p.exp() * (p - q)).sum(-1).mean().item<double>() * n;
-            }
-        }
-        if (wasTraining) model.train();
-        if (referenceWasTraining) reference.train();
+        for (int i = 0; i < models.Length; i++) if (wasTraining[i]) models[i].train();
         return total / indices.Count;
     }
 
