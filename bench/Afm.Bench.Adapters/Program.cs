@@ -7,6 +7,8 @@ using Afm.Training.Adapters;
 //   1. accuracy-recovery adapters at ranks 8, 16 and 32 on the sample quantized at TargetBitsPerWeight 3.7 (mixed 4/2-bit
 //      palettization, int8 embedding): perplexity float / quantized / quantized+adapter and the share of the quantization
 //      loss each recovers (target: >= 90% at rank 16);
+//      beside the float control: the same adapters trained on the float model (FloatControl), so the part of the gain
+//      that is extra training separates from the part that recovers quantization loss;
 //   2. a rank-16 summarization feature adapter (notification text -> summary, the sample's notifications.jsonl) started
 //      from the rank-16 recovery adapter vs from zero, same data, steps and learning rate: response perplexity on held-out examples.
 // The project is a copy of samples/tiny-afm with those items added, built with `dotnet build` in a fixed folder, so a
@@ -39,10 +41,9 @@ string items = $"""
                  Tokens="{featureTokens}" SequenceLength="128" BatchSize="8" LearningRate="{featureLr}" />
         <Adapter Include="summarize-zero" Rank="16" Data="data/notifications.jsonl" PromptField="text" ResponseField="summary"
                  Tokens="{featureTokens}" SequenceLength="128" BatchSize="8" LearningRate="{featureLr}" />
-      </ItemGroup>
     """;
 string project = Path.Combine(work, "tiny-afm.afmproj");
-WriteIfChanged(project, sample.Replace("  </ItemGroup>", "    " + items.TrimEnd() , StringComparison.Ordinal));
+WriteIfChanged(project, BenchProject.WithItems(sample, items));
 
 Console.WriteLine($"work folder: {work}; machine: {Environment.ProcessorCount} cores, load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]} (shared machine: times are under contention; perplexities do not depend on load)");
 var clock = Stopwatch.StartNew();
@@ -53,15 +54,28 @@ using (var build = Process.Start(new ProcessStartInfo("dotnet", ["build", projec
 }
 Console.WriteLine($"build: {clock.Elapsed.TotalSeconds:0}s");
 
-var report = JsonSerializer.Deserialize<AdaptersReport>(File.ReadAllText(Path.Combine(work, "obj", "Debug", "afm", "adapters", "report.json")),
+string afm = Path.Combine(work, "obj", "Debug", "afm");
+var report = JsonSerializer.Deserialize<AdaptersReport>(File.ReadAllText(Path.Combine(afm, "adapters", "report.json")),
     new JsonSerializerOptions { PropertyNameCaseInsensitive = true })!;
-long quantizedBytes = new FileInfo(Path.Combine(work, "obj", "Debug", "afm", "quantize", "model.safetensors")).Length;
+long quantizedBytes = new FileInfo(Path.Combine(afm, "quantize", "model.safetensors")).Length;
+clock.Restart();
+var control = FloatControl.Run(root, afm, Path.Combine(work, "float-control")).Adapters.ToDictionary(a => a.Name);
+Console.WriteLine($"float control: {clock.Elapsed.TotalSeconds:0}s");
 Console.WriteLine();
-Console.WriteLine($"1. accuracy recovery on the {report.Base} base (TargetBitsPerWeight {targetBits}, {quantizedBytes:N0} bytes of quantized weights), {recoveryTokens} tokens, lr {recoveryLr}");
-Console.WriteLine("| adapter | rank | bytes | bytes / quantized base | ppl float | ppl quantized | ppl quantized+adapter | recovered |");
-Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+Console.WriteLine($"1. accuracy recovery on the {report.Base} base (TargetBitsPerWeight {targetBits}, {quantizedBytes:N0} bytes of quantized weights), {recoveryTokens} tokens, lr {recoveryLr};");
+Console.WriteLine("   control: the same adapter trained on the float model. recovered = (q - q+a) / (q - f), the issue's formula;");
+Console.WriteLine("   net of extra training = ((q - q+a) - (f - f+a)) / (q - f) = 1 - (q+a - f+a) / (q - f): the share of the quantization gap");
+Console.WriteLine("   closed beyond what the same adapter gains on the float model (perplexities; both shares divide by q - f)");
+Console.WriteLine("| adapter | rank | bytes | bytes / quantized base | ppl float (f) | ppl quantized (q) | q+adapter | f+adapter (control) | gap q - f | gap q+a - f+a | recovered | net of extra training |");
+Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
 foreach (var a in report.Adapters.Where(a => a.Kind == "accuracy-recovery"))
-    Console.WriteLine($"| {a.Name} | {a.Rank} | {a.Bytes:N0} | {(double)a.Bytes / quantizedBytes:0.000} | {a.FloatPerplexity:0.000} | {a.BasePerplexity:0.000} | {a.AdaptedPerplexity:0.000} | {a.RecoveredShare:P1} |");
+{
+    var c = control[a.Name];
+    if (Math.Abs(c.BaseLoss - a.FloatLoss!.Value) > 1e-9) throw new InvalidOperationException($"{a.Name}: the control's float loss {c.BaseLoss} is not the build's {a.FloatLoss}.");
+    double gap = a.BasePerplexity - a.FloatPerplexity!.Value;
+    string net = gap > 0 ? $"{1 - (a.AdaptedPerplexity - c.AdaptedPerplexity) / gap:P1}" : "n/a (no loss)";
+    Console.WriteLine($"| {a.Name} | {a.Rank} | {a.Bytes:N0} | {(double)a.Bytes / quantizedBytes:0.000} | {a.FloatPerplexity:0.0000} | {a.BasePerplexity:0.0000} | {a.AdaptedPerplexity:0.0000} | {c.AdaptedPerplexity:0.0000} | {gap:+0.0000;-0.0000} | {a.AdaptedPerplexity - c.AdaptedPerplexity:+0.0000;-0.0000} | {a.RecoveredShare:P1} | {net} |");
+}
 
 Console.WriteLine();
 Console.WriteLine($"2. summarization feature adapter, rank 16, {featureTokens} tokens, lr {featureLr}: response perplexity on held-out examples");
