@@ -40,4 +40,38 @@ public sealed class SamplerTests
         var sampler = new Sampler(new() { Temperature = 100, Seed = 1 });
         Assert.Equal(5, Enumerable.Range(0, 500).Select(_ => sampler.Next(Logits)).Distinct().Count());
     }
+
+    // Id 1 (the best logit) suppressed, as the runtime suppresses a tokenizer's reserved ids.
+    private static readonly TokenSuppression WithoutBest = new(Logits.Length, [1]);
+
+    [Fact]
+    public void Greedy_skips_a_suppressed_argmax_for_the_best_allowed_id() =>
+        Assert.Equal(3, new Sampler(SamplingOptions.Greedy, WithoutBest).Next(Logits));
+
+    [Fact]
+    public void Sampling_at_any_temperature_never_picks_a_suppressed_id()
+    {
+        var sampler = new Sampler(new() { Temperature = 100, Seed = 1 }, WithoutBest);
+        var picks = Enumerable.Range(0, 500).Select(_ => sampler.Next(Logits)).ToHashSet();
+        Assert.Equal(new HashSet<int> { 0, 2, 3, 4 }, picks);
+    }
+
+    [Fact]
+    public void Top_k_and_top_p_count_only_allowed_ids()
+    {
+        Assert.All(Enumerable.Range(0, 50), seed => Assert.Equal(3, new Sampler(new() { Temperature = 5, TopK = 1, Seed = seed }, WithoutBest).Next(Logits)));
+        Assert.All(Enumerable.Range(0, 50), seed => Assert.Equal(3, new Sampler(new() { Temperature = 1, TopP = 0.01, Seed = seed }, WithoutBest).Next(Logits)));
+    }
+
+    [Fact]
+    public void A_suppressed_id_with_an_overwhelming_logit_is_never_sampled()
+    {
+        float[] logits = [0f, 1000f, 0f, 0f];
+        var sampler = new Sampler(new() { Temperature = 1, Seed = 2 }, new TokenSuppression(logits.Length, [1]));
+        Assert.DoesNotContain(1, Enumerable.Range(0, 200).Select(_ => sampler.Next(logits)));
+    }
+
+    [Fact]
+    public void Logits_of_another_vocabulary_size_are_refused() =>
+        Assert.Throws<ArgumentException>(() => new Sampler(SamplingOptions.Greedy, WithoutBest).Next(new float[4]));
 }

@@ -22,10 +22,11 @@ internal static class TestArtifact
         "The kite is red. The book is green. The lamp is gold.", "Ed counts 12 apples and 34 kites.",
     ];
 
-    public static string Create(string directory, Func<SortedDictionary<string, byte[]>, SortedDictionary<string, byte[]>>? tamper = null)
+    public static string Create(string directory, Func<SortedDictionary<string, byte[]>, SortedDictionary<string, byte[]>>? tamper = null,
+        TestArtifactOptions? options = null)
     {
         Directory.CreateDirectory(directory);
-        var entries = Files(directory);
+        var entries = Files(directory, options ?? new TestArtifactOptions());
         var manifest = new Manifest
         {
             Name = "micro-test",
@@ -49,16 +50,17 @@ internal static class TestArtifact
         return path;
     }
 
-    private static SortedDictionary<string, byte[]> Files(string directory)
+    private static SortedDictionary<string, byte[]> Files(string directory, TestArtifactOptions options)
     {
         var tokenizerDirectory = Path.Combine(directory, "tok");
         var vocabulary = BpeTrainer.Train(Enumerable.Repeat(Sentences, 20).SelectMany(s => s),
-            new BpeTrainingOptions(VocabSize: 300, SplitDigits: true, ByteFallback: true, SpecialTokens: []));
+            new BpeTrainingOptions(VocabSize: options.VocabSize, SplitDigits: true, ByteFallback: true, SpecialTokens: options.SpecialTokens));
         vocabulary.Save(tokenizerDirectory);
         var entries = new SortedDictionary<string, byte[]>(StringComparer.Ordinal);
         foreach (var file in Directory.EnumerateFiles(tokenizerDirectory))
             entries["tokenizer/" + Path.GetFileName(file)] = File.ReadAllBytes(file);
         var decoder = RandomDecoder(vocabulary.VocabSize) with { BaseSha256 = BaseSha256 };
+        if (options.Favoured.Count > 0) Favour((FloatWeight)decoder.Weights["embed.weight"], options.Favoured);
         var onnx = DecoderExporter.Export(decoder, "test");
         entries[VerifiedArtifact.OnnxModelEntry] = onnx;
         AddAdapter(entries, decoder, onnx, Adapter, BaseSha256);
@@ -86,6 +88,20 @@ internal static class TestArtifact
         var (file, description) = AdapterCompiler.Compile(new TrainedAdapter(name, "feature", rank, "2", baseSha256, tensors), ExportedBase.FromModel(onnx));
         entries[$"adapters/{name}.onnx_adapter"] = file;
         entries[$"adapters/{name}.json"] = Encoding.UTF8.GetBytes((description with { BaseSha256 = describedBase ?? baseSha256 }).ToJson());
+    }
+
+    /// <summary>
+    /// Makes the listed ids win the logits at every position, the more the higher their strength: every embedding row
+    /// gets a large shared first component, which dominates the final hidden state (so its first component is large
+    /// and positive), and the favoured rows get that component times their strength. With tied embeddings the logit
+    /// of id i is hidden . embed[i], so the favoured ids lead by a margin the random rest cannot close.
+    /// </summary>
+    private static void Favour(FloatWeight embed, IReadOnlyDictionary<int, float> favoured)
+    {
+        const float shared = 16f;
+        long columns = embed.Shape[1];
+        for (long row = 0; row < embed.Shape[0]; row++) embed.Values[row * columns] = shared;
+        foreach (var (id, strength) in favoured) embed.Values[id * columns] = shared * strength;
     }
 
     public static DecoderModel RandomDecoder(int vocabSize)
@@ -125,13 +141,25 @@ internal static class TestArtifact
     public static byte[] Utf8(string text) => Encoding.UTF8.GetBytes(text);
 }
 
-/// <summary>One artifact shared by the tests of a class (building it trains a tokenizer).</summary>
-public sealed class ArtifactFixture : IDisposable
+/// <summary>
+/// The tokenizer and weights of a test artifact; the defaults make the shared fixture's artifact.
+/// </summary>
+/// <param name="Favoured">Token id -> strength (above 1): ids the logits favour at every position, most the strongest.</param>
+internal sealed record TestArtifactOptions(int VocabSize = 300, IReadOnlyList<string>? SpecialTokens = null, IReadOnlyDictionary<int, float>? Favoured = null)
 {
-    public ArtifactFixture()
+    public IReadOnlyList<string> SpecialTokens { get; init; } = SpecialTokens ?? [];
+    public IReadOnlyDictionary<int, float> Favoured { get; init; } = Favoured ?? new Dictionary<int, float>();
+}
+
+/// <summary>One artifact shared by the tests of a class (building it trains a tokenizer).</summary>
+public class ArtifactFixture : IDisposable
+{
+    public ArtifactFixture() : this(null) { }
+
+    private protected ArtifactFixture(TestArtifactOptions? options)
     {
         Directory = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "afm-runtime-tests", Guid.NewGuid().ToString("N")[..12]);
-        Path = TestArtifact.Create(Directory);
+        Path = TestArtifact.Create(Directory, options: options);
         Model = AfmModel.Load(Path);
     }
 

@@ -24,6 +24,12 @@ public sealed class AfmTokenizer
     public TokenizerManifest Manifest { get; }
     public int VocabSize => Manifest.VocabSize;
     public int EndOfDocumentId => Manifest.EndOfDocumentId;
+    /// <summary>
+    /// The reserved tokens that pad the vocabulary to its declared size: by the id layout (<see cref="BpeVocabulary"/>)
+    /// the last <see cref="TokenizerManifest.ReservedCount"/> ids. Encoding never produces them, so no training
+    /// sequence contains them; special tokens (the project's included) are never among them.
+    /// </summary>
+    public Range ReservedIds => (Manifest.VocabSize - Manifest.ReservedCount)..Manifest.VocabSize;
 
     public static AfmTokenizer Load(string directory)
     {
@@ -33,6 +39,9 @@ public sealed class AfmTokenizer
         var manifest = JsonFiles.Read<TokenizerManifest>(manifestPath);
         if (manifest.FormatVersion != TokenizerManifest.CurrentFormatVersion)
             throw new InvalidDataException($"{manifestPath}: format version {manifest.FormatVersion} is not {TokenizerManifest.CurrentFormatVersion}.");
+        // Reserved ids come after the special and byte tokens; a count reaching into them would mark learned ids unusable.
+        if (manifest.ReservedCount < 0 || manifest.ReservedCount > manifest.VocabSize - manifest.FirstByteId - 256)
+            throw new InvalidDataException($"{manifestPath}: reserved count {manifest.ReservedCount} does not fit a vocabulary of {manifest.VocabSize} with {manifest.FirstByteId} special tokens.");
 
         var specials = manifest.SpecialTokens.Select((token, id) => (token, id)).ToDictionary(p => p.token, p => p.id, StringComparer.Ordinal);
         var options = new BpeOptions(Path.Combine(directory, manifest.VocabFile), Path.Combine(directory, manifest.MergesFile))

@@ -3,19 +3,23 @@ namespace Afm.Runtime.Generation;
 /// <summary>
 /// Chooses tokens from logits: greedy, or temperature-scaled sampling restricted to the top-k tokens and to the
 /// smallest set whose probability reaches top-p. Seeded: the same seed and logits give the same tokens.
+/// Ids in <paramref name="suppression"/> are never candidates (as if their logits were -inf), in greedy and sampled
+/// choice alike; top-k and top-p count only the allowed ids.
 /// Written here (rather than using a library) because ONNX Runtime's C# API has no sampler outside GenAI,
 /// which the package source does not hold.
 /// </summary>
-public sealed class Sampler(SamplingOptions options)
+public sealed class Sampler(SamplingOptions options, TokenSuppression? suppression = null)
 {
     private readonly Random random = new(options.Seed);
 
     public int Next(ReadOnlySpan<float> logits)
     {
+        if (suppression is not null && suppression.LogitCount != logits.Length)
+            throw new ArgumentException($"{logits.Length} logits, but the suppressed ids were built for {suppression.LogitCount}.", nameof(logits));
         if (options.Temperature <= 0) return ArgMax(logits);
 
         // Candidates by descending logit; ties by lower id so the order never depends on the sort.
-        var order = Enumerable.Range(0, logits.Length).ToArray();
+        var order = suppression?.CopyAllowed() ?? Enumerable.Range(0, logits.Length).ToArray();
         var keys = logits.ToArray();
         Array.Sort(order, (a, b) => keys[b] != keys[a] ? keys[b].CompareTo(keys[a]) : a.CompareTo(b));
         int count = options.TopK > 0 ? Math.Min(options.TopK, order.Length) : order.Length;
@@ -44,10 +48,11 @@ public sealed class Sampler(SamplingOptions options)
         return order[count - 1];
     }
 
-    private static int ArgMax(ReadOnlySpan<float> logits)
+    private int ArgMax(ReadOnlySpan<float> logits)
     {
-        int best = 0;
-        for (int i = 1; i < logits.Length; i++) if (logits[i] > logits[best]) best = i;
+        int best = -1;
+        for (int i = 0; i < logits.Length; i++)
+            if ((best < 0 || logits[i] > logits[best]) && suppression?.IsSuppressed(i) != true) best = i;
         return best;
     }
 }

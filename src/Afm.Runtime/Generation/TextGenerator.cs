@@ -12,13 +12,17 @@ namespace Afm.Runtime.Generation;
 /// streaming text as soon as it is settled (complete UTF-8, not possibly the start of a stop sequence).
 /// Every prompt starts with the end-of-document token, the separator the model saw before each training document.
 /// With a <see cref="DecodeBatcher"/>, the decode runs are shared with other generations (prefill stays per request);
-/// sampling, stop sequences, streaming and cancellation are the same either way.
+/// sampling, stop sequences, streaming and cancellation are the same either way. Reserved token ids are never
+/// generated (<see cref="Suppression"/>, derived from the tokenizer when the generator is built).
 /// </summary>
 public sealed class TextGenerator(DecoderSession session, AfmTokenizer tokenizer, AdapterSet? adapters = null, DecodeBatcher? batcher = null)
 {
     private readonly AdapterSet adapters = adapters ?? AdapterSet.Empty;
 
     public int ContextLength => session.MaxSequenceLength;
+
+    /// <summary>The ids no generation picks: the tokenizer's reserved padding (and any logit beyond its vocabulary).</summary>
+    public TokenSuppression Suppression { get; } = TokenSuppression.ForTokenizer(tokenizer, session.VocabSize);
 
     public IReadOnlyList<int> Tokenize(string prompt) => [tokenizer.EndOfDocumentId, .. tokenizer.Encode(prompt)];
 
@@ -47,7 +51,7 @@ public sealed class TextGenerator(DecoderSession session, AfmTokenizer tokenizer
         Validate(options, promptIds.Count);
         int budget = Math.Min(options.MaxTokens, session.MaxSequenceLength - promptIds.Count);
         var adapter = options.Adapter is { } name ? adapters.Resolve(name, "afm").Handle : null;
-        var sampler = new Sampler(options.Sampling);
+        var sampler = new Sampler(options.Sampling, Suppression);
         var stops = new StopSequenceMatcher(options.StopSequences);
         using var cache = session.NewCache();
 
