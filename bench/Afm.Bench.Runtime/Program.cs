@@ -11,6 +11,9 @@ if (args.Length > 0 && args[0] == WeightExpansionBench.ChildFlag) return WeightE
 if (args.Length > 0 && args[0] == "--batching")
     return await Batching(args.Length > 1 ? args[1] : null, args.Length > 2 ? int.Parse(args[2]) : 2, args.Length > 3 ? int.Parse(args[3]) : 2,
         args.Length > 4 ? double.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture) : null);
+// dotnet run -c Release --project bench/Afm.Bench.Runtime -- --decode [artifact.afmpkg] [decode-tokens] [threads]: only ORT vs TorchSharp decode.
+bool decodeOnly = args.Length > 0 && args[0] == "--decode";
+if (decodeOnly) args = args[1..];
 Afm.Training.TorchRuntime.PrepareProcess();
 var root = FindRoot();
 var artifact = args.Length > 0 ? args[0] : Path.Combine(root, "samples", "tiny-afm", "bin", "Debug", "tiny-afm.0.1.0.afmpkg");
@@ -23,12 +26,17 @@ Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {threads} threa
 using var model = AfmModel.Load(artifact, new RuntimeOptions { IntraOpThreads = threads });
 
 var decode = DecodeBench.Run(model, model.ArtifactDirectory, prompt, tokens, threads);
-Console.WriteLine($"decode, greedy, {decode.Tokens} tokens after \"{prompt}\":");
+Console.WriteLine($"decode, greedy, {decode.Tokens} tokens after \"{prompt}\", both runtimes on the {decode.Weights} weights:");
 Console.WriteLine($"  ONNX Runtime (KV cache)        {decode.OrtTokensPerSecond,10:0.0} tokens/s");
 Console.WriteLine($"  TorchSharp eager (no KV cache) {decode.TorchTokensPerSecond,10:0.0} tokens/s");
 Console.WriteLine($"  ratio ORT / TorchSharp         {decode.OrtTokensPerSecond / decode.TorchTokensPerSecond,10:0.00}x   (target >= 3x)");
-Console.WriteLine($"  same greedy tokens             {decode.SameTokens}");
-Console.WriteLine($"peak RSS, float artifact: {decode.OrtOnlyPeakMiB:0} MiB with ONNX Runtime only; {Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024):0} MiB once TorchSharp is loaded too");
+Console.WriteLine($"  same greedy tokens             {decode.SameTokens}{(decode.FirstDifference is { } d ? $" (first difference at token {d})" : "")}");
+Console.WriteLine($"peak RSS, {decode.Weights.Split(' ')[0]} artifact: {decode.OrtOnlyPeakMiB:0} MiB with ONNX Runtime only; {Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024):0} MiB once TorchSharp is loaded too");
+if (decodeOnly)
+{
+    Console.WriteLine($"load average: {BatchingBench.LoadAverage()}");
+    return 0;
+}
 
 // The sample's build outputs sit beside its artifact: bin/<Configuration>/x.afmpkg -> obj/<Configuration>/afm.
 var configuration = Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(artifact)))!;
