@@ -10,8 +10,9 @@ using Afm.Onnx.Export;
 namespace Afm.Bench.Runtime;
 
 /// <summary>
-/// The sample's float and palettized model.onnx, side by side. The sample project has no QuantizationPlan, so this
-/// runs the real quantize stage (Afm.Compression's pipeline) in process on the sample's build outputs
+/// The sample's float and palettized model.onnx, side by side. The sample's artifact holds only the palettized graph,
+/// so this exports the float one from the trained weights and runs the real quantize stage (Afm.Compression's pipeline)
+/// in process on the sample's build outputs
 /// (obj/Debug/afm: spec, data shards, trained weights) with the plan of the design card — 4 bits, 2-bit layers
 /// chosen by the allocator for 3.7 bits per weight, LUTs per 16 channels, int8 embedding — and exports both graphs
 /// exactly as `afm export` does.
