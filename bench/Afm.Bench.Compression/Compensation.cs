@@ -10,7 +10,7 @@ using Afm.Core.Spec;
 /// On a small model one draw of a quantization moves its gap a lot (section 1d), so both methods are drawn several
 /// times — the palettizer with k-means++ seeds +0..+R-1, the uniform grid with its block 0, ±1, ±2 … weights longer —
 /// and the criterion is judged on the mean gaps; the 90% interval resamples validation sequences and draws together.
-/// The same draws' KL divergence from the float model (second order, never negative: Evaluator.MeanDivergence) is printed
+/// The same draws' KL divergence from the float model (second order, never negative: Evaluator.MeanLossAndDivergence) is printed
 /// beside the gaps. Also printed: nearest rounding (the session-2 palettizer) and the uniform grid with the same GPTQ rounding, so what
 /// the LUT itself adds stays visible.
 /// </summary>
@@ -40,7 +40,7 @@ internal static class Compensation
                 importance[l.WeightName], bits, 16, LutType.Fp16, s, iterations, threads, compensate ? hessians[l.WeightName] : null);
             var first = linear.ToDictionary(l => l.WeightName, l => Pal(l, seed, true));
             double bpw = 8.0 * first.Values.Sum(t => t.StorageBytes) / first.Values.Sum(t => t.Count);
-            var blocks = linear.ToDictionary(l => l.WeightName, l => LayerQuantizer.UniformAtEqualBits(first[l.WeightName], original[l.WeightName]).BlockSize);
+            var blocks = linear.ToDictionary(l => l.WeightName, l => LayerQuantizer.EqualBitsBlockSize(first[l.WeightName]));
 
             var pal = new List<double[]> { FairComparison.Losses(losses, linear, l => first[l.WeightName].Dequantize()) };
             for (long s = 1; s < draws; s++) pal.Add(FairComparison.Losses(losses, linear, l => Pal(l, seed + s, true).Dequantize()));

@@ -112,8 +112,8 @@ foreach (int bits in new[] { 4, 3, 2 })
 {
     bool any = layers.Any(l => replace(l) is not null);
     foreach (var layer in layers) ModelWeights.Set(model, layer.WeightName, replace(layer) ?? (any && layer == embedding ? embeddingInt8 : original[layer.WeightName]));
-    var result = (validation.Select(i => Evaluator.MeanLoss(model, validationData, [i])).ToArray(),
-        validation.Select(i => Evaluator.MeanDivergence(reference, model, validationData, [i])).ToArray());
+    var perSequence = validation.Select(i => Evaluator.MeanLossAndDivergence(reference, model, validationData, [i])).ToList();
+    var result = (perSequence.Select(m => m.Loss).ToArray(), perSequence.Select(m => m.Divergence).ToArray());
     foreach (var layer in layers) ModelWeights.Set(model, layer.WeightName, original[layer.WeightName]);
     return result;
 }

@@ -107,7 +107,7 @@ public static class QuantizationPipeline
         Dictionary<string, float[]> values, IPackedSequences source, IReadOnlyList<long> indices)
     {
         foreach (var (name, v) in values) ModelWeights.Set(model, name, v);
-        return (Evaluator.MeanLoss(model, source, indices), Evaluator.MeanDivergence(reference, model, source, indices));
+        return Evaluator.MeanLossAndDivergence(reference, model, source, indices);
     }
 
     /// <summary>RoPE base and architecture travel with the weights, as in the float file.</summary>

@@ -13,13 +13,14 @@ public sealed class EvaluatorSpecs
         using var model = Trainer.LoadModel(MicroModels.Architecture(), report.FinalWeightsPath);
         var validation = MicroModels.CountingData()("core", "validation");
         var indices = Evaluator.Spread(validation, 8);
-        Assert.Equal(0, Evaluator.MeanDivergence(reference, model, validation, indices), 12);
+        Assert.Equal(0, Evaluator.MeanLossAndDivergence(reference, model, validation, indices).Divergence, 12);
+        Assert.Equal(Evaluator.MeanLoss(model, validation, indices), Evaluator.MeanLossAndDivergence(reference, model, validation, indices).Loss);
 
         var weight = model.named_parameters().First(p => p.name.EndsWith("mlp.up_proj.weight", StringComparison.Ordinal)).parameter;
         double Perturbed(double scale)
         {
             using (no_grad()) weight.copy_(reference.named_parameters().First(p => p.name.EndsWith("mlp.up_proj.weight", StringComparison.Ordinal)).parameter * (1 + scale));
-            return Evaluator.MeanDivergence(reference, model, validation, indices);
+            return Evaluator.MeanLossAndDivergence(reference, model, validation, indices).Divergence;
         }
         double small = Perturbed(0.05), large = Perturbed(0.5);
         Assert.True(small > 0, $"divergence {small}");

@@ -13,38 +13,43 @@ public static class Evaluator
     /// <summary>Mean next-token cross-entropy (nats/token) over the given sequences, in eval mode without gradients.</summary>
     /// <param name="indices">Which sequences of <paramref name="source"/> to use, in order.</param>
     public static double MeanLoss(AfmDecoder model, IPackedSequences source, IReadOnlyList<long> indices, int batchSize = 8) =>
-        MeanOverBatches([model], source, indices, batchSize, (batch, length) =>
-        {
-            var logits = model.forward(batch.narrow(1, 0, length));
-            var loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), batch.narrow(1, 1, length).reshape(-1));
-            return loss.item<float>();
-        });
+        MeanOverBatches([model], source, indices, batchSize, (batch, length) => [Loss(model.forward(batch.narrow(1, 0, length)), batch, length)])[0];
 
     /// <summary>
-    /// Mean KL(reference || model) of the next-token distributions (nats/token) over the given sequences: how far a compressed
-    /// model is from the one it was made from. Unlike a loss difference it is never negative and has no first-order part whose
-    /// sign depends on the particular rounding, so it separates small distortions a perplexity gap cannot.
+    /// <see cref="MeanLoss"/> of <paramref name="model"/> and, from the same forward pass, the mean KL(reference || model) of
+    /// the next-token distributions (nats/token): how far a compressed model is from the one it was made from. Unlike a
+    /// loss difference the divergence is never negative and has no first-order part whose sign depends on the particular
+    /// rounding, so it separates small distortions a perplexity gap cannot.
     /// </summary>
-    public static double MeanDivergence(AfmDecoder reference, AfmDecoder model, IPackedSequences source, IReadOnlyList<long> indices, int batchSize = 8) =>
-        MeanOverBatches([reference, model], source, indices, batchSize, (batch, length) =>
+    public static (double Loss, double Divergence) MeanLossAndDivergence(AfmDecoder reference, AfmDecoder model, IPackedSequences source,
+        IReadOnlyList<long> indices, int batchSize = 8)
+    {
+        var means = MeanOverBatches([reference, model], source, indices, batchSize, (batch, length) =>
         {
             var inputs = batch.narrow(1, 0, length);
+            var logits = model.forward(inputs);
             var p = nn.functional.log_softmax(reference.forward(inputs).to_type(ScalarType.Float64), -1);
-            var q = nn.functional.log_softmax(model.forward(inputs).to_type(ScalarType.Float64), -1);
-            return (p.exp() * (p - q)).sum(-1).mean().item<double>();
+            var q = nn.functional.log_softmax(logits.to_type(ScalarType.Float64), -1);
+            return [Loss(logits, batch, length), (p.exp() * (p - q)).sum(-1).mean().item<double>()];
         });
+        return (means[0], means[1]);
+    }
+
+    /// <summary>Mean cross-entropy of a batch's logits against its next tokens, as training's validation computes it.</summary>
+    private static double Loss(Tensor logits, Tensor batch, int length) =>
+        nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), batch.narrow(1, 1, length).reshape(-1)).item<float>();
 
     /// <summary>
-    /// The mean over sequences of a per-batch mean (<paramref name="measure"/> gets [n, length + 1] int64 tokens and the length),
+    /// The means over sequences of per-batch means (<paramref name="measure"/> gets [n, length + 1] int64 tokens and the length),
     /// weighted by batch size, with every model in eval mode, without gradients, and put back in its mode afterwards.
     /// </summary>
-    private static double MeanOverBatches(AfmDecoder[] models, IPackedSequences source, IReadOnlyList<long> indices, int batchSize,
-        Func<Tensor, int, double> measure)
+    private static double[] MeanOverBatches(AfmDecoder[] models, IPackedSequences source, IReadOnlyList<long> indices, int batchSize,
+        Func<Tensor, int, double[]> measure)
     {
         if (indices.Count == 0) throw new ArgumentException("No sequences to evaluate.", nameof(indices));
         int length = source.SequenceLength;
         var buffer = new int[batchSize * (length + 1)];
-        double total = 0;
+        double[]? totals = null;
         var wasTraining = models.Select(m => m.training).ToArray();
         foreach (var m in models) m.eval();
         using (no_grad())
@@ -55,11 +60,13 @@ public static class Evaluator
                 int n = Math.Min(batchSize, indices.Count - start);
                 for (int b = 0; b < n; b++) source.Read(indices[start + b], buffer.AsSpan(b * (length + 1), length + 1));
                 var batch = tensor(buffer, [batchSize, length + 1]).narrow(0, 0, n).to_type(ScalarType.Int64);
-                total += measure(batch, length) * n;
+                var values = measure(batch, length);
+                totals ??= new double[values.Length];
+                for (int k = 0; k < values.Length; k++) totals[k] += values[k] * n;
             }
         }
         for (int i = 0; i < models.Length; i++) if (wasTraining[i]) models[i].train();
-        return total / indices.Count;
+        return totals!.Select(t => t / indices.Count).ToArray();
     }
 
     /// <summary><paramref name="count"/> indices spread evenly over the source (all of them when it has fewer).</summary>
