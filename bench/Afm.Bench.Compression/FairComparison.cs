@@ -32,8 +32,8 @@ internal static class FairComparison
                 ("palettized, no importance", Losses(losses, linear, l => plain(l, bits).Dequantize())),
                 ("palettized, Fisher, 4x k-means iterations", Losses(losses, linear, l => longer(l, bits).Dequantize())),
                 ("uniform asym min/max (report baseline)", Losses(losses, linear, l => LayerQuantizer.UniformAtEqualBits(pal[l.WeightName], original[l.WeightName]).Dequantize())),
-                ("uniform symmetric absmax, half block", Losses(losses, linear, l => Symmetric(original[l.WeightName], bits, BlockOf(pal[l.WeightName]) / 2))),
-                ("uniform asym + Fisher-weighted clip search", Losses(losses, linear, l => Clipped(original[l.WeightName], importance[l.WeightName], bits, BlockOf(pal[l.WeightName])))),
+                ("uniform symmetric absmax, half block", Losses(losses, linear, l => Symmetric(original[l.WeightName], bits, LayerQuantizer.EqualBitsBlockSize(pal[l.WeightName]) / 2))),
+                ("uniform asym + Fisher-weighted clip search", Losses(losses, linear, l => Clipped(original[l.WeightName], importance[l.WeightName], bits, LayerQuantizer.EqualBitsBlockSize(pal[l.WeightName])))),
             };
             foreach (var (name, variant) in variants)
             {
@@ -47,13 +47,6 @@ internal static class FairComparison
     {
         var names = linear.Select(l => l.WeightName).ToHashSet();
         return losses(l => names.Contains(l.WeightName) ? values(l) : null);
-    }
-
-    private static int BlockOf(PalettizedTensor p)
-    {
-        long overheadBits = 8 * (p.StorageBytes - BitPacking.PackedLength(p.Count, p.IndexBits));
-        long blocks = Math.Max(1, overheadBits / 32);
-        return (int)Math.Max(1, (p.Count + blocks - 1) / blocks);
     }
 
     internal static double Gap(double[] variant, double[] reference) => variant.Zip(reference, (a, b) => a - b).Average();

@@ -30,7 +30,7 @@ internal static class RealizationNoise
                 var pal = linear.ToDictionary(l => l.WeightName, l => Pal(l, seed + s).Dequantize());
                 palGaps.Add(FairComparison.Gap(losses(l => pal.GetValueOrDefault(l.WeightName)), floatLosses));
             }
-            var blocks = linear.ToDictionary(l => l.WeightName, l => LayerQuantizer.UniformAtEqualBits(Pal(l, seed), original[l.WeightName]).BlockSize);
+            var blocks = linear.ToDictionary(l => l.WeightName, l => LayerQuantizer.EqualBitsBlockSize(Pal(l, seed)));
             for (int d = -1; d <= 1; d++)
             {
                 var uni = linear.ToDictionary(l => l.WeightName,

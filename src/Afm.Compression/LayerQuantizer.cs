@@ -25,11 +25,14 @@ public sealed class LayerQuantizer(QuantizationPlanSpec plan, long seed, int thr
     private double[]? Hessian(LayerPlan layer) => plan.Rounding == RoundingKind.Gptq ? hessians?.GetValueOrDefault(layer.WeightName) : null;
 
     /// <summary>The uniform baseline at the same effective bits per weight as <paramref name="palettized"/> (same overhead bits).</summary>
-    public static UniformTensor UniformAtEqualBits(PalettizedTensor palettized, float[] values)
+    public static UniformTensor UniformAtEqualBits(PalettizedTensor palettized, float[] values) =>
+        UniformQuantizer.Quantize(palettized.Name, palettized.Shape, values, palettized.IndexBits, EqualBitsBlockSize(palettized));
+
+    /// <summary>The uniform block size whose 32 bits of scale and offset per block cost what <paramref name="palettized"/>'s LUTs cost.</summary>
+    public static int EqualBitsBlockSize(PalettizedTensor palettized)
     {
         long overheadBits = 8 * (palettized.StorageBytes - BitPacking.PackedLength(palettized.Count, palettized.IndexBits));
         long blocks = Math.Max(1, overheadBits / 32);
-        int blockSize = (int)Math.Max(1, (palettized.Count + blocks - 1) / blocks);
-        return UniformQuantizer.Quantize(palettized.Name, palettized.Shape, values, palettized.IndexBits, blockSize);
+        return (int)Math.Max(1, (palettized.Count + blocks - 1) / blocks);
     }
 }

@@ -67,6 +67,8 @@ public static class Palettizer
                 var rounded = compensation.Round(slice.Slice(row * columns, columns), (_, v) => levels[WeightedKMeans1D.Nearest(levels, (float)v)]);
                 for (int c = 0; c < columns; c++)
                 {
+                    // The lowest index holding the rounded value (not the index the rounding found, which for a value above
+                    // the table is its last entry): repeated entries then stay unused, and the refit keeps their values.
                     assignment[row * columns + c] = (byte)WeightedKMeans1D.Nearest(levels, rounded[c]);
                     quantized[row * columns + c] = rounded[c];
                 }
