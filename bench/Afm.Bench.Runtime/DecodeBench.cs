@@ -76,6 +76,9 @@ internal static class DecodeBench
             return (AdapterBase.FromWeights(architecture, QuantizedWeightsFile.Dequantize(quantizedPath), ropeBase),
                 "palettized (model/quantized.safetensors, dequantized for TorchSharp)");
         }
+        if (!File.Exists(floatPath))
+            throw new InvalidDataException($"model.onnx was exported from weights ({graphBaseSha256 ?? "not recorded"}) that the artifact does not hold: " +
+                "model/model.safetensors is left out of the deploy layout; build the project with -p:AfmPackageSources=true to keep it.");
         if (graphBaseSha256 is not null && graphBaseSha256 != Hashing.Sha256OfFile(floatPath))
             throw new InvalidDataException($"model.onnx was exported from weights ({graphBaseSha256}) that are neither of the artifact's weights files.");
         return (Trainer.LoadModel(architecture, floatPath), "float (model/model.safetensors)");

@@ -12,13 +12,19 @@ namespace Afm.Bench.Runtime;
 /// </summary>
 internal static class LoraBench
 {
-    public sealed record Result(double WithoutInputs, double NoAdapter, double Rank16Adapter, int Tokens);
+    public sealed record Result(double WithoutInputs, double NoAdapter, double Rank16Adapter, int Tokens, string Weights);
 
     public static Result Run(string artifactDirectory, int tokens, int threads)
     {
         var architecture = DecodeBench.ReadArchitecture(Path.Combine(artifactDirectory, "spec.json"));
-        var weightsPath = Path.Combine(artifactDirectory, "model", "model.safetensors");
-        var model = SafeTensorsWeights.Load(architecture, weightsPath) with { BaseSha256 = new string('0', 64) };
+        // A quantized project's deploy artifact holds only the quantized weights (specs/artifact.md): the three graphs are
+        // then all built from those, compressed as the artifact's own graph is; the comparison stays side by side.
+        var floatPath = Path.Combine(artifactDirectory, "model", "model.safetensors");
+        var quantizedPath = Path.Combine(artifactDirectory, "model", "quantized.safetensors");
+        var weights = File.Exists(floatPath) ? SafeTensorsWeights.Load(architecture, floatPath)
+            : File.Exists(quantizedPath) ? QuantizedSafeTensorsWeights.Load(architecture, quantizedPath)
+            : throw new InvalidDataException($"{artifactDirectory} has neither model/model.safetensors nor model/quantized.safetensors to export from.");
+        var model = weights with { BaseSha256 = new string('0', 64) };
         var folder = Directory.CreateTempSubdirectory("afm-lora-bench").FullName;
         try
         {
@@ -41,7 +47,7 @@ internal static class LoraBench
                 using var session = new DecoderSession(path, options);
                 return Enumerable.Range(0, 3).Max(_ => Decode(session, active, tokens));
             }
-            return new Result(Best(without, null), Best(withInputs, null), Best(withInputs, adapter), tokens);
+            return new Result(Best(without, null), Best(withInputs, null), Best(withInputs, adapter), tokens, File.Exists(floatPath) ? "float" : "quantized");
         }
         finally
         {

@@ -55,7 +55,7 @@ if (File.Exists(Path.Combine(intermediate, "train", "model.safetensors")))
 else Console.WriteLine($"compressed weights: not measured, {intermediate} has no trained weights (build the sample first)");
 
 var lora = LoraBench.Run(model.ArtifactDirectory, Math.Min(tokens, model.Session.MaxSequenceLength - 8), threads);
-Console.WriteLine($"LoRA inputs, decode of {lora.Tokens} tokens (same weights, three graphs/settings side by side):");
+Console.WriteLine($"LoRA inputs, decode of {lora.Tokens} tokens (the artifact's {lora.Weights} weights, three graphs/settings side by side):");
 Console.WriteLine($"  graph without LoRA inputs      {lora.WithoutInputs,10:0.0} tokens/s");
 Console.WriteLine($"  with LoRA inputs, no adapter   {lora.NoAdapter,10:0.0} tokens/s  ({lora.NoAdapter / lora.WithoutInputs:0.00}x)");
 Console.WriteLine($"  with a rank-16 adapter active  {lora.Rank16Adapter,10:0.0} tokens/s  ({lora.Rank16Adapter / lora.WithoutInputs:0.00}x)");

@@ -30,7 +30,8 @@ internal static class ReexportedArtifact
                 entries[entry.FullName] = buffer.ToArray();
             }
         if (!entries.TryGetValue("model/model.safetensors", out var weights) || !entries.TryGetValue("spec.json", out var spec))
-            throw new InvalidDataException($"{artifact} has no model/model.safetensors or spec.json to re-export from.");
+            throw new InvalidDataException($"{artifact} has no model/model.safetensors or spec.json to re-export from " +
+                "(the float weights are left out of a quantized project's deploy layout; build it with -p:AfmPackageSources=true to keep them).");
 
         var weightsPath = Path.Combine(scratch, "model.safetensors");
         var specPath = Path.Combine(scratch, "spec.json");

@@ -170,6 +170,8 @@ public sealed class AfmPackage : AfmSpecStageTask
     public string AdaptersDirectory { get; set; } = "";
     /// <summary>Folder written by the export-adapters stage (empty without Adapter items).</summary>
     public string OnnxAdaptersDirectory { get; set; } = "";
+    /// <summary>$(AfmPackageSources): keep the float weights and adapter sources beside their compiled forms (specs/artifact.md).</summary>
+    public bool PackageSources { get; set; }
     protected override string Command => "package";
     protected override void AddStageArguments(ResponseFileBuilder arguments)
     {
@@ -181,5 +183,6 @@ public sealed class AfmPackage : AfmSpecStageTask
         if (!string.IsNullOrEmpty(ProfileDirectory)) arguments.Add("--profile", ProfileDirectory);
         if (!string.IsNullOrEmpty(AdaptersDirectory)) arguments.Add("--adapters", AdaptersDirectory);
         if (!string.IsNullOrEmpty(OnnxAdaptersDirectory)) arguments.Add("--onnx-adapters", OnnxAdaptersDirectory);
+        if (PackageSources) arguments.Add("--sources", "true");
     }
 }

@@ -26,6 +26,19 @@ public sealed class StageTaskCommandLineTests
     }
 
     [Fact]
+    public void Package_passes_sources_only_when_AfmPackageSources_is_true()
+    {
+        AfmPackage Task(bool sources) => new()
+        {
+            CompilerPath = Compiler, SpecFile = "/p/obj/afm/spec/spec.json", TokenizerDirectory = "/p/obj/afm/tokenizer/",
+            DataDirectory = "/p/obj/afm/data/", TrainDirectory = "/p/obj/afm/train/", OutputPath = "/p/bin/Debug/m.1.0.0.afmpkg",
+            PackageSources = sources,
+        };
+        Assert.Contains("--sources \"true\"\n", Task(sources: true).GetCommandsForTesting().ResponseFile);
+        Assert.DoesNotContain("--sources", Task(sources: false).GetCommandsForTesting().ResponseFile);
+    }
+
+    [Fact]
     public void Paths_with_spaces_and_quotes_stay_one_argument()
     {
         var task = new AfmTrainTokenizer { CompilerPath = "/my tools/afm.dll", SpecFile = "/a b/\"q\".json", OutputPath = "/out dir/" };

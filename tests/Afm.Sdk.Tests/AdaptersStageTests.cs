@@ -30,8 +30,9 @@ public sealed class AdaptersStageTests
         Assert.True(first.ExitCode == 0, first.ToString());
 
         var artifact = ArtifactReader.Open(project.PathOf("bin/Debug/micro.0.3.0.afmpkg"));
-        foreach (var entry in new[] { "adapters/recovery-r4/adapter.safetensors", "adapters/recovery-r8/adapter.safetensors",
-                     "adapters/summarize/adapter.safetensors", "reports/adapters.json", "reports/adapters.md" })
+        // The deploy layout packages each adapter as ORT's .onnx_adapter; adapter.safetensors only with AfmPackageSources=true.
+        foreach (var entry in new[] { "adapters/recovery-r4.onnx_adapter", "adapters/recovery-r8.onnx_adapter",
+                     "adapters/summarize.onnx_adapter", "reports/adapters.json", "reports/adapters.md" })
             Assert.True(artifact.Entries.ContainsKey(entry), entry);
         Assert.Contains("adapters", artifact.Manifest.Stages);
         using (var report = artifact.Json("reports/adapters.json"))

@@ -19,11 +19,13 @@ internal static class PackageCommand
         var profile = new Option<string?>("--profile") { Description = "The profile folder written by `afm profile --spec`; optional." };
         var adapters = new Option<string?>("--adapters") { Description = "The adapters folder written by `afm adapters`; optional." };
         var onnxAdapters = new Option<string?>("--onnx-adapters") { Description = "The folder written by `afm export-adapters` (.onnx_adapter files); optional." };
+        var sources = new Option<bool>("--sources") { Description = "Keep the sources of compiled entries: the float weights beside quantized ones, each adapter.safetensors beside its .onnx_adapter (MSBuild: AfmPackageSources=true)." };
         var output = StageOptions.Out("The .afmpkg file to write.");
         var command = new Command("package", "Assemble the model artifact with its manifest and reports.") { spec, tokenizer, data, train, export, quantize, output };
         command.Options.Add(profile);
         command.Options.Add(adapters);
         command.Options.Add(onnxAdapters);
+        command.Options.Add(sources);
         command.SetAction(result => CompilerRun.Guard(() =>
         {
             var model = SpecFile.Load(result.GetValue(spec)!);
@@ -34,13 +36,17 @@ internal static class PackageCommand
                 ProfileDirectory = result.GetValue(profile),
                 AdaptersDirectory = result.GetValue(adapters),
                 OnnxAdaptersDirectory = result.GetValue(onnxAdapters),
+                Sources = result.GetValue(sources),
             };
-            var entries = ArtifactBuilder.Build(inputs);
+            var entries = ArtifactBuilder.Build(inputs, out var leftOut);
             var path = result.GetValue(output)!;
             AtomicOutput.WriteFile(path, stream => DeterministicZip.Write(stream, entries));
-            CompilerOutput.Progress($"package: {Path.GetFullPath(path)} ({new FileInfo(path).Length:N0} bytes, {entries.Count} files)");
+            CompilerOutput.Progress($"package: {Path.GetFullPath(path)} ({new FileInfo(path).Length:N0} bytes, {entries.Count} files{LeftOut(leftOut)})");
             return 0;
         }));
         return command;
     }
+
+    private static string LeftOut(IReadOnlyList<string> leftOut) => leftOut.Count == 0 ? ""
+        : $"; deploy layout, without {string.Join(", ", leftOut)}: -p:{DeployLayout.SourcesProperty}=true keeps them";
 }

@@ -19,12 +19,17 @@ public sealed record PackageInputs(ModelSpec Spec, string TokenizerDirectory, st
     public string? AdaptersDirectory { get; init; }
     /// <summary>Folder of the export-adapters stage; when set, each adapter's <c>&lt;name&gt;.onnx_adapter</c> and <c>&lt;name&gt;.json</c> go under <see cref="ArtifactLayout.AdaptersFolder"/>.</summary>
     public string? OnnxAdaptersDirectory { get; init; }
+    /// <summary>Keep the sources of compiled entries (float weights beside quantized ones, adapter.safetensors beside .onnx_adapter); see <see cref="DeployLayout"/>.</summary>
+    public bool Sources { get; init; }
 }
 
 /// <summary>Collects the files of an artifact and writes its manifest over them.</summary>
 public static class ArtifactBuilder
 {
-    public static SortedDictionary<string, byte[]> Build(PackageInputs inputs)
+    public static SortedDictionary<string, byte[]> Build(PackageInputs inputs) => Build(inputs, out _);
+
+    /// <param name="leftOut">The source entries the deploy layout left out (empty with <see cref="PackageInputs.Sources"/>).</param>
+    public static SortedDictionary<string, byte[]> Build(PackageInputs inputs, out IReadOnlyList<string> leftOut)
     {
         var spec = inputs.Spec;
         var entries = new SortedDictionary<string, byte[]>(StringComparer.Ordinal)
@@ -64,6 +69,8 @@ public static class ArtifactBuilder
         entries[ArtifactLayout.TrainingReport] = reportBytes;
         var report = JsonSerializer.Deserialize<TrainingSummary>(reportBytes, SpecFile.Options)!;
         entries[ArtifactLayout.TrainingChart] = LossChart.RenderPng($"{spec.Name} {spec.Version}: training", Curves(report), report.UnigramBaselineLoss);
+
+        leftOut = inputs.Sources ? [] : DeployLayout.RemoveSources(entries);
 
         var manifest = new Manifest
         {
