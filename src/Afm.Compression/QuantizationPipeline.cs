@@ -1,6 +1,7 @@
 using System.Globalization;
 using Afm.Compression.Allocation;
 using Afm.Compression.Calibration;
+using Afm.Compression.Quantizers;
 using Afm.Compression.Reports;
 using Afm.Compression.Storage;
 using Afm.Core.Diagnostics;
@@ -77,13 +78,21 @@ public static class QuantizationPipeline
         var devices = inputs.Devices ?? [];
         var budgetDevice = devices.FirstOrDefault(d => string.Equals(d.Device, plan.Device, StringComparison.OrdinalIgnoreCase));
         var chosenBits = PlanAllocator.Allocate(plan, spec.ProjectPath, layers, allocatable, candidates, budgetDevice, out var allocation);
-        var chosen = layers.Select(l => l.Role == LayerRole.Vector ? new FloatTensor(l.WeightName, l.Shape, original[l.WeightName])
+        IReadOnlyList<QuantizedTensor> chosen = layers.Select(l => l.Role == LayerRole.Vector ? new FloatTensor(l.WeightName, l.Shape, original[l.WeightName])
             : candidates[l.WeightName][l.Role == LayerRole.Allocatable ? chosenBits[l.WeightName] : candidates[l.WeightName].Keys.Single()].Tensor).ToList();
+
+        using var reference = Trainer.LoadModel(spec.Architecture, inputs.WeightsPath);
+        if (plan.TuningSteps > 0)
+        {
+            // Distinct training sequences for the steps (as many as the split has), the calibration ones to check the result.
+            var sequences = Evaluator.Spread(inputs.Calibration, plan.TuningSteps * GridTuning.BatchSize);
+            progress?.Invoke($"quantize: grid tuning, {plan.TuningSteps} steps on {sequences.Count} training sequences");
+            chosen = GridTuning.Tune(model, reference, inputs.Calibration, sequences, calibration, chosen, plan.TuningSteps, plan.TuningLearningRate, progress);
+        }
 
         progress?.Invoke("quantize: validation perplexity of float, quantized and uniform baseline");
         var validation = Evaluator.Spread(inputs.Validation, inputs.ValidationSequences);
         double floatLoss = Evaluator.MeanLoss(model, inputs.Validation, validation);
-        using var reference = Trainer.LoadModel(spec.Architecture, inputs.WeightsPath);
         var (quantizedLoss, quantizedDivergence) = LossWith(model, reference, chosen.ToDictionary(t => t.Name, t => t.Dequantize()), inputs.Validation, validation);
         (double Loss, double Divergence)? baseline = plan.Method == QuantizationMethod.Palettize
             ? LossWith(model, reference, chosen.ToDictionary(t => t.Name, t => t is PalettizedTensor p ? LayerQuantizer.UniformAtEqualBits(p, original[t.Name]).Dequantize() : t.Dequantize()),

@@ -84,6 +84,31 @@ public static class Palettizer
     }
 
     /// <summary>
+    /// <paramref name="tensor"/> with other table values (<see cref="LutTuning"/>): each group's entries are rounded to the
+    /// stored LUT type and sorted ascending, and every index follows its entry.
+    /// </summary>
+    public static PalettizedTensor WithTables(PalettizedTensor tensor, float[] values)
+    {
+        int entries = tensor.Entries;
+        var lut = new float[tensor.Lut.Length];
+        var lutInt8 = tensor.LutInt8 is null ? null : new sbyte[tensor.LutInt8.Length];
+        var lutScale = tensor.LutScale is null ? null : new float[tensor.LutScale.Length];
+        var indices = new byte[tensor.Indices.Length];
+        long columns = tensor.Columns;
+        for (int group = 0; group < tensor.Groups; group++)
+        {
+            var order = Enumerable.Range(0, entries).OrderBy(e => values[group * entries + e]).ThenBy(e => e).ToArray();
+            var position = new byte[entries];
+            for (int k = 0; k < entries; k++) position[order[k]] = (byte)k;
+            StoreTable(order.Select(e => (double)values[group * entries + e]).ToArray(), lut.AsSpan(group * entries, entries),
+                lutInt8 is null ? default : lutInt8.AsSpan(group * entries, entries), lutScale, group);
+            long start = group * tensor.GroupSize * columns, end = Math.Min(tensor.Count, start + tensor.GroupSize * columns);
+            for (long i = start; i < end; i++) indices[i] = position[tensor.Indices[i]];
+        }
+        return tensor with { Indices = indices, Lut = lut, LutInt8 = lutInt8, LutScale = lutScale };
+    }
+
+    /// <summary>
     /// Rounds the centroids to the stored type, keeps the table ascending and fills unused entries (a group with
     /// fewer distinct values than entries) with the largest centroid, so every index is valid.
     /// </summary>

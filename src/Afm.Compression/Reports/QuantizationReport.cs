@@ -24,7 +24,7 @@ public sealed record QuantizationReport
 
 public sealed record PlanSummary(string Name, string Method, int Bits, int LowBits, int GroupSize, string LutType, string Embedding,
     string Importance, double? TargetBitsPerWeight, long? MaxWeightBytes, string? Device, int CalibrationSequences, int ValidationSequences,
-    double? MaxLatencyMs = null, double? MaxEnergyMj = null, string Rounding = "gptq");
+    double? MaxLatencyMs = null, double? MaxEnergyMj = null, string Rounding = "gptq", int TuningSteps = 0);
 
 /// <param name="Format">palettize | uniform | int8-per-channel | float.</param>
 /// <param name="Role">allocated (the allocator chose the bits), override, embedding, float (kept), vector (norms).</param>

@@ -11,7 +11,7 @@ internal static class ReportBuilder
     private const int MaxFrontierPoints = 24;
 
     public static QuantizationReport Build(ModelSpec spec, QuantizationPlanSpec plan, List<LayerPlan> layers,
-        Dictionary<string, LayerCandidates> candidates, List<QuantizedTensor> chosen,
+        Dictionary<string, LayerCandidates> candidates, IReadOnlyList<QuantizedTensor> chosen,
         BitAllocation? allocation, List<LayerPlan> allocatable, int validationSequences,
         double calibrationFloatLoss, double floatLoss, (double Loss, double Divergence) quantized, (double Loss, double Divergence)? baseline,
         IReadOnlyDictionary<string, float[]> original,
@@ -52,7 +52,7 @@ internal static class ReportBuilder
             Plan = new PlanSummary(plan.Name, Lower(plan.Method), plan.Bits, plan.LowBits, plan.GroupSize, Lower(plan.LutType),
                 plan.Embedding switch { EmbeddingFormat.Int8PerChannel => "int8-per-channel", EmbeddingFormat.Float => "float", _ => "quantize" },
                 Lower(plan.Importance), plan.TargetBitsPerWeight, plan.MaxWeightBytes, plan.Device, plan.CalibrationSequences, validationSequences,
-                plan.MaxLatencyMs, plan.MaxEnergyMj, Lower(plan.Rounding)),
+                plan.MaxLatencyMs, plan.MaxEnergyMj, Lower(plan.Rounding), plan.TuningSteps),
             Layers = layerReports,
             Totals = totals,
             Perplexity = perplexity,
@@ -74,7 +74,7 @@ internal static class ReportBuilder
             : options.ToDictionary(o => o.Key > 0 ? o.Key.ToString(CultureInfo.InvariantCulture) : "int8", o => R(o.Value.Loss, 5));
         // A negative measured increase is noise of the calibration set; the allocator (and this prediction) counts it as 0.
         double? contribution = options is null || layer.Role == LayerRole.Float ? null
-            : R(options.PredictedLoss(options.Single(o => ReferenceEquals(o.Value.Tensor, tensor)).Key), 5);
+            : R(options.PredictedLoss(options.Count == 1 ? options.Keys.Single() : tensor.Bits), 5); // the chosen candidate (grid tuning may have replaced its tensor)
         double? error = tensor is FloatTensor ? null : R(RelativeError(original, tensor), 5);
         return new LayerReport(layer.Name, layer.Shape, layer.Count, format, role, tensor is FloatTensor ? null : tensor.Bits,
             tensor is PalettizedTensor ? plan.GroupSize : null, R(tensor.BitsPerWeight, 4), tensor.StorageBytes, error, sensitivity, contribution, null);

@@ -14,7 +14,8 @@ public static class ReportMarkdown
         Line(md, $"# Quantization report: {title}");
         Line(md, "");
         Line(md, $"Plan `{p.Name}`: {p.Method}, {p.Bits} bits (low {p.LowBits}), {p.GroupSize} output channels per LUT ({p.LutType}), " +
-            $"embedding {p.Embedding}, importance {p.Importance}, {p.Rounding} rounding" + (p.TargetBitsPerWeight is double target ? $", target {F(target, 4)} bits/weight" : "") +
+            $"embedding {p.Embedding}, importance {p.Importance}, {p.Rounding} rounding, " +
+            (p.TuningSteps > 0 ? $"grids tuned for {p.TuningSteps} steps" : "grids not tuned") + (p.TargetBitsPerWeight is double target ? $", target {F(target, 4)} bits/weight" : "") +
             (p.MaxWeightBytes is long bytes ? $", at most {bytes} bytes" : "") + ".");
         Line(md, "");
         Line(md, "| | value |");

@@ -83,6 +83,10 @@ public sealed record QuantizationPlanSpec
     public required int CalibrationSequences { get; init; }
     /// <summary>Upper bound on k-means iterations (it stops earlier when no assignment changes).</summary>
     public required int KMeansIterations { get; init; }
+    /// <summary>Steps of end-to-end grid tuning (LUT entries, uniform scales and offsets) against the float model; 0 turns it off.</summary>
+    public int TuningSteps { get; init; } = 80;
+    /// <summary>Adam's step of grid tuning, in units of each layer's mean grid spacing.</summary>
+    public double TuningLearningRate { get; init; } = 0.02;
     public SourceLocation? Location { get; init; }
     /// <summary>Where TargetBitsPerWeight / MaxWeightBytes were written, for errors found while quantizing.</summary>
     public SourceLocation? TargetLocation { get; init; }

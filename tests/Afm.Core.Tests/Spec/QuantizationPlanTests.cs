@@ -26,6 +26,15 @@ public sealed class QuantizationPlanTests
             (plan.Method, plan.Bits, plan.LowBits, plan.GroupSize, plan.LutType, plan.Embedding, plan.Importance));
         Assert.Null(plan.TargetBitsPerWeight);
         Assert.Equal(RoundingKind.Gptq, plan.Rounding);
+        Assert.Equal((80, 0.02), (plan.TuningSteps, plan.TuningLearningRate));
+    }
+
+    [Fact]
+    public void Grid_tuning_can_be_set_or_turned_off()
+    {
+        using var project = WithPlan("<QuantizationPlan Include=\"device\" TuningSteps=\"0\" TuningLearningRate=\"0.05\" />");
+        var plan = project.Read().Spec!.Quantization!;
+        Assert.Equal((0, 0.05), (plan.TuningSteps, plan.TuningLearningRate));
     }
 
     [Fact]
@@ -55,6 +64,8 @@ public sealed class QuantizationPlanTests
     [InlineData("Rounding=\"awq\"", "AFM4011", "Rounding=")]
     [InlineData("Device=\"phone\"", "AFM4008", "Device=")]
     [InlineData("Bits=\"9\"", "AFM1003", "Bits=")]
+    [InlineData("TuningSteps=\"-1\"", "AFM1003", "TuningSteps=")]
+    [InlineData("TuningLearningRate=\"0\"", "AFM1003", "TuningLearningRate=")]
     public void A_bad_value_is_an_error_at_its_attribute(string metadata, string code, string attribute)
     {
         using var project = WithPlan($"<QuantizationPlan Include=\"device\" {metadata} />");

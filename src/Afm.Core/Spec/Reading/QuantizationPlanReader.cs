@@ -11,12 +11,14 @@ internal static class QuantizationPlanReader
     public const int DefaultGroupSize = 16;
     public const int DefaultCalibrationSequences = 32;
     public const int DefaultKMeansIterations = 30;
+    public const int DefaultTuningSteps = 80;
+    public const double DefaultTuningLearningRate = 0.02;
 
     private static readonly string[] Known =
     [
         "Method", "Bits", "LowBits", "GroupSize", "LutType", "Embedding", "Importance", "TargetBitsPerWeight",
         "MaxWeightBytes", "MaxLatencyMs", "MaxEnergyMj", "Device", "Override", "KeepFloat", "CalibrationSequences",
-        "KMeansIterations", "Rounding",
+        "KMeansIterations", "Rounding", "TuningSteps", "TuningLearningRate",
     ];
 
     private static readonly (Func<double, bool>, string) BitsRange = (v => v >= 1 && v <= 8, "between 1 and 8");
@@ -64,9 +66,12 @@ internal static class QuantizationPlanReader
             ? k.Text.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToList() : [];
         var calibration = item.Get("CalibrationSequences") is { } c ? context.Int(c, SpecContext.Positive) : DefaultCalibrationSequences;
         var iterations = item.Get("KMeansIterations") is { } ki ? context.Int(ki, SpecContext.Positive) : DefaultKMeansIterations;
+        var tuningSteps = item.Get("TuningSteps") is { } ts ? context.Int(ts, SpecContext.NonNegative) : DefaultTuningSteps;
+        var tuningRate = item.Get("TuningLearningRate") is { } tl ? context.Double(tl, SpecContext.Positive) : DefaultTuningLearningRate;
 
         if (method is null || bits is null || lowBits is null || lowBits > bits || groupSize is null || lutType is null || embedding is null
             || importance is null || rounding is null || overrides is null || calibration is null || iterations is null
+            || tuningSteps is null || tuningRate is null
             || (item.Has("TargetBitsPerWeight") && target is null) || (item.Has("MaxWeightBytes") && maxBytes is null)
             || ((item.Has("MaxLatencyMs") || item.Has("MaxEnergyMj")) && device is null)) return null;
         return new QuantizationPlanSpec
@@ -89,6 +94,8 @@ internal static class QuantizationPlanReader
             KeepFloat = keepFloat,
             CalibrationSequences = calibration.Value,
             KMeansIterations = iterations.Value,
+            TuningSteps = tuningSteps.Value,
+            TuningLearningRate = tuningRate.Value,
             Location = item.Location,
             TargetLocation = item.Get("TargetBitsPerWeight")?.Location,
             MaxWeightBytesLocation = item.Get("MaxWeightBytes")?.Location,
