@@ -39,6 +39,18 @@ public sealed record AdapterResult
     /// recovered (above 1: better than the float model); null when quantization lost nothing.
     /// </summary>
     public double? RecoveredShare => FloatPerplexity is double f && BasePerplexity > f ? (BasePerplexity - AdaptedPerplexity) / (BasePerplexity - f) : null;
+
+    /// <summary>
+    /// <see cref="RecoveredShare"/> in words. Above 100% the adapted model is better than float: the adapter recovered the
+    /// quantization loss and then trained the model further on its own tokens, and a percentage of a small quantization
+    /// loss (thousands of percent) would say nothing about recovery.
+    /// </summary>
+    public string DescribeRecovery() => RecoveredShare switch
+    {
+        double s when s > 1 => "all, and below float (the adapter's own training)",
+        double s => s.ToString("P1", System.Globalization.CultureInfo.InvariantCulture),
+        _ => "n/a",
+    };
     public required IReadOnlyList<AdapterTrainPoint> TrainCurve { get; init; }
 }
 

@@ -20,7 +20,7 @@ public static class AdaptersReportMarkdown
             md.AppendLine("| adapter | rank | bytes | steps | data | ppl float | ppl base | ppl base+adapter | recovered |");
             md.AppendLine("|---|---:|---:|---:|---|---:|---:|---:|---:|");
             foreach (var a in recovery)
-                md.AppendLine(CultureInfo.InvariantCulture, $"| {a.Name} | {a.Rank} | {a.Bytes:N0} | {a.Steps} | {a.Data} | {F(a.FloatPerplexity)} | {F(a.BasePerplexity)} | {F(a.AdaptedPerplexity)} | {(a.RecoveredShare is double s ? s.ToString("P1", CultureInfo.InvariantCulture) : "n/a")} |");
+                md.AppendLine(CultureInfo.InvariantCulture, $"| {a.Name} | {a.Rank} | {a.Bytes:N0} | {a.Steps} | {a.Data} | {F(a.FloatPerplexity)} | {F(a.BasePerplexity)} | {F(a.AdaptedPerplexity)} | {a.DescribeRecovery()} |");
             md.AppendLine();
         }
         var features = report.Adapters.Where(a => a.Kind == "feature").ToList();

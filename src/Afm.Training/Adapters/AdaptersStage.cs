@@ -121,7 +121,7 @@ public static class AdaptersStage
             File.WriteAllText(Path.Combine(temp, ResultFile), JsonSerializer.Serialize(result, Json));
         });
         var r = result!;
-        string share = r.RecoveredShare is double s ? FormattableString.Invariant($" ({s:P1} of the quantization loss recovered)") : "";
+        string share = r.RecoveredShare is null ? "" : $" (quantization loss recovered: {r.DescribeRecovery()})";
         progress?.Invoke(a.Kind == AdapterKind.AccuracyRecovery
             ? FormattableString.Invariant($"adapters {a.Name}: done in {clock.Elapsed.TotalSeconds:0.0}s, perplexity float {r.FloatPerplexity:0.000}, base {r.BasePerplexity:0.000}, with adapter {r.AdaptedPerplexity:0.000}{share}")
             : FormattableString.Invariant($"adapters {a.Name}: done in {clock.Elapsed.TotalSeconds:0.0}s, response perplexity base {r.BasePerplexity:0.000}, initial {Math.Exp(initialLoss!.Value):0.000}, with adapter {r.AdaptedPerplexity:0.000}"));
