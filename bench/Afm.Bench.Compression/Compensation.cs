@@ -11,14 +11,16 @@ using Afm.Core.Spec;
 /// times — the palettizer with k-means++ seeds +0..+R-1, the uniform grid with its block 0, ±1, ±2 … weights longer —
 /// and the criterion is judged on the mean gaps; the 90% interval resamples validation sequences and draws together.
 /// The same draws' KL divergence from the float model (second order, never negative: Evaluator.MeanLossAndDivergence) is printed
-/// beside the gaps. Also printed: nearest rounding (the session-2 palettizer) and the uniform grid with the same GPTQ rounding, so what
-/// the LUT itself adds stays visible.
+/// beside the gaps. The plan's palettizer ends with grid tuning (LUT entries trained against the float model, GridTuning);
+/// also printed: the same palettizer untuned, nearest rounding (the session-2 palettizer), and the uniform grid given the
+/// same GPTQ rounding and the same tuning (of its scales and offsets), so what the LUT itself adds stays visible.
 /// </summary>
 internal static class Compensation
 {
     public static void Run(IReadOnlyList<LayerPlan> linear, IReadOnlyDictionary<string, float[]> original,
         IReadOnlyDictionary<string, float[]> importance, IReadOnlyDictionary<string, double[]> hessians, long seed, int threads,
-        int iterations, int draws, Func<Func<LayerPlan, float[]?>, (double[] Loss, double[] Kl)> measure)
+        int iterations, int draws, Func<Func<LayerPlan, float[]?>, (double[] Loss, double[] Kl)> measure,
+        Func<IReadOnlyDictionary<string, QuantizedTensor>, IReadOnlyDictionary<string, QuantizedTensor>> tune)
     {
         var klOf = new Dictionary<double[], double[]>(ReferenceEqualityComparer.Instance);
         double[] losses(Func<LayerPlan, float[]?> replace)
@@ -29,11 +31,12 @@ internal static class Compensation
         }
         var floatLosses = losses(_ => null);
         var zeros = new double[floatLosses.Length];
-        Console.WriteLine($"1e. the plan's palettizer (Fisher k-means + GPTQ rounding + LUT refits) vs uniform round-to-nearest, {draws} draws each; " +
+        Console.WriteLine($"1e. the plan's palettizer (Fisher k-means + GPTQ rounding + LUT refits + grid tuning) vs uniform round-to-nearest, {draws} draws each; " +
             "gaps in nats/token vs float");
-        Console.WriteLine("bits | bpw | palettized GPTQ gaps (seeds +0..) | uniform RTN gaps (block +0, -1, +1, ..) | ratio of mean gaps [90%: sequences x draws] " +
-            "| palettized nearest / uniform RTN | uniform GPTQ / uniform RTN | palettized GPTQ / uniform GPTQ");
-        Console.WriteLine("     then KL(float || quantized), nats/token: palettized GPTQ draws | uniform RTN draws | ratio of means [90%] | palettized nearest / uniform RTN");
+        Console.WriteLine("bits | bpw | palettized gaps (seeds +0..) | uniform RTN gaps (block +0, -1, +1, ..) | ratio of mean gaps [90%: sequences x draws] " +
+            "| palettized untuned / uniform RTN | palettized nearest / uniform RTN | uniform GPTQ / uniform RTN | uniform GPTQ+tuned / uniform RTN | palettized / uniform GPTQ+tuned");
+        Console.WriteLine("     then KL(float || quantized), nats/token: palettized draws | uniform RTN draws | ratio of means [90%] | palettized untuned / uniform RTN " +
+            "| palettized nearest / uniform RTN | uniform GPTQ+tuned / uniform RTN");
         foreach (int bits in new[] { 4, 3 })
         {
             PalettizedTensor Pal(LayerPlan l, long s, bool compensate) => Palettizer.Palettize(l.WeightName, l.Shape, original[l.WeightName],
@@ -42,25 +45,35 @@ internal static class Compensation
             double bpw = 8.0 * first.Values.Sum(t => t.StorageBytes) / first.Values.Sum(t => t.Count);
             var blocks = linear.ToDictionary(l => l.WeightName, l => LayerQuantizer.EqualBitsBlockSize(first[l.WeightName]));
 
-            var pal = new List<double[]> { FairComparison.Losses(losses, linear, l => first[l.WeightName].Dequantize()) };
-            for (long s = 1; s < draws; s++) pal.Add(FairComparison.Losses(losses, linear, l => Pal(l, seed + s, true).Dequantize()));
+            double[] Tuned(IReadOnlyDictionary<string, QuantizedTensor> tensors)
+            {
+                var tuned = tune(tensors);
+                return FairComparison.Losses(losses, linear, l => tuned[l.WeightName].Dequantize());
+            }
+            var untuned = FairComparison.Losses(losses, linear, l => first[l.WeightName].Dequantize());
+            var pal = new List<double[]> { Tuned(first.ToDictionary(p => p.Key, p => (QuantizedTensor)p.Value)) };
+            for (long s = 1; s < draws; s++) pal.Add(Tuned(linear.ToDictionary(l => l.WeightName, l => (QuantizedTensor)Pal(l, seed + s, true))));
             var uni = Enumerable.Range(0, draws).Select(d => d % 2 == 1 ? (d + 1) / 2 : -d / 2).Select(shift => FairComparison.Losses(losses, linear,
                 l => UniformQuantizer.Quantize(l.WeightName, l.Shape, original[l.WeightName], bits, blocks[l.WeightName] + shift).Dequantize())).ToList();
             var nearest = FairComparison.Losses(losses, linear, l => Pal(l, seed, false).Dequantize());
-            var uniGptq = FairComparison.Losses(losses, linear, l => UniformQuantizer.Quantize(l.WeightName, l.Shape, original[l.WeightName], bits,
-                blocks[l.WeightName], hessians[l.WeightName], threads).Dequantize());
+            var uniGptqTensors = linear.ToDictionary(l => l.WeightName, l => (QuantizedTensor)UniformQuantizer.Quantize(l.WeightName, l.Shape,
+                original[l.WeightName], bits, blocks[l.WeightName], hessians[l.WeightName], threads));
+            var uniGptq = FairComparison.Losses(losses, linear, l => uniGptqTensors[l.WeightName].Dequantize());
+            var uniTuned = Tuned(uniGptqTensors);
 
             var (ratio, low, high) = RatioOverDraws(pal, uni, floatLosses);
             double uniMean = uni.Average(u => FairComparison.Gap(u, floatLosses));
             Console.WriteLine($"{bits,4} | {bpw:F4} | {string.Join(" ", pal.Select(p => FairComparison.Gap(p, floatLosses).ToString("F6")))} | " +
                 $"{string.Join(" ", uni.Select(u => FairComparison.Gap(u, floatLosses).ToString("F6")))} | {ratio:F3} [{low:F3}, {high:F3}] | " +
-                $"{FairComparison.Gap(nearest, floatLosses) / uniMean:F3} | {FairComparison.Gap(uniGptq, floatLosses) / uniMean:F3} | " +
-                $"{pal.Average(p => FairComparison.Gap(p, floatLosses)) / FairComparison.Gap(uniGptq, floatLosses):F3}");
+                $"{FairComparison.Gap(untuned, floatLosses) / uniMean:F3} | {FairComparison.Gap(nearest, floatLosses) / uniMean:F3} | " +
+                $"{FairComparison.Gap(uniGptq, floatLosses) / uniMean:F3} | {FairComparison.Gap(uniTuned, floatLosses) / uniMean:F3} | " +
+                $"{pal.Average(p => FairComparison.Gap(p, floatLosses)) / FairComparison.Gap(uniTuned, floatLosses):F3}");
             var palKl = pal.Select(p => klOf[p]).ToList();
             var uniKl = uni.Select(u => klOf[u]).ToList();
             var (klRatio, klLow, klHigh) = RatioOverDraws(palKl, uniKl, zeros);
             Console.WriteLine($"  KL | {string.Join(" ", palKl.Select(k => k.Average().ToString("F6")))} | {string.Join(" ", uniKl.Select(k => k.Average().ToString("F6")))} | " +
-                $"{klRatio:F3} [{klLow:F3}, {klHigh:F3}] | {klOf[nearest].Average() / uniKl.Average(k => k.Average()):F3}");
+                $"{klRatio:F3} [{klLow:F3}, {klHigh:F3}] | {klOf[untuned].Average() / uniKl.Average(k => k.Average()):F3} | " +
+                $"{klOf[nearest].Average() / uniKl.Average(k => k.Average()):F3} | {klOf[uniTuned].Average() / uniKl.Average(k => k.Average()):F3}");
         }
     }
 

@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using Afm.Compression;
 using Afm.Compression.Allocation;
 using Afm.Compression.Calibration;
+using Afm.Compression.Quantizers;
 using Afm.Compression.Storage;
 using Afm.Core.Spec;
 using Afm.Data.Packing;
@@ -12,9 +13,9 @@ using Afm.Training.Stages;
 
 // Compression bench on a trained model's weights (default: the tiny-afm sample after `dotnet build samples/tiny-afm/tiny-afm.afmproj`).
 // Everything is measured side by side in one run, on the same validation sequences:
-//   1. palettized (the plan's default: Fisher k-means, GPTQ rounding, LUT refits) vs uniform round-to-nearest at equal effective
-//      bits per weight, every linear layer at 4, 3 and 2 bits (embedding int8 in both); 1e the same over several draws
-//      (the criterion); 1b-1d studies of the session-2 palettizer (nearest rounding): fairness, dense-and-sparse, noise;
+//   1. palettized layer by layer (Fisher k-means, GPTQ rounding, LUT refits) vs uniform round-to-nearest at equal effective
+//      bits per weight, every linear layer at 4, 3 and 2 bits (embedding int8 in both); 1e the plan's palettizer (with grid
+//      tuning) over several draws (the criterion); 1b-1d studies of the session-2 palettizer (nearest rounding): fairness, dense-and-sparse, noise;
 //   2. the mixed plan at TargetBitsPerWeight 3.7 vs random allocations of the same bits;
 //   3. the bytes of the stored quantized weights vs parameters x effective bits / 8.
 // Usage: dotnet run -c Release --project bench/Afm.Bench.Compression [-- <afm obj folder> <validation sequences> <random allocations>
@@ -78,7 +79,7 @@ var linear = layers.Where(l => l.Role == LayerRole.Allocatable).ToList();
 if (sections == "1e")
 {
     Console.WriteLine();
-    Compensation.Run(linear, original, importance, hessians, baseSpec.Seed, baseSpec.Threads, kmeansIterations, draws, SequenceMeasures);
+    Compensation.Run(linear, original, importance, hessians, baseSpec.Seed, baseSpec.Threads, kmeansIterations, draws, SequenceMeasures, Tune);
     File.Delete(weightsPath);
     return;
 }
@@ -91,7 +92,8 @@ if (sections == "1c")
     return;
 }
 Console.WriteLine();
-Console.WriteLine("1. every linear layer at b bits, group 16 rows, embedding int8 (gap = perplexity - float); palettized as the plan builds it (Fisher k-means, GPTQ rounding, LUT refits), uniform round-to-nearest");
+Console.WriteLine("1. every linear layer at b bits, group 16 rows, embedding int8 (gap = perplexity - float); palettized layer by layer (Fisher k-means, GPTQ rounding, LUT refits; " +
+    "before the plan's grid tuning, which 1e includes), uniform round-to-nearest");
 Console.WriteLine("bits | bpw palettized | bpw uniform | ppl palettized | ppl uniform | gap ratio (palettized/uniform; acceptance <= 0.5) | ppl palettized without Fisher | its gap ratio");
 var candidates = new Dictionary<(string, int), PalettizedTensor>();
 foreach (int bits in new[] { 4, 3, 2 })
@@ -117,6 +119,15 @@ foreach (int bits in new[] { 4, 3, 2 })
     foreach (var layer in layers) ModelWeights.Set(model, layer.WeightName, original[layer.WeightName]);
     return result;
 }
+// Grid tuning as the quantize stage runs it (the plan's steps and rate), with the int8 embedding in place as deployed.
+IReadOnlyDictionary<string, QuantizedTensor> Tune(IReadOnlyDictionary<string, QuantizedTensor> tensors)
+{
+    var plan = Plan(null);
+    var sequences = Evaluator.Spread(calibrationData, plan.TuningSteps * GridTuning.BatchSize);
+    var all = tensors.Values.Append(quantizer.Quantize(embedding, original[embedding.WeightName])).ToList();
+    return GridTuning.Tune(model, reference, calibrationData, sequences, calibration, all, plan.TuningSteps, plan.TuningLearningRate)
+        .Where(t => tensors.ContainsKey(t.Name)).ToDictionary(t => t.Name);
+}
 double[] SequenceLosses(Func<LayerPlan, float[]?> replace)
 {
     // Quantized variants get the int8 embedding, as in section 1; the float reference (replace gives null everywhere) does not.
@@ -129,7 +140,7 @@ double[] SequenceLosses(Func<LayerPlan, float[]?> replace)
 if (sections == "all")
 {
     Console.WriteLine();
-    Compensation.Run(linear, original, importance, hessians, baseSpec.Seed, baseSpec.Threads, kmeansIterations, draws, SequenceMeasures);
+    Compensation.Run(linear, original, importance, hessians, baseSpec.Seed, baseSpec.Threads, kmeansIterations, draws, SequenceMeasures, Tune);
 }
 if (sections == "studies")
 {
@@ -172,7 +183,9 @@ for (int run = 0; run < randomRuns; run++)
         long lowered = total - candidates[(l.WeightName, 4)].StorageBytes + candidates[(l.WeightName, 2)].StorageBytes;
         if (lowered >= chosenStorage) { bits[l.WeightName] = 2; total = lowered; }
     }
-    double ppl = Perplexity(l => l == embedding ? embeddingInt8 : bits.TryGetValue(l.WeightName, out var b) ? candidates[(l.WeightName, b)].Dequantize() : original[l.WeightName]);
+    // Tuned as the stage tunes the allocator's choice, so both sides get the same treatment.
+    var tuned = Tune(bits.ToDictionary(b => b.Key, b => (QuantizedTensor)candidates[(b.Key, b.Value)]));
+    double ppl = Perplexity(l => l == embedding ? embeddingInt8 : tuned.TryGetValue(l.WeightName, out var t) ? t.Dequantize() : original[l.WeightName]);
     randomPpl.Add(ppl);
     Console.WriteLine($"random allocation {run}: {8.0 * total / linear.Sum(l => l.Count):F4} bpw, {bits.Count(b => b.Value == 2)} layers at 2 bits, perplexity {ppl:F4}");
 }
