@@ -14,7 +14,7 @@ namespace Afm.Sdk.Tests;
 [Collection(ToolchainCollection.Name)]
 public sealed class AdapterExportTests
 {
-    private static string Compiler => Path.Combine(RepositoryLayout.Root, "src", "Afm.Cli", "bin", "Release", "net10.0", "afm.dll");
+    private static string Compiler => RepositoryLayout.Compiler;
 
     private static readonly string Items = MicroModel.Items + """
                 <Adapter Include="recovery" Kind="accuracy-recovery" Ranks="4" Tokens="2k" />

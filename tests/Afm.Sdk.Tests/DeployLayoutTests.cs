@@ -10,7 +10,7 @@ namespace Afm.Sdk.Tests;
 [Collection(ToolchainCollection.Name)]
 public sealed class DeployLayoutTests
 {
-    private static string Compiler => Path.Combine(RepositoryLayout.Root, "src", "Afm.Cli", "bin", "Release", "net10.0", "afm.dll");
+    private static string Compiler => RepositoryLayout.Compiler;
 
     private static readonly string Items = MicroModel.Items + """
                 <QuantizationPlan Include="device" Bits="4" LowBits="2" GroupSize="16" CalibrationSequences="4" />

@@ -7,7 +7,7 @@ namespace Afm.Sdk.Tests;
 [Collection(ToolchainCollection.Name)]
 public sealed class ExportAndRunTests
 {
-    private static string Compiler => Path.Combine(RepositoryLayout.Root, "src", "Afm.Cli", "bin", "Release", "net10.0", "afm.dll");
+    private static string Compiler => RepositoryLayout.Compiler;
 
     [Fact]
     public void The_artifact_carries_the_exported_graph_and_afm_run_streams_a_completion_from_it()

@@ -62,7 +62,7 @@ public static class ArtifactBuilder
         if (adapted) AdapterEntries(entries, inputs.AdaptersDirectory!);
         bool adaptersExported = inputs.OnnxAdaptersDirectory is { Length: > 0 } onnxAdapters && Directory.Exists(onnxAdapters);
         if (adaptersExported)
-            foreach (var file in Directory.EnumerateFiles(inputs.OnnxAdaptersDirectory!).Where(f => f.EndsWith(".onnx_adapter", StringComparison.Ordinal) || f.EndsWith(".json", StringComparison.Ordinal) && Path.GetFileName(f) != "index.json"))
+            foreach (var file in Directory.EnumerateFiles(inputs.OnnxAdaptersDirectory!).Where(f => f.EndsWith(Afm.Onnx.Adapters.OnnxAdapterFormat.Extension, StringComparison.Ordinal) || f.EndsWith(".json", StringComparison.Ordinal) && Path.GetFileName(f) != "index.json"))
                 entries[ArtifactLayout.AdaptersFolder + Path.GetFileName(file)] = File.ReadAllBytes(file);
 
         var reportBytes = File.ReadAllBytes(Path.Combine(inputs.TrainDirectory, "report.json"));

@@ -21,7 +21,7 @@ internal static class DeployLayout
             // adapters/<name>/adapter.safetensors beside adapters/<name>.onnx_adapter: the trained file ORT's format was compiled from.
             if (!name.StartsWith(ArtifactLayout.AdaptersFolder, StringComparison.Ordinal) || !name.EndsWith("/" + AdapterSourceFile, StringComparison.Ordinal)) continue;
             var adapter = name[ArtifactLayout.AdaptersFolder.Length..^(AdapterSourceFile.Length + 1)];
-            if (adapter.Length > 0 && !adapter.Contains('/') && entries.ContainsKey($"{ArtifactLayout.AdaptersFolder}{adapter}{OnnxAdapterExtension}"))
+            if (adapter.Length > 0 && !adapter.Contains('/') && entries.ContainsKey($"{ArtifactLayout.AdaptersFolder}{adapter}{Afm.Onnx.Adapters.OnnxAdapterFormat.Extension}"))
                 sources.Add(name);
         }
         sources.RemoveAll(s => !entries.ContainsKey(s));
@@ -31,5 +31,4 @@ internal static class DeployLayout
     }
 
     private const string AdapterSourceFile = Afm.Training.Adapters.AdapterFile.FileName;
-    private const string OnnxAdapterExtension = ".onnx_adapter";
 }

@@ -7,6 +7,9 @@ public static class RepositoryLayout
 
     public static string LocalSdkFeed => Path.Combine(Root, "sdk", "local-feed");
 
+    /// <summary>The <c>afm</c> compiler the SDK builds on first use (tests run it directly: `afm run`, `afm inspect` ...).</summary>
+    public static string Compiler => Path.Combine(Root, "src", "Afm.Cli", "bin", "Release", "net10.0", "afm.dll");
+
     public static string SdkVersion { get; } = ReadSdkVersion();
 
     private static string FindRoot()
