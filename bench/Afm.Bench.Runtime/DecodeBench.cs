@@ -43,15 +43,15 @@ internal static class DecodeBench
         torch.set_num_threads(threads);
         var (torchModelOwned, weights) = LoadGraphWeights(architecture, artifactDirectory, model.Session.BaseSha256);
         using var torchModel = torchModelOwned;
-        var suppression = model.Generator.Suppression;
+        var greedy = new Sampler(SamplingOptions.Greedy, model.Generator.Suppression); // the runtime's own greedy choice
         var promptIds = model.Generator.Tokenize(prompt).Select(i => (long)i).ToList();
-        TorchGreedy(torchModel, suppression, promptIds, 4, out _);
+        TorchGreedy(torchModel, greedy, promptIds, 4, out _);
         List<int> torchIds = [];
         double torchRate = 0;
         for (int run = 0; run < Repeats; run++)
         {
             var clock = Stopwatch.StartNew();
-            torchIds = TorchGreedy(torchModel, suppression, promptIds, ortIds.Count, out var firstToken);
+            torchIds = TorchGreedy(torchModel, greedy, promptIds, ortIds.Count, out var firstToken);
             torchRate = Math.Max(torchRate, (torchIds.Count - 1) / (clock.Elapsed - firstToken).TotalSeconds);
         }
         int difference = Enumerable.Range(0, Math.Min(ortIds.Count, torchIds.Count)).FirstOrDefault(i => ortIds[i] != torchIds[i], -1);
@@ -87,7 +87,7 @@ internal static class DecodeBench
     private const int Repeats = 3;
 
     /// <summary>Greedy tokens; <paramref name="firstToken"/> is the time to the first one (the prefill), excluded from decode speed.</summary>
-    private static List<int> TorchGreedy(Afm.Training.Model.AfmDecoder model, TokenSuppression suppression, List<long> prompt, int tokens, out TimeSpan firstToken)
+    private static List<int> TorchGreedy(Afm.Training.Model.AfmDecoder model, Sampler greedy, List<long> prompt, int tokens, out TimeSpan firstToken)
     {
         var sequence = new List<long>(prompt);
         var generated = new List<int>();
@@ -98,10 +98,7 @@ internal static class DecodeBench
         {
             using var scope = torch.NewDisposeScope();
             var logits = model.forward(torch.tensor(sequence.ToArray(), [1, sequence.Count], torch.int64));
-            var last = logits[0, -1].data<float>().ToArray();
-            int next = -1;
-            for (int i = 0; i < last.Length; i++)
-                if (!suppression.IsSuppressed(i) && (next < 0 || last[i] > last[next])) next = i;
+            int next = greedy.Next(logits[0, -1].data<float>().ToArray());
             if (generated.Count == 0) firstToken = clock.Elapsed;
             generated.Add(next);
             sequence.Add(next);

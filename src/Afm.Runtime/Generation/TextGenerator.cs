@@ -61,6 +61,7 @@ public sealed class TextGenerator(DecoderSession session, AfmTokenizer tokenizer
         clock.Restart();
         // Joins after prefill, with room for every token it may still feed; the prompt's OrtValue cache is copied once.
         using var batched = batcher is not null && budget > 1 ? batcher.Join(SequenceCache.From(cache, session, promptIds.Count + budget), options.Adapter, adapter) : null;
+        if (batched is not null) cache.Dispose(); // its copy lives on in the batch; without this the prompt's cache is held twice until the end
 
         var generated = new List<int>();
         int emitted = 0;

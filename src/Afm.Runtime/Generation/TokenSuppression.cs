@@ -35,14 +35,12 @@ public sealed class TokenSuppression
     /// <summary>The reserved ids of <paramref name="tokenizer"/> and every id at or above its vocabulary size.</summary>
     public static TokenSuppression ForTokenizer(AfmTokenizer tokenizer, int logitCount)
     {
-        var (first, count) = tokenizer.ReservedIds.GetOffsetAndLength(tokenizer.VocabSize);
-        int end = Math.Min(first + count, logitCount);
-        var beyondVocabulary = Enumerable.Range(tokenizer.VocabSize, Math.Max(0, logitCount - tokenizer.VocabSize));
-        return new TokenSuppression(logitCount, Enumerable.Range(first, Math.Max(0, end - first)).Concat(beyondVocabulary));
+        // The reserved ids are the vocabulary's last ones, so with the ids beyond it they form one run up to logitCount.
+        int first = tokenizer.ReservedIds.Start.GetOffset(tokenizer.VocabSize);
+        return new TokenSuppression(logitCount, Enumerable.Range(first, Math.Max(0, logitCount - first)));
     }
 
     public int LogitCount => suppressed.Length;
-    public int SuppressedCount => suppressed.Length - allowed.Length;
     /// <summary>The ids that may be generated, ascending.</summary>
     public IReadOnlyList<int> Allowed => allowed;
 

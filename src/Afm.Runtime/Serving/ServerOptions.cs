@@ -2,10 +2,13 @@ namespace Afm.Runtime.Serving;
 
 public sealed record ServerOptions
 {
+    /// <summary>The batcher's own defaults, so the server's batching settings cannot drift from them.</summary>
+    private static readonly Batching.BatchingOptions BatchingDefaults = new();
+
     /// <summary>Kestrel URLs, e.g. http://127.0.0.1:5000 (port 0 picks a free port).</summary>
     public IReadOnlyList<string> Urls { get; init; } = ["http://127.0.0.1:5000"];
     /// <summary>Generations running at once; their decode steps share batched runs (<see cref="MaxBatchSize"/>), so the default matches it.</summary>
-    public int MaxConcurrent { get; init; } = 8;
+    public int MaxConcurrent { get; init; } = BatchingDefaults.MaxBatchSize;
     /// <summary>Requests allowed to wait for a slot; one more is answered 429 at once.</summary>
     public int QueueLimit { get; init; } = 32;
     /// <summary>Default completion length when a request gives none (the OpenAI API's default is 16).</summary>
@@ -15,7 +18,7 @@ public sealed record ServerOptions
     /// 1 turns batching off: each generation runs its own steps, concurrently on the shared session. A model.onnx exported
     /// before the attention_mask input existed is served unbatched whatever this says.
     /// </summary>
-    public int MaxBatchSize { get; init; } = 8;
+    public int MaxBatchSize { get; init; } = BatchingDefaults.MaxBatchSize;
     /// <summary>How long a decode step waits for the rest of its batch before running without it (<see cref="Batching.BatchingOptions.MaxWait"/>).</summary>
-    public TimeSpan BatchWait { get; init; } = TimeSpan.FromMilliseconds(2);
+    public TimeSpan BatchWait { get; init; } = BatchingDefaults.MaxWait;
 }

@@ -13,10 +13,9 @@ namespace Afm.Runtime.Sessions;
 internal static class BatchedDecodeStep
 {
     /// <summary>Runs <paramref name="tokens"/>[b] after <paramref name="rows"/>[b] (with <paramref name="adapter"/> active, if any); appends to each cache and returns each row's logits.</summary>
+    /// <remarks>Only <see cref="Batching.DecodeBatcher"/> calls it, and its constructor refuses a session without the attention_mask input.</remarks>
     public static float[][] Run(DecoderSession session, IReadOnlyList<SequenceCache> rows, IReadOnlyList<long> tokens, OrtLoraAdapter? adapter)
     {
-        if (!session.SupportsBatching)
-            throw new InvalidOperationException("This model.onnx has no attention_mask input (exported before batching existed); decode its sequences one by one.");
         int batch = rows.Count, width = rows.Max(r => r.Length), layers = session.Layers;
         if (width + 1 > session.MaxSequenceLength)
             throw new ArgumentException($"{width + 1} positions exceed the model's context of {session.MaxSequenceLength}.");

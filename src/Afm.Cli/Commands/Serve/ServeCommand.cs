@@ -17,8 +17,8 @@ internal static class ServeCommand
         var artifact = new Argument<string>("artifact") { Description = "The .afmpkg to serve." };
         var urls = new Option<string>("--urls") { Description = "Semicolon-separated listen URLs.", DefaultValueFactory = _ => "http://127.0.0.1:5000" };
         var maxConcurrent = new Option<int>("--max-concurrent") { Description = "Generations running at once (their decode steps share batched runs, up to --max-batch-size).", DefaultValueFactory = _ => new ServerOptions().MaxConcurrent };
-        var queueLimit = new Option<int>("--queue-limit") { Description = "Requests allowed to wait; more are answered 429.", DefaultValueFactory = _ => 32 };
-        var maxBatchSize = new Option<int>("--max-batch-size") { Description = "Most requests whose decode steps share one ONNX Runtime run (1 = no batching).", DefaultValueFactory = _ => 8 };
+        var queueLimit = new Option<int>("--queue-limit") { Description = "Requests allowed to wait; more are answered 429.", DefaultValueFactory = _ => new ServerOptions().QueueLimit };
+        var maxBatchSize = new Option<int>("--max-batch-size") { Description = "Most requests whose decode steps share one ONNX Runtime run (1 = no batching).", DefaultValueFactory = _ => new ServerOptions().MaxBatchSize };
         var threads = new Option<int>("--threads") { Description = "ONNX Runtime intra-op threads (0 = default).", DefaultValueFactory = _ => 0 };
         var command = new Command("serve", "Serve a packaged model over an OpenAI-compatible HTTP API.") { artifact, urls, maxConcurrent, queueLimit, maxBatchSize, threads };
         command.SetAction(result => CompilerRun.Guard(() =>
