@@ -123,7 +123,7 @@ foreach (int bits in new[] { 4, 3, 2 })
 IReadOnlyDictionary<string, QuantizedTensor> Tune(IReadOnlyDictionary<string, QuantizedTensor> tensors)
 {
     var plan = Plan(null);
-    var sequences = Evaluator.Spread(calibrationData, plan.TuningSteps * GridTuning.BatchSize);
+    var sequences = GridTuning.Sequences(calibrationData, plan.TuningSteps);
     var all = tensors.Values.Append(quantizer.Quantize(embedding, original[embedding.WeightName])).ToList();
     return GridTuning.Tune(model, reference, calibrationData, sequences, calibration, all, plan.TuningSteps, plan.TuningLearningRate)
         .Where(t => tensors.ContainsKey(t.Name)).ToDictionary(t => t.Name);

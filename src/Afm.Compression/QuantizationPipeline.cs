@@ -84,17 +84,16 @@ public static class QuantizationPipeline
         using var reference = Trainer.LoadModel(spec.Architecture, inputs.WeightsPath);
         if (plan.TuningSteps > 0)
         {
-            // Distinct training sequences for the steps (as many as the split has), the calibration ones to check the result.
-            var sequences = Evaluator.Spread(inputs.Calibration, plan.TuningSteps * GridTuning.BatchSize);
+            // Distinct training sequences for the steps, the calibration ones to check the result.
+            var sequences = GridTuning.Sequences(inputs.Calibration, plan.TuningSteps);
             progress?.Invoke($"quantize: grid tuning, {plan.TuningSteps} steps on {sequences.Count} training sequences");
             chosen = GridTuning.Tune(model, reference, inputs.Calibration, sequences, calibration, chosen, plan.TuningSteps, plan.TuningLearningRate, progress);
         }
 
         progress?.Invoke("quantize: validation perplexity of float, quantized and uniform baseline");
         var validation = Evaluator.Spread(inputs.Validation, inputs.ValidationSequences);
-        double floatLoss = Evaluator.MeanLoss(model, inputs.Validation, validation);
-        var (quantizedLoss, quantizedDivergence) = LossWith(model, reference, chosen.ToDictionary(t => t.Name, t => t.Dequantize()), inputs.Validation, validation);
-        (double Loss, double Divergence)? baseline = plan.Method == QuantizationMethod.Palettize
+        var (quantizedLoss, floatLoss, quantizedDivergence) = LossWith(model, reference, chosen.ToDictionary(t => t.Name, t => t.Dequantize()), inputs.Validation, validation);
+        (double Loss, double ReferenceLoss, double Divergence)? baseline = plan.Method == QuantizationMethod.Palettize
             ? LossWith(model, reference, chosen.ToDictionary(t => t.Name, t => t is PalettizedTensor p ? LayerQuantizer.UniformAtEqualBits(p, original[t.Name]).Dequantize() : t.Dequantize()),
                 inputs.Validation, validation)
             : null;
@@ -103,7 +102,8 @@ public static class QuantizationPipeline
         // Measured profiles (the host) change from run to run: only the budget's own device may put them in the report.
         var reported = devices.Where(d => !d.Measured || d == budgetDevice).ToList();
         var report = ReportBuilder.Build(spec, plan, layers, candidates, chosen, allocation, allocatable, validation.Count,
-            sensitivity.FloatLoss, floatLoss, (quantizedLoss, quantizedDivergence), baseline, original, reported, hessians);
+            sensitivity.FloatLoss, floatLoss, (quantizedLoss, quantizedDivergence),
+            baseline is { } b ? (b.Loss, b.Divergence) : null, original, reported, hessians);
         var metadata = new Dictionary<string, string>(SafeTensorsMetadata(inputs.WeightsPath), StringComparer.Ordinal)
         {
             ["afm.plan"] = plan.Name,
@@ -111,8 +111,8 @@ public static class QuantizationPipeline
         return new QuantizationResult(chosen, report, metadata, warnings);
     }
 
-    /// <summary>Validation loss with <paramref name="values"/> in place, and the divergence from the float <paramref name="reference"/>.</summary>
-    private static (double Loss, double Divergence) LossWith(Training.Model.AfmDecoder model, Training.Model.AfmDecoder reference,
+    /// <summary>Validation loss with <paramref name="values"/> in place, the float <paramref name="reference"/>'s, and the divergence from it.</summary>
+    private static (double Loss, double ReferenceLoss, double Divergence) LossWith(Training.Model.AfmDecoder model, Training.Model.AfmDecoder reference,
         Dictionary<string, float[]> values, IPackedSequences source, IReadOnlyList<long> indices)
     {
         foreach (var (name, v) in values) ModelWeights.Set(model, name, v);

@@ -24,6 +24,12 @@ public static class GridTuning
     /// <summary>Sequences per step.</summary>
     public const int BatchSize = 4;
 
+    /// <summary>
+    /// The sequences <paramref name="steps"/> steps read as the quantize stage tunes: distinct ones spread evenly over
+    /// <paramref name="source"/> (all of them, cycled, when it has fewer).
+    /// </summary>
+    public static IReadOnlyList<long> Sequences(IPackedSequences source, int steps) => Evaluator.Spread(source, steps * BatchSize);
+
     /// <summary>The weights with tuned grids (int8 and float tensors pass through unchanged and stay fixed).</summary>
     /// <param name="model">Loaded with the float weights; they are restored before returning.</param>
     /// <param name="reference">The float model, the target distribution.</param>

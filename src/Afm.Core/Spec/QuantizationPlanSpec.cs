@@ -84,9 +84,9 @@ public sealed record QuantizationPlanSpec
     /// <summary>Upper bound on k-means iterations (it stops earlier when no assignment changes).</summary>
     public required int KMeansIterations { get; init; }
     /// <summary>Steps of end-to-end grid tuning (LUT entries, uniform scales and offsets) against the float model; 0 turns it off.</summary>
-    public int TuningSteps { get; init; } = 80;
+    public int TuningSteps { get; init; } = Reading.QuantizationPlanReader.DefaultTuningSteps;
     /// <summary>Adam's step of grid tuning, in units of each layer's mean grid spacing.</summary>
-    public double TuningLearningRate { get; init; } = 0.02;
+    public double TuningLearningRate { get; init; } = Reading.QuantizationPlanReader.DefaultTuningLearningRate;
     public SourceLocation? Location { get; init; }
     /// <summary>Where TargetBitsPerWeight / MaxWeightBytes were written, for errors found while quantizing.</summary>
     public SourceLocation? TargetLocation { get; init; }

@@ -19,20 +19,22 @@ public static class Evaluator
     /// <see cref="MeanLoss"/> of <paramref name="model"/> and, from the same forward pass, the mean KL(reference || model) of
     /// the next-token distributions (nats/token): how far a compressed model is from the one it was made from. Unlike a
     /// loss difference the divergence is never negative and has no first-order part whose sign depends on the particular
-    /// rounding, so it separates small distortions a perplexity gap cannot.
+    /// rounding, so it separates small distortions a perplexity gap cannot. The reference's own loss comes from the same pass
+    /// (<c>ReferenceLoss</c>, as <see cref="MeanLoss"/> of the reference), so a caller needs no separate pass for it.
     /// </summary>
-    public static (double Loss, double Divergence) MeanLossAndDivergence(AfmDecoder reference, AfmDecoder model, IPackedSequences source,
+    public static (double Loss, double ReferenceLoss, double Divergence) MeanLossAndDivergence(AfmDecoder reference, AfmDecoder model, IPackedSequences source,
         IReadOnlyList<long> indices, int batchSize = 8)
     {
         var means = MeanOverBatches([reference, model], source, indices, batchSize, (batch, length) =>
         {
             var inputs = batch.narrow(1, 0, length);
             var logits = model.forward(inputs);
-            var p = nn.functional.log_softmax(reference.forward(inputs).to_type(ScalarType.Float64), -1);
+            var referenceLogits = reference.forward(inputs);
+            var p = nn.functional.log_softmax(referenceLogits.to_type(ScalarType.Float64), -1);
             var q = nn.functional.log_softmax(logits.to_type(ScalarType.Float64), -1);
-            return [Loss(logits, batch, length), (p.exp() * (p - q)).sum(-1).mean().item<double>()];
+            return [Loss(logits, batch, length), Loss(referenceLogits, batch, length), (p.exp() * (p - q)).sum(-1).mean().item<double>()];
         });
-        return (means[0], means[1]);
+        return (means[0], means[1], means[2]);
     }
 
     /// <summary>Mean cross-entropy of a batch's logits against its next tokens, as training's validation computes it.</summary>
