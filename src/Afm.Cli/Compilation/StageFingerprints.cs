@@ -63,9 +63,11 @@ public static class StageFingerprints
             spec.Threads,
             plan = spec.Quantization is not null,
         });
-        Write(directory, "package", PortableSpec.From(spec));
+        WriteText(directory, "package", PortableSpec.Serialize(spec, SpecFile.Options));
     }
 
-    private static void Write(string directory, string stage, object fingerprint) =>
-        AtomicOutput.WriteAllTextIfChanged(Path.Combine(directory, stage + ".fingerprint.json"), SpecFile.Serialize(fingerprint));
+    private static void Write(string directory, string stage, object fingerprint) => WriteText(directory, stage, SpecFile.Serialize(fingerprint));
+
+    private static void WriteText(string directory, string stage, string fingerprint) =>
+        AtomicOutput.WriteAllTextIfChanged(Path.Combine(directory, stage + ".fingerprint.json"), fingerprint);
 }

@@ -34,7 +34,7 @@ public static class ArtifactBuilder
         var spec = inputs.Spec;
         var entries = new SortedDictionary<string, byte[]>(StringComparer.Ordinal)
         {
-            [ArtifactLayout.Spec] = Utf8(SpecFile.Serialize(PortableSpec.From(spec))),
+            [ArtifactLayout.Spec] = Utf8(PortableSpec.Serialize(spec, SpecFile.Options)),
             [ArtifactLayout.Weights] = File.ReadAllBytes(Path.Combine(inputs.TrainDirectory, "model.safetensors")),
             [ArtifactLayout.DataReport] = File.ReadAllBytes(Path.Combine(inputs.DataDirectory, "index.json")),
             [ArtifactLayout.DataCleaningReport] = File.ReadAllBytes(Path.Combine(inputs.DataDirectory, Afm.Data.Reporting.DataReport.JsonFileName)),
