@@ -48,7 +48,7 @@ QuantizationPlanSpec Plan(double? target) => new()
     Overrides = [], KeepFloat = [], CalibrationSequences = calibrationCount, KMeansIterations = kmeansIterations,
 };
 
-TorchRuntime.UseThreads(baseSpec.Threads);
+TorchRuntime.UseThreads(baseSpec.Threads, baseSpec.Determinism);
 using var model = Trainer.LoadModel(baseSpec.Architecture, weightsPath);
 var weights = ModelWeights.Read(model);
 var original = weights.ToDictionary(w => w.Name, w => w.Values);

@@ -12,9 +12,12 @@ using Afm.Training.Model;
 // Usage: dotnet run -c Release --project bench/Afm.Bench.Training [timedSteps=20]
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
-TorchRuntime.PrepareProcess();
+// AFM_DETERMINISM=machine measures the kernels this CPU picks by itself; the default is the builds' portable kernels.
+var determinism = Environment.GetEnvironmentVariable("AFM_DETERMINISM") == "machine" ? DeterminismMode.Machine : DeterminismMode.Portable;
+TorchRuntime.PrepareProcess(determinism);
 const int Threads = 2;
-TorchRuntime.UseThreads(Threads);
+TorchRuntime.UseThreads(Threads, determinism);
+Console.WriteLine($"determinism: {determinism}");
 int timedSteps = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 20;
 const int WarmupSteps = 2;
 

@@ -7,8 +7,8 @@ public static class Program
 {
     public static int Main(string[] args)
     {
-        // Before anything can touch libtorch: its OpenMP threads must sleep when idle (see Afm.Training.TorchRuntime).
-        Afm.Training.TorchRuntime.PrepareProcess();
+        // libtorch is prepared by the numeric stages themselves (TorchRuntime.UseThreads with the spec's threads and
+        // determinism) before their first torch call: the kernel settings depend on the project, read after parsing.
         var root = new RootCommand("afm — the AfmToolchain model compiler. The Afm.Sdk build calls the stage commands; people call the others.")
         {
             ValidateCommand.Create(),

@@ -34,7 +34,7 @@ public static class QuantizationPipeline
     {
         var spec = inputs.Spec;
         var plan = spec.Quantization ?? throw new ArgumentException("The spec has no QuantizationPlan.", nameof(inputs));
-        TorchRuntime.UseThreads(spec.Threads);
+        TorchRuntime.UseThreads(spec.Threads, spec.Determinism);
         using var model = Trainer.LoadModel(spec.Architecture, inputs.WeightsPath);
         var weights = ModelWeights.Read(model);
         var original = weights.ToDictionary(w => w.Name, w => w.Values, StringComparer.Ordinal);

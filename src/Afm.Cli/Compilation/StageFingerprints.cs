@@ -33,6 +33,7 @@ public static class StageFingerprints
             stages = spec.Stages.Select(s => s with { Location = null }),
             spec.Seed,
             spec.Threads,
+            spec.Determinism,
             // The teacher's weights are a file input of the train target (the SDK lists them) and part of the trainer's fingerprint.
             teacher = spec.Teacher is null ? null : spec.Teacher with { Location = null, InitLocation = null },
         });
@@ -47,6 +48,7 @@ public static class StageFingerprints
             spec.Architecture,
             spec.Seed,
             spec.Threads,
+            spec.Determinism,
         });
         // Costs depend on the shapes, the devices, the LUT group size and (for the measured host) the threads; not on weights.
         Write(directory, "profile", new
@@ -61,6 +63,7 @@ public static class StageFingerprints
             spec.Architecture,
             spec.Seed,
             spec.Threads,
+            spec.Determinism,
             plan = spec.Quantization is not null,
         });
         WriteText(directory, "package", PortableSpec.Serialize(spec, SpecFile.Options));

@@ -15,6 +15,11 @@ public sealed record ModelSpec
     public required long Seed { get; init; }
     /// <summary>Threads the compiler's math uses; part of the determinism contract (same seed + same threads = same bytes).</summary>
     public required int Threads { get; init; }
+    /// <summary>
+    /// Which machines give the same bytes (<c>AfmDeterminism</c>, specs/afmproj.md): portable pins the numeric libraries'
+    /// kernels so that every x86-64 CPU with AVX2 and FMA computes alike; machine lets them pick the fastest for this CPU.
+    /// </summary>
+    public DeterminismMode Determinism { get; init; } = DeterminismMode.Portable;
     public required ArchitectureSpec Architecture { get; init; }
     public required TokenizerSpec Tokenizer { get; init; }
     public required IReadOnlyList<CorpusSpec> Corpora { get; init; }
@@ -30,6 +35,27 @@ public sealed record ModelSpec
     public TeacherSpec? Teacher { get; init; }
     /// <summary>The adapters stage's adapters, recovery adapters first (specs/adapters.md); empty: no adapters stage output.</summary>
     public IReadOnlyList<AdapterSpec> Adapters { get; init; } = [];
+}
+
+/// <summary>How far the same-inputs-same-bytes promise reaches (specs/afmproj.md, AfmDeterminism).</summary>
+public enum DeterminismMode
+{
+    /// <summary>The same bytes on any x86-64 CPU with AVX2 and FMA (Intel or AMD, with or without AVX-512).</summary>
+    Portable,
+    /// <summary>The same bytes on this machine only; the numeric libraries use the widest kernels the CPU has.</summary>
+    Machine,
+}
+
+/// <summary>What portable determinism asks of the CPU (the kernels themselves are pinned in Afm.Training's PortableKernels).</summary>
+public static class PortableDeterminism
+{
+    /// <summary>
+    /// True when this CPU runs the pinned kernels as they are meant: ATen's AVX2 build needs AVX2 and FMA. On an older
+    /// x86 CPU ATen falls back to its scalar build, and on another architecture nothing pinned applies: the bytes then
+    /// differ from those of the x86-64 machines.
+    /// </summary>
+    public static bool CpuSupported =>
+        System.Runtime.Intrinsics.X86.Avx2.IsSupported && System.Runtime.Intrinsics.X86.Fma.IsSupported;
 }
 
 /// <summary>The decoder-only transformer of the AFM report.</summary>

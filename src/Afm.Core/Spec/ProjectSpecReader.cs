@@ -56,6 +56,7 @@ public static class ProjectSpecReader
         Version = p.Version!,
         Seed = p.Seed!.Value,
         Threads = p.Threads!.Value,
+        Determinism = p.Determinism!.Value,
         Architecture = new ArchitectureSpec
         {
             ModelDim = p.ModelDim!.Value,

@@ -35,7 +35,7 @@ public static class AdaptersStage
     public static AdaptersReport Run(AdaptersStageInputs inputs, Action<string>? progress = null, CancellationToken cancellationToken = default)
     {
         var spec = inputs.Spec;
-        TorchRuntime.UseThreads(spec.Threads);
+        TorchRuntime.UseThreads(spec.Threads, spec.Determinism);
         Directory.CreateDirectory(inputs.OutputDirectory);
         string baseSha = AdapterFile.Sha256(inputs.BaseWeightsPath);
         string floatSha = inputs.DequantizedBase is null ? baseSha : AdapterFile.Sha256(inputs.FloatWeightsPath);

@@ -37,7 +37,7 @@ public static class Trainer
         checkpointDirectory = Path.GetFullPath(checkpointDirectory);
         Directory.CreateDirectory(checkpointDirectory);
 
-        TorchRuntime.UseThreads(spec.Threads);
+        TorchRuntime.UseThreads(spec.Threads, spec.Determinism);
         manual_seed(spec.Seed);
         using var model = new AfmDecoder(spec.Architecture, spec.Seed);
         using var teacherModel = teacher is null ? null : Distiller.Open(spec, teacher);

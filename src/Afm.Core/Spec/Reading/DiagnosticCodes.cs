@@ -15,6 +15,8 @@ internal static class DiagnosticCodes
     public const string UnknownMetadata = "AFM1006";
     public const string RequiredMetadataMissing = "AFM1007";
     public const string InvalidName = "AFM1008";
+    public const string InvalidDeterminism = "AFM1020";
+    public const string PortableDeterminismUnsupportedCpu = "AFM1021";
 
     // 11xx: architecture.
     public const string HeadsDoNotDivideModelDim = "AFM1101";

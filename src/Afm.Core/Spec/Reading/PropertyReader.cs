@@ -9,6 +9,7 @@ internal sealed record ProjectProperties
     public string? Version { get; init; }
     public long? Seed { get; init; }
     public int? Threads { get; init; }
+    public DeterminismMode? Determinism { get; init; }
     public int? ModelDim { get; init; }
     public int? Layers { get; init; }
     public int? Heads { get; init; }
@@ -51,6 +52,7 @@ internal static partial class PropertyReader
         var maxSequence = context.Property("MaxSequenceLength");
 
         CheckHeads(context, modelDim, heads, kvHeads, kvHeadsValue);
+        var determinism = ReadDeterminism(context);
 
         return new ProjectProperties
         {
@@ -58,6 +60,7 @@ internal static partial class PropertyReader
             Version = ReadVersion(context),
             Seed = context.Property("Seed") is { } seed ? context.Long(seed, SpecContext.NonNegative) : DefaultSeed,
             Threads = context.Property("AfmThreads") is { } t ? context.Int(t, SpecContext.Positive) : DefaultThreads,
+            Determinism = determinism,
             ModelDim = modelDim,
             Layers = layers,
             Heads = heads,
@@ -97,6 +100,18 @@ internal static partial class PropertyReader
         if (heads is int hs && kvHeads is int kvh && hs % kvh != 0)
             context.Error(DiagnosticCodes.KvHeadsDoNotDivideHeads, kvHeadsValue?.Location ?? context.Locator.Property("Heads"),
                 $"KvHeads ({kvh}) must divide Heads ({hs}): grouped-query attention shares each key/value head among Heads/KvHeads query heads. Choose KvHeads among the divisors of {hs}.");
+    }
+
+    private static DeterminismMode? ReadDeterminism(SpecContext context)
+    {
+        var value = context.Property("AfmDeterminism");
+        var mode = value is not { } raw ? DeterminismMode.Portable
+            : context.Choice(raw, DiagnosticCodes.InvalidDeterminism, ("portable", DeterminismMode.Portable), ("machine", DeterminismMode.Machine));
+        if (mode == DeterminismMode.Portable && !PortableDeterminism.CpuSupported)
+            context.Warning(DiagnosticCodes.PortableDeterminismUnsupportedCpu, value?.Location ?? context.Locator.Project,
+                "AfmDeterminism is portable, but this CPU lacks AVX2 or FMA, so its numeric kernels differ from those of other machines: " +
+                "artifacts built here are reproducible only on machines like this one. Build on an x86-64 CPU with AVX2 and FMA, or set AfmDeterminism to machine to say so.");
+        return mode;
     }
 
     private static string? ReadName(SpecContext context)

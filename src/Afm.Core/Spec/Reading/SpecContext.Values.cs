@@ -58,9 +58,13 @@ internal sealed partial class SpecContext
     /// anything else is reported under <paramref name="code"/> with the keywords that are accepted.
     /// </summary>
     public T? Choice<T>(ItemView item, string name, T defaultValue, string code, params (string Text, T Value)[] choices)
+        where T : struct =>
+        item.Get(name) is { } value ? Choice(value, code, choices) : defaultValue;
+
+    /// <summary>A keyword value (case-insensitive) mapped to its choice, or reported under <paramref name="code"/> with the accepted keywords.</summary>
+    public T? Choice<T>(RawValue value, string code, params (string Text, T Value)[] choices)
         where T : struct
     {
-        if (item.Get(name) is not { } value) return defaultValue;
         foreach (var (text, choice) in choices)
             if (string.Equals(text, value.Text, StringComparison.OrdinalIgnoreCase)) return choice;
         var accepted = choices.Length == 1 ? choices[0].Text
