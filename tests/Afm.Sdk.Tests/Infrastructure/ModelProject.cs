@@ -53,8 +53,11 @@ public sealed class ModelProject : IDisposable
 
     public string PathOf(string relativePath) => Path.Combine(Directory, relativePath);
 
-    public ProcessResult Build(params string[] extraArguments) =>
-        ProcessRunner.Dotnet(Directory, ["build", ProjectPath, "-nologo", "-v:n", "-tl:off", .. extraArguments]);
+    public ProcessResult Build(params string[] extraArguments) => BuildWith(null, extraArguments);
+
+    /// <summary>A build whose processes (MSBuild and the compiler it starts) see these extra environment variables.</summary>
+    public ProcessResult BuildWith(IReadOnlyDictionary<string, string>? environment, params string[] extraArguments) =>
+        ProcessRunner.Run("dotnet", ["build", ProjectPath, "-nologo", "-v:n", "-tl:off", .. extraArguments], Directory, environment: environment);
 
     public void Dispose()
     {
