@@ -18,6 +18,9 @@ public sealed class DeterminismTests(DeterminismTests.Reference reference) : ICl
 
     private const string Package = "bin/Debug/micro.0.3.0.afmpkg";
 
+    // Explicit, so the tests mean the same outside CI (where the SDK's default is machine).
+    private static readonly string Properties = MicroModel.Properties + "<AfmDeterminism>portable</AfmDeterminism>";
+
     /// <summary>
     /// What the numeric libraries would see on an x86-64 CPU without AVX-512: MKL and oneDNN cap their dispatch, .NET
     /// turns off its AVX-512 paths, and ATen is asked for its AVX2 kernels. Each of these changed the micro model's
@@ -34,7 +37,7 @@ public sealed class DeterminismTests(DeterminismTests.Reference reference) : ICl
     /// <summary>The artifact every test compares with: the micro project built once, as a user would.</summary>
     public sealed class Reference : IDisposable
     {
-        public ModelProject Project { get; } = ModelProject.Create(MicroModel.Project(items: Items));
+        public ModelProject Project { get; } = ModelProject.Create(MicroModel.Project(Properties, Items));
         public byte[] Artifact { get; }
 
         public Reference()
@@ -50,7 +53,7 @@ public sealed class DeterminismTests(DeterminismTests.Reference reference) : ICl
     [Fact]
     public void The_same_project_in_another_folder_builds_the_same_artifact_bytes()
     {
-        using var other = ModelProject.Create(MicroModel.Project(items: Items), projectName: "micro");
+        using var other = ModelProject.Create(MicroModel.Project(Properties, Items), projectName: "micro");
         Assert.NotEqual(reference.Project.Directory, other.Directory);
         AssertSameArtifact(other, other.Build());
     }
@@ -58,7 +61,7 @@ public sealed class DeterminismTests(DeterminismTests.Reference reference) : ICl
     [Fact]
     public void A_toolchain_in_another_folder_builds_the_same_artifact_bytes()
     {
-        using var other = ModelProject.Create(MicroModel.Project(items: Items));
+        using var other = ModelProject.Create(MicroModel.Project(Properties, Items));
         var toolchain = Path.Combine(other.Directory, "toolchain");
         CopyToolchain(Path.GetDirectoryName(RepositoryLayout.Compiler)!, toolchain);
         AssertSameArtifact(other, other.Build($"-p:AfmCompilerPath={Path.Combine(toolchain, "afm.dll")}"));
@@ -67,8 +70,24 @@ public sealed class DeterminismTests(DeterminismTests.Reference reference) : ICl
     [Fact]
     public void A_cpu_without_avx512_builds_the_same_artifact_bytes()
     {
-        using var other = ModelProject.Create(MicroModel.Project(items: Items));
+        using var other = ModelProject.Create(MicroModel.Project(Properties, Items));
         AssertSameArtifact(other, other.BuildWith(Avx2OnlyCpu));
+    }
+
+    [Fact]
+    public void Switching_the_mode_retrains_and_is_recorded_but_keeps_the_tokenizer_and_data()
+    {
+        using var project = ModelProject.Create(MicroModel.Project(Properties));
+        var portable = project.Build();
+        Assert.True(portable.ExitCode == 0, portable.ToString());
+        var machine = project.Build("-p:AfmDeterminism=machine");
+        Assert.True(machine.ExitCode == 0, machine.ToString());
+        Assert.Matches(new System.Text.RegularExpressions.Regex(@"^\s*train core:", System.Text.RegularExpressions.RegexOptions.Multiline), machine.Output);
+        Assert.DoesNotContain("tokenizer: ", machine.Output);
+        Assert.DoesNotContain("data: ", machine.Output);
+        using var spec = ArtifactReader.Open(project.PathOf(Package)).Json("spec.json");
+        Assert.Equal("machine", spec.RootElement.GetProperty("determinism").GetString());
+        Assert.True(project.Build("-p:AfmDeterminism=machine", "-question").ExitCode == 0, "an unchanged build in machine mode is up to date");
     }
 
     private void AssertSameArtifact(ModelProject other, ProcessResult build)

@@ -42,7 +42,10 @@ public static class ProcessRunner
             throw new TimeoutException($"{fileName} {string.Join(' ', arguments)} timed out\n{output}");
         }
         process.WaitForExit();
-        lock (output) return new ProcessResult(process.ExitCode, output.ToString());
+        string text;
+        lock (output) text = output.ToString();
+        InternalErrorScan.Check($"{fileName} {string.Join(' ', arguments)}", text);
+        return new ProcessResult(process.ExitCode, text);
     }
 
     public static ProcessResult Dotnet(string workingDirectory, params string[] arguments) =>
