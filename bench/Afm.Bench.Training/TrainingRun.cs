@@ -24,6 +24,10 @@ internal static class TrainingRun
 {
     public static StepTimes Run(ArchitectureSpec architecture, TrainingStageSpec stage, int warmupSteps, int timedSteps, bool bf16)
     {
+        // seed: 1234 does not fix the init (TorchSharp 0.107's nn.init ignores the generator; see AfmDecoder): the
+        // fp32 and bf16 runs start from the same weights because Program's SamplePeak reseeds torch's global
+        // generator (MatmulPeak's manual_seed(0)) and draws the same matrices just before each run. The bf16 copy's own
+        // init does not matter: every step copies the master weights into it.
         using var master = new AfmDecoder(architecture, seed: 1234);
         using var lowPrecision = bf16 ? new AfmDecoder(architecture, seed: 1234) : null;
         lowPrecision?.to(ScalarType.BFloat16);

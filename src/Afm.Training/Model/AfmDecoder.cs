@@ -23,8 +23,10 @@ public sealed class AfmDecoder : nn.Module<Tensor, Tensor>
     private readonly Linear? lm_head;
     private readonly RotaryEmbedding rotary;
 
-    /// <param name="seed">Seeds the initial weights through a private generator, so concurrent torch users
-    /// (other models, tests) cannot change them.</param>
+    /// <param name="seed">Handed to <c>nn.init.normal_</c> as a private generator, which TorchSharp 0.107 ignores
+    /// (its <c>nn.init</c> calls libtorch without the generator): the initial weights come from torch's global
+    /// generator, so the caller fixes them by calling <c>manual_seed</c> just before (as <c>Trainer.Train</c> does),
+    /// and other torch users drawing in between change them.</param>
     public AfmDecoder(ArchitectureSpec architecture, long seed = 0) : base("afm")
     {
         Architecture = architecture;
@@ -71,7 +73,9 @@ public sealed class AfmDecoder : nn.Module<Tensor, Tensor>
     /// <summary>
     /// Normal(0, 0.02) for embeddings and projections; the projections that write into the residual stream
     /// (o_proj, down_proj) get 0.02/sqrt(2*layers) so the residual's variance does not grow with depth.
-    /// Norm weights stay at 1. Draws come from one generator in parameter order, so the seed fixes the init.
+    /// Norm weights stay at 1. Draws come in parameter order from torch's global generator (the generator built
+    /// from the seed is ignored by TorchSharp 0.107's <c>nn.init.normal_</c>), so <c>manual_seed</c> before the
+    /// constructor fixes the init; the seed alone does not.
     /// </summary>
     private void Initialize(long seed)
     {

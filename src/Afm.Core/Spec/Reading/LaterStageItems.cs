@@ -2,8 +2,8 @@ namespace Afm.Core.Spec.Reading;
 
 /// <summary>
 /// Items of pipeline stages this toolchain does not have yet. The SDK forwards them so the user hears that
-/// they are ignored, instead of believing a quantization plan or an adapter was applied. A warning, not an
-/// error: the float model still builds.
+/// they are ignored, instead of believing the item was applied (as a QuantizationPlan or an Adapter would have been
+/// before their stages were built; no item type is listed today). A warning, not an error: the model still builds.
 /// </summary>
 internal static class LaterStageItems
 {
