@@ -29,25 +29,41 @@ public sealed class TextGenerator(DecoderSession session, AfmTokenizer tokenizer
     /// <summary>Throws AFM7004 for settings that cannot be honoured, before any work starts.</summary>
     public void Validate(GenerationOptions options, int promptTokens, string source = "afm")
     {
-        string? problem = null;
-        if (options.MaxTokens < 1 || options.MaxTokens > GenerationOptions.MaxTokensLimit)
-            problem = $"max tokens must be between 1 and {GenerationOptions.MaxTokensLimit}, got {options.MaxTokens}.";
-        else if (options.Sampling.Temperature < 0 || double.IsNaN(options.Sampling.Temperature))
-            problem = $"temperature must be 0 (greedy) or more, got {options.Sampling.Temperature}.";
-        else if (options.Sampling.TopK < 0)
-            problem = $"top-k must be 0 (off) or more, got {options.Sampling.TopK}.";
-        else if (!(options.Sampling.TopP > 0 && options.Sampling.TopP <= 1))
-            problem = $"top-p must be in (0, 1], got {options.Sampling.TopP}.";
-        else if (promptTokens >= session.MaxSequenceLength)
-            problem = $"the prompt has {promptTokens} tokens; the model's context is {session.MaxSequenceLength}.";
-        if (problem is not null) throw RuntimeCodes.Error(RuntimeCodes.InvalidGenerationOption, source, problem);
+        ValidateOptions(options, source);
+        if (promptTokens >= session.MaxSequenceLength)
+            throw RuntimeCodes.Error(RuntimeCodes.InvalidGenerationOption, source,
+                $"the prompt has {promptTokens} tokens; the model's context is {session.MaxSequenceLength}.");
         if (options.Adapter is { } adapter) adapters.Resolve(adapter, source);
     }
 
-    public async IAsyncEnumerable<GenerationChunk> GenerateAsync(string prompt, GenerationOptions options,
+    /// <summary>
+    /// Throws AFM7004 for a setting out of range, without the model: the CLI checks its options before loading an
+    /// artifact, and the server before a request waits for a generation slot. The ranges are the OpenAI API's
+    /// (temperature 0..2, top-p 0..1), so neither an infinite nor a NaN value reaches the sampler.
+    /// </summary>
+    public static void ValidateOptions(GenerationOptions options, string source = "afm")
+    {
+        var sampling = options.Sampling;
+        string? problem = null;
+        if (options.MaxTokens < 1 || options.MaxTokens > GenerationOptions.MaxTokensLimit)
+            problem = $"max tokens must be between 1 and {GenerationOptions.MaxTokensLimit}, got {options.MaxTokens}.";
+        else if (!(sampling.Temperature >= 0 && sampling.Temperature <= SamplingOptions.MaxTemperature))
+            problem = $"temperature must be between 0 (greedy) and {SamplingOptions.MaxTemperature}, got {sampling.Temperature}.";
+        else if (sampling.TopK < 0)
+            problem = $"top-k must be 0 (off) or more, got {sampling.TopK}.";
+        else if (!(sampling.TopP >= 0 && sampling.TopP <= 1))
+            problem = $"top-p must be between 0 and 1, got {sampling.TopP}.";
+        if (problem is not null) throw RuntimeCodes.Error(RuntimeCodes.InvalidGenerationOption, source, problem);
+    }
+
+    /// <summary>Generates from text; the server tokenizes first (inside its concurrency limit) and calls the overload with ids.</summary>
+    public IAsyncEnumerable<GenerationChunk> GenerateAsync(string prompt, GenerationOptions options, CancellationToken cancellationToken = default) =>
+        GenerateAsync(Tokenize(prompt), options, cancellationToken);
+
+    /// <param name="promptIds">The prompt as <see cref="Tokenize"/> returns it (starting with the end-of-document token).</param>
+    public async IAsyncEnumerable<GenerationChunk> GenerateAsync(IReadOnlyList<int> promptIds, GenerationOptions options,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var promptIds = Tokenize(prompt);
         Validate(options, promptIds.Count);
         int budget = Math.Min(options.MaxTokens, session.MaxSequenceLength - promptIds.Count);
         var adapter = options.Adapter is { } name ? adapters.Resolve(name, "afm").Handle : null;
