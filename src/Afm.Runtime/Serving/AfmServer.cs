@@ -47,6 +47,8 @@ public sealed class AfmServer : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = options.MaxRequestBytes);
         builder.Logging.ClearProviders();
         builder.Logging.AddConsole().SetMinimumLevel(LogLevel.Warning);
+        // The host logs a failed start with its stack trace; StartAsync reports it as one AFM7101 line instead.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
         var app = builder.Build();
 
         var gate = new RequestGate(options.MaxConcurrent, options.QueueLimit);
