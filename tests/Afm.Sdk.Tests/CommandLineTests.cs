@@ -111,6 +111,7 @@ public sealed partial class CommandLineTests : IDisposable
     [InlineData("--max-batch-size", "serve", "a.afmpkg", "--max-batch-size", "0")]
     [InlineData("--max-request-bytes", "serve", "a.afmpkg", "--max-request-bytes", "0")]
     [InlineData("--threads", "serve", "a.afmpkg", "--threads", "-2")]
+    [InlineData("--urls", "serve", "a.afmpkg", "--urls", " ; ")]
     [InlineData("--threads", "run", "a.afmpkg", "--prompt", "x", "--threads", "-2")]
     [InlineData("--seed", "run", "a.afmpkg", "--prompt", "x", "--seed", "random")]
     [InlineData("--bits-tolerance", "quantization-baseline", "--report", "SPEC", "--baseline", "b.json", "--bits-tolerance", "abc")]

@@ -17,6 +17,8 @@ internal sealed class ResponseGuard(ServerMetrics metrics, ServerOptions options
 
     public async Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
+        // A failure after a streamed answer started cannot change the 200 on the wire, but /metrics still counts a 500.
+        bool failed = false;
         try
         {
             await next(context);
@@ -31,6 +33,7 @@ internal sealed class ResponseGuard(ServerMetrics metrics, ServerOptions options
         }
         catch (Exception e)
         {
+            failed = true;
             logger.LogError(e, "Unhandled error on {Method} {Path}", context.Request.Method, context.Request.Path);
             await CompletionEndpoint.WriteError(context, new ApiError(500, $"The server failed on this request ({e.GetType().Name}); it has been logged.",
                 code: "internal_error", type: "server_error"));
@@ -38,7 +41,9 @@ internal sealed class ResponseGuard(ServerMetrics metrics, ServerOptions options
 
         if (context.Response.StatusCode >= 400 && !context.Response.HasStarted && context.Response.ContentType is null)
             await CompletionEndpoint.WriteError(context, ForEmptyStatus(context));
-        metrics.Request(EndpointName(context), context.RequestAborted.IsCancellationRequested ? ClientClosedRequest : context.Response.StatusCode);
+        int status = failed ? StatusCodes.Status500InternalServerError
+            : context.RequestAborted.IsCancellationRequested ? ClientClosedRequest : context.Response.StatusCode;
+        metrics.Request(EndpointName(context), status);
     }
 
     private ApiError Describe(BadHttpRequestException e) => e.StatusCode switch
