@@ -43,7 +43,7 @@ public sealed class ServerRequestLimitTests(ArtifactFixture fixture) : IClassFix
     {
         await using var test = await TestServer.StartAsync(fixture.Model, new ServerOptions { MaxRequestBytes = 4096 });
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, (await test.Post("/v1/completions", Prompt(4096))).StatusCode);
-        // Under the byte limit but far over the micro model's context: read, tokenized, refused for its length.
+        // Under the byte limit but far over the micro model's context: read, then refused for its length, not its bytes.
         var tooLong = await test.Post("/v1/completions", Prompt(4000));
         Assert.Equal(HttpStatusCode.BadRequest, tooLong.StatusCode);
         Assert.Equal("AFM7004", (await TestServer.Json(tooLong)).GetProperty("error").GetProperty("code").GetString());
@@ -65,13 +65,35 @@ public sealed class ServerRequestLimitTests(ArtifactFixture fixture) : IClassFix
     }
 
     [Fact]
-    public async Task A_full_server_refuses_a_long_prompt_before_tokenizing_it()
+    public async Task A_prompt_that_cannot_fit_the_context_by_its_size_is_refused_without_tokenizing_it()
+    {
+        await using var test = await TestServer.StartAsync(fixture.Model, new ServerOptions { MaxRequestBytes = 64 << 20 });
+        var clock = Stopwatch.StartNew();
+        var response = await test.Post("/v1/completions", Prompt(10 << 20));
+        var error = (await TestServer.Json(response)).GetProperty("error");
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("AFM7004", error.GetProperty("code").GetString());
+        Assert.Contains("at least", error.GetProperty("message").GetString());
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"took {clock.Elapsed}");
+    }
+
+    [Fact]
+    public async Task A_full_server_refuses_a_prompt_before_tokenizing_it()
     {
         await using var test = await TestServer.StartAsync(fixture.Model, new ServerOptions { MaxConcurrent = 1, QueueLimit = 0 });
         using var held = await test.Server.Gate.TryEnterAsync(default);
-        // Over the context, so tokenizing it first would answer 400; refused at the gate, it is never tokenized.
-        var response = await test.Post("/v1/completions", Prompt(100_000));
+        // Digits are one token each, so this prompt is too long for the context once tokenized, though short enough in
+        // bytes to pass the size bound: tokenized before the gate it would be a 400; refused at the gate it is a 429.
+        var digits = new string('7', fixture.Model.Session.MaxSequenceLength + 8);
+        Assert.Equal(HttpStatusCode.BadRequest, (await PostAlone(fixture.Model, digits)).StatusCode);
+        var response = await test.Post("/v1/completions", $$"""{"prompt":"{{digits}}","max_tokens":2}""");
         Assert.Equal(HttpStatusCode.TooManyRequests, response.StatusCode);
+    }
+
+    private static async Task<HttpResponseMessage> PostAlone(AfmModel model, string prompt)
+    {
+        await using var idle = await TestServer.StartAsync(model, new ServerOptions());
+        return await idle.Post("/v1/completions", $$"""{"prompt":"{{prompt}}","max_tokens":2}""");
     }
 
     [Fact]

@@ -1,9 +1,11 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using System.Text;
 using Afm.Data.Tokenization;
 using Afm.Runtime.Adapters;
 using Afm.Runtime.Batching;
 using Afm.Runtime.Sessions;
+using Microsoft.ML.Tokenizers;
 
 namespace Afm.Runtime.Generation;
 
@@ -24,7 +26,29 @@ public sealed class TextGenerator(DecoderSession session, AfmTokenizer tokenizer
     /// <summary>The ids no generation picks: the tokenizer's reserved padding (and any logit beyond its vocabulary).</summary>
     public TokenSuppression Suppression { get; } = TokenSuppression.ForTokenizer(tokenizer, session.VocabSize);
 
+    /// <summary>
+    /// The most UTF-8 bytes one token stands for: the longest vocabulary entry (byte-level, one character per byte) or
+    /// special token. A prompt of B bytes has at least B / this many tokens.
+    /// </summary>
+    private readonly int maxTokenBytes = Math.Max(1, Math.Max(
+        tokenizer.Inner is BpeTokenizer bpe ? bpe.Vocabulary.Keys.Max(k => k.Length) : int.MaxValue,
+        tokenizer.Manifest.SpecialTokens.Select(Encoding.UTF8.GetByteCount).DefaultIfEmpty(1).Max()));
+
     public IReadOnlyList<int> Tokenize(string prompt) => [tokenizer.EndOfDocumentId, .. tokenizer.Encode(prompt)];
+
+    /// <summary>
+    /// Throws AFM7004 for a prompt too long for the context by its size alone, in time linear in its length and without
+    /// allocating: tokenizing a 10 MB prompt took hundreds of MB only to find it could never fit. Prompts under this
+    /// bound still get the exact check of <see cref="Validate"/> once tokenized.
+    /// </summary>
+    public void ValidatePromptSize(string prompt, string source = "afm")
+    {
+        long bytes = Encoding.UTF8.GetByteCount(prompt);
+        long fewestTokens = 1 + (bytes + maxTokenBytes - 1) / maxTokenBytes; // 1: the end-of-document token every prompt starts with
+        if (fewestTokens >= session.MaxSequenceLength)
+            throw RuntimeCodes.Error(RuntimeCodes.InvalidGenerationOption, source,
+                $"the prompt has at least {fewestTokens} tokens ({bytes} bytes, no token longer than {maxTokenBytes}); the model's context is {session.MaxSequenceLength}.");
+    }
 
     /// <summary>Throws AFM7004 for settings that cannot be honoured, before any work starts.</summary>
     public void Validate(GenerationOptions options, int promptTokens, string source = "afm")
@@ -57,8 +81,11 @@ public sealed class TextGenerator(DecoderSession session, AfmTokenizer tokenizer
     }
 
     /// <summary>Generates from text; the server tokenizes first (inside its concurrency limit) and calls the overload with ids.</summary>
-    public IAsyncEnumerable<GenerationChunk> GenerateAsync(string prompt, GenerationOptions options, CancellationToken cancellationToken = default) =>
-        GenerateAsync(Tokenize(prompt), options, cancellationToken);
+    public IAsyncEnumerable<GenerationChunk> GenerateAsync(string prompt, GenerationOptions options, CancellationToken cancellationToken = default)
+    {
+        ValidatePromptSize(prompt);
+        return GenerateAsync(Tokenize(prompt), options, cancellationToken);
+    }
 
     /// <param name="promptIds">The prompt as <see cref="Tokenize"/> returns it (starting with the end-of-document token).</param>
     public async IAsyncEnumerable<GenerationChunk> GenerateAsync(IReadOnlyList<int> promptIds, GenerationOptions options,

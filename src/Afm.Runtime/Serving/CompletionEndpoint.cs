@@ -13,10 +13,11 @@ internal sealed class CompletionEndpoint(AfmModel model, TextGenerator generator
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     /// <summary>
-    /// The body is bounded by Kestrel (<see cref="ServerOptions.MaxRequestBytes"/>) before it is read, and the prompt is
-    /// tokenized only once the request holds a generation slot: tokenizing is the one cost that grows with the prompt,
-    /// so a burst of long prompts costs at most MaxConcurrent tokenizations at a time. Every answer, error or not, is
-    /// counted by <see cref="ResponseGuard"/>.
+    /// The body is bounded by Kestrel (<see cref="ServerOptions.MaxRequestBytes"/>) before it is read; a prompt that
+    /// cannot fit the context by its size alone is refused before it is tokenized (<see cref="TextGenerator.ValidatePromptSize"/>);
+    /// and the prompt is tokenized only once the request holds a generation slot: tokenizing is the one cost that grows
+    /// with the prompt, so a burst of long prompts costs at most MaxConcurrent tokenizations at a time. Every answer,
+    /// error or not, is counted by <see cref="ResponseGuard"/>.
     /// </summary>
     public async Task Handle(HttpContext context, bool chat)
     {
@@ -29,6 +30,7 @@ internal sealed class CompletionEndpoint(AfmModel model, TextGenerator generator
             if (request.Options.Adapter is { } adapter && !model.Adapters.Contains(adapter))
                 throw new ApiError(404, $"The model '{model.Id}' has no adapter '{adapter}'; GET /v1/models lists the adapters it has.", "adapter", "adapter_not_found");
             TextGenerator.ValidateOptions(request.Options, "request");
+            generator.ValidatePromptSize(request.Prompt, "request");
 
             using var lease = await gate.TryEnterAsync(aborted);
             if (lease is null)
