@@ -138,6 +138,19 @@ public sealed partial class CommandLineTests : IDisposable
         Assert.DoesNotContain("AFM7001", result.Output);
     }
 
+    [Theory]
+    [InlineData("--temperature", "0.8", "AFM7001")]
+    [InlineData("--top-p", "0,5", "--top-p must be a number written with '.'")]
+    public void Numbers_are_read_with_a_decimal_point_whatever_the_culture(string option, string value, string expected)
+    {
+        // Under de-DE System.CommandLine read "0.8" as 8 (AFM7004, and before the range check a run at temperature 8).
+        var german = new Dictionary<string, string> { ["LANG"] = "de_DE.UTF-8", ["LC_ALL"] = "de_DE.UTF-8" };
+        var result = ProcessRunner.Run("dotnet", [RepositoryLayout.Compiler, "run", "missing.afmpkg", "--prompt", "x", option, value], directory, null, german);
+        AssertNoInternalError(result);
+        Assert.Contains(expected, result.Output);
+        Assert.DoesNotContain("AFM7004", result.Output);
+    }
+
     private string Write(string name, string content)
     {
         var path = Path.Combine(directory, name);

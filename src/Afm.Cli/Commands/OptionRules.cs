@@ -50,6 +50,23 @@ internal static class OptionRules
         return option;
     }
 
+    /// <summary>
+    /// Parses the number with '.' as the decimal point whatever the machine's culture, as the project file and the docs
+    /// write numbers: System.CommandLine uses the current culture, so under de-DE "--temperature 0.8" ran at 8.
+    /// </summary>
+    public static Option<double> Invariant(this Option<double> option)
+    {
+        option.CustomParser = result =>
+        {
+            if (result.Tokens.Count == 0) return option.DefaultValueFactory is { } defaultValue ? defaultValue(result) : default;
+            var text = result.Tokens[^1].Value;
+            if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value)) return value;
+            result.AddError($"{option.Name} must be a number written with '.' (e.g. 0.8), got '{text}'.");
+            return default;
+        };
+        return option;
+    }
+
     /// <summary>A finite number in (exclusiveMinimum, maximum]: the parser takes "NaN", "Infinity" and "1e308" as doubles.</summary>
     public static Option<double> Within(this Option<double> option, double exclusiveMinimum, double maximum)
     {
