@@ -73,6 +73,10 @@ public sealed class ServerMalformedInputTests(ArtifactFixture fixture) : IClassF
         if (type is not null) Assert.Equal(type, (await TestServer.Json(response)).GetProperty("error").GetProperty("type").GetString());
     }
 
+    [Fact]
+    public async Task More_stop_sequences_than_the_OpenAI_limit_is_a_400() =>
+        await AssertJsonError(await test.Post("/v1/completions", """{"prompt":"x","stop":["a","b","c","d","e"]}"""), 400, null, "stop");
+
     [Theory]
     [InlineData("""{"prompt":"x","temperature":1e308}""")]
     [InlineData("""{"prompt":"x","temperature":2.5}""")]
@@ -87,6 +91,7 @@ public sealed class ServerMalformedInputTests(ArtifactFixture fixture) : IClassF
     [InlineData("""{"prompt":"Ada","temperature":2,"top_p":0,"max_tokens":2}""")]
     [InlineData("""{"prompt":"Ada","temperature":0,"top_k":1e12,"seed":9007199254740993,"max_tokens":2}""")]
     [InlineData("""{"prompt":"Ada","max_tokens":2.0,"seed":-5}""")]
+    [InlineData("""{"prompt":"Ada","max_tokens":2,"stop":["a","b","c","d"]}""")]
     public async Task The_edges_of_each_range_are_accepted(string json) =>
         Assert.Equal(HttpStatusCode.OK, (await test.Post("/v1/completions", json)).StatusCode);
 

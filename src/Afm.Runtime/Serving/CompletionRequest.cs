@@ -15,6 +15,12 @@ public sealed record CompletionRequest(string Model, string Prompt, GenerationOp
     /// <summary>Role prefixes of the plain-text chat transcript; the model is a base model with no chat template.</summary>
     public const string UserPrefix = "User: ", AssistantPrefix = "Assistant:";
 
+    /// <summary>
+    /// The OpenAI API's limit on <c>stop</c>. Every stop sequence is searched after every token, so the work per token
+    /// grows with their number, and a 1 MiB body could hold about a hundred thousand.
+    /// </summary>
+    public const int MaxStopSequences = 4;
+
     public static CompletionRequest Parse(byte[] body, bool chat, string modelId, ServerOptions server)
     {
         JsonDocument document;
@@ -40,6 +46,8 @@ public sealed record CompletionRequest(string Model, string Prompt, GenerationOp
                 else if (stop.ValueKind == JsonValueKind.Array && stop.EnumerateArray().All(s => s.ValueKind == JsonValueKind.String))
                     stops.AddRange(stop.EnumerateArray().Select(s => Text(s, "stop")));
                 else throw new ApiError(400, "'stop' must be a string or an array of strings.", "stop");
+                if (stops.Count > MaxStopSequences)
+                    throw new ApiError(400, $"'stop' holds {stops.Count} sequences; at most {MaxStopSequences} are allowed.", "stop");
             }
 
             string prompt = chat ? ChatPrompt(root, stops) : TextPrompt(root);
