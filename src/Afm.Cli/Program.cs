@@ -5,6 +5,8 @@ namespace Afm.Cli;
 
 public static class Program
 {
+    public const int UsageError = 2;
+
     public static int Main(string[] args)
     {
         // libtorch is prepared by the numeric stages themselves (TorchRuntime.UseThreads with the spec's threads and
@@ -26,6 +28,10 @@ public static class Program
             Commands.Run.RunCommand.Create(),
             Commands.Serve.ServeCommand.Create(),
         };
-        return root.Parse(args).Invoke();
+        var parsed = root.Parse(args);
+        int exitCode = parsed.Invoke();
+        // System.CommandLine ends a usage error (an unknown, missing or invalid option) with 1, the code of a
+        // diagnostic; 2 is the usual code for usage errors and lets a caller tell the two apart.
+        return parsed.Errors.Count > 0 ? UsageError : exitCode;
     }
 }

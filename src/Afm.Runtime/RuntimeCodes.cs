@@ -19,6 +19,8 @@ public static class RuntimeCodes
     public const string AdapterBaseMismatch = Afm.Onnx.Adapters.AdapterCodes.BaseMismatch;
     /// <summary>The adapter's files do not fit the model (unreadable, or parameters the graph has no input for).</summary>
     public const string AdapterInvalid = Afm.Onnx.Adapters.AdapterCodes.Invalid;
+    /// <summary>afm serve cannot listen on its URLs: a port in use, a malformed URL, or an address it cannot bind.</summary>
+    public const string CannotListen = "AFM7101";
 
     public static DiagnosticException Error(string code, string file, string message) =>
         new(new Diagnostic(DiagnosticSeverity.Error, code, message, SourceLocation.FileOnly(file)));

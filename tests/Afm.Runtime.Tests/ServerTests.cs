@@ -9,26 +9,18 @@ namespace Afm.Runtime.Tests;
 /// <summary>A real Kestrel server on 127.0.0.1 (ephemeral port) called by a real HttpClient.</summary>
 public sealed class ServerTests(ArtifactFixture fixture) : IClassFixture<ArtifactFixture>, IAsyncLifetime
 {
-    private AfmServer server = null!;
-    private HttpClient client = null!;
+    private TestServer test = null!;
+    private AfmServer server => test.Server;
+    private HttpClient client => test.Client;
 
-    public async Task InitializeAsync()
-    {
-        server = await AfmServer.StartAsync(fixture.Model, new ServerOptions { Urls = ["http://127.0.0.1:0"], MaxConcurrent = 2, QueueLimit = 2 });
-        client = new HttpClient { BaseAddress = new Uri(server.Addresses.Single()) };
-    }
+    public async Task InitializeAsync() =>
+        test = await TestServer.StartAsync(fixture.Model, new ServerOptions { MaxConcurrent = 2, QueueLimit = 2 });
 
-    public async Task DisposeAsync()
-    {
-        client.Dispose();
-        await server.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await test.DisposeAsync();
 
-    private Task<HttpResponseMessage> Post(string path, string json) =>
-        client.PostAsync(path, new StringContent(json, Encoding.UTF8, "application/json"));
+    private Task<HttpResponseMessage> Post(string path, string json) => test.Post(path, json);
 
-    private static async Task<JsonElement> Json(HttpResponseMessage response) =>
-        JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+    private static Task<JsonElement> Json(HttpResponseMessage response) => TestServer.Json(response);
 
     [Fact]
     public async Task Healthz_and_models_answer()
@@ -48,6 +40,30 @@ public sealed class ServerTests(ArtifactFixture fixture) : IClassFixture<Artifac
         Assert.Equal("micro-test", adapter.GetProperty("parent").GetString());
         Assert.Equal(4, adapter.GetProperty("rank").GetInt32());
         Assert.Equal("2", adapter.GetProperty("version").GetString());
+    }
+
+    [Theory]
+    [InlineData("micro-test", null)]
+    [InlineData("micro-test:summarize", "summarize")]
+    public async Task Models_retrieve_answers_the_entry_the_list_has_under_that_id(string id, string? adapter)
+    {
+        var response = await client.GetAsync("/v1/models/" + Uri.EscapeDataString(id));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var entry = await Json(response);
+        Assert.Equal(id, entry.GetProperty("id").GetString());
+        Assert.Equal("model", entry.GetProperty("object").GetString());
+        Assert.Equal(adapter, entry.TryGetProperty("adapter", out var a) ? a.GetString() : null);
+    }
+
+    [Theory]
+    [InlineData("gpt-4")]
+    [InlineData("micro-test:translate")]
+    [InlineData("micro-test:stale")]
+    public async Task Models_retrieve_of_an_unknown_id_is_a_404_json_error(string id)
+    {
+        var response = await client.GetAsync("/v1/models/" + Uri.EscapeDataString(id));
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("model_not_found", (await Json(response)).GetProperty("error").GetProperty("code").GetString());
     }
 
     [Fact]

@@ -20,7 +20,7 @@ internal static class ExportAdaptersCommand
 
     public static Command Create()
     {
-        var export = StageOptions.Required("--export", "The export folder written by `afm export` (model.onnx).");
+        var export = StageOptions.Required("--export", "The export folder written by `afm export` (model.onnx).").ExistingDirectory();
         var adapters = StageOptions.Required("--adapters", "The folder of trained adapters (<name>/adapter.safetensors); absent means none.");
         var output = StageOptions.Out("Folder for <name>.onnx_adapter and <name>.json of every adapter.");
         var command = new Command("export-adapters", "Compile trained LoRA adapters into ONNX Runtime adapter files for the exported graph.") { export, adapters, output };

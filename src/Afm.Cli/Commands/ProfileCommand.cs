@@ -18,18 +18,23 @@ internal static class ProfileCommand
     public static Command Create()
     {
         var input = new Argument<string?>("input") { Description = "An .afmpkg, an .afmproj (after a build), a profile folder or a profile.json.", Arity = ArgumentArity.ZeroOrOne };
-        var spec = new Option<string?>("--spec") { Description = "Stage mode: the validated spec.json written by `afm validate`." };
+        var spec = new Option<string>("--spec") { Description = "Stage mode: the validated spec.json written by `afm validate`." }.ExistingFile();
         var output = new Option<string?>("--out") { Description = "Stage mode: the profile folder to write." };
         var device = new Option<string?>("--device") { Description = "The device profile to use (needed when there are several)." };
         var set = new Option<string[]>("--set") { Description = "layer=format, e.g. layers.3.mlp=2bit (a name covers the layers under it; * is a wildcard). Repeatable." };
         var html = new Option<string?>("--html") { Description = "Write a self-contained what-if page to this file." };
         var command = new Command("profile", "Profile per-layer latency, energy and memory on the project's devices, or explore what-if formats.")
             { input, spec, output, device, set, html };
+        command.Validators.Add(result =>
+        {
+            if (result.GetResult(spec) is not null && result.GetResult(output) is null)
+                result.AddError("--out is required with --spec (stage mode writes the profile folder there).");
+        });
         command.SetAction(result => CompilerRun.Guard(() =>
         {
             if (result.GetValue(spec) is { } specPath)
             {
-                var outDir = result.GetValue(output) ?? throw new ArgumentException("--out is required with --spec.");
+                var outDir = result.GetValue(output)!;
                 foreach (var warning in ProfileStage.Run(SpecFile.Load(specPath), outDir, CompilerOutput.Progress)) CompilerOutput.Report(warning);
                 return 0;
             }

@@ -15,10 +15,10 @@ internal static class QuantizationBaselineCommand
 {
     public static Command Create()
     {
-        var report = StageOptions.Required("--report", "The report.json written by `afm quantize`.");
+        var report = StageOptions.Required("--report", "The report.json written by `afm quantize`.").ExistingFile();
         var baseline = StageOptions.Required("--baseline", "The committed baseline report.");
-        var bits = new Option<string>("--bits-tolerance") { Description = "Allowed rise of effective bits per weight (absolute).", DefaultValueFactory = _ => "0.01" };
-        var perplexity = new Option<string>("--perplexity-tolerance") { Description = "Allowed rise of quantized perplexity (fraction).", DefaultValueFactory = _ => "0.02" };
+        var bits = new Option<string>("--bits-tolerance") { Description = "Allowed rise of effective bits per weight (absolute).", DefaultValueFactory = _ => "0.01" }.InvariantNumber(0);
+        var perplexity = new Option<string>("--perplexity-tolerance") { Description = "Allowed rise of quantized perplexity (fraction).", DefaultValueFactory = _ => "0.02" }.InvariantNumber(0);
         var update = new Option<bool>("--update") { Description = "Rewrite the baseline with the current report." };
         var command = new Command("quantization-baseline", "Gate a build on a committed quantization report.") { report, baseline, bits, perplexity, update };
         command.SetAction(result => CompilerRun.Guard(() =>

@@ -13,7 +13,7 @@ internal static class ValidateCommand
 {
     public static Command Create()
     {
-        var snapshot = StageOptions.Required("--snapshot", "The project snapshot the SDK wrote.");
+        var snapshot = StageOptions.Required("--snapshot", "The project snapshot the SDK wrote.").ExistingFile();
         var output = StageOptions.Out("Folder for spec.json, the stage fingerprints and validate.stamp.");
         var command = new Command("validate", "Check an .afmproj and resolve it into a typed spec.") { snapshot, output };
         command.SetAction(result => CompilerRun.Guard(() => Run(result.GetValue(snapshot)!, result.GetValue(output)!)));
@@ -22,7 +22,7 @@ internal static class ValidateCommand
 
     private static int Run(string snapshotPath, string outputDirectory)
     {
-        var snapshot = ProjectSnapshot.Load(snapshotPath);
+        var snapshot = InputFile.Load(snapshotPath, "project snapshot written by the SDK", InputFile.NotWhatItShouldBe, ProjectSnapshot.Load);
         var result = ProjectSpecReader.Read(snapshot);
         foreach (var diagnostic in result.Diagnostics)
             CompilerOutput.Report(diagnostic);

@@ -18,7 +18,7 @@ public static class SpecFile
 
     public static string Serialize<T>(T value) => JsonSerializer.Serialize(value, Options) + "\n";
 
-    public static ModelSpec Load(string path) =>
-        JsonSerializer.Deserialize<ModelSpec>(File.ReadAllText(path), Options)
-        ?? throw new InvalidDataException($"{path}: empty spec");
+    /// <summary>Reads a spec.json; a file that is not one (a person can name any file) is AFM8002 at its path.</summary>
+    public static ModelSpec Load(string path) => InputFile.Load(path, "spec.json written by `afm validate`", InputFile.NotWhatItShouldBe, path =>
+        JsonSerializer.Deserialize<ModelSpec>(File.ReadAllText(path), Options) ?? throw new InvalidDataException("it holds null"));
 }

@@ -18,7 +18,7 @@ internal static class TeacherInputs
     {
         if (spec.Teacher is not { } teacher) return null;
         if (string.IsNullOrEmpty(weights) || string.IsNullOrEmpty(teacherSpecPath) || string.IsNullOrEmpty(teacherTokenizer) || string.IsNullOrEmpty(tokenizer))
-            throw new InvalidOperationException("The project has a Teacher, but the train stage was not given the teacher's weights, spec and tokenizer " +
+            throw InputFile.Error(InputFile.MissingOptions, "afm", "The project has a Teacher, but the train stage was not given the teacher's weights, spec and tokenizer " +
                 "and the student's tokenizer (--teacher-weights, --teacher-spec, --teacher-tokenizer, --tokenizer); the SDK passes them.");
         var teacherSpec = SpecFile.Load(teacherSpecPath);
         var location = teacher.Location ?? SourceLocation.FileOnly(spec.ProjectPath);

@@ -2,7 +2,8 @@ namespace Afm.Runtime.Generation;
 
 /// <summary>
 /// Chooses tokens from logits: greedy, or temperature-scaled sampling restricted to the top-k tokens and to the
-/// smallest set whose probability reaches top-p. Seeded: the same seed and logits give the same tokens.
+/// smallest set whose probability reaches top-p. Seeded: the same seed and logits give the same tokens; without a
+/// seed each sampler draws its own.
 /// Ids in <paramref name="suppression"/> are never candidates (as if their logits were -inf), in greedy and sampled
 /// choice alike; top-k and top-p count only the allowed ids.
 /// Written here (rather than using a library) because ONNX Runtime's C# API has no sampler outside GenAI,
@@ -10,7 +11,10 @@ namespace Afm.Runtime.Generation;
 /// </summary>
 public sealed class Sampler(SamplingOptions options, TokenSuppression? suppression = null)
 {
-    private readonly Random random = new(options.Seed);
+    private readonly Random random = options.Seed is { } seed ? new Random(Fold(seed)) : new Random();
+
+    /// <summary>Random takes an int; a 64-bit seed (the OpenAI API allows one) keeps both halves.</summary>
+    private static int Fold(long seed) => unchecked((int)seed ^ (int)(seed >>> 32));
 
     public int Next(ReadOnlySpan<float> logits)
     {

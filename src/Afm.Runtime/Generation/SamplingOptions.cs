@@ -3,10 +3,17 @@ namespace Afm.Runtime.Generation;
 /// <summary>How the next token is chosen. Temperature 0 is greedy (argmax); TopK 0 and TopP 1 switch those filters off.</summary>
 public sealed record SamplingOptions
 {
+    /// <summary>The OpenAI API's range: above 2 the distribution is close to uniform, so a larger value is a mistake.</summary>
+    public const double MaxTemperature = 2.0;
+
     public double Temperature { get; init; } = 1.0;
     public int TopK { get; init; }
     public double TopP { get; init; } = 1.0;
-    public int Seed { get; init; }
+    /// <summary>
+    /// The sampler's seed: the same seed, options and model give the same text. Null (the default, as in the OpenAI
+    /// API) draws a fresh seed per generation, so repeated requests give different samples.
+    /// </summary>
+    public long? Seed { get; init; }
 
     public static SamplingOptions Greedy { get; } = new() { Temperature = 0 };
 }

@@ -1,9 +1,11 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using System.Text;
 using Afm.Data.Tokenization;
 using Afm.Runtime.Adapters;
 using Afm.Runtime.Batching;
 using Afm.Runtime.Sessions;
+using Microsoft.ML.Tokenizers;
 
 namespace Afm.Runtime.Generation;
 
@@ -24,30 +26,71 @@ public sealed class TextGenerator(DecoderSession session, AfmTokenizer tokenizer
     /// <summary>The ids no generation picks: the tokenizer's reserved padding (and any logit beyond its vocabulary).</summary>
     public TokenSuppression Suppression { get; } = TokenSuppression.ForTokenizer(tokenizer, session.VocabSize);
 
+    /// <summary>
+    /// The most UTF-8 bytes one token stands for: the longest vocabulary entry (byte-level, one character per byte) or
+    /// special token. A prompt of B bytes has at least B / this many tokens.
+    /// </summary>
+    private readonly int maxTokenBytes = Math.Max(1, Math.Max(
+        tokenizer.Inner is BpeTokenizer bpe ? bpe.Vocabulary.Keys.Max(k => k.Length) : int.MaxValue,
+        tokenizer.Manifest.SpecialTokens.Select(Encoding.UTF8.GetByteCount).DefaultIfEmpty(1).Max()));
+
     public IReadOnlyList<int> Tokenize(string prompt) => [tokenizer.EndOfDocumentId, .. tokenizer.Encode(prompt)];
+
+    /// <summary>
+    /// Throws AFM7004 for a prompt too long for the context by its size alone, in time linear in its length and without
+    /// allocating: tokenizing a 10 MB prompt took hundreds of MB only to find it could never fit. Prompts under this
+    /// bound still get the exact check of <see cref="Validate"/> once tokenized.
+    /// </summary>
+    public void ValidatePromptSize(string prompt, string source = "afm")
+    {
+        long bytes = Encoding.UTF8.GetByteCount(prompt);
+        long fewestTokens = 1 + (bytes + maxTokenBytes - 1) / maxTokenBytes; // 1: the end-of-document token every prompt starts with
+        if (fewestTokens >= session.MaxSequenceLength)
+            throw RuntimeCodes.Error(RuntimeCodes.InvalidGenerationOption, source,
+                $"the prompt has at least {fewestTokens} tokens ({bytes} bytes, no token longer than {maxTokenBytes}); the model's context is {session.MaxSequenceLength}.");
+    }
 
     /// <summary>Throws AFM7004 for settings that cannot be honoured, before any work starts.</summary>
     public void Validate(GenerationOptions options, int promptTokens, string source = "afm")
     {
-        string? problem = null;
-        if (options.MaxTokens < 1 || options.MaxTokens > GenerationOptions.MaxTokensLimit)
-            problem = $"max tokens must be between 1 and {GenerationOptions.MaxTokensLimit}, got {options.MaxTokens}.";
-        else if (options.Sampling.Temperature < 0 || double.IsNaN(options.Sampling.Temperature))
-            problem = $"temperature must be 0 (greedy) or more, got {options.Sampling.Temperature}.";
-        else if (options.Sampling.TopK < 0)
-            problem = $"top-k must be 0 (off) or more, got {options.Sampling.TopK}.";
-        else if (!(options.Sampling.TopP > 0 && options.Sampling.TopP <= 1))
-            problem = $"top-p must be in (0, 1], got {options.Sampling.TopP}.";
-        else if (promptTokens >= session.MaxSequenceLength)
-            problem = $"the prompt has {promptTokens} tokens; the model's context is {session.MaxSequenceLength}.";
-        if (problem is not null) throw RuntimeCodes.Error(RuntimeCodes.InvalidGenerationOption, source, problem);
+        ValidateOptions(options, source);
+        if (promptTokens >= session.MaxSequenceLength)
+            throw RuntimeCodes.Error(RuntimeCodes.InvalidGenerationOption, source,
+                $"the prompt has {promptTokens} tokens; the model's context is {session.MaxSequenceLength}.");
         if (options.Adapter is { } adapter) adapters.Resolve(adapter, source);
     }
 
-    public async IAsyncEnumerable<GenerationChunk> GenerateAsync(string prompt, GenerationOptions options,
+    /// <summary>
+    /// Throws AFM7004 for a setting out of range, without the model: the CLI checks its options before loading an
+    /// artifact, and the server before a request waits for a generation slot. The ranges are the OpenAI API's
+    /// (temperature 0..2, top-p 0..1), so neither an infinite nor a NaN value reaches the sampler.
+    /// </summary>
+    public static void ValidateOptions(GenerationOptions options, string source = "afm")
+    {
+        var sampling = options.Sampling;
+        string? problem = null;
+        if (options.MaxTokens < 1 || options.MaxTokens > GenerationOptions.MaxTokensLimit)
+            problem = $"max tokens must be between 1 and {GenerationOptions.MaxTokensLimit}, got {options.MaxTokens}.";
+        else if (!(sampling.Temperature >= 0 && sampling.Temperature <= SamplingOptions.MaxTemperature))
+            problem = $"temperature must be between 0 (greedy) and {SamplingOptions.MaxTemperature}, got {sampling.Temperature}.";
+        else if (sampling.TopK < 0)
+            problem = $"top-k must be 0 (off) or more, got {sampling.TopK}.";
+        else if (!(sampling.TopP >= 0 && sampling.TopP <= 1))
+            problem = $"top-p must be between 0 and 1, got {sampling.TopP}.";
+        if (problem is not null) throw RuntimeCodes.Error(RuntimeCodes.InvalidGenerationOption, source, problem);
+    }
+
+    /// <summary>Generates from text; the server tokenizes first (inside its concurrency limit) and calls the overload with ids.</summary>
+    public IAsyncEnumerable<GenerationChunk> GenerateAsync(string prompt, GenerationOptions options, CancellationToken cancellationToken = default)
+    {
+        ValidatePromptSize(prompt);
+        return GenerateAsync(Tokenize(prompt), options, cancellationToken);
+    }
+
+    /// <param name="promptIds">The prompt as <see cref="Tokenize"/> returns it (starting with the end-of-document token).</param>
+    public async IAsyncEnumerable<GenerationChunk> GenerateAsync(IReadOnlyList<int> promptIds, GenerationOptions options,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var promptIds = Tokenize(prompt);
         Validate(options, promptIds.Count);
         int budget = Math.Min(options.MaxTokens, session.MaxSequenceLength - promptIds.Count);
         var adapter = options.Adapter is { } name ? adapters.Resolve(name, "afm").Handle : null;

@@ -43,8 +43,12 @@ public sealed class AfmServer : IAsyncDisposable
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls([.. options.Urls]);
+        // Kestrel refuses a larger body (413) before it is read: no request can make the server buffer or tokenize more.
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = options.MaxRequestBytes);
         builder.Logging.ClearProviders();
         builder.Logging.AddConsole().SetMinimumLevel(LogLevel.Warning);
+        // The host logs a failed start with its stack trace; StartAsync reports it as one AFM7101 line instead.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
         var app = builder.Build();
 
         var gate = new RequestGate(options.MaxConcurrent, options.QueueLimit);
@@ -54,16 +58,31 @@ public sealed class AfmServer : IAsyncDisposable
         var generator = batcher is null ? model.Generator : new TextGenerator(model.Session, model.Tokenizer, model.Adapters, batcher);
         var metrics = new ServerMetrics(batcher);
         var completions = new CompletionEndpoint(model, generator, gate, metrics, options);
-        app.MapPost("/v1/completions", context => completions.Handle(context, chat: false));
-        app.MapPost("/v1/chat/completions", context => completions.Handle(context, chat: true));
-        app.MapGet("/v1/models", () => Results.Json(ModelList.Of(model)));
-        app.MapGet("/healthz", () => Results.Json(new { status = "ok", model = model.Id }));
-        app.MapGet("/metrics", () => Results.Text(metrics.Render(gate), "text/plain; version=0.0.4"));
-        app.MapFallback(context => CompletionEndpoint.WriteError(context, new ApiError(404, $"No route {context.Request.Method} {context.Request.Path}.", code: "not_found")));
+        var guard = new ResponseGuard(metrics, options, app.Logger);
+        app.Use(guard.InvokeAsync);
+        // Endpoint names are the metric labels (afm_requests_total{endpoint=...}). Without a fallback route, routing
+        // answers 404 for an unknown path and 405 for a known path under another method; ResponseGuard gives both a body.
+        app.MapPost("/v1/completions", context => completions.Handle(context, chat: false)).WithName("completions");
+        app.MapPost("/v1/chat/completions", context => completions.Handle(context, chat: true)).WithName("chat_completions");
+        app.MapGet("/v1/models", () => Results.Json(ModelList.Of(model))).WithName("models");
+        app.MapGet("/v1/models/{id}", (string id) => ModelList.Find(model, id) is { } entry
+            ? Results.Json(entry)
+            : Results.Json(new ApiError(404, $"The model '{id}' does not exist; GET /v1/models lists the models this server serves.", "model", "model_not_found").Body,
+                statusCode: 404)).WithName("model");
+        app.MapGet("/healthz", () => Results.Json(new { status = "ok", model = model.Id })).WithName("healthz");
+        app.MapGet("/metrics", () => Results.Text(metrics.Render(gate), "text/plain; version=0.0.4")).WithName("metrics");
 
         try
         {
             await app.StartAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is IOException or FormatException or InvalidOperationException)
+        {
+            // A port in use (IOException), a URL Kestrel cannot parse (FormatException) or bind (e.g. https without a
+            // certificate): the user's setting, so one diagnostic line instead of Kestrel's stack trace.
+            batcher?.Dispose();
+            await app.DisposeAsync();
+            throw RuntimeCodes.Error(RuntimeCodes.CannotListen, "afm serve", $"cannot listen on {string.Join(";", options.Urls)}: {e.Message}");
         }
         catch
         {

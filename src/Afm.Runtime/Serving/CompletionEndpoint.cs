@@ -12,9 +12,15 @@ internal sealed class CompletionEndpoint(AfmModel model, TextGenerator generator
 {
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
+    /// <summary>
+    /// The body is bounded by Kestrel (<see cref="ServerOptions.MaxRequestBytes"/>) before it is read; a prompt that
+    /// cannot fit the context by its size alone is refused before it is tokenized (<see cref="TextGenerator.ValidatePromptSize"/>);
+    /// and the prompt is tokenized only once the request holds a generation slot: tokenizing is the one cost that grows
+    /// with the prompt, so a burst of long prompts costs at most MaxConcurrent tokenizations at a time. Every answer,
+    /// error or not, is counted by <see cref="ResponseGuard"/>.
+    /// </summary>
     public async Task Handle(HttpContext context, bool chat)
     {
-        string endpoint = chat ? "chat_completions" : "completions";
         var aborted = context.RequestAborted;
         try
         {
@@ -23,7 +29,8 @@ internal sealed class CompletionEndpoint(AfmModel model, TextGenerator generator
             var request = CompletionRequest.Parse(body.ToArray(), chat, model.Id, options);
             if (request.Options.Adapter is { } adapter && !model.Adapters.Contains(adapter))
                 throw new ApiError(404, $"The model '{model.Id}' has no adapter '{adapter}'; GET /v1/models lists the adapters it has.", "adapter", "adapter_not_found");
-            generator.Validate(request.Options, generator.Tokenize(request.Prompt).Count, "request");
+            TextGenerator.ValidateOptions(request.Options, "request");
+            generator.ValidatePromptSize(request.Prompt, "request");
 
             using var lease = await gate.TryEnterAsync(aborted);
             if (lease is null)
@@ -32,24 +39,19 @@ internal sealed class CompletionEndpoint(AfmModel model, TextGenerator generator
                 context.Response.Headers.RetryAfter = "1";
                 throw new ApiError(429, "The server is at capacity; retry shortly.", code: "overloaded", type: "server_overloaded");
             }
+            var promptIds = generator.Tokenize(request.Prompt);
+            generator.Validate(request.Options, promptIds.Count, "request");
             var clock = Stopwatch.StartNew();
-            var stats = request.Stream ? await Stream(context, request, chat, aborted) : await Complete(context, request, chat, aborted);
+            var stats = request.Stream ? await Stream(context, request, promptIds, chat, aborted) : await Complete(context, request, promptIds, chat, aborted);
             metrics.Completed(stats.PromptTokens, stats.CompletionTokens, clock.Elapsed);
-            metrics.Request(endpoint, 200);
         }
         catch (ApiError e)
         {
-            metrics.Request(endpoint, e.Status);
             await WriteError(context, e);
         }
         catch (DiagnosticException e)
         {
-            metrics.Request(endpoint, 400);
             await WriteError(context, new ApiError(400, e.Diagnostic.Message, code: e.Diagnostic.Code));
-        }
-        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
-        {
-            metrics.Request(endpoint, 499); // the client went away; nothing to answer
         }
     }
 
@@ -60,11 +62,11 @@ internal sealed class CompletionEndpoint(AfmModel model, TextGenerator generator
         await context.Response.WriteAsJsonAsync(error.Body, context.RequestAborted);
     }
 
-    private async Task<GenerationStats> Complete(HttpContext context, CompletionRequest request, bool chat, CancellationToken aborted)
+    private async Task<GenerationStats> Complete(HttpContext context, CompletionRequest request, IReadOnlyList<int> promptIds, bool chat, CancellationToken aborted)
     {
         var text = new StringBuilder();
         GenerationChunk? last = null;
-        await foreach (var chunk in generator.GenerateAsync(request.Prompt, request.Options, aborted))
+        await foreach (var chunk in generator.GenerateAsync(promptIds, request.Options, aborted))
         {
             text.Append(chunk.Text);
             last = chunk;
@@ -86,7 +88,7 @@ internal sealed class CompletionEndpoint(AfmModel model, TextGenerator generator
     }
 
     /// <summary>Server-sent events as the OpenAI API streams them: one JSON chunk per piece of text, then <c>data: [DONE]</c>.</summary>
-    private async Task<GenerationStats> Stream(HttpContext context, CompletionRequest request, bool chat, CancellationToken aborted)
+    private async Task<GenerationStats> Stream(HttpContext context, CompletionRequest request, IReadOnlyList<int> promptIds, bool chat, CancellationToken aborted)
     {
         context.Response.ContentType = "text/event-stream";
         context.Response.Headers.CacheControl = "no-cache";
@@ -95,7 +97,7 @@ internal sealed class CompletionEndpoint(AfmModel model, TextGenerator generator
         string kind = chat ? "chat.completion.chunk" : "text_completion";
         if (chat) await Event(context, new { id, @object = kind, created, model = request.Model, choices = new[] { new { index = 0, delta = new { role = "assistant" }, finish_reason = (string?)null } } }, aborted);
         GenerationStats? stats = null;
-        await foreach (var chunk in generator.GenerateAsync(request.Prompt, request.Options, aborted))
+        await foreach (var chunk in generator.GenerateAsync(promptIds, request.Options, aborted))
         {
             stats = chunk.Stats ?? stats;
             if (chunk.Text.Length == 0 && chunk.Finish is null) continue;

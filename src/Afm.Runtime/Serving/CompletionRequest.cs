@@ -15,6 +15,12 @@ public sealed record CompletionRequest(string Model, string Prompt, GenerationOp
     /// <summary>Role prefixes of the plain-text chat transcript; the model is a base model with no chat template.</summary>
     public const string UserPrefix = "User: ", AssistantPrefix = "Assistant:";
 
+    /// <summary>
+    /// The OpenAI API's limit on <c>stop</c>. Every stop sequence is searched after every token, so the work per token
+    /// grows with their number, and a 1 MiB body could hold about a hundred thousand.
+    /// </summary>
+    public const int MaxStopSequences = 4;
+
     public static CompletionRequest Parse(byte[] body, bool chat, string modelId, ServerOptions server)
     {
         JsonDocument document;
@@ -31,28 +37,33 @@ public sealed record CompletionRequest(string Model, string Prompt, GenerationOp
             if (separator >= 0) model = model[..separator];
             if (model != modelId) throw new ApiError(404, $"The model '{model}' does not exist; this server serves '{modelId}'.", "model", "model_not_found");
             if (string.IsNullOrEmpty(adapter)) adapter = null;
-            if (Number(root, "n") is { } n && n != 1) throw new ApiError(400, "Only n = 1 is supported.", "n");
+            if (Integer(root, "n") is { } n && n != 1) throw new ApiError(400, "Only n = 1 is supported.", "n");
 
             var stops = new List<string>();
             if (root.TryGetProperty("stop", out var stop) && stop.ValueKind != JsonValueKind.Null)
             {
-                if (stop.ValueKind == JsonValueKind.String) stops.Add(stop.GetString()!);
+                if (stop.ValueKind == JsonValueKind.String) stops.Add(Text(stop, "stop"));
                 else if (stop.ValueKind == JsonValueKind.Array && stop.EnumerateArray().All(s => s.ValueKind == JsonValueKind.String))
-                    stops.AddRange(stop.EnumerateArray().Select(s => s.GetString()!));
+                    stops.AddRange(stop.EnumerateArray().Select(s => Text(s, "stop")));
                 else throw new ApiError(400, "'stop' must be a string or an array of strings.", "stop");
+                if (stops.Count > MaxStopSequences)
+                    throw new ApiError(400, $"'stop' holds {stops.Count} sequences; at most {MaxStopSequences} are allowed.", "stop");
             }
 
             string prompt = chat ? ChatPrompt(root, stops) : TextPrompt(root);
-            double maxTokens = Number(root, chat ? "max_completion_tokens" : "max_tokens") ?? Number(root, "max_tokens") ?? server.DefaultMaxTokens;
-            if (maxTokens < 1 || maxTokens > GenerationOptions.MaxTokensLimit || maxTokens != Math.Floor(maxTokens))
-                throw new ApiError(400, $"max_tokens must be an integer between 1 and {GenerationOptions.MaxTokensLimit}, got {maxTokens}.", "max_tokens");
+            long? completionTokens = chat ? Integer(root, "max_completion_tokens") : null;
+            var maxTokensField = completionTokens is null ? "max_tokens" : "max_completion_tokens";
+            long maxTokens = completionTokens ?? Integer(root, "max_tokens") ?? server.DefaultMaxTokens;
+            if (maxTokens < 1 || maxTokens > GenerationOptions.MaxTokensLimit)
+                throw new ApiError(400, $"{maxTokensField} must be an integer between 1 and {GenerationOptions.MaxTokensLimit}, got {maxTokens}.", maxTokensField);
 
             var sampling = new SamplingOptions
             {
                 Temperature = Number(root, "temperature") ?? 1.0,
                 TopP = Number(root, "top_p") ?? 1.0,
-                TopK = (int)(Number(root, "top_k") ?? 0),
-                Seed = (int)(Number(root, "seed") ?? 0),
+                // Beyond int, top-k means "every token", as int.MaxValue does; a negative one is refused with the other ranges.
+                TopK = (int)Math.Clamp(Integer(root, "top_k") ?? 0, int.MinValue, int.MaxValue),
+                Seed = Integer(root, "seed"),
             };
             var stream = root.TryGetProperty("stream", out var s) && s.ValueKind == JsonValueKind.True;
             var options = new GenerationOptions { MaxTokens = (int)maxTokens, Sampling = sampling, StopSequences = stops, Adapter = adapter };
@@ -63,8 +74,8 @@ public sealed record CompletionRequest(string Model, string Prompt, GenerationOp
     private static string TextPrompt(JsonElement root)
     {
         if (!root.TryGetProperty("prompt", out var prompt)) throw new ApiError(400, "'prompt' is required.", "prompt");
-        if (prompt.ValueKind == JsonValueKind.String) return prompt.GetString()!;
-        if (prompt.ValueKind == JsonValueKind.Array && prompt.GetArrayLength() == 1 && prompt[0].ValueKind == JsonValueKind.String) return prompt[0].GetString()!;
+        if (prompt.ValueKind == JsonValueKind.String) return Text(prompt, "prompt");
+        if (prompt.ValueKind == JsonValueKind.Array && prompt.GetArrayLength() == 1 && prompt[0].ValueKind == JsonValueKind.String) return Text(prompt[0], "prompt");
         throw new ApiError(400, "'prompt' must be a string (or an array of one string).", "prompt");
     }
 
@@ -95,12 +106,37 @@ public sealed record CompletionRequest(string Model, string Prompt, GenerationOp
     private static string? String(JsonElement element, string name)
     {
         if (!element.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null) return null;
-        return value.ValueKind == JsonValueKind.String ? value.GetString() : throw new ApiError(400, $"'{name}' must be a string.", name);
+        return value.ValueKind == JsonValueKind.String ? Text(value, name) : throw new ApiError(400, $"'{name}' must be a string.", name);
     }
 
+    /// <summary>
+    /// A JSON string as .NET text. JSON allows an escaped lone surrogate ("\ud800") and the parser does not check the
+    /// UTF-8 inside strings, but neither can become a string: System.Text.Json throws when asked, which must be the
+    /// client's 400, not the server's 500.
+    /// </summary>
+    private static string Text(JsonElement value, string name)
+    {
+        try { return value.GetString()!; }
+        catch (InvalidOperationException)
+        {
+            throw new ApiError(400, $"'{name}' is not valid Unicode: it holds a lone UTF-16 surrogate or invalid UTF-8.", name, "invalid_encoding");
+        }
+    }
+
+    /// <summary>A finite number; JSON allows literals (1e400) that overflow a double.</summary>
     private static double? Number(JsonElement element, string name)
     {
         if (!element.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null) return null;
-        return value.ValueKind == JsonValueKind.Number ? value.GetDouble() : throw new ApiError(400, $"'{name}' must be a number.", name);
+        if (value.ValueKind != JsonValueKind.Number) throw new ApiError(400, $"'{name}' must be a number.", name);
+        return value.TryGetDouble(out var number) && double.IsFinite(number) ? number : throw new ApiError(400, $"'{name}' must be a finite number.", name);
+    }
+
+    /// <summary>A whole number in the range of a 64-bit integer ("16" and "16.0" alike; 1.5 and 1e30 are refused).</summary>
+    private static long? Integer(JsonElement element, string name)
+    {
+        if (Number(element, name) is not { } number) return null;
+        if (element.GetProperty(name).TryGetInt64(out var exact)) return exact;
+        if (number == Math.Floor(number) && number >= long.MinValue && number < -(double)long.MinValue) return (long)number;
+        throw new ApiError(400, $"'{name}' must be a whole number between {long.MinValue} and {long.MaxValue}, got {number}.", name);
     }
 }

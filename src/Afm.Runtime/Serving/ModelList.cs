@@ -3,25 +3,27 @@ namespace Afm.Runtime.Serving;
 /// <summary>
 /// GET /v1/models: the base model, then one entry per usable adapter with the id a request selects it by
 /// (<c>"name:adapter"</c>) and what it is (kind, rank, version). Adapters the artifact carries but cannot use
-/// (trained for another base) are not listed; requesting one answers why.
+/// (trained for another base) are not listed; requesting one answers why. GET /v1/models/{id} answers one entry.
 /// </summary>
 internal static class ModelList
 {
-    public static object Of(AfmModel model)
+    public static object Of(AfmModel model) => new { @object = "list", data = Entries(model).Select(e => e.Entry).ToList() };
+
+    /// <summary>GET /v1/models/{id}: the entry GET /v1/models lists under that id, or null.</summary>
+    public static object? Find(AfmModel model, string id) => Entries(model).FirstOrDefault(e => e.Id == id).Entry;
+
+    private static IEnumerable<(string Id, object Entry)> Entries(AfmModel model)
     {
-        var entries = new List<object>
-        {
-            new { id = model.Id, @object = "model", created = 0, owned_by = "afm", version = model.Manifest.Version },
-        };
+        yield return (model.Id, new { id = model.Id, @object = "model", created = 0, owned_by = "afm", version = model.Manifest.Version });
         foreach (var adapter in model.Adapters.Available)
         {
             var d = adapter.Description;
-            entries.Add(new
+            var id = $"{model.Id}:{d.Name}";
+            yield return (id, new
             {
-                id = $"{model.Id}:{d.Name}", @object = "model", created = 0, owned_by = "afm", version = d.Version,
+                id, @object = "model", created = 0, owned_by = "afm", version = d.Version,
                 parent = model.Id, adapter = d.Name, kind = d.Kind, rank = d.Rank,
             });
         }
-        return new { @object = "list", data = entries };
     }
 }

@@ -11,6 +11,12 @@ public sealed record ServerOptions
     public int MaxConcurrent { get; init; } = BatchingDefaults.MaxBatchSize;
     /// <summary>Requests allowed to wait for a slot; one more is answered 429 at once.</summary>
     public int QueueLimit { get; init; } = 32;
+    /// <summary>
+    /// The largest request body in bytes; a larger one is answered 413 by Kestrel before it is read. 1 MiB holds a prompt
+    /// far longer than any context an afm model has (tokens take 1-4 bytes of text each), so the bound costs a user
+    /// nothing, while it caps what one request can make the server buffer and tokenize.
+    /// </summary>
+    public long MaxRequestBytes { get; init; } = 1 << 20;
     /// <summary>Default completion length when a request gives none (the OpenAI API's default is 16).</summary>
     public int DefaultMaxTokens { get; init; } = 16;
     /// <summary>

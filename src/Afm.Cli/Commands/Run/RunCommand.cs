@@ -17,12 +17,12 @@ internal static class RunCommand
         var artifact = new Argument<string>("artifact") { Description = "The .afmpkg to run." };
         var prompt = StageOptions.Required("--prompt", "Text the model continues.");
         var maxTokens = new Option<int>("--max-tokens") { Description = "Most tokens to generate.", DefaultValueFactory = _ => 128 };
-        var temperature = new Option<double>("--temperature") { Description = "0 = greedy; higher = more random.", DefaultValueFactory = _ => 0.8 };
+        var temperature = new Option<double>("--temperature") { Description = "0 = greedy; higher = more random.", DefaultValueFactory = _ => 0.8 }.Invariant();
         var topK = new Option<int>("--top-k") { Description = "Sample among the k most likely tokens (0 = all).", DefaultValueFactory = _ => 40 };
-        var topP = new Option<double>("--top-p") { Description = "Sample among the most likely tokens whose probability reaches p.", DefaultValueFactory = _ => 0.95 };
-        var seed = new Option<int>("--seed") { Description = "Seed of the sampler.", DefaultValueFactory = _ => 0 };
+        var topP = new Option<double>("--top-p") { Description = "Sample among the most likely tokens whose probability reaches p.", DefaultValueFactory = _ => 0.95 }.Invariant();
+        var seed = new Option<long?>("--seed") { Description = "Seed of the sampler: the same seed gives the same text; without one each run samples afresh." };
         var stop = new Option<string[]>("--stop") { Description = "Stop before this text (repeatable).", AllowMultipleArgumentsPerToken = false };
-        var threads = new Option<int>("--threads") { Description = "ONNX Runtime intra-op threads (0 = default).", DefaultValueFactory = _ => 0 };
+        var threads = new Option<int>("--threads") { Description = "ONNX Runtime intra-op threads (0 = default).", DefaultValueFactory = _ => 0 }.AtLeast(0);
         var adapter = new Option<string?>("--adapter") { Description = "An adapter of the artifact to activate (its name under adapters/; `afm serve` lists them at /v1/models)." };
         var command = new Command("run", "Generate text from a packaged model with ONNX Runtime.")
         {
@@ -44,6 +44,8 @@ internal static class RunCommand
                     Seed = result.GetValue(seed),
                 },
             };
+            // Settings first: a mistyped --temperature is reported without waiting for the artifact to be verified and loaded.
+            TextGenerator.ValidateOptions(options, path);
             using var model = AfmModel.Load(path, new RuntimeOptions { IntraOpThreads = result.GetValue(threads) });
             return Generate(model, result.GetValue(prompt)!, options);
         }));

@@ -16,25 +16,34 @@ internal static class ServeCommand
     {
         var artifact = new Argument<string>("artifact") { Description = "The .afmpkg to serve." };
         var urls = new Option<string>("--urls") { Description = "Semicolon-separated listen URLs.", DefaultValueFactory = _ => "http://127.0.0.1:5000" };
-        var maxConcurrent = new Option<int>("--max-concurrent") { Description = "Generations running at once (their decode steps share batched runs, up to --max-batch-size).", DefaultValueFactory = _ => new ServerOptions().MaxConcurrent };
-        var queueLimit = new Option<int>("--queue-limit") { Description = "Requests allowed to wait; more are answered 429.", DefaultValueFactory = _ => new ServerOptions().QueueLimit };
-        var maxBatchSize = new Option<int>("--max-batch-size") { Description = "Most requests whose decode steps share one ONNX Runtime run (1 = no batching).", DefaultValueFactory = _ => new ServerOptions().MaxBatchSize };
-        var threads = new Option<int>("--threads") { Description = "ONNX Runtime intra-op threads (0 = default).", DefaultValueFactory = _ => 0 };
-        var command = new Command("serve", "Serve a packaged model over an OpenAI-compatible HTTP API.") { artifact, urls, maxConcurrent, queueLimit, maxBatchSize, threads };
+        // With no URL Kestrel would pick its own default address, which is not what anyone typing --urls "" meant.
+        urls.Validators.Add(result =>
+        {
+            if (Split(result.GetValueOrDefault<string>() ?? "").Length == 0) result.AddError("--urls names no URL; e.g. --urls http://127.0.0.1:5000");
+        });
+        var maxConcurrent = new Option<int>("--max-concurrent") { Description = "Generations running at once (their decode steps share batched runs, up to --max-batch-size).", DefaultValueFactory = _ => new ServerOptions().MaxConcurrent }.AtLeast(1);
+        var queueLimit = new Option<int>("--queue-limit") { Description = "Requests allowed to wait; more are answered 429.", DefaultValueFactory = _ => new ServerOptions().QueueLimit }.AtLeast(0);
+        var maxBatchSize = new Option<int>("--max-batch-size") { Description = "Most requests whose decode steps share one ONNX Runtime run (1 = no batching).", DefaultValueFactory = _ => new ServerOptions().MaxBatchSize }.AtLeast(1);
+        var maxRequestBytes = new Option<long>("--max-request-bytes") { Description = "Largest request body; a larger one is answered 413 before it is read.", DefaultValueFactory = _ => new ServerOptions().MaxRequestBytes }.AtLeast(1);
+        var threads = new Option<int>("--threads") { Description = "ONNX Runtime intra-op threads (0 = default).", DefaultValueFactory = _ => 0 }.AtLeast(0);
+        var command = new Command("serve", "Serve a packaged model over an OpenAI-compatible HTTP API.") { artifact, urls, maxConcurrent, queueLimit, maxBatchSize, maxRequestBytes, threads };
         command.SetAction(result => CompilerRun.Guard(() =>
         {
             using var model = AfmModel.Load(result.GetValue(artifact)!, new RuntimeOptions { IntraOpThreads = result.GetValue(threads) });
             var options = new ServerOptions
             {
-                Urls = result.GetValue(urls)!.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
-                MaxConcurrent = Math.Max(1, result.GetValue(maxConcurrent)),
-                QueueLimit = Math.Max(0, result.GetValue(queueLimit)),
-                MaxBatchSize = Math.Max(1, result.GetValue(maxBatchSize)),
+                Urls = Split(result.GetValue(urls)!),
+                MaxConcurrent = result.GetValue(maxConcurrent),
+                QueueLimit = result.GetValue(queueLimit),
+                MaxBatchSize = result.GetValue(maxBatchSize),
+                MaxRequestBytes = result.GetValue(maxRequestBytes),
             };
             return Serve(model, options).GetAwaiter().GetResult();
         }));
         return command;
     }
+
+    private static string[] Split(string urls) => urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     private static async Task<int> Serve(AfmModel model, ServerOptions options)
     {
