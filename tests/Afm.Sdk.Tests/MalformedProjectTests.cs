@@ -27,6 +27,12 @@ public sealed class MalformedProjectTests
             "AFM1403"
         },
         { "mix naming an unknown corpus", "Warmup=\"5\" />", "Warmup=\"5\" Mix=\"stories=0.5;web=0.5\" />", "AFM1406" },
+        // Values that parse but would eat the machine: refused by validate with the estimate, before any stage runs.
+        { "a model dim whose default FfnDim overflows", "<ModelDim>32</ModelDim>", "<ModelDim>1000000000</ModelDim>", "AFM1009" },
+        { "a hundred thousand layers", "<Layers>2</Layers>", "<Layers>100000</Layers>", "AFM1009" },
+        { "a hundred million token vocabulary", "VocabSize=\"320\"", "VocabSize=\"100000000\"", "AFM1009" },
+        { "a million-token sequence", "SequenceLength=\"32\"", "SequenceLength=\"1000000\"", "AFM1009" },
+        { "terabytes of packed data", "Tokens=\"24k\"", "Tokens=\"999G\"", "AFM1009" },
     };
 
     [Theory]

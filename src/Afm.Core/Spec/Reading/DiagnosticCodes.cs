@@ -15,6 +15,8 @@ internal static class DiagnosticCodes
     public const string UnknownMetadata = "AFM1006";
     public const string RequiredMetadataMissing = "AFM1007";
     public const string InvalidName = "AFM1008";
+    public const string ResourcesExceeded = "AFM1009";
+    public const string ResourcesNearMachine = "AFM1010";
 
     // 11xx: architecture.
     public const string HeadsDoNotDivideModelDim = "AFM1101";

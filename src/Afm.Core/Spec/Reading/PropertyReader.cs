@@ -13,7 +13,8 @@ internal sealed record ProjectProperties
     public int? Layers { get; init; }
     public int? Heads { get; init; }
     public int? KvHeads { get; init; }
-    public int? FfnDim { get; init; }
+    /// <summary>Wide: the default (8/3 x ModelDim) of a huge ModelDim does not fit an int, and the resource check says so.</summary>
+    public long? FfnDim { get; init; }
     public double? RopeBase { get; init; }
     public bool? TieEmbeddings { get; init; }
     public bool? QkNorm { get; init; }
@@ -76,10 +77,10 @@ internal static partial class PropertyReader
     }
 
     /// <summary>SwiGLU keeps the parameter count of a 4x MLP with 8/3 x ModelDim, rounded up to a multiple of 64 for the kernels.</summary>
-    public static int DefaultFfnDim(int modelDim)
+    public static long DefaultFfnDim(int modelDim)
     {
         var ffn = (8L * modelDim + 2) / 3;
-        return (int)((ffn + 63) / 64 * 64);
+        return (ffn + 63) / 64 * 64;
     }
 
     private static void CheckHeads(SpecContext context, int? modelDim, int? heads, int? kvHeads, RawValue? kvHeadsValue)
