@@ -33,6 +33,21 @@ public sealed class MalformedProjectTests
         { "a hundred million token vocabulary", "VocabSize=\"320\"", "VocabSize=\"100000000\"", "AFM1009" },
         { "a million-token sequence", "SequenceLength=\"32\"", "SequenceLength=\"1000000\"", "AFM1009" },
         { "terabytes of packed data", "Tokens=\"24k\"", "Tokens=\"999G\"", "AFM1009" },
+        // Paths that are not ordinary files: refused by validate instead of read forever or failing inside a stage.
+        { "a corpus that is a device", "data/corpus.jsonl", "/dev/zero", "AFM1306" },
+        { "a corpus that is a folder", "data/corpus.jsonl", "data/.", "AFM1306" },
+        {
+            "sft data over the whole disk",
+            "Warmup=\"5\" />",
+            "Warmup=\"5\" />\n    <TrainingStage Include=\"chat\" Kind=\"sft\" Tokens=\"1k\" SequenceLength=\"32\" Data=\"/**/x.jsonl\" />",
+            "AFM1306"
+        },
+        {
+            "sft data that is a device",
+            "Warmup=\"5\" />",
+            "Warmup=\"5\" />\n    <TrainingStage Include=\"chat\" Kind=\"sft\" Tokens=\"1k\" SequenceLength=\"32\" Data=\"/dev/zero\" />",
+            "AFM1306"
+        },
     };
 
     [Theory]

@@ -69,6 +69,7 @@ internal static class SftPacker
         var examples = new List<(TokenizedDocument, int)>();
         foreach (var file in stage.Data)
         {
+            if (new FileInfo(file).Length == 0) continue; // as CorpusReader: an empty file, or a pipe that would never end
             using var reader = new StreamReader(file, Utf8NoBom);
             var lineNumber = 0;
             while (reader.ReadLine() is { } line)

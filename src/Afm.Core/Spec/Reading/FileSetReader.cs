@@ -48,8 +48,14 @@ internal static class FileSetReader
             var format = ReadFormat(context, item);
             var textField = item.Get("TextField")?.Text ?? DefaultTextField;
             var decontaminate = hasDecontaminate && item.Get("Decontaminate") is { } d ? context.Bool(d) : true;
-            var exists = File.Exists(item.FullPath);
-            if (!exists)
+            var problem = MsBuildGlob.HasWildcard(item.Include)
+                // MSBuild leaves a wildcard unexpanded when it would enumerate a whole drive (MSB5029).
+                ? $"the wildcard '{item.Include}' would search every folder of the disk; start it at the folder that holds the data, such as 'data/**/*.txt'"
+                : InputFiles.Problem(item.FullPath) is { } p ? $"'{item.FullPath}' {p}" : null;
+            var exists = problem is null && File.Exists(item.FullPath);
+            if (problem is not null)
+                context.Error(DiagnosticCodes.NotAnOrdinaryFile, item.IncludeLocation, $"{type} {problem}.");
+            else if (!exists)
                 context.Error(DiagnosticCodes.FileNotFound, item.IncludeLocation,
                     $"{type} file '{item.FullPath}' does not exist. Fix the Include path (it is relative to the project directory) or add the file.");
             if (name is null)
