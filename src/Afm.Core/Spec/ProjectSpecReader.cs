@@ -45,6 +45,8 @@ public static class ProjectSpecReader
         var cleaning = DataCleaningReader.Read(context);
         var quantization = QuantizationPlanReader.Read(context);
         var devices = DeviceProfileReader.Read(context);
+        DeviceProfileReader.CheckWorkloads(context, properties.MaxSequenceLength
+            ?? stages.Where(s => s.Spec is not null).Select(s => (int?)s.Spec!.SequenceLength).Max());
         var teacher = TeacherReader.Read(context);
         var adapters = AdapterReader.Read(context, properties, stages.Select(s => s.Spec).ToList());
         if (adapters.Any(a => a.Kind == AdapterKind.AccuracyRecovery) && quantization is null)

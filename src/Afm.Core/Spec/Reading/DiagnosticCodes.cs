@@ -89,6 +89,8 @@ internal static class DiagnosticCodes
     public const string DeviceValueOutOfRange = "AFM5004";
     public const string DeviceValueImplausible = "AFM5005";
     public const string UnknownComputeType = "AFM5006";
+    // AFM5101 is the profile stage's code too: validate now finds it first, at the attribute.
+    public const string WorkloadExceedsContext = "AFM5101";
 
     // 60xx: Adapter items (61xx are raised by the adapters stage, see specs/adapters.md).
     public const string UnknownAdapterKind = "AFM6001";
