@@ -18,6 +18,8 @@ public sealed class MalformedProjectTests
         { "kv heads not dividing heads", "<KvHeads>2</KvHeads>", "<KvHeads>3</KvHeads>", "AFM1102" },
         { "unparsable token count", "Tokens=\"24k\"", "Tokens=\"4MM\"", "AFM1002" },
         { "negative layer count", "<Layers>2</Layers>", "<Layers>-2</Layers>", "AFM1003" },
+        { "a layer count with a plus sign", "<Layers>2</Layers>", "<Layers>+1</Layers>", "AFM1002" },
+        { "a device context longer than the model's", "Warmup=\"5\" />", "Warmup=\"5\" />\n    <DeviceProfile Include=\"phone-npu\" ContextTokens=\"4096\" />", "AFM5101" },
         { "missing corpus file", "data/corpus.jsonl", "data/missing.jsonl", "AFM1302" },
         { "corpus pattern matching nothing", "data/corpus.jsonl", "data/none/*.jsonl", "AFM1303" },
         {

@@ -87,7 +87,7 @@ internal static partial class PropertyReader
     {
         if (modelDim is int dim && heads is int h)
         {
-            var location = context.Locator.Property("Heads");
+            var location = context.Property("Heads")?.Location ?? context.Locator.Project;
             if (dim % h != 0)
                 context.Error(DiagnosticCodes.HeadsDoNotDivideModelDim, location,
                     $"Heads ({h}) must divide ModelDim ({dim}) so every head has the same width. Choose Heads among the divisors of {dim}, or change ModelDim.");
@@ -96,7 +96,7 @@ internal static partial class PropertyReader
                     $"The head dimension ModelDim/Heads = {dim}/{h} = {dim / h} is odd, but RoPE rotates pairs of dimensions. Choose ModelDim and Heads so that ModelDim/Heads is even.");
         }
         if (heads is int hs && kvHeads is int kvh && hs % kvh != 0)
-            context.Error(DiagnosticCodes.KvHeadsDoNotDivideHeads, kvHeadsValue?.Location ?? context.Locator.Property("Heads"),
+            context.Error(DiagnosticCodes.KvHeadsDoNotDivideHeads, kvHeadsValue?.Location ?? context.Property("Heads")?.Location ?? context.Locator.Project,
                 $"KvHeads ({kvh}) must divide Heads ({hs}): grouped-query attention shares each key/value head among Heads/KvHeads query heads. Choose KvHeads among the divisors of {hs}.");
     }
 
