@@ -33,6 +33,16 @@ public sealed class InputFileDiagnosticsTests
     }
 
     [Fact]
+    public void A_text_file_larger_than_one_document_can_be_is_AFM1307_at_Include()
+    {
+        using var project = TestProject.With(Web, "<Corpus Include=\"data/huge.txt\" Name=\"web\" />");
+        // Sparse: takes no disk space, but its size is what the reader sees.
+        using (var huge = File.Create(project.WriteFile("data/huge.txt", ""))) huge.SetLength((1L << 30) + 1);
+        var error = DiagnosticAssert.SingleError(project.Read(), "AFM1307", project.Locate("Include=\"data/huge.txt\""));
+        Assert.Contains("JSON lines", error.Message);
+    }
+
+    [Fact]
     public void An_empty_file_is_an_ordinary_file()
     {
         using var project = new TestProject();

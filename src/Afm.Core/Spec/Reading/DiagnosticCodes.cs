@@ -37,6 +37,7 @@ internal static class DiagnosticCodes
     public const string ConflictingFileSetSettings = "AFM1304";
     public const string UnknownFormat = "AFM1305";
     public const string NotAnOrdinaryFile = "AFM1306";
+    public const string TextFileTooLarge = "AFM1307";
 
     // 135x: data-cleaning metadata of corpora and eval sets (DataCleaningReader).
     public const string InvalidNGramRange = "AFM1350";

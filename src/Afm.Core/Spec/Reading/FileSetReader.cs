@@ -23,6 +23,9 @@ internal static class FileSetReader
 {
     public const string DefaultTextField = "text";
 
+    /// <summary>A text file is one document, held as one .NET string, which cannot exceed 2^30 characters.</summary>
+    public const long MaxTextFileBytes = 1L << 30;
+
     private sealed class Draft(string name, CorpusFormat format, string textField, bool decontaminate, SourceLocation location)
     {
         public string Name { get; } = name;
@@ -58,6 +61,10 @@ internal static class FileSetReader
             else if (!exists)
                 context.Error(DiagnosticCodes.FileNotFound, item.IncludeLocation,
                     $"{type} file '{item.FullPath}' does not exist. Fix the Include path (it is relative to the project directory) or add the file.");
+            else if (format == CorpusFormat.Text && new FileInfo(item.FullPath).Length > MaxTextFileBytes)
+                context.Error(DiagnosticCodes.TextFileTooLarge, item.IncludeLocation,
+                    $"{type} file '{item.FullPath}' is {new FileInfo(item.FullPath).Length / 1e9:0.#} GB, but a text file is one document and one document can hold at most {MaxTextFileBytes / 1e9:0.#} GB. "
+                    + "Split it into several files (Include=\"data/*.txt\"), or write it as JSON lines (one document per line).");
             if (name is null)
             {
                 allNamed = false;
