@@ -37,10 +37,6 @@ public static class ProjectSpecReader
         var evalSets = FileSetReader.Read(context, "EvalSet", defaultName: "eval", hasDecontaminate: true, out _);
         var stages = StageReader.Read(context, properties.RopeBase, corpora, corpusGaps);
         StageReader.CheckSequenceLengths(context, stages, properties);
-        ResourceCheck.Run(context, ModelShape(properties, tokenizer, stages), stages.Where(s => s.Spec is not null)
-                .Select(s => (s.Item, new StageShape(s.Spec!.Name, s.Spec.Tokens, s.Spec.SequenceLength, s.Spec.BatchSize))).ToList(),
-            corpora.Sum(c => c.Bytes), corpora.FirstOrDefault()?.Location ?? context.Locator.Project,
-            machine ?? MachineCapacity.Of(context.Property("AfmIntermediateDirectory")?.Text ?? context.ProjectDirectory));
         LaterStageItems.Warn(context);
         var cleaning = DataCleaningReader.Read(context);
         var quantization = QuantizationPlanReader.Read(context);
@@ -49,12 +45,31 @@ public static class ProjectSpecReader
             ?? stages.Where(s => s.Spec is not null).Select(s => (int?)s.Spec!.SequenceLength).Max());
         var teacher = TeacherReader.Read(context);
         var adapters = AdapterReader.Read(context, properties, stages.Select(s => s.Spec).ToList());
+        ResourceCheck.Run(context, ModelShape(properties, tokenizer, stages), TrainingShapes(context, stages, adapters),
+            corpora.Sum(c => c.Bytes), corpora.FirstOrDefault()?.Location ?? context.Locator.Project,
+            machine ?? MachineCapacity.Of(context.Property("AfmIntermediateDirectory")?.Text ?? context.ProjectDirectory));
         if (adapters.Any(a => a.Kind == AdapterKind.AccuracyRecovery) && quantization is null)
             context.Warning(DiagnosticCodes.AdaptersWithoutQuantizationPlan, adapters.First(a => a.Kind == AdapterKind.AccuracyRecovery).Location!,
                 "Accuracy-recovery adapters are trained on the float model because the project has no QuantizationPlan, so there is no quantization loss for them to recover. Add a <QuantizationPlan>, or remove the recovery adapter.");
 
         if (context.HasErrors) return new SpecResult(null, context.Diagnostics);
         return new SpecResult(cleaning.Apply(Assemble(snapshot, properties, tokenizer!, corpora, evalSets, stages.Select(s => s.Spec!).ToList())) with { Quantization = quantization, Devices = devices, Teacher = teacher, Adapters = adapters }, context.Diagnostics);
+    }
+
+    /// <summary>
+    /// What trains and packs its own data: every training stage, and every feature adapter (it packs its Data for its
+    /// Tokens; recovery adapters reuse a stage's data).
+    /// </summary>
+    private static List<(ItemView Item, StageShape Shape)> TrainingShapes(SpecContext context, List<(ItemView Item, TrainingStageSpec? Spec)> stages,
+        IReadOnlyList<AdapterSpec> adapters)
+    {
+        var shapes = stages.Where(s => s.Spec is not null)
+            .Select(s => (s.Item, new StageShape(s.Spec!.Tokens, s.Spec.SequenceLength, s.Spec.BatchSize))).ToList();
+        var items = context.Items("Adapter");
+        foreach (var adapter in adapters.Where(a => a.Kind == AdapterKind.Feature))
+            if (items.FirstOrDefault(i => string.Equals(i.Include, adapter.Name, StringComparison.OrdinalIgnoreCase)) is { } item)
+                shapes.Add((item, new StageShape(adapter.Tokens, adapter.SequenceLength, adapter.BatchSize)));
+        return shapes;
     }
 
     /// <summary>The sizes the resource check needs, or null when one of them is invalid (and reported already).</summary>

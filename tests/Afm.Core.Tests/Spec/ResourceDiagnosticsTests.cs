@@ -50,6 +50,25 @@ public sealed class ResourceDiagnosticsTests
     }
 
     [Fact]
+    public void A_feature_adapter_whose_packed_data_exceeds_the_free_disk_is_AFM1009_at_its_Tokens()
+    {
+        var adapter = "<Adapter Include=\"summarize\" Rank=\"8\" Tokens=\"999G\" SequenceLength=\"128\" Data=\"data/sft.jsonl\" />";
+        using var project = TestProject.With("<EvalSet Include=\"data/eval/*.txt\" />", "<EvalSet Include=\"data/eval/*.txt\" />\n    " + adapter);
+        project.WriteFile("data/sft.jsonl", "{\"prompt\":\"p\",\"response\":\"r\"}\n");
+        var error = DiagnosticAssert.SingleError(project.ReadOn(memoryBytes: 16 * Gb, freeDiskBytes: 100 * Gb), "AFM1009", project.Locate("Tokens=\"999G\""));
+        Assert.Contains("Adapter 'summarize'", error.Message);
+    }
+
+    [Theory]
+    [InlineData("100000")]
+    [InlineData("0")]
+    public void AfmThreads_outside_1_to_256_is_AFM1003(string threads)
+    {
+        using var project = TestProject.With("<KvHeads>2</KvHeads>", $"<KvHeads>2</KvHeads>\n    <AfmThreads>{threads}</AfmThreads>");
+        DiagnosticAssert.SingleError(project.Read(), "AFM1003", project.Locate("<AfmThreads>"));
+    }
+
+    [Fact]
     public void AfmAllowExceedingMachine_turns_an_estimate_above_the_machine_into_a_warning()
     {
         using var project = new TestProject(TestProject.ValidXml.Replace("Tokens=\"4M\"", "Tokens=\"999G\"")

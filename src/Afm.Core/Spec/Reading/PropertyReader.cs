@@ -30,6 +30,11 @@ internal static partial class PropertyReader
 {
     public const long DefaultSeed = 1234;
     public const int DefaultThreads = 2;
+    /// <summary>
+    /// Not the machine's core count: threads are part of the determinism contract, so a project must build the same on
+    /// every machine. Past this, every math library would start more threads than any machine has cores.
+    /// </summary>
+    public const int MaxThreads = 256;
     public const double DefaultRopeBase = 500_000;
     public const double DefaultNormEpsilon = 1e-5;
     public const double DefaultValidationFraction = 0.05;
@@ -58,7 +63,7 @@ internal static partial class PropertyReader
             Name = ReadName(context),
             Version = ReadVersion(context),
             Seed = context.Property("Seed") is { } seed ? context.Long(seed, SpecContext.NonNegative) : DefaultSeed,
-            Threads = context.Property("AfmThreads") is { } t ? context.Int(t, SpecContext.Positive) : DefaultThreads,
+            Threads = context.Property("AfmThreads") is { } t ? context.Int(t, (v => v >= 1 && v <= MaxThreads, $"from 1 to {MaxThreads}")) : DefaultThreads,
             ModelDim = modelDim,
             Layers = layers,
             Heads = heads,

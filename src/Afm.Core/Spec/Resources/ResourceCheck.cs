@@ -111,7 +111,7 @@ internal static class ResourceCheck
             : rope > activations ? context.Property("MaxSequenceLength") ?? item.Get("SequenceLength")
             : logits > activations / 2 ? context.Items("Tokenizer").FirstOrDefault()?.Get("VocabSize")
             : stage.BatchSize > stage.SequenceLength ? item.Get("BatchSize") ?? item.Get("SequenceLength") : item.Get("SequenceLength");
-        return new Need($"Training stage '{stage.Name}'", state + activations + rope,
+        return new Need(item.Describe, state + activations + rope,
             $"{Count(parameters)} parameters: weights, gradients and AdamW state {Bytes(state)}; activations of one batch of {stage.BatchSize} x {stage.SequenceLength} tokens {Bytes(activations)}; RoPE tables {Bytes(rope)}",
             blamed, item.Location);
     }

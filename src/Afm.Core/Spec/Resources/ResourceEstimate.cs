@@ -7,8 +7,8 @@ internal sealed record ModelShape(long ModelDim, long Layers, long Heads, long K
     public long HeadDim => ModelDim / Heads;
 }
 
-/// <summary>What one training stage asks of the machine, as written in its element.</summary>
-internal sealed record StageShape(string Name, long Tokens, long SequenceLength, long BatchSize);
+/// <summary>What one training stage (or feature adapter) asks of the machine, as written in its element.</summary>
+internal sealed record StageShape(long Tokens, long SequenceLength, long BatchSize);
 
 /// <summary>
 /// Estimates of what the stages need, in bytes (specs/afmproj.md, "Resource estimates", gives the same formulas).
