@@ -82,8 +82,20 @@ public sealed class AfmWriteProjectSnapshot : Microsoft.Build.Utilities.Task, II
             });
         }
 
-        var snapshot = new { projectPath = Path.GetFullPath(ProjectPath), properties, items };
+        var snapshot = new { projectPath = Path.GetFullPath(ProjectPath), properties, commandLineProperties = CommandLineProperties(properties.Keys), items };
         return JsonSerializer.Serialize(snapshot, JsonOptions) + "\n";
+    }
+
+    /// <summary>
+    /// The forwarded properties MSBuild got as global properties (-p:): the compiler cannot find them in any file, and
+    /// without this it would point at a definition in the project that MSBuild did not use.
+    /// </summary>
+    private List<string>? CommandLineProperties(IEnumerable<string> forwarded)
+    {
+        if (BuildEngine is not IBuildEngine6 engine) return null;
+        var globals = engine.GetGlobalProperties();
+        var names = forwarded.Where(name => globals.Keys.Any(g => string.Equals(g, name, StringComparison.OrdinalIgnoreCase))).ToList();
+        return names.Count > 0 ? names : null;
     }
 
     // Items whose Include names files; for the others (a tokenizer kind, a stage name) a full path is noise.

@@ -29,6 +29,7 @@ public sealed record QuantizationResult(IReadOnlyList<QuantizedTensor> Weights, 
 public static class QuantizationPipeline
 {
     public const string WarningUnmatchedPattern = "AFM4103";
+    public const string NoSequences = "AFM4107";
 
     public static QuantizationResult Run(QuantizationInputs inputs, Action<string>? progress = null)
     {
@@ -44,6 +45,13 @@ public static class QuantizationPipeline
                 $"Pattern '{p}' of QuantizationPlan '{plan.Name}' names no layer. Layer names are like {string.Join(", ", layers.Where(l => l.Role != LayerRole.Vector).Take(3).Select(l => l.Name))}.",
                 plan.Location ?? SourceLocation.FileOnly(spec.ProjectPath))).ToList();
 
+        // The data stage refuses a stage without validation (AFM2004); this stays a diagnostic, never an internal error,
+        // for data packed by an older toolchain or by hand.
+        if (inputs.Calibration.Count == 0 || inputs.Validation.Count == 0)
+            throw new DiagnosticException(new Diagnostic(DiagnosticSeverity.Error, NoSequences,
+                $"The quantize stage has no {(inputs.Calibration.Count == 0 ? "calibration" : "validation")} sequences in the last training stage's data "
+                + $"('{spec.Stages[^1].Name}'): rebuild the data stage, and add text to the corpora if it reports too little to hold out.",
+                spec.Stages[^1].Location ?? SourceLocation.FileOnly(spec.ProjectPath)));
         var calibration = Evaluator.Spread(inputs.Calibration, plan.CalibrationSequences);
         progress?.Invoke($"quantize: importance ({plan.Importance}) and input second moments ({plan.Rounding} rounding) on {calibration.Count} calibration sequences");
         var importance = plan.Importance == ImportanceKind.Fisher && plan.Method == QuantizationMethod.Palettize

@@ -18,6 +18,8 @@ public sealed class MalformedProjectTests
         { "kv heads not dividing heads", "<KvHeads>2</KvHeads>", "<KvHeads>3</KvHeads>", "AFM1102" },
         { "unparsable token count", "Tokens=\"24k\"", "Tokens=\"4MM\"", "AFM1002" },
         { "negative layer count", "<Layers>2</Layers>", "<Layers>-2</Layers>", "AFM1003" },
+        { "a layer count with a plus sign", "<Layers>2</Layers>", "<Layers>+1</Layers>", "AFM1002" },
+        { "a device context longer than the model's", "Warmup=\"5\" />", "Warmup=\"5\" />\n    <DeviceProfile Include=\"phone-npu\" ContextTokens=\"4096\" />", "AFM5101" },
         { "missing corpus file", "data/corpus.jsonl", "data/missing.jsonl", "AFM1302" },
         { "corpus pattern matching nothing", "data/corpus.jsonl", "data/none/*.jsonl", "AFM1303" },
         {
@@ -27,6 +29,27 @@ public sealed class MalformedProjectTests
             "AFM1403"
         },
         { "mix naming an unknown corpus", "Warmup=\"5\" />", "Warmup=\"5\" Mix=\"stories=0.5;web=0.5\" />", "AFM1406" },
+        // Values that parse but would eat the machine: refused by validate with the estimate, before any stage runs.
+        { "a model dim whose default FfnDim overflows", "<ModelDim>32</ModelDim>", "<ModelDim>1000000000</ModelDim>", "AFM1009" },
+        { "a hundred thousand layers", "<Layers>2</Layers>", "<Layers>100000</Layers>", "AFM1009" },
+        { "a hundred million token vocabulary", "VocabSize=\"320\"", "VocabSize=\"100000000\"", "AFM1009" },
+        { "a million-token sequence", "SequenceLength=\"32\"", "SequenceLength=\"1000000\"", "AFM1009" },
+        { "terabytes of packed data", "Tokens=\"24k\"", "Tokens=\"999G\"", "AFM1009" },
+        // Paths that are not ordinary files: refused by validate instead of read forever or failing inside a stage.
+        { "a corpus that is a device", "data/corpus.jsonl", "/dev/zero", "AFM1306" },
+        { "a corpus that is a folder", "data/corpus.jsonl", "data/.", "AFM1306" },
+        {
+            "sft data over the whole disk",
+            "Warmup=\"5\" />",
+            "Warmup=\"5\" />\n    <TrainingStage Include=\"chat\" Kind=\"sft\" Tokens=\"1k\" SequenceLength=\"32\" Data=\"/**/x.jsonl\" />",
+            "AFM1306"
+        },
+        {
+            "sft data that is a device",
+            "Warmup=\"5\" />",
+            "Warmup=\"5\" />\n    <TrainingStage Include=\"chat\" Kind=\"sft\" Tokens=\"1k\" SequenceLength=\"32\" Data=\"/dev/zero\" />",
+            "AFM1306"
+        },
     };
 
     [Theory]

@@ -19,6 +19,12 @@ public sealed record ProjectSnapshot
 
     public required List<SnapshotItem> Items { get; init; }
 
+    /// <summary>
+    /// Names of forwarded properties MSBuild received as global properties (<c>-p:</c> on the command line, or from the
+    /// SDK building a teacher): no file defines the value it used. Null when none.
+    /// </summary>
+    public List<string>? CommandLineProperties { get; init; }
+
     public static readonly JsonSerializerOptions JsonOptions = new()
     {
         WriteIndented = true,

@@ -1,5 +1,6 @@
 using Afm.Core.Diagnostics;
 using Afm.Core.Spec.Reading;
+using Afm.Core.Spec.Resources;
 
 namespace Afm.Core.Spec;
 
@@ -16,7 +17,10 @@ public sealed record SpecResult(ModelSpec? Spec, IReadOnlyList<Diagnostic> Diagn
 /// </summary>
 public static class ProjectSpecReader
 {
-    public static SpecResult Read(ProjectSnapshot snapshot)
+    public static SpecResult Read(ProjectSnapshot snapshot) => Read(snapshot, machine: null);
+
+    /// <param name="machine">The machine the estimates are compared with; null: this one (tests pass a fixed one).</param>
+    internal static SpecResult Read(ProjectSnapshot snapshot, MachineCapacity? machine)
     {
         if (SnapshotProblem(snapshot) is { } problem)
             return new SpecResult(null, [new Diagnostic(DiagnosticSeverity.Error, DiagnosticCodes.MalformedSnapshot,
@@ -37,14 +41,44 @@ public static class ProjectSpecReader
         var cleaning = DataCleaningReader.Read(context);
         var quantization = QuantizationPlanReader.Read(context);
         var devices = DeviceProfileReader.Read(context);
+        DeviceProfileReader.CheckWorkloads(context, properties.MaxSequenceLength
+            ?? stages.Where(s => s.Spec is not null).Select(s => (int?)s.Spec!.SequenceLength).Max());
         var teacher = TeacherReader.Read(context);
         var adapters = AdapterReader.Read(context, properties, stages.Select(s => s.Spec).ToList());
+        ResourceCheck.Run(context, ModelShape(properties, tokenizer, stages), TrainingShapes(context, stages, adapters),
+            corpora.Sum(c => c.Bytes), corpora.FirstOrDefault()?.Location ?? context.Locator.Project,
+            machine ?? MachineCapacity.Of(context.Property("AfmIntermediateDirectory")?.Text ?? context.ProjectDirectory));
         if (adapters.Any(a => a.Kind == AdapterKind.AccuracyRecovery) && quantization is null)
             context.Warning(DiagnosticCodes.AdaptersWithoutQuantizationPlan, adapters.First(a => a.Kind == AdapterKind.AccuracyRecovery).Location!,
                 "Accuracy-recovery adapters are trained on the float model because the project has no QuantizationPlan, so there is no quantization loss for them to recover. Add a <QuantizationPlan>, or remove the recovery adapter.");
 
         if (context.HasErrors) return new SpecResult(null, context.Diagnostics);
         return new SpecResult(cleaning.Apply(Assemble(snapshot, properties, tokenizer!, corpora, evalSets, stages.Select(s => s.Spec!).ToList())) with { Quantization = quantization, Devices = devices, Teacher = teacher, Adapters = adapters }, context.Diagnostics);
+    }
+
+    /// <summary>
+    /// What trains and packs its own data: every training stage, and every feature adapter (it packs its Data for its
+    /// Tokens; recovery adapters reuse a stage's data).
+    /// </summary>
+    private static List<(ItemView Item, StageShape Shape)> TrainingShapes(SpecContext context, List<(ItemView Item, TrainingStageSpec? Spec)> stages,
+        IReadOnlyList<AdapterSpec> adapters)
+    {
+        var shapes = stages.Where(s => s.Spec is not null)
+            .Select(s => (s.Item, new StageShape(s.Spec!.Tokens, s.Spec.SequenceLength, s.Spec.BatchSize))).ToList();
+        var items = context.Items("Adapter");
+        foreach (var adapter in adapters.Where(a => a.Kind == AdapterKind.Feature))
+            if (items.FirstOrDefault(i => string.Equals(i.Include, adapter.Name, StringComparison.OrdinalIgnoreCase)) is { } item)
+                shapes.Add((item, new StageShape(adapter.Tokens, adapter.SequenceLength, adapter.BatchSize)));
+        return shapes;
+    }
+
+    /// <summary>The sizes the resource check needs, or null when one of them is invalid (and reported already).</summary>
+    private static ModelShape? ModelShape(ProjectProperties p, TokenizerSpec? tokenizer, List<(ItemView Item, TrainingStageSpec? Spec)> stages)
+    {
+        if (p.ModelDim is not int dim || p.Layers is not int layers || p.Heads is not int heads || p.KvHeads is not int kv || p.FfnDim is not long ffn
+            || tokenizer is null || p.TieEmbeddings is not bool tie || p.QkNorm is not bool qk) return null;
+        var longest = stages.Where(s => s.Spec is not null).Select(s => (long)s.Spec!.SequenceLength).DefaultIfEmpty(0).Max();
+        return new ModelShape(dim, layers, heads, kv, ffn, tokenizer.VocabSize, tie, qk, p.MaxSequenceLength ?? longest);
     }
 
     /// <summary>Only called without errors, so every value a reader left null would have been reported.</summary>
@@ -63,7 +97,8 @@ public static class ProjectSpecReader
             Layers = p.Layers!.Value,
             Heads = p.Heads!.Value,
             KvHeads = p.KvHeads!.Value,
-            FfnDim = p.FfnDim!.Value,
+            // The resource check refused any model whose FfnDim would not fit an int (its parameter count is beyond any sane model).
+            FfnDim = checked((int)p.FfnDim!.Value),
             VocabSize = tokenizer.VocabSize,
             RopeBase = p.RopeBase!.Value,
             TieEmbeddings = p.TieEmbeddings!.Value,

@@ -7,7 +7,7 @@ namespace Afm.Data.Corpora;
 
 /// <summary>
 /// Reads the documents of a corpus or eval set, in a deterministic order: files in the spec's (ordinal) order,
-/// records in file order. A text file is one document; a JSON lines file is one document per non-blank line.
+/// records in file order. A text file is one document (none when it is blank); a JSON lines file is one document per non-blank line.
 /// </summary>
 public static class CorpusReader
 {
@@ -26,9 +26,12 @@ public static class CorpusReader
         foreach (var file in files)
         {
             var relative = Path.GetRelativePath(baseDirectory, file).Replace('\\', '/');
+            // Never opened when empty: a pipe or device reports a size of 0 (validate refuses the ones it can name), and
+            // opening a pipe would wait for a writer forever.
+            if (new FileInfo(file).Length == 0) continue;
             var documents = format == CorpusFormat.JsonLines
                 ? ReadJsonLines(file, $"{name}/{relative}", textField)
-                : [new Document($"{name}/{relative}", File.ReadAllText(file, Utf8NoBom))];
+                : ReadText(file, $"{name}/{relative}");
             foreach (var document in documents)
             {
                 any = true;
@@ -41,6 +44,16 @@ public static class CorpusReader
                 $"Corpus '{name}' has no documents ({files.Count} file(s) matched). Check its Include pattern and that the files are not empty.",
                 location ?? SourceLocation.FileOnly(files.Count > 0 ? files[0] : name));
         }
+    }
+
+    /// <summary>
+    /// A text file is one document, unless it holds only white space: then it holds none, as a blank JSON line does,
+    /// so a corpus of empty files is AFM2002 instead of a model trained on end-of-document tokens alone.
+    /// </summary>
+    private static IEnumerable<Document> ReadText(string file, string id)
+    {
+        var text = File.ReadAllText(file, Utf8NoBom);
+        return string.IsNullOrWhiteSpace(text) ? [] : [new Document(id, text)];
     }
 
     private static IEnumerable<Document> ReadJsonLines(string file, string idPrefix, string textField)

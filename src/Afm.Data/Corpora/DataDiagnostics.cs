@@ -14,6 +14,9 @@ public static class DataDiagnostics
     /// <summary>Every document of a corpus was removed as a duplicate or as a copy of an eval set document.</summary>
     public const string CorpusEmptiedByFiltering = "AFM2003";
 
+    /// <summary>A training stage (or a feature adapter's Data) would have no validation sequences after the split.</summary>
+    public const string NoValidationSequences = "AFM2004";
+
     internal static DiagnosticException Error(string code, string message, SourceLocation location) =>
         new(new Diagnostic(DiagnosticSeverity.Error, code, message, location));
 }

@@ -58,7 +58,7 @@ public static class DataStage
 
     private static TokenizedCorpus Split(string name, CleaningResult cleaning, int corpus, ModelSpec spec, Action<string>? progress)
     {
-        var (train, valid) = DocumentSplit.Split(cleaning.Kept[corpus], spec.Seed, spec.ValidationFraction);
+        var (train, valid) = DocumentSplit.Split(LongDocuments.Cut(cleaning.Kept[corpus]), spec.Seed, spec.ValidationFraction);
         long Removed(string filter) => cleaning.Filters.Single(f => f.Name == filter).ByCorpus[corpus].Documents;
         var result = new TokenizedCorpus(name, train, valid,
             (int)(Removed(CleaningPipeline.ExactDuplicatesStep) + Removed(CleaningPipeline.NearDuplicatesStep)),

@@ -41,6 +41,11 @@ internal static class SftPacker
         var examples = ReadExamples(stage, tokenizer);
         var (trainDocs, validDocs) = DocumentSplit.Split(examples.Select(e => e.Document).ToList(), spec.Seed, spec.ValidationFraction);
         var responseStart = examples.ToDictionary(e => e.Document.Id, e => e.ResponseStart, StringComparer.Ordinal);
+        if (validDocs.Count == 0)
+            throw DataDiagnostics.Error(DataDiagnostics.NoValidationSequences,
+                $"'{stage.Name}' has {examples.Count} example(s) in its Data, so none can be held out to measure it on: add examples (at least 2; "
+                + $"about 1 in {Math.Round(1 / spec.ValidationFraction)} is held out).",
+                stage.Location ?? new SourceLocation(stage.Data.FirstOrDefault() ?? stage.Name, 0, 0));
 
         int length = stage.SequenceLength, vocab = tokenizer.VocabSize;
         var trainTargets = new long[vocab];
@@ -64,6 +69,7 @@ internal static class SftPacker
         var examples = new List<(TokenizedDocument, int)>();
         foreach (var file in stage.Data)
         {
+            if (new FileInfo(file).Length == 0) continue; // as CorpusReader: an empty file, or a pipe that would never end
             using var reader = new StreamReader(file, Utf8NoBom);
             var lineNumber = 0;
             while (reader.ReadLine() is { } line)

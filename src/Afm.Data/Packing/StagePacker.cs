@@ -1,4 +1,6 @@
+using Afm.Core.Diagnostics;
 using Afm.Core.Spec;
+using Afm.Data.Corpora;
 
 namespace Afm.Data.Packing;
 
@@ -16,22 +18,37 @@ internal static class StagePacker
         var mix = Mix(stage, corpora);
         var length = stage.SequenceLength;
         var trainCount = (stage.Tokens + length - 1) / length;
-        var trainTargets = new long[vocabSize];
-        var train = WriteSplit(directory, stage.Name, "train", mix.Select(m => (m.Corpus, m.Corpus.Train, m.Weight)).ToList(),
-            shuffle: true, seed, length, trainCount, vocabSize, shardBytes, trainTargets);
-
         // Validation uses the same mix over the corpora that have validation documents, each gone through once
         // (the last sequence may wrap), capped so evaluation stays cheap.
         var validMix = mix.Where(m => m.Corpus.Valid.Count > 0).Select(m => (m.Corpus, m.Corpus.Valid, m.Weight)).ToList();
         var validTokens = validMix.Sum(m => m.Corpus.ValidTokens);
         var validCount = validMix.Count == 0 ? 0 : Math.Clamp((validTokens + length - 1) / length, 1, maxValidationSequences);
+        if (validCount == 0)
+            throw NoValidation(stage, mix.Select(m => m.Corpus).ToList());
+
+        var trainTargets = new long[vocabSize];
+        var train = WriteSplit(directory, stage.Name, "train", mix.Select(m => (m.Corpus, m.Corpus.Train, m.Weight)).ToList(),
+            shuffle: true, seed, length, trainCount, vocabSize, shardBytes, trainTargets);
         var validTargets = new long[vocabSize];
         var valid = WriteSplit(directory, stage.Name, "valid", validMix, shuffle: false, seed, length, validCount, vocabSize, shardBytes, validTargets);
 
-        double? unigram = validCount == 0 ? null : UnigramBaseline.CrossEntropy(trainTargets, validTargets);
-        progress?.Invoke($"stage {stage.Name}: {train.Sequences} train + {valid.Sequences} validation sequences of {length} tokens" +
-                         (unigram is { } u ? $", unigram baseline {u:F3} nats/token" : ""));
+        var unigram = UnigramBaseline.CrossEntropy(trainTargets, validTargets);
+        progress?.Invoke($"stage {stage.Name}: {train.Sequences} train + {valid.Sequences} validation sequences of {length} tokens, unigram baseline {unigram:F3} nats/token");
         return new StageData { Name = stage.Name, SequenceLength = length, Train = train, Valid = valid, UnigramCrossEntropy = unigram };
+    }
+
+    /// <summary>
+    /// Training would report no validation loss and every later stage that measures the model (quantize, adapters) would
+    /// have nothing to measure it on: said here, before any training, at the stage.
+    /// </summary>
+    private static Exception NoValidation(TrainingStageSpec stage, IReadOnlyList<TokenizedCorpus> corpora)
+    {
+        var held = string.Join(", ", corpora.Select(c => $"'{c.Name}' {c.Train.Count + c.Valid.Count} document(s) of {c.TrainTokens + c.ValidTokens} tokens"));
+        return DataDiagnostics.Error(DataDiagnostics.NoValidationSequences,
+            $"Stage '{stage.Name}' has no validation sequences: its corpora ({held}) are too small to hold any text out. Validation holds out whole documents, "
+            + $"and documents longer than {LongDocuments.ChunkTokens} tokens in chunks of {LongDocuments.ChunkTokens}, so a corpus needs at least two documents or chunks. "
+            + "Add text to the corpus (or more files), or mix in a corpus that has more.",
+            stage.Location ?? SourceLocation.FileOnly(stage.Name));
     }
 
     /// <summary>The stage's mix resolved to corpora; an empty mix means "every corpus, in proportion to its size".</summary>

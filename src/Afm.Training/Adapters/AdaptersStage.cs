@@ -2,8 +2,10 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
+using Afm.Core.Diagnostics;
 using Afm.Core.IO;
 using Afm.Core.Spec;
+using Afm.Data.Corpora;
 using Afm.Data.Packing;
 using Afm.Training.Checkpoints;
 using Afm.Training.Model;
@@ -76,7 +78,11 @@ public static class AdaptersStage
         var spec = inputs.Spec;
         var baseModel = models.Base;
         int validation = (int)Math.Min(AdapterEvaluator.MaxSequences, data.Validation.Count);
-        if (validation == 0) throw new InvalidOperationException($"Adapter '{a.Name}' has no validation sequences to measure it on.");
+        // The packers refuse data without validation (AFM2004); kept as a diagnostic so no path reaches an internal error.
+        if (validation == 0)
+            throw new DiagnosticException(new Diagnostic(DiagnosticSeverity.Error, DataDiagnostics.NoValidationSequences,
+                $"Adapter '{a.Name}' has no validation sequences ({data.Describe}) to measure it on: add data so some can be held out.",
+                a.Location ?? SourceLocation.FileOnly(spec.ProjectPath)));
         if (!baseLosses.TryGetValue(data.Describe, out double baseLoss))
             baseLosses[data.Describe] = baseLoss = AdapterEvaluator.MeanLoss(baseModel, data.Validation);
         double? floatLoss = a.Kind == AdapterKind.AccuracyRecovery ? models.FloatLoss(data.Describe, data.Validation) : null;

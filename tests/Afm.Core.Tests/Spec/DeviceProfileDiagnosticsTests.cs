@@ -87,4 +87,14 @@ public sealed class DeviceProfileDiagnosticsTests
         using var project = WithDevices("<DeviceProfile Include=\"host\" /><QuantizationPlan Include=\"device\" Device=\"phone-npu\" />");
         DiagnosticAssert.SingleError(project.Read(), "AFM4008", project.Locate("Device=\"phone-npu\""));
     }
+
+    [Theory]
+    [InlineData("ContextTokens")]
+    [InlineData("PromptTokens")]
+    public void A_workload_longer_than_MaxSequenceLength_is_AFM5101_at_its_attribute_before_training(string name)
+    {
+        // The longest stage (1024 tokens) sets MaxSequenceLength.
+        using var project = WithDevices($"<DeviceProfile Include=\"phone-npu\" {name}=\"4096\" />");
+        DiagnosticAssert.SingleError(project.Read(), "AFM5101", project.Locate($"{name}="));
+    }
 }

@@ -13,7 +13,7 @@ internal static class FakeSdkEvaluation
     public static readonly string[] ForwardedProperties =
     [
         "ModelName", "Version", "Seed", "AfmThreads", "ModelDim", "Layers", "Heads", "KvHeads", "FfnDim", "RopeBase",
-        "TieEmbeddings", "QkNorm", "MaxSequenceLength", "NormEpsilon", "ValidationFraction",
+        "TieEmbeddings", "QkNorm", "MaxSequenceLength", "NormEpsilon", "ValidationFraction", "AfmIntermediateDirectory", "AfmAllowExceedingMachine",
     ];
 
     private static readonly string[] ItemTypes = ["Tokenizer", "Corpus", "EvalSet", "TrainingStage", "DeviceProfile", "QuantizationPlan", "Adapter", "Teacher"];

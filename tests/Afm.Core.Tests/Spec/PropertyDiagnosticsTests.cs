@@ -24,6 +24,19 @@ public sealed class PropertyDiagnosticsTests
         Assert.Equal("Layers is -2, but it must be greater than 0.", error.Message);
     }
 
+    [Theory]
+    [InlineData("+1")]
+    [InlineData(" 6 ")]
+    [InlineData("6.0")]
+    [InlineData("1_000")]
+    public void A_whole_number_that_is_not_digits_only_is_AFM1002(string text)
+    {
+        using var project = TestProject.With("<Layers>6</Layers>", $"<Layers>{text}</Layers>");
+        var result = project.Read();
+        if (text.Trim() == "6") { Assert.True(result.Succeeded); return; } // MSBuild trims property values; so do we
+        DiagnosticAssert.SingleError(result, "AFM1002", project.Locate("<Layers>"));
+    }
+
     [Fact]
     public void An_unparsable_property_is_AFM1002()
     {

@@ -1,5 +1,6 @@
 using Afm.Core.Diagnostics;
 using Afm.Core.Spec;
+using Afm.Core.Spec.Resources;
 
 namespace Afm.Core.Tests.Spec;
 
@@ -61,6 +62,9 @@ internal sealed class TestProject : IDisposable
     }
 
     public SpecResult Read() => ProjectSpecReader.Read(Snapshot());
+
+    /// <summary>Read as on a machine with this much memory and free disk, so resource checks do not depend on the test machine.</summary>
+    public SpecResult ReadOn(long memoryBytes, long freeDiskBytes) => ProjectSpecReader.Read(Snapshot(), new MachineCapacity(memoryBytes, freeDiskBytes));
 
     public ProjectSnapshot Snapshot()
     {

@@ -63,6 +63,19 @@ public sealed class CorpusReaderTests : IDisposable
         Assert.Equal(location, error.Diagnostic.Location);
     }
 
+    [Theory]
+    [InlineData("")]
+    [InlineData(" \n\t\n")]
+    public void A_corpus_whose_only_text_file_is_blank_is_error_AFM2002(string content)
+    {
+        WriteFile("empty.txt", content);
+        var location = new SourceLocation("model.afmproj", 7, 5);
+        var spec = Corpus(CorpusFormat.Text, "empty.txt") with { Location = location };
+        var error = Assert.Throws<DiagnosticException>(() => CorpusReader.Read(spec).ToList());
+        Assert.Equal("AFM2002", error.Diagnostic.Code);
+        Assert.Equal(location, error.Diagnostic.Location);
+    }
+
     [Fact]
     public void An_eval_set_is_read_like_a_corpus()
     {

@@ -75,6 +75,17 @@ public sealed class SftPackingTests(DataStageFixture fixture) : IClassFixture<Da
     }
 
     [Fact]
+    public void A_single_example_leaves_nothing_to_validate_on_and_is_AFM2004_at_the_stage()
+    {
+        using var output = new TempDirectory();
+        var file = WriteExamples(output, 1);
+        var location = new SourceLocation("model.afmproj", 9, 5);
+        var error = Assert.Throws<DiagnosticException>(() =>
+            SftDataSet.Pack(Sft(file) with { Location = location }, fixture.Spec(Sft(file)), fixture.TokenizerDirectory, output.Combine("adapter"))).Diagnostic;
+        Assert.Equal(("AFM2004", location), (error.Code, error.Location));
+    }
+
+    [Fact]
     public void A_pretrain_stage_has_no_loss_mask()
     {
         using var output = new TempDirectory();

@@ -190,11 +190,7 @@ internal static class AdapterReader
                 $"{item.Describe} is a feature adapter without Data. Add Data=\"data/summaries/*.jsonl\" (JSON lines with \"{prompt}\" and \"{response}\" fields).");
             return (null, prompt, response);
         }
-        var files = SftDataReader.Expand(context.ProjectDirectory, data.Text);
-        if (files.Count > 0) return (files, prompt, response);
-        context.Error(DiagnosticCodes.AdapterDataMatchedNoFiles, data.Location,
-            $"{data.What} is '{data.Text}', which matches no file. Fix the path or pattern (relative to the project directory) or add the files.");
-        return (null, prompt, response);
+        return (DataPatterns.Read(context, data, DiagnosticCodes.AdapterDataMatchedNoFiles), prompt, response);
     }
 
     private static string? ReadVersion(SpecContext context, RawValue value)

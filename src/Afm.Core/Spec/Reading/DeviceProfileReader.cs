@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace Afm.Core.Spec.Reading;
 
 /// <summary>
@@ -119,6 +121,20 @@ internal static class DeviceProfileReader
         var contextTokens = item.Get("ContextTokens") is { } cx ? context.Int(cx, SpecContext.Positive) : null;
         if ((item.Has("PromptTokens") && prompt is null) || (item.Has("ContextTokens") && contextTokens is null)) valid = false;
         return valid && profile.ComputeGFlops > 0 ? profile with { PromptTokens = prompt, ContextTokens = contextTokens } : null;
+    }
+
+    /// <summary>
+    /// A prompt or context longer than the model serves is said here, at the attribute, instead of by the profile stage
+    /// after training (which keeps the check for specs it did not come from).
+    /// </summary>
+    public static void CheckWorkloads(SpecContext context, int? maxSequenceLength)
+    {
+        if (maxSequenceLength is not int max) return;
+        foreach (var item in context.Items("DeviceProfile"))
+            foreach (var name in new[] { "PromptTokens", "ContextTokens" })
+                if (item.Get(name) is { } value && long.TryParse(value.Text, NumberStyles.None, CultureInfo.InvariantCulture, out var tokens) && tokens > max)
+                    context.Error(DiagnosticCodes.WorkloadExceedsContext, value.Location,
+                        $"{value.What} is {tokens}, but the model serves at most MaxSequenceLength = {max} tokens. Lower {name} to {max} or less, or raise MaxSequenceLength.");
     }
 
     private static string BuiltInNames() => string.Join(", ", BuiltInDeviceProfiles.All.Select(p => p.Name));

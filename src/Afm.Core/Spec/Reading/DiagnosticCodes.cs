@@ -15,6 +15,8 @@ internal static class DiagnosticCodes
     public const string UnknownMetadata = "AFM1006";
     public const string RequiredMetadataMissing = "AFM1007";
     public const string InvalidName = "AFM1008";
+    public const string ResourcesExceeded = "AFM1009";
+    public const string ResourcesNearMachine = "AFM1010";
     public const string InvalidDeterminism = "AFM1020";
     public const string PortableDeterminismUnsupportedCpu = "AFM1021";
 
@@ -36,6 +38,8 @@ internal static class DiagnosticCodes
     public const string PatternMatchedNoFiles = "AFM1303";
     public const string ConflictingFileSetSettings = "AFM1304";
     public const string UnknownFormat = "AFM1305";
+    public const string NotAnOrdinaryFile = "AFM1306";
+    public const string TextFileTooLarge = "AFM1307";
 
     // 135x: data-cleaning metadata of corpora and eval sets (DataCleaningReader).
     public const string InvalidNGramRange = "AFM1350";
@@ -88,6 +92,8 @@ internal static class DiagnosticCodes
     public const string DeviceValueOutOfRange = "AFM5004";
     public const string DeviceValueImplausible = "AFM5005";
     public const string UnknownComputeType = "AFM5006";
+    // AFM5101 is the profile stage's code too: validate now finds it first, at the attribute.
+    public const string WorkloadExceedsContext = "AFM5101";
 
     // 60xx: Adapter items (61xx are raised by the adapters stage, see specs/adapters.md).
     public const string UnknownAdapterKind = "AFM6001";

@@ -23,6 +23,9 @@ internal static class FileSetReader
 {
     public const string DefaultTextField = "text";
 
+    /// <summary>A text file is one document, held as one .NET string, which cannot exceed 2^30 characters.</summary>
+    public const long MaxTextFileBytes = 1L << 30;
+
     private sealed class Draft(string name, CorpusFormat format, string textField, bool decontaminate, SourceLocation location)
     {
         public string Name { get; } = name;
@@ -48,10 +51,20 @@ internal static class FileSetReader
             var format = ReadFormat(context, item);
             var textField = item.Get("TextField")?.Text ?? DefaultTextField;
             var decontaminate = hasDecontaminate && item.Get("Decontaminate") is { } d ? context.Bool(d) : true;
-            var exists = File.Exists(item.FullPath);
-            if (!exists)
+            var problem = MsBuildGlob.HasWildcard(item.Include)
+                // MSBuild leaves a wildcard unexpanded when it would enumerate a whole drive (MSB5029).
+                ? $"the wildcard '{item.Include}' would search every folder of the disk; start it at the folder that holds the data, such as 'data/**/*.txt'"
+                : InputFiles.Problem(item.FullPath) is { } p ? $"'{item.FullPath}' {p}" : null;
+            var exists = problem is null && File.Exists(item.FullPath);
+            if (problem is not null)
+                context.Error(DiagnosticCodes.NotAnOrdinaryFile, item.IncludeLocation, $"{type} {problem}.");
+            else if (!exists)
                 context.Error(DiagnosticCodes.FileNotFound, item.IncludeLocation,
                     $"{type} file '{item.FullPath}' does not exist. Fix the Include path (it is relative to the project directory) or add the file.");
+            else if (format == CorpusFormat.Text && new FileInfo(item.FullPath).Length > MaxTextFileBytes)
+                context.Error(DiagnosticCodes.TextFileTooLarge, item.IncludeLocation,
+                    $"{type} file '{item.FullPath}' is {new FileInfo(item.FullPath).Length / 1e9:0.#} GB, but a text file is one document and one document can hold at most {MaxTextFileBytes / 1e9:0.#} GB. "
+                    + "Split it into several files (Include=\"data/*.txt\"), or write it as JSON lines (one document per line).");
             if (name is null)
             {
                 allNamed = false;

@@ -14,7 +14,8 @@ internal sealed record ProjectProperties
     public int? Layers { get; init; }
     public int? Heads { get; init; }
     public int? KvHeads { get; init; }
-    public int? FfnDim { get; init; }
+    /// <summary>Wide: the default (8/3 x ModelDim) of a huge ModelDim does not fit an int, and the resource check says so.</summary>
+    public long? FfnDim { get; init; }
     public double? RopeBase { get; init; }
     public bool? TieEmbeddings { get; init; }
     public bool? QkNorm { get; init; }
@@ -30,6 +31,11 @@ internal static partial class PropertyReader
 {
     public const long DefaultSeed = 1234;
     public const int DefaultThreads = 2;
+    /// <summary>
+    /// Not the machine's core count: threads are part of the determinism contract, so a project must build the same on
+    /// every machine. Past this, every math library would start more threads than any machine has cores.
+    /// </summary>
+    public const int MaxThreads = 256;
     public const double DefaultRopeBase = 500_000;
     public const double DefaultNormEpsilon = 1e-5;
     public const double DefaultValidationFraction = 0.05;
@@ -59,7 +65,7 @@ internal static partial class PropertyReader
             Name = ReadName(context),
             Version = ReadVersion(context),
             Seed = context.Property("Seed") is { } seed ? context.Long(seed, SpecContext.NonNegative) : DefaultSeed,
-            Threads = context.Property("AfmThreads") is { } t ? context.Int(t, SpecContext.Positive) : DefaultThreads,
+            Threads = context.Property("AfmThreads") is { } t ? context.Int(t, (v => v >= 1 && v <= MaxThreads, $"from 1 to {MaxThreads}")) : DefaultThreads,
             Determinism = determinism,
             ModelDim = modelDim,
             Layers = layers,
@@ -79,17 +85,17 @@ internal static partial class PropertyReader
     }
 
     /// <summary>SwiGLU keeps the parameter count of a 4x MLP with 8/3 x ModelDim, rounded up to a multiple of 64 for the kernels.</summary>
-    public static int DefaultFfnDim(int modelDim)
+    public static long DefaultFfnDim(int modelDim)
     {
         var ffn = (8L * modelDim + 2) / 3;
-        return (int)((ffn + 63) / 64 * 64);
+        return (ffn + 63) / 64 * 64;
     }
 
     private static void CheckHeads(SpecContext context, int? modelDim, int? heads, int? kvHeads, RawValue? kvHeadsValue)
     {
         if (modelDim is int dim && heads is int h)
         {
-            var location = context.Locator.Property("Heads");
+            var location = context.Property("Heads")?.Location ?? context.Locator.Project;
             if (dim % h != 0)
                 context.Error(DiagnosticCodes.HeadsDoNotDivideModelDim, location,
                     $"Heads ({h}) must divide ModelDim ({dim}) so every head has the same width. Choose Heads among the divisors of {dim}, or change ModelDim.");
@@ -98,7 +104,7 @@ internal static partial class PropertyReader
                     $"The head dimension ModelDim/Heads = {dim}/{h} = {dim / h} is odd, but RoPE rotates pairs of dimensions. Choose ModelDim and Heads so that ModelDim/Heads is even.");
         }
         if (heads is int hs && kvHeads is int kvh && hs % kvh != 0)
-            context.Error(DiagnosticCodes.KvHeadsDoNotDivideHeads, kvHeadsValue?.Location ?? context.Locator.Property("Heads"),
+            context.Error(DiagnosticCodes.KvHeadsDoNotDivideHeads, kvHeadsValue?.Location ?? context.Property("Heads")?.Location ?? context.Locator.Project,
                 $"KvHeads ({kvh}) must divide Heads ({hs}): grouped-query attention shares each key/value head among Heads/KvHeads query heads. Choose KvHeads among the divisors of {hs}.");
     }
 

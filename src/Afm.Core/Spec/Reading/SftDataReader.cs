@@ -34,36 +34,6 @@ internal static class SftDataReader
                 $"{item.Describe} is an sft stage without Data. Add Data=\"data/sft/*.jsonl\" (JSON lines with \"{prompt}\" and \"{response}\" fields).");
             return (null, prompt, response);
         }
-        var files = Expand(context.ProjectDirectory, data.Text);
-        if (files.Count > 0) return (files, prompt, response);
-        context.Error(DiagnosticCodes.StageDataMatchedNoFiles, data.Location,
-            $"{data.What} is '{data.Text}', which matches no file. Fix the path or pattern (relative to the project directory) or add the files.");
-        return (null, prompt, response);
-    }
-
-    /// <summary>
-    /// Expands a ';'-separated list of paths and MSBuild wildcards. MSBuild does not expand metadata, so unlike an
-    /// Include this one is enumerated here: from the directory before the first wildcard, matched by <see cref="MsBuildGlob"/>.
-    /// </summary>
-    internal static List<string> Expand(string projectDirectory, string patterns)
-    {
-        var files = new SortedSet<string>(StringComparer.Ordinal);
-        foreach (var raw in patterns.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-        {
-            var pattern = MsBuildGlob.Absolute(projectDirectory, raw);
-            if (!MsBuildGlob.HasWildcard(pattern))
-            {
-                if (File.Exists(pattern)) files.Add(Path.GetFullPath(pattern));
-                continue;
-            }
-            var firstWildcard = pattern.IndexOfAny(['*', '?']);
-            var root = pattern[..(pattern.LastIndexOf('/', firstWildcard) + 1)];
-            if (!Directory.Exists(root)) continue;
-            var recursive = pattern.Contains("**", StringComparison.Ordinal) || pattern.IndexOf('/', firstWildcard) >= 0;
-            foreach (var file in Directory.EnumerateFiles(root, "*", recursive ? SearchOption.AllDirectories : SearchOption.TopDirectoryOnly))
-                if (MsBuildGlob.Matches(pattern, file))
-                    files.Add(Path.GetFullPath(file));
-        }
-        return files.ToList();
+        return (DataPatterns.Read(context, data, DiagnosticCodes.StageDataMatchedNoFiles), prompt, response);
     }
 }

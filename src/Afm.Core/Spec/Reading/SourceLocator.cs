@@ -21,11 +21,13 @@ internal sealed class SourceLocator
     private readonly Dictionary<(string File, string Type), List<Part>> _parts = new();
     private readonly Dictionary<SnapshotItem, Origin> _origins = new(ReferenceEqualityComparer.Instance);
     private readonly HashSet<Part> _producedItems = new(ReferenceEqualityComparer.Instance);
+    private readonly PropertyDefinitions _properties;
 
     public SourceLocator(ProjectSnapshot snapshot)
     {
         _projectPath = snapshot.ProjectPath;
         _projectDirectory = Path.GetDirectoryName(snapshot.ProjectPath) ?? "/";
+        _properties = new PropertyDefinitions(_xml, _projectPath);
         foreach (var group in snapshot.Items.GroupBy(i => (File: DefiningFile(i), Type: i.Type.ToLowerInvariant())))
             Align(group.Key.File, group.Key.Type, group.ToList());
         // An item copied inside a target (as the SDK does to hand items to its task) takes that target's
@@ -48,19 +50,45 @@ internal sealed class SourceLocator
     public SourceLocation Metadata(SnapshotItem item, string name)
     {
         if (!_origins.TryGetValue(item, out var origin)) return Item(item);
+        if (LastUpdate(item, origin, name) is { } update) return update;
         if (ProjectXml.Attribute(origin.Element, name) is { } attribute) return ProjectXml.At(origin.File, attribute);
         if (ProjectXml.Child(origin.Element, name) is { } child) return ProjectXml.At(origin.File, child);
         return ProjectXml.At(origin.File, origin.Element);
     }
 
-    /// <summary>A property's last definition in the project file: later definitions win in MSBuild.</summary>
-    public SourceLocation Property(string name)
+    /// <summary>
+    /// The metadata as set by the last <c>&lt;Type Update="..."&gt;</c> after the declaring element, in the same file, that
+    /// names the item and sets it to the value MSBuild ended with (MSBuild applies Updates in order, to the items declared
+    /// before them; an Update whose value differs was not applied, e.g. under a false Condition).
+    /// </summary>
+    private SourceLocation? LastUpdate(SnapshotItem item, Origin origin, string name)
     {
-        var document = _xml.Load(_projectPath);
-        var last = document is null ? null : ProjectXml.Named(document, name)
-            .LastOrDefault(e => string.Equals(e.Parent?.Name.LocalName, "PropertyGroup", StringComparison.OrdinalIgnoreCase));
-        return last is null ? Project : ProjectXml.At(_projectPath, last);
+        if (_xml.Load(origin.File) is not { } document) return null;
+        item.Metadata.TryGetValue(name, out var evaluated);
+        var fullPath = MsBuildGlob.Normalize(item.FullPath ?? MsBuildGlob.Absolute(_projectDirectory, item.Include));
+        SourceLocation? found = null;
+        foreach (var element in ProjectXml.Named(document, item.Type).Where(e => e.IsAfter(origin.Element)))
+        {
+            if (ProjectXml.Attribute(element, "Update") is not { } update) continue;
+            var names = update.Value.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Any(part =>
+                string.Equals(MsBuildGlob.Normalize(part), MsBuildGlob.Normalize(item.Include), StringComparison.OrdinalIgnoreCase)
+                || MsBuildGlob.Matches(MsBuildGlob.Absolute(_projectDirectory, part), fullPath));
+            if (!names) continue;
+            if (ProjectXml.Attribute(element, name) is { } attribute && Sets(attribute.Value, evaluated)) found = ProjectXml.At(origin.File, attribute);
+            else if (ProjectXml.Child(element, name) is { } child && Sets(child.Value, evaluated)) found = ProjectXml.At(origin.File, child);
+        }
+        return found;
     }
+
+    private static bool Sets(string text, string? evaluated) =>
+        evaluated is null || MsBuildGlob.IsDynamic(text) || string.Equals(text.Trim(), evaluated.Trim(), StringComparison.Ordinal);
+
+    /// <summary>
+    /// The definition of a property MSBuild used (<see cref="PropertyDefinitions"/>); the project file without a line when
+    /// none of the files holds it (a default of the SDK, an environment variable, or a -p: on the command line).
+    /// </summary>
+    public SourceLocation Property(string name, string? evaluatedValue = null) =>
+        _properties.Find(name, evaluatedValue) is var (file, element) ? ProjectXml.At(file, element) : Project;
 
     /// <summary>
     /// Wildcard Include parts of this item type that produced no item. Conditional declarations are left

@@ -15,7 +15,7 @@ internal sealed partial class SpecContext
 
     public int? Int(RawValue value, (Func<double, bool> Test, string Text) range)
     {
-        if (!long.TryParse(value.Text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var parsed))
+        if (!IsWholeNumber(value.Text, out var parsed))
         {
             Error(DiagnosticCodes.InvalidNumber, value.Location,
                 $"{value.What} is '{value.Text}', which is not a whole number. Write digits only, such as 256.");
@@ -32,13 +32,25 @@ internal sealed partial class SpecContext
 
     public long? Long(RawValue value, (Func<double, bool> Test, string Text) range)
     {
-        if (!long.TryParse(value.Text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var parsed))
+        if (!IsWholeNumber(value.Text, out var parsed))
         {
             Error(DiagnosticCodes.InvalidNumber, value.Location,
                 $"{value.What} is '{value.Text}', which is not a whole number. Write digits only, such as 1234.");
             return null;
         }
         return InRange(value, parsed, range) ? parsed : null;
+    }
+
+    /// <summary>
+    /// Digits only, as afmproj.md says; a leading '-' is parsed so that a negative value is told it is out of range
+    /// rather than unparsable, but '+1' (which long.TryParse takes) is not a count anyone means to write.
+    /// </summary>
+    private static bool IsWholeNumber(string text, out long parsed)
+    {
+        parsed = 0;
+        var digits = text.StartsWith('-') ? text[1..] : text;
+        return digits.Length > 0 && digits.All(char.IsAsciiDigit)
+               && long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out parsed);
     }
 
     public double? Double(RawValue value, (Func<double, bool> Test, string Text) range)

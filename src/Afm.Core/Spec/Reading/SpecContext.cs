@@ -43,10 +43,17 @@ internal sealed partial class SpecContext
     }
 
     /// <summary>A property's value, or null when unset (MSBuild treats empty as unset).</summary>
-    public RawValue? Property(string name) =>
-        _properties.TryGetValue(name, out var text) && !string.IsNullOrWhiteSpace(text)
-            ? new RawValue(name, text.Trim(), Locator.Property(name))
-            : null;
+    /// <remarks>
+    /// A value given on the command line (<c>-p:Name=value</c>) overrides every definition in the files, so it is
+    /// located at the project without a line and its messages say where it came from.
+    /// </remarks>
+    public RawValue? Property(string name)
+    {
+        if (!_properties.TryGetValue(name, out var text) || string.IsNullOrWhiteSpace(text)) return null;
+        if (Snapshot.CommandLineProperties?.Contains(name, StringComparer.OrdinalIgnoreCase) == true)
+            return new RawValue($"{name} (set on the command line, -p:{name}=...)", text.Trim(), Locator.Project);
+        return new RawValue(name, text.Trim(), Locator.Property(name, text));
+    }
 
     /// <summary>A property that must be set: reports AFM1001 when it is not.</summary>
     public RawValue? RequiredProperty(string name, string example)
