@@ -60,8 +60,8 @@ for (int rep = 1; rep <= repetitions; rep++)
     var (stageHost, _) = HostCalibration.Calibrate(BuiltInDeviceProfiles.HostBeforeCalibration, threads, arch, prompt, context);
     foreach (var whole in new[] { result.WholePrefill!, result.WholeDecode! })
     {
-        var (tokens, keys) = DecoderOps.Workload(whole.Phase, prompt, context);
-        double predicted = DecoderOps.For(arch, tokens, keys, 4).Sum(op => CostModel.Cost(op, WeightFormat.Fp32, stageHost, 16).LatencyMs);
+        var (tokens, keys) = DecoderOpCosts.Workload(whole.Phase, prompt, context);
+        double predicted = DecoderOpCosts.For(arch, tokens, keys, 4).Sum(op => CostModel.Cost(op, WeightFormat.Fp32, stageHost, 16).LatencyMs);
         var line = $"rep {rep}: stage calibration ({stageHost.LaunchOverheadUs:0.00} us/kernel, {stageHost.MemoryBandwidthGBps:0.0} GB/s, {stageHost.Fp32GFlops:0.0}/{stageHost.AttentionGFlops:0.0} GFLOP/s) "
             + $"predicts model {whole.Phase} {predicted:0.000} ms vs measured {whole.MeasuredTotalMs:0.000} ms: error {(predicted - whole.MeasuredTotalMs) / whole.MeasuredTotalMs * 100:+0.0;-0.0;0.0}%";
         Console.WriteLine(line);

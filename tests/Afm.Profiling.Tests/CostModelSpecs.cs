@@ -8,13 +8,13 @@ namespace Afm.Profiling.Tests;
 public sealed class CostModelSpecs
 {
     /// <summary>q_proj as one kernel (a hand census), so the expected values below do not depend on ONNX Runtime.</summary>
-    private static Op QProj(long tokens) => DecoderOps.For(Micro.Architecture(), tokens, tokens, activationBytes: 2,
+    private static Op QProj(long tokens) => DecoderOpCosts.For(Micro.Architecture(), tokens, tokens, activationBytes: 2,
         new KernelCensus(new Dictionary<string, int> { ["layers.0.attn.q_proj"] = 1 }, censusLayers: 2)).Single(o => o.Name == "layers.0.attn.q_proj");
 
     [Fact]
     public void An_adaptable_projection_runs_its_LoRA_term_of_rank_0_and_copies_its_output_once_more()
     {
-        var ops = DecoderOps.For(Micro.Architecture(), 8, 8, activationBytes: 4);
+        var ops = DecoderOpCosts.For(Micro.Architecture(), 8, 8, activationBytes: 4);
         var q = ops.Single(o => o.Name == "layers.0.attn.q_proj");
         // The export's base Gemm, the LoRA down Gemm ([8, 0]) and the up Gemm adding the base output.
         Assert.Equal(3, q.Kernels);
@@ -70,7 +70,7 @@ public sealed class CostModelSpecs
     [Fact]
     public void An_embedding_lookup_reads_only_the_rows_of_its_tokens_and_their_tables()
     {
-        var embed = DecoderOps.For(Micro.Architecture(), 3, 3, 2).Single(o => o.Kind == OpKind.Embedding);
+        var embed = DecoderOpCosts.For(Micro.Architecture(), 3, 3, 2).Single(o => o.Kind == OpKind.Embedding);
         var cost = CostModel.Cost(embed, WeightFormat.Palettized(2), Micro.Device(), groupSize: 16);
         // 3 rows x 64 x 2 bits = 3 x 16 B, 3 tables of 4 entries x 2 B, output 3 x 64 x 2 B.
         Assert.Equal(3 * 16 + 3 * 4 * 2 + 3 * 64 * 2, cost.BytesMoved);
@@ -80,7 +80,7 @@ public sealed class CostModelSpecs
     [Fact]
     public void Decode_attention_reads_the_whole_cache_of_the_context()
     {
-        var attention = DecoderOps.For(Micro.Architecture(), 1, 40, 2).First(o => o.Kind == OpKind.Attention);
+        var attention = DecoderOpCosts.For(Micro.Architecture(), 1, 40, 2).First(o => o.Kind == OpKind.Attention);
         // 4 heads x 1 token x 40 keys x (4 x 16 + 5). Bytes x 2: q transposed into heads, read by the product, output
         // written and transposed back (6 x 64); k, v transposed (4 x 32); the cache extended (4 x 40 x 32), keys transposed
         // (2 x 40 x 32), read with the values (2 x 40 x 32); scores through 6 passes (6 x 4 x 40); the mask (40).
@@ -92,7 +92,7 @@ public sealed class CostModelSpecs
     public void Attention_computes_at_the_attention_rate_when_the_device_gives_one()
     {
         var census = new KernelCensus(new Dictionary<string, int> { ["layers.0.attn.attention"] = 7 }, censusLayers: 2);
-        var attention = DecoderOps.For(Micro.Architecture(), 8, 8, 4, census).First(o => o.Kind == OpKind.Attention);
+        var attention = DecoderOpCosts.For(Micro.Architecture(), 8, 8, 4, census).First(o => o.Kind == OpKind.Attention);
         var device = Micro.Device(ComputeType.Fp32) with { MemoryBandwidthGBps = 1000, AttentionGFlops = 0.5 };
         // 4 heads x 8 x 8 x 69 = 17664 FLOPs at 0.5 GFLOP/s = 35.328 us (bytes at 1000 GB/s take far less), + 7 x 10 us.
         Assert.Equal(0.035328 + 0.07, CostModel.Cost(attention, WeightFormat.Fp32, device, 16).LatencyMs, 12);
@@ -103,7 +103,7 @@ public sealed class CostModelSpecs
     [Fact]
     public void A_norm_is_the_one_kernel_ONNX_Runtime_fuses_the_export_into_reading_x_and_writing_y()
     {
-        var norm = DecoderOps.For(Micro.Architecture(), 8, 8, 4).First(o => o.Kind == OpKind.RmsNorm);
+        var norm = DecoderOpCosts.For(Micro.Architecture(), 8, 8, 4).First(o => o.Kind == OpKind.RmsNorm);
         Assert.Equal(1, norm.Kernels);
         Assert.Equal(2L * 8 * 64 * 4, norm.ActivationBytes);
         Assert.Equal(64 * 4, norm.FixedWeightBytes);
@@ -112,9 +112,9 @@ public sealed class CostModelSpecs
     [Fact]
     public void A_tied_model_costs_the_output_projection_under_the_embedding_layer()
     {
-        var ops = DecoderOps.For(Micro.Architecture(tied: true), 1, 1, 2);
+        var ops = DecoderOpCosts.For(Micro.Architecture(tied: true), 1, 1, 2);
         Assert.Equal("embed", ops.Single(o => o.Name == "lm_head").Layer);
-        var untied = DecoderOps.For(Micro.Architecture(tied: false), 1, 1, 2);
+        var untied = DecoderOpCosts.For(Micro.Architecture(tied: false), 1, 1, 2);
         Assert.Equal("lm_head", untied.Single(o => o.Name == "lm_head").Layer);
     }
 

@@ -18,7 +18,7 @@ public sealed class MeasurementSpecs
         var timer = new OrtOpTimer(threads: 1, warmupRuns: 1, measuredRuns: 2);
         foreach (var (tokens, keys) in new[] { (4L, 4L), (1L, 9L) })
         {
-            var ops = DecoderOps.For(arch, tokens, keys, 4).Where(o => o.Group is "embed" or "layers.0" or "layers.1" or "head").ToList();
+            var ops = DecoderOpCosts.For(arch, tokens, keys, 4).Where(o => o.Group is "embed" or "layers.0" or "layers.1" or "head").ToList();
             var times = timer.TimeAll(ops.Select(op => MicroGraphs.For(op, arch, tokens, keys)).ToList());
             for (int i = 0; i < ops.Count; i++)
             {
@@ -40,7 +40,7 @@ public sealed class MeasurementSpecs
         {
             var measured = WholeModel.PerOp(phase);
             Assert.DoesNotContain(KernelAttribution.Unscoped, measured.Keys);
-            var ops = DecoderOps.For(arch, 1, 9, 4);
+            var ops = DecoderOpCosts.For(arch, 1, 9, 4);
             Assert.Equal(ops.Select(o => o.Name).Order(), measured.Keys.Where(k => ops.Any(o => o.Name == k)).Order());
             foreach (var op in ops) Assert.True(op.Kernels == measured[op.Name].Kernels, $"{op.Name}: census {op.Kernels}, ran {measured[op.Name].Kernels}");
             Assert.Equal(phase.Count, ops.Sum(o => o.Kernels));

@@ -4,7 +4,7 @@ using Scopes = Afm.Onnx.Export.DecoderNames.Scopes;
 namespace Afm.Profiling.Measurement;
 
 /// <summary>
-/// Which op of <see cref="Model.DecoderOps"/> a node of the exported model belongs to, read from the scopes the exporter
+/// Which op of <see cref="Model.DecoderOpCosts"/> a node of the exported model belongs to, read from the scopes the exporter
 /// puts in node names (<see cref="Scopes"/>). ONNX Runtime names a fused node after one of the nodes it replaces
 /// (<c>layers.0.attn_norm/Mul_21/SimplifiedLayerNormFusion/</c>), so the names of the optimized graph, and of the
 /// profiler's events, carry the same scopes.

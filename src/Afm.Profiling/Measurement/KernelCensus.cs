@@ -66,7 +66,7 @@ public sealed class KernelCensus
         return new KernelCensus(counts, layers);
     });
 
-    /// <summary>Kernels of the op named <paramref name="op"/> (<see cref="Model.DecoderOps"/> names); 0 for an op ORT removed entirely.</summary>
+    /// <summary>Kernels of the op named <paramref name="op"/> (<see cref="Model.DecoderOpCosts"/> names); 0 for an op ORT removed entirely.</summary>
     public int Of(string op)
     {
         if (op.StartsWith("layers.", StringComparison.Ordinal))

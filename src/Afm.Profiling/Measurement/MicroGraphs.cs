@@ -6,7 +6,7 @@ using ExportOps = Afm.Onnx.Export.DecoderOps;
 namespace Afm.Profiling.Measurement;
 
 /// <summary>
-/// Each op of <see cref="DecoderOps"/> as its own model, built by the exporter's own building blocks (Afm.Onnx's
+/// Each op of <see cref="DecoderOpCosts"/> as its own model, built by the exporter's own building blocks (Afm.Onnx's
 /// DecoderOps, the methods DecoderGraph calls), in fp32 (what ONNX Runtime's CPU provider runs), so one op can be timed
 /// on its own with ONNX Runtime's profiler and is the op `afm run` executes. Inputs an op receives from other ops (the
 /// cache, positions, shapes) are graph inputs with the workload's shapes.

@@ -99,8 +99,8 @@ public static class PredictedVsMeasured
 
     private static PhaseGraphs Distinct(ArchitectureSpec arch, Phase phase, int promptTokens, int contextTokens)
     {
-        var (tokens, keys) = DecoderOps.Workload(phase, promptTokens, contextTokens);
-        var ops = DecoderOps.For(arch, tokens, keys, activationBytes: 4);
+        var (tokens, keys) = DecoderOpCosts.Workload(phase, promptTokens, contextTokens);
+        var ops = DecoderOpCosts.For(arch, tokens, keys, activationBytes: 4);
         var index = new Dictionary<string, int>(StringComparer.Ordinal);
         var graphs = new List<MicroGraph>();
         var graphOfOp = new List<int>();

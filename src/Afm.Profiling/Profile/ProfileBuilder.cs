@@ -25,8 +25,8 @@ public static class ProfileBuilder
         var phases = new[] { Phase.Prefill, Phase.Decode };
         var perPhase = phases.ToDictionary(p => p, p =>
         {
-            var (tokens, keys) = DecoderOps.Workload(p, workload.PromptTokens, workload.ContextTokens);
-            return DecoderOps.For(arch, tokens, keys, workload.ActivationBytes);
+            var (tokens, keys) = DecoderOpCosts.Workload(p, workload.PromptTokens, workload.ContextTokens);
+            return DecoderOpCosts.For(arch, tokens, keys, workload.ActivationBytes);
         });
         var ops = perPhase[Phase.Prefill].Select((op, i) =>
         {

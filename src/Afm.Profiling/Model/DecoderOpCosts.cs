@@ -11,7 +11,7 @@ namespace Afm.Profiling.Model;
 /// reads and writes, intermediates included: a rope of [n, hd] moves the rotated copy and both products through
 /// memory, not only x in and y out.
 /// </summary>
-public static class DecoderOps
+public static class DecoderOpCosts
 {
     /// <param name="tokens">Tokens this call processes: the prompt for prefill, 1 for a decode step.</param>
     /// <param name="keys">Keys each token attends to: the prompt for prefill, the context length (cache + the new token) for decode.</param>
