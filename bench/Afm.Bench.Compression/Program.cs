@@ -35,8 +35,8 @@ var baseSpec = JsonSerializer.Deserialize<ModelSpec>(File.ReadAllText(Path.Combi
 string weightsPath = Path.Combine(Path.GetTempPath(), $"afm-bench-compression-{Guid.NewGuid():N}.safetensors");
 File.Copy(Path.Combine(afm, "train", "model.safetensors"), weightsPath);
 string lastStage = baseSpec.Stages[^1].Name;
-using var calibrationData = PackedSequences.Open(Path.Combine(afm, "data"), lastStage, "train");
-using var validationData = PackedSequences.Open(Path.Combine(afm, "data"), lastStage, "valid");
+using var calibrationData = PackedSequences.Open(Path.Combine(afm, "data"), lastStage, DataSplit.Train);
+using var validationData = PackedSequences.Open(Path.Combine(afm, "data"), lastStage, DataSplit.Validation);
 Console.WriteLine($"model: {baseSpec.Name} dim {baseSpec.Architecture.ModelDim}, {baseSpec.Architecture.Layers} layers, vocab {baseSpec.Architecture.VocabSize}; " +
     $"stage '{lastStage}' ({validationData.SequenceLength} tokens/sequence), {Math.Min(validationCount, validationData.Count)} validation sequences");
 Console.WriteLine($"machine: {Environment.ProcessorCount} cores, load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]} (shared machine; accuracy numbers do not depend on load)");

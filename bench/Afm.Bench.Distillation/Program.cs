@@ -60,12 +60,12 @@ ModelSpec teacherSpec = null!;
 var opened = new List<IPackedSequences>();
 IPackedSequences Open(string stage, string split)
 {
-    var sequences = LossMaskedSequences.Open(dataDirectory, stage, split == Trainer.ValidationSplit ? "valid" : split);
+    var sequences = LossMaskedSequences.Open(dataDirectory, stage, split);
     opened.Add(sequences);
     return sequences;
 }
 string scratch = Path.Combine(Path.GetTempPath(), "afm-bench-distillation", $"t{teacherTokens}-s{studentTokens}");
-var validation = Open("core", Trainer.ValidationSplit);
+var validation = Open("core", DataSplit.Validation);
 (double Loss, double Accuracy, double Seconds, string Weights) Train(string name, ModelSpec spec, TeacherSource? teacher)
 {
     var clock = Stopwatch.StartNew();

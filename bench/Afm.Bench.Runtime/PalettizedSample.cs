@@ -31,8 +31,8 @@ internal static class PalettizedSample
 
         var clock = Stopwatch.StartNew();
         var lastStage = spec.Stages[^1].Name;
-        using var calibration = PackedSequences.Open(dataDirectory, lastStage, "train");
-        using var validation = PackedSequences.Open(dataDirectory, lastStage, "valid");
+        using var calibration = PackedSequences.Open(dataDirectory, lastStage, DataSplit.Train);
+        using var validation = PackedSequences.Open(dataDirectory, lastStage, DataSplit.Validation);
         // Few validation sequences: the bench measures memory and speed; the quantize stage's report measures quality.
         var result = QuantizationPipeline.Run(new QuantizationInputs(spec, floatWeights, calibration, validation, ValidationSequences: 16));
         var quantized = Path.Combine(outputDirectory, "quantized.safetensors");

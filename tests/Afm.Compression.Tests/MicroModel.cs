@@ -58,7 +58,7 @@ internal static class MicroModel
     {
         string dir = Path.Combine(Path.GetTempPath(), "afm-compression-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
-        var report = Trainer.Train(Spec(), (_, split) => Data(split == Trainer.ValidationSplit ? "valid" : "train"), dir);
+        var report = Trainer.Train(Spec(), (_, split) => Data(split), dir);
         return report.FinalWeightsPath;
     }
 }

@@ -47,8 +47,8 @@ internal static class QuantizeCommand
             return 0;
         }
         var lastStage = spec.Stages[^1].Name;
-        using var calibration = PackedSequences.Open(dataDirectory, lastStage, "train");
-        using var validation = PackedSequences.Open(dataDirectory, lastStage, "valid");
+        using var calibration = PackedSequences.Open(dataDirectory, lastStage, DataSplit.Train);
+        using var validation = PackedSequences.Open(dataDirectory, lastStage, DataSplit.Validation);
         var devices = DeviceProfiles(profileDirectory);
         var result = QuantizationPipeline.Run(new QuantizationInputs(spec, Path.Combine(trainDirectory, "model.safetensors"), calibration, validation,
             Devices: devices), CompilerOutput.Progress);

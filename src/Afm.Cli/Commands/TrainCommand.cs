@@ -44,7 +44,7 @@ internal static class TrainCommand
             IPackedSequences Open(string stage, string split)
             {
                 // Masked (loss on response tokens only) for sft stages, plain for pretrain stages.
-                var sequences = LossMaskedSequences.Open(dataDirectory, stage, split == Trainer.ValidationSplit ? "valid" : split);
+                var sequences = LossMaskedSequences.Open(dataDirectory, stage, split);
                 opened.Add(sequences);
                 return sequences;
             }

@@ -48,9 +48,9 @@ public sealed record StageData
 
     public SplitData Split(string split) => split switch
     {
-        "train" => Train,
-        "valid" => Valid,
-        _ => throw new ArgumentException($"Split must be \"train\" or \"valid\", not \"{split}\".", nameof(split)),
+        DataSplit.Train => Train,
+        DataSplit.Validation => Valid,
+        _ => throw new ArgumentException($"Split must be \"{DataSplit.Train}\" or \"{DataSplit.Validation}\", not \"{split}\".", nameof(split)),
     };
 }
 

@@ -43,7 +43,7 @@ public sealed class LossMaskedSequences : ILossMaskedSequences, IDisposable
     public static string MaskFileName(string split) => $"{split}.mask.bin";
 
     /// <summary>Opens one split of one stage; masked when the data stage wrote a loss mask for it.</summary>
-    /// <param name="split">"train" or "valid".</param>
+    /// <param name="split"><see cref="DataSplit.Train"/> or <see cref="DataSplit.Validation"/>.</param>
     public static IPackedSequences Open(string dataDirectory, string stage, string split)
     {
         var tokens = PackedSequences.Open(dataDirectory, stage, split);

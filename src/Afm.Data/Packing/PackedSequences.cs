@@ -31,7 +31,7 @@ public sealed class PackedSequences : IPackedSequences, IDisposable
     public long Count { get; }
     public int VocabSize { get; }
 
-    /// <param name="split">"train" or "valid".</param>
+    /// <param name="split"><see cref="DataSplit.Train"/> or <see cref="DataSplit.Validation"/>.</param>
     public static PackedSequences Open(string dataDirectory, string stage, string split)
     {
         var index = DataIndex.Load(dataDirectory);

@@ -49,12 +49,12 @@ internal static class SftPacker
 
         int length = stage.SequenceLength, vocab = tokenizer.VocabSize;
         var trainTargets = new long[vocab];
-        var train = WriteSplit(directory, stage.Name, "train", trainDocs, responseStart, shuffle: true, spec.Seed, length,
+        var train = WriteSplit(directory, stage.Name, DataSplit.Train, trainDocs, responseStart, shuffle: true, spec.Seed, length,
             (stage.Tokens + length - 1) / length, vocab, shardBytes, trainTargets);
         long validTokens = validDocs.Sum(d => (long)d.Tokens.Length);
         long validCount = validDocs.Count == 0 ? 0 : Math.Clamp((validTokens + length - 1) / length, 1, maxValidationSequences);
         var validTargets = new long[vocab];
-        var valid = WriteSplit(directory, stage.Name, "valid", validDocs, responseStart, shuffle: false, spec.Seed, length,
+        var valid = WriteSplit(directory, stage.Name, DataSplit.Validation, validDocs, responseStart, shuffle: false, spec.Seed, length,
             validCount, vocab, shardBytes, validTargets);
 
         double? unigram = validCount == 0 ? null : UnigramBaseline.CrossEntropy(trainTargets, validTargets);

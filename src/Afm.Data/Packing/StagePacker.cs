@@ -27,10 +27,10 @@ internal static class StagePacker
             throw NoValidation(stage, mix.Select(m => m.Corpus).ToList());
 
         var trainTargets = new long[vocabSize];
-        var train = WriteSplit(directory, stage.Name, "train", mix.Select(m => (m.Corpus, m.Corpus.Train, m.Weight)).ToList(),
+        var train = WriteSplit(directory, stage.Name, DataSplit.Train, mix.Select(m => (m.Corpus, m.Corpus.Train, m.Weight)).ToList(),
             shuffle: true, seed, length, trainCount, vocabSize, shardBytes, trainTargets);
         var validTargets = new long[vocabSize];
-        var valid = WriteSplit(directory, stage.Name, "valid", validMix, shuffle: false, seed, length, validCount, vocabSize, shardBytes, validTargets);
+        var valid = WriteSplit(directory, stage.Name, DataSplit.Validation, validMix, shuffle: false, seed, length, validCount, vocabSize, shardBytes, validTargets);
 
         var unigram = UnigramBaseline.CrossEntropy(trainTargets, validTargets);
         progress?.Invoke($"stage {stage.Name}: {train.Sequences} train + {valid.Sequences} validation sequences of {length} tokens, unigram baseline {unigram:F3} nats/token");

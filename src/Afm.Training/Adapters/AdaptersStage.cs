@@ -174,8 +174,8 @@ public static class AdaptersStage
         if (a.Kind == AdapterKind.AccuracyRecovery)
         {
             var stage = a.TrainingStage!;
-            return new AdapterData($"stage {stage}", LossMaskedSequences.Open(inputs.DataDirectory, stage, "train"),
-                LossMaskedSequences.Open(inputs.DataDirectory, stage, "valid"));
+            return new AdapterData($"stage {stage}", LossMaskedSequences.Open(inputs.DataDirectory, stage, DataSplit.Train),
+                LossMaskedSequences.Open(inputs.DataDirectory, stage, DataSplit.Validation));
         }
         string work = Path.Combine(inputs.OutputDirectory, "work", a.Name);
         // One stage name for every feature adapter: the train/validation split hashes example ids that include it, so
@@ -190,7 +190,7 @@ public static class AdaptersStage
         SftDataSet.Pack(stageSpec, inputs.Spec, inputs.TokenizerDirectory, work, progress);
         string files = string.Join(";", a.Data.Select(Path.GetFileName));
         return new AdapterData($"examples of {files} ({a.PromptField} -> {a.ResponseField})",
-            LossMaskedSequences.Open(work, FeatureDataStage, "train"), LossMaskedSequences.Open(work, FeatureDataStage, "valid"));
+            LossMaskedSequences.Open(work, FeatureDataStage, DataSplit.Train), LossMaskedSequences.Open(work, FeatureDataStage, DataSplit.Validation));
     }
 
     private sealed record AdapterData(string Describe, IPackedSequences Train, IPackedSequences Validation) : IDisposable

@@ -19,12 +19,10 @@ namespace Afm.Training.Stages;
 /// </summary>
 public static class Trainer
 {
-    public const string TrainSplit = "train";
-    public const string ValidationSplit = "validation";
     /// <summary>Bump when training math changes so old checkpoints are not mistaken for current ones.</summary>
     private const string FormatVersion = "afm-train-2";
 
-    /// <param name="openData">(stage name, split = "train" | "validation") -> that stage's packed sequences.</param>
+    /// <param name="openData">(stage name, <see cref="DataSplit"/> name) -> that stage's packed sequences.</param>
     /// <param name="progress">Receives human-readable lines at most every ~2 s, plus stage start/end lines.</param>
     /// <param name="cancellationToken">Checked every step; a cancelled stage writes no checkpoint (earlier ones stay).</param>
     /// <param name="teacher">The built teacher of a spec with a Teacher: every stage distills from it (specs/afmproj.md).</param>
@@ -49,8 +47,8 @@ public static class Trainer
         for (int index = 0; index < spec.Stages.Count; index++)
         {
             var stage = spec.Stages[index];
-            var train = openData(stage.Name, TrainSplit);
-            var validation = openData(stage.Name, ValidationSplit);
+            var train = openData(stage.Name, DataSplit.Train);
+            var validation = openData(stage.Name, DataSplit.Validation);
             ulong dataSeed = DataSeed(spec.Seed, index);
             string fingerprint = Fingerprint(spec, stage, index, previousFingerprint, train, validation, teacherModel?.FingerprintFacts);
             string stageDir = StageCheckpoint.StageDirectory(checkpointDirectory, stage.Name);
