@@ -1,0 +1,75 @@
+using System.Diagnostics;
+using Afm.Runtime.Artifacts;
+
+namespace Afm.Runtime.Tests.Artifacts;
+
+/// <summary>A killed run leaves its extraction folder behind; the next run removes it, and only folders whose owner is gone.</summary>
+public sealed class ExtractionFolderTests : IDisposable
+{
+    private readonly string directory = Path.Combine(Path.GetTempPath(), "afm-runtime-tests", Guid.NewGuid().ToString("N")[..12]);
+
+    [Fact]
+    public void Opening_an_artifact_removes_the_folder_of_a_run_that_was_killed()
+    {
+        var stale = Path.Combine(Path.GetTempPath(), ExtractionFolder.NameFor(DeadProcess(), Guid.NewGuid()));
+        Directory.CreateDirectory(Path.Combine(stale, "model"));
+        File.WriteAllText(Path.Combine(stale, "model", "model.onnx"), "left behind");
+
+        using (var artifact = VerifiedArtifact.Open(TestArtifact.Create(directory))) { }
+
+        Assert.False(Directory.Exists(stale));
+    }
+
+    [Fact]
+    public void The_folder_of_a_run_that_is_still_running_is_kept()
+    {
+        using var other = Process.Start(new ProcessStartInfo("sleep", "60"))!;
+        var live = Path.Combine(Path.GetTempPath(), ExtractionFolder.NameFor(ExtractionFolder.Owner.Of(other), Guid.NewGuid()));
+        Directory.CreateDirectory(live);
+        try
+        {
+            using (var artifact = VerifiedArtifact.Open(TestArtifact.Create(directory))) { }
+            Assert.True(Directory.Exists(live));
+        }
+        finally
+        {
+            other.Kill();
+            Directory.Delete(live, true);
+        }
+    }
+
+    [Fact]
+    public void A_folder_whose_process_id_was_reused_by_a_later_process_counts_as_stale()
+    {
+        var me = ExtractionFolder.Owner.Of(Process.GetCurrentProcess());
+        var reused = Path.Combine(Path.GetTempPath(), ExtractionFolder.NameFor(me with { StartedUnixMs = me.StartedUnixMs - 3_600_000 }, Guid.NewGuid()));
+        Directory.CreateDirectory(reused);
+
+        ExtractionFolder.RemoveStale();
+
+        Assert.False(Directory.Exists(reused));
+    }
+
+    [Fact]
+    public void A_verified_artifact_is_extracted_into_a_folder_named_for_this_process_and_removed_on_dispose()
+    {
+        var artifact = VerifiedArtifact.Open(TestArtifact.Create(directory));
+        Assert.StartsWith(ExtractionFolder.Prefix + Environment.ProcessId + "-", Path.GetFileName(artifact.Directory));
+        artifact.Dispose();
+        Assert.False(Directory.Exists(artifact.Directory));
+    }
+
+    private static ExtractionFolder.Owner DeadProcess()
+    {
+        using var process = Process.Start(new ProcessStartInfo("sleep", "60"))!;
+        var owner = ExtractionFolder.Owner.Of(process);
+        process.Kill();
+        process.WaitForExit();
+        return owner;
+    }
+
+    public void Dispose()
+    {
+        try { Directory.Delete(directory, true); } catch (IOException) { }
+    }
+}
