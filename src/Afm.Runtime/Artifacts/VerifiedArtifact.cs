@@ -19,21 +19,28 @@ public sealed class VerifiedArtifact : IDisposable
     // A real manifest is a few KB (one line per file); this bounds what a hostile one can make us inflate and parse.
     private const int ManifestLimit = 16 << 20;
 
-    private VerifiedArtifact(string path, Manifest manifest, string directory)
+    private VerifiedArtifact(string path, Manifest manifest, string directory, ArtifactSigner? signer)
     {
         Path = path;
         Manifest = manifest;
         Directory = directory;
+        Signer = signer;
     }
 
     public string Path { get; }
     public Manifest Manifest { get; }
     /// <summary>The extracted, verified files.</summary>
     public string Directory { get; }
+    /// <summary>Who signed the manifest; null for an unsigned artifact.</summary>
+    public ArtifactSigner? Signer { get; }
     public string OnnxModelPath => System.IO.Path.Combine(Directory, "model", "model.onnx");
     public string TokenizerDirectory => System.IO.Path.Combine(Directory, TokenizerFolder);
 
-    public static VerifiedArtifact Open(string path)
+    public static VerifiedArtifact Open(string path) => Open(path, SignaturePolicy.Optional);
+
+    /// <param name="policy">What the signature must be; it is checked before any file, so a manifest rewritten to
+    /// match a changed file is refused as a bad signature (AFM7009), not loaded.</param>
+    public static VerifiedArtifact Open(string path, SignaturePolicy policy)
     {
         var full = System.IO.Path.GetFullPath(path);
         if (!File.Exists(full)) throw RuntimeCodes.Error(RuntimeCodes.ArtifactUnreadable, path, $"no artifact at '{full}'.");
@@ -43,13 +50,15 @@ public sealed class VerifiedArtifact : IDisposable
             using var zip = ZipFile.OpenRead(full);
             var problems = new List<string>();
             var index = ArchiveIndex.Build(zip, problems) ?? throw Tampered(path, problems);
-            var manifest = ReadManifest(path, full, index);
+            var manifestBytes = ReadManifestBytes(path, full, index);
+            var signer = SignatureCheck.Run(path, manifestBytes, index, policy);
+            var manifest = ParseManifest(path, full, manifestBytes);
             CheckListing(manifest, index, problems);
             if (problems.Count > 0) throw Tampered(path, problems);
             if (!index.TryGet(OnnxModelEntry, out _))
                 throw RuntimeCodes.Error(RuntimeCodes.ArtifactHasNoOnnxModel, path,
                     $"'{full}' has no {OnnxModelEntry}: it was packaged without the export stage. Rebuild the project with this toolchain.");
-            return new VerifiedArtifact(full, manifest, Extract(path, manifest, index));
+            return new VerifiedArtifact(full, manifest, Extract(path, manifest, index), signer);
         }
         catch (InvalidDataException e)
         {
@@ -57,12 +66,16 @@ public sealed class VerifiedArtifact : IDisposable
         }
     }
 
-    private static Manifest ReadManifest(string path, string full, ArchiveIndex index)
+    private static byte[] ReadManifestBytes(string path, string full, ArchiveIndex index)
     {
         if (!index.TryGet(ManifestEntry, out var entry))
             throw RuntimeCodes.Error(RuntimeCodes.ArtifactUnreadable, path, $"'{full}' has no {ManifestEntry}; it is not an .afmpkg.");
-        var bytes = BoundedEntry.ReadAll(entry, ManifestLimit)
+        return BoundedEntry.ReadAll(entry, ManifestLimit)
             ?? throw Tampered(path, [$"{ManifestEntry} is larger than {ManifestLimit:N0} bytes"]);
+    }
+
+    private static Manifest ParseManifest(string path, string full, byte[] bytes)
+    {
         try
         {
             var manifest = JsonSerializer.Deserialize<Manifest>(bytes, new JsonSerializerOptions(JsonSerializerDefaults.Web))
@@ -87,7 +100,7 @@ public sealed class VerifiedArtifact : IDisposable
             else if (!index.TryGet(file.Path, out var entry)) problems.Add($"{file.Path} is missing");
             else if (entry.Length != file.Size) problems.Add($"{file.Path} holds {entry.Length:N0} bytes where the manifest says {file.Size:N0}");
         }
-        foreach (var extra in index.Names.Where(k => k != ManifestEntry && !listed.Contains(k)).Order(StringComparer.Ordinal))
+        foreach (var extra in index.Names.Where(k => k != ManifestEntry && k != ArtifactSignature.EntryName && !listed.Contains(k)).Order(StringComparer.Ordinal))
             problems.Add($"{ArchiveIndex.Printable(extra)} is not listed in the manifest");
     }
 
@@ -118,7 +131,7 @@ public sealed class VerifiedArtifact : IDisposable
         }
     }
 
-    private static Afm.Core.Diagnostics.DiagnosticException Tampered(string path, IEnumerable<string> problems) =>
+    internal static Afm.Core.Diagnostics.DiagnosticException Tampered(string path, IEnumerable<string> problems) =>
         RuntimeCodes.Error(RuntimeCodes.ArtifactTampered, path,
             $"the artifact was modified after packaging ({string.Join("; ", problems)}); refusing to load it.");
 
