@@ -25,6 +25,7 @@ public static class Program
             SampleDataCommand.Create(),
             Commands.Run.RunCommand.Create(),
             Commands.Serve.ServeCommand.Create(),
+            Commands.Verify.VerifyCommand.Create(),
         };
         return root.Parse(args).Invoke();
     }

@@ -98,7 +98,7 @@ public sealed class VerifiedArtifact : IDisposable
         {
             if (!listed.Add(file.Path)) problems.Add($"the manifest lists {file.Path} twice");
             else if (!index.TryGet(file.Path, out var entry)) problems.Add($"{file.Path} is missing");
-            else if (entry.Length != file.Size) problems.Add($"{file.Path} holds {entry.Length:N0} bytes where the manifest says {file.Size:N0}");
+            else if (entry.Length != file.Size) problems.Add($"{file.Path} does not match its SHA-256 in the manifest (it holds {entry.Length:N0} bytes where the manifest says {file.Size:N0})");
         }
         foreach (var extra in index.Names.Where(k => k != ManifestEntry && k != ArtifactSignature.EntryName && !listed.Contains(k)).Order(StringComparer.Ordinal))
             problems.Add($"{ArchiveIndex.Printable(extra)} is not listed in the manifest");

@@ -1,0 +1,63 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Afm.Sdk.Tests.Infrastructure;
+
+namespace Afm.Sdk.Tests;
+
+/// <summary>`AfmSigningCertificate` signs the artifact in `dotnet build`; `afm verify` checks it against a trusted certificate.</summary>
+[Collection(ToolchainCollection.Name)]
+public sealed class SignedArtifactBuildTests
+{
+    private static string Compiler => RepositoryLayout.Compiler;
+
+    [Fact]
+    public void A_build_with_a_signing_certificate_makes_an_artifact_afm_verify_accepts_from_that_certificate_only()
+    {
+        using var project = ModelProject.Create(MicroModel.Project());
+        var signer = WriteRsaIdentity(project, "CN=AFM E2E builder", "keys/builder.pem", "keys/builder.key");
+        var stranger = WriteRsaIdentity(project, "CN=Someone else", "keys/other.pem", "keys/other.key");
+        string[] signing = ["-p:AfmSigningCertificate=keys/builder.pem", "-p:AfmSigningKey=keys/builder.key"];
+
+        var build = project.Build(signing);
+        Assert.True(build.ExitCode == 0, build.ToString());
+        Assert.Contains("signed by CN=AFM E2E builder", build.Output);
+        var package = project.PathOf("bin/Debug/micro.0.3.0.afmpkg");
+        Assert.Contains("manifest.json.p7s", ArtifactReader.Open(package).Entries.Keys);
+
+        var verify = ProcessRunner.Dotnet(project.Directory, Compiler, "verify", package, "--trust", signer);
+        Assert.True(verify.ExitCode == 0, verify.ToString());
+        Assert.Contains("signer: CN=AFM E2E builder", verify.Output);
+        Assert.Contains("trusted", verify.Output);
+
+        var untrusted = ProcessRunner.Dotnet(project.Directory, Compiler, "verify", package, "--trust", stranger);
+        Assert.Equal(1, untrusted.ExitCode);
+        Assert.Contains("error AFM7010", untrusted.Output);
+
+        // The signing inputs are part of the package stage's inputs: unchanged, nothing runs; an RSA signature is
+        // deterministic, so repackaging gives the same bytes.
+        Assert.True(project.Build([.. signing, "-question"]).ExitCode == 0, "an unchanged signed build is up to date");
+        var first = File.ReadAllBytes(package);
+        File.Delete(package);
+        Assert.Equal(0, project.Build(signing).ExitCode);
+        Assert.Equal(first, File.ReadAllBytes(package));
+
+        // Dropping the certificate repackages an unsigned artifact, which a required signature refuses.
+        var unsigned = project.Build();
+        Assert.True(unsigned.ExitCode == 0, unsigned.ToString());
+        Assert.DoesNotContain("manifest.json.p7s", ArtifactReader.Open(package).Entries.Keys);
+        var refused = ProcessRunner.Dotnet(project.Directory, Compiler, "verify", package, "--trust", signer);
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains("error AFM7008", refused.Output);
+    }
+
+    /// <summary>A self-signed RSA certificate and its key in two PEM files; returns the certificate's full path.</summary>
+    private static string WriteRsaIdentity(ModelProject project, string subject, string certificateFile, string keyFile)
+    {
+        using var key = RSA.Create(2048);
+        var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddYears(1));
+        project.WriteFile(certificateFile, certificate.ExportCertificatePem());
+        project.WriteFile(keyFile, key.ExportPkcs8PrivateKeyPem());
+        return project.PathOf(certificateFile);
+    }
+}
