@@ -25,6 +25,7 @@ internal static class VerifyCommand
             Console.WriteLine(verified.Signer is { } signer
                 ? $"signer: {signer.Subject} (SHA-256 {signer.Sha256Thumbprint}, {signer.KeyAlgorithm}), {(signer.Trusted ? "trusted" : "not trusted: give its certificate with --trust to require it")}"
                 : "signer: none (unsigned artifact)");
+            Console.WriteLine(ProvenanceSummary.Describe(verified.Directory));
             return 0;
         }));
         return command;
