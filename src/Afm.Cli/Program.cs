@@ -26,6 +26,7 @@ public static class Program
             Commands.Run.RunCommand.Create(),
             Commands.Serve.ServeCommand.Create(),
             Commands.Verify.VerifyCommand.Create(),
+            Commands.Diff.DiffCommand.Create(),
         };
         return root.Parse(args).Invoke();
     }
