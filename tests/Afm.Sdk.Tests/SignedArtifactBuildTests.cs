@@ -32,6 +32,11 @@ public sealed class SignedArtifactBuildTests
         var untrusted = ProcessRunner.Dotnet(project.Directory, Compiler, "verify", package, "--trust", stranger);
         Assert.Equal(1, untrusted.ExitCode);
         Assert.Contains("error AFM7010", untrusted.Output);
+        var run = ProcessRunner.Dotnet(project.Directory, Compiler, "run", package, "--prompt", "Ada", "--max-tokens", "2", "--trust", signer);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var runUntrusted = ProcessRunner.Dotnet(project.Directory, Compiler, "run", package, "--prompt", "Ada", "--max-tokens", "2", "--trust", stranger);
+        Assert.Equal(1, runUntrusted.ExitCode);
+        Assert.Contains("error AFM7010", runUntrusted.Output);
 
         // The signing inputs are part of the package stage's inputs: unchanged, nothing runs; an RSA signature is
         // deterministic, so repackaging gives the same bytes.
@@ -45,9 +50,22 @@ public sealed class SignedArtifactBuildTests
         var unsigned = project.Build();
         Assert.True(unsigned.ExitCode == 0, unsigned.ToString());
         Assert.DoesNotContain("manifest.json.p7s", ArtifactReader.Open(package).Entries.Keys);
-        var refused = ProcessRunner.Dotnet(project.Directory, Compiler, "verify", package, "--trust", signer);
+        // Signing adds one entry and changes nothing else.
+        var signedCopy = project.PathOf("signed.afmpkg");
+        File.WriteAllBytes(signedCopy, first);
+        var diff = ProcessRunner.Dotnet(project.Directory, Compiler, "diff", signedCopy, package);
+        Assert.True(diff.ExitCode == 0, diff.ToString());
+        Assert.Contains("- manifest.json.p7s\n0 changed, 0 added, 1 removed", diff.Output.ReplaceLineEndings("\n"));
+        var refused = ProcessRunner.Dotnet(project.Directory, Compiler, "run", package, "--prompt", "Ada", "--require-signature");
         Assert.Equal(1, refused.ExitCode);
         Assert.Contains("error AFM7008", refused.Output);
+        Assert.DoesNotContain("AFM9003", refused.Output);
+
+        // A certificate without its key cannot sign: a diagnostic at the file, not an internal error.
+        var keyless = project.Build("-p:AfmSigningCertificate=keys/other.pem");
+        Assert.NotEqual(0, keyless.ExitCode);
+        Assert.Contains("error AFM7011", keyless.Output);
+        Assert.DoesNotContain("AFM9003", keyless.Output);
     }
 
     /// <summary>A self-signed RSA certificate and its key in two PEM files; returns the certificate's full path.</summary>

@@ -65,7 +65,7 @@ public sealed class ArtifactReaderHardeningTests : IDisposable
         var error = Refused(path);
         var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.Equal("AFM7002", error.Diagnostic.Code);
-        Assert.Contains("model/model.onnx holds 536,870,912 bytes where the manifest says 15", error.Message);
+        Assert.Contains("model/model.onnx does not match its SHA-256 in the manifest (it holds 536,870,912 bytes where the manifest says 15)", error.Message);
         Assert.True(allocated < 16L << 20, $"allocated {allocated:N0} bytes");
     }
 
