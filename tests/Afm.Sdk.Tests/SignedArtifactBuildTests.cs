@@ -66,6 +66,31 @@ public sealed class SignedArtifactBuildTests
         Assert.NotEqual(0, keyless.ExitCode);
         Assert.Contains("error AFM7011", keyless.Output);
         Assert.DoesNotContain("AFM9003", keyless.Output);
+
+        // One PEM holding an ECDSA certificate and its key signs too. ECDSA signatures are randomized: repackaging
+        // changes manifest.json.p7s and nothing else (specs/artifact.md, "Determinism").
+        var ecdsa = WriteEcdsaIdentityInOneFile(project, "CN=AFM E2E ecdsa", "keys/ecdsa.pem");
+        Assert.Equal(0, project.Build("-p:AfmSigningCertificate=keys/ecdsa.pem").ExitCode);
+        var ecdsaCopy = project.PathOf("ecdsa.afmpkg");
+        File.Copy(package, ecdsaCopy);
+        File.Delete(package);
+        Assert.Equal(0, project.Build("-p:AfmSigningCertificate=keys/ecdsa.pem").ExitCode);
+        var resigned = ProcessRunner.Dotnet(project.Directory, Compiler, "diff", ecdsaCopy, package);
+        Assert.Contains("~ manifest.json.p7s\n1 changed, 0 added, 0 removed", resigned.Output.ReplaceLineEndings("\n"));
+        var ecdsaVerify = ProcessRunner.Dotnet(project.Directory, Compiler, "verify", package, "--trust", ecdsa);
+        Assert.True(ecdsaVerify.ExitCode == 0, ecdsaVerify.ToString());
+        Assert.Contains("signer: CN=AFM E2E ecdsa", ecdsaVerify.Output);
+        Assert.Contains("ECDSA), trusted", ecdsaVerify.Output);
+    }
+
+    /// <summary>A self-signed ECDSA P-256 certificate followed by its key in one PEM file; returns its full path.</summary>
+    private static string WriteEcdsaIdentityInOneFile(ModelProject project, string subject, string file)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var certificate = new CertificateRequest(subject, key, HashAlgorithmName.SHA256)
+            .CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddYears(1));
+        project.WriteFile(file, certificate.ExportCertificatePem() + "\n" + key.ExportPkcs8PrivateKeyPem());
+        return project.PathOf(file);
     }
 
     /// <summary>A self-signed RSA certificate and its key in two PEM files; returns the certificate's full path.</summary>
