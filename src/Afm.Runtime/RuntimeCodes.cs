@@ -28,6 +28,8 @@ public static class RuntimeCodes
     public const string SignerUntrusted = "AFM7010";
     /// <summary>A certificate or key file (signing certificate, signing key, --trust) cannot be read or used.</summary>
     public const string CertificateUnusable = "AFM7011";
+    /// <summary>The temp folder's disk has less free space than the artifact's files need.</summary>
+    public const string NoRoomToExtract = "AFM7012";
 
     public static DiagnosticException Error(string code, string file, string message) =>
         new(new Diagnostic(DiagnosticSeverity.Error, code, message, SourceLocation.FileOnly(file)));

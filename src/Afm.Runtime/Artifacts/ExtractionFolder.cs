@@ -46,6 +46,31 @@ public static class ExtractionFolder
         return path;
     }
 
+    /// <summary>
+    /// Refuses (AFM7012) to extract files of these sizes when the temp folder's disk has less free: the sizes were
+    /// checked against the zip, so this is what extraction would write, and failing half-way would be an I/O error.
+    /// </summary>
+    public static void EnsureRoom(string artifactPath, IEnumerable<long> sizes)
+    {
+        var bytes = Total(sizes);
+        long free;
+        try { free = new DriveInfo(Path.GetTempPath()).AvailableFreeSpace; }
+        catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException) { return; } // unknown: let the copy decide
+        CheckRoom(artifactPath, bytes, free);
+    }
+
+    /// <summary>The sum, saturating at long.MaxValue: the sizes are what the zip declares, and a hostile header can make them overflow.</summary>
+    internal static long Total(IEnumerable<long> sizes) =>
+        sizes.Aggregate(0L, (sum, size) => sum > long.MaxValue - size ? long.MaxValue : sum + size);
+
+    internal static void CheckRoom(string artifactPath, long bytes, long free)
+    {
+        if (bytes > free)
+            throw RuntimeCodes.Error(RuntimeCodes.NoRoomToExtract, artifactPath,
+                $"extracting the artifact needs {bytes:N0} bytes in '{Path.GetTempPath()}', whose disk has {free:N0} free; " +
+                "free space there or point TMPDIR at a larger disk.");
+    }
+
     /// <summary>Deletes the extraction folders of processes that are gone; folders of older formats (no owner) are left alone.</summary>
     public static void RemoveStale()
     {

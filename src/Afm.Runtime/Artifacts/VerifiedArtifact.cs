@@ -107,6 +107,7 @@ public sealed class VerifiedArtifact : IDisposable
     /// <summary>Streams every listed file to a new folder, hashing as it goes; the folder is deleted if any file does not match.</summary>
     private static string Extract(string path, Manifest manifest, ArchiveIndex index)
     {
+        ExtractionFolder.EnsureRoom(path, manifest.Files.Select(f => f.Size));
         var directory = ExtractionFolder.Create();
         try
         {

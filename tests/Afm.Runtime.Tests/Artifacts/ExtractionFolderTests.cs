@@ -59,6 +59,22 @@ public sealed class ExtractionFolderTests : IDisposable
         Assert.False(Directory.Exists(artifact.Directory));
     }
 
+    [Fact]
+    public void Files_larger_than_the_free_space_of_the_temp_disk_are_AFM7012_before_anything_is_written()
+    {
+        var error = Assert.Throws<Afm.Core.Diagnostics.DiagnosticException>(() => ExtractionFolder.CheckRoom("big.afmpkg", 2_411_724_800, 1_000_000_000));
+        Assert.Equal("AFM7012", error.Diagnostic.Code);
+        Assert.Contains("needs 2,411,724,800 bytes", error.Message);
+        ExtractionFolder.CheckRoom("big.afmpkg", 1_000, 1_000);
+    }
+
+    [Fact]
+    public void Sizes_that_add_up_past_the_largest_number_saturate_instead_of_wrapping_to_a_small_total()
+    {
+        Assert.Equal(long.MaxValue, ExtractionFolder.Total([1L << 62, 1L << 62]));
+        Assert.Equal(3, ExtractionFolder.Total([1, 2]));
+    }
+
     private static ExtractionFolder.Owner DeadProcess()
     {
         using var process = Process.Start(new ProcessStartInfo("sleep", "60"))!;
