@@ -4,8 +4,9 @@ namespace Afm.Runtime.Artifacts;
 
 /// <summary>
 /// The entries of an .afmpkg by name, checked before any byte of them is read: every name a plain relative path
-/// (<see cref="ArtifactEntryName"/>) and no name twice, not even in another letter case (two such entries would be
-/// one file on a case-insensitive disk, and which one the reader takes would depend on the zip library).
+/// (<see cref="ArtifactEntryName"/>), no name twice, not even in another letter case (two such entries would be
+/// one file on a case-insensitive disk, and which one the reader takes would depend on the zip library), and no
+/// name that is also another entry's folder.
 /// </summary>
 internal sealed class ArchiveIndex
 {
@@ -37,6 +38,10 @@ internal sealed class ArchiveIndex
                 entries[name] = entry;
             }
         }
+        // "model" and "model/model.onnx" cannot both be extracted: one file would have to be a folder.
+        foreach (var name in entries.Keys)
+            for (int slash = name.IndexOf('/'); slash > 0; slash = name.IndexOf('/', slash + 1))
+                if (seen.ContainsKey(name[..slash])) problems.Add($"the entry {name[..slash]} is also the folder of {name}");
         return problems.Count == 0 ? new ArchiveIndex(entries) : null;
     }
 

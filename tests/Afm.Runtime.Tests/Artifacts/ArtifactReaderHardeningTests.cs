@@ -39,6 +39,15 @@ public sealed class ArtifactReaderHardeningTests : IDisposable
         Assert.Equal("AFM7002", Refused(path).Diagnostic.Code);
     }
 
+    [Fact]
+    public void An_entry_that_is_also_the_folder_of_another_is_AFM7002_not_an_IO_error()
+    {
+        var path = Zip(Manifest((VerifiedArtifact.OnnxModelEntry, Model), ("model", Model)), Entry.Of(VerifiedArtifact.OnnxModelEntry, Model), Entry.Of("model", Model));
+        var error = Refused(path);
+        Assert.Equal("AFM7002", error.Diagnostic.Code);
+        Assert.Contains("the entry model is also the folder of model/model.onnx", error.Message);
+    }
+
     [Theory]
     [InlineData("../escape.txt")]
     [InlineData("model/../../escape.txt")]
