@@ -40,6 +40,14 @@ public sealed class ArtifactReaderHardeningTests : IDisposable
     }
 
     [Fact]
+    public void An_entry_whose_name_is_longer_than_a_file_name_can_be_is_AFM7002_not_an_IO_error()
+    {
+        var name = "model/" + new string('a', 300);
+        var path = Zip(Manifest((VerifiedArtifact.OnnxModelEntry, Model), (name, Model)), Entry.Of(VerifiedArtifact.OnnxModelEntry, Model), Entry.Of(name, Model));
+        Assert.Equal("AFM7002", Refused(path).Diagnostic.Code);
+    }
+
+    [Fact]
     public void An_entry_that_is_also_the_folder_of_another_is_AFM7002_not_an_IO_error()
     {
         var path = Zip(Manifest((VerifiedArtifact.OnnxModelEntry, Model), ("model", Model)), Entry.Of(VerifiedArtifact.OnnxModelEntry, Model), Entry.Of("model", Model));
@@ -57,6 +65,8 @@ public sealed class ArtifactReaderHardeningTests : IDisposable
     [InlineData("model//escape.txt")]
     [InlineData("model/./escape.txt")]
     [InlineData("model/escape\u0001.txt")]
+    [InlineData("model/model.onnx.")]
+    [InlineData("model/model.onnx ")]
     public void An_entry_with_a_path_trick_is_refused_even_when_the_manifest_lists_it(string name)
     {
         var path = Zip(Manifest((VerifiedArtifact.OnnxModelEntry, Model), (name, Model)), Entry.Of(VerifiedArtifact.OnnxModelEntry, Model), Entry.Of(name, Model));
