@@ -25,8 +25,8 @@ public static class ArtifactDiff
 
     public static Result Compare(string oldPath, string newPath)
     {
-        using var oldZip = OpenZip(oldPath);
-        using var newZip = OpenZip(newPath);
+        using var oldZip = VerifiedArtifact.OpenZip(oldPath);
+        using var newZip = VerifiedArtifact.OpenZip(newPath);
         var oldIndex = Index(oldPath, oldZip);
         var newIndex = Index(newPath, newZip);
         var added = newIndex.Names.Where(n => !oldIndex.TryGet(n, out _)).Order(StringComparer.Ordinal).ToList();
@@ -40,13 +40,6 @@ public static class ArtifactDiff
             changed.Add(new EntryChange(name, name.EndsWith(".json", StringComparison.Ordinal) ? JsonChanges(before, after) : []));
         }
         return new Result(added, removed, changed);
-    }
-
-    private static ZipArchive OpenZip(string path)
-    {
-        if (!File.Exists(path)) throw RuntimeCodes.Error(RuntimeCodes.ArtifactUnreadable, path, $"no artifact at '{Path.GetFullPath(path)}'.");
-        try { return ZipFile.OpenRead(path); }
-        catch (InvalidDataException e) { throw RuntimeCodes.Error(RuntimeCodes.ArtifactUnreadable, path, $"'{path}' is not an .afmpkg (not a readable zip archive: {e.Message})."); }
     }
 
     private static ArchiveIndex Index(string path, ZipArchive zip)

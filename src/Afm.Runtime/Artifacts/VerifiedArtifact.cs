@@ -43,11 +43,10 @@ public sealed class VerifiedArtifact : IDisposable
     public static VerifiedArtifact Open(string path, SignaturePolicy policy)
     {
         var full = System.IO.Path.GetFullPath(path);
-        if (!File.Exists(full)) throw RuntimeCodes.Error(RuntimeCodes.ArtifactUnreadable, path, $"no artifact at '{full}'.");
+        using var zip = OpenZip(path);
         ExtractionFolder.RemoveStale();
         try
         {
-            using var zip = ZipFile.OpenRead(full);
             var problems = new List<string>();
             var index = ArchiveIndex.Build(zip, problems) ?? throw Tampered(path, problems);
             var manifestBytes = ReadManifestBytes(path, full, index);
@@ -62,7 +61,32 @@ public sealed class VerifiedArtifact : IDisposable
         }
         catch (InvalidDataException e)
         {
+            // The central directory read, but an entry's compressed data did not.
+            throw RuntimeCodes.Error(RuntimeCodes.ArtifactUnreadable, path, $"'{full}' is not an .afmpkg (a damaged zip entry: {e.Message}).");
+        }
+    }
+
+    /// <summary>
+    /// The artifact as a zip, or AFM7001. A zip is at least its 22-byte end record, and stat gives devices and pipes a
+    /// length of 0, so the length check also keeps the reader from opening /dev/zero or a FIFO (which would block).
+    /// </summary>
+    internal static ZipArchive OpenZip(string path)
+    {
+        var full = System.IO.Path.GetFullPath(path);
+        if (!File.Exists(full)) throw RuntimeCodes.Error(RuntimeCodes.ArtifactUnreadable, path, $"no artifact at '{full}'.");
+        if (new FileInfo(full).Length < 22)
+            throw RuntimeCodes.Error(RuntimeCodes.ArtifactUnreadable, path, $"'{full}' is not an .afmpkg: it is empty or too short for a zip, or not a regular file (a device or a pipe).");
+        try
+        {
+            return ZipFile.OpenRead(full);
+        }
+        catch (InvalidDataException e)
+        {
             throw RuntimeCodes.Error(RuntimeCodes.ArtifactUnreadable, path, $"'{full}' is not an .afmpkg (not a readable zip archive: {e.Message}).");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw RuntimeCodes.Error(RuntimeCodes.ArtifactUnreadable, path, $"'{full}' cannot be read ({e.Message}).");
         }
     }
 

@@ -108,6 +108,26 @@ public sealed class ArtifactReaderHardeningTests : IDisposable
     }
 
     [Fact]
+    public async Task A_named_pipe_is_AFM7001_instead_of_blocking_forever()
+    {
+        Directory.CreateDirectory(directory);
+        var fifo = Path.Combine(directory, "pipe.afmpkg");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [fifo])) mkfifo.WaitForExit();
+        var open = Task.Run(() => Refused(fifo));
+        Assert.Same(open, await Task.WhenAny(open, Task.Delay(TimeSpan.FromSeconds(20))));
+        Assert.Equal("AFM7001", (await open).Diagnostic.Code);
+    }
+
+    [Fact]
+    public void An_empty_file_is_AFM7001()
+    {
+        Directory.CreateDirectory(directory);
+        var empty = Path.Combine(directory, "empty.afmpkg");
+        File.WriteAllBytes(empty, []);
+        Assert.Equal("AFM7001", Refused(empty).Diagnostic.Code);
+    }
+
+    [Fact]
     public void A_manifest_that_lists_a_null_file_is_AFM7002()
     {
         var path = Zip(Entry.Of(VerifiedArtifact.ManifestEntry, TestArtifact.Utf8(
