@@ -172,6 +172,10 @@ public sealed class AfmPackage : AfmSpecStageTask
     public string OnnxAdaptersDirectory { get; set; } = "";
     /// <summary>$(AfmPackageSources): keep the float weights and adapter sources beside their compiled forms (specs/artifact.md).</summary>
     public bool PackageSources { get; set; }
+    /// <summary>$(AfmSigningCertificate): PEM certificate (and key) that signs the manifest; empty for an unsigned artifact.</summary>
+    public string SigningCertificate { get; set; } = "";
+    /// <summary>$(AfmSigningKey): the signing key's PEM when it is not in the certificate file.</summary>
+    public string SigningKey { get; set; } = "";
     protected override string Command => "package";
     protected override void AddStageArguments(ResponseFileBuilder arguments)
     {
@@ -184,5 +188,7 @@ public sealed class AfmPackage : AfmSpecStageTask
         if (!string.IsNullOrEmpty(AdaptersDirectory)) arguments.Add("--adapters", AdaptersDirectory);
         if (!string.IsNullOrEmpty(OnnxAdaptersDirectory)) arguments.Add("--onnx-adapters", OnnxAdaptersDirectory);
         if (PackageSources) arguments.Add("--sources", "true");
+        if (!string.IsNullOrEmpty(SigningCertificate)) arguments.Add("--signing-certificate", SigningCertificate);
+        if (!string.IsNullOrEmpty(SigningKey)) arguments.Add("--signing-key", SigningKey);
     }
 }

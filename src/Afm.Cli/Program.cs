@@ -27,6 +27,8 @@ public static class Program
             SampleDataCommand.Create(),
             Commands.Run.RunCommand.Create(),
             Commands.Serve.ServeCommand.Create(),
+            Commands.Verify.VerifyCommand.Create(),
+            Commands.Diff.DiffCommand.Create(),
         };
         var parsed = root.Parse(args);
         int exitCode = parsed.Invoke();

@@ -36,9 +36,10 @@ public sealed class AfmModel : IDisposable
     /// <summary>The artifact's adapters, loaded once; a generation activates one by name (GenerationOptions.Adapter).</summary>
     public AdapterSet Adapters { get; }
 
-    public static AfmModel Load(string artifactPath, RuntimeOptions? options = null)
+    /// <param name="signature">What the artifact's signature must be (default: optional, but valid if present).</param>
+    public static AfmModel Load(string artifactPath, RuntimeOptions? options = null, SignaturePolicy? signature = null)
     {
-        var artifact = VerifiedArtifact.Open(artifactPath);
+        var artifact = VerifiedArtifact.Open(artifactPath, signature ?? SignaturePolicy.Optional);
         DecoderSession? session = null;
         try
         {

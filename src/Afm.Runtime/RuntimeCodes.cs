@@ -22,6 +22,17 @@ public static class RuntimeCodes
     /// <summary>afm serve cannot listen on its URLs: a port in use, a malformed URL, or an address it cannot bind.</summary>
     public const string CannotListen = "AFM7101";
 
+    /// <summary>A signature is required (--require-signature or --trust) and the artifact has none.</summary>
+    public const string ArtifactUnsigned = "AFM7008";
+    /// <summary>The artifact's signature does not verify over its manifest.json (manifest or signature changed, or not a CMS signature).</summary>
+    public const string SignatureInvalid = "AFM7009";
+    /// <summary>The signature is valid, but its signer is not, and does not chain to, a trusted certificate.</summary>
+    public const string SignerUntrusted = "AFM7010";
+    /// <summary>A certificate or key file (signing certificate, signing key, --trust) cannot be read or used.</summary>
+    public const string CertificateUnusable = "AFM7011";
+    /// <summary>The temp folder's disk has less free space than the artifact's files need.</summary>
+    public const string NoRoomToExtract = "AFM7012";
+
     public static DiagnosticException Error(string code, string file, string message) =>
         new(new Diagnostic(DiagnosticSeverity.Error, code, message, SourceLocation.FileOnly(file)));
 }

@@ -39,6 +39,20 @@ public sealed class StageTaskCommandLineTests
     }
 
     [Fact]
+    public void Package_passes_the_signing_certificate_and_key_only_when_set()
+    {
+        AfmPackage Task(string certificate, string key) => new()
+        {
+            CompilerPath = Compiler, SpecFile = "/p/obj/afm/spec/spec.json", TokenizerDirectory = "/p/obj/afm/tokenizer/",
+            DataDirectory = "/p/obj/afm/data/", TrainDirectory = "/p/obj/afm/train/", OutputPath = "/p/bin/Debug/m.1.0.0.afmpkg",
+            SigningCertificate = certificate, SigningKey = key,
+        };
+        var signed = Task("/p/keys/ci.pem", "/p/keys/ci.key").GetCommandsForTesting().ResponseFile;
+        Assert.Contains("--signing-certificate \"/p/keys/ci.pem\"\n--signing-key \"/p/keys/ci.key\"\n", signed);
+        Assert.DoesNotContain("--signing", Task("", "").GetCommandsForTesting().ResponseFile);
+    }
+
+    [Fact]
     public void Paths_with_spaces_and_quotes_stay_one_argument()
     {
         var task = new AfmTrainTokenizer { CompilerPath = "/my tools/afm.dll", SpecFile = "/a b/\"q\".json", OutputPath = "/out dir/" };

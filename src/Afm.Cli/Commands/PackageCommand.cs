@@ -20,12 +20,16 @@ internal static class PackageCommand
         var adapters = new Option<string?>("--adapters") { Description = "The adapters folder written by `afm adapters`; optional." };
         var onnxAdapters = new Option<string?>("--onnx-adapters") { Description = "The folder written by `afm export-adapters` (.onnx_adapter files); optional." };
         var sources = new Option<bool>("--sources") { Description = "Keep the sources of compiled entries: the float weights beside quantized ones, each adapter.safetensors beside its .onnx_adapter (MSBuild: AfmPackageSources=true)." };
+        var signingCertificate = new Option<string?>("--signing-certificate") { Description = "A PEM file with the X.509 certificate (RSA or ECDSA) that signs manifest.json, and its key unless --signing-key is given (MSBuild: AfmSigningCertificate)." };
+        var signingKey = new Option<string?>("--signing-key") { Description = "A PEM file with the signing certificate's private key, when it is not in the certificate file (MSBuild: AfmSigningKey)." };
         var output = StageOptions.Out("The .afmpkg file to write.");
         var command = new Command("package", "Assemble the model artifact with its manifest and reports.") { spec, tokenizer, data, train, export, quantize, output };
         command.Options.Add(profile);
         command.Options.Add(adapters);
         command.Options.Add(onnxAdapters);
         command.Options.Add(sources);
+        command.Options.Add(signingCertificate);
+        command.Options.Add(signingKey);
         command.SetAction(result => CompilerRun.Guard(() =>
         {
             var model = SpecFile.Load(result.GetValue(spec)!);
@@ -38,14 +42,19 @@ internal static class PackageCommand
                 OnnxAdaptersDirectory = result.GetValue(onnxAdapters),
                 Sources = result.GetValue(sources),
             };
+            // Loaded before the build so a wrong certificate fails in a second, not after every entry was read.
+            var signer = result.GetValue(signingCertificate) is { Length: > 0 } certificate ? SigningIdentity.Load(certificate, result.GetValue(signingKey) is { Length: > 0 } key ? key : null) : null;
             var entries = ArtifactBuilder.Build(inputs, out var leftOut);
+            signer?.Sign(entries);
             var path = result.GetValue(output)!;
             AtomicOutput.WriteFile(path, stream => DeterministicZip.Write(stream, entries));
-            CompilerOutput.Progress($"package: {Path.GetFullPath(path)} ({new FileInfo(path).Length:N0} bytes, {entries.Count} files{LeftOut(leftOut)})");
+            CompilerOutput.Progress($"package: {Path.GetFullPath(path)} ({new FileInfo(path).Length:N0} bytes, {entries.Count} files{LeftOut(leftOut)}{Signed(signer)})");
             return 0;
         }));
         return command;
     }
+
+    private static string Signed(SigningIdentity? signer) => signer is null ? "" : $"; signed by {signer.Certificate.Subject}";
 
     private static string LeftOut(IReadOnlyList<string> leftOut) => leftOut.Count == 0 ? ""
         : $"; deploy layout, without {string.Join(", ", leftOut)}: -p:{DeployLayout.SourcesProperty}=true keeps them";

@@ -71,6 +71,9 @@ public static class ArtifactBuilder
         entries[ArtifactLayout.TrainingChart] = LossChart.RenderPng($"{spec.Name} {spec.Version}: training", Curves(report), report.UnigramBaselineLoss);
 
         leftOut = inputs.Sources ? [] : DeployLayout.RemoveSources(entries);
+        var stages = StagesThatRan(inputs, spec, quantized, adapted, adaptersExported);
+        var buildInputs = BuildInputs.Of(spec);
+        entries[ArtifactLayout.Provenance] = ProvenanceStatement.Create(spec, buildInputs, stages, inputs.Sources, ToolchainVersion(), entries);
 
         var manifest = new Manifest
         {
@@ -79,8 +82,8 @@ public static class ArtifactBuilder
             Toolchain = new ToolchainInfo("AfmToolchain", ToolchainVersion()),
             Seed = spec.Seed,
             Threads = spec.Threads,
-            Stages = StagesThatRan(inputs, spec, quantized, adapted, adaptersExported),
-            Inputs = HashInputs(spec),
+            Stages = stages,
+            Inputs = BuildInputs.ForManifest(buildInputs),
             Files = entries.Select(e => new HashedFile(e.Key, e.Value.LongLength, Hashing.Sha256(e.Value))).ToList(),
         };
         entries[ArtifactLayout.Manifest] = Utf8(SpecFile.Serialize(manifest));
@@ -125,18 +128,6 @@ public static class ArtifactBuilder
                 stage.ValidationCurve.Select(p => p.Loss).ToList(), Dashed: true);
             offset += stage.Tokens;
         }
-    }
-
-    private static List<HashedFile> HashInputs(ModelSpec spec)
-    {
-        var projectDirectory = Path.GetDirectoryName(spec.ProjectPath)!;
-        var files = new SortedSet<string>(StringComparer.Ordinal) { spec.ProjectPath };
-        foreach (var corpus in spec.Corpora) files.UnionWith(corpus.Files);
-        foreach (var evalSet in spec.EvalSets) files.UnionWith(evalSet.Files);
-        return files
-            .Select(f => new HashedFile(Path.GetRelativePath(projectDirectory, f).Replace('\\', '/'), new FileInfo(f).Length, Hashing.Sha256OfFile(f)))
-            .OrderBy(f => f.Path, StringComparer.Ordinal)
-            .ToList();
     }
 
     internal static string ToolchainVersion() =>

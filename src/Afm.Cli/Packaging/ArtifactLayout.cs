@@ -5,6 +5,8 @@ public static class ArtifactLayout
 {
     public const string Manifest = "manifest.json";
     public const string Spec = "spec.json";
+    /// <summary>The in-toto/SLSA provenance statement (<see cref="ProvenanceStatement"/>).</summary>
+    public const string Provenance = "provenance.json";
     public const string Weights = "model/model.safetensors";
     /// <summary>The decoder graph with KV cache that ONNX Runtime loads (specs/onnx-export.md).</summary>
     public const string OnnxModel = "model/model.onnx";

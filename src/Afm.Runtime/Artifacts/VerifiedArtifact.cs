@@ -1,5 +1,4 @@
 using System.IO.Compression;
-using System.Security.Cryptography;
 using System.Text.Json;
 using Afm.Core.Artifacts;
 
@@ -8,106 +7,158 @@ namespace Afm.Runtime.Artifacts;
 /// <summary>
 /// An .afmpkg whose every file was checked against its manifest (size and SHA-256) before anything of it is
 /// used, extracted to a private temporary folder that is deleted on dispose. A tampered artifact (changed,
-/// missing or added file) is refused with AFM7002 and nothing of it is loaded.
+/// missing, added, repeated or oddly named file) is refused with AFM7002 and nothing of it is loaded.
+/// Entry sizes are compared with the manifest before a byte is inflated, and entries are streamed to disk
+/// with that size as a limit, so a hostile zip costs no more memory than an honest one.
 /// </summary>
 public sealed class VerifiedArtifact : IDisposable
 {
     public const string ManifestEntry = "manifest.json";
     public const string OnnxModelEntry = "model/model.onnx";
     public const string TokenizerFolder = "tokenizer";
+    // A real manifest is a few KB (one line per file); this bounds what a hostile one can make us inflate and parse.
+    private const int ManifestLimit = 16 << 20;
 
-    private VerifiedArtifact(string path, Manifest manifest, string directory)
+    private VerifiedArtifact(string path, Manifest manifest, string directory, ArtifactSigner? signer)
     {
         Path = path;
         Manifest = manifest;
         Directory = directory;
+        Signer = signer;
     }
 
     public string Path { get; }
     public Manifest Manifest { get; }
     /// <summary>The extracted, verified files.</summary>
     public string Directory { get; }
+    /// <summary>Who signed the manifest; null for an unsigned artifact.</summary>
+    public ArtifactSigner? Signer { get; }
     public string OnnxModelPath => System.IO.Path.Combine(Directory, "model", "model.onnx");
     public string TokenizerDirectory => System.IO.Path.Combine(Directory, TokenizerFolder);
 
-    public static VerifiedArtifact Open(string path)
+    public static VerifiedArtifact Open(string path) => Open(path, SignaturePolicy.Optional);
+
+    /// <param name="policy">What the signature must be; it is checked before any file, so a manifest rewritten to
+    /// match a changed file is refused as a bad signature (AFM7009), not loaded.</param>
+    public static VerifiedArtifact Open(string path, SignaturePolicy policy)
     {
         var full = System.IO.Path.GetFullPath(path);
-        if (!File.Exists(full)) throw RuntimeCodes.Error(RuntimeCodes.ArtifactUnreadable, path, $"no artifact at '{full}'.");
-        Dictionary<string, byte[]> entries;
+        using var zip = OpenZip(path);
+        ExtractionFolder.RemoveStale();
         try
         {
-            using var zip = ZipFile.OpenRead(full);
-            entries = zip.Entries.Where(e => !e.FullName.EndsWith('/'))
-                .ToDictionary(e => e.FullName, Read, StringComparer.Ordinal);
+            var problems = new List<string>();
+            var index = ArchiveIndex.Build(zip, problems) ?? throw Tampered(path, problems);
+            var manifestBytes = ReadManifestBytes(path, full, index);
+            var signer = SignatureCheck.Run(path, manifestBytes, index, policy);
+            var manifest = ParseManifest(path, full, manifestBytes);
+            CheckListing(manifest, index, problems);
+            if (problems.Count > 0) throw Tampered(path, problems);
+            if (!index.TryGet(OnnxModelEntry, out _))
+                throw RuntimeCodes.Error(RuntimeCodes.ArtifactHasNoOnnxModel, path,
+                    $"'{full}' has no {OnnxModelEntry}: it was packaged without the export stage. Rebuild the project with this toolchain.");
+            return new VerifiedArtifact(full, manifest, Extract(path, manifest, index), signer);
         }
         catch (InvalidDataException e)
         {
-            throw RuntimeCodes.Error(RuntimeCodes.ArtifactUnreadable, path, $"'{full}' is not an .afmpkg (not a zip archive: {e.Message}).");
+            // The central directory read, but an entry's compressed data did not.
+            throw RuntimeCodes.Error(RuntimeCodes.ArtifactUnreadable, path, $"'{full}' is not an .afmpkg (a damaged zip entry: {e.Message}).");
         }
-        if (!entries.TryGetValue(ManifestEntry, out var manifestBytes))
-            throw RuntimeCodes.Error(RuntimeCodes.ArtifactUnreadable, path, $"'{full}' has no {ManifestEntry}; it is not an .afmpkg.");
-        Manifest manifest;
+    }
+
+    /// <summary>
+    /// The artifact as a zip, or AFM7001. A zip is at least its 22-byte end record, and stat gives devices and pipes a
+    /// length of 0, so the length check also keeps the reader from opening /dev/zero or a FIFO (which would block).
+    /// </summary>
+    internal static ZipArchive OpenZip(string path)
+    {
+        var full = System.IO.Path.GetFullPath(path);
+        if (!File.Exists(full)) throw RuntimeCodes.Error(RuntimeCodes.ArtifactUnreadable, path, $"no artifact at '{full}'.");
+        if (new FileInfo(full).Length < 22)
+            throw RuntimeCodes.Error(RuntimeCodes.ArtifactUnreadable, path, $"'{full}' is not an .afmpkg: it is empty or too short for a zip, or not a regular file (a device or a pipe).");
         try
         {
-            manifest = JsonSerializer.Deserialize<Manifest>(manifestBytes, new JsonSerializerOptions(JsonSerializerDefaults.Web))
+            return ZipFile.OpenRead(full);
+        }
+        catch (InvalidDataException e)
+        {
+            throw RuntimeCodes.Error(RuntimeCodes.ArtifactUnreadable, path, $"'{full}' is not an .afmpkg (not a readable zip archive: {e.Message}).");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw RuntimeCodes.Error(RuntimeCodes.ArtifactUnreadable, path, $"'{full}' cannot be read ({e.Message}).");
+        }
+    }
+
+    private static byte[] ReadManifestBytes(string path, string full, ArchiveIndex index)
+    {
+        if (!index.TryGet(ManifestEntry, out var entry))
+            throw RuntimeCodes.Error(RuntimeCodes.ArtifactUnreadable, path, $"'{full}' has no {ManifestEntry}; it is not an .afmpkg.");
+        return BoundedEntry.ReadAll(entry, ManifestLimit)
+            ?? throw Tampered(path, [$"{ManifestEntry} is larger than {ManifestLimit:N0} bytes"]);
+    }
+
+    private static Manifest ParseManifest(string path, string full, byte[] bytes)
+    {
+        try
+        {
+            var manifest = JsonSerializer.Deserialize<Manifest>(bytes, new JsonSerializerOptions(JsonSerializerDefaults.Web))
                 ?? throw new JsonException("empty manifest");
+            if (manifest.Files is null || manifest.Files.Any(f => f is null || f.Path is null || f.Sha256 is null || f.Size < 0))
+                throw new JsonException("a file without path, size or sha256");
+            return manifest;
         }
         catch (JsonException e)
         {
             throw RuntimeCodes.Error(RuntimeCodes.ArtifactTampered, path, $"{ManifestEntry} of '{full}' is not a valid manifest ({e.Message}); refusing to load it.");
         }
-
-        Verify(path, manifest, entries);
-        if (!entries.ContainsKey(OnnxModelEntry))
-            throw RuntimeCodes.Error(RuntimeCodes.ArtifactHasNoOnnxModel, path,
-                $"'{full}' has no {OnnxModelEntry}: it was packaged without the export stage. Rebuild the project with this toolchain.");
-        return new VerifiedArtifact(full, manifest, Extract(entries));
     }
 
-    private static void Verify(string path, Manifest manifest, Dictionary<string, byte[]> entries)
+    /// <summary>What can be known without inflating anything: listed files present, unlisted ones absent, sizes as declared.</summary>
+    private static void CheckListing(Manifest manifest, ArchiveIndex index, List<string> problems)
     {
-        var problems = new List<string>();
         var listed = new HashSet<string>(StringComparer.Ordinal);
         foreach (var file in manifest.Files)
         {
-            listed.Add(file.Path);
-            if (!entries.TryGetValue(file.Path, out var bytes)) problems.Add($"{file.Path} is missing");
-            else if (bytes.LongLength != file.Size || Convert.ToHexStringLower(SHA256.HashData(bytes)) != file.Sha256)
-                problems.Add($"{file.Path} does not match its SHA-256 in the manifest");
+            if (!listed.Add(file.Path)) problems.Add($"the manifest lists {file.Path} twice");
+            else if (!index.TryGet(file.Path, out var entry)) problems.Add($"{file.Path} is missing");
+            else if (entry.Length != file.Size) problems.Add($"{file.Path} does not match its SHA-256 in the manifest (it holds {entry.Length:N0} bytes where the manifest says {file.Size:N0})");
         }
-        foreach (var extra in entries.Keys.Where(k => k != ManifestEntry && !listed.Contains(k)).Order(StringComparer.Ordinal))
-            problems.Add($"{extra} is not listed in the manifest");
-        if (problems.Count > 0)
-            throw RuntimeCodes.Error(RuntimeCodes.ArtifactTampered, path,
-                $"the artifact was modified after packaging ({string.Join("; ", problems)}); refusing to load it.");
+        foreach (var extra in index.Names.Where(k => k != ManifestEntry && k != ArtifactSignature.EntryName && !listed.Contains(k)).Order(StringComparer.Ordinal))
+            problems.Add($"{ArchiveIndex.Printable(extra)} is not listed in the manifest");
     }
 
-    private static string Extract(Dictionary<string, byte[]> entries)
+    /// <summary>Streams every listed file to a new folder, hashing as it goes; the folder is deleted if any file does not match.</summary>
+    private static string Extract(string path, Manifest manifest, ArchiveIndex index)
     {
-        var directory = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "afm-run-" + Guid.NewGuid().ToString("N"));
-        foreach (var (name, bytes) in entries)
+        ExtractionFolder.EnsureRoom(path, manifest.Files.Select(f => f.Size));
+        var directory = ExtractionFolder.Create();
+        try
         {
-            var target = System.IO.Path.GetFullPath(System.IO.Path.Combine(directory, name));
-            // Names were verified against the manifest, but never write outside the folder whatever a zip says.
-            if (!target.StartsWith(directory + System.IO.Path.DirectorySeparatorChar, StringComparison.Ordinal)) continue;
-            System.IO.Directory.CreateDirectory(System.IO.Path.GetDirectoryName(target)!);
-            File.WriteAllBytes(target, bytes);
+            var problems = new List<string>();
+            foreach (var file in manifest.Files)
+            {
+                index.TryGet(file.Path, out var entry);
+                var target = System.IO.Path.Combine(directory, file.Path);
+                System.IO.Directory.CreateDirectory(System.IO.Path.GetDirectoryName(target)!);
+                using var output = File.Create(target);
+                // The header's size matched the manifest, but the header is part of what an attacker writes.
+                var (length, sha256) = BoundedEntry.CopyTo(entry, output, file.Size);
+                if (length != file.Size || sha256 != file.Sha256) problems.Add($"{file.Path} does not match its SHA-256 in the manifest");
+            }
+            if (problems.Count > 0) throw Tampered(path, problems);
+            return directory;
         }
-        return directory;
+        catch
+        {
+            ExtractionFolder.Delete(directory);
+            throw;
+        }
     }
 
-    private static byte[] Read(ZipArchiveEntry entry)
-    {
-        using var stream = entry.Open();
-        using var copy = new MemoryStream();
-        stream.CopyTo(copy);
-        return copy.ToArray();
-    }
+    internal static Afm.Core.Diagnostics.DiagnosticException Tampered(string path, IEnumerable<string> problems) =>
+        RuntimeCodes.Error(RuntimeCodes.ArtifactTampered, path,
+            $"the artifact was modified after packaging ({string.Join("; ", problems)}); refusing to load it.");
 
-    public void Dispose()
-    {
-        try { System.IO.Directory.Delete(Directory, recursive: true); }
-        catch (IOException) { /* a leftover temp folder is harmless */ }
-    }
+    public void Dispose() => ExtractionFolder.Delete(Directory);
 }

@@ -28,6 +28,8 @@ internal static class RunCommand
         {
             artifact, prompt, maxTokens, temperature, topK, topP, seed, stop, threads, adapter,
         };
+        var trust = new TrustOptions();
+        trust.AddTo(command);
         command.SetAction(result => CompilerRun.Guard(() =>
         {
             var path = result.GetValue(artifact)!;
@@ -46,7 +48,7 @@ internal static class RunCommand
             };
             // Settings first: a mistyped --temperature is reported without waiting for the artifact to be verified and loaded.
             TextGenerator.ValidateOptions(options, path);
-            using var model = AfmModel.Load(path, new RuntimeOptions { IntraOpThreads = result.GetValue(threads) });
+            using var model = AfmModel.Load(path, new RuntimeOptions { IntraOpThreads = result.GetValue(threads) }, trust.Policy(result));
             return Generate(model, result.GetValue(prompt)!, options);
         }));
         return command;

@@ -27,9 +27,11 @@ internal static class ServeCommand
         var maxRequestBytes = new Option<long>("--max-request-bytes") { Description = "Largest request body; a larger one is answered 413 before it is read.", DefaultValueFactory = _ => new ServerOptions().MaxRequestBytes }.AtLeast(1);
         var threads = new Option<int>("--threads") { Description = "ONNX Runtime intra-op threads (0 = default).", DefaultValueFactory = _ => 0 }.AtLeast(0);
         var command = new Command("serve", "Serve a packaged model over an OpenAI-compatible HTTP API.") { artifact, urls, maxConcurrent, queueLimit, maxBatchSize, maxRequestBytes, threads };
+        var trust = new TrustOptions();
+        trust.AddTo(command);
         command.SetAction(result => CompilerRun.Guard(() =>
         {
-            using var model = AfmModel.Load(result.GetValue(artifact)!, new RuntimeOptions { IntraOpThreads = result.GetValue(threads) });
+            using var model = AfmModel.Load(result.GetValue(artifact)!, new RuntimeOptions { IntraOpThreads = result.GetValue(threads) }, trust.Policy(result));
             var options = new ServerOptions
             {
                 Urls = Split(result.GetValue(urls)!),
