@@ -35,6 +35,7 @@ public sealed class ProvenanceBuildTests
         Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(project.ProjectPath))), dependencies["micro.afmproj"]);
         foreach (var input in artifact.Manifest.Inputs) Assert.Equal(input.Sha256, dependencies[input.Path]);
         Assert.Equal(42, definition.GetProperty("externalParameters").GetProperty("seed").GetInt64());
+        Assert.Contains(definition.GetProperty("externalParameters").GetProperty("determinism").GetString(), new[] { "portable", "machine" });
 
         // Nothing of this machine or folder: the artifact must be byte-identical wherever it is built.
         Assert.DoesNotContain(project.Directory, provenanceText);

@@ -82,6 +82,7 @@ public static class ArtifactBuilder
             Toolchain = new ToolchainInfo("AfmToolchain", ToolchainVersion()),
             Seed = spec.Seed,
             Threads = spec.Threads,
+            Determinism = spec.Determinism.ToString().ToLowerInvariant(),
             Stages = stages,
             Inputs = BuildInputs.ForManifest(buildInputs),
             Files = entries.Select(e => new HashedFile(e.Key, e.Value.LongLength, Hashing.Sha256(e.Value))).ToList(),

@@ -53,6 +53,7 @@ public static class ProvenanceStatement
                         ["version"] = spec.Version,
                         ["seed"] = spec.Seed,
                         ["threads"] = spec.Threads,
+                        ["determinism"] = spec.Determinism.ToString().ToLowerInvariant(),
                         ["packageSources"] = sources,
                     },
                     ["internalParameters"] = new JsonObject { ["stages"] = new JsonArray(stages.Select(s => (JsonNode)JsonValue.Create(s)!).ToArray()) },

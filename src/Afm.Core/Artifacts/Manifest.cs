@@ -2,7 +2,7 @@ namespace Afm.Core.Artifacts;
 
 /// <summary>
 /// manifest.json of an .afmpkg: what is inside (every file with its SHA-256), what it was built from
-/// (the inputs' hashes, the seed and thread count) and by what (the toolchain version). It holds no
+/// (the inputs' hashes, the seed, thread count and determinism mode) and by what (the toolchain version). It holds no
 /// timestamps or absolute paths, so two builds of the same inputs produce the same bytes.
 /// </summary>
 public sealed record Manifest
@@ -15,6 +15,8 @@ public sealed record Manifest
     public required ToolchainInfo Toolchain { get; init; }
     public required long Seed { get; init; }
     public required int Threads { get; init; }
+    /// <summary>"portable" or "machine" (specs/afmproj.md, AfmDeterminism): which machines reproduce these bytes; null in artifacts built before it was recorded.</summary>
+    public string? Determinism { get; init; }
     /// <summary>Pipeline stages that ran to produce this artifact, in order.</summary>
     public required IReadOnlyList<string> Stages { get; init; }
     /// <summary>Files the build read: the project and every corpus/eval file, paths relative to the project.</summary>
