@@ -21,7 +21,7 @@ using Afm.Training.Stages;
 // Usage: dotnet run -c Release --project bench/Afm.Bench.Compression [-- <afm obj folder> <validation sequences> <random allocations>
 //        <sections: all (1, 1e, 2, 3) | 1e | studies (1b, 1c, 1d) | 1c> <k-means iterations> <calibration sequences> <draws for 1e>]
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
-TorchRuntime.PrepareProcess();
+// libtorch is prepared below, with the sample's own threads and determinism mode, before its first use.
 string afm = Path.GetFullPath(args.Length > 0 ? args[0] : "samples/tiny-afm/obj/Debug/afm");
 int validationCount = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 256;
 int randomRuns = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 5;

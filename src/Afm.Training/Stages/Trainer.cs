@@ -174,6 +174,8 @@ public static class Trainer
         var facts = new
         {
             FormatVersion, spec.Seed, spec.Threads, spec.Architecture,
+            // The kernels differ between the modes, and so do the weights: a checkpoint of the other mode is never reused.
+            spec.Determinism,
             // How often checkpoints are taken does not change the result.
             Stage = stage with { Location = null, CheckpointEvery = 0 }, index, previous,
             Train = new { train.Count, train.SequenceLength, train.VocabSize },
