@@ -153,7 +153,8 @@ public static class AdaptersStage
     {
         var facts = new
         {
-            FormatVersion, spec.Seed, spec.Threads, spec.Architecture, Adapter = adapter with { Location = null, Data = [] },
+            // The determinism mode, like the trainer's: other kernels, other adapter weights, even from the same base bytes.
+            FormatVersion, spec.Seed, spec.Threads, spec.Determinism, spec.Architecture, Adapter = adapter with { Location = null, Data = [] },
             DataFiles = adapter.Data.Select(AdapterFile.Sha256), baseSha, floatSha, data, initFrom,
         };
         return Convert.ToHexStringLower(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(facts)));
