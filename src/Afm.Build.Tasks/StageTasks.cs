@@ -30,14 +30,14 @@ public abstract class AfmSpecStageTask : AfmCompilerTask
 }
 
 /// <summary>tokenizer: train the BPE vocabulary on the corpora.</summary>
-public sealed class AfmTrainTokenizer : AfmSpecStageTask
+public sealed class AfmTokenizer : AfmSpecStageTask
 {
     protected override string Command => "tokenizer";
     protected override void AddStageArguments(ResponseFileBuilder arguments) { }
 }
 
 /// <summary>data: tokenize, split and pack the corpora into shards.</summary>
-public sealed class AfmPrepareData : AfmSpecStageTask
+public sealed class AfmData : AfmSpecStageTask
 {
     [Required] public string TokenizerDirectory { get; set; } = "";
     protected override string Command => "data";

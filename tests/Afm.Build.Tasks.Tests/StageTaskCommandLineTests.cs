@@ -55,7 +55,7 @@ public sealed class StageTaskCommandLineTests
     [Fact]
     public void Paths_with_spaces_and_quotes_stay_one_argument()
     {
-        var task = new AfmTrainTokenizer { CompilerPath = "/my tools/afm.dll", SpecFile = "/a b/\"q\".json", OutputPath = "/out dir/" };
+        var task = new AfmTokenizer { CompilerPath = "/my tools/afm.dll", SpecFile = "/a b/\"q\".json", OutputPath = "/out dir/" };
         var (commandLine, responseFile) = task.GetCommandsForTesting();
         Assert.Equal("exec \"/my tools/afm.dll\" tokenizer", commandLine);
         Assert.Equal("--spec \"/a b/\\\"q\\\".json\"\n--out \"/out dir/\"\n", responseFile);
