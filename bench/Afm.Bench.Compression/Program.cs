@@ -34,7 +34,7 @@ var baseSpec = JsonSerializer.Deserialize<ModelSpec>(File.ReadAllText(Path.Combi
 // A private copy: another build of the sample may rewrite its train folder while this runs.
 string weightsPath = Path.Combine(Path.GetTempPath(), $"afm-bench-compression-{Guid.NewGuid():N}.safetensors");
 File.Copy(Path.Combine(afm, "train", "model.safetensors"), weightsPath);
-string lastStage = baseSpec.Stages[^1].Name;
+string lastStage = baseSpec.TrainingStages[^1].Name;
 using var calibrationData = PackedSequences.Open(Path.Combine(afm, "data"), lastStage, DataSplit.Train);
 using var validationData = PackedSequences.Open(Path.Combine(afm, "data"), lastStage, DataSplit.Validation);
 Console.WriteLine($"model: {baseSpec.Name} dim {baseSpec.Architecture.ModelDim}, {baseSpec.Architecture.Layers} layers, vocab {baseSpec.Architecture.VocabSize}; " +

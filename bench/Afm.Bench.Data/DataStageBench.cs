@@ -29,7 +29,7 @@ internal static class DataStageBench
             Tokenizer = new TokenizerSpec { Kind = "bpe", VocabSize = vocabSize, SplitDigits = true, ByteFallback = true, SpecialTokens = [] },
             Corpora = [new CorpusSpec { Name = "docs", Files = [corpusFile], Format = CorpusFormat.JsonLines, TextField = "text" }],
             EvalSets = [new EvalSetSpec { Name = "eval", Files = [evalFile], Format = CorpusFormat.JsonLines, TextField = "text", Decontaminate = true }],
-            Stages = [new TrainingStageSpec
+            TrainingStages = [new TrainingStageSpec
             {
                 Name = "core", Kind = StageKind.Pretrain, Tokens = 1_000_000, SequenceLength = 256, BatchSize = 8, LearningRate = 1e-3,
                 WarmupSteps = 0, FinalLearningRateRatio = 0.1, Schedule = LearningRateSchedule.Cosine, WeightDecay = 0, GradientClip = 1,

@@ -53,7 +53,7 @@ ModelSpec Spec(string name, int ffn, long tokens, int seed) => new()
 {
     ProjectPath = $"/bench/{name}.afmproj", Name = name, Version = "0.0.1", Seed = seed, Threads = 2, Architecture = Architecture(ffn),
     Tokenizer = new TokenizerSpec { Kind = "bpe", VocabSize = 2048, SplitDigits = true, ByteFallback = true, SpecialTokens = [] },
-    Corpora = [], EvalSets = [], Stages = [Core(tokens)], ValidationFraction = 0.05,
+    Corpora = [], EvalSets = [], TrainingStages = [Core(tokens)], ValidationFraction = 0.05,
 };
 
 ModelSpec teacherSpec = null!;

@@ -30,7 +30,7 @@ internal static class PalettizedSample
         string dataDirectory = Path.Combine(intermediateDirectory, "data");
 
         var clock = Stopwatch.StartNew();
-        var lastStage = spec.Stages[^1].Name;
+        var lastStage = spec.TrainingStages[^1].Name;
         using var calibration = PackedSequences.Open(dataDirectory, lastStage, DataSplit.Train);
         using var validation = PackedSequences.Open(dataDirectory, lastStage, DataSplit.Validation);
         // Few validation sequences: the bench measures memory and speed; the quantize stage's report measures quality.

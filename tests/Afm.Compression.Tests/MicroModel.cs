@@ -28,7 +28,7 @@ internal static class MicroModel
     {
         ProjectPath = "/micro/micro.afmproj", Name = "micro", Version = "0.0.1", Seed = 1234, Threads = 2, Architecture = Architecture,
         Tokenizer = new TokenizerSpec { Kind = "bpe", VocabSize = 16, SplitDigits = true, ByteFallback = true, SpecialTokens = [] },
-        Corpora = [], EvalSets = [], Stages = [Stage], ValidationFraction = 0.1, Quantization = plan,
+        Corpora = [], EvalSets = [], TrainingStages = [Stage], ValidationFraction = 0.1, Quantization = plan,
     };
 
     public static QuantizationPlanSpec Plan(double? target = 3.5, IReadOnlyList<BitsOverride>? overrides = null, IReadOnlyList<string>? keepFloat = null) => new()

@@ -26,7 +26,7 @@ internal static class MicroModels
         ProjectPath = "/micro/micro.afmproj", Name = "micro", Version = "0.0.1", Seed = 1234, Threads = 2,
         Architecture = architecture ?? Architecture(),
         Tokenizer = new TokenizerSpec { Kind = "bpe", VocabSize = 16, SplitDigits = true, ByteFallback = true, SpecialTokens = [] },
-        Corpora = [], EvalSets = [], Stages = stages.Length > 0 ? stages : [Stage()], ValidationFraction = 0.1,
+        Corpora = [], EvalSets = [], TrainingStages = stages.Length > 0 ? stages : [Stage()], ValidationFraction = 0.1,
     };
 
     /// <summary>Counting sequences (each token is the previous + stride, mod vocab): learnable from context.</summary>

@@ -80,7 +80,7 @@ public sealed class ResumeSpecs
     {
         var every7 = Trainer.Train(TwoStages(StageOptimizer.Afm), MicroModels.CountingData(), MicroModels.TempDirectory());
         var spec = TwoStages(StageOptimizer.Afm);
-        var never = spec with { Stages = spec.Stages.Select(s => s with { CheckpointEvery = 0 }).ToList() };
+        var never = spec with { TrainingStages = spec.TrainingStages.Select(s => s with { CheckpointEvery = 0 }).ToList() };
         var without = Trainer.Train(never, MicroModels.CountingData(), MicroModels.TempDirectory());
         Assert.Equal(File.ReadAllBytes(every7.FinalWeightsPath), File.ReadAllBytes(without.FinalWeightsPath));
     }

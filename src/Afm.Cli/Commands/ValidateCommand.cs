@@ -33,7 +33,7 @@ internal static class ValidateCommand
         AtomicOutput.WriteAllTextIfChanged(Path.Combine(outputDirectory, "spec.json"), SpecFile.Serialize(result.Spec));
         StageFingerprints.Write(result.Spec, outputDirectory);
         AtomicOutput.WriteAllText(Path.Combine(outputDirectory, "validate.stamp"), "");
-        CompilerOutput.Progress($"validate: {result.Spec.Name} {result.Spec.Version} — {result.Spec.Stages.Count} training stage(s), " +
+        CompilerOutput.Progress($"validate: {result.Spec.Name} {result.Spec.Version} — {result.Spec.TrainingStages.Count} training stage(s), " +
                                 $"{result.Spec.Corpora.Count} corpus/corpora");
         return 0;
     }

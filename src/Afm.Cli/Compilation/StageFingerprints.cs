@@ -23,14 +23,14 @@ public static class StageFingerprints
                 e.DecontaminationMinN, e.DecontaminationMaxN, e.CommonNGramThreshold }),
             // Cleaning settings live apart from `corpora`, which the tokenizer shares: they must not re-train it.
             nearDuplicateThresholds = spec.Corpora.Select(c => new { c.Name, c.NearDuplicateThreshold }),
-            stages = spec.Stages.Select(s => new { s.Name, s.Tokens, s.SequenceLength, s.Mix, s.Kind, s.Data, s.PromptField, s.ResponseField }),
+            stages = spec.TrainingStages.Select(s => new { s.Name, s.Tokens, s.SequenceLength, s.Mix, s.Kind, s.Data, s.PromptField, s.ResponseField }),
             spec.Seed,
             spec.ValidationFraction,
         });
         Write(directory, "train", new
         {
             spec.Architecture,
-            stages = spec.Stages.Select(s => s with { Location = null }),
+            stages = spec.TrainingStages.Select(s => s with { Location = null }),
             spec.Seed,
             spec.Threads,
             spec.Determinism,

@@ -21,7 +21,7 @@ public static class BuildInputs
         Add("project", [spec.ProjectPath]);
         foreach (var corpus in spec.Corpora) Add("corpus", corpus.Files);
         foreach (var evalSet in spec.EvalSets) Add("eval-set", evalSet.Files);
-        foreach (var stage in spec.Stages) Add("training-data", stage.Data);
+        foreach (var stage in spec.TrainingStages) Add("training-data", stage.Data);
         foreach (var adapter in spec.Adapters) Add("adapter-data", adapter.Data);
         if (spec.Teacher is { } teacher) Add("teacher-project", [teacher.ProjectPath]);
         var projectDirectory = Path.GetDirectoryName(spec.ProjectPath)!;

@@ -24,7 +24,7 @@ public sealed record ModelSpec
     public required TokenizerSpec Tokenizer { get; init; }
     public required IReadOnlyList<CorpusSpec> Corpora { get; init; }
     public required IReadOnlyList<EvalSetSpec> EvalSets { get; init; }
-    public required IReadOnlyList<TrainingStageSpec> Stages { get; init; }
+    public required IReadOnlyList<TrainingStageSpec> TrainingStages { get; init; }
     /// <summary>Fraction of documents held out for validation (by a seeded hash of the document).</summary>
     public required double ValidationFraction { get; init; }
     /// <summary>The quantize stage's plan, or null: the artifact then holds only the float model.</summary>

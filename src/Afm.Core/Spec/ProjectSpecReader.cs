@@ -115,7 +115,7 @@ public static class ProjectSpecReader
         {
             Name = e.Name, Files = e.Files, Format = e.Format, TextField = e.TextField, Decontaminate = e.Decontaminate, Location = e.Location,
         }).ToList(),
-        Stages = stages,
+        TrainingStages = stages,
         ValidationFraction = p.ValidationFraction!.Value,
     };
 

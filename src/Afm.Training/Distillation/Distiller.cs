@@ -19,7 +19,7 @@ public static class Distiller
     public static TeacherModel Open(ModelSpec student, TeacherSource teacher)
     {
         var location = teacher.Spec.Location ?? SourceLocation.FileOnly(student.ProjectPath);
-        var longest = student.Stages.MaxBy(s => s.SequenceLength)!;
+        var longest = student.TrainingStages.MaxBy(s => s.SequenceLength)!;
         if (longest.SequenceLength > teacher.Architecture.MaxSequenceLength)
             throw new DiagnosticException(new Diagnostic(DiagnosticSeverity.Error, TeacherTooShort,
                 $"Stage '{longest.Name}' trains on {longest.SequenceLength} tokens, but the teacher {Path.GetFileName(teacher.Spec.ProjectPath)} " +

@@ -31,7 +31,7 @@ public static class Trainer
         TeacherSource? teacher = null)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        if (spec.Stages.Count == 0) throw new ArgumentException("The model has no training stages.", nameof(spec));
+        if (spec.TrainingStages.Count == 0) throw new ArgumentException("The model has no training stages.", nameof(spec));
         checkpointDirectory = Path.GetFullPath(checkpointDirectory);
         Directory.CreateDirectory(checkpointDirectory);
 
@@ -44,9 +44,9 @@ public static class Trainer
         var timings = new List<StageTiming>();
         string previousFingerprint = "";
         bool modelHoldsPreviousStage = true; // fresh init counts as "the previous stage" for stage 0
-        for (int index = 0; index < spec.Stages.Count; index++)
+        for (int index = 0; index < spec.TrainingStages.Count; index++)
         {
-            var stage = spec.Stages[index];
+            var stage = spec.TrainingStages[index];
             var train = openData(stage.Name, DataSplit.Train);
             var validation = openData(stage.Name, DataSplit.Validation);
             ulong dataSeed = DataSeed(spec.Seed, index);
@@ -70,7 +70,7 @@ public static class Trainer
                     progress?.Invoke($"train {stage.Name}: resuming at step {resumeState.Step}/{stage.Steps} from {resumeDirectory}");
                 }
                 else if (!modelHoldsPreviousStage)
-                    LoadWeights(model, Path.Combine(StageCheckpoint.StageDirectory(checkpointDirectory, spec.Stages[index - 1].Name), StageCheckpoint.WeightsFile));
+                    LoadWeights(model, Path.Combine(StageCheckpoint.StageDirectory(checkpointDirectory, spec.TrainingStages[index - 1].Name), StageCheckpoint.WeightsFile));
                 else if (index == 0 && teacherModel?.Source.Spec.Init == TeacherInit.PruneFfn)
                     Distiller.InitializeByPruning(teacherModel, model, train, progress);
                 progress?.Invoke($"train {stage.Name}: {stage.Steps} steps x {stage.BatchSize} x {stage.SequenceLength} tokens, " +
@@ -109,7 +109,7 @@ public static class Trainer
         return new TrainingReport
         {
             ParameterCount = model.ParameterCount,
-            FinalWeightsPath = Path.Combine(StageCheckpoint.StageDirectory(checkpointDirectory, spec.Stages[^1].Name), StageCheckpoint.WeightsFile),
+            FinalWeightsPath = Path.Combine(StageCheckpoint.StageDirectory(checkpointDirectory, spec.TrainingStages[^1].Name), StageCheckpoint.WeightsFile),
             Stages = reports,
             Timings = new TrainingTimings { Stages = timings },
         };

@@ -66,7 +66,7 @@ public sealed class PortableSpecTests
         var root = document.RootElement;
         Assert.Equal("tiny.afmproj", root.GetProperty("projectPath").GetString());
         Assert.Equal(["data/code/lib/x.cs"], root.GetProperty("corpora")[1].GetProperty("files").EnumerateArray().Select(f => f.GetString()));
-        Assert.Equal(["data/sft/a.jsonl"], root.GetProperty("stages").EnumerateArray().Single(s => s.GetProperty("name").GetString() == "sft").GetProperty("data").EnumerateArray().Select(f => f.GetString()));
+        Assert.Equal(["data/sft/a.jsonl"], root.GetProperty("trainingStages").EnumerateArray().Single(s => s.GetProperty("name").GetString() == "sft").GetProperty("data").EnumerateArray().Select(f => f.GetString()));
         Assert.Equal(["data/summaries/a.jsonl"], root.GetProperty("adapters").EnumerateArray().Last().GetProperty("data").EnumerateArray().Select(f => f.GetString()));
         Assert.Equal("teacher/teacher.afmproj", root.GetProperty("teacher").GetProperty("projectPath").GetString());
     }

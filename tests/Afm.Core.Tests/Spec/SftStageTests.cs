@@ -24,7 +24,7 @@ public sealed class SftStageTests
         using var project = WithSft("<TrainingStage Include=\"sft\" Kind=\"sft\" Tokens=\"100k\" SequenceLength=\"256\" Data=\"data/sft/*.jsonl\" />");
         var result = project.Read();
         Assert.True(result.Succeeded, string.Join("\n", result.Diagnostics));
-        var sft = result.Spec!.Stages[1];
+        var sft = result.Spec!.TrainingStages[1];
         Assert.Equal(StageKind.Sft, sft.Kind);
         Assert.Equal(["a.jsonl", "b.jsonl"], sft.Data.Select(Path.GetFileName));
         Assert.All(sft.Data, f => Assert.True(Path.IsPathRooted(f)));
@@ -36,7 +36,7 @@ public sealed class SftStageTests
     public void PromptField_and_ResponseField_name_the_JSON_fields()
     {
         using var project = WithSft("<TrainingStage Include=\"sft\" Kind=\"sft\" Tokens=\"100k\" SequenceLength=\"256\" Data=\"data/sft/a.jsonl\" PromptField=\"text\" ResponseField=\"summary\" />");
-        var sft = project.Read().Spec!.Stages[1];
+        var sft = project.Read().Spec!.TrainingStages[1];
         Assert.Equal(("text", "summary"), (sft.PromptField, sft.ResponseField));
         Assert.Single(sft.Data);
     }
@@ -45,7 +45,7 @@ public sealed class SftStageTests
     public void Pretrain_stages_have_no_sft_data()
     {
         using var project = new TestProject();
-        Assert.All(project.Read().Spec!.Stages, s => Assert.Empty(s.Data));
+        Assert.All(project.Read().Spec!.TrainingStages, s => Assert.Empty(s.Data));
     }
 
     [Fact]

@@ -23,7 +23,7 @@ public sealed class SpecDocumentsTests
         project.WriteFile("data/chat/c.jsonl", "{\"content\":\"hi\"}\n");
         var result = project.Read();
         Assert.Empty(result.Diagnostics);
-        Assert.Equal(["core", "continued", "context"], result.Spec!.Stages.Select(s => s.Name));
+        Assert.Equal(["core", "continued", "context"], result.Spec!.TrainingStages.Select(s => s.Name));
     }
 
     [Fact]

@@ -8,7 +8,7 @@ public sealed class StageTrainingMetadataTests
     public void Stages_checkpoint_about_ten_times_and_use_AdamW_by_default()
     {
         using var project = new TestProject();
-        var core = project.Read().Spec!.Stages[0];
+        var core = project.Read().Spec!.TrainingStages[0];
         Assert.Equal(core.Steps / 10, core.CheckpointEvery);
         Assert.Equal(StageOptimizer.AdamW, core.Optimizer);
         Assert.Equal(0.1, core.WeightDecay);
@@ -18,7 +18,7 @@ public sealed class StageTrainingMetadataTests
     public void CheckpointEvery_sets_the_checkpoint_interval_in_steps()
     {
         using var project = TestProject.With("Mix=\"web=3;code=1\"", "Mix=\"web=3;code=1\" CheckpointEvery=\"50\"");
-        Assert.Equal(50, project.Read().Spec!.Stages[0].CheckpointEvery);
+        Assert.Equal(50, project.Read().Spec!.TrainingStages[0].CheckpointEvery);
     }
 
     [Fact]
@@ -34,7 +34,7 @@ public sealed class StageTrainingMetadataTests
     public void The_afm_optimizer_defaults_to_the_reports_weight_decay()
     {
         using var project = TestProject.With("Mix=\"web=3;code=1\"", "Mix=\"web=3;code=1\" Optimizer=\"afm\"");
-        var core = project.Read().Spec!.Stages[0];
+        var core = project.Read().Spec!.TrainingStages[0];
         Assert.Equal(StageOptimizer.Afm, core.Optimizer);
         Assert.Equal(3.16e-4, core.WeightDecay);
     }

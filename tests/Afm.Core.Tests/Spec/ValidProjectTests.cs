@@ -94,7 +94,7 @@ public sealed class ValidProjectTests
     public void Stages_keep_project_order_and_parse_token_suffixes()
     {
         using var project = new TestProject();
-        var stages = ReadValid(project).Stages;
+        var stages = ReadValid(project).TrainingStages;
         Assert.Equal(["core", "context"], stages.Select(s => s.Name));
         Assert.Equal([4_000_000L, 300_000L], stages.Select(s => s.Tokens));
         Assert.Equal(project.Locate("<TrainingStage Include=\"context\""), stages[1].Location);
@@ -110,14 +110,14 @@ public sealed class ValidProjectTests
     public void Tokens_accept_k_M_G_suffixes_in_any_case(string written, long expected)
     {
         using var project = TestProject.With("Tokens=\"4M\"", $"Tokens=\"{written}\"");
-        Assert.Equal(expected, ReadValid(project).Stages[0].Tokens);
+        Assert.Equal(expected, ReadValid(project).TrainingStages[0].Tokens);
     }
 
     [Fact]
     public void Stage_defaults_follow_the_documented_rules()
     {
         using var project = new TestProject();
-        var core = ReadValid(project).Stages[0];
+        var core = ReadValid(project).TrainingStages[0];
         Assert.Equal(StageKind.Pretrain, core.Kind);
         Assert.Equal(8, core.BatchSize);
         Assert.Equal(1953, core.Steps); // 4M / (256 * 8)
@@ -131,7 +131,7 @@ public sealed class ValidProjectTests
     public void A_stage_inherits_learning_rate_from_the_previous_stage_and_sets_its_own_rope_base()
     {
         using var project = new TestProject();
-        var context = ReadValid(project).Stages[1];
+        var context = ReadValid(project).TrainingStages[1];
         Assert.Equal(0.01, context.LearningRate);
         Assert.Equal(6_315_089, context.RopeBase);
         Assert.Equal(36, context.Steps); // 300k / (1024 * 8)
@@ -142,14 +142,14 @@ public sealed class ValidProjectTests
     public void The_first_stage_without_LearningRate_uses_3e_4()
     {
         using var project = TestProject.With(" LearningRate=\"0.01\"", "");
-        Assert.Equal(3e-4, ReadValid(project).Stages[0].LearningRate);
+        Assert.Equal(3e-4, ReadValid(project).TrainingStages[0].LearningRate);
     }
 
     [Fact]
     public void Mix_is_normalized_and_sorted_by_corpus_name()
     {
         using var project = new TestProject();
-        Assert.Equal([new MixEntry("code", 0.25), new MixEntry("web", 0.75)], ReadValid(project).Stages[0].Mix);
+        Assert.Equal([new MixEntry("code", 0.25), new MixEntry("web", 0.75)], ReadValid(project).TrainingStages[0].Mix);
     }
 
     [Fact]
@@ -157,7 +157,7 @@ public sealed class ValidProjectTests
     {
         using var project = new TestProject();
         // web: 600 bytes, code: 200 bytes.
-        Assert.Equal([new MixEntry("code", 0.25), new MixEntry("web", 0.75)], ReadValid(project).Stages[1].Mix);
+        Assert.Equal([new MixEntry("code", 0.25), new MixEntry("web", 0.75)], ReadValid(project).TrainingStages[1].Mix);
     }
 
     [Fact]
@@ -174,7 +174,7 @@ public sealed class ValidProjectTests
                   <BatchSize>4</BatchSize>
                 </TrainingStage>
             """);
-        var context = ReadValid(project).Stages[1];
+        var context = ReadValid(project).TrainingStages[1];
         Assert.Equal((LearningRateSchedule.Linear, 5, 4), (context.Schedule, context.WarmupSteps, context.BatchSize));
     }
 
@@ -191,6 +191,6 @@ public sealed class ValidProjectTests
         Assert.Equal(("tiny-afm", "0.2.0-preview.1", 7L, 4, 0.5), (spec.Name, spec.Version, spec.Seed, spec.Threads, spec.ValidationFraction));
         var a = spec.Architecture;
         Assert.Equal((512, 10000.0, false, false, 2048, 1e-6), (a.FfnDim, a.RopeBase, a.TieEmbeddings, a.QkNorm, a.MaxSequenceLength, a.NormEpsilon));
-        Assert.Equal(10000.0, spec.Stages[0].RopeBase);
+        Assert.Equal(10000.0, spec.TrainingStages[0].RopeBase);
     }
 }

@@ -47,7 +47,7 @@ public sealed class DataCleaningAcceptanceTests : IDisposable
         Tokenizer = new TokenizerSpec { Kind = "bpe", VocabSize = 320, SplitDigits = true, ByteFallback = true, SpecialTokens = [] },
         Corpora = [new CorpusSpec { Name = "web", Files = [_directory.Combine("web.jsonl")], Format = CorpusFormat.JsonLines, TextField = "text" }],
         EvalSets = [new EvalSetSpec { Name = "bench", Files = [_directory.Combine("eval.jsonl")], Format = CorpusFormat.JsonLines, TextField = "text", Decontaminate = true }],
-        Stages = [DataStageFixture.Stage("core", 3000, 32, ("web", 1.0))],
+        TrainingStages = [DataStageFixture.Stage("core", 3000, 32, ("web", 1.0))],
         ValidationFraction = 0.1,
     };
 

@@ -30,7 +30,7 @@ public sealed class DataStageFixture : IDisposable
         Tokenizer = new TokenizerSpec { Kind = "bpe", VocabSize = 400, SplitDigits = true, ByteFallback = true, SpecialTokens = [] },
         Corpora = [Corpus("stories"), Corpus("numbers")],
         EvalSets = [],
-        Stages = stages.Length > 0 ? stages : [Stage("core", 4000, 32, ("numbers", 0.25), ("stories", 0.75))],
+        TrainingStages = stages.Length > 0 ? stages : [Stage("core", 4000, 32, ("numbers", 0.25), ("stories", 0.75))],
         ValidationFraction = 0.1,
     };
 
