@@ -58,13 +58,23 @@ public static class PortableDeterminism
         System.Runtime.Intrinsics.X86.Avx2.IsSupported && System.Runtime.Intrinsics.X86.Fma.IsSupported;
 }
 
-/// <summary>The decoder-only transformer of the AFM report.</summary>
+/// <summary>
+/// The generalized decoder-only transformer (specs/afmproj.md, "Architecture"): the AFM report's decoder (RMSNorm
+/// pre-norm, GQA, SwiGLU, RoPE, optional QK-norm and tied embeddings), and the variants imported checkpoints bring
+/// (Llama, Mistral, Qwen2's q/k/v biases, Qwen3's explicit head dimension, OpenELM's per-layer heads and FFN widths).
+/// <see cref="Heads"/>, <see cref="KvHeads"/> and <see cref="FfnDim"/> describe a uniform model; when
+/// <see cref="LayerShapes"/> is set it overrides them layer by layer, and every consumer asks
+/// <see cref="Layer"/> for layer <c>i</c>'s shape rather than reading the uniform fields.
+/// </summary>
 public sealed record ArchitectureSpec
 {
     public required int ModelDim { get; init; }
     public required int Layers { get; init; }
+    /// <summary>Query heads of a uniform model (the largest count of any layer when <see cref="LayerShapes"/> is set).</summary>
     public required int Heads { get; init; }
+    /// <summary>Key/value heads of a uniform model (the largest count of any layer when <see cref="LayerShapes"/> is set).</summary>
     public required int KvHeads { get; init; }
+    /// <summary>SwiGLU hidden width of a uniform model (the largest of any layer when <see cref="LayerShapes"/> is set).</summary>
     public required int FfnDim { get; init; }
     /// <summary>Vocabulary size of the model; equals the tokenizer's.</summary>
     public required int VocabSize { get; init; }
@@ -73,8 +83,31 @@ public sealed record ArchitectureSpec
     public required bool QkNorm { get; init; }
     public required int MaxSequenceLength { get; init; }
     public required double NormEpsilon { get; init; }
-    public int HeadDim => ModelDim / Heads;
+    /// <summary>
+    /// Width of one attention head. Null: ModelDim / Heads (the AFM and Llama rule). Qwen3 states it explicitly, and
+    /// it need not equal ModelDim / Heads; OpenELM's is fixed while its head counts vary per layer.
+    /// </summary>
+    public int? ExplicitHeadDim { get; init; }
+    /// <summary>Biases on the q, k and v projections (Qwen2); no other projection has one.</summary>
+    public bool AttentionBias { get; init; }
+    /// <summary>
+    /// Per-layer shapes (OpenELM's layer-wise scaling), one per layer in order; null: every layer has
+    /// <see cref="Heads"/>, <see cref="KvHeads"/> and <see cref="FfnDim"/>.
+    /// </summary>
+    public IReadOnlyList<LayerShape>? LayerShapes { get; init; }
+
+    public int HeadDim => ExplicitHeadDim ?? ModelDim / Heads;
+
+    /// <summary>Layer <paramref name="index"/>'s head counts and FFN width.</summary>
+    public LayerShape Layer(int index) =>
+        LayerShapes is { } shapes ? shapes[index] : new LayerShape(Heads, KvHeads, FfnDim);
+
+    /// <summary>Whether every layer has the same shape (what export formats without per-layer shapes need).</summary>
+    public bool IsUniform => LayerShapes is null || LayerShapes.All(s => s == LayerShapes[0]);
 }
+
+/// <summary>One layer's attention heads (query, key/value) and SwiGLU hidden width.</summary>
+public sealed record LayerShape(int Heads, int KvHeads, int FfnDim);
 
 public sealed record TokenizerSpec
 {
