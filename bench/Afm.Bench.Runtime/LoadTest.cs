@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Text;
 using Afm.Runtime;
-using Afm.Runtime.Serving;
+using Afm.Serving;
 
 namespace Afm.Bench.Runtime;
 

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Afm.Bench.Runtime;
 using Afm.Runtime;
-using Afm.Runtime.Serving;
+using Afm.Serving;
 using Afm.Runtime.Sessions;
 
 // Usage: dotnet run -c Release --project bench/Afm.Bench.Runtime [artifact.afmpkg] [decode-tokens] [threads]

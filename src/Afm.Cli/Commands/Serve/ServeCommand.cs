@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Afm.Cli.Compilation;
 using Afm.Runtime;
-using Afm.Runtime.Serving;
+using Afm.Serving;
 using Afm.Runtime.Sessions;
 
 namespace Afm.Cli.Commands.Serve;

@@ -1,8 +1,9 @@
+using Afm.Runtime.Tests;
 using System.Net;
 using System.Text;
-using Afm.Runtime.Serving;
+using Afm.Serving;
 
-namespace Afm.Runtime.Tests;
+namespace Afm.Serving.Tests;
 
 /// <summary>
 /// Text the JSON parser accepts but .NET cannot hold (a lone UTF-16 surrogate, invalid UTF-8), numbers JSON allows but

@@ -1,7 +1,8 @@
+using Afm.Runtime.Tests;
 using System.Net;
-using Afm.Runtime.Serving;
+using Afm.Serving;
 
-namespace Afm.Runtime.Tests;
+namespace Afm.Serving.Tests;
 
 /// <summary>As in the OpenAI API: sampling without a seed differs from request to request; with a seed it repeats.</summary>
 public sealed class ServerSamplingTests(ArtifactFixture fixture) : IClassFixture<ArtifactFixture>

@@ -1,9 +1,10 @@
+using Afm.Runtime.Tests;
 using System.Net;
 using System.Net.Sockets;
 using Afm.Core.Diagnostics;
-using Afm.Runtime.Serving;
+using Afm.Serving;
 
-namespace Afm.Runtime.Tests;
+namespace Afm.Serving.Tests;
 
 /// <summary>A server that cannot listen says so in one diagnostic (AFM7101), as `afm serve` prints it, not Kestrel's stack trace.</summary>
 public sealed class ServerListenTests(ArtifactFixture fixture) : IClassFixture<ArtifactFixture>

@@ -1,4 +1,5 @@
-namespace Afm.Runtime.Serving;
+using Afm.Runtime;
+namespace Afm.Serving;
 
 /// <summary>
 /// GET /v1/models: the base model, then one entry per usable adapter with the id a request selects it by

@@ -1,4 +1,4 @@
-namespace Afm.Runtime.Serving;
+namespace Afm.Serving;
 
 /// <summary>
 /// Bounded admission: at most <c>maxConcurrent</c> generations run and at most <c>queueLimit</c> wait. A request

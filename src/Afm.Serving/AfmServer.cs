@@ -1,3 +1,4 @@
+using Afm.Runtime;
 using Afm.Runtime.Batching;
 using Afm.Runtime.Generation;
 using Microsoft.AspNetCore.Builder;
@@ -9,7 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
-namespace Afm.Runtime.Serving;
+namespace Afm.Serving;
 
 /// <summary>
 /// The OpenAI-compatible HTTP server over one loaded model (Kestrel): /v1/completions, /v1/chat/completions,

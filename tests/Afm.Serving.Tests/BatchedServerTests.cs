@@ -1,9 +1,11 @@
+using Afm.Runtime;
+using Afm.Runtime.Tests;
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using Afm.Runtime.Serving;
+using Afm.Serving;
 
-namespace Afm.Runtime.Tests;
+namespace Afm.Serving.Tests;
 
 /// <summary>
 /// Concurrent requests to a real server on 127.0.0.1 with decode batching on get, token for token, what each gets alone

@@ -1,3 +1,4 @@
+using Afm.Runtime;
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
@@ -5,7 +6,7 @@ using Afm.Core.Diagnostics;
 using Afm.Runtime.Generation;
 using Microsoft.AspNetCore.Http;
 
-namespace Afm.Runtime.Serving;
+namespace Afm.Serving;
 
 /// <summary>POST /v1/completions and /v1/chat/completions: one generation per request, JSON or server-sent events.</summary>
 internal sealed class CompletionEndpoint(AfmModel model, TextGenerator generator, RequestGate gate, ServerMetrics metrics, ServerOptions options)

@@ -1,4 +1,4 @@
-namespace Afm.Runtime.Serving;
+namespace Afm.Serving;
 
 /// <summary>An error answered as OpenAI-style JSON: <c>{"error": {"message", "type", "param", "code"}}</c>.</summary>
 public sealed class ApiError(int status, string message, string? param = null, string? code = null, string type = "invalid_request_error")

@@ -1,8 +1,10 @@
+using Afm.Runtime;
+using Afm.Runtime.Tests;
 using System.Text;
 using System.Text.Json;
-using Afm.Runtime.Serving;
+using Afm.Serving;
 
-namespace Afm.Runtime.Tests;
+namespace Afm.Serving.Tests;
 
 /// <summary>A real Kestrel server on 127.0.0.1 (ephemeral port) and a real HttpClient pointed at it.</summary>
 internal sealed class TestServer : IAsyncDisposable

@@ -2,7 +2,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Logging;
 
-namespace Afm.Runtime.Serving;
+namespace Afm.Serving;
 
 /// <summary>
 /// The outermost step of every request: whatever ends it, the client gets an OpenAI-style JSON error and /metrics

@@ -1,9 +1,10 @@
+using Afm.Runtime.Tests;
 using System.Text.Json;
-using Afm.Runtime.Serving;
+using Afm.Serving;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace Afm.Runtime.Tests;
+namespace Afm.Serving.Tests;
 
 /// <summary>
 /// The one answer no request can provoke on purpose: a fault of the server itself. It must still be a JSON error and a

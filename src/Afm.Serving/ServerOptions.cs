@@ -1,9 +1,9 @@
-namespace Afm.Runtime.Serving;
+namespace Afm.Serving;
 
 public sealed record ServerOptions
 {
     /// <summary>The batcher's own defaults, so the server's batching settings cannot drift from them.</summary>
-    private static readonly Batching.BatchingOptions BatchingDefaults = new();
+    private static readonly Afm.Runtime.Batching.BatchingOptions BatchingDefaults = new();
 
     /// <summary>Kestrel URLs, e.g. http://127.0.0.1:5000 (port 0 picks a free port).</summary>
     public IReadOnlyList<string> Urls { get; init; } = ["http://127.0.0.1:5000"];
@@ -20,11 +20,11 @@ public sealed record ServerOptions
     /// <summary>Default completion length when a request gives none (the OpenAI API's default is 16).</summary>
     public int DefaultMaxTokens { get; init; } = 16;
     /// <summary>
-    /// The most generations whose decode steps share one ONNX Runtime run (continuous batching, <see cref="Batching.DecodeBatcher"/>).
+    /// The most generations whose decode steps share one ONNX Runtime run (continuous batching, <see cref="Afm.Runtime.Batching.DecodeBatcher"/>).
     /// 1 turns batching off: each generation runs its own steps, concurrently on the shared session. A model.onnx exported
     /// before the attention_mask input existed is served unbatched whatever this says.
     /// </summary>
     public int MaxBatchSize { get; init; } = BatchingDefaults.MaxBatchSize;
-    /// <summary>How long a decode step waits for the rest of its batch before running without it (<see cref="Batching.BatchingOptions.MaxWait"/>).</summary>
+    /// <summary>How long a decode step waits for the rest of its batch before running without it (<see cref="Afm.Runtime.Batching.BatchingOptions.MaxWait"/>).</summary>
     public TimeSpan BatchWait { get; init; } = BatchingDefaults.MaxWait;
 }

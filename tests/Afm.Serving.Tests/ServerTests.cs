@@ -1,10 +1,11 @@
+using Afm.Runtime.Tests;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using Afm.Runtime.Serving;
+using Afm.Serving;
 
-namespace Afm.Runtime.Tests;
+namespace Afm.Serving.Tests;
 
 /// <summary>A real Kestrel server on 127.0.0.1 (ephemeral port) called by a real HttpClient.</summary>
 public sealed class ServerTests(ArtifactFixture fixture) : IClassFixture<ArtifactFixture>, IAsyncLifetime

@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Afm.Runtime.Generation;
 
-namespace Afm.Runtime.Serving;
+namespace Afm.Serving;
 
 /// <summary>
 /// A /v1/completions or /v1/chat/completions request reduced to what the generator needs. Parsed by hand from

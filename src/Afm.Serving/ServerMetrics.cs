@@ -2,10 +2,10 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
 
-namespace Afm.Runtime.Serving;
+namespace Afm.Serving;
 
 /// <summary>Counters the server exposes at /metrics in the Prometheus text format (version 0.0.4).</summary>
-public sealed class ServerMetrics(Batching.DecodeBatcher? batcher = null)
+public sealed class ServerMetrics(Afm.Runtime.Batching.DecodeBatcher? batcher = null)
 {
     private readonly ConcurrentDictionary<(string Endpoint, int Status), long> requests = new();
     private long promptTokens, completionTokens, rejected;

@@ -1,10 +1,12 @@
+using Afm.Runtime;
+using Afm.Runtime.Tests;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using Afm.Runtime.Serving;
+using Afm.Serving;
 
-namespace Afm.Runtime.Tests;
+namespace Afm.Serving.Tests;
 
 /// <summary>
 /// What one request may cost the server: its body is bounded in bytes before it is read, a body that stops arriving

@@ -1,0 +1,62 @@
+using System.Xml.Linq;
+
+namespace Afm.Runtime.Tests;
+
+/// <summary>
+/// The device runtime is what a phone or `afm run` loads: its project graph (followed through every ProjectReference)
+/// must not reach the web stack, which the HTTP server (Afm.Serving) brings, nor the compiler's training libraries
+/// (issue #21, "dependencies that point the right way"). Read from the csproj files themselves, so a reference added
+/// anywhere in the closure fails here.
+/// </summary>
+public sealed class DependencyDirectionTests
+{
+    [Fact]
+    public void The_device_runtime_does_not_reach_AspNet_or_the_training_libraries()
+    {
+        var closure = ProjectClosure(Path.Combine(RepositoryRoot(), "src", "Afm.Runtime", "Afm.Runtime.csproj"));
+
+        Assert.Contains("Afm.Runtime", closure.Keys);
+        Assert.Contains("Afm.Onnx", closure.Keys); // the walk follows references (a broken walk would pass the rest)
+        foreach (var forbidden in new[] { "Afm.Serving", "Afm.Training", "Afm.Compression", "Afm.Cli" })
+            Assert.DoesNotContain(forbidden, closure.Keys);
+        var web = closure.Where(p => p.Value.Descendants("FrameworkReference")
+            .Any(r => ((string?)r.Attribute("Include"))?.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal) == true));
+        Assert.Empty(web.Select(p => p.Key));
+    }
+
+    [Fact]
+    public void The_server_is_where_AspNet_is()
+    {
+        var closure = ProjectClosure(Path.Combine(RepositoryRoot(), "src", "Afm.Serving", "Afm.Serving.csproj"));
+        Assert.Contains("Afm.Runtime", closure.Keys);
+        Assert.Contains(closure["Afm.Serving"].Descendants("FrameworkReference"),
+            r => (string?)r.Attribute("Include") == "Microsoft.AspNetCore.App");
+    }
+
+    /// <summary>Project name to its csproj, for the project and everything it references, directly or not.</summary>
+    private static Dictionary<string, XDocument> ProjectClosure(string project)
+    {
+        var found = new Dictionary<string, XDocument>(StringComparer.Ordinal);
+        var pending = new Stack<string>([Path.GetFullPath(project)]);
+        while (pending.TryPop(out var path))
+        {
+            var name = Path.GetFileNameWithoutExtension(path);
+            if (found.ContainsKey(name)) continue;
+            var document = XDocument.Load(path);
+            found[name] = document;
+            foreach (var reference in document.Descendants("ProjectReference"))
+            {
+                var include = ((string?)reference.Attribute("Include"))!.Replace('\\', Path.DirectorySeparatorChar);
+                pending.Push(Path.GetFullPath(Path.Combine(Path.GetDirectoryName(path)!, include)));
+            }
+        }
+        return found;
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+            if (File.Exists(Path.Combine(directory.FullName, "AfmToolchain.sln"))) return directory.FullName;
+        throw new InvalidOperationException("AfmToolchain.sln not found above " + AppContext.BaseDirectory);
+    }
+}
