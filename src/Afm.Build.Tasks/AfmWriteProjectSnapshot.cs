@@ -18,6 +18,8 @@ public sealed class AfmWriteProjectSnapshot : Microsoft.Build.Utilities.Task, II
 
     /// <summary>Metadata holding the file that declared the item, captured before the SDK copied it.</summary>
     internal const string DefiningFileMetadata = "AfmDefiningFile";
+    /// <summary>Metadata the targets set to <c>true</c> on items whose Include names a file (Corpus, EvalSet, DataFile): they get a fullPath.</summary>
+    internal const string NamesFileMetadata = "AfmNamesFile";
 
     [Required] public string ProjectPath { get; set; } = "";
 
@@ -69,14 +71,14 @@ public sealed class AfmWriteProjectSnapshot : Microsoft.Build.Utilities.Task, II
             foreach (System.Collections.DictionaryEntry entry in item.CloneCustomMetadata())
             {
                 var name = (string)entry.Key;
-                if (name != ItemTypeMetadata && name != DefiningFileMetadata)
+                if (name != ItemTypeMetadata && name != DefiningFileMetadata && name != NamesFileMetadata)
                     metadata[name] = (string?)entry.Value ?? "";
             }
             items.Add(new
             {
                 type,
                 include = item.ItemSpec,
-                fullPath = LooksLikeFile(type) ? item.GetMetadata("FullPath") : null,
+                fullPath = string.Equals(item.GetMetadata(NamesFileMetadata), "true", StringComparison.OrdinalIgnoreCase) ? item.GetMetadata("FullPath") : null,
                 definingFile = NullIfEmpty(item.GetMetadata(DefiningFileMetadata)) ?? NullIfEmpty(item.GetMetadata("DefiningProjectFullPath")),
                 metadata,
             });
@@ -98,9 +100,6 @@ public sealed class AfmWriteProjectSnapshot : Microsoft.Build.Utilities.Task, II
         return names.Count > 0 ? names : null;
     }
 
-    // Items whose Include names files; for the others (a tokenizer kind, a stage name) a full path is noise.
-    private static bool LooksLikeFile(string type) =>
-        string.Equals(type, "Corpus", StringComparison.OrdinalIgnoreCase) || string.Equals(type, "EvalSet", StringComparison.OrdinalIgnoreCase);
 
     private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
 

@@ -19,6 +19,7 @@ public sealed class ProjectSnapshotWriterTests : IDisposable
         stage.SetMetadata("LearningRate", "3e-4");
         var corpus = new TaskItem("/m/data/web.txt");
         corpus.SetMetadata("AfmItemType", "Corpus");
+        corpus.SetMetadata("AfmNamesFile", "true");
         corpus.SetMetadata("Name", "web");
         var seedProperty = new TaskItem("Seed");
         seedProperty.SetMetadata("Value", seed);

@@ -65,6 +65,37 @@ public sealed class SftStageTests
     }
 
     [Fact]
+    public void A_new_file_matching_Data_is_trained_on_in_the_next_build()
+    {
+        // The Data wildcard is expanded once, by MSBuild: the new file changes the snapshot, hence the spec, so the
+        // compiler reads it too (it used to re-run the data stage on the old spec's list and leave the file out).
+        using var project = ModelProject.Create(MicroModel.Project(items: Items.Replace("Tokens=\"24k\" SequenceLength=\"64\"", "Tokens=\"4k\" SequenceLength=\"64\"")));
+        project.WriteFile("data/sft/notifications.jsonl", Notifications(40));
+        Assert.Equal(0, project.Build().ExitCode);
+
+        project.WriteFile("data/sft/more.jsonl", Notifications(7));
+        var rebuild = project.Build();
+
+        Assert.True(rebuild.ExitCode == 0, rebuild.ToString());
+        Assert.Contains("stage summaries (sft): 47 examples", rebuild.Output);
+        Assert.True(project.Build("-question").ExitCode == 0, "up to date after the rebuild");
+    }
+
+    [Fact]
+    public void A_Data_wildcard_that_differs_from_the_disk_only_in_case_is_refused_at_Data()
+    {
+        // MSBuild's matcher is case-sensitive here (Linux), and the compiler takes its expansion: both see no file.
+        using var project = ModelProject.Create(MicroModel.Project(items: Items.Replace("data/sft/*.jsonl", "data/SFT/*.jsonl")));
+        project.WriteFile("data/sft/notifications.jsonl", Notifications(40));
+
+        var build = project.Build();
+
+        Assert.NotEqual(0, build.ExitCode);
+        Assert.Matches(@"micro\.afmproj\(\d+,\d+\): error AFM1413: Data of TrainingStage 'summaries' is 'data/SFT/\*\.jsonl', which matches no file", build.Output);
+        Assert.DoesNotContain("train core", build.Output);
+    }
+
+    [Fact]
     public void A_line_without_the_response_field_is_AFM3001_at_its_file_and_line()
     {
         using var project = ModelProject.Create(MicroModel.Project(items: Items));

@@ -6,7 +6,8 @@ namespace Afm.Core.Tests.Spec;
 /// <summary>
 /// Builds the snapshot the SDK would write, for the simple projects tests use: the last definition of a
 /// property wins, each Include part is one item (a wildcard, one per file, dropped when nothing matches),
-/// metadata come from attributes and child elements. Written independently of the reader's own matching.
+/// metadata come from attributes and child elements, and the Data metadata of stages and adapters is expanded into
+/// DataFile items as the SDK's targets do. Written independently of the reader's own matching.
 /// </summary>
 internal static class FakeSdkEvaluation
 {
@@ -18,6 +19,7 @@ internal static class FakeSdkEvaluation
 
     private static readonly string[] ItemTypes = ["Tokenizer", "Corpus", "EvalSet", "TrainingStage", "DeviceProfile", "QuantizationPlan", "Adapter", "Teacher"];
     private static readonly string[] FileItemTypes = ["Corpus", "EvalSet"];
+    private static readonly string[] DataOwnerTypes = ["TrainingStage", "Adapter"];
     private static readonly string[] NotMetadata = ["Include", "Exclude", "Condition", "Remove", "Update"];
 
     public static ProjectSnapshot Evaluate(string projectPath, string? definingFile = null, ProjectSnapshot? into = null)
@@ -49,6 +51,18 @@ internal static class FakeSdkEvaluation
                     DefiningFile = file,
                     Metadata = new SortedDictionary<string, string>(metadata, StringComparer.Ordinal),
                 });
+            // The SDK expands Data metadata once and hands each file over as a DataFile item naming its owner.
+            if (DataOwnerTypes.Contains(type) && metadata.TryGetValue("Data", out var data))
+                foreach (var owner in Expand(directory, (string?)element.Attribute("Include") ?? ""))
+                    foreach (var include in Expand(directory, data))
+                        snapshot.Items.Add(new SnapshotItem
+                        {
+                            Type = "DataFile",
+                            Include = include,
+                            FullPath = Path.GetFullPath(Path.Combine(directory, include)),
+                            DefiningFile = file,
+                            Metadata = new SortedDictionary<string, string>(StringComparer.Ordinal) { ["AfmOwnerType"] = type, ["AfmOwner"] = owner },
+                        });
         }
         return snapshot;
     }

@@ -190,7 +190,7 @@ internal static class AdapterReader
                 $"{item.Describe} is a feature adapter without Data. Add Data=\"data/summaries/*.jsonl\" (JSON lines with \"{prompt}\" and \"{response}\" fields).");
             return (null, prompt, response);
         }
-        return (DataPatterns.Read(context, data, DiagnosticCodes.AdapterDataMatchedNoFiles), prompt, response);
+        return (DataPatterns.Read(context, item, data, DiagnosticCodes.AdapterDataMatchedNoFiles), prompt, response);
     }
 
     private static string? ReadVersion(SpecContext context, RawValue value)

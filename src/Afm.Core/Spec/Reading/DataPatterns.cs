@@ -2,64 +2,71 @@ namespace Afm.Core.Spec.Reading;
 
 /// <summary>
 /// The Data metadata of sft stages and feature adapters: <c>;</c>-separated paths and MSBuild wildcards relative to the
-/// project. MSBuild does not expand metadata, so unlike an Include this one is enumerated here, from the folder before
-/// the first wildcard, matched by <see cref="MsBuildGlob"/>; folders the user cannot read are skipped, and a wildcard
-/// that would walk a whole file system (<c>/**/x.jsonl</c>) is refused.
+/// project. MSBuild does not expand metadata, so the SDK expands it once, with MSBuild's own matcher, and hands the
+/// files to the compiler as <c>DataFile</c> items of the snapshot (each with the type and name of the item that declared
+/// it, <see cref="OwnerTypeMetadata"/> and <see cref="OwnerMetadata"/>); the stage targets list the same items among
+/// their Inputs. Nothing here enumerates the disk, so what a stage trains on and what re-runs it cannot disagree
+/// (issue #21: one expansion of each glob).
 /// </summary>
 internal static class DataPatterns
 {
-    /// <summary>The files Data names, or null after reporting AFM1306 or <paramref name="noMatchCode"/> (nothing matched) at Data.</summary>
-    public static IReadOnlyList<string>? Read(SpecContext context, RawValue data, string noMatchCode)
+    /// <summary>The snapshot's item type of one file a Data metadata matched (sdk/Afm.Sdk/Sdk/Afm.Stages.targets).</summary>
+    public const string DataFileItemType = "DataFile";
+    public const string OwnerTypeMetadata = "AfmOwnerType";
+    public const string OwnerMetadata = "AfmOwner";
+
+    /// <summary>The files the Data of <paramref name="owner"/> names, or null after reporting AFM1306 or <paramref name="noMatchCode"/> (nothing matched) at Data.</summary>
+    public static IReadOnlyList<string>? Read(SpecContext context, ItemView owner, RawValue data, string noMatchCode)
     {
-        var (files, problem) = Expand(context.ProjectDirectory, data.Text);
-        if (problem is null && files.Count > 0 && files.Select(f => (File: f, Problem: InputFiles.Problem(f))).FirstOrDefault(f => f.Problem is not null) is { File: { } bad } found)
-            problem = $"'{bad}' {found.Problem}";
-        if (problem is not null)
+        if (DiskWideWildcard(context.ProjectDirectory, data.Text) is { } wide)
         {
-            context.Error(DiagnosticCodes.NotAnOrdinaryFile, data.Location, $"{data.What} is '{data.Text}': {problem}.");
+            context.Error(DiagnosticCodes.NotAnOrdinaryFile, data.Location,
+                $"{data.What} is '{data.Text}': the wildcard '{wide}' would search every folder of the disk from its root; start it at the folder that holds the data, such as 'data/**/*.jsonl'.");
+            return null;
+        }
+        var files = Expansion(context, owner);
+        if (files.Select(f => (File: f, Problem: InputFiles.Problem(f))).FirstOrDefault(f => f.Problem is not null) is { File: { } bad } found)
+        {
+            context.Error(DiagnosticCodes.NotAnOrdinaryFile, data.Location, $"{data.What} is '{data.Text}': '{bad}' {found.Problem}.");
             return null;
         }
         if (files.Count > 0) return files;
         context.Error(noMatchCode, data.Location,
-            $"{data.What} is '{data.Text}', which matches no file. Fix the path or pattern (relative to the project directory) or add the files.");
+            $"{data.What} is '{data.Text}', which matches no file. Fix the path or pattern (relative to the project directory; " +
+            "on Linux and macOS the case of every letter counts) or add the files.");
         return null;
     }
 
-    internal static (List<string> Files, string? Problem) Expand(string projectDirectory, string patterns)
+    /// <summary>
+    /// The first part whose first wildcard sits at a file system root (<c>/**/x.jsonl</c>, <c>C:\*\x</c>): the SDK does
+    /// not expand such a Data (MSBuild would walk the whole disk), so it is refused here from its text alone.
+    /// </summary>
+    private static string? DiskWideWildcard(string projectDirectory, string patterns)
     {
-        var files = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var raw in patterns.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             var pattern = MsBuildGlob.Absolute(projectDirectory, raw);
-            if (!MsBuildGlob.HasWildcard(pattern))
-            {
-                if (File.Exists(pattern) || Directory.Exists(pattern)) files.Add(Path.GetFullPath(pattern));
-                continue;
-            }
             var firstWildcard = pattern.IndexOfAny(['*', '?']);
-            var root = pattern[..(pattern.LastIndexOf('/', firstWildcard) + 1)];
-            var recursive = pattern.Contains("**", StringComparison.Ordinal) || pattern.IndexOf('/', firstWildcard) >= 0;
-            if (recursive && IsFileSystemRoot(root))
-                return ([], $"the wildcard '{raw}' would search every folder of the disk from {root}; start it at the folder that holds the data, such as 'data/**/*.jsonl'");
-            if (!Directory.Exists(root)) continue;
-            var options = new EnumerationOptions { RecurseSubdirectories = recursive, IgnoreInaccessible = true, AttributesToSkip = 0 };
-            try
-            {
-                foreach (var file in Directory.EnumerateFiles(root, "*", options))
-                    if (MsBuildGlob.Matches(pattern, file))
-                        files.Add(Path.GetFullPath(file));
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                return ([], $"the folders under {root} cannot be searched ({e.Message})");
-            }
+            if (firstWildcard < 0) continue;
+            var folder = pattern[..(pattern.LastIndexOf('/', firstWildcard) + 1)];
+            var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder.Length == 0 ? "/" : folder));
+            if (string.Equals(full, Path.TrimEndingDirectorySeparator(Path.GetPathRoot(full) ?? ""), StringComparison.Ordinal)) return raw;
         }
-        return (files.ToList(), null);
+        return null;
     }
 
-    private static bool IsFileSystemRoot(string folder)
-    {
-        var full = Path.GetFullPath(folder);
-        return string.Equals(Path.TrimEndingDirectorySeparator(full), Path.TrimEndingDirectorySeparator(Path.GetPathRoot(full) ?? ""), StringComparison.Ordinal);
-    }
+    /// <summary>
+    /// MSBuild's expansion of the owner's Data, absolute and sorted ordinally. MSBuild keeps a path without wildcards
+    /// even when no such file exists; like a wildcard that matches nothing, it names no file.
+    /// </summary>
+    private static List<string> Expansion(SpecContext context, ItemView owner) =>
+        context.Snapshot.Items
+            .Where(i => string.Equals(i.Type, DataFileItemType, StringComparison.OrdinalIgnoreCase)
+                && i.Metadata.TryGetValue(OwnerTypeMetadata, out var type) && string.Equals(type, owner.Type, StringComparison.OrdinalIgnoreCase)
+                && i.Metadata.TryGetValue(OwnerMetadata, out var name) && string.Equals(name, owner.Include, StringComparison.Ordinal))
+            .Select(i => Path.GetFullPath(i.FullPath ?? Path.Combine(context.ProjectDirectory, i.Include)))
+            .Where(path => File.Exists(path) || Directory.Exists(path))
+            .Distinct(StringComparer.Ordinal)
+            .Order(StringComparer.Ordinal)
+            .ToList();
 }

@@ -34,6 +34,6 @@ internal static class SftDataReader
                 $"{item.Describe} is an sft stage without Data. Add Data=\"data/sft/*.jsonl\" (JSON lines with \"{prompt}\" and \"{response}\" fields).");
             return (null, prompt, response);
         }
-        return (DataPatterns.Read(context, data, DiagnosticCodes.StageDataMatchedNoFiles), prompt, response);
+        return (DataPatterns.Read(context, item, data, DiagnosticCodes.StageDataMatchedNoFiles), prompt, response);
     }
 }
