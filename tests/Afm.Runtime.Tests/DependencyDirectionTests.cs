@@ -4,20 +4,21 @@ namespace Afm.Runtime.Tests;
 
 /// <summary>
 /// The device runtime is what a phone or `afm run` loads: its project graph (followed through every ProjectReference)
-/// must not reach the web stack, which the HTTP server (Afm.Serving) brings, nor the compiler's training libraries
-/// (issue #21, "dependencies that point the right way"). Read from the csproj files themselves, so a reference added
+/// must not reach the web stack, which the HTTP server (Afm.Serving) brings, nor the data pipeline (its tokenizer is
+/// Afm.Tokenizers), nor the compiler's training libraries (issue #21, "dependencies that point the right way"). Read from the csproj files themselves, so a reference added
 /// anywhere in the closure fails here.
 /// </summary>
 public sealed class DependencyDirectionTests
 {
     [Fact]
-    public void The_device_runtime_does_not_reach_AspNet_or_the_training_libraries()
+    public void The_device_runtime_does_not_reach_AspNet_the_data_pipeline_or_the_training_libraries()
     {
         var closure = ProjectClosure(Path.Combine(RepositoryRoot(), "src", "Afm.Runtime", "Afm.Runtime.csproj"));
 
         Assert.Contains("Afm.Runtime", closure.Keys);
         Assert.Contains("Afm.Onnx", closure.Keys); // the walk follows references (a broken walk would pass the rest)
-        foreach (var forbidden in new[] { "Afm.Serving", "Afm.Training", "Afm.Compression", "Afm.Cli" })
+        Assert.Contains("Afm.Tokenizers", closure.Keys);
+        foreach (var forbidden in new[] { "Afm.Serving", "Afm.Data", "Afm.Training", "Afm.Compression", "Afm.Cli" })
             Assert.DoesNotContain(forbidden, closure.Keys);
         var web = closure.Where(p => p.Value.Descendants("FrameworkReference")
             .Any(r => ((string?)r.Attribute("Include"))?.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal) == true));

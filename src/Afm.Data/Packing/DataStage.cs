@@ -1,7 +1,7 @@
 using Afm.Core.Spec;
 using Afm.Data.Cleaning;
 using Afm.Data.Reporting;
-using Afm.Data.Tokenization;
+using Afm.Tokenizers;
 
 namespace Afm.Data.Packing;
 

@@ -1,5 +1,7 @@
 using System.Text.RegularExpressions;
 
+using Afm.Tokenizers;
+
 namespace Afm.Data.Tokenization;
 
 /// <summary>

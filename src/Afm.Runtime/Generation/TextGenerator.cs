@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text;
-using Afm.Data.Tokenization;
+using Afm.Tokenizers;
 using Afm.Runtime.Adapters;
 using Afm.Runtime.Batching;
 using Afm.Runtime.Sessions;

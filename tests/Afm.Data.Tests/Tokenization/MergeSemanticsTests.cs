@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Afm.Data.Tokenization;
+using Afm.Tokenizers;
 
 namespace Afm.Data.Tests.Tokenization;
 

@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace Afm.Data.Tokenization;
+namespace Afm.Tokenizers;
 
 /// <summary>
 /// The split of text into words before BPE, shared by training (here) and encoding (Microsoft.ML.Tokenizers'

@@ -1,7 +1,7 @@
-using Afm.Data.Common;
+using Afm.Core.IO;
 using Microsoft.ML.Tokenizers;
 
-namespace Afm.Data.Tokenization;
+namespace Afm.Tokenizers;
 
 /// <summary>
 /// A tokenizer directory written by <see cref="BpeVocabulary.Save"/>, loaded into Microsoft.ML.Tokenizers'
