@@ -1,3 +1,4 @@
+using Afm.Core.Artifacts;
 namespace Afm.Cli.Packaging;
 
 /// <summary>

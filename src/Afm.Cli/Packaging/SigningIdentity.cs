@@ -1,3 +1,4 @@
+using Afm.Core.Artifacts;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Afm.Runtime;

@@ -1,3 +1,4 @@
+using Afm.Core.Artifacts;
 using Afm.Onnx.Adapters;
 using Microsoft.ML.OnnxRuntime;
 
@@ -17,8 +18,6 @@ public sealed record LoadedAdapter(AdapterDescription Description, OrtLoraAdapte
 /// </summary>
 public sealed class AdapterSet : IDisposable
 {
-    public const string Folder = "adapters";
-
     private readonly SortedDictionary<string, LoadedAdapter> loaded = new(StringComparer.Ordinal);
     private readonly SortedDictionary<string, AdapterException> refused = new(StringComparer.Ordinal);
 
@@ -33,7 +32,7 @@ public sealed class AdapterSet : IDisposable
     public static AdapterSet Load(string artifactDirectory, string? baseSha256, IReadOnlyCollection<string> graphInputs)
     {
         var set = new AdapterSet();
-        var folder = Path.Combine(artifactDirectory, Folder);
+        var folder = Path.Combine(artifactDirectory, ArtifactLayout.AdaptersFolder);
         if (!Directory.Exists(folder)) return set;
         try
         {
@@ -60,9 +59,9 @@ public sealed class AdapterSet : IDisposable
 
     private static LoadedAdapter Open(string descriptionFile, string name, string? baseSha256, IReadOnlyCollection<string> graphInputs)
     {
-        var description = AdapterDescription.Parse(File.ReadAllText(descriptionFile), $"{Folder}/{Path.GetFileName(descriptionFile)}");
+        var description = AdapterDescription.Parse(File.ReadAllText(descriptionFile), $"{ArtifactLayout.AdaptersFolder}{Path.GetFileName(descriptionFile)}");
         if (description.Name != name)
-            throw new AdapterException(AdapterCodes.Invalid, $"adapters/{name}.json describes an adapter named '{description.Name}'.");
+            throw new AdapterException(AdapterCodes.Invalid, $"{ArtifactLayout.AdaptersFolder}{name}.json describes an adapter named '{description.Name}'.");
         if (baseSha256 is null || !string.Equals(description.BaseSha256, baseSha256, StringComparison.OrdinalIgnoreCase))
             throw new AdapterException(AdapterCodes.BaseMismatch,
                 $"adapter '{name}' was trained for base weights {description.BaseSha256}, but this artifact's model.onnx was exported from " +

@@ -1,3 +1,4 @@
+using Afm.Core.Artifacts;
 using System.Security.Cryptography;
 using System.Security.Cryptography.Pkcs;
 using System.Security.Cryptography.X509Certificates;
@@ -14,7 +15,7 @@ namespace Afm.Runtime.Artifacts;
 /// </summary>
 public static class ArtifactSignature
 {
-    public const string EntryName = "manifest.json.p7s";
+    public const string EntryName = ArtifactLayout.ManifestSignature;
 
     public static byte[] Sign(byte[] manifest, X509Certificate2 signer, X509Certificate2Collection chain)
     {

@@ -13,9 +13,8 @@ namespace Afm.Runtime.Artifacts;
 /// </summary>
 public sealed class VerifiedArtifact : IDisposable
 {
-    public const string ManifestEntry = "manifest.json";
-    public const string OnnxModelEntry = "model/model.onnx";
-    public const string TokenizerFolder = "tokenizer";
+    public const string ManifestEntry = ArtifactLayout.Manifest;
+    public const string OnnxModelEntry = ArtifactLayout.OnnxModel;
     // A real manifest is a few KB (one line per file); this bounds what a hostile one can make us inflate and parse.
     private const int ManifestLimit = 16 << 20;
 
@@ -33,8 +32,8 @@ public sealed class VerifiedArtifact : IDisposable
     public string Directory { get; }
     /// <summary>Who signed the manifest; null for an unsigned artifact.</summary>
     public ArtifactSigner? Signer { get; }
-    public string OnnxModelPath => System.IO.Path.Combine(Directory, "model", "model.onnx");
-    public string TokenizerDirectory => System.IO.Path.Combine(Directory, TokenizerFolder);
+    public string OnnxModelPath => System.IO.Path.Combine(Directory, ArtifactLayout.OnnxModel);
+    public string TokenizerDirectory => System.IO.Path.Combine(Directory, ArtifactLayout.TokenizerFolder);
 
     public static VerifiedArtifact Open(string path) => Open(path, SignaturePolicy.Optional);
 

@@ -1,3 +1,4 @@
+using Afm.Core.Artifacts;
 using System.Text.Json;
 using Afm.Cli.Packaging;
 

@@ -1,16 +1,23 @@
-namespace Afm.Cli.Packaging;
+namespace Afm.Core.Artifacts;
 
-/// <summary>Names of the files inside an .afmpkg (specs/artifact.md documents them).</summary>
+/// <summary>
+/// Names of the files inside an .afmpkg (specs/artifact.md documents them): the one list the packager writes by and the
+/// runtime reads by (issue #21).
+/// </summary>
 public static class ArtifactLayout
 {
     public const string Manifest = "manifest.json";
+    /// <summary>The CMS signature of <see cref="Manifest"/>'s bytes, when the build signs (specs/artifact.md, "Signing").</summary>
+    public const string ManifestSignature = Manifest + ".p7s";
     public const string Spec = "spec.json";
-    /// <summary>The in-toto/SLSA provenance statement (<see cref="ProvenanceStatement"/>).</summary>
+    /// <summary>The in-toto/SLSA provenance statement (Afm.Cli's ProvenanceStatement).</summary>
     public const string Provenance = "provenance.json";
-    public const string Weights = "model/model.safetensors";
+    public const string Weights = ModelFolder + "model.safetensors";
     /// <summary>The decoder graph with KV cache that ONNX Runtime loads (specs/onnx-export.md).</summary>
-    public const string OnnxModel = "model/model.onnx";
+    public const string OnnxModel = ModelFolder + "model.onnx";
     public const string TokenizerFolder = "tokenizer/";
+    /// <summary>The folder of the graph and the weights it was exported from.</summary>
+    public const string ModelFolder = "model/";
     public const string TrainingReport = "reports/training.json";
     public const string TrainingChart = "reports/training-loss.png";
     public const string DataReport = "reports/data.json";
@@ -18,7 +25,7 @@ public static class ArtifactLayout
     public const string DataCleaningReport = "reports/data-report.json";
     public const string DataCleaningReportMarkdown = "reports/data-report.md";
     /// <summary>The quantize stage's weights (storage convention in specs/quantization.md) and its report as JSON, Markdown and chart.</summary>
-    public const string QuantizedWeights = "model/quantized.safetensors";
+    public const string QuantizedWeights = ModelFolder + "quantized.safetensors";
     public const string QuantizationReport = "reports/quantization.json";
     public const string QuantizationReportMarkdown = "reports/quantization.md";
     public const string QuantizationChart = "reports/quantization-bits.png";
