@@ -7,7 +7,7 @@ namespace Afm.Tokenizers;
 /// <summary>
 /// The project's tokenizer folder (obj/.../afm/tokenizer/, and tokenizer/ in the artifact): GPT-2 style vocab.json and
 /// merges.txt, which Microsoft.ML.Tokenizers loads, and last our manifest (<see cref="TokenizerManifest"/>). The one
-/// writer of that layout; <see cref="AfmTokenizer.Load"/> is its reader.
+/// writer and reader of that layout.
 /// </summary>
 public static class TokenizerFolder
 {
@@ -25,6 +25,48 @@ public static class TokenizerFolder
         AtomicOutput.WriteFile(Path.Combine(directory, manifest.MergesFile), stream => WriteMerges(stream, merges));
         // The manifest goes last: a directory with a manifest is complete.
         JsonFiles.Write(Path.Combine(directory, TokenizerManifest.FileName), manifest);
+    }
+
+    /// <summary>Whether <paramref name="directory"/> holds a tokenizer trained here: its tokenizer.json is our manifest, not a Hugging Face file.</summary>
+    public static bool IsTrainedHere(string directory)
+    {
+        var path = Path.Combine(directory, TokenizerManifest.FileName);
+        if (!File.Exists(path) || new FileInfo(path).Length > 1 << 20)
+            return false; // a manifest is a few hundred bytes; a Hugging Face tokenizer.json holds the whole vocabulary
+        try
+        {
+            using var document = JsonDocument.Parse(File.ReadAllBytes(path));
+            return document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("formatVersion", out _);
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Loads the folder: our vocabulary and merges in Microsoft.ML.Tokenizers' byte-level BPE, split by the manifest's pattern.</summary>
+    public static AfmTokenizer Read(string directory)
+    {
+        var manifestPath = Path.Combine(directory, TokenizerManifest.FileName);
+        if (!File.Exists(manifestPath))
+            throw new FileNotFoundException($"No tokenizer in {directory}: {TokenizerManifest.FileName} is missing.", manifestPath);
+        var manifest = JsonFiles.Read<TokenizerManifest>(manifestPath);
+        if (manifest.FormatVersion != TokenizerManifest.CurrentFormatVersion)
+            throw new InvalidDataException($"{manifestPath}: format version {manifest.FormatVersion} is not {TokenizerManifest.CurrentFormatVersion}.");
+        // Reserved ids come after the special and byte tokens; a count reaching into them would mark learned ids unusable.
+        if (manifest.ReservedCount < 0 || manifest.ReservedCount > manifest.VocabSize - manifest.FirstByteId - 256)
+            throw new InvalidDataException($"{manifestPath}: reserved count {manifest.ReservedCount} does not fit a vocabulary of {manifest.VocabSize} with {manifest.FirstByteId} special tokens.");
+
+        var vocabulary = JsonSerializer.Deserialize<Dictionary<string, int>>(File.ReadAllBytes(Path.Combine(directory, manifest.VocabFile)))
+            ?? throw new InvalidDataException($"{manifest.VocabFile} in {directory} holds JSON null.");
+        var merges = File.ReadLines(Path.Combine(directory, manifest.MergesFile)).Where(l => l.Length > 0 && !l.StartsWith("#version", StringComparison.Ordinal))
+            .Select(l => l.Split(' ') is [var left, var right] ? (left, right) : throw new InvalidDataException($"{manifest.MergesFile} in {directory}: '{l}' is not a merge."))
+            .ToList();
+        var specials = manifest.SpecialTokens.Select((token, id) => new AddedToken(id, token, Special: true)).ToList();
+        var model = new ByteLevelBpeModel(vocabulary, merges, [manifest.PreTokenizerPattern], nfc: false, ignoreMerges: false,
+            specials.ToDictionary(t => t.Content, t => t.Id, StringComparer.Ordinal));
+        var roles = new SpecialTokenRoles(manifest.EndOfDocumentId, manifest.EndOfDocumentId, Padding: manifest.EndOfDocumentId, Unknown: null, AddBeginOfSequence: true);
+        return new AfmTokenizer(model, specials, roles, manifest, chatTemplate: null, manifest.ReservedCount);
     }
 
     private static void WriteVocab(Stream stream, IReadOnlyList<string> spellings)

@@ -51,7 +51,7 @@ public static class DataStage
             Corpora = corpora.Select(c => new CorpusSummary(c.Name, c.Train.Count, c.Valid.Count, c.TrainTokens, c.ValidTokens, c.DuplicatesRemoved, c.ContaminatedRemoved)).ToList(),
             Stages = stages,
         };
-        DataReportBuilder.Build(spec, cleaning, corpora, stages, tokenizer.Manifest).Save(outputDirectory);
+        DataReportBuilder.Build(spec, cleaning, corpora, stages, tokenizer).Save(outputDirectory);
         index.Save(outputDirectory);
         return index;
     }
