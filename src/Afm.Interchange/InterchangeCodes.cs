@@ -7,6 +7,8 @@ public static class InterchangeCodes
     public const string GgufPerLayerShapes = "AFM6100";
     /// <summary>QK-norm together with q/k/v biases: no llama.cpp architecture has both.</summary>
     public const string GgufNoArchitecture = "AFM6101";
+    /// <summary>The model has per-layer shapes: genai_config.json gives one head count and head size for every layer.</summary>
+    public const string GenAIPerLayerShapes = "AFM6102";
 }
 
 /// <summary>A model that a runtime format cannot hold; <see cref="Code"/> is one of <see cref="InterchangeCodes"/>.</summary>
