@@ -27,7 +27,7 @@ public sealed class GenAIPeerTests
     public void Greedy_tokens_with_an_adapter_active_equal_our_runtime_with_it()
     {
         using var micro = MicroModel.Create();
-        var adapter = RandomAdapter(micro.Export, rank: 4, seed: 5);
+        var adapter = OnnxAdapter(RandomAdapter(micro.Export, rank: 4, seed: 5));
         var folder = WriteFolder(micro, new Dictionary<string, byte[]> { ["style"] = adapter });
         using var ortAdapter = OrtLoraAdapter.Create(adapter, null);
         var ours = micro.Greedy(Prompt, Steps, adapter: ortAdapter);
@@ -61,18 +61,22 @@ public sealed class GenAIPeerTests
         return generator.GetSequence(0).ToArray().Skip(prompt.Length).ToArray();
     }
 
-    /// <summary>An .onnx_adapter with random A [rank, in] and B [out, rank] for every adaptable projection.</summary>
-    internal static byte[] RandomAdapter(DecoderModel model, int rank, int seed)
+    /// <summary>An .onnx_adapter of <paramref name="adapter"/>'s tensors (the ONNX Runtime format our export writes).</summary>
+    internal static byte[] OnnxAdapter(TrainedAdapter adapter) =>
+        OnnxAdapterFormat.Write(1, 1, adapter.Tensors.Select(t => AdapterParameter.FromFloats(t.Key, t.Value.Values, t.Value.Shape)));
+
+    /// <summary>Random A [rank, in] and B [out, rank] for every adaptable projection.</summary>
+    internal static TrainedAdapter RandomAdapter(DecoderModel model, int rank, int seed)
     {
         var random = new Random(seed);
-        var parameters = new List<AdapterParameter>();
+        var tensors = new SortedDictionary<string, (long[] Shape, float[] Values)>(StringComparer.Ordinal);
         foreach (var weight in DecoderNames.AdaptableWeights(model.Architecture.Layers))
         {
             var shape = model.Weights[weight].Shape;
-            parameters.Add(AdapterParameter.FromFloats(DecoderNames.LoraA(weight), Values(random, rank * shape[1]), rank, shape[1]));
-            parameters.Add(AdapterParameter.FromFloats(DecoderNames.LoraB(weight), Values(random, shape[0] * rank), shape[0], rank));
+            tensors[DecoderNames.LoraA(weight)] = ([rank, shape[1]], Values(random, rank * shape[1]));
+            tensors[DecoderNames.LoraB(weight)] = ([shape[0], rank], Values(random, shape[0] * rank));
         }
-        return OnnxAdapterFormat.Write(1, 1, parameters);
+        return new TrainedAdapter("style", "feature", rank, "1", "", tensors);
     }
 
     private static float[] Values(Random random, long count) =>

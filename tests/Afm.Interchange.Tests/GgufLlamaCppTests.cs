@@ -36,6 +36,22 @@ public sealed class GgufLlamaCppTests
         if (type != GgmlType.Q4_0) Assert.Equal(model.Greedy(Prompt, 1)[0], theirs[0]);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Adapter_gguf_loads_and_its_greedy_tokens_equal_our_runtime_with_the_adapter(bool qkNorm)
+    {
+        using var model = MicroModel.Create(qkNorm: qkNorm, tied: qkNorm);
+        var basePath = Write(model, GgmlType.F32);
+        var adapter = GenAIPeerTests.RandomAdapter(model.Export, rank: 4, seed: 5);
+        var adapterPath = Path.Combine(model.Folder, "style.lora.gguf");
+        GgufAdapterWriter.Write(adapterPath, model.Architecture, adapter);
+        using var ortAdapter = Microsoft.ML.OnnxRuntime.OrtLoraAdapter.Create(GenAIPeerTests.OnnxAdapter(adapter), null);
+        var ours = model.Greedy(Prompt, Steps, adapter: ortAdapter);
+        Assert.NotEqual(model.Greedy(Prompt, Steps), ours);
+        Assert.Equal(ours, LlamaCppPeer.Generate(basePath, Prompt, Steps, lora: adapterPath));
+    }
+
     private static string Write(MicroModel model, GgmlType type)
     {
         var path = Path.Combine(model.Folder, GgufNames.FileName("micro", type));

@@ -60,6 +60,10 @@ public static partial class GgufNames
         return global.Ours is null ? null : to(global) + name[dot..];
     }
 
+    /// <summary>An adapter's tensors for base tensor <paramref name="ggufWeight"/> (llama.cpp's llama-adapter.cpp suffixes).</summary>
+    public static string LoraA(string ggufWeight) => ggufWeight + ".lora_a";
+    public static string LoraB(string ggufWeight) => ggufWeight + ".lora_b";
+
     /// <summary>The layer index of a layer weight (ours or GGUF), else -1.</summary>
     public static int LayerOf(string name)
     {
