@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Afm.Core.Spec;
 using Afm.Data.Tokenization;
 using Afm.Interchange.Gguf;
@@ -100,24 +99,12 @@ internal sealed class MicroModel : IDisposable
         return best;
     }
 
-    /// <summary>
-    /// The tokenizer in GGUF form, read from the files the tokenizer stage writes (vocab.json by id, merges.txt in rank
-    /// order); special tokens are control tokens and reserved padding tokens unused ones.
-    /// </summary>
+    /// <summary>The tokenizer in GGUF form, read from the files the tokenizer stage writes.</summary>
     public GgufVocabulary GgufVocabulary()
     {
         var folder = Path.Combine(Folder, "tokenizer");
-        using var vocab = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "vocab.json")));
-        var tokens = new string[Tokenizer.VocabSize];
-        foreach (var entry in vocab.RootElement.EnumerateObject()) tokens[entry.Value.GetInt32()] = entry.Name;
-        var merges = File.ReadAllLines(Path.Combine(folder, "merges.txt")).Where(l => l.Length > 0 && !l.StartsWith("#version", StringComparison.Ordinal)).ToArray();
-        var types = tokens.Select((t, id) => id < Tokenizer.SpecialTokens.Count ? Gguf.GgufVocabulary.Control
-            : id >= Tokenizer.LearnedVocabSize ? Gguf.GgufVocabulary.Unused : Gguf.GgufVocabulary.Normal).ToArray();
-        return new GgufVocabulary
-        {
-            PreTokenizer = "default", Tokens = tokens, TokenTypes = types, Merges = merges,
-            BosId = 0, EosId = 0, PadId = 0, AddBos = false,
-        };
+        return Gguf.GgufVocabulary.FromByteLevelBpe(Path.Combine(folder, "vocab.json"), Path.Combine(folder, "merges.txt"),
+            Tokenizer.SpecialTokens.Count, Tokenizer.ReservedCount, endOfTextId: 0, preTokenizer: "default");
     }
 
     public void Dispose()

@@ -12,9 +12,7 @@ namespace Afm.Interchange.GenAI;
 public static class GenAIFolder
 {
     public const string ModelFileName = "model.onnx";
-    public const string AdapterExtension = ".onnx_adapter";
-
-    public static string AdapterFileName(string adapterName) => adapterName + AdapterExtension;
+    public static string AdapterFileName(string adapterName) => adapterName + Afm.Onnx.Adapters.OnnxAdapterFormat.Extension;
 
     /// <param name="onnxModel">The export stage's graph (specs/onnx-export.md), as it is.</param>
     /// <param name="tokenizerFiles">File name -> bytes of the tokenizer files.</param>

@@ -1,3 +1,5 @@
+using System.Text.Json;
+
 namespace Afm.Interchange.Gguf;
 
 /// <summary>
@@ -20,6 +22,30 @@ public sealed record GgufVocabulary
     public bool AddBos { get; init; }
 
     public const int Normal = 1, Control = 3, UserDefined = 4, Unused = 5;
+
+    /// <summary>
+    /// A GPT-2 style byte-level BPE folder (vocab.json: token -> id; merges.txt: "left right" per line in rank order
+    /// after a "#version" line): ids below <paramref name="specialCount"/> are control tokens, the last
+    /// <paramref name="reservedCount"/> unused ones. <paramref name="preTokenizer"/> is llama.cpp's name of the split rules.
+    /// </summary>
+    public static GgufVocabulary FromByteLevelBpe(string vocabJson, string mergesTxt, int specialCount, int reservedCount, int endOfTextId, string preTokenizer)
+    {
+        using var vocab = JsonDocument.Parse(File.ReadAllText(vocabJson));
+        var byId = new SortedDictionary<int, string>();
+        foreach (var entry in vocab.RootElement.EnumerateObject())
+            if (!byId.TryAdd(entry.Value.GetInt32(), entry.Name)) throw new InvalidDataException($"{vocabJson}: id {entry.Value.GetInt32()} is given twice.");
+        if (byId.Count == 0 || byId.Keys.First() != 0 || byId.Keys.Last() != byId.Count - 1)
+            throw new InvalidDataException($"{vocabJson}: the ids are not 0..{byId.Count - 1}.");
+        var tokens = byId.Values.ToArray();
+        var merges = File.ReadLines(mergesTxt).Where(l => l.Length > 0 && !l.StartsWith("#version", StringComparison.Ordinal)).ToArray();
+        var types = Enumerable.Range(0, tokens.Length)
+            .Select(id => id < specialCount ? Control : id >= tokens.Length - reservedCount ? Unused : Normal).ToArray();
+        return new GgufVocabulary
+        {
+            PreTokenizer = preTokenizer, Tokens = tokens, TokenTypes = types, Merges = merges,
+            BosId = endOfTextId, EosId = endOfTextId, PadId = endOfTextId, AddBos = false,
+        };
+    }
 
     internal IEnumerable<KeyValuePair<string, GgufValue>> Metadata()
     {
