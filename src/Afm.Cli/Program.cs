@@ -23,6 +23,8 @@ public static class Program
             AdaptersCommand.Create(),
             ExportCommand.Create(),
             ExportAdaptersCommand.Create(),
+            Commands.Interchange.ExportGgufCommand.Create(),
+            Commands.Interchange.ExportGenAICommand.Create(),
             PackageCommand.Create(),
             SampleDataCommand.Create(),
             Commands.Run.RunCommand.Create(),

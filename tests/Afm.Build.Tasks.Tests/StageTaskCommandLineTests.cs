@@ -53,6 +53,34 @@ public sealed class StageTaskCommandLineTests
     }
 
     [Fact]
+    public void Export_gguf_passes_the_quantize_and_adapters_folders_only_when_they_exist()
+    {
+        AfmExportGguf Task(string quantize, string adapters) => new()
+        {
+            CompilerPath = Compiler, SpecFile = "/p/obj/afm/spec/spec.json", TrainDirectory = "/p/obj/afm/train/",
+            TokenizerDirectory = "/p/obj/afm/tokenizer/", QuantizeDirectory = quantize, AdaptersDirectory = adapters, OutputPath = "/p/bin/Debug/",
+        };
+        var plain = Task("", "").GetCommandsForTesting();
+        Assert.Equal("export-gguf", plain.CommandLine.Split(' ')[^1]);
+        Assert.Equal("--spec \"/p/obj/afm/spec/spec.json\"\n--train \"/p/obj/afm/train/\"\n--tokenizer \"/p/obj/afm/tokenizer/\"\n--out \"/p/bin/Debug/\"\n", plain.ResponseFile);
+        var full = Task("/p/obj/afm/quantize/", "/p/obj/afm/adapters/").GetCommandsForTesting().ResponseFile;
+        Assert.Contains("--quantize \"/p/obj/afm/quantize/\"\n", full);
+        Assert.Contains("--adapters \"/p/obj/afm/adapters/\"\n", full);
+    }
+
+    [Fact]
+    public void Export_genai_passes_the_graph_adapters_and_tokenizer_folders()
+    {
+        var task = new AfmExportGenAI
+        {
+            CompilerPath = Compiler, SpecFile = "/p/obj/afm/spec/spec.json", ExportDirectory = "/p/obj/afm/export/",
+            OnnxAdaptersDirectory = "/p/obj/afm/export-adapters/", TokenizerDirectory = "/p/obj/afm/tokenizer/", OutputPath = "/p/bin/Debug/m.genai/",
+        };
+        Assert.Equal("--spec \"/p/obj/afm/spec/spec.json\"\n--export \"/p/obj/afm/export/\"\n--onnx-adapters \"/p/obj/afm/export-adapters/\"\n--tokenizer \"/p/obj/afm/tokenizer/\"\n--out \"/p/bin/Debug/m.genai/\"\n",
+            task.GetCommandsForTesting().ResponseFile);
+    }
+
+    [Fact]
     public void Paths_with_spaces_and_quotes_stay_one_argument()
     {
         var task = new AfmTokenizer { CompilerPath = "/my tools/afm.dll", SpecFile = "/a b/\"q\".json", OutputPath = "/out dir/" };

@@ -66,6 +66,9 @@ public static class StageFingerprints
             spec.Determinism,
             plan = spec.Quantization is not null,
         });
+        // The runtime formats beside the package (their weights, tokenizer, graph and adapters are file inputs of the targets).
+        Write(directory, "export-gguf", new { spec.Name, spec.Version, spec.Architecture, spec.Exports.GgufTypes, quantized = spec.Quantization is not null });
+        Write(directory, "export-genai", new { spec.Architecture });
         WriteText(directory, "package", PortableSpec.Serialize(spec, SpecFile.Options));
     }
 

@@ -35,6 +35,8 @@ public sealed record ModelSpec
     public TeacherSpec? Teacher { get; init; }
     /// <summary>The adapters stage's adapters, recovery adapters first (specs/adapters.md); empty: no adapters stage output.</summary>
     public IReadOnlyList<AdapterSpec> Adapters { get; init; } = [];
+    /// <summary>The runtime formats written beside the package (AfmExportFormats); none by default.</summary>
+    public ExportFormatsSpec Exports { get; init; } = new();
 }
 
 /// <summary>How far the same-inputs-same-bytes promise reaches (specs/afmproj.md, AfmDeterminism).</summary>

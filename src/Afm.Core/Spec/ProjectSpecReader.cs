@@ -45,6 +45,7 @@ public static class ProjectSpecReader
             ?? stages.Where(s => s.Spec is not null).Select(s => (int?)s.Spec!.SequenceLength).Max());
         var teacher = TeacherReader.Read(context);
         var adapters = AdapterReader.Read(context, properties, stages.Select(s => s.Spec).ToList());
+        var exports = ExportFormatsReader.Read(context);
         ResourceCheck.Run(context, ModelShape(properties, tokenizer, stages), TrainingShapes(context, stages, adapters),
             corpora.Sum(c => c.Bytes), corpora.FirstOrDefault()?.Location ?? context.Locator.Project,
             machine ?? MachineCapacity.Of(context.Property("AfmIntermediateDirectory")?.Text ?? context.ProjectDirectory));
@@ -53,7 +54,7 @@ public static class ProjectSpecReader
                 "Accuracy-recovery adapters are trained on the float model because the project has no QuantizationPlan, so there is no quantization loss for them to recover. Add a <QuantizationPlan>, or remove the recovery adapter.");
 
         if (context.HasErrors) return new SpecResult(null, context.Diagnostics);
-        return new SpecResult(cleaning.Apply(Assemble(snapshot, properties, tokenizer!, corpora, evalSets, stages.Select(s => s.Spec!).ToList())) with { Quantization = quantization, Devices = devices, Teacher = teacher, Adapters = adapters }, context.Diagnostics);
+        return new SpecResult(cleaning.Apply(Assemble(snapshot, properties, tokenizer!, corpora, evalSets, stages.Select(s => s.Spec!).ToList())) with { Quantization = quantization, Devices = devices, Teacher = teacher, Adapters = adapters, Exports = exports }, context.Diagnostics);
     }
 
     /// <summary>

@@ -16,10 +16,16 @@ public static class DecoderNames
     /// </summary>
     public const string AttentionMask = "attention_mask";
 
-    public static string PastKey(int layer) => $"past_key_values.{Layer(layer)}.key";
-    public static string PastValue(int layer) => $"past_key_values.{Layer(layer)}.value";
-    public static string PresentKey(int layer) => $"present.{Layer(layer)}.key";
-    public static string PresentValue(int layer) => $"present.{Layer(layer)}.value";
+    /// <summary>The cache names with <c>%d</c> for the layer: the form ONNX Runtime GenAI's genai_config.json takes.</summary>
+    public const string PastKeyTemplate = "past_key_values.%d.key";
+    public const string PastValueTemplate = "past_key_values.%d.value";
+    public const string PresentKeyTemplate = "present.%d.key";
+    public const string PresentValueTemplate = "present.%d.value";
+
+    public static string PastKey(int layer) => PastKeyTemplate.Replace("%d", Layer(layer), StringComparison.Ordinal);
+    public static string PastValue(int layer) => PastValueTemplate.Replace("%d", Layer(layer), StringComparison.Ordinal);
+    public static string PresentKey(int layer) => PresentKeyTemplate.Replace("%d", Layer(layer), StringComparison.Ordinal);
+    public static string PresentValue(int layer) => PresentValueTemplate.Replace("%d", Layer(layer), StringComparison.Ordinal);
 
     /// <summary>Optional LoRA input of the base weight <paramref name="weight"/>: A [rank, in] (training layout).</summary>
     public static string LoraA(string weight) => weight + ".lora_A";

@@ -113,6 +113,10 @@ internal static class DiagnosticCodes
     public const string AdapterMetadataNotForKind = "AFM6008";
     public const string AdaptersWithoutQuantizationPlan = "AFM6009";
 
+    // 6100-6149: the runtime export formats (specs/gguf.md, specs/genai.md; the formats' own refusals are in Afm.Interchange).
+    public const string UnknownExportFormat = "AFM6103";
+    public const string UnknownGgufType = "AFM6104";
+
     // 9xxx: the toolchain's own faults, never the user's.
     public const string MalformedSnapshot = "AFM9001";
 }

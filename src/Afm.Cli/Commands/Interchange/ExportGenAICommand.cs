@@ -1,0 +1,42 @@
+using System.CommandLine;
+using Afm.Cli.Compilation;
+using Afm.Data.Tokenization;
+using Afm.Interchange.GenAI;
+using Afm.Onnx.Adapters;
+
+namespace Afm.Cli.Commands.Interchange;
+
+/// <summary>
+/// <c>afm export-genai</c>: the folder ONNX Runtime GenAI loads (specs/genai.md) beside the package: genai_config.json,
+/// the export stage's model.onnx as it is, and each compiled adapter as &lt;name&gt;.onnx_adapter. The Hugging Face
+/// tokenizer files GenAI reads are not written by this build (the tokenizer writer is issue #21's); GenAI then runs from
+/// token ids, and the command says so.
+/// </summary>
+internal static class ExportGenAICommand
+{
+    public static Command Create()
+    {
+        var spec = StageOptions.Spec();
+        var export = StageOptions.Required("--export", "The export folder written by `afm export` (model.onnx).").ExistingDirectory();
+        var onnxAdapters = new Option<string?>("--onnx-adapters") { Description = "The folder written by `afm export-adapters`; optional." };
+        var tokenizer = StageOptions.Tokenizer();
+        var output = StageOptions.Out("The GenAI folder (bin/<Configuration>/<name>.genai).");
+        var command = new Command("export-genai", "Write the ONNX Runtime GenAI folder of the model.") { spec, export, onnxAdapters, tokenizer, output };
+        command.SetAction(result => CompilerRun.Guard(() =>
+        {
+            var model = SpecFile.Load(result.GetValue(spec)!);
+            var eos = AfmTokenizer.Load(result.GetValue(tokenizer)!).EndOfDocumentId;
+            var adapters = new SortedDictionary<string, byte[]>(StringComparer.Ordinal);
+            if (result.GetValue(onnxAdapters) is { Length: > 0 } folder && Directory.Exists(folder))
+                foreach (var file in Directory.EnumerateFiles(folder, "*" + OnnxAdapterFormat.Extension).Order(StringComparer.Ordinal))
+                    adapters[Path.GetFileNameWithoutExtension(file)] = File.ReadAllBytes(file);
+            var path = result.GetValue(output)!;
+            var onnx = File.ReadAllBytes(Path.Combine(result.GetValue(export)!, ExportCommand.ModelFile));
+            InterchangeDiagnostics.Check(model, () =>
+                GenAIFolder.Write(path, model.Architecture, new GenAITokenIds(eos, eos, eos), onnx, new Dictionary<string, byte[]>(), adapters));
+            CompilerOutput.Progress($"export-genai: {Path.GetFullPath(path)} (model.onnx {onnx.Length:N0} bytes, {adapters.Count} adapters; no tokenizer.json: GenAI runs from token ids)");
+            return 0;
+        }));
+        return command;
+    }
+}

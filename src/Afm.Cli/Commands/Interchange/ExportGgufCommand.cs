@@ -1,0 +1,87 @@
+using System.CommandLine;
+using Afm.Cli.Compilation;
+using Afm.Compression.Storage;
+using Afm.Core.Spec;
+using Afm.Data.Tokenization;
+using Afm.Interchange.Gguf;
+using Afm.Onnx.Adapters;
+using Afm.Onnx.Export;
+
+namespace Afm.Cli.Commands.Interchange;
+
+/// <summary>
+/// <c>afm export-gguf</c>: the model for llama.cpp (specs/gguf.md) beside the package: <c>&lt;name&gt;.&lt;type&gt;.gguf</c>
+/// for every type of AfmGgufTypes and <c>&lt;name&gt;.&lt;adapter&gt;.lora.gguf</c> for every trained adapter. The
+/// weights are the train stage's floats, or with <c>--quantize</c> the quantize stage's, dequantized (GGUF has no
+/// palettes; the file's own type then re-encodes them). Reads files only: no libtorch.
+/// </summary>
+internal static class ExportGgufCommand
+{
+    public static Command Create()
+    {
+        var spec = StageOptions.Spec();
+        var train = StageOptions.Train();
+        var quantize = new Option<string?>("--quantize") { Description = "The quantize folder written by `afm quantize`; optional (absent: the float weights)." };
+        var tokenizer = StageOptions.Tokenizer();
+        var adapters = new Option<string?>("--adapters") { Description = "The folder of trained adapters (<name>/adapter.safetensors); optional." };
+        var output = StageOptions.Out("Folder for the .gguf files (bin/<Configuration>/).");
+        var command = new Command("export-gguf", "Write the model and its adapters as GGUF files for llama.cpp.") { spec, train, quantize, tokenizer, adapters, output };
+        command.SetAction(result => CompilerRun.Guard(() =>
+        {
+            var model = SpecFile.Load(result.GetValue(spec)!);
+            InterchangeDiagnostics.Check(model, () => GgufArchitecture.For(model.Architecture));
+            var (weights, source) = Weights(model, result.GetValue(train)!, result.GetValue(quantize));
+            var vocabulary = Vocabulary(result.GetValue(tokenizer)!);
+            var folder = result.GetValue(output)!;
+            var info = new GgufModelInfo(model.Name, model.Version, source);
+            foreach (var typeName in model.Exports.GgufTypes)
+            {
+                var type = Enum.GetValues<GgmlType>().Single(t => GgufNames.TypeName(t) == typeName);
+                var path = Path.Combine(folder, GgufNames.FileName(model.Name, type));
+                GgufModelWriter.Write(path, weights, vocabulary, info, type);
+                CompilerOutput.Progress($"export-gguf: {Path.GetFullPath(path)} ({new FileInfo(path).Length:N0} bytes, {GgufArchitecture.For(model.Architecture).Name}, {source})");
+            }
+            foreach (var adapter in TrainedAdapters(result.GetValue(adapters)))
+            {
+                var path = Path.Combine(folder, $"{model.Name}.{adapter.Name}.lora.gguf");
+                GgufAdapterWriter.Write(path, model.Architecture, adapter);
+                CompilerOutput.Progress($"export-gguf: {Path.GetFullPath(path)} (LoRA rank {adapter.Rank})");
+            }
+            return 0;
+        }));
+        return command;
+    }
+
+    private static (DecoderModel Weights, string Source) Weights(ModelSpec model, string train, string? quantize)
+    {
+        if (quantize is not { Length: > 0 })
+            return (SafeTensorsWeights.Load(model.Architecture, Path.Combine(train, "model.safetensors")), "float weights of the train stage");
+        var path = Path.Combine(quantize, QuantizeCommand.WeightsFile);
+        // The RoPE base and names come from the stored file; every weight becomes the float matrix the quantize stage's
+        // own dequantization gives (what our runtime computes with after expanding it).
+        var stored = QuantizedSafeTensorsWeights.Load(model.Architecture, path);
+        var floats = QuantizedWeightsFile.Dequantize(path);
+        var weights = floats.ToDictionary(p => p.Key, p => (ExportWeight)new FloatWeight(p.Value.Values, p.Value.Shape), StringComparer.Ordinal);
+        return (stored with { Weights = weights }, $"weights of the quantize stage (plan '{model.Quantization!.Name}'), dequantized to float, then encoded in this file's type");
+    }
+
+    /// <summary>
+    /// The project's tokenizer as the GGUF keys. Until the tokenizer has a pre-tokenization llama.cpp implements
+    /// (issue #21), "default" is named: token ids given to llama.cpp are ours exactly; its own text splitting may differ.
+    /// </summary>
+    private static GgufVocabulary Vocabulary(string folder)
+    {
+        var tokenizer = AfmTokenizer.Load(folder);
+        var manifest = tokenizer.Manifest;
+        return GgufVocabulary.FromByteLevelBpe(Path.Combine(folder, manifest.VocabFile), Path.Combine(folder, manifest.MergesFile),
+            manifest.SpecialTokens.Count, manifest.ReservedCount, manifest.EndOfDocumentId, preTokenizer: "default");
+    }
+
+    private static IEnumerable<TrainedAdapter> TrainedAdapters(string? folder)
+    {
+        if (folder is not { Length: > 0 } || !Directory.Exists(folder)) yield break;
+        foreach (var directory in Directory.EnumerateDirectories(folder).Order(StringComparer.Ordinal))
+            if (File.Exists(Path.Combine(directory, "adapter.safetensors")))
+                yield return TrainedAdapter.Load(Path.Combine(directory, "adapter.safetensors"));
+    }
+}

@@ -1,0 +1,61 @@
+using Afm.Interchange.Gguf;
+using Xunit;
+
+namespace Afm.Interchange.Tests;
+
+/// <summary>The GGUF files we write, loaded and run by llama.cpp itself (through node-llama-cpp).</summary>
+public sealed class GgufLlamaCppTests
+{
+    private static readonly int[] Prompt = [0, 45, 72, 101, 290, 33, 260, 80];
+    private const int Steps = 32;
+
+    [Theory]
+    [InlineData(true)]   // qwen3: QK-norm, NEOX RoPE, weights as ours
+    [InlineData(false)]  // llama: q/k rows permuted for its interleaved RoPE
+    public void F32_greedy_tokens_equal_our_runtime(bool qkNorm)
+    {
+        using var model = MicroModel.Create(qkNorm: qkNorm, tied: qkNorm);
+        var path = Write(model, GgmlType.F32);
+        var ours = model.Greedy(Prompt, Steps);
+        var theirs = LlamaCppPeer.Generate(path, Prompt, Steps);
+        Assert.Equal(ours, theirs);
+    }
+
+    [Theory]
+    [InlineData(GgmlType.F16)]
+    [InlineData(GgmlType.Q8_0)]
+    [InlineData(GgmlType.Q4_0)]
+    public void Lower_precision_file_loads_and_generates(GgmlType type)
+    {
+        using var model = MicroModel.Create();
+        var path = Write(model, type);
+        var theirs = LlamaCppPeer.Generate(path, Prompt, Steps);
+        Assert.Equal(Steps, theirs.Length);
+        Assert.All(theirs, t => Assert.InRange(t, 0, model.Architecture.VocabSize - 1));
+        // The first token depends on every weight once; block rounding of 8 bits leaves its argmax where it was.
+        if (type != GgmlType.Q4_0) Assert.Equal(model.Greedy(Prompt, 1)[0], theirs[0]);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Adapter_gguf_loads_and_its_greedy_tokens_equal_our_runtime_with_the_adapter(bool qkNorm)
+    {
+        using var model = MicroModel.Create(qkNorm: qkNorm, tied: qkNorm);
+        var basePath = Write(model, GgmlType.F32);
+        var adapter = GenAIPeerTests.RandomAdapter(model.Export, rank: 4, seed: 5);
+        var adapterPath = Path.Combine(model.Folder, "style.lora.gguf");
+        GgufAdapterWriter.Write(adapterPath, model.Architecture, adapter);
+        using var ortAdapter = Microsoft.ML.OnnxRuntime.OrtLoraAdapter.Create(GenAIPeerTests.OnnxAdapter(adapter), null);
+        var ours = model.Greedy(Prompt, Steps, adapter: ortAdapter);
+        Assert.NotEqual(model.Greedy(Prompt, Steps), ours);
+        Assert.Equal(ours, LlamaCppPeer.Generate(basePath, Prompt, Steps, lora: adapterPath));
+    }
+
+    private static string Write(MicroModel model, GgmlType type)
+    {
+        var path = Path.Combine(model.Folder, GgufNames.FileName("micro", type));
+        GgufModelWriter.Write(path, model.Export, model.GgufVocabulary(), new GgufModelInfo("micro", "0.1.0", "float weights of a test model"), type);
+        return path;
+    }
+}

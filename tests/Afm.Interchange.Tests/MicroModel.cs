@@ -1,0 +1,115 @@
+using Afm.Core.Spec;
+using Afm.Data.Tokenization;
+using Afm.Interchange.Gguf;
+using Afm.Onnx.Export;
+using Afm.Runtime.Sessions;
+using Afm.Training.Model;
+using TorchSharp;
+
+namespace Afm.Interchange.Tests;
+
+/// <summary>
+/// A micro decoder with random weights and a real byte-level BPE tokenizer trained on a few sentences, exported to our
+/// ONNX graph, so that our runtime's greedy decode is the reference every peer is compared with.
+/// </summary>
+internal sealed class MicroModel : IDisposable
+{
+    public const string EndOfText = "<|endoftext|>";
+    private static readonly string[] Documents =
+    [
+        "The quick brown fox jumps over the lazy dog. 1234 5678 90\n",
+        "Models compile like programs: validate, train, quantize, export, package.\n",
+        "    indented code { return x + 42; }\n\nthe end\n",
+    ];
+
+    private MicroModel(string folder, AfmDecoder decoder, BpeVocabulary tokenizer)
+    {
+        Folder = folder;
+        Decoder = decoder;
+        Tokenizer = tokenizer;
+        Export = ToExport(decoder);
+        OnnxPath = Path.Combine(folder, "model.onnx");
+        File.WriteAllBytes(OnnxPath, DecoderExporter.Export(Export, "test"));
+    }
+
+    public string Folder { get; }
+    public AfmDecoder Decoder { get; }
+    public BpeVocabulary Tokenizer { get; }
+    public DecoderModel Export { get; }
+    public string OnnxPath { get; }
+    public ArchitectureSpec Architecture => Decoder.Architecture;
+
+    /// <summary>dim 64 (4 heads of 16, 2 kv heads): every projection's rows are whole 32-weight blocks, as Q8_0/Q4_0 need.</summary>
+    public static MicroModel Create(bool qkNorm = true, bool tied = true, long seed = 11)
+    {
+        var folder = Directory.CreateTempSubdirectory("afm-interchange-").FullName;
+        var tokenizer = BpeTrainer.Train(Documents, new BpeTrainingOptions(300, SplitDigits: true, ByteFallback: true, [EndOfText]));
+        tokenizer.Save(Path.Combine(folder, "tokenizer"));
+        var architecture = new ArchitectureSpec
+        {
+            ModelDim = 64, Layers = 2, Heads = 4, KvHeads = 2, FfnDim = 96, VocabSize = tokenizer.VocabSize,
+            RopeBase = 10_000, TieEmbeddings = tied, QkNorm = qkNorm, MaxSequenceLength = 128, NormEpsilon = 1e-5,
+        };
+        Afm.Training.TorchRuntime.PrepareProcess();
+        torch.manual_seed(seed);
+        var decoder = new AfmDecoder(architecture, seed);
+        using (torch.no_grad())
+        {
+            using var generator = new torch.Generator(unchecked((ulong)seed + 1));
+            foreach (var (name, p) in decoder.named_parameters())
+            {
+                // Norm weights start at 1: perturb them so a missing or misplaced norm changes the tokens. Larger
+                // embeddings give peaked logits, so greedy choices are not near-ties that float rounding could flip.
+                if (p.dim() == 1) p.add_(torch.randn(p.shape, generator: generator).mul_(0.1));
+                else p.mul_(name.StartsWith("embed", StringComparison.Ordinal) || name.StartsWith("lm_head", StringComparison.Ordinal) ? 10 : 3);
+            }
+        }
+        decoder.eval();
+        return new MicroModel(folder, decoder, tokenizer);
+    }
+
+    public static DecoderModel ToExport(AfmDecoder model)
+    {
+        var weights = new SortedDictionary<string, ExportWeight>(StringComparer.Ordinal);
+        foreach (var (name, p) in model.named_parameters())
+            weights[name] = new FloatWeight(p.detach().cpu().contiguous().data<float>().ToArray(), p.shape);
+        return new DecoderModel(model.Architecture, model.RopeBase, weights);
+    }
+
+    /// <summary>Our runtime's greedy decode: <paramref name="steps"/> tokens after <paramref name="prompt"/>.</summary>
+    public int[] Greedy(IReadOnlyList<int> prompt, int steps, string? onnxPath = null, Microsoft.ML.OnnxRuntime.OrtLoraAdapter? adapter = null)
+    {
+        using var session = new DecoderSession(onnxPath ?? OnnxPath, new RuntimeOptions { IntraOpThreads = 1 });
+        using var cache = session.NewCache();
+        var tokens = new List<int>();
+        var logits = session.Forward(prompt.Select(i => (long)i).ToArray(), cache, adapter);
+        while (true)
+        {
+            int next = ArgMax(logits);
+            tokens.Add(next);
+            if (tokens.Count == steps) return tokens.ToArray();
+            logits = session.Forward([next], cache, adapter);
+        }
+    }
+
+    private static int ArgMax(float[] values)
+    {
+        int best = 0;
+        for (int i = 1; i < values.Length; i++) if (values[i] > values[best]) best = i;
+        return best;
+    }
+
+    /// <summary>The tokenizer in GGUF form, read from the files the tokenizer stage writes.</summary>
+    public GgufVocabulary GgufVocabulary()
+    {
+        var folder = Path.Combine(Folder, "tokenizer");
+        return Gguf.GgufVocabulary.FromByteLevelBpe(Path.Combine(folder, "vocab.json"), Path.Combine(folder, "merges.txt"),
+            Tokenizer.SpecialTokens.Count, Tokenizer.ReservedCount, endOfTextId: 0, preTokenizer: "default");
+    }
+
+    public void Dispose()
+    {
+        Decoder.Dispose();
+        try { Directory.Delete(Folder, recursive: true); } catch (IOException) { }
+    }
+}

@@ -1,0 +1,70 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Afm.Sdk.Tests.Infrastructure;
+
+namespace Afm.Sdk.Tests;
+
+/// <summary>
+/// AfmExportFormats="gguf;genai": the runtime formats are written beside the package by their own targets, turning
+/// them on after a build re-runs no stage before them, and a second build is a no-op that -question accepts.
+/// (llama.cpp and ONNX Runtime GenAI load these files in tests/Afm.Interchange.Tests.)
+/// </summary>
+[Collection(ToolchainCollection.Name)]
+public sealed class InterchangeBuildTests
+{
+    private static readonly string Items = MicroModel.Items + """
+                <Adapter Include="recovery" Kind="accuracy-recovery" Ranks="4" Tokens="2k" />
+        """;
+
+    [Fact]
+    public void Turning_on_gguf_and_genai_writes_them_beside_the_package_without_retraining()
+    {
+        using var project = ModelProject.Create(MicroModel.Project(items: Items));
+        Assert.Equal(0, project.Build().ExitCode);
+        var weights = project.PathOf("obj/Debug/afm/train/model.safetensors");
+        var graph = project.PathOf("obj/Debug/afm/export/model.onnx");
+        var (trained, exported) = (File.GetLastWriteTimeUtc(weights), File.GetLastWriteTimeUtc(graph));
+
+        project.WriteProject(MicroModel.Project(MicroModel.Properties + """
+
+                    <AfmExportFormats>gguf;genai</AfmExportFormats>
+                    <AfmGgufTypes>f32;q8_0</AfmGgufTypes>
+            """, Items));
+        var build = project.Build();
+        Assert.True(build.ExitCode == 0, build.ToString());
+        Assert.Equal(trained, File.GetLastWriteTimeUtc(weights));
+        Assert.Equal(exported, File.GetLastWriteTimeUtc(graph));
+
+        foreach (var file in new[] { "micro.f32.gguf", "micro.q8_0.gguf", "micro.recovery-r4.lora.gguf" })
+            Assert.Equal("GGUF", Encoding.ASCII.GetString(File.ReadAllBytes(project.PathOf("bin/Debug/" + file)), 0, 4));
+        Assert.False(File.Exists(project.PathOf("bin/Debug/micro.f16.gguf")));
+        var genai = project.PathOf("bin/Debug/micro.genai");
+        using var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(genai, "genai_config.json")));
+        Assert.Equal("decoder", config.RootElement.GetProperty("model").GetProperty("type").GetString());
+        Assert.Equal(File.ReadAllBytes(graph), File.ReadAllBytes(Path.Combine(genai, "model.onnx")));
+        Assert.True(File.Exists(Path.Combine(genai, "recovery-r4.onnx_adapter")));
+
+        var again = project.Build();
+        // MSBuild's own clock (evaluation and up-to-date checks), not the dotnet CLI's start-up.
+        var elapsed = TimeSpan.Parse(Regex.Match(again.Output, @"Time Elapsed (\d\d:\d\d:\d\d\.\d+)").Groups[1].Value, CultureInfo.InvariantCulture);
+        Assert.True(elapsed < TimeSpan.FromSeconds(2), $"a no-op build took {elapsed}");
+        Assert.True(again.ExitCode == 0, again.ToString());
+        Assert.False(again.Output.Contains("export-gguf:") || again.Output.Contains("export-genai:"), "a second build writes no format again\n" + again);
+        var question = project.Build("-question");
+        Assert.True(question.ExitCode == 0, "an unchanged project with export formats is up to date\n" + question);
+    }
+
+    [Fact]
+    public void An_unknown_export_format_is_AFM6103_at_the_property()
+    {
+        using var project = ModelProject.Create(MicroModel.Project(MicroModel.Properties + """
+
+                    <AfmExportFormats>gguf;mlx</AfmExportFormats>
+            """));
+        var build = project.Build();
+        Assert.NotEqual(0, build.ExitCode);
+        Assert.True(build.Output.Contains("micro.afmproj(11,9): error AFM6103"), build.ToString());
+    }
+}
