@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Afm.Cli.Compilation;
-using Afm.Data.Tokenization;
+using Afm.Tokenizers;
 using Afm.Interchange.GenAI;
 using Afm.Onnx.Adapters;
 

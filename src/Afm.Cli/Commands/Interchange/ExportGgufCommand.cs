@@ -2,7 +2,7 @@ using System.CommandLine;
 using Afm.Cli.Compilation;
 using Afm.Compression.Storage;
 using Afm.Core.Spec;
-using Afm.Data.Tokenization;
+using Afm.Tokenizers;
 using Afm.Interchange.Gguf;
 using Afm.Onnx.Adapters;
 using Afm.Onnx.Export;
@@ -72,7 +72,7 @@ internal static class ExportGgufCommand
     private static GgufVocabulary Vocabulary(string folder)
     {
         var tokenizer = AfmTokenizer.Load(folder);
-        var manifest = tokenizer.Manifest;
+        var manifest = tokenizer.Manifest ?? throw new InvalidOperationException($"{folder} holds an imported tokenizer; its GGUF description is GgufTokenizer's.");
         return GgufVocabulary.FromByteLevelBpe(Path.Combine(folder, manifest.VocabFile), Path.Combine(folder, manifest.MergesFile),
             manifest.SpecialTokens.Count, manifest.ReservedCount, manifest.EndOfDocumentId, preTokenizer: "default");
     }
