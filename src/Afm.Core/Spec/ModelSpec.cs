@@ -35,6 +35,8 @@ public sealed record ModelSpec
     public TeacherSpec? Teacher { get; init; }
     /// <summary>The adapters stage's adapters, recovery adapters first (specs/adapters.md); empty: no adapters stage output.</summary>
     public IReadOnlyList<AdapterSpec> Adapters { get; init; } = [];
+    /// <summary>The checkpoint the model starts from, or null: trained from scratch (specs/afmproj.md, BaseModel).</summary>
+    public BaseModelSpec? BaseModel { get; init; }
 }
 
 /// <summary>How far the same-inputs-same-bytes promise reaches (specs/afmproj.md, AfmDeterminism).</summary>
@@ -111,7 +113,10 @@ public sealed record LayerShape(int Heads, int KvHeads, int FfnDim);
 
 public sealed record TokenizerSpec
 {
-    /// <summary>Only "bpe" for now.</summary>
+    /// <summary><see cref="BaseModelKind"/> for a project with a BaseModel.</summary>
+    public const string BaseModelKind = "base-model";
+
+    /// <summary>"bpe" (trained on the corpora by the tokenizer stage), or <see cref="BaseModelKind"/>: the BaseModel's own tokenizer.</summary>
     public required string Kind { get; init; }
     public required int VocabSize { get; init; }
     public required bool SplitDigits { get; init; }

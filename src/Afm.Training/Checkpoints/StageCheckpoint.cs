@@ -78,18 +78,6 @@ public static class StageCheckpoint
     }
 
     /// <summary>Architecture facts an exporter needs that are not in the tensor names.</summary>
-    internal static Dictionary<string, string> WeightsMetadata(AfmDecoder model)
-    {
-        var a = model.Architecture;
-        string F(double d) => d.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
-        string I(int i) => i.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        return new()
-        {
-            ["format"] = "afm-decoder-v1",
-            ["model_dim"] = I(a.ModelDim), ["layers"] = I(a.Layers), ["heads"] = I(a.Heads), ["kv_heads"] = I(a.KvHeads),
-            ["ffn_dim"] = I(a.FfnDim), ["vocab_size"] = I(a.VocabSize), ["qk_norm"] = a.QkNorm ? "true" : "false",
-            ["tie_embeddings"] = a.TieEmbeddings ? "true" : "false", ["norm_epsilon"] = F(a.NormEpsilon),
-            ["rope_base"] = F(model.RopeBase), ["rope_style"] = "rotate_half",
-        };
-    }
+    internal static Dictionary<string, string> WeightsMetadata(AfmDecoder model) =>
+        DecoderWeightsMetadata.For(model.Architecture, model.RopeBase);
 }

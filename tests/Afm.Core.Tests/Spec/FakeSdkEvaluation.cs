@@ -16,7 +16,7 @@ internal static class FakeSdkEvaluation
         "TieEmbeddings", "QkNorm", "MaxSequenceLength", "NormEpsilon", "ValidationFraction", "AfmIntermediateDirectory", "AfmAllowExceedingMachine",
     ];
 
-    private static readonly string[] ItemTypes = ["Tokenizer", "Corpus", "EvalSet", "TrainingStage", "DeviceProfile", "QuantizationPlan", "Adapter", "Teacher"];
+    private static readonly string[] ItemTypes = ["Tokenizer", "Corpus", "EvalSet", "TrainingStage", "DeviceProfile", "QuantizationPlan", "Adapter", "Teacher", "BaseModel"];
     private static readonly string[] FileItemTypes = ["Corpus", "EvalSet"];
     private static readonly string[] NotMetadata = ["Include", "Exclude", "Condition", "Remove", "Update"];
 

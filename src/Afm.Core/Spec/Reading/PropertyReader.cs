@@ -24,6 +24,8 @@ internal sealed record ProjectProperties
     public int? MaxSequenceLength { get; init; }
     public double? NormEpsilon { get; init; }
     public double? ValidationFraction { get; init; }
+    /// <summary>AfmExportFormats, lower-cased, distinct, in the order written; null when a name was unknown (reported).</summary>
+    public IReadOnlyList<string>? ExportFormats { get; init; } = [];
 }
 
 /// <summary>Reads the model's properties (identity, architecture, run settings) with their defaults.</summary>
@@ -48,11 +50,13 @@ internal static partial class PropertyReader
     [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
     public static partial Regex SafeName();
 
-    public static ProjectProperties Read(SpecContext context)
+    /// <param name="hasBaseModel">The architecture comes from a BaseModel: no architecture property is required (those set are compared with the base).</param>
+    public static ProjectProperties Read(SpecContext context, bool hasBaseModel = false)
     {
-        var modelDim = context.RequiredProperty("ModelDim", "256") is { } md ? context.Int(md, SpecContext.Positive) : null;
-        var layers = context.RequiredProperty("Layers", "6") is { } l ? context.Int(l, SpecContext.Positive) : null;
-        var heads = context.RequiredProperty("Heads", "8") is { } h ? context.Int(h, SpecContext.Positive) : null;
+        RawValue? Architecture(string name, string example) => hasBaseModel ? context.Property(name) : context.RequiredProperty(name, example);
+        var modelDim = Architecture("ModelDim", "256") is { } md ? context.Int(md, SpecContext.Positive) : null;
+        var layers = Architecture("Layers", "6") is { } l ? context.Int(l, SpecContext.Positive) : null;
+        var heads = Architecture("Heads", "8") is { } h ? context.Int(h, SpecContext.Positive) : null;
         var kvHeadsValue = context.Property("KvHeads");
         var kvHeads = kvHeadsValue is { } kv ? context.Int(kv, SpecContext.Positive) : heads;
         var maxSequence = context.Property("MaxSequenceLength");
@@ -78,6 +82,7 @@ internal static partial class PropertyReader
             MaxSequenceLengthValue = maxSequence,
             MaxSequenceLength = maxSequence is { } max ? context.Int(max, SpecContext.Positive) : null,
             NormEpsilon = context.Property("NormEpsilon") is { } eps ? context.Double(eps, SpecContext.Positive) : DefaultNormEpsilon,
+            ExportFormats = ReadExportFormats(context),
             ValidationFraction = context.Property("ValidationFraction") is { } vf
                 ? context.Double(vf, (v => v > 0 && v <= 0.5, "greater than 0 and at most 0.5"))
                 : DefaultValidationFraction,
@@ -106,6 +111,18 @@ internal static partial class PropertyReader
         if (heads is int hs && kvHeads is int kvh && hs % kvh != 0)
             context.Error(DiagnosticCodes.KvHeadsDoNotDivideHeads, kvHeadsValue?.Location ?? context.Property("Heads")?.Location ?? context.Locator.Project,
                 $"KvHeads ({kvh}) must divide Heads ({hs}): grouped-query attention shares each key/value head among Heads/KvHeads query heads. Choose KvHeads among the divisors of {hs}.");
+    }
+
+    private static List<string>? ReadExportFormats(SpecContext context)
+    {
+        if (context.Property("AfmExportFormats") is not { } value) return [];
+        var names = value.Text.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            .Select(n => n.ToLowerInvariant()).Distinct().ToList();
+        var unknown = names.Where(n => !Spec.ExportFormats.Known.Contains(n)).ToList();
+        if (unknown.Count == 0) return names;
+        context.Error(DiagnosticCodes.UnknownExportFormat, value.Location,
+            $"{value.What} names {string.Join(", ", unknown.Select(n => $"'{n}'"))}, which the toolchain does not write. Known formats: {string.Join(", ", Spec.ExportFormats.Known)} (';'-separated).");
+        return null;
     }
 
     private static DeterminismMode? ReadDeterminism(SpecContext context)

@@ -1,0 +1,22 @@
+namespace Afm.Interchange;
+
+/// <summary>
+/// The stable codes of problems found in another stack's files (specs/diagnostics.md, AFM162x-164x). The project reader
+/// reports them at the BaseModel element; a code never changes meaning once released.
+/// </summary>
+public static class InterchangeCodes
+{
+    public const string ConfigMissing = "AFM1620";
+    public const string ConfigMalformed = "AFM1621";
+    public const string UnknownArchitecture = "AFM1622";
+    public const string RopeScalingNotSupported = "AFM1623";
+    public const string UnsupportedArchitectureFeature = "AFM1624";
+    public const string WeightsMissing = "AFM1625";
+    public const string ShardMissing = "AFM1626";
+    public const string SafeTensorsMalformed = "AFM1627";
+    public const string TensorMissing = "AFM1628";
+    public const string TensorShapeMismatch = "AFM1629";
+    public const string TensorDTypeUnsupported = "AFM1630";
+    public const string UnexpectedTensor = "AFM1631";
+    public const string IndexMalformed = "AFM1632";
+}
