@@ -23,6 +23,7 @@ public static class Program
             AdaptersCommand.Create(),
             ExportCommand.Create(),
             ExportAdaptersCommand.Create(),
+            ExportHuggingFaceCommand.Create(),
             PackageCommand.Create(),
             SampleDataCommand.Create(),
             Commands.Run.RunCommand.Create(),

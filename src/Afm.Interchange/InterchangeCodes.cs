@@ -19,4 +19,8 @@ public static class InterchangeCodes
     public const string TensorDTypeUnsupported = "AFM1630";
     public const string UnexpectedTensor = "AFM1631";
     public const string IndexMalformed = "AFM1632";
+    /// <summary>The model cannot be written in the format exactly (e.g. QK-norm with biases, an adapter on a fused module).</summary>
+    public const string ExportNotExpressible = "AFM1640";
+    /// <summary>The tokenizer stage cannot load a BaseModel's tokenizer files yet (the loader of tokenizer.json is separate work).</summary>
+    public const string BaseModelTokenizerNotAvailable = "AFM1641";
 }

@@ -1,0 +1,99 @@
+using System.Buffers.Binary;
+using System.Text;
+using System.Text.Json;
+using Afm.Sdk.Tests.Infrastructure;
+
+namespace Afm.Sdk.Tests;
+
+/// <summary>
+/// The Hugging Face layout through real builds (issues #15, #16): AfmExportFormats=huggingface writes the folder beside the
+/// package as its own incremental target, and that folder is a BaseModel another project validates, with every problem
+/// located at the element that caused it.
+/// </summary>
+[Collection(ToolchainCollection.Name)]
+public sealed class HuggingFaceInterchangeTests
+{
+    private static readonly string ExportingItems = MicroModel.Items + """
+                <Adapter Include="recovery" Kind="accuracy-recovery" Ranks="4" Tokens="2k" />
+        """;
+
+    [Fact]
+    public void The_export_is_its_own_target_and_the_folder_it_writes_is_a_base_model_another_project_reads()
+    {
+        using var trained = ModelProject.Create(MicroModel.Project(items: ExportingItems));
+        Assert.Equal(0, trained.Build().ExitCode);
+        // Turning the format on runs only its own target: nothing is retrained or repackaged.
+        var package = trained.PathOf("bin/Debug/micro.0.3.0.afmpkg");
+        var packaged = File.GetLastWriteTimeUtc(package);
+        var build = trained.Build("-p:AfmExportFormats=huggingface");
+        Assert.True(build.ExitCode == 0, build.ToString());
+        Assert.DoesNotContain("train core:", build.Output);
+        Assert.Equal(packaged, File.GetLastWriteTimeUtc(package));
+
+        var hf = trained.PathOf("bin/Debug/micro.0.3.0.hf");
+        using (var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(hf, "config.json"))))
+        {
+            // The micro model has QK-norm (the default): Qwen3's tensors.
+            Assert.Equal("Qwen3ForCausalLM", config.RootElement.GetProperty("architectures")[0].GetString());
+            Assert.Equal(32, config.RootElement.GetProperty("hidden_size").GetInt32());
+            Assert.Equal(8, config.RootElement.GetProperty("head_dim").GetInt32());
+        }
+        Assert.Contains("model.layers.1.self_attn.k_norm.weight", HeaderNames(Path.Combine(hf, "model.safetensors")));
+        Assert.Contains("base_model.model.model.layers.0.mlp.up_proj.lora_B.weight", HeaderNames(Path.Combine(hf, "adapters", "recovery-r4", "adapter_model.safetensors")));
+        Assert.True(File.Exists(Path.Combine(hf, "adapters", "recovery-r4", "adapter_config.json")));
+        Assert.Contains("float32 weights", File.ReadAllText(Path.Combine(hf, "README.md")));
+        var question = trained.Build("-p:AfmExportFormats=huggingface", "-question");
+        Assert.True(question.ExitCode == 0, "an unchanged project with the export is up to date\n" + question);
+
+        // Another project starts from the exported folder: validate reads it (and agrees with Layers = 2); the tokenizer
+        // stage says it cannot take the base's tokenizer yet, at the BaseModel element, rather than train a stand-in.
+        var baseItems = $"""
+                <BaseModel Include="{hf}" />
+                <Corpus Include="data/corpus.jsonl" Name="stories" />
+                <TrainingStage Include="tune" Tokens="4k" SequenceLength="32" BatchSize="4" />
+            """;
+        using var tuned = ModelProject.Create(MicroModel.Project(properties: "<Layers>2</Layers>", items: baseItems), "tuned");
+        var tunedBuild = tuned.Build();
+        Assert.NotEqual(0, tunedBuild.ExitCode);
+        Assert.Matches($@"tuned\.afmproj\({LineOf(tuned, "<BaseModel")},\d+\): error AFM1641", tunedBuild.Output);
+        var spec = File.ReadAllText(tuned.PathOf("obj/Debug/afm/spec/spec.json"));
+        Assert.Contains("\"Qwen3ForCausalLM\"", spec);
+
+        // A property that disagrees with the base is an error at the property.
+        tuned.WriteProject(MicroModel.Project(properties: "<Layers>3</Layers>", items: baseItems));
+        var disagreeing = tuned.Build();
+        Assert.Matches($@"tuned\.afmproj\({LineOf(tuned, "<Layers>")},\d+\): error AFM1603", disagreeing.Output);
+    }
+
+    [Fact]
+    public void Broken_checkpoints_and_unknown_formats_are_located_errors()
+    {
+        using var project = ModelProject.Create(MicroModel.Project(
+            properties: MicroModel.Properties.Replace("<ModelDim>32</ModelDim>", "") + "\n    <AfmExportFormats>huggingface;gguf-q9</AfmExportFormats>",
+            items: """
+                <BaseModel Include="models/empty" />
+                <Corpus Include="data/corpus.jsonl" Name="stories" />
+            """));
+        project.WriteFile("models/empty/notes.txt", "no config here");
+        var build = project.Build();
+        Assert.NotEqual(0, build.ExitCode);
+        Assert.Contains("error AFM1600", build.Output);
+        Assert.Contains("'gguf-q9'", build.Output);
+        Assert.Matches(@"micro\.afmproj\(\d+,\d+\): error AFM1620: BaseModel 'models/empty'", build.Output);
+        Assert.Empty(InternalErrorScan.Find(build.Output));
+    }
+
+    private static int LineOf(ModelProject project, string text)
+    {
+        var lines = File.ReadAllLines(project.ProjectPath);
+        return Array.FindIndex(lines, l => l.Contains(text, StringComparison.Ordinal)) + 1;
+    }
+
+    private static IReadOnlyCollection<string> HeaderNames(string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        var length = (int)BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+        using var header = JsonDocument.Parse(Encoding.UTF8.GetString(bytes, 8, length));
+        return header.RootElement.EnumerateObject().Select(p => p.Name).ToList();
+    }
+}
