@@ -9,13 +9,25 @@ namespace Afm.Compression.Tests;
 /// <summary>A deterministic micro model (a few thousand parameters) trained once per test process on counting sequences.</summary>
 internal static class MicroModel
 {
-    private static readonly Lazy<string> Trained = new(Train);
-
     public static ArchitectureSpec Architecture { get; } = new()
     {
         ModelDim = 32, Layers = 2, Heads = 4, KvHeads = 2, FfnDim = 64, VocabSize = 16, RopeBase = 10000,
         TieEmbeddings = true, QkNorm = true, MaxSequenceLength = 16, NormEpsilon = 1e-5,
     };
+
+    /// <summary>
+    /// The generalized decoder's switches on the micro model: q/k/v biases, a head width (6) that is not ModelDim / Heads,
+    /// per-layer heads, key/value heads and FFN widths (layer-wise scaling), an untied head.
+    /// </summary>
+    public static ArchitectureSpec Generalized { get; } = Architecture with
+    {
+        Heads = 6, KvHeads = 3, FfnDim = 80, TieEmbeddings = false, ExplicitHeadDim = 6, AttentionBias = true,
+        LayerShapes = [new(2, 1, 48), new(6, 3, 80)],
+    };
+
+    // Declared after the architectures they train: static initializers run in order, so both are set when these are.
+    private static readonly Lazy<string> Trained = new(() => Train(Architecture));
+    private static readonly Lazy<string> TrainedGeneralized = new(() => Train(Generalized));
 
     public static TrainingStageSpec Stage { get; } = new()
     {
@@ -24,9 +36,9 @@ internal static class MicroModel
         RopeBase = 10000, Mix = [new MixEntry("synthetic", 1.0)], EvalEvery = 30,
     };
 
-    public static ModelSpec Spec(QuantizationPlanSpec? plan = null) => new()
+    public static ModelSpec Spec(QuantizationPlanSpec? plan = null, ArchitectureSpec? architecture = null) => new()
     {
-        ProjectPath = "/micro/micro.afmproj", Name = "micro", Version = "0.0.1", Seed = 1234, Threads = 2, Architecture = Architecture,
+        ProjectPath = "/micro/micro.afmproj", Name = "micro", Version = "0.0.1", Seed = 1234, Threads = 2, Architecture = architecture ?? Architecture,
         Tokenizer = new TokenizerSpec { Kind = "bpe", VocabSize = 16, SplitDigits = true, ByteFallback = true, SpecialTokens = [] },
         Corpora = [], EvalSets = [], TrainingStages = [Stage], ValidationFraction = 0.1, Quantization = plan,
     };
@@ -41,24 +53,28 @@ internal static class MicroModel
     /// <summary>Path of the trained weights (model.safetensors).</summary>
     public static string WeightsPath => Trained.Value;
 
+    /// <summary>Path of the trained weights of <see cref="Architecture"/> or <see cref="Generalized"/>.</summary>
+    public static string WeightsPathOf(ArchitectureSpec architecture) => architecture == Generalized ? TrainedGeneralized.Value : Trained.Value;
+
     public static IPackedSequences Data(string split) => new CountingSequences(16, split == "train" ? 256 : 32, 16, split == "train" ? 1 : 7);
 
-    public static QuantizationResult Quantize(QuantizationPlanSpec plan, IReadOnlyList<DeviceCosts>? devices = null) =>
-        QuantizationPipeline.Run(new QuantizationInputs(Spec(plan), WeightsPath, Data("train"), Data("valid"), ValidationSequences: 32, devices));
+    public static QuantizationResult Quantize(QuantizationPlanSpec plan, IReadOnlyList<DeviceCosts>? devices = null, ArchitectureSpec? architecture = null) =>
+        QuantizationPipeline.Run(new QuantizationInputs(Spec(plan, architecture), WeightsPathOf(architecture ?? Architecture), Data("train"), Data("valid"),
+            ValidationSequences: 32, devices));
 
     /// <summary>The profile stage's costs of the micro model on a built-in device (an estimate: no measurement, deterministic).</summary>
-    public static DeviceCosts Device(DeviceProfileSpec device)
+    public static DeviceCosts Device(DeviceProfileSpec device, ArchitectureSpec? architecture = null)
     {
-        var spec = Spec(Plan());
-        var profile = ProfileBuilder.Build(spec.Name, Architecture, device, ProfileBuilder.WorkloadFor(spec, device));
+        var spec = Spec(Plan(), architecture);
+        var profile = ProfileBuilder.Build(spec.Name, spec.Architecture, device, ProfileBuilder.WorkloadFor(spec, device));
         return new DeviceCosts(new LayerCosts(profile), measured: false);
     }
 
-    private static string Train()
+    private static string Train(ArchitectureSpec architecture)
     {
         string dir = Path.Combine(Path.GetTempPath(), "afm-compression-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
-        var report = Trainer.Train(Spec(), (_, split) => Data(split), dir);
+        var report = Trainer.Train(Spec(null, architecture), (_, split) => Data(split), dir);
         return report.FinalWeightsPath;
     }
 }

@@ -19,12 +19,13 @@ public sealed class AdapterTorchParityTests : IDisposable
     private readonly string directory = Path.Combine(Path.GetTempPath(), "afm-onnx-tests", Guid.NewGuid().ToString("N")[..12]);
 
     [Theory]
-    [InlineData(8)]
-    [InlineData(16)]
-    public void With_the_adapter_active_ORT_matches_the_torch_model_with_the_same_adapter(int rank)
+    [InlineData(8, false)]
+    [InlineData(16, false)]
+    [InlineData(8, true)]
+    public void With_the_adapter_active_ORT_matches_the_torch_model_with_the_same_adapter(int rank, bool generalized)
     {
         Directory.CreateDirectory(directory);
-        var architecture = MicroDecoder.Architecture();
+        var architecture = generalized ? MicroDecoder.Generalized() : MicroDecoder.Architecture();
         var weightsPath = Path.Combine(directory, "model.safetensors");
         var adapterPath = Path.Combine(directory, "adapter.safetensors");
         using var model = MicroDecoder.Create(architecture);
@@ -46,7 +47,7 @@ public sealed class AdapterTorchParityTests : IDisposable
         Assert.Equal(2 * 7 * architecture.Layers, description.Parameters);
         Assert.Equal(2_001, OnnxAdapterFormat.Read(file).AdapterVersion);
 
-        using var ort = new OrtDecoder(onnx, architecture.Layers, architecture.KvHeads, architecture.HeadDim);
+        using var ort = new OrtDecoder(onnx, architecture);
         using var adapter = OrtLoraAdapter.Create(file, null);
         lora.Attach(model);
         int batch = 2, prompt = 9;

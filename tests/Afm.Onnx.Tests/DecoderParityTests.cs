@@ -9,7 +9,7 @@ namespace Afm.Onnx.Tests;
 public sealed class DecoderParityTests
 {
 
-    public static TheoryData<string> Variants => ["tied+qknorm+gqa", "untied", "no-qknorm", "mha", "large-rope-base"];
+    public static TheoryData<string> Variants => ["tied+qknorm+gqa", "untied", "no-qknorm", "mha", "large-rope-base", "generalized", "generalized-tied"];
 
     private static ArchitectureSpec Variant(string name) => name switch
     {
@@ -17,6 +17,8 @@ public sealed class DecoderParityTests
         "no-qknorm" => MicroDecoder.Architecture(qkNorm: false),
         "mha" => MicroDecoder.Architecture(kvHeads: 4),
         "large-rope-base" => MicroDecoder.Architecture(ropeBase: 6_315_089),
+        "generalized" => MicroDecoder.Generalized(),
+        "generalized-tied" => MicroDecoder.Generalized(tied: true),
         _ => MicroDecoder.Architecture(),
     };
 
@@ -83,7 +85,7 @@ public sealed class DecoderParityTests
     private static OrtDecoder Ort(Afm.Training.Model.AfmDecoder model)
     {
         var arch = model.Architecture;
-        return new OrtDecoder(DecoderExporter.Export(MicroDecoder.ToExport(model), "test"), arch.Layers, arch.KvHeads, arch.HeadDim);
+        return new OrtDecoder(DecoderExporter.Export(MicroDecoder.ToExport(model), "test"), arch);
     }
 
     private static long[] RandomIds(Random random, int count, int vocab) =>

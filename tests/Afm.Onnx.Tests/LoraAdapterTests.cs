@@ -20,7 +20,7 @@ public sealed class LoraAdapterTests
     }
 
     private static OrtDecoder Ort(DecoderModel model) =>
-        new(DecoderExporter.Export(model, "test"), model.Architecture.Layers, model.Architecture.KvHeads, model.Architecture.HeadDim);
+        new(DecoderExporter.Export(model, "test"), model.Architecture);
 
     private static byte[] AdapterFile(DecoderModel model, Dictionary<string, (long[] Shape, float[] Values)> tensors, int rank)
     {

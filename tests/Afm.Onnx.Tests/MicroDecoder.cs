@@ -23,11 +23,26 @@ internal static class MicroDecoder
         NormEpsilon = 1e-5,
     };
 
+    /// <summary>
+    /// The generalized decoder's every switch at once: q/k/v biases, a head width (12) that is not ModelDim / Heads, per-layer
+    /// query heads, key/value heads (one layer plain multi-head) and FFN widths (layer-wise scaling), an untied head.
+    /// </summary>
+    public static ArchitectureSpec Generalized(bool tied = false) => Architecture(tied: tied) with
+    {
+        Layers = 3,
+        Heads = 6,
+        KvHeads = 4,
+        FfnDim = 88,
+        ExplicitHeadDim = 12,
+        AttentionBias = true,
+        LayerShapes = [new(2, 1, 40), new(4, 4, 64), new(6, 2, 88)],
+    };
+
     public static AfmDecoder Create(ArchitectureSpec architecture, long seed = 7)
     {
         Afm.Training.TorchRuntime.PrepareProcess();
         var model = new AfmDecoder(architecture, seed);
-        // Norm weights start at 1; perturb them so a missing or misplaced norm weight changes the logits.
+        // Norm weights start at 1 and biases at 0; perturb them so a missing or misplaced one changes the logits.
         using (torch.no_grad())
         {
             using var generator = new torch.Generator(unchecked((ulong)seed + 1));

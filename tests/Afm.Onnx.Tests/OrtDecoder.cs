@@ -1,12 +1,14 @@
+using Afm.Core.Spec;
 using Afm.Onnx.Export;
 using Microsoft.ML.OnnxRuntime;
 
 namespace Afm.Onnx.Tests;
 
 /// <summary>Runs an exported decoder graph in ONNX Runtime: ids plus a float cache in, logits plus the new cache out.</summary>
-internal sealed class OrtDecoder(byte[] model, int layers, int kvHeads, int headDim, SessionOptions? options = null) : IDisposable
+internal sealed class OrtDecoder(byte[] model, ArchitectureSpec architecture, SessionOptions? options = null) : IDisposable
 {
     private readonly InferenceSession session = options is null ? new(model) : new(model, options);
+    private readonly int layers = architecture.Layers, headDim = architecture.HeadDim;
 
     public sealed record Cache(float[][] Keys, float[][] Values, int Length);
 
@@ -28,9 +30,9 @@ internal sealed class OrtDecoder(byte[] model, int layers, int kvHeads, int head
             };
             if (mask is not null)
                 inputs[DecoderNames.AttentionMask] = Track(OrtValue.CreateTensorValueFromMemory(mask, [batch, past.Length + time]));
-            long[] cacheShape = [batch, kvHeads, past.Length, headDim];
             for (int l = 0; l < layers; l++)
             {
+                long[] cacheShape = [batch, architecture.Layer(l).KvHeads, past.Length, headDim];
                 inputs[DecoderNames.PastKey(l)] = Track(OrtValue.CreateTensorValueFromMemory(past.Keys[l], cacheShape));
                 inputs[DecoderNames.PastValue(l)] = Track(OrtValue.CreateTensorValueFromMemory(past.Values[l], cacheShape));
             }

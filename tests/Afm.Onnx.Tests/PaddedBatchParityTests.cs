@@ -23,7 +23,7 @@ public sealed class PaddedBatchParityTests
     {
         var architecture = MicroDecoder.Architecture();
         using var model = MicroDecoder.Create(architecture);
-        using var ort = new OrtDecoder(DecoderExporter.Export(MicroDecoder.ToExport(model), "test"), architecture.Layers, architecture.KvHeads, architecture.HeadDim);
+        using var ort = new OrtDecoder(DecoderExporter.Export(MicroDecoder.ToExport(model), "test"), architecture);
         var random = new Random(3);
         int batch = Lengths.Length, width = Lengths.Max(), steps = 4, vocab = architecture.VocabSize;
         var sequences = Lengths.Select(n => Enumerable.Range(0, n + steps).Select(_ => (long)random.Next(1, vocab)).ToArray()).ToArray();
@@ -66,7 +66,7 @@ public sealed class PaddedBatchParityTests
     {
         var architecture = MicroDecoder.Architecture();
         using var model = MicroDecoder.Create(architecture);
-        using var ort = new OrtDecoder(DecoderExporter.Export(MicroDecoder.ToExport(model), "test"), architecture.Layers, architecture.KvHeads, architecture.HeadDim);
+        using var ort = new OrtDecoder(DecoderExporter.Export(MicroDecoder.ToExport(model), "test"), architecture);
         var random = new Random(8);
         int batch = 2, prompt = 5;
         var ids = Enumerable.Range(0, batch * prompt).Select(_ => (long)random.Next(architecture.VocabSize)).ToArray();

@@ -25,9 +25,25 @@ public sealed class QuantizedParityTests : IDisposable
 
     [Theory]
     [MemberData(nameof(Variants))]
-    public void Quantized_graph_logits_match_the_torch_model_with_the_dequantized_weights(bool tied, Expansion expansion)
+    public void Quantized_graph_logits_match_the_torch_model_with_the_dequantized_weights(bool tied, Expansion expansion) =>
+        AssertParity(MicroDecoder.Architecture(tied: tied), expansion);
+
+    /// <summary>Biases stay float32 beside the compressed matrices; per-layer shapes and an explicit head width are quantized alike.</summary>
+    [Theory]
+    [InlineData(Expansion.AtLoad)]
+    [InlineData(Expansion.OnTheFly)]
+    public void A_generalized_decoder_quantizes_and_exports_with_its_biases_in_float(Expansion expansion)
     {
-        var architecture = MicroDecoder.Architecture(tied: tied);
+        var architecture = MicroDecoder.Generalized();
+        AssertParity(architecture, expansion);
+        var graph = Proto.ModelProto.Parser.ParseFrom(DecoderExporter.Export(QuantizedSafeTensorsWeights.Load(architecture, Quantize(architecture)), "test")).Graph;
+        var bias = Assert.Single(graph.Initializer, t => t.Name == "layers.2.attn.k_proj.bias");
+        Assert.Equal((int)Proto.TensorProto.Types.DataType.Float, bias.DataType);
+        Assert.Equal([2L * 12], bias.Dims);
+    }
+
+    private void AssertParity(ArchitectureSpec architecture, Expansion expansion)
+    {
         var path = Quantize(architecture);
         using var model = MicroDecoder.Create(architecture);
         ModelWeights.Load(model, QuantizedWeightsFile.Dequantize(path));
@@ -36,7 +52,7 @@ public sealed class QuantizedParityTests : IDisposable
         var export = QuantizedSafeTensorsWeights.Load(architecture, path);
         Assert.Equal(250_000.0, export.RopeBase);
         using var options = OrtWeightExpansion.Options(expansion);
-        using var ort = new OrtDecoder(DecoderExporter.Export(export, "test"), architecture.Layers, architecture.KvHeads, architecture.HeadDim, options);
+        using var ort = new OrtDecoder(DecoderExporter.Export(export, "test"), architecture, options);
 
         var random = new Random(17);
         int batch = 2, prompt = 9, steps = 5;
@@ -83,7 +99,10 @@ public sealed class QuantizedParityTests : IDisposable
     /// Every form of the storage convention on one model: int8 embedding, palettized 4/2/3-bit with fp16 and int8
     /// LUTs (the micro model's 32-48 rows in groups of 16, so several LUTs per weight), a uniform layer, a float layer.
     /// </summary>
-    private string Quantize(ArchitectureSpec architecture)
+    private string Quantize(ArchitectureSpec architecture) => Quantize(architecture, directory);
+
+    /// <inheritdoc cref="Quantize(ArchitectureSpec)"/>
+    internal static string Quantize(ArchitectureSpec architecture, string directory)
     {
         Directory.CreateDirectory(directory);
         using var trained = MicroDecoder.Create(architecture);

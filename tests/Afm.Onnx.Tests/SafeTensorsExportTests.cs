@@ -27,7 +27,7 @@ public sealed class SafeTensorsExportTests : IDisposable
         var export = SafeTensorsWeights.Load(architecture, path);
         Assert.Equal(250_000.0, export.RopeBase);
         using var model = Trainer.LoadModel(architecture, path);
-        using var ort = new OrtDecoder(DecoderExporter.Export(export, "test"), architecture.Layers, architecture.KvHeads, architecture.HeadDim);
+        using var ort = new OrtDecoder(DecoderExporter.Export(export, "test"), architecture);
         var ids = Enumerable.Range(0, 40).Select(i => (long)((i * 7 + 3) % architecture.VocabSize)).ToArray();
         var (logits, _) = ort.Run(ids, 1, ort.Empty(1));
 

@@ -24,6 +24,28 @@ public sealed class CostModelSpecs
     }
 
     [Fact]
+    public void Each_layer_is_costed_with_its_own_heads_head_width_and_ffn_width_and_biases_stay_fp32()
+    {
+        // Layer 0: 2 query heads and 1 key/value head of width 24, FFN 96; layer 2: 6 and 2 heads, FFN 160. ModelDim 64.
+        var ops = DecoderOpCosts.For(Micro.Generalized(), 8, 8, activationBytes: 4,
+            new KernelCensus(new Dictionary<string, int>(), censusLayers: 3)).ToDictionary(o => o.Name);
+        var q0 = ops["layers.0.attn.q_proj"];
+        Assert.Equal((48L, 64L), (q0.WeightRows, q0.WeightColumns));
+        // Its bias: 48 fp32 values read, one addition per output.
+        Assert.Equal(48L * 4, q0.FixedWeightBytes);
+        Assert.Equal(2L * 8 * 48 * 64 + 8 * 48, q0.Flops);
+        Assert.Equal((24L, 64L), (ops["layers.0.attn.k_proj"].WeightRows, ops["layers.0.attn.k_proj"].WeightColumns));
+        Assert.Equal((64L, 144L), (ops["layers.2.attn.o_proj"].WeightRows, ops["layers.2.attn.o_proj"].WeightColumns));
+        Assert.Equal(0, ops["layers.2.attn.o_proj"].FixedWeightBytes);
+        Assert.Equal((160L, 64L), (ops["layers.2.mlp.gate_proj"].WeightRows, ops["layers.2.mlp.gate_proj"].WeightColumns));
+        Assert.Equal(6L * 8 * 160, ops["layers.2.mlp.swiglu"].Flops);
+        // Scores and weighted values of 6 heads of width 24 over 8 keys.
+        Assert.Equal(6L * 8 * 8 * (4 * 24 + 5), ops["layers.2.attn.attention"].Flops);
+        Assert.Equal(2, ops["layers.2.mlp.swiglu"].Block);
+        Assert.Null(ops["lm_head"].Block);
+    }
+
+    [Fact]
     public void A_projection_in_fp16_moves_its_weights_and_activations_and_does_2_n_in_out_flops()
     {
         // q_proj [64, 64], 8 tokens, fp16 activations: weights 64*64*2 = 8192 B, activations 8*(64+64)*2 = 2048 B.

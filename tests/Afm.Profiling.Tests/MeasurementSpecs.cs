@@ -11,14 +11,17 @@ public sealed class MeasurementSpecs
     /// The cost model charges one launch per kernel ONNX Runtime runs; each op's micro graph, built from the exporter's
     /// own blocks, must run as exactly the kernels counted for that op in the optimized export, in both phases.
     /// </summary>
-    [Fact]
-    public void Every_op_micro_graph_runs_the_kernels_the_optimized_export_has_for_that_op()
+    public static TheoryData<bool> Shapes => [false, true];
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Every_op_micro_graph_runs_the_kernels_the_optimized_export_has_for_that_op(bool generalized)
     {
-        var arch = Micro.Architecture();
+        var arch = generalized ? Micro.Generalized() : Micro.Architecture();
         var timer = new OrtOpTimer(threads: 1, warmupRuns: 1, measuredRuns: 2);
         foreach (var (tokens, keys) in new[] { (4L, 4L), (1L, 9L) })
         {
-            var ops = DecoderOpCosts.For(arch, tokens, keys, 4).Where(o => o.Group is "embed" or "layers.0" or "layers.1" or "head").ToList();
+            var ops = DecoderOpCosts.For(arch, tokens, keys, 4).Where(o => o.Group is "embed" or "layers.0" or "layers.1" or "head" || generalized).ToList();
             var times = timer.TimeAll(ops.Select(op => MicroGraphs.For(op, arch, tokens, keys)).ToList());
             for (int i = 0; i < ops.Count; i++)
             {
@@ -29,10 +32,11 @@ public sealed class MeasurementSpecs
     }
 
     /// <summary>The census (taken on a small model of the same structure) counts what the real-size export runs, op by op.</summary>
-    [Fact]
-    public void Every_kernel_of_the_whole_exported_model_is_attributed_to_an_op_with_the_census_count()
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Every_kernel_of_the_whole_exported_model_is_attributed_to_an_op_with_the_census_count(bool generalized)
     {
-        var arch = Micro.Architecture() with { Layers = 3 };
+        var arch = generalized ? Micro.Generalized() : Micro.Architecture() with { Layers = 3 };
         var model = ExportedDecoder.Export(arch);
         var timer = new OrtOpTimer(threads: 1, warmupRuns: 1, measuredRuns: 2);
         var nodes = timer.TimeNodes([WholeModel.Run(model, arch, Phase.Prefill, 5, 9), WholeModel.Run(model, arch, Phase.Decode, 5, 9)]);

@@ -10,6 +10,16 @@ internal static class Micro
         TieEmbeddings = tied, QkNorm = true, MaxSequenceLength = 64, NormEpsilon = 1e-5,
     };
 
+    /// <summary>
+    /// Every switch of the generalized decoder: q/k/v biases, a head width (24) that is not ModelDim / Heads, per-layer query
+    /// heads, key/value heads (one layer plain multi-head) and FFN widths, an untied head.
+    /// </summary>
+    public static ArchitectureSpec Generalized() => Architecture(tied: false) with
+    {
+        Layers = 3, Heads = 6, KvHeads = 4, FfnDim = 160, ExplicitHeadDim = 24, AttentionBias = true,
+        LayerShapes = [new(2, 1, 96), new(4, 4, 128), new(6, 2, 160)],
+    };
+
     /// <summary>Round numbers so every expected value can be worked out by hand.</summary>
     public static DeviceProfileSpec Device(ComputeType type = ComputeType.Fp16) => new()
     {

@@ -92,6 +92,70 @@ public sealed class HfImportLogitsSpecs
         AssertLogits(folder, expected);
     }
 
+    [Fact]
+    public void Qwen2_s_biases_are_added_to_q_k_and_v_as_in_its_reference_forward_pass()
+    {
+        var s = new HfFixture.LlamaShape(Hidden: 4, Layers: 1, Heads: 2, KvHeads: 1, Intermediate: 4, Vocab: 5, HeadDim: 2, Tied: true);
+        var folder = HfFixture.NewFolder("logits-qwen2");
+        HfFixture.WriteJson(folder, "config.json", HfFixture.LlamaConfig("Qwen2ForCausalLM", "qwen2", s));
+        var list = HfFixture.LlamaTensors(s, new Random(14), qkvBias: true);
+        HfFixture.WriteWeights(folder, list, "F32", 1);
+        var t = list.ToDictionary(x => x.Name, x => x.Values);
+        var reference = new Reference(4, 2, 1, 2, 4, 5, 1e-6, 10000, QkNorm: false);
+        AssertLogits(folder, reference.Forward(Tokens, Llama(t, "model.layers.0."), t["model.embed_tokens.weight"], t["model.norm.weight"], t["model.embed_tokens.weight"]));
+    }
+
+    [Fact]
+    public void Qwen3_with_a_head_dim_wider_than_hidden_over_heads_gives_the_logits_of_its_reference_forward_pass()
+    {
+        // hidden 4, 2 heads of 4: q is 8 wide and o_proj maps 8 back to 4.
+        var s = new HfFixture.LlamaShape(Hidden: 4, Layers: 1, Heads: 2, KvHeads: 1, Intermediate: 4, Vocab: 5, HeadDim: 4, Tied: false);
+        var folder = HfFixture.NewFolder("logits-qwen3-headdim");
+        HfFixture.WriteJson(folder, "config.json", HfFixture.LlamaConfig("Qwen3ForCausalLM", "qwen3", s, explicitHeadDim: true));
+        var list = HfFixture.LlamaTensors(s, new Random(15), qkNorm: true);
+        HfFixture.WriteWeights(folder, list, "F16", 1);
+        var t = list.ToDictionary(x => x.Name, x => x.Values.Select(v => (float)(Half)v).ToArray());
+        var layer = Llama(t, "model.layers.0.") with { QNorm = t["model.layers.0.self_attn.q_norm.weight"], KNorm = t["model.layers.0.self_attn.k_norm.weight"] };
+        var reference = new Reference(4, 2, 1, 4, 4, 5, 1e-6, 10000, QkNorm: true);
+        AssertLogits(folder, reference.Forward(Tokens, layer, t["model.embed_tokens.weight"], t["model.norm.weight"], t["lm_head.weight"]));
+    }
+
+    [Fact]
+    public void OpenELM_with_per_layer_heads_and_ffn_widths_gives_the_logits_of_its_reference_forward_pass()
+    {
+        // model_dim 4, head_dim 2, num_gqa_groups 1: qkv_multipliers 0.5..1.0 give 1 then 2 heads; ffn_multipliers 1..2 give 4 then 8.
+        var folder = HfFixture.NewFolder("logits-openelm-layers");
+        var config = OpenElmFixture.Config(tied: true);
+        config["model_dim"] = 4; config["num_transformer_layers"] = 2; config["head_dim"] = 2; config["vocab_size"] = 5; config["num_gqa_groups"] = 1;
+        config["qkv_multipliers"] = new[] { 0.5, 1.0 }; config["num_query_heads"] = new[] { 1, 2 }; config["num_kv_heads"] = new[] { 1, 2 };
+        config["ffn_multipliers"] = new[] { 1.0, 2.0 }; config["ffn_dim_divisor"] = 4; config["normalize_qk_projections"] = false;
+        HfFixture.WriteJson(folder, "config.json", config);
+        var rng = new Random(16);
+        float[] R(int n) => HfFixture.Random(rng, n, 0.5);
+        float[] Norm(int n) => R(n).Select(x => 1 + x / 4).ToArray();
+        var tensors = new List<HfFixture.Tensor> { new("transformer.token_embeddings.weight", [5, 4], R(20)) };
+        var layers = new List<Layer>();
+        foreach (var (i, heads, ffn) in new[] { (0, 1, 4), (1, 2, 8) })
+        {
+            var p = $"transformer.layers.{i}.";
+            var qkv = R(3 * heads * 2 * 4);
+            var proj1 = R(2 * ffn * 4);
+            var (outProj, proj2, attnNorm, ffnNorm) = (R(4 * heads * 2), R(4 * ffn), Norm(4), Norm(4));
+            tensors.AddRange([
+                new(p + "attn.qkv_proj.weight", [3 * heads * 2, 4], qkv), new(p + "attn.out_proj.weight", [4, heads * 2], outProj),
+                new(p + "ffn.proj_1.weight", [2 * ffn, 4], proj1), new(p + "ffn.proj_2.weight", [4, ffn], proj2),
+                new(p + "attn_norm.weight", [4], attnNorm), new(p + "ffn_norm.weight", [4], ffnNorm)]);
+            int q = heads * 2 * 4;
+            layers.Add(new Layer(attnNorm, qkv[..q], qkv[q..(2 * q)], qkv[(2 * q)..], null, null, null, outProj, ffnNorm, proj1[..(ffn * 4)], proj1[(ffn * 4)..], proj2)
+                { Shape = (heads, heads, ffn) });
+        }
+        var final = Norm(4);
+        tensors.Add(new("transformer.norm.weight", [4], final));
+        HfFixture.WriteWeights(folder, tensors, "F32", 1);
+        var reference = new Reference(4, 2, 2, 2, 8, 5, 1e-6, 10000, QkNorm: false);
+        AssertLogits(folder, reference.Forward(Tokens, layers, tensors[0].Values, final, tensors[0].Values));
+    }
+
     private static long[] Shape(string name, HfFixture.LlamaShape s) =>
         HfFixture.LlamaTensors(s, new Random(0)).Single(t => t.Name == name).Shape;
 
@@ -123,25 +187,38 @@ public sealed class HfImportLogitsSpecs
     {
         public float[]? QNorm { get; init; }
         public float[]? KNorm { get; init; }
+        /// <summary>This layer's query heads, key/value heads and FFN width (OpenELM's differ by layer); null: the model's.</summary>
+        public (int Heads, int KvHeads, int Ffn)? Shape { get; init; }
     }
 
     /// <summary>The forward pass of modeling_llama.py (and its Qwen/OpenELM variants), one layer, in doubles.</summary>
     private sealed record Reference(int Dim, int Heads, int KvHeads, int HeadDim, int Ffn, int Vocab, double Eps, double RopeBase, bool QkNorm)
     {
-        public double[][] Forward(long[] tokens, Layer l, float[] embed, float[] finalNorm, float[] head)
+        public double[][] Forward(long[] tokens, Layer l, float[] embed, float[] finalNorm, float[] head) =>
+            Forward(tokens, [l], embed, finalNorm, head);
+
+        public double[][] Forward(long[] tokens, IReadOnlyList<Layer> layers, float[] embed, float[] finalNorm, float[] head)
         {
             var xs = tokens.Select(t => Enumerable.Range(0, Dim).Select(i => (double)embed[t * Dim + i]).ToArray()).ToArray();
+            foreach (var l in layers) xs = Block(xs, l);
+            return xs.Select(x => MatVec(head, RmsNorm(x, finalNorm), Vocab)).ToArray();
+        }
+
+        private double[][] Block(double[][] xs, Layer l)
+        {
+            var (Heads, KvHeads, Ffn) = l.Shape ?? (this.Heads, this.KvHeads, this.Ffn);
+            var tokens = xs;
             var qs = new double[tokens.Length][][];
             var ks = new double[tokens.Length][][];
             var vs = new double[tokens.Length][][];
             for (int p = 0; p < tokens.Length; p++)
             {
                 var h = RmsNorm(xs[p], l.AttnNorm);
-                qs[p] = Heads2(MatVec(l.Wq, h, Heads * HeadDim, l.Bq), Heads).Select(u => Rope(QkNorm ? RmsNorm(u, l.QNorm!) : u, p)).ToArray();
-                ks[p] = Heads2(MatVec(l.Wk, h, KvHeads * HeadDim, l.Bk), KvHeads).Select(u => Rope(QkNorm ? RmsNorm(u, l.KNorm!) : u, p)).ToArray();
-                vs[p] = Heads2(MatVec(l.Wv, h, KvHeads * HeadDim, l.Bv), KvHeads);
+                qs[p] = Split(MatVec(l.Wq, h, Heads * HeadDim, l.Bq), Heads).Select(u => Rope(QkNorm ? RmsNorm(u, l.QNorm!) : u, p)).ToArray();
+                ks[p] = Split(MatVec(l.Wk, h, KvHeads * HeadDim, l.Bk), KvHeads).Select(u => Rope(QkNorm ? RmsNorm(u, l.KNorm!) : u, p)).ToArray();
+                vs[p] = Split(MatVec(l.Wv, h, KvHeads * HeadDim, l.Bv), KvHeads);
             }
-            var logits = new double[tokens.Length][];
+            var output = new double[tokens.Length][];
             for (int p = 0; p < tokens.Length; p++)
             {
                 var attended = new double[Heads * HeadDim];
@@ -160,10 +237,9 @@ public sealed class HfImportLogitsSpecs
                 var g = MatVec(l.Gate, m, Ffn);
                 var u = MatVec(l.Up, m, Ffn);
                 var a = g.Select((gi, i) => gi / (1 + Math.Exp(-gi)) * u[i]).ToArray();
-                var x2 = Add(x1, MatVec(l.Down, a, Dim));
-                logits[p] = MatVec(head, RmsNorm(x2, finalNorm), Vocab);
+                output[p] = Add(x1, MatVec(l.Down, a, Dim));
             }
-            return logits;
+            return output;
         }
 
         private double[] RmsNorm(double[] x, float[] w)
@@ -186,7 +262,7 @@ public sealed class HfImportLogitsSpecs
             return r;
         }
 
-        private double[][] Heads2(double[] flat, int count) =>
+        private double[][] Split(double[] flat, int count) =>
             Enumerable.Range(0, count).Select(h => flat[(h * HeadDim)..((h + 1) * HeadDim)]).ToArray();
 
         private static double[] MatVec(float[] w, double[] x, int rows, float[]? bias = null) =>

@@ -13,6 +13,17 @@ internal static class MicroModels
         RopeBase = 10000, TieEmbeddings = tie, QkNorm = qkNorm, MaxSequenceLength = 64, NormEpsilon = 1e-5,
     };
 
+    /// <summary>
+    /// The generalized decoder's switches on the micro model: q/k/v biases, a head width (6) that is not ModelDim / Heads,
+    /// per-layer heads, key/value heads and FFN widths (layer-wise scaling), an untied head.
+    /// </summary>
+    public static ArchitectureSpec Generalized(int[]? ffn = null) => Architecture(heads: 6, kvHeads: 3, tie: false, ffn: (ffn ?? [48, 80]).Max()) with
+    {
+        ExplicitHeadDim = 6,
+        AttentionBias = true,
+        LayerShapes = [new(2, 1, (ffn ?? [48, 80])[0]), new(6, 3, (ffn ?? [48, 80])[1])],
+    };
+
     public static TrainingStageSpec Stage(string name = "core", long steps = 40, int length = 16, int batch = 8,
         double lr = 1e-2, double ropeBase = 10000, int evalEvery = 20) => new()
     {

@@ -12,11 +12,16 @@ public static class DecoderWeightsMetadata
 {
     public const string RopeBaseKey = "rope_base";
 
+    /// <summary>
+    /// The generalized decoder's fields are written only where they differ from the AFM decoder's (an explicit head width,
+    /// biases, per-layer shapes as comma-separated lists in layer order), so a uniform model's file is byte for byte what
+    /// it was before them.
+    /// </summary>
     public static Dictionary<string, string> For(ArchitectureSpec a, double ropeBase)
     {
         string F(double d) => d.ToString("R", CultureInfo.InvariantCulture);
         string I(int i) => i.ToString(CultureInfo.InvariantCulture);
-        return new()
+        var metadata = new Dictionary<string, string>
         {
             ["format"] = "afm-decoder-v1",
             ["model_dim"] = I(a.ModelDim), ["layers"] = I(a.Layers), ["heads"] = I(a.Heads), ["kv_heads"] = I(a.KvHeads),
@@ -24,5 +29,15 @@ public static class DecoderWeightsMetadata
             ["tie_embeddings"] = a.TieEmbeddings ? "true" : "false", ["norm_epsilon"] = F(a.NormEpsilon),
             [RopeBaseKey] = F(ropeBase), ["rope_style"] = "rotate_half",
         };
+        if (a.ExplicitHeadDim is int headDim) metadata["head_dim"] = I(headDim);
+        if (a.AttentionBias) metadata["attention_bias"] = "true";
+        if (a.LayerShapes is { } shapes)
+        {
+            string List(Func<LayerShape, int> field) => string.Join(",", shapes.Select(s => I(field(s))));
+            metadata["layer_heads"] = List(s => s.Heads);
+            metadata["layer_kv_heads"] = List(s => s.KvHeads);
+            metadata["layer_ffn_dims"] = List(s => s.FfnDim);
+        }
+        return metadata;
     }
 }

@@ -96,7 +96,15 @@ public sealed record ArchitectureSpec
     /// Per-layer shapes (OpenELM's layer-wise scaling), one per layer in order; null: every layer has
     /// <see cref="Heads"/>, <see cref="KvHeads"/> and <see cref="FfnDim"/>.
     /// </summary>
-    public IReadOnlyList<LayerShape>? LayerShapes { get; init; }
+    public IReadOnlyList<LayerShape>? LayerShapes
+    {
+        get => layerShapes;
+        // Held as a list compared by its elements, so two specs with the same per-layer shapes are equal records
+        // (a record compares a list by reference): caches keyed by architecture and "did it change" checks need it.
+        init => layerShapes = value is null ? null : new LayerShapeList(value);
+    }
+
+    private readonly LayerShapeList? layerShapes;
 
     public int HeadDim => ExplicitHeadDim ?? ModelDim / Heads;
 
@@ -110,6 +118,14 @@ public sealed record ArchitectureSpec
 
 /// <summary>One layer's attention heads (query, key/value) and SwiGLU hidden width.</summary>
 public sealed record LayerShape(int Heads, int KvHeads, int FfnDim);
+
+/// <summary>Per-layer shapes with value equality: equal when they hold equal shapes in the same order.</summary>
+internal sealed class LayerShapeList(IEnumerable<LayerShape> shapes) : System.Collections.ObjectModel.ReadOnlyCollection<LayerShape>(shapes.ToArray())
+{
+    public override bool Equals(object? obj) => obj is LayerShapeList other && this.SequenceEqual(other);
+
+    public override int GetHashCode() => this.Aggregate(Count, (hash, shape) => HashCode.Combine(hash, shape));
+}
 
 public sealed record TokenizerSpec
 {

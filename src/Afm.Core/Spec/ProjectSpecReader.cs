@@ -108,9 +108,12 @@ public static class ProjectSpecReader
     private static ModelShape? ModelShape(ProjectProperties p, TokenizerSpec? tokenizer, List<(ItemView Item, TrainingStageSpec? Spec)> stages)
     {
         if (p.ModelDim is not int dim || p.Layers is not int layers || p.Heads is not int heads || p.KvHeads is not int kv || p.FfnDim is not long ffn
-            || tokenizer is null || p.TieEmbeddings is not bool tie || p.QkNorm is not bool qk) return null;
+            || tokenizer is null || p.TieEmbeddings is not bool tie || p.QkNorm is not bool qk || p.AttentionBias is not bool bias) return null;
         var longest = stages.Where(s => s.Spec is not null).Select(s => (long)s.Spec!.SequenceLength).DefaultIfEmpty(0).Max();
-        return new ModelShape(dim, layers, heads, kv, ffn, tokenizer.VocabSize, tie, qk, p.MaxSequenceLength ?? longest);
+        return new ModelShape(dim, layers, heads, kv, ffn, tokenizer.VocabSize, tie, qk, p.MaxSequenceLength ?? longest)
+        {
+            ExplicitHeadDim = p.HeadDim, AttentionBias = bias, LayerShapes = p.LayerShapes,
+        };
     }
 
     /// <summary>Only called without errors, so every value a reader left null would have been reported.</summary>
@@ -138,6 +141,9 @@ public static class ProjectSpecReader
             // With a BaseModel the merged properties always hold a length (the project's, else the base's).
             MaxSequenceLength = p.MaxSequenceLength ?? stages.Max(s => s.SequenceLength),
             NormEpsilon = p.NormEpsilon!.Value,
+            ExplicitHeadDim = p.HeadDim,
+            AttentionBias = p.AttentionBias!.Value,
+            LayerShapes = p.LayerShapes,
         },
         Tokenizer = tokenizer,
         Corpora = corpora.Select(c => new CorpusSpec

@@ -14,7 +14,7 @@ public sealed record DecoderModel(ArchitectureSpec Architecture, double RopeBase
     public string? BaseSha256 { get; init; }
 }
 
-/// <summary>Exports the AFM decoder to ONNX bytes (layout and opset in specs/onnx-export.md).</summary>
+/// <summary>Exports the generalized decoder to ONNX bytes (layout and opset in specs/onnx-export.md).</summary>
 public static class DecoderExporter
 {
     /// <summary>ai.onnx opset: 17 has every op used (Shape with start/end needs 15) and loads in any recent ONNX Runtime.</summary>
@@ -25,8 +25,7 @@ public static class DecoderExporter
     public static byte[] Export(DecoderModel model, string producerVersion)
     {
         var arch = model.Architecture;
-        if (arch.Heads % arch.KvHeads != 0 || arch.ModelDim % arch.Heads != 0 || arch.HeadDim % 2 != 0)
-            throw new ArgumentException($"Architecture {arch} cannot be exported: heads must divide the model dimension, kv heads the heads, and the head dimension must be even.");
+        if (Unexportable(arch) is { } why) throw new ArgumentException($"Architecture {arch} cannot be exported: {why}.");
 
         var graph = new DecoderGraph(model).Build().Build("afm_decoder");
         var proto = new ModelProto
@@ -41,6 +40,13 @@ public static class DecoderExporter
         proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
         AddMetadata(proto, DecoderNames.Metadata.Layers, arch.Layers);
         AddMetadata(proto, DecoderNames.Metadata.KvHeads, arch.KvHeads);
+        // Only a model with per-layer shapes has the list, so a uniform model's graph is what it was before them.
+        if (arch.LayerShapes is { } shapes)
+            proto.MetadataProps.Add(new StringStringEntryProto
+            {
+                Key = DecoderNames.Metadata.LayerKvHeads,
+                Value = string.Join(",", shapes.Select(s => s.KvHeads.ToString(CultureInfo.InvariantCulture))),
+            });
         AddMetadata(proto, DecoderNames.Metadata.HeadDim, arch.HeadDim);
         AddMetadata(proto, DecoderNames.Metadata.VocabSize, arch.VocabSize);
         AddMetadata(proto, DecoderNames.Metadata.MaxSequenceLength, arch.MaxSequenceLength);
@@ -48,6 +54,21 @@ public static class DecoderExporter
             proto.MetadataProps.Add(new StringStringEntryProto { Key = DecoderNames.Metadata.BaseSha256, Value = baseSha256 });
         proto.MetadataProps.Add(new StringStringEntryProto { Key = DecoderNames.Metadata.RopeBase, Value = model.RopeBase.ToString("R", CultureInfo.InvariantCulture) });
         return proto.ToByteArray();
+    }
+
+    /// <summary>Why the graph cannot be written for <paramref name="arch"/>, or null.</summary>
+    private static string? Unexportable(ArchitectureSpec arch)
+    {
+        if (arch.ExplicitHeadDim is null && arch.ModelDim % arch.Heads != 0) return "heads must divide the model dimension when the head dimension is not given";
+        if (arch.HeadDim <= 0 || arch.HeadDim % 2 != 0) return $"the head dimension ({arch.HeadDim}) must be even for RoPE";
+        if (arch.LayerShapes is { } shapes && shapes.Count != arch.Layers) return $"it has {shapes.Count} layer shapes for {arch.Layers} layers";
+        for (int i = 0; i < arch.Layers; i++)
+        {
+            var shape = arch.Layer(i);
+            if (shape.Heads <= 0 || shape.KvHeads <= 0 || shape.FfnDim <= 0 || shape.Heads % shape.KvHeads != 0)
+                return $"layer {i} has {shape.Heads} heads, {shape.KvHeads} kv heads and FFN width {shape.FfnDim}: kv heads must divide the heads";
+        }
+        return null;
     }
 
     private static void AddMetadata(ModelProto proto, string key, int value) =>

@@ -10,7 +10,9 @@ namespace Afm.Onnx.Export;
 /// the key/value cache of earlier positions, and returns logits for the new tokens plus the extended cache.
 /// Positions and the attention bias come from an optional key-padding mask (default: no padding), so a batch may hold
 /// sequences of different lengths and a caller with one sequence passes only ids and cache. The residual stream is kept
-/// 2-D ([batch*time, dim]) so every projection is one Gemm over the weight in its training layout.
+/// 2-D ([batch*time, dim]) so every projection is one Gemm over the weight in its training layout (its bias, when the
+/// architecture has q/k/v biases, as the Gemm's C). Each layer has its own head counts and FFN width
+/// (<see cref="ArchitectureSpec.Layer"/>), so each layer's cache has its own number of key/value heads.
 /// </summary>
 internal sealed class DecoderGraph
 {
@@ -35,8 +37,9 @@ internal sealed class DecoderGraph
         var inputIds = graph.Input(DecoderNames.InputIds, DataType.Int64, "batch", "sequence");
         for (int layer = 0; layer < arch.Layers; layer++)
         {
-            graph.Input(DecoderNames.PastKey(layer), DataType.Float, "batch", (long)arch.KvHeads, "past_sequence", (long)headDim);
-            graph.Input(DecoderNames.PastValue(layer), DataType.Float, "batch", (long)arch.KvHeads, "past_sequence", (long)headDim);
+            long kvHeads = arch.Layer(layer).KvHeads;
+            graph.Input(DecoderNames.PastKey(layer), DataType.Float, "batch", kvHeads, "past_sequence", (long)headDim);
+            graph.Input(DecoderNames.PastValue(layer), DataType.Float, "batch", kvHeads, "past_sequence", (long)headDim);
         }
 
         var embedding = Weight("embed.weight");
@@ -80,19 +83,20 @@ internal sealed class DecoderGraph
     /// <summary>Grouped-query attention over the cache extended by this call's keys and values (<see cref="DecoderOps.GroupedAttention"/>).</summary>
     private string Attention(int layer, string p, string h)
     {
-        var q = Heads(Projection(h, p + "attn.q_proj.weight"), arch.Heads, p + "attn.q_norm.weight");
-        var k = Heads(Projection(h, p + "attn.k_proj.weight"), arch.KvHeads, p + "attn.k_norm.weight");
-        var v = Heads(Projection(h, p + "attn.v_proj.weight"), arch.KvHeads, null);
+        var shape = arch.Layer(layer);
+        var q = Heads(Projection(h, p + "attn.q_proj.weight", arch.AttentionBias), shape.Heads, p + "attn.q_norm.weight");
+        var k = Heads(Projection(h, p + "attn.k_proj.weight", arch.AttentionBias), shape.KvHeads, p + "attn.k_norm.weight");
+        var v = Heads(Projection(h, p + "attn.v_proj.weight", arch.AttentionBias), shape.KvHeads, null);
         q = ops.Rope(q, cos, sin, headDim);
         k = ops.Rope(k, cos, sin, headDim);
 
         var keys = ops.AppendToCache(DecoderNames.PastKey(layer), k, DecoderNames.PresentKey(layer));
         var values = ops.AppendToCache(DecoderNames.PastValue(layer), v, DecoderNames.PresentValue(layer));
-        object[] cacheDims = ["batch", (long)arch.KvHeads, "total_sequence", (long)headDim];
+        object[] cacheDims = ["batch", (long)shape.KvHeads, "total_sequence", (long)headDim];
         graph.Output(keys, keys, DataType.Float, cacheDims);
         graph.Output(values, values, DataType.Float, cacheDims);
 
-        var merged = ops.GroupedAttention(q, keys, values, attentionBias, arch.Heads, arch.KvHeads, headDim);
+        var merged = ops.GroupedAttention(q, keys, values, attentionBias, shape.Heads, shape.KvHeads, headDim);
         return Projection(merged, p + "attn.o_proj.weight");
     }
 
@@ -101,12 +105,13 @@ internal sealed class DecoderGraph
         ops.SplitHeads(projected, ops.HeadsShape(idsShape, heads, headDim), arch.QkNorm && normWeight is not null ? Weight(normWeight) : null);
 
     /// <summary>
-    /// x times the weight transposed, plus the LoRA term when the model exports adapter inputs: an active adapter
-    /// feeds <c>N.lora_A</c>/<c>N.lora_B</c>; with none, their empty defaults make the term an exact zero.
+    /// x times the weight transposed (plus its bias <c>N.bias</c> when <paramref name="bias"/>), plus the LoRA term when
+    /// the model exports adapter inputs: an active adapter feeds <c>N.lora_A</c>/<c>N.lora_B</c>; with none, their empty
+    /// defaults make the term an exact zero.
     /// </summary>
-    private string Projection(string x, string weightName)
+    private string Projection(string x, string weightName, bool bias = false)
     {
-        var projected = ops.Linear(x, Weight(weightName));
+        var projected = ops.Linear(x, Weight(weightName), bias ? Bias(weightName[..^"weight".Length] + "bias") : null);
         if (!model.LoraInputs) return projected;
         var shape = model.Weights[weightName].Shape;
         // In the projection's scope: the profiler charges the adapter's kernels to the projection they belong to.
@@ -115,6 +120,14 @@ internal sealed class DecoderGraph
     }
 
     private readonly Dictionary<string, string> emitted = new(StringComparer.Ordinal);
+
+    /// <summary>A projection's bias: float32 whatever the weights' form (specs/onnx-export.md: biases are never quantized).</summary>
+    private string Bias(string name)
+    {
+        if (model.Weights.TryGetValue(name, out var weight) && weight is not FloatWeight)
+            throw new InvalidDataException($"The bias '{name}' is stored as {weight.GetType().Name}; biases stay float32.");
+        return Weight(name);
+    }
 
     private string Weight(string name)
     {

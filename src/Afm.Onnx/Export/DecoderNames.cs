@@ -38,7 +38,13 @@ public static class DecoderNames
     public static class Metadata
     {
         public const string Layers = "afm.layers";
+        /// <summary>Key/value heads of every layer's cache; with per-layer shapes, the largest (see <see cref="LayerKvHeads"/>).</summary>
         public const string KvHeads = "afm.kv_heads";
+        /// <summary>
+        /// Only in a graph of per-layer shapes (layer-wise scaling): each layer's key/value heads, comma-separated in layer
+        /// order (<c>1,1,2,2</c>); layer i's cache inputs and outputs are [batch, this, sequence, head_dim].
+        /// </summary>
+        public const string LayerKvHeads = "afm.layer_kv_heads";
         public const string HeadDim = "afm.head_dim";
         public const string VocabSize = "afm.vocab_size";
         public const string MaxSequenceLength = "afm.max_sequence_length";

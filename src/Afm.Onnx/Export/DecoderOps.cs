@@ -28,11 +28,11 @@ internal sealed class DecoderOps(OnnxGraphBuilder graph, float normEpsilon)
     public string Embed(string table, string ids) =>
         graph.Node("Gather", [table, Reshape(ids, graph.Int64s(-1))], null, Attr.Int("axis", 0));
 
-    /// <summary>x [rows, in] times weight [out, in] transposed: the weight keeps its training layout.</summary>
-    public string Linear(string x, string weight)
+    /// <summary>x [rows, in] times weight [out, in] transposed, plus <paramref name="bias"/> [out] when given (Gemm's C): the weight keeps its training layout.</summary>
+    public string Linear(string x, string weight, string? bias = null)
     {
         using var scope = graph.Scope(DecoderNames.Scopes.OfWeight(weight));
-        return graph.Node("Gemm", [x, weight], null, Attr.Int("transB", 1));
+        return graph.Node("Gemm", bias is null ? [x, weight] : [x, weight, bias], null, Attr.Int("transB", 1));
     }
 
     /// <summary>

@@ -20,20 +20,28 @@ public static class ExportedDecoder
             for (int i = 0; i < values.Length; i++) values[i] = (float)(random.NextDouble() * 0.04 - 0.02);
             weights[name] = new FloatWeight(values, shape);
         }
-        long d = arch.ModelDim, kvd = (long)arch.KvHeads * arch.HeadDim, f = arch.FfnDim;
+        long d = arch.ModelDim, hd = arch.HeadDim;
         Add("embed.weight", arch.VocabSize, d);
         for (int layer = 0; layer < arch.Layers; layer++)
         {
             var p = $"layers.{layer}.";
+            var shape = arch.Layer(layer);
+            long q = shape.Heads * hd, kvd = shape.KvHeads * hd, f = shape.FfnDim;
             Add(p + "attn_norm.weight", d);
-            Add(p + "attn.q_proj.weight", d, d);
+            Add(p + "attn.q_proj.weight", q, d);
             Add(p + "attn.k_proj.weight", kvd, d);
             Add(p + "attn.v_proj.weight", kvd, d);
-            Add(p + "attn.o_proj.weight", d, d);
+            if (arch.AttentionBias)
+            {
+                Add(p + "attn.q_proj.bias", q);
+                Add(p + "attn.k_proj.bias", kvd);
+                Add(p + "attn.v_proj.bias", kvd);
+            }
+            Add(p + "attn.o_proj.weight", d, q);
             if (arch.QkNorm)
             {
-                Add(p + "attn.q_norm.weight", arch.HeadDim);
-                Add(p + "attn.k_norm.weight", arch.HeadDim);
+                Add(p + "attn.q_norm.weight", hd);
+                Add(p + "attn.k_norm.weight", hd);
             }
             Add(p + "mlp_norm.weight", d);
             Add(p + "mlp.gate_proj.weight", f, d);

@@ -30,10 +30,13 @@ public sealed class KernelCensus
     /// only sizes weights). Three because ORT's optimizer merges the layers' equal shape computations into one node that
     /// it leaves in the first layer (queries' heads) or the last (keys' and values'): layers between are alike. Every
     /// size that appears in a shape constant is kept, since equal constants change what it merges. Cached per structure.
+    /// A model with per-layer shapes (layer-wise scaling) has no alike layers between: its census keeps every layer.
     /// </summary>
     public static KernelCensus For(ArchitectureSpec arch)
     {
-        var structure = arch with { FfnDim = Math.Min(arch.FfnDim, 16), Layers = Math.Min(arch.Layers, 3) };
+        var structure = arch.LayerShapes is { } shapes
+            ? arch with { FfnDim = Math.Min(arch.FfnDim, 16), LayerShapes = shapes.Select(s => s with { FfnDim = Math.Min(s.FfnDim, 16) }).ToList() }
+            : arch with { FfnDim = Math.Min(arch.FfnDim, 16), Layers = Math.Min(arch.Layers, 3) };
         var census = Cache.GetOrAdd(structure, s => Take(ExportedDecoder.Export(s), s.Layers));
         return census.censusLayers == arch.Layers ? census : new KernelCensus(census.counts, census.censusLayers) { modelLayers = arch.Layers };
     }

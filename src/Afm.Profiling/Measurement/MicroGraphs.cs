@@ -21,26 +21,31 @@ public static class MicroGraphs
     {
         var w = new MicroGraphWriter(seed);
         var ops = new ExportOps(w.Graph, (float)arch.NormEpsilon);
-        int hd = arch.HeadDim, heads = arch.Heads, kvHeads = arch.KvHeads;
+        var shape = ShapeOf(op, arch);
+        int hd = arch.HeadDim, heads = shape.Heads, kvHeads = shape.KvHeads;
         var idsShape = computedShapes > 0 ? w.Int64Input("ids_shape", [1, n], 2) : "";
         var qShape = computedShapes > 0 ? ops.HeadsShape(idsShape, heads, hd) : w.Int64Input("q_shape", [1, n, heads, hd], 4);
         var kvShape = heads == kvHeads ? qShape
             : computedShapes > 1 ? ops.HeadsShape(idsShape, kvHeads, hd) : w.Int64Input("kv_shape", [1, n, kvHeads, hd], 4);
-        var q = ops.SplitHeads(w.FloatInput("q", n, arch.ModelDim), qShape, null);
+        var q = ops.SplitHeads(w.FloatInput("q", n, (long)heads * hd), qShape, null);
         var k = ops.SplitHeads(w.FloatInput("k", n, (long)kvHeads * hd), kvShape, null);
         var v = ops.SplitHeads(w.FloatInput("v", n, (long)kvHeads * hd), kvShape, null);
         var keys = ops.AppendToCache(w.FloatInput("past_key", 1, kvHeads, t - n, hd), k, "present_key");
         var values = ops.AppendToCache(w.FloatInput("past_value", 1, kvHeads, t - n, hd), v, "present_value");
         var output = ops.GroupedAttention(q, keys, values, w.FloatInput("bias", n, t), heads, kvHeads, hd);
-        return w.Finish(op.Name, [(output, [n, arch.ModelDim]), (keys, [1, kvHeads, t, hd]), (values, [1, kvHeads, t, hd])]);
+        return w.Finish(op.Name, [(output, [n, (long)heads * hd]), (keys, [1, kvHeads, t, hd]), (values, [1, kvHeads, t, hd])]);
     }
+
+    /// <summary>The shape of the block <paramref name="op"/> is part of; the first block's for ops outside the blocks (the positions read layer 0's cache).</summary>
+    private static LayerShape ShapeOf(Op op, ArchitectureSpec arch) => arch.Layer(op.Block ?? 0);
 
     public static MicroGraph For(Op op, ArchitectureSpec arch, long tokens, long keys, int seed = 1)
     {
         var w = new MicroGraphWriter(seed);
         var g = w.Graph;
         var ops = new ExportOps(g, (float)arch.NormEpsilon);
-        long n = tokens, t = keys, d = arch.ModelDim, hd = arch.HeadDim, heads = arch.Heads, kvHeads = arch.KvHeads, f = arch.FfnDim;
+        var layer = ShapeOf(op, arch);
+        long n = tokens, t = keys, d = arch.ModelDim, hd = arch.HeadDim, heads = layer.Heads, kvHeads = layer.KvHeads, f = layer.FfnDim;
         string IdsShape() => w.Int64Input("ids_shape", [1, n], 2);
         switch (op.Kind)
         {
@@ -67,7 +72,8 @@ public static class MicroGraphs
             case OpKind.Linear:
             {
                 var x = w.FloatInput("x", n, op.WeightColumns);
-                var y = ops.Linear(x, w.Weight("w", op.WeightRows, op.WeightColumns));
+                // A projection's only fixed-format weight is its bias (q/k/v with AttentionBias), Gemm's C in the export.
+                var y = ops.Linear(x, w.Weight("w", op.WeightRows, op.WeightColumns), op.FixedWeightBytes > 0 ? w.Weight("b", op.WeightRows) : null);
                 // An adaptable projection of the export also computes its LoRA term over optional inputs (rank 0 with no
                 // adapter: two more Gemms), which the census counts as the projection's kernels (DecoderGraph.Projection).
                 if (op.Kernels > 1)

@@ -21,8 +21,7 @@ public static class WholeModel
         {
             new(DecoderNames.InputIds, [1, n], null, Enumerable.Range(0, (int)n).Select(_ => (long)random.Next(arch.VocabSize)).ToArray()),
         };
-        long[] cacheShape = [1, arch.KvHeads, past, arch.HeadDim];
-        float[] Cache()
+        float[] Cache(long[] cacheShape)
         {
             var values = new float[cacheShape.Aggregate(1L, (a, b) => a * b)];
             for (int i = 0; i < values.Length; i++) values[i] = (float)(random.NextDouble() * 2 - 1);
@@ -31,8 +30,9 @@ public static class WholeModel
         var outputs = new List<string> { DecoderNames.Logits };
         for (int layer = 0; layer < arch.Layers; layer++)
         {
-            inputs.Add(new(DecoderNames.PastKey(layer), cacheShape, Cache(), null));
-            inputs.Add(new(DecoderNames.PastValue(layer), cacheShape, Cache(), null));
+            long[] cacheShape = [1, arch.Layer(layer).KvHeads, past, arch.HeadDim];
+            inputs.Add(new(DecoderNames.PastKey(layer), cacheShape, Cache(cacheShape), null));
+            inputs.Add(new(DecoderNames.PastValue(layer), cacheShape, Cache(cacheShape), null));
             outputs.Add(DecoderNames.PresentKey(layer));
             outputs.Add(DecoderNames.PresentValue(layer));
         }

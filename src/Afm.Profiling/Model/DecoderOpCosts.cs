@@ -5,7 +5,7 @@ using Afm.Profiling.Measurement;
 namespace Afm.Profiling.Model;
 
 /// <summary>
-/// The operations of the AFM decoder as exported (Afm.Onnx's DecoderGraph) for one workload, with FLOPs and activation
+/// The operations of the generalized decoder as exported (Afm.Onnx's DecoderGraph) for one workload, with FLOPs and activation
 /// bytes counted by the formulas of specs/profiling.md, "What an operation costs", and the kernels ONNX Runtime makes of
 /// each once it has optimized the export (<see cref="KernelCensus"/>). An op's bytes are what every one of its kernels
 /// reads and writes, intermediates included: a rope of [n, hd] moves the rotated copy and both products through
@@ -20,8 +20,7 @@ public static class DecoderOpCosts
     public static IReadOnlyList<Op> For(ArchitectureSpec arch, long tokens, long keys, int activationBytes, KernelCensus? kernels = null)
     {
         kernels ??= KernelCensus.For(arch);
-        long n = tokens, t = keys, a = activationBytes, d = arch.ModelDim, f = arch.FfnDim, v = arch.VocabSize;
-        long hd = arch.HeadDim, kvd = (long)arch.KvHeads * hd, heads = arch.Heads;
+        long n = tokens, t = keys, a = activationBytes, d = arch.ModelDim, v = arch.VocabSize, hd = arch.HeadDim;
         var ops = new List<Op>
         {
             new("embed", OpKind.Embedding, "embed", "embed", v, d, n, 0, n * d * a, 0, 0),
@@ -32,30 +31,38 @@ public static class DecoderOpCosts
         for (int i = 0; i < arch.Layers; i++)
         {
             string p = $"layers.{i}";
-            ops.Add(Norm($"{p}.attn_norm", p, n, d, a));
-            ops.Add(Linear($"{p}.attn.q_proj", p, n, d, d, a));
-            ops.Add(Linear($"{p}.attn.k_proj", p, n, kvd, d, a));
-            ops.Add(Linear($"{p}.attn.v_proj", p, n, kvd, d, a));
+            // Each layer its own shape (layer-wise scaling); q is heads x hd wide, which is d unless the head width is given.
+            var shape = arch.Layer(i);
+            long heads = shape.Heads, q = heads * hd, kvd = shape.KvHeads * hd, f = shape.FfnDim;
+            var layerOps = new List<Op>
+            {
+                Norm($"{p}.attn_norm", p, n, d, a),
+                Linear($"{p}.attn.q_proj", p, n, q, d, a, arch.AttentionBias),
+                Linear($"{p}.attn.k_proj", p, n, kvd, d, a, arch.AttentionBias),
+                Linear($"{p}.attn.v_proj", p, n, kvd, d, a, arch.AttentionBias),
+            };
             if (arch.QkNorm)
-                ops.Add(new($"{p}.attn.qk_norm", OpKind.QkNorm, null, p, 0, 0, 0, 4 * n * (d + kvd), 2 * n * (d + kvd) * a, 2 * hd * 4, 0));
+                layerOps.Add(new($"{p}.attn.qk_norm", OpKind.QkNorm, null, p, 0, 0, 0, 4 * n * (q + kvd), 2 * n * (q + kvd) * a, 2 * hd * 4, 0));
             // Per q and k (x elements): the product by the [hd, hd] rotation (2x), two products by cos/sin (2x each, plus
             // their rows) and the sum (3x); 2 hd FLOPs per element for the rotation, 3 for the rest.
-            ops.Add(new($"{p}.attn.rope", OpKind.Rope, null, p, 0, 0, 0, (2 * hd + 3) * n * (d + kvd), (9 * n * (d + kvd) + 4 * n * hd) * a, 2 * hd * hd * 4, 0));
+            layerOps.Add(new($"{p}.attn.rope", OpKind.Rope, null, p, 0, 0, 0, (2 * hd + 3) * n * (q + kvd), (9 * n * (q + kvd) + 4 * n * hd) * a, 2 * hd * hd * 4, 0));
             // Scores and weighted values: 4*hd FLOPs per (head, token, key) pair, softmax 5. Bytes: q, k, v transposed into
             // heads, the cache extended (read and written), the keys transposed, q and keys read by the scaled product,
             // the scores through product, mask, softmax and second product (6 passes), values read, the output written
             // and transposed back.
-            ops.Add(new($"{p}.attn.attention", OpKind.Attention, null, p, 0, 0, 0, heads * n * t * (4 * hd + 5),
-                (6 * n * d + 4 * n * kvd + 8 * t * kvd + 6 * heads * n * t + n * t) * a, 0, 0));
-            ops.Add(Linear($"{p}.attn.o_proj", p, n, d, d, a));
-            ops.Add(Residual($"{p}.attn_residual", p, n, d, a));
-            ops.Add(Norm($"{p}.mlp_norm", p, n, d, a));
-            ops.Add(Linear($"{p}.mlp.gate_proj", p, n, f, d, a));
-            ops.Add(Linear($"{p}.mlp.up_proj", p, n, f, d, a));
+            layerOps.Add(new($"{p}.attn.attention", OpKind.Attention, null, p, 0, 0, 0, heads * n * t * (4 * hd + 5),
+                (6 * n * q + 4 * n * kvd + 8 * t * kvd + 6 * heads * n * t + n * t) * a, 0, 0));
+            layerOps.Add(Linear($"{p}.attn.o_proj", p, n, d, q, a));
+            layerOps.Add(Residual($"{p}.attn_residual", p, n, d, a));
+            layerOps.Add(Norm($"{p}.mlp_norm", p, n, d, a));
+            layerOps.Add(Linear($"{p}.mlp.gate_proj", p, n, f, d, a));
+            layerOps.Add(Linear($"{p}.mlp.up_proj", p, n, f, d, a));
             // SiLU (one fused kernel, 2 passes) and the product with up (3 passes).
-            ops.Add(new($"{p}.mlp.swiglu", OpKind.SwiGlu, null, p, 0, 0, 0, 6 * n * f, 5 * n * f * a, 0, 0));
-            ops.Add(Linear($"{p}.mlp.down_proj", p, n, d, f, a));
-            ops.Add(Residual($"{p}.mlp_residual", p, n, d, a));
+            layerOps.Add(new($"{p}.mlp.swiglu", OpKind.SwiGlu, null, p, 0, 0, 0, 6 * n * f, 5 * n * f * a, 0, 0));
+            layerOps.Add(Linear($"{p}.mlp.down_proj", p, n, d, f, a));
+            layerOps.Add(Residual($"{p}.mlp_residual", p, n, d, a));
+            int block = i;
+            ops.AddRange(layerOps.Select(op => op with { Block = block }));
         }
         ops.Add(Norm("norm", "head", n, d, a));
         var head = Linear("lm_head", "head", n, v, d, a);
@@ -77,8 +84,10 @@ public static class DecoderOpCosts
     public static (long Tokens, long Keys) Workload(Phase phase, int promptTokens, int contextTokens) =>
         phase == Phase.Prefill ? (promptTokens, promptTokens) : (1, contextTokens);
 
-    private static Op Linear(string name, string group, long n, long rows, long columns, long a) =>
-        new(name, OpKind.Linear, name, group, rows, columns, rows, 2 * n * rows * columns, n * (rows + columns) * a, 0, 0);
+    /// <param name="bias">A float32 bias [rows] added to every output (Gemm's C): read once, one addition per output element.</param>
+    private static Op Linear(string name, string group, long n, long rows, long columns, long a, bool bias = false) =>
+        new(name, OpKind.Linear, name, group, rows, columns, rows, 2 * n * rows * columns + (bias ? n * rows : 0), n * (rows + columns) * a,
+            bias ? rows * 4 : 0, 0);
 
     /// <summary>One fused kernel (SimplifiedLayerNormalization): x read, y written.</summary>
     private static Op Norm(string name, string group, long n, long d, long a) =>

@@ -15,10 +15,13 @@ public enum OpKind { Embedding, RmsNorm, Linear, QkNorm, Rope, Attention, Residu
 /// <param name="WeightRowsRead">Rows actually read: all for a product, the looked-up tokens for an embedding.</param>
 /// <param name="Flops">Arithmetic operations, not counting dequantization.</param>
 /// <param name="ActivationBytes">Bytes of activations and KV cache read and written.</param>
-/// <param name="FixedWeightBytes">Float32 weights whose format never changes (norm scales).</param>
+/// <param name="FixedWeightBytes">Float32 weights whose format never changes (norm scales, q/k/v biases).</param>
 /// <param name="Kernels">ONNX nodes the export uses for the op: each pays the device's launch overhead.</param>
 public sealed record Op(string Name, OpKind Kind, string? Layer, string Group, long WeightRows, long WeightColumns, long WeightRowsRead,
     long Flops, long ActivationBytes, long FixedWeightBytes, int Kernels)
 {
     public bool HasWeight => Layer is not null;
+
+    /// <summary>Index of the decoder block the op is part of (its shape is <c>ArchitectureSpec.Layer(Block)</c>), or null outside the blocks.</summary>
+    public int? Block { get; init; }
 }

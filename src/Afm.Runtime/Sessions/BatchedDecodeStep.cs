@@ -32,15 +32,15 @@ internal static class BatchedDecodeStep
         {
             values.Add(OrtValue.CreateTensorValueFromMemory(tokens.ToArray(), [batch, 1]));
             values.Add(OrtValue.CreateTensorValueFromMemory(mask, [batch, width + 1]));
-            int rowSize = session.KvHeads * width * session.HeadDim;
             for (int layer = 0; layer < layers; layer++)
             {
+                int kvHeads = session.LayerKvHeads[layer], rowSize = kvHeads * width * session.HeadDim;
                 foreach (bool key in (bool[])[true, false])
                 {
                     var cache = new float[batch * rowSize];
                     for (int b = 0; b < batch; b++) rows[b].CopyRow(layer, key, cache.AsSpan(b * rowSize, rowSize), width);
                     names.Add(key ? DecoderNames.PastKey(layer) : DecoderNames.PastValue(layer));
-                    values.Add(OrtValue.CreateTensorValueFromMemory(cache, [batch, session.KvHeads, width, session.HeadDim]));
+                    values.Add(OrtValue.CreateTensorValueFromMemory(cache, [batch, kvHeads, width, session.HeadDim]));
                 }
             }
 
@@ -48,9 +48,9 @@ internal static class BatchedDecodeStep
             var logits = outputs[0].GetTensorDataAsSpan<float>();
             var result = new float[batch][];
             for (int b = 0; b < batch; b++) result[b] = logits.Slice(b * session.VocabSize, session.VocabSize).ToArray();
-            int presentRow = session.KvHeads * (width + 1) * session.HeadDim;
             for (int layer = 0; layer < layers; layer++)
             {
+                int presentRow = session.LayerKvHeads[layer] * (width + 1) * session.HeadDim;
                 var presentKey = outputs[1 + 2 * layer].GetTensorDataAsSpan<float>();
                 var presentValue = outputs[2 + 2 * layer].GetTensorDataAsSpan<float>();
                 for (int b = 0; b < batch; b++)

@@ -24,6 +24,9 @@ public sealed class DecoderSession : IDisposable
             : throw new InvalidDataException($"{modelPath} has no '{key}' metadata; it was not written by the AFM exporter.");
         Layers = Read(DecoderNames.Metadata.Layers);
         KvHeads = Read(DecoderNames.Metadata.KvHeads);
+        LayerKvHeads = metadata.TryGetValue(DecoderNames.Metadata.LayerKvHeads, out var perLayer)
+            ? ReadList(modelPath, DecoderNames.Metadata.LayerKvHeads, perLayer, Layers)
+            : Enumerable.Repeat(KvHeads, Layers).ToArray();
         HeadDim = Read(DecoderNames.Metadata.HeadDim);
         VocabSize = Read(DecoderNames.Metadata.VocabSize);
         MaxSequenceLength = Read(DecoderNames.Metadata.MaxSequenceLength);
@@ -36,7 +39,10 @@ public sealed class DecoderSession : IDisposable
     }
 
     public int Layers { get; }
+    /// <summary>Key/value heads of a uniform model's caches (the largest layer's with per-layer shapes: use <see cref="LayerKvHeads"/>).</summary>
     public int KvHeads { get; }
+    /// <summary>Key/value heads of each layer's cache, in layer order (all <see cref="KvHeads"/> in a uniform model).</summary>
+    public IReadOnlyList<int> LayerKvHeads { get; }
     public int HeadDim { get; }
     public int VocabSize { get; }
     public int MaxSequenceLength { get; }
@@ -62,9 +68,8 @@ public sealed class DecoderSession : IDisposable
     /// <summary>An empty cache (zero past positions) for one sequence.</summary>
     public KvCache NewCache()
     {
-        long[] shape = [1, KvHeads, 0, HeadDim];
-        OrtValue Empty() => OrtValue.CreateTensorValueFromMemory(Array.Empty<float>(), shape);
-        return new KvCache(Enumerable.Range(0, Layers).Select(_ => Empty()).ToArray(), Enumerable.Range(0, Layers).Select(_ => Empty()).ToArray());
+        OrtValue Empty(int layer) => OrtValue.CreateTensorValueFromMemory(Array.Empty<float>(), [1, LayerKvHeads[layer], 0, HeadDim]);
+        return new KvCache(Enumerable.Range(0, Layers).Select(Empty).ToArray(), Enumerable.Range(0, Layers).Select(Empty).ToArray());
     }
 
     /// <summary>
@@ -106,6 +111,15 @@ public sealed class DecoderSession : IDisposable
         }
         cache.Replace(keys, values, cache.Length + ids.Length);
         return last;
+    }
+
+    /// <summary>A comma-separated list of <paramref name="count"/> positive whole numbers (metadata <paramref name="key"/>).</summary>
+    private static int[] ReadList(string modelPath, string key, string text, int count)
+    {
+        var values = text.Split(',').Select(v => int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : 0).ToArray();
+        if (values.Length != count || values.Contains(0))
+            throw new InvalidDataException($"{modelPath}: metadata '{key}' is '{text}', not {count} positive whole numbers separated by commas.");
+        return values;
     }
 
     private static SessionOptions CreateSessionOptions(RuntimeOptions options)

@@ -119,20 +119,21 @@ public sealed class LoraAdapter : IDisposable
         hooks.Clear();
     }
 
-    /// <summary>(weight name, out, in) of every adapted projection, in layer then projection order.</summary>
+    /// <summary>(weight name, out, in) of every adapted projection, in layer then projection order, each layer with its own shape.</summary>
     public static IEnumerable<(string Weight, long Out, long In)> Targets(Afm.Core.Spec.ArchitectureSpec a)
     {
-        long q = (long)a.Heads * a.HeadDim, kv = (long)a.KvHeads * a.HeadDim;
         for (int i = 0; i < a.Layers; i++)
         {
+            var shape = a.Layer(i);
+            long q = (long)shape.Heads * a.HeadDim, kv = (long)shape.KvHeads * a.HeadDim;
             string layer = "layers." + i.ToString(CultureInfo.InvariantCulture) + ".";
             yield return (layer + "attn.q_proj.weight", q, a.ModelDim);
             yield return (layer + "attn.k_proj.weight", kv, a.ModelDim);
             yield return (layer + "attn.v_proj.weight", kv, a.ModelDim);
             yield return (layer + "attn.o_proj.weight", a.ModelDim, q);
-            yield return (layer + "mlp.gate_proj.weight", a.FfnDim, a.ModelDim);
-            yield return (layer + "mlp.up_proj.weight", a.FfnDim, a.ModelDim);
-            yield return (layer + "mlp.down_proj.weight", a.ModelDim, a.FfnDim);
+            yield return (layer + "mlp.gate_proj.weight", shape.FfnDim, a.ModelDim);
+            yield return (layer + "mlp.up_proj.weight", shape.FfnDim, a.ModelDim);
+            yield return (layer + "mlp.down_proj.weight", a.ModelDim, shape.FfnDim);
         }
     }
 

@@ -48,7 +48,11 @@ public static class Distiller
         var inputs = tensor(buffer, [count, width]).to_type(ScalarType.Int64).narrow(1, 0, calibration.SequenceLength);
         var importance = FfnPruning.Importance(teacher.Model, inputs);
         FfnPruning.Apply(teacher.Model, student, importance);
-        progress?.Invoke($"train: initialized from the teacher, FFN hidden width pruned {teacher.Source.Architecture.FfnDim} -> " +
-            $"{student.Architecture.FfnDim} per layer by activation-weighted importance over {count} calibration sequences");
+        progress?.Invoke($"train: initialized from the teacher, FFN hidden width pruned {Widths(teacher.Source.Architecture)} -> " +
+            $"{Widths(student.Architecture)} per layer by activation-weighted importance over {count} calibration sequences");
     }
+
+    /// <summary>The FFN width, or each layer's (layer-wise scaling) in layer order.</summary>
+    private static string Widths(Afm.Core.Spec.ArchitectureSpec a) => a.LayerShapes is { } shapes
+        ? "(" + string.Join(",", shapes.Select(s => s.FfnDim)) + ")" : a.FfnDim.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }

@@ -9,7 +9,8 @@ namespace Afm.Training.Distillation;
 /// Initializes a student from its teacher by structured pruning of the SwiGLU hidden width (AFM on-device recipe).
 /// Criterion, per layer and hidden unit j: <c>mean over calibration tokens |silu(gate_j . x) x (up_j . x)| x
 /// ||down[:, j]||_2</c> — the average magnitude of what the unit writes into the residual stream. The student's
-/// FfnDim best units are kept in their original order; every other weight is copied unchanged.
+/// FFN width best units of each layer (its own width under layer-wise scaling) are kept in their original order; every
+/// other weight is copied unchanged.
 /// </summary>
 public static class FfnPruning
 {
@@ -17,18 +18,34 @@ public static class FfnPruning
     public const int CalibrationSequences = 32;
 
     /// <summary>Why the student's shapes cannot be pruned from the teacher's, or null when they can.</summary>
+    /// <remarks>
+    /// Layer by layer: every layer keeps the teacher's head counts and narrows its own FFN width to at most the
+    /// teacher's width of that layer, so per-layer shapes (layer-wise scaling) prune as uniform ones do.
+    /// </remarks>
     public static string? Incompatibility(ArchitectureSpec teacher, ArchitectureSpec student)
     {
         var differences = new List<string>();
         void Check<T>(string name, T t, T s) { if (!EqualityComparer<T>.Default.Equals(t, s)) differences.Add($"{name} {s} (teacher {t})"); }
         Check("ModelDim", teacher.ModelDim, student.ModelDim);
         Check("Layers", teacher.Layers, student.Layers);
-        Check("Heads", teacher.Heads, student.Heads);
-        Check("KvHeads", teacher.KvHeads, student.KvHeads);
+        Check("head dimension", teacher.HeadDim, student.HeadDim);
         Check("vocabulary", teacher.VocabSize, student.VocabSize);
         Check("TieEmbeddings", teacher.TieEmbeddings, student.TieEmbeddings);
         Check("QkNorm", teacher.QkNorm, student.QkNorm);
-        if (student.FfnDim > teacher.FfnDim) differences.Add($"FfnDim {student.FfnDim} is larger than the teacher's {teacher.FfnDim}");
+        Check("AttentionBias", teacher.AttentionBias, student.AttentionBias);
+        if (differences.Count == 0)
+        {
+            bool perLayer = teacher.LayerShapes is not null || student.LayerShapes is not null;
+            // A uniform pair is one layer's comparison, said once.
+            for (int i = 0; i < (perLayer ? student.Layers : 1); i++)
+            {
+                LayerShape t = teacher.Layer(i), s = student.Layer(i);
+                string at = perLayer ? $" of layer {i}" : "";
+                Check("Heads" + at, t.Heads, s.Heads);
+                Check("KvHeads" + at, t.KvHeads, s.KvHeads);
+                if (s.FfnDim > t.FfnDim) differences.Add($"FfnDim{at} {s.FfnDim} is larger than the teacher's {t.FfnDim}");
+            }
+        }
         return differences.Count == 0 ? null
             : "pruning keeps the teacher's shapes except the FFN hidden width, but the student has " + string.Join(", ", differences);
     }
@@ -82,7 +99,7 @@ public static class FfnPruning
     {
         var teacherBlocks = Blocks(teacher);
         var studentBlocks = Blocks(student);
-        var kept = importance.Select(s => Select(s, student.Architecture.FfnDim)).ToArray();
+        var kept = importance.Select((s, layer) => Select(s, student.Architecture.Layer(layer).FfnDim)).ToArray();
         var teacherParameters = teacher.named_parameters().ToDictionary(p => p.name, p => p.parameter);
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();

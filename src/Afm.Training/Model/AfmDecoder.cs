@@ -6,12 +6,13 @@ using static TorchSharp.torch;
 namespace Afm.Training.Model;
 
 /// <summary>
-/// The AFM decoder-only transformer: token embedding, <c>Layers</c> pre-norm blocks, final RMSNorm, and an
-/// output projection that is the embedding matrix itself when <c>TieEmbeddings</c> (then there is no
+/// The generalized decoder-only transformer (AFM, Llama, Mistral, Qwen2/3, OpenELM): token embedding, <c>Layers</c>
+/// pre-norm blocks, each with its own head counts and FFN width when the architecture has per-layer shapes, final
+/// RMSNorm, and an output projection that is the embedding matrix itself when <c>TieEmbeddings</c> (then there is no
 /// <c>lm_head.weight</c> parameter; exporters must reuse <c>embed.weight</c>).
 /// Parameter names: embed.weight, layers.{i}.attn_norm.weight, layers.{i}.attn.{q,k,v,o}_proj.weight,
-/// layers.{i}.attn.{q,k}_norm.weight (QK-norm), layers.{i}.mlp_norm.weight,
-/// layers.{i}.mlp.{gate,up,down}_proj.weight, norm.weight, lm_head.weight (untied only).
+/// layers.{i}.attn.{q,k,v}_proj.bias (AttentionBias only), layers.{i}.attn.{q,k}_norm.weight (QK-norm),
+/// layers.{i}.mlp_norm.weight, layers.{i}.mlp.{gate,up,down}_proj.weight, norm.weight, lm_head.weight (untied only).
 /// </summary>
 public sealed class AfmDecoder : nn.Module<Tensor, Tensor>
 {
@@ -32,9 +33,7 @@ public sealed class AfmDecoder : nn.Module<Tensor, Tensor>
         Architecture = architecture;
         rotary = new RotaryEmbedding(architecture.HeadDim, architecture.RopeBase);
         embed = nn.Embedding(architecture.VocabSize, architecture.ModelDim);
-        layers = nn.ModuleList(Enumerable.Range(0, architecture.Layers)
-            .Select(i => new DecoderBlock(i.ToString(System.Globalization.CultureInfo.InvariantCulture), architecture, rotary))
-            .ToArray());
+        layers = nn.ModuleList(Enumerable.Range(0, architecture.Layers).Select(i => new DecoderBlock(i, architecture, rotary)).ToArray());
         norm = new RmsNorm("norm", architecture.ModelDim, architecture.NormEpsilon);
         if (!architecture.TieEmbeddings) lm_head = nn.Linear(architecture.ModelDim, architecture.VocabSize, hasBias: false);
         RegisterComponents();
@@ -73,7 +72,7 @@ public sealed class AfmDecoder : nn.Module<Tensor, Tensor>
     /// <summary>
     /// Normal(0, 0.02) for embeddings and projections; the projections that write into the residual stream
     /// (o_proj, down_proj) get 0.02/sqrt(2*layers) so the residual's variance does not grow with depth.
-    /// Norm weights stay at 1. Draws come in parameter order from torch's global generator (the generator built
+    /// Norm weights stay at 1 and q/k/v biases at 0 (as Qwen2 initializes them). Draws come in parameter order from torch's global generator (the generator built
     /// from the seed is ignored by TorchSharp 0.107's <c>nn.init.normal_</c>), so <c>manual_seed</c> before the
     /// constructor fixes the init; the seed alone does not.
     /// </summary>
@@ -87,6 +86,8 @@ public sealed class AfmDecoder : nn.Module<Tensor, Tensor>
         {
             foreach (var (name, p) in layer.named_parameters())
             {
+                // nn.Linear drew its bias at construction; a model trained here starts it at 0.
+                if (name.EndsWith(".bias", StringComparison.Ordinal)) p.zero_();
                 if (p.dim() != 2) continue;
                 bool residual = name.EndsWith("o_proj.weight", StringComparison.Ordinal) || name.EndsWith("down_proj.weight", StringComparison.Ordinal);
                 nn.init.normal_(p, 0, residual ? residualStd : InitStd, generator);

@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 
 namespace Afm.Training.Model;
 
-/// <summary>Pre-norm transformer block: x + attn(norm(x)), then h + mlp(norm(h)).</summary>
+/// <summary>Pre-norm transformer block: x + attn(norm(x)), then h + mlp(norm(h)), with its layer's own shape (<see cref="Afm.Core.Spec.ArchitectureSpec.Layer"/>).</summary>
 public sealed class DecoderBlock : nn.Module<Tensor, Tensor>
 {
     private readonly RmsNorm attn_norm;
@@ -11,13 +11,15 @@ public sealed class DecoderBlock : nn.Module<Tensor, Tensor>
     private readonly RmsNorm mlp_norm;
     private readonly SwiGluMlp mlp;
 
-    public DecoderBlock(string name, Afm.Core.Spec.ArchitectureSpec architecture, RotaryEmbedding rotary) : base(name)
+    public DecoderBlock(int index, Afm.Core.Spec.ArchitectureSpec architecture, RotaryEmbedding rotary)
+        : base(index.ToString(System.Globalization.CultureInfo.InvariantCulture))
     {
+        var shape = architecture.Layer(index);
         attn_norm = new RmsNorm("attn_norm", architecture.ModelDim, architecture.NormEpsilon);
-        attn = new GroupedQueryAttention("attn", architecture.ModelDim, architecture.Heads, architecture.KvHeads,
-            architecture.QkNorm, architecture.NormEpsilon, rotary);
+        attn = new GroupedQueryAttention("attn", architecture.ModelDim, shape.Heads, shape.KvHeads,
+            architecture.QkNorm, architecture.NormEpsilon, rotary, architecture.HeadDim, architecture.AttentionBias);
         mlp_norm = new RmsNorm("mlp_norm", architecture.ModelDim, architecture.NormEpsilon);
-        mlp = new SwiGluMlp("mlp", architecture.ModelDim, architecture.FfnDim);
+        mlp = new SwiGluMlp("mlp", architecture.ModelDim, shape.FfnDim);
         RegisterComponents();
     }
 

@@ -7,7 +7,8 @@ namespace Afm.Training.Model;
 /// <summary>
 /// Causal grouped-query attention: <c>heads</c> query heads share <c>kvHeads</c> key/value heads
 /// (heads / kvHeads queries per group), with optional per-head RMSNorm of queries and keys (QK-norm)
-/// before RoPE, as in the AFM report. Projections have no bias.
+/// before RoPE, as in the AFM report. The head width is ModelDim / heads unless given (Qwen3 and OpenELM state it, and
+/// heads x headDim need not equal ModelDim); q, k and v have biases only when asked (Qwen2), o never.
 /// </summary>
 public sealed class GroupedQueryAttention : nn.Module<Tensor, Tensor>
 {
@@ -23,22 +24,24 @@ public sealed class GroupedQueryAttention : nn.Module<Tensor, Tensor>
     private readonly int kvHeads;
     private readonly int headDim;
 
+    /// <param name="headDim">Width of one head; null: <paramref name="modelDim"/> / <paramref name="heads"/>.</param>
+    /// <param name="bias">Whether q, k and v have biases (<c>attn.{q,k,v}_proj.bias</c>).</param>
     public GroupedQueryAttention(string name, int modelDim, int heads, int kvHeads, bool qkNorm, double normEpsilon,
-        RotaryEmbedding rotary) : base(name)
+        RotaryEmbedding rotary, int? headDim = null, bool bias = false) : base(name)
     {
         if (heads % kvHeads != 0) throw new ArgumentException($"Heads ({heads}) must be a multiple of KvHeads ({kvHeads}).");
         this.heads = heads;
         this.kvHeads = kvHeads;
         this.rotary = rotary;
-        headDim = modelDim / heads;
-        q_proj = nn.Linear(modelDim, heads * headDim, hasBias: false);
-        k_proj = nn.Linear(modelDim, kvHeads * headDim, hasBias: false);
-        v_proj = nn.Linear(modelDim, kvHeads * headDim, hasBias: false);
-        o_proj = nn.Linear(heads * headDim, modelDim, hasBias: false);
+        this.headDim = headDim ?? modelDim / heads;
+        q_proj = nn.Linear(modelDim, heads * this.headDim, hasBias: bias);
+        k_proj = nn.Linear(modelDim, kvHeads * this.headDim, hasBias: bias);
+        v_proj = nn.Linear(modelDim, kvHeads * this.headDim, hasBias: bias);
+        o_proj = nn.Linear(heads * this.headDim, modelDim, hasBias: false);
         if (qkNorm)
         {
-            q_norm = new RmsNorm("q_norm", headDim, normEpsilon);
-            k_norm = new RmsNorm("k_norm", headDim, normEpsilon);
+            q_norm = new RmsNorm("q_norm", this.headDim, normEpsilon);
+            k_norm = new RmsNorm("k_norm", this.headDim, normEpsilon);
         }
         RegisterComponents();
     }

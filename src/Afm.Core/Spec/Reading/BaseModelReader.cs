@@ -92,6 +92,13 @@ internal static class BaseModelReader
         Agree("TieEmbeddings", p.TieEmbeddings, a.TieEmbeddings, a.TieEmbeddings ? "true" : "false");
         Agree("QkNorm", p.QkNorm, a.QkNorm, a.QkNorm ? "true" : "false");
         Agree("NormEpsilon", p.NormEpsilon, a.NormEpsilon, a.NormEpsilon.ToString("R", CultureInfo.InvariantCulture));
+        Agree("HeadDim", p.HeadDim, a.HeadDim, a.HeadDim.ToString(CultureInfo.InvariantCulture));
+        Agree("AttentionBias", p.AttentionBias, a.AttentionBias, a.AttentionBias ? "true (q/k/v biases)" : "false");
+        var baseShapes = Enumerable.Range(0, a.Layers).Select(a.Layer).ToList();
+        if (context.Property("LayerWiseScaling") is { } scaling && p.LayerShapes is { } shapes && !shapes.SequenceEqual(baseShapes))
+            context.Error(DiagnosticCodes.PropertyDisagreesWithBaseModel, scaling.Location,
+                $"{scaling.What} gives layers of ({string.Join("; ", shapes.Select(s => $"{s.Heads}, {s.KvHeads}, {s.FfnDim}"))}) heads, kv heads and FFN width, " +
+                $"but BaseModel '{baseModel.Item.Include}' has ({string.Join("; ", baseShapes.Select(s => $"{s.Heads}, {s.KvHeads}, {s.FfnDim}"))}); the architecture comes from the base. Remove LayerWiseScaling and its properties.");
         if (p.MaxSequenceLengthValue is { } max && p.MaxSequenceLength is int m && m > a.MaxSequenceLength)
             context.Error(DiagnosticCodes.SequenceLengthBeyondBaseModel, max.Location,
                 $"{max.What} is {m}, but BaseModel '{baseModel.Item.Include}' was made for contexts of at most {a.MaxSequenceLength}; RoPE positions beyond it were never trained. " +
@@ -100,6 +107,7 @@ internal static class BaseModelReader
         {
             ModelDim = a.ModelDim, Layers = a.Layers, Heads = a.Heads, KvHeads = a.KvHeads, FfnDim = a.FfnDim,
             RopeBase = a.RopeBase, TieEmbeddings = a.TieEmbeddings, QkNorm = a.QkNorm, NormEpsilon = a.NormEpsilon,
+            HeadDim = a.ExplicitHeadDim, AttentionBias = a.AttentionBias, LayerShapes = a.LayerShapes,
             MaxSequenceLength = p.MaxSequenceLength is int shorter && shorter <= a.MaxSequenceLength ? shorter : a.MaxSequenceLength,
         };
     }

@@ -25,6 +25,13 @@ internal static class DiagnosticCodes
     public const string KvHeadsDoNotDivideHeads = "AFM1102";
     public const string OddHeadDim = "AFM1103";
 
+    // 111x: the generalized decoder (head width, biases, layer-wise scaling).
+    public const string ScalingWithoutHeadDim = "AFM1110";
+    public const string PropertyDerivedByScaling = "AFM1111";
+    public const string InvalidMultipliers = "AFM1112";
+    public const string OddExplicitHeadDim = "AFM1113";
+    public const string ScalingPropertyWithoutScaling = "AFM1114";
+
     // 12xx: tokenizer.
     public const string TokenizerMissing = "AFM1201";
     public const string MultipleTokenizers = "AFM1202";

@@ -12,10 +12,16 @@ internal sealed record ProjectProperties
     public DeterminismMode? Determinism { get; init; }
     public int? ModelDim { get; init; }
     public int? Layers { get; init; }
+    /// <summary>Query heads; with layer-wise scaling, the largest of any layer.</summary>
     public int? Heads { get; init; }
     public int? KvHeads { get; init; }
     /// <summary>Wide: the default (8/3 x ModelDim) of a huge ModelDim does not fit an int, and the resource check says so.</summary>
     public long? FfnDim { get; init; }
+    /// <summary>HeadDim when set (else ModelDim / Heads).</summary>
+    public int? HeadDim { get; init; }
+    public bool? AttentionBias { get; init; }
+    /// <summary>Each layer's shape with LayerWiseScaling=true, else null.</summary>
+    public IReadOnlyList<LayerShape>? LayerShapes { get; init; }
     public double? RopeBase { get; init; }
     public bool? TieEmbeddings { get; init; }
     public bool? QkNorm { get; init; }
@@ -56,12 +62,27 @@ internal static partial class PropertyReader
         RawValue? Architecture(string name, string example) => hasBaseModel ? context.Property(name) : context.RequiredProperty(name, example);
         var modelDim = Architecture("ModelDim", "256") is { } md ? context.Int(md, SpecContext.Positive) : null;
         var layers = Architecture("Layers", "6") is { } l ? context.Int(l, SpecContext.Positive) : null;
-        var heads = Architecture("Heads", "8") is { } h ? context.Int(h, SpecContext.Positive) : null;
-        var kvHeadsValue = context.Property("KvHeads");
-        var kvHeads = kvHeadsValue is { } kv ? context.Int(kv, SpecContext.Positive) : heads;
+        var headDim = LayerWiseScalingReader.HeadDim(context);
         var maxSequence = context.Property("MaxSequenceLength");
-
-        CheckHeads(context, modelDim, heads, kvHeads, kvHeadsValue);
+        int? heads, kvHeads;
+        long? ffnDim;
+        IReadOnlyList<LayerShape>? layerShapes = null;
+        if (LayerWiseScalingReader.Enabled(context) == true)
+        {
+            layerShapes = LayerWiseScalingReader.Shapes(context, modelDim, layers, headDim);
+            heads = layerShapes?.Max(s => s.Heads);
+            kvHeads = layerShapes?.Max(s => s.KvHeads);
+            ffnDim = layerShapes?.Max(s => s.FfnDim);
+        }
+        else
+        {
+            LayerWiseScalingReader.RejectScalingProperties(context);
+            heads = Architecture("Heads", "8") is { } h ? context.Int(h, SpecContext.Positive) : null;
+            var kvHeadsValue = context.Property("KvHeads");
+            kvHeads = kvHeadsValue is { } kv ? context.Int(kv, SpecContext.Positive) : heads;
+            CheckHeads(context, modelDim, heads, kvHeads, kvHeadsValue, headDim);
+            ffnDim = context.Property("FfnDim") is { } ffn ? context.Int(ffn, SpecContext.Positive) : modelDim is int d ? DefaultFfnDim(d) : null;
+        }
         var determinism = ReadDeterminism(context);
 
         return new ProjectProperties
@@ -75,7 +96,10 @@ internal static partial class PropertyReader
             Layers = layers,
             Heads = heads,
             KvHeads = kvHeads,
-            FfnDim = context.Property("FfnDim") is { } ffn ? context.Int(ffn, SpecContext.Positive) : modelDim is int d ? DefaultFfnDim(d) : null,
+            FfnDim = ffnDim,
+            HeadDim = headDim,
+            AttentionBias = context.Property("AttentionBias") is { } bias ? context.Bool(bias) : false,
+            LayerShapes = layerShapes,
             RopeBase = context.Property("RopeBase") is { } rope ? context.Double(rope, SpecContext.Positive) : DefaultRopeBase,
             TieEmbeddings = context.Property("TieEmbeddings") is { } tie ? context.Bool(tie) : true,
             QkNorm = context.Property("QkNorm") is { } qk ? context.Bool(qk) : true,
@@ -96,9 +120,10 @@ internal static partial class PropertyReader
         return (ffn + 63) / 64 * 64;
     }
 
-    private static void CheckHeads(SpecContext context, int? modelDim, int? heads, int? kvHeads, RawValue? kvHeadsValue)
+    /// <summary>Without HeadDim every head is ModelDim / Heads wide, so Heads must divide ModelDim into an even width; with it (checked there), any Heads will do.</summary>
+    private static void CheckHeads(SpecContext context, int? modelDim, int? heads, int? kvHeads, RawValue? kvHeadsValue, int? headDim)
     {
-        if (modelDim is int dim && heads is int h)
+        if (modelDim is int dim && heads is int h && headDim is null && context.Property("HeadDim") is null)
         {
             var location = context.Property("Heads")?.Location ?? context.Locator.Project;
             if (dim % h != 0)

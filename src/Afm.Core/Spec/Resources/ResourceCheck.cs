@@ -76,7 +76,8 @@ internal static class ResourceCheck
         var checks = new List<(RawValue? Value, long Size, long Max)>
         {
             (context.Property("ModelDim"), m.ModelDim, MaxModelDim),
-            (context.Property("FfnDim") ?? context.Property("ModelDim"), m.FfnDim, MaxFfnDim),
+            // Under layer-wise scaling the widest layer's FFN comes from FfnMultipliers (or its default) times ModelDim.
+            (context.Property("FfnDim") ?? (m.LayerShapes is null ? null : context.Property("FfnMultipliers")) ?? context.Property("ModelDim"), m.FfnDim, MaxFfnDim),
             (context.Property("Layers"), m.Layers, MaxLayers),
             (tokenizer?.Get("VocabSize"), m.VocabSize, MaxVocabSize),
             (context.Property("MaxSequenceLength"), m.MaxSequenceLength, MaxSequenceLength),
@@ -92,7 +93,9 @@ internal static class ResourceCheck
             var v = value!.Value;
             if (!reported.Add(v.Location)) continue; // ModelDim beyond its limit makes its default FfnDim so too: one mistake
             // FfnDim defaults to 8/3 x ModelDim: when unset, the ModelDim that made it is the value to change.
-            var beyond = v.What == "ModelDim" && size != m.ModelDim ? $"{v.What} is {v.Text}, so the default FfnDim (8/3 x ModelDim = {size}) is" : $"{v.What} is {v.Text},";
+            var beyond = v.What == "ModelDim" && size != m.ModelDim
+                ? m.LayerShapes is null ? $"{v.What} is {v.Text}, so the default FfnDim (8/3 x ModelDim = {size}) is" : $"{v.What} is {v.Text}, so the widest layer's FFN ({size}) is"
+                : v.What == "FfnMultipliers" ? $"{v.What} is {v.Text}, so the widest layer's FFN ({size}) is" : $"{v.What} is {v.Text},";
             context.Error(DiagnosticCodes.ResourcesExceeded, v.Location,
                 $"{beyond} beyond any sane model (at most {max}); the model would have {Count(parameters)} parameters "
                 + $"and its training state alone {Bytes(ResourceEstimate.TrainingState(m))}. Lower {v.What.Split(' ')[0]}.");

@@ -1,10 +1,16 @@
 namespace Afm.Core.Spec.Resources;
 
 /// <summary>The shape of the model as far as sizes go; every value as written, widened so no product overflows.</summary>
+/// <remarks>Heads, KvHeads and FfnDim are the uniform values, or the largest of any layer when <see cref="LayerShapes"/> is set.</remarks>
 internal sealed record ModelShape(long ModelDim, long Layers, long Heads, long KvHeads, long FfnDim, long VocabSize, bool TieEmbeddings,
     bool QkNorm, long MaxSequenceLength)
 {
-    public long HeadDim => ModelDim / Heads;
+    public long? ExplicitHeadDim { get; init; }
+    public bool AttentionBias { get; init; }
+    /// <summary>Each layer's shape (layer-wise scaling), or null: every layer has Heads, KvHeads and FfnDim.</summary>
+    public IReadOnlyList<LayerShape>? LayerShapes { get; init; }
+
+    public long HeadDim => ExplicitHeadDim ?? ModelDim / Heads;
 }
 
 /// <summary>What one training stage (or feature adapter) asks of the machine, as written in its element.</summary>
@@ -21,14 +27,20 @@ internal static class ResourceEstimate
 
     /// <summary>
     /// Weights of the decoder: token embedding (and a separate output head unless tied), per layer the q and o
-    /// projections (D x D), k and v (D x KvHeads·HeadDim), SwiGLU's three D x F matrices, two norms (and q/k norms),
-    /// and the final norm.
+    /// projections (D x Heads·HeadDim: D x D unless the head width is given), k and v (D x KvHeads·HeadDim), SwiGLU's
+    /// three D x F matrices, two norms (and q/k norms, and q/k/v biases), and the final norm; each layer with its own
+    /// heads and F under layer-wise scaling.
     /// </summary>
     public static double Parameters(ModelShape m)
     {
-        double d = m.ModelDim, kv = (double)m.KvHeads * m.HeadDim;
-        double perLayer = 2 * d * d + 2 * d * kv + 3 * d * m.FfnDim + 2 * d + (m.QkNorm ? 2.0 * m.HeadDim : 0);
-        return (m.TieEmbeddings ? 1 : 2) * (double)m.VocabSize * d + m.Layers * perLayer + d;
+        double d = m.ModelDim, hd = m.HeadDim;
+        double PerLayer(double heads, double kvHeads, double ffn)
+        {
+            double q = heads * hd, kv = kvHeads * hd;
+            return 2 * d * q + 2 * d * kv + 3 * d * ffn + 2 * d + (m.QkNorm ? 2.0 * hd : 0) + (m.AttentionBias ? q + 2 * kv : 0);
+        }
+        double layers = m.LayerShapes is { } shapes ? shapes.Sum(l => PerLayer(l.Heads, l.KvHeads, l.FfnDim)) : m.Layers * PerLayer(m.Heads, m.KvHeads, m.FfnDim);
+        return (m.TieEmbeddings ? 1 : 2) * (double)m.VocabSize * d + layers + d;
     }
 
     /// <summary>Weights, their gradients and AdamW's two moments: 4 floats per parameter.</summary>
@@ -42,8 +54,9 @@ internal static class ResourceEstimate
     public static double Activations(ModelShape m, StageShape s)
     {
         double tokens = (double)s.BatchSize * s.SequenceLength;
-        double perLayer = tokens * (8.0 * m.ModelDim + 4.0 * m.FfnDim) + (double)s.BatchSize * m.Heads * s.SequenceLength * (double)s.SequenceLength;
-        return BytesPerFloat * (m.Layers * perLayer + 2 * tokens * m.VocabSize);
+        double PerLayer(double heads, double ffn) => tokens * (8.0 * m.ModelDim + 4.0 * ffn) + (double)s.BatchSize * heads * s.SequenceLength * (double)s.SequenceLength;
+        double layers = m.LayerShapes is { } shapes ? shapes.Sum(l => PerLayer(l.Heads, l.FfnDim)) : m.Layers * PerLayer(m.Heads, m.FfnDim);
+        return BytesPerFloat * (layers + 2 * tokens * m.VocabSize);
     }
 
     /// <summary>RoPE's cosine and sine tables: MaxSequenceLength x HeadDim/2 each.</summary>
