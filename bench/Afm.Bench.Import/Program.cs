@@ -13,13 +13,14 @@ using Afm.Training.Stages;
 //   validate  open the checkpoint (config + every tensor's header checked) and hash its files (what afm validate does)
 //   convert   write the decoder's fp32 weights file (what the train stage does first), a chunk at a time
 //   load      build the decoder and read those weights into it (what the first TrainingStage starts from)
+//   init      build the decoder only (its seeded init): the part of load that is not reading weights
 // The goal (issue #15): loading holds at most 1.25x the fp32 size.
 //   dotnet run -c Release --project bench/Afm.Bench.Import [-- <work folder>]
 if (args.Length >= 2 && args[0] == "--step") return Step(args[1], args[2]);
 
 var work = Path.GetFullPath(args.Length > 0 ? args[0] : Path.Combine(Path.GetTempPath(), "afm-bench-import"));
 var checkpoint = Path.Combine(work, "qwen3-0.6b-shapes");
-Console.WriteLine($"CPU: {Cpu()}; {Environment.ProcessorCount} logical cores");
+Console.WriteLine($"CPU: {Cpu()}; {Environment.ProcessorCount} logical cores; load average at start {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
 if (!File.Exists(Path.Combine(checkpoint, HfLayout.WeightsIndex)))
 {
     var clock = Stopwatch.StartNew();
@@ -32,7 +33,7 @@ using (var opened = HfCheckpoint.Open(checkpoint)) parameters = opened.Map.OurTe
 double fp32 = parameters * 4.0;
 Console.WriteLine($"{parameters:N0} parameters; bf16 files {bf16Bytes / 1e9:0.000} GB; fp32 size {fp32 / 1e9:0.000} GB");
 Console.WriteLine($"{"step",-9} {"seconds",8} {"peak RSS GB",12} {"x fp32",7}");
-foreach (var step in new[] { "validate", "convert", "load" })
+foreach (var step in new[] { "validate", "convert", "load", "init" })
 {
     var result = RunStep(step, work);
     Console.WriteLine($"{step,-9} {result.Seconds,8:0.00} {result.PeakRss / 1e9,12:0.000} {result.PeakRss / fp32,7:0.00}");
@@ -70,9 +71,14 @@ static int Step(string step, string work)
             break;
         case "load":
             TorchRuntime.UseThreads(2, Afm.Core.Spec.DeterminismMode.Machine);
-            var architecture = HfConfig.Read(checkpoint).Architecture;
-            using (var model = Trainer.LoadModel(architecture, converted))
+            using (var model = Trainer.LoadModel(HfConfig.Read(checkpoint).Architecture, converted))
                 GC.KeepAlive(model);
+            break;
+        case "init":
+            // Building the decoder alone (its seeded init included): the part of "load" that is not reading weights.
+            TorchRuntime.UseThreads(2, Afm.Core.Spec.DeterminismMode.Machine);
+            using (var fresh = new Afm.Training.Model.AfmDecoder(HfConfig.Read(checkpoint).Architecture))
+                GC.KeepAlive(fresh);
             break;
         default:
             throw new ArgumentException($"unknown step '{step}'");

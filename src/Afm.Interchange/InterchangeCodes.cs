@@ -21,6 +21,7 @@ public static class InterchangeCodes
     public const string IndexMalformed = "AFM1632";
     /// <summary>The model cannot be written in the format exactly (e.g. QK-norm with biases, an adapter on a fused module).</summary>
     public const string ExportNotExpressible = "AFM1640";
-    /// <summary>The tokenizer stage cannot load a BaseModel's tokenizer files yet (the loader of tokenizer.json is separate work).</summary>
-    public const string BaseModelTokenizerNotAvailable = "AFM1641";
+    // AFM1641 (a BaseModel's tokenizer not loadable yet) is retired: the tokenizer stage loads it now.
+    /// <summary>A BaseModel's tokenizer has more tokens than its embedding matrix has rows.</summary>
+    public const string TokenizerLargerThanEmbeddings = "AFM1642";
 }

@@ -172,7 +172,7 @@ public static class OpenElmFixture
     /// query heads 2, 4, 4 (make_divisible(32 x [0.5, 0.75, 1.0], 16) = 16, 32, 32, over 8), kv heads 1, 2, 2,
     /// FFN 16, 48, 64 (make_divisible(32 x [0.5, 1.25, 2.0], 16)).
     /// </summary>
-    public static Dictionary<string, object?> Config(bool tied = true) => new()
+    public static Dictionary<string, object?> Config(bool tied = true, int vocab = 50) => new()
     {
         ["architectures"] = new[] { "OpenELMForCausalLM" },
         ["model_type"] = "openelm",
@@ -193,18 +193,18 @@ public static class OpenElmFixture
         ["rope_freq_constant"] = 10000,
         ["rope_max_length"] = 4096,
         ["max_context_length"] = 2048,
-        ["vocab_size"] = 50,
+        ["vocab_size"] = vocab,
         ["bos_token_id"] = 1,
         ["eos_token_id"] = 2,
     };
 
     public static readonly (int Q, int Kv, int Ffn)[] Layers = [(2, 1, 16), (4, 2, 48), (4, 2, 64)];
 
-    public static List<HfFixture.Tensor> Tensors(Random rng, bool tied = true)
+    public static List<HfFixture.Tensor> Tensors(Random rng, bool tied = true, int vocab = 50)
     {
         var t = new List<HfFixture.Tensor>();
         void Add(string name, params long[] shape) => t.Add(new HfFixture.Tensor(name, shape, HfFixture.Random(rng, shape.Aggregate(1L, (a, d) => a * d))));
-        Add("transformer.token_embeddings.weight", 50, 32);
+        Add("transformer.token_embeddings.weight", vocab, 32);
         for (int i = 0; i < Layers.Length; i++)
         {
             var (q, kv, ffn) = Layers[i];
@@ -219,7 +219,7 @@ public static class OpenElmFixture
             Add(p + "ffn_norm.weight", 32);
         }
         Add("transformer.norm.weight", 32);
-        if (!tied) Add("lm_head.weight", 50, 32);
+        if (!tied) Add("lm_head.weight", vocab, 32);
         return t;
     }
 

@@ -53,5 +53,5 @@ public sealed class OpenElmImportSpecs
     [InlineData(4.0 * 1280, 256, 5120)]
     [InlineData(0.5 * 1280, 128, 640)]   // its first attention layer: 640 query dims with head_dim 64 x 2 groups
     public void Make_divisible_rounds_as_the_reference_does(double value, int divisor, int expected) =>
-        Assert.Equal(expected, HfConfig.MakeDivisible(value, divisor));
+        Assert.Equal(expected, Afm.Core.Spec.LayerWiseScaling.MakeDivisible(value, divisor));
 }

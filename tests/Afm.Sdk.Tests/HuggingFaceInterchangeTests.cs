@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
+using Afm.Interchange.Tests;
 using Afm.Sdk.Tests.Infrastructure;
 
 namespace Afm.Sdk.Tests;
@@ -45,24 +46,54 @@ public sealed class HuggingFaceInterchangeTests
         var question = trained.Build("-p:AfmExportFormats=huggingface", "-question");
         Assert.True(question.ExitCode == 0, "an unchanged project with the export is up to date\n" + question);
 
-        // Another project starts from the exported folder: validate reads it (and agrees with Layers = 2); the tokenizer
-        // stage says it cannot take the base's tokenizer yet, at the BaseModel element, rather than train a stand-in.
+        // Round trip: another project starts from the exported folder and packages it as it is (no TrainingStage). Its
+        // weights are the trained model's bit for bit, and afm run generates the same tokens from the same prompt.
         var baseItems = $"""
                 <BaseModel Include="{hf}" />
                 <Corpus Include="data/corpus.jsonl" Name="stories" />
-                <TrainingStage Include="tune" Tokens="4k" SequenceLength="32" BatchSize="4" />
             """;
-        using var tuned = ModelProject.Create(MicroModel.Project(properties: "<Layers>2</Layers>", items: baseItems), "tuned");
-        var tunedBuild = tuned.Build();
-        Assert.NotEqual(0, tunedBuild.ExitCode);
-        Assert.Matches($@"tuned\.afmproj\({LineOf(tuned, "<BaseModel")},\d+\): error AFM1641", tunedBuild.Output);
-        var spec = File.ReadAllText(tuned.PathOf("obj/Debug/afm/spec/spec.json"));
-        Assert.Contains("\"Qwen3ForCausalLM\"", spec);
+        using var imported = ModelProject.Create(MicroModel.Project(properties: "<Layers>2</Layers>", items: baseItems), "imported");
+        var importedBuild = imported.Build();
+        Assert.True(importedBuild.ExitCode == 0, importedBuild.ToString());
+        Assert.Contains("no TrainingStage; the model is BaseModel Qwen3ForCausalLM as it is", importedBuild.Output);
+        Assert.Equal(File.ReadAllBytes(trained.PathOf("obj/Debug/afm/train/model.safetensors")), File.ReadAllBytes(imported.PathOf("obj/Debug/afm/train/model.safetensors")));
+        Assert.Equal(Generate(trained, package), Generate(imported, imported.PathOf("bin/Debug/imported.1.0.0.afmpkg")));
+        var importedQuestion = imported.Build("-question");
+        Assert.True(importedQuestion.ExitCode == 0, "an unchanged BaseModel project is up to date\n" + importedQuestion);
 
         // A property that disagrees with the base is an error at the property.
-        tuned.WriteProject(MicroModel.Project(properties: "<Layers>3</Layers>", items: baseItems));
-        var disagreeing = tuned.Build();
-        Assert.Matches($@"tuned\.afmproj\({LineOf(tuned, "<Layers>")},\d+\): error AFM1603", disagreeing.Output);
+        imported.WriteProject(MicroModel.Project(properties: "<Layers>3</Layers>", items: baseItems));
+        Assert.Matches($@"imported\.afmproj\({LineOf(imported, "<Layers>")},\d+\): error AFM1603", imported.Build().Output);
+
+        // Another family from the same tokenizer: an untied OpenELM with per-layer heads and FFN widths, bf16 in two shards,
+        // whose first TrainingStage continues from it, then quantized; the package runs.
+        var openElm = Path.Combine(trained.Directory, "openelm");
+        Directory.CreateDirectory(openElm);
+        HfFixture.WriteJson(openElm, "config.json", OpenElmFixture.Config(tied: false, vocab: 320));
+        HfFixture.WriteWeights(openElm, OpenElmFixture.Tensors(new Random(5), tied: false, vocab: 320), "BF16", shards: 2);
+        foreach (var file in new[] { "tokenizer.json", "tokenizer_config.json" }) File.Copy(Path.Combine(hf, file), Path.Combine(openElm, file));
+        using var tuned = ModelProject.Create(MicroModel.Project(properties: "<ModelName>tuned</ModelName>", items: $"""
+                <BaseModel Include="{openElm}" />
+                <Corpus Include="data/corpus.jsonl" Name="stories" />
+                <TrainingStage Include="tune" Tokens="4k" SequenceLength="32" BatchSize="4" LearningRate="1e-3" />
+                <QuantizationPlan Include="device" Bits="4" GroupSize="16" CalibrationSequences="8" />
+            """), "tuned");
+        var tunedBuild = tuned.Build();
+        Assert.True(tunedBuild.ExitCode == 0, tunedBuild.ToString());
+        Assert.Contains("converted base model OpenELMForCausalLM", tunedBuild.Output);
+        Assert.Contains("train tune:", tunedBuild.Output);
+        Assert.Contains("[tuned: ", ProcessRunner.Dotnet(tuned.Directory, Compiler, "run", tuned.PathOf("bin/Debug/tuned.1.0.0.afmpkg"),
+            "--prompt", "Ada has a", "--max-tokens", "6", "--temperature", "0").Output);
+    }
+
+    private static string Compiler => RepositoryLayout.Compiler;
+
+    /// <summary>Greedy text from a prompt (the stats line after it names the model, so it is left out).</summary>
+    private static string Generate(ModelProject project, string package)
+    {
+        var run = ProcessRunner.Dotnet(project.Directory, Compiler, "run", package, "--prompt", "Ada has a", "--max-tokens", "12", "--temperature", "0");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        return run.Output[..run.Output.LastIndexOf("\n[", StringComparison.Ordinal)];
     }
 
     [Fact]

@@ -42,15 +42,15 @@ internal static class ExportHuggingFaceCommand
         double ropeBase = floatWeights.Header.Metadata.TryGetValue(DecoderWeightsMetadata.RopeBaseKey, out var rope)
             ? double.Parse(rope, CultureInfo.InvariantCulture) : spec.Architecture.RopeBase;
         IDecoderWeights weights = quantizedPath is null ? new DecoderWeightsFile(floatWeights) : new InMemoryDecoderWeights(QuantizedWeightsFile.Dequantize(quantizedPath));
+        var tokenizer = Afm.Tokenizers.AfmTokenizer.Load(tokenizerDirectory);
+        // A base's generation_config.json ids as it declared them; else the tokenizer's own bos/eos.
         var (bos, eos) = spec.BaseModel is { } b ? (b.BosTokenId, b.EosTokenIds)
-            : ((int?)null, (IReadOnlyList<int>)[Afm.Data.Tokenization.AfmTokenizer.Load(tokenizerDirectory).EndOfDocumentId]);
+            : (tokenizer.Roles.BeginOfSequence, tokenizer.Roles.EndOfSequence is int end ? (IReadOnlyList<int>)[end] : []);
         var request = new HfExportRequest
         {
             Architecture = spec.Architecture, RopeBase = ropeBase, Weights = weights, Dequantized = quantizedPath is not null,
             ModelName = spec.Name, Version = spec.Version, BosTokenId = bos, EosTokenIds = eos,
-            // A BaseModel's tokenizer files are the tokenizer, byte for byte; the project's own is not written in this format yet.
-            TokenizerFiles = spec.BaseModel is { } baseModel
-                ? HfLayout.TokenizerFiles.Select(f => Path.Combine(baseModel.Folder, f)).Where(File.Exists).ToList() : [],
+            WriteTokenizer = folder => Afm.Tokenizers.HuggingFaceTokenizerWriter.Write(tokenizer, folder),
             Adapters = adaptersDirectory is { Length: > 0 } a ? Adapters(a) : [],
         };
         try

@@ -176,7 +176,7 @@ public sealed record HfConfig
     {
         int groups = config.Int("num_gqa_groups", 1);
         var multipliers = Ramp(config, "qkv_multipliers", config.Numbers("qkv_multipliers") ?? [1.0], layers, allowPerLayer: false);
-        var query = multipliers.Select(m => MakeDivisible(dim * m, headDim * groups) / headDim).ToArray();
+        var query = multipliers.Select(m => (int)(LayerWiseScaling.MakeDivisible(dim * m, (long)headDim * groups) / headDim)).ToArray();
         var kv = query.Select(q => q / groups).ToArray();
         if (kv.Any(k => k == 0)) throw config.Malformed($"gives a layer with no key/value head (num_gqa_groups {groups})");
         Check(config, "num_query_heads", query, layers);
@@ -188,18 +188,16 @@ public sealed record HfConfig
     {
         int divisor = config.Int("ffn_dim_divisor", 256);
         var multipliers = Ramp(config, "ffn_multipliers", config.Numbers("ffn_multipliers") ?? [4.0], layers, allowPerLayer: true);
-        return multipliers.Select(m => MakeDivisible(m * dim, divisor)).ToArray();
+        return multipliers.Select(m => checked((int)LayerWiseScaling.MakeDivisible(m * dim, divisor))).ToArray();
     }
 
-    /// <summary>One number: every layer; two: np.linspace from the first to the last layer, rounded to 2 decimals; per-layer lists as they are.</summary>
+    /// <summary>One number: every layer; two: the ramp of <see cref="LayerWiseScaling.Multipliers"/> (np.linspace, 2 decimals); per-layer lists as they are.</summary>
     private static double[] Ramp(HfJson config, string key, IReadOnlyList<double> values, int layers, bool allowPerLayer)
     {
         if (values.Any(v => v <= 0)) throw config.Malformed($"has a non-positive entry in '{key}'");
         if (values.Count == 1) return Enumerable.Repeat(values[0], layers).ToArray();
         if (allowPerLayer && values.Count == layers) return values.ToArray();
-        if (values.Count == 2)
-            return Enumerable.Range(0, layers).Select(i => Math.Round(
-                layers == 1 ? values[0] : i == layers - 1 ? values[1] : values[0] + i * ((values[1] - values[0]) / (layers - 1)), 2, MidpointRounding.ToEven)).ToArray();
+        if (values.Count == 2) return LayerWiseScaling.Multipliers(values, layers);
         throw config.Malformed($"has {values.Count} entries in '{key}'; it takes one number, two (first and last layer){(allowPerLayer ? " or one per layer" : "")}");
     }
 
@@ -209,14 +207,6 @@ public sealed record HfConfig
         var saved = config.Numbers(key)!;
         if (saved.Count != layers || saved.Select((v, i) => v != computed[i]).Any(x => x))
             throw config.Malformed($"has '{key}' [{string.Join(", ", saved)}], but its qkv_multipliers, num_gqa_groups, model_dim and head_dim give [{string.Join(", ", computed)}]");
-    }
-
-    /// <summary>configuration_openelm.py's make_divisible: the nearest multiple of the divisor, at least the divisor, never 10% below.</summary>
-    internal static int MakeDivisible(double value, int divisor)
-    {
-        long rounded = Math.Max(divisor, (long)Math.Floor(value + divisor / 2.0) / divisor * divisor);
-        if (rounded < 0.9 * value) rounded += divisor;
-        return checked((int)rounded);
     }
 
     private static BaseModelException Unsupported(string what) =>

@@ -70,7 +70,7 @@ internal static class HfConfigWriter
             throw new NotSupportedException("OpenELM shares one num_gqa_groups across layers; this model's query/key-value head ratio varies by layer.");
         if (a.AttentionBias) throw new NotSupportedException("OpenELM has no attention biases.");
         if (a.NormEpsilon != 1e-6) throw new NotSupportedException($"OpenELM's RMSNorm epsilon is fixed at 1e-6; this model's is {a.NormEpsilon:R}.");
-        double Round2(double v) => Math.Round(v, 2, MidpointRounding.ToEven);
+        double Round2(double v) => Math.Round(v * 100, MidpointRounding.ToEven) / 100;
         var qkv = new JsonArray(Round2((double)shapes[0].Heads * a.HeadDim / a.ModelDim), Round2((double)shapes[^1].Heads * a.HeadDim / a.ModelDim));
         int divisor = shapes.Select(s => s.FfnDim).Aggregate(Gcd);
         return new JsonObject

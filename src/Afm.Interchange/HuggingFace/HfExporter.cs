@@ -48,8 +48,8 @@ public sealed record HfExportRequest
     public required string ModelName { get; init; }
     public required string Version { get; init; }
     public IReadOnlyList<HfAdapter> Adapters { get; init; } = [];
-    /// <summary>Tokenizer files to put in the folder as they are (a BaseModel's own), by file name; empty: none (the README says so).</summary>
-    public IReadOnlyList<string> TokenizerFiles { get; init; } = [];
+    /// <summary>Writes tokenizer.json and tokenizer_config.json into the folder it is given (Afm.Tokenizers' writer); null: none (the README says so).</summary>
+    public Action<string>? WriteTokenizer { get; init; }
 }
 
 /// <summary>
@@ -76,7 +76,7 @@ public static class HfExporter
             WriteJson(Path.Combine(temp, HfLayout.GenerationConfig), HfConfigWriter.Generation(request.BosTokenId, request.EosTokenIds));
             CheckReadsBack(temp, family, a, request.RopeBase);
             WriteWeights(Path.Combine(temp, HfLayout.Weights), map, request.Weights);
-            foreach (var file in request.TokenizerFiles) File.Copy(file, Path.Combine(temp, Path.GetFileName(file)));
+            request.WriteTokenizer?.Invoke(temp);
             foreach (var adapter in request.Adapters) PeftAdapter.Write(Path.Combine(temp, "adapters", adapter.Name), map, adapter);
             File.WriteAllText(Path.Combine(temp, HfLayout.Readme), Readme(request, family), new UTF8Encoding(false));
         });
@@ -130,9 +130,9 @@ public static class HfExporter
             ? "- `model.safetensors`: the **quantized** model's weights, dequantized to float32. They compute what the compressed model computes; they are not the float weights it was quantized from.\n"
             : "- `model.safetensors`: the model's float32 weights, as trained.\n");
         text.Append("- `config.json`, `generation_config.json`: the architecture and the bos/eos token ids.\n");
-        text.Append(request.TokenizerFiles.Count > 0
-            ? "- " + string.Join(", ", request.TokenizerFiles.Select(f => $"`{Path.GetFileName(f)}`")) + ": the base model's tokenizer files, as they were.\n"
-            : "- No tokenizer files: the toolchain's own tokenizer is not written in the Hugging Face format yet; use the `.afmpkg`'s tokenizer.\n");
+        text.Append(request.WriteTokenizer is not null
+            ? "- `tokenizer.json`, `tokenizer_config.json`: the model's tokenizer (a base model's own files, or the tokenizer trained here written as a byte-level BPE).\n"
+            : "- No tokenizer files were written.\n");
         if (request.Adapters.Count > 0)
             text.Append("- `adapters/<name>/`: each LoRA adapter in PEFT's layout (`adapter_config.json`, `adapter_model.safetensors`); ")
                 .Append("the training scale is folded into `lora_B`, so `lora_alpha` equals `r`.\n");
