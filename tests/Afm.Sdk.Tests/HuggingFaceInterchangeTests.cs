@@ -61,6 +61,20 @@ public sealed class HuggingFaceInterchangeTests
         var importedQuestion = imported.Build("-question");
         Assert.True(importedQuestion.ExitCode == 0, "an unchanged BaseModel project is up to date\n" + importedQuestion);
 
+        // A changed checkpoint re-runs what depends on it: one weight of the base changed, the base is converted again and
+        // the package changes (validate listed the base's files as its Inputs and hashed them into the fingerprints).
+        var importedPackage = imported.PathOf("bin/Debug/imported.1.0.0.afmpkg");
+        var before = File.ReadAllBytes(importedPackage);
+        using (var weights = File.Open(Path.Combine(hf, "model.safetensors"), FileMode.Open, FileAccess.ReadWrite))
+        {
+            weights.Seek(-4, SeekOrigin.End);
+            weights.Write(BitConverter.GetBytes(0.125f));
+        }
+        var changed = imported.Build();
+        Assert.True(changed.ExitCode == 0, changed.ToString());
+        Assert.Contains("converted base model Qwen3ForCausalLM", changed.Output);
+        Assert.NotEqual(before, File.ReadAllBytes(importedPackage));
+
         // A property that disagrees with the base is an error at the property.
         imported.WriteProject(MicroModel.Project(properties: "<Layers>3</Layers>", items: baseItems));
         Assert.Matches($@"imported\.afmproj\({LineOf(imported, "<Layers>")},\d+\): error AFM1603", imported.Build().Output);
