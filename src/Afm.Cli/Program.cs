@@ -25,6 +25,7 @@ public static class Program
             ExportAdaptersCommand.Create(),
             Commands.Interchange.ExportGgufCommand.Create(),
             Commands.Interchange.ExportGenAICommand.Create(),
+            ExportHuggingFaceCommand.Create(),
             PackageCommand.Create(),
             SampleDataCommand.Create(),
             Commands.Run.RunCommand.Create(),

@@ -20,9 +20,32 @@ internal static class TokenizerCommand
     private static int Run(string specPath, string outputDirectory)
     {
         var spec = SpecFile.Load(specPath);
+        if (spec.Tokenizer.Kind == Afm.Core.Spec.TokenizerSpec.BaseModelKind)
+            return ImportBaseModelTokenizer(spec, outputDirectory);
         CompilerOutput.Progress($"tokenizer: training a {spec.Tokenizer.VocabSize}-token BPE on {spec.Corpora.Count} corpus/corpora");
         AtomicOutput.ReplaceDirectory(outputDirectory, temp => TokenizerStage.Run(spec, temp, CompilerOutput.Info));
         CompilerOutput.Progress($"tokenizer: wrote {outputDirectory}");
+        return 0;
+    }
+
+    /// <summary>
+    /// A BaseModel's tokenizer is its checkpoint's files (tokenizer.json, tokenizer_config.json, tokenizer.model), copied
+    /// as they are once Afm.Tokenizers has loaded them (every problem located at the BaseModel); the data stage and the
+    /// runtime load the folder as they load a trained one.
+    /// </summary>
+    private static int ImportBaseModelTokenizer(Afm.Core.Spec.ModelSpec spec, string outputDirectory)
+    {
+        var baseModel = spec.BaseModel!;
+        var location = baseModel.Location ?? Afm.Core.Diagnostics.SourceLocation.FileOnly(spec.ProjectPath);
+        var tokenizer = Afm.Tokenizers.AfmTokenizer.LoadHuggingFace(baseModel.Folder, location);
+        // Ids past the embedding matrix would index nothing (config.json's vocab_size may exceed the tokenizer's, never the reverse).
+        if (tokenizer.VocabSize > spec.Architecture.VocabSize)
+            throw new Afm.Core.Diagnostics.DiagnosticException(new Afm.Core.Diagnostics.Diagnostic(Afm.Core.Diagnostics.DiagnosticSeverity.Error,
+                Afm.Interchange.InterchangeCodes.TokenizerLargerThanEmbeddings,
+                $"BaseModel: its tokenizer has {tokenizer.VocabSize} tokens, but config.json's vocab_size (the embedding rows) is {spec.Architecture.VocabSize}; the tokenizer and the weights are of different models.",
+                location));
+        AtomicOutput.ReplaceDirectory(outputDirectory, temp => Afm.Tokenizers.HuggingFaceTokenizerWriter.Write(tokenizer, temp));
+        CompilerOutput.Progress($"tokenizer: BaseModel {baseModel.Architecture}'s {tokenizer.Kind} tokenizer ({tokenizer.VocabSize} tokens) -> {outputDirectory}");
         return 0;
     }
 }

@@ -36,6 +36,11 @@ internal static class TrainCommand
         Func<Afm.Core.Spec.ModelSpec, Afm.Training.Distillation.TeacherSource?> resolveTeacher)
     {
         var spec = SpecFile.Load(specPath);
+        // A BaseModel is converted to the decoder's names first: the weights the stages continue from, or, without a
+        // stage, the model itself.
+        var baseWeights = spec.BaseModel is null ? null : BaseModelWeights.Convert(spec, Path.Combine(outputDirectory, "checkpoints"));
+        if (spec.TrainingStages.Count == 0)
+            return BaseModelWeights.WriteUntrained(spec, baseWeights!, outputDirectory);
         var teacher = resolveTeacher(spec);
         var index = DataIndex.Load(dataDirectory);
         var opened = new List<IPackedSequences>();
@@ -49,7 +54,8 @@ internal static class TrainCommand
                 return sequences;
             }
 
-            var training = Trainer.Train(spec, Open, Path.Combine(outputDirectory, "checkpoints"), CompilerOutput.Progress, teacher: teacher);
+            var training = Trainer.Train(spec, Open, Path.Combine(outputDirectory, "checkpoints"), CompilerOutput.Progress, teacher: teacher,
+                initialWeights: baseWeights);
             var report = TrainingSummary.From(training, index);
             CompilerOutput.Progress($"train: final validation loss {report.FinalValidationLoss:0.000} nats/token " +
                 $"(perplexity {Math.Exp(report.FinalValidationLoss):0.00}) vs unigram baseline {report.UnigramBaselineLoss:0.000} nats/token " +

@@ -11,6 +11,9 @@ namespace Afm.Cli.Commands;
 /// </summary>
 internal static class ValidateCommand
 {
+    /// <summary>One absolute path a line: the files validate read besides the snapshot (specs/afmproj.md, BaseModel).</summary>
+    public const string InputsFile = "validate.inputs";
+
     public static Command Create()
     {
         var snapshot = StageOptions.Required("--snapshot", "The project snapshot the SDK wrote.").ExistingFile();
@@ -23,7 +26,7 @@ internal static class ValidateCommand
     private static int Run(string snapshotPath, string outputDirectory)
     {
         var snapshot = InputFile.Load(snapshotPath, "project snapshot written by the SDK", InputFile.NotWhatItShouldBe, ProjectSnapshot.Load);
-        var result = ProjectSpecReader.Read(snapshot);
+        var result = ProjectSpecReader.Read(snapshot, new Afm.Interchange.HuggingFace.HfBaseModelFormat());
         foreach (var diagnostic in result.Diagnostics)
             CompilerOutput.Report(diagnostic);
         if (result.Spec is null)
@@ -32,6 +35,10 @@ internal static class ValidateCommand
         Directory.CreateDirectory(outputDirectory);
         AtomicOutput.WriteAllTextIfChanged(Path.Combine(outputDirectory, "spec.json"), SpecFile.Serialize(result.Spec));
         StageFingerprints.Write(result.Spec, outputDirectory);
+        // The files validate read besides the snapshot (the BaseModel's): the SDK reads them back as Inputs of validate,
+        // so an edited or replaced checkpoint is hashed again and re-runs every stage whose fingerprint names it.
+        AtomicOutput.WriteAllTextIfChanged(Path.Combine(outputDirectory, InputsFile),
+            string.Concat(result.Spec.BaseModel?.Files.Select(f => Path.Combine(result.Spec.BaseModel.Folder, f.Path) + "\n") ?? []));
         AtomicOutput.WriteAllText(Path.Combine(outputDirectory, "validate.stamp"), "");
         CompilerOutput.Progress($"validate: {result.Spec.Name} {result.Spec.Version} — {result.Spec.TrainingStages.Count} training stage(s), " +
                                 $"{result.Spec.Corpora.Count} corpus/corpora");

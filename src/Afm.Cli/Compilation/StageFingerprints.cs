@@ -14,8 +14,11 @@ public static class StageFingerprints
     public static void Write(ModelSpec spec, string directory)
     {
         var corpora = spec.Corpora.Select(c => new { c.Name, c.Files, c.Format, c.TextField });
+        // A BaseModel by its content (its files' hashes, computed by validate), never by its folder: a changed checkpoint
+        // re-runs what depends on it, a moved one nothing.
+        var baseModel = spec.BaseModel is { } b ? new { b.Format, b.Architecture, b.Files } : null;
         Write(directory, "tokenizer", new { spec.Tokenizer.Kind, spec.Tokenizer.VocabSize, spec.Tokenizer.SplitDigits,
-            spec.Tokenizer.ByteFallback, spec.Tokenizer.SpecialTokens, corpora, spec.Seed });
+            spec.Tokenizer.ByteFallback, spec.Tokenizer.SpecialTokens, corpora, spec.Seed, baseModel });
         Write(directory, "data", new
         {
             corpora,
@@ -36,6 +39,7 @@ public static class StageFingerprints
             spec.Determinism,
             // The teacher's weights are a file input of the train target (the SDK lists them) and part of the trainer's fingerprint.
             teacher = spec.Teacher is null ? null : spec.Teacher with { Location = null, InitLocation = null },
+            baseModel,
         });
         // The graph depends on the architecture (and on the trained weights, which the SDK lists as a file input).
         // With a plan the graph is built from the quantized weights (a file input too); adding or removing the plan

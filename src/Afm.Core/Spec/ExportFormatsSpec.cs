@@ -21,12 +21,14 @@ public sealed record ExportFormatsSpec
 /// <summary>The one list of export format names and GGUF type names, for the reader, the compiler and the SDK's docs.</summary>
 public static class ExportFormatNames
 {
+    /// <summary>The Hugging Face layout: bin/&lt;Configuration&gt;/&lt;ModelName&gt;.&lt;Version&gt;.hf/ (specs/interchange.md).</summary>
+    public const string HuggingFace = "huggingface";
     /// <summary>llama.cpp's GGUF files (specs/gguf.md).</summary>
     public const string Gguf = "gguf";
     /// <summary>The ONNX Runtime GenAI folder (specs/genai.md).</summary>
     public const string GenAI = "genai";
 
-    public static readonly IReadOnlyList<string> Known = [Gguf, GenAI];
+    public static readonly IReadOnlyList<string> Known = [HuggingFace, Gguf, GenAI];
 
     /// <summary>The GGUF tensor types, as they appear in file names (<c>&lt;name&gt;.&lt;type&gt;.gguf</c>).</summary>
     public static readonly IReadOnlyList<string> GgufTypes = ["f32", "f16", "q8_0", "q4_0"];

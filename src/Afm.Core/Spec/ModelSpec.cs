@@ -37,6 +37,8 @@ public sealed record ModelSpec
     public IReadOnlyList<AdapterSpec> Adapters { get; init; } = [];
     /// <summary>The runtime formats written beside the package (AfmExportFormats); none by default.</summary>
     public ExportFormatsSpec Exports { get; init; } = new();
+    /// <summary>The checkpoint the model starts from, or null: trained from scratch (specs/afmproj.md, BaseModel).</summary>
+    public BaseModelSpec? BaseModel { get; init; }
 }
 
 /// <summary>How far the same-inputs-same-bytes promise reaches (specs/afmproj.md, AfmDeterminism).</summary>
@@ -129,7 +131,10 @@ internal sealed class LayerShapeList(IEnumerable<LayerShape> shapes) : System.Co
 
 public sealed record TokenizerSpec
 {
-    /// <summary>Only "bpe" for now.</summary>
+    /// <summary><see cref="BaseModelKind"/> for a project with a BaseModel.</summary>
+    public const string BaseModelKind = "base-model";
+
+    /// <summary>"bpe" (trained on the corpora by the tokenizer stage), or <see cref="BaseModelKind"/>: the BaseModel's own tokenizer.</summary>
     public required string Kind { get; init; }
     public required int VocabSize { get; init; }
     public required bool SplitDigits { get; init; }

@@ -17,10 +17,11 @@ public sealed record SpecResult(ModelSpec? Spec, IReadOnlyList<Diagnostic> Diagn
 /// </summary>
 public static class ProjectSpecReader
 {
-    public static SpecResult Read(ProjectSnapshot snapshot) => Read(snapshot, machine: null);
+    /// <param name="baseModels">The reader of BaseModel folders (Afm.Interchange's); null: a BaseModel item is an error.</param>
+    public static SpecResult Read(ProjectSnapshot snapshot, IBaseModelFormat? baseModels = null) => Read(snapshot, machine: null, baseModels);
 
     /// <param name="machine">The machine the estimates are compared with; null: this one (tests pass a fixed one).</param>
-    internal static SpecResult Read(ProjectSnapshot snapshot, MachineCapacity? machine)
+    internal static SpecResult Read(ProjectSnapshot snapshot, MachineCapacity? machine, IBaseModelFormat? baseModels = null)
     {
         if (SnapshotProblem(snapshot) is { } problem)
             return new SpecResult(null, [new Diagnostic(DiagnosticSeverity.Error, DiagnosticCodes.MalformedSnapshot,
@@ -28,14 +29,17 @@ public static class ProjectSpecReader
                 SourceLocation.FileOnly(string.IsNullOrEmpty(snapshot?.ProjectPath) ? "afm" : snapshot.ProjectPath))]);
 
         var context = new SpecContext(snapshot);
-        var properties = PropertyReader.Read(context);
-        var tokenizer = TokenizerReader.Read(context);
+        var hasBase = BaseModelReader.Declared(context);
+        var properties = PropertyReader.Read(context, hasBase);
+        var baseModel = BaseModelReader.Read(context, baseModels);
+        if (baseModel is not null) properties = BaseModelReader.Merge(context, properties, baseModel);
+        var tokenizer = baseModel is not null ? BaseModelReader.Tokenizer(context, baseModel) : hasBase ? null : TokenizerReader.Read(context);
         var corpora = FileSetReader.Read(context, "Corpus", defaultName: null, hasDecontaminate: false, out var corpusGaps);
         if (context.Items("Corpus").Count == 0 && !context.Locator.UnmatchedWildcards("Corpus").Any())
             context.Error(DiagnosticCodes.CorpusMissing, context.Locator.Project,
                 "The project has no corpus. Add <Corpus Include=\"data/*.txt\" Name=\"web\" /> to an <ItemGroup>.");
         var evalSets = FileSetReader.Read(context, "EvalSet", defaultName: "eval", hasDecontaminate: true, out _);
-        var stages = StageReader.Read(context, properties.RopeBase, corpora, corpusGaps);
+        var stages = StageReader.Read(context, properties.RopeBase, corpora, corpusGaps, stagesOptional: hasBase);
         StageReader.CheckSequenceLengths(context, stages, properties);
         LaterStageItems.Warn(context);
         var cleaning = DataCleaningReader.Read(context);
@@ -53,8 +57,27 @@ public static class ProjectSpecReader
             context.Warning(DiagnosticCodes.AdaptersWithoutQuantizationPlan, adapters.First(a => a.Kind == AdapterKind.AccuracyRecovery).Location!,
                 "Accuracy-recovery adapters are trained on the float model because the project has no QuantizationPlan, so there is no quantization loss for them to recover. Add a <QuantizationPlan>, or remove the recovery adapter.");
 
+        if (hasBase && stages.Count == 0)
+            RequireStageData(context, quantization, adapters);
+
         if (context.HasErrors) return new SpecResult(null, context.Diagnostics);
-        return new SpecResult(cleaning.Apply(Assemble(snapshot, properties, tokenizer!, corpora, evalSets, stages.Select(s => s.Spec!).ToList())) with { Quantization = quantization, Devices = devices, Teacher = teacher, Adapters = adapters, Exports = exports }, context.Diagnostics);
+        var spec = Assemble(snapshot, properties, tokenizer!, corpora, evalSets, stages.Select(s => s.Spec!).ToList());
+        if (baseModel is not null)
+            spec = spec with { Architecture = BaseModelReader.Architecture(baseModel, properties), BaseModel = baseModel.Spec };
+        return new SpecResult(cleaning.Apply(spec) with { Quantization = quantization, Devices = devices, Teacher = teacher, Adapters = adapters, Exports = exports }, context.Diagnostics);
+    }
+
+    /// <summary>
+    /// Calibration (quantize) and recovery adapters read the last training stage's packed data; a BaseModel project without
+    /// a training stage has none yet, so it says so rather than calibrating on nothing.
+    /// </summary>
+    private static void RequireStageData(SpecContext context, QuantizationPlanSpec? quantization, IReadOnlyList<AdapterSpec> adapters)
+    {
+        foreach (var (what, location) in new[] { ("QuantizationPlan", quantization?.Location) }.Concat(adapters.Select(a => ("Adapter", a.Location))))
+            if (location is not null)
+                context.Error(DiagnosticCodes.BaseModelWithoutStageData, location,
+                    $"This {what} needs packed data (calibration, or adapter training), which the data stage packs for a TrainingStage, and the project has none. " +
+                    "Add a short TrainingStage (it continues training the base on the corpora), or remove this item to package the base as it is.");
     }
 
     /// <summary>
@@ -107,6 +130,7 @@ public static class ProjectSpecReader
             RopeBase = p.RopeBase!.Value,
             TieEmbeddings = p.TieEmbeddings!.Value,
             QkNorm = p.QkNorm!.Value,
+            // With a BaseModel the merged properties always hold a length (the project's, else the base's).
             MaxSequenceLength = p.MaxSequenceLength ?? stages.Max(s => s.SequenceLength),
             NormEpsilon = p.NormEpsilon!.Value,
             ExplicitHeadDim = p.HeadDim,

@@ -1,45 +1,28 @@
-using System.Buffers.Binary;
-using System.Text;
-using System.Text.Json;
 using static TorchSharp.torch;
 using Afm.Core.IO;
 
 namespace Afm.Training.Checkpoints;
 
 /// <summary>
-/// Reader/writer for the safetensors format: an 8-byte little-endian header length, a JSON header mapping each
-/// tensor name to {dtype, shape, data_offsets} (offsets relative to the end of the header), then the raw
-/// little-endian tensor bytes. Written deterministically: names in ordinal order, data in that order, the
-/// header padded with spaces to 8 bytes, metadata keys sorted, so the same weights give the same bytes.
+/// Reader/writer of TorchSharp tensors in the safetensors format: an 8-byte little-endian header length, a JSON header
+/// mapping each tensor name to {dtype, shape, data_offsets} (offsets relative to the end of the header), then the raw
+/// little-endian tensor bytes. The header is Afm.Core's (<see cref="SafeTensorsWriter"/>, <see cref="SafeTensorsHeader"/>),
+/// written deterministically, so the same weights give the same bytes.
 /// </summary>
 public static class SafeTensors
 {
-    private const string MetadataKey = "__metadata__";
-
     public static void Write(string path, IEnumerable<(string Name, Tensor Tensor)> tensors,
         IReadOnlyDictionary<string, string>? metadata = null)
     {
-        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("safetensors writing assumes a little-endian host.");
-        var ordered = tensors.OrderBy(t => t.Name, StringComparer.Ordinal).ToList();
-        var duplicate = ordered.GroupBy(t => t.Name).FirstOrDefault(g => g.Count() > 1);
-        if (duplicate is not null) throw new ArgumentException($"Tensor name '{duplicate.Key}' appears twice.");
-
-        var payloads = ordered.Select(t => t.Tensor.detach().cpu().contiguous()).ToList();
+        var payloads = tensors.Select(t => (t.Name, Payload: t.Tensor.detach().cpu().contiguous())).ToList();
         try
         {
-            byte[] header = Header(ordered.Select(t => t.Name).ToList(), payloads, metadata);
-            AtomicOutput.WriteFile(path, stream =>
-            {
-                Span<byte> length = stackalloc byte[8];
-                BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)header.Length);
-                stream.Write(length);
-                stream.Write(header);
-                foreach (var payload in payloads) stream.Write(payload.bytes);
-            });
+            SafeTensorsWriter.Write(path, payloads.Select(p => new SafeTensorsWriter.Tensor(p.Name, ToSafeTensorsDType(p.Payload.dtype),
+                p.Payload.shape, stream => stream.Write(p.Payload.bytes))), metadata);
         }
         finally
         {
-            foreach (var payload in payloads) payload.Dispose();
+            foreach (var (_, payload) in payloads) payload.Dispose();
         }
     }
 
@@ -60,55 +43,8 @@ public static class SafeTensors
     }
 
     /// <summary>Only the string metadata (no tensor data is read).</summary>
-    public static Dictionary<string, string> ReadMetadata(string path)
-    {
-        using var stream = File.OpenRead(path);
-        Span<byte> length = stackalloc byte[8];
-        stream.ReadExactly(length);
-        var header = new byte[checked((int)BinaryPrimitives.ReadUInt64LittleEndian(length))];
-        stream.ReadExactly(header);
-        using var json = JsonDocument.Parse(header);
-        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (json.RootElement.TryGetProperty(MetadataKey, out var m))
-            foreach (var entry in m.EnumerateObject()) metadata[entry.Name] = entry.Value.GetString() ?? "";
-        return metadata;
-    }
-
-    private static byte[] Header(IReadOnlyList<string> names, IReadOnlyList<Tensor> payloads, IReadOnlyDictionary<string, string>? metadata)
-    {
-        using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer))
-        {
-            json.WriteStartObject();
-            if (metadata is { Count: > 0 })
-            {
-                json.WriteStartObject(MetadataKey);
-                foreach (var (key, value) in metadata.OrderBy(m => m.Key, StringComparer.Ordinal)) json.WriteString(key, value);
-                json.WriteEndObject();
-            }
-            long offset = 0;
-            for (int i = 0; i < names.Count; i++)
-            {
-                long size = payloads[i].bytes.Length;
-                json.WriteStartObject(names[i]);
-                json.WriteString("dtype", ToSafeTensorsDType(payloads[i].dtype));
-                json.WriteStartArray("shape");
-                foreach (long d in payloads[i].shape) json.WriteNumberValue(d);
-                json.WriteEndArray();
-                json.WriteStartArray("data_offsets");
-                json.WriteNumberValue(offset);
-                json.WriteNumberValue(offset + size);
-                json.WriteEndArray();
-                json.WriteEndObject();
-                offset += size;
-            }
-            json.WriteEndObject();
-        }
-        // Pad with spaces so the tensor data starts 8-byte aligned (readers may map it directly).
-        int padding = (int)((8 - buffer.Length % 8) % 8);
-        for (int i = 0; i < padding; i++) buffer.WriteByte((byte)' ');
-        return buffer.ToArray();
-    }
+    public static Dictionary<string, string> ReadMetadata(string path) =>
+        new(SafeTensorsHeader.Read(path).Metadata, StringComparer.Ordinal);
 
     private static string ToSafeTensorsDType(ScalarType type) => type switch
     {

@@ -77,33 +77,7 @@ public static class StageCheckpoint
         }
     }
 
-    /// <summary>
-    /// Architecture facts an exporter needs that are not in the tensor names. The generalized decoder's fields are
-    /// written only where they differ from the AFM decoder's (an explicit head width, biases, per-layer shapes as
-    /// comma-separated lists in layer order), so a uniform model's file is byte for byte what it was before them.
-    /// </summary>
-    internal static Dictionary<string, string> WeightsMetadata(AfmDecoder model)
-    {
-        var a = model.Architecture;
-        string F(double d) => d.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
-        string I(int i) => i.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        var metadata = new Dictionary<string, string>
-        {
-            ["format"] = "afm-decoder-v1",
-            ["model_dim"] = I(a.ModelDim), ["layers"] = I(a.Layers), ["heads"] = I(a.Heads), ["kv_heads"] = I(a.KvHeads),
-            ["ffn_dim"] = I(a.FfnDim), ["vocab_size"] = I(a.VocabSize), ["qk_norm"] = a.QkNorm ? "true" : "false",
-            ["tie_embeddings"] = a.TieEmbeddings ? "true" : "false", ["norm_epsilon"] = F(a.NormEpsilon),
-            ["rope_base"] = F(model.RopeBase), ["rope_style"] = "rotate_half",
-        };
-        if (a.ExplicitHeadDim is int headDim) metadata["head_dim"] = I(headDim);
-        if (a.AttentionBias) metadata["attention_bias"] = "true";
-        if (a.LayerShapes is { } shapes)
-        {
-            string List(Func<Afm.Core.Spec.LayerShape, int> field) => string.Join(",", shapes.Select(s => I(field(s))));
-            metadata["layer_heads"] = List(s => s.Heads);
-            metadata["layer_kv_heads"] = List(s => s.KvHeads);
-            metadata["layer_ffn_dims"] = List(s => s.FfnDim);
-        }
-        return metadata;
-    }
+    /// <summary>Architecture facts an exporter needs that are not in the tensor names.</summary>
+    internal static Dictionary<string, string> WeightsMetadata(AfmDecoder model) =>
+        DecoderWeightsMetadata.For(model.Architecture, model.RopeBase);
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Afm.Core.IO;
 using Afm.Core.Spec;
 using Afm.Data.Packing;
 using Afm.Training.Checkpoints;
@@ -26,9 +27,11 @@ public static class Trainer
     /// <param name="progress">Receives human-readable lines at most every ~2 s, plus stage start/end lines.</param>
     /// <param name="cancellationToken">Checked every step; a cancelled stage writes no checkpoint (earlier ones stay).</param>
     /// <param name="teacher">The built teacher of a spec with a Teacher: every stage distills from it (specs/afmproj.md).</param>
+    /// <param name="initialWeights">The weights the first stage starts from instead of a random init (a BaseModel's,
+    /// converted to the decoder's names); null: the seeded init.</param>
     public static TrainingReport Train(ModelSpec spec, Func<string, string, IPackedSequences> openData,
         string checkpointDirectory, Action<string>? progress = null, CancellationToken cancellationToken = default,
-        TeacherSource? teacher = null)
+        TeacherSource? teacher = null, string? initialWeights = null)
     {
         ArgumentNullException.ThrowIfNull(spec);
         if (spec.TrainingStages.Count == 0) throw new ArgumentException("The model has no training stages.", nameof(spec));
@@ -71,6 +74,8 @@ public static class Trainer
                 }
                 else if (!modelHoldsPreviousStage)
                     LoadWeights(model, Path.Combine(StageCheckpoint.StageDirectory(checkpointDirectory, spec.TrainingStages[index - 1].Name), StageCheckpoint.WeightsFile));
+                else if (index == 0 && initialWeights is not null)
+                    LoadWeights(model, initialWeights);
                 else if (index == 0 && teacherModel?.Source.Spec.Init == TeacherInit.PruneFfn)
                     Distiller.InitializeByPruning(teacherModel, model, train, progress);
                 progress?.Invoke($"train {stage.Name}: {stage.Steps} steps x {stage.BatchSize} x {stage.SequenceLength} tokens, " +
@@ -135,29 +140,29 @@ public static class Trainer
         return model;
     }
 
-    /// <summary>Copies every parameter from a safetensors file; names and shapes must match exactly.</summary>
+    /// <summary>
+    /// Copies every parameter from a safetensors file; names and shapes must match exactly. Each tensor is read from the
+    /// file straight into its parameter's memory (fp32; bf16/fp16 files are widened), so loading holds one copy of the model.
+    /// </summary>
     internal static void LoadWeights(AfmDecoder model, string weightsPath)
     {
-        var (tensors, _) = SafeTensors.Read(weightsPath);
-        try
+        using var reader = SafeTensorsReader.Open(weightsPath);
+        var tensors = reader.Header.Tensors;
+        var expected = model.named_parameters().ToList();
+        var missing = expected.Select(p => p.name).Where(n => !tensors.ContainsKey(n)).ToList();
+        var unexpected = tensors.Keys.Except(expected.Select(p => p.name)).ToList();
+        if (missing.Count > 0 || unexpected.Count > 0)
+            throw new InvalidDataException($"{weightsPath} does not match the architecture: missing [{string.Join(", ", missing)}], unexpected [{string.Join(", ", unexpected)}].");
+        using var noGrad = no_grad();
+        foreach (var (name, parameter) in expected)
         {
-            var expected = model.named_parameters().ToList();
-            var missing = expected.Select(p => p.name).Where(n => !tensors.ContainsKey(n)).ToList();
-            var unexpected = tensors.Keys.Except(expected.Select(p => p.name)).ToList();
-            if (missing.Count > 0 || unexpected.Count > 0)
-                throw new InvalidDataException($"{weightsPath} does not match the architecture: missing [{string.Join(", ", missing)}], unexpected [{string.Join(", ", unexpected)}].");
-            using var noGrad = no_grad();
-            foreach (var (name, parameter) in expected)
-            {
-                var source = tensors[name];
-                if (!source.shape.SequenceEqual(parameter.shape))
-                    throw new InvalidDataException($"{weightsPath}: '{name}' has shape [{string.Join(",", source.shape)}], the model needs [{string.Join(",", parameter.shape)}].");
-                parameter.copy_(source);
-            }
-        }
-        finally
-        {
-            foreach (var t in tensors.Values) t.Dispose();
+            var source = tensors[name];
+            if (!source.Shape.SequenceEqual(parameter.shape))
+                throw new InvalidDataException($"{weightsPath}: '{name}' has shape [{string.Join(",", source.Shape)}], the model needs [{string.Join(",", parameter.shape)}].");
+            if (parameter.dtype != ScalarType.Float32 || !parameter.is_contiguous())
+                throw new InvalidOperationException($"'{name}' is not a contiguous fp32 parameter.");
+            // A CPU tensor's bytes span is its own storage: the reader writes the values in place.
+            reader.ReadFloat32(name, 0, System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(parameter.bytes));
         }
     }
 
@@ -181,6 +186,8 @@ public static class Trainer
             Train = new { train.Count, train.SequenceLength, train.VocabSize },
             Validation = new { validation.Count, validation.SequenceLength, validation.VocabSize },
             Teacher = teacher,
+            // The base's content (its files' hashes), not where it lies: a changed checkpoint trains again, a moved one does not.
+            Base = spec.BaseModel is { } b ? new { b.Format, b.Architecture, b.Files } : null,
         };
         byte[] json = JsonSerializer.SerializeToUtf8Bytes(facts);
         return Convert.ToHexStringLower(SHA256.HashData(json));

@@ -79,6 +79,16 @@ internal static class DiagnosticCodes
     // 15xx: items of later pipeline stages.
     public const string StageNotAvailable = "AFM1501";
 
+    // 160x: the BaseModel item and the interchange formats (AFM162x-164x: Afm.Interchange's InterchangeCodes, raised
+    // while reading a checkpoint; specs/diagnostics.md).
+    public const string MultipleBaseModels = "AFM1601";
+    public const string BaseModelFolderNotFound = "AFM1602";
+    public const string PropertyDisagreesWithBaseModel = "AFM1603";
+    public const string TokenizerWithBaseModel = "AFM1604";
+    public const string SequenceLengthBeyondBaseModel = "AFM1605";
+    public const string BaseModelWithoutStageData = "AFM1606";
+    public const string BaseModelNotReadable = "AFM1607";
+
     // 40xx: the quantization plan (41xx and 42xx are raised by the quantize stage and the baseline gate).
     public const string MultipleQuantizationPlans = "AFM4001";
     public const string UnknownQuantizationMethod = "AFM4002";

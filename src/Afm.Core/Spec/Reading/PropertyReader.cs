@@ -54,10 +54,12 @@ internal static partial class PropertyReader
     [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
     public static partial Regex SafeName();
 
-    public static ProjectProperties Read(SpecContext context)
+    /// <param name="hasBaseModel">The architecture comes from a BaseModel: no architecture property is required (those set are compared with the base).</param>
+    public static ProjectProperties Read(SpecContext context, bool hasBaseModel = false)
     {
-        var modelDim = context.RequiredProperty("ModelDim", "256") is { } md ? context.Int(md, SpecContext.Positive) : null;
-        var layers = context.RequiredProperty("Layers", "6") is { } l ? context.Int(l, SpecContext.Positive) : null;
+        RawValue? Architecture(string name, string example) => hasBaseModel ? context.Property(name) : context.RequiredProperty(name, example);
+        var modelDim = Architecture("ModelDim", "256") is { } md ? context.Int(md, SpecContext.Positive) : null;
+        var layers = Architecture("Layers", "6") is { } l ? context.Int(l, SpecContext.Positive) : null;
         var headDim = LayerWiseScalingReader.HeadDim(context);
         var maxSequence = context.Property("MaxSequenceLength");
         int? heads, kvHeads;
@@ -73,7 +75,7 @@ internal static partial class PropertyReader
         else
         {
             LayerWiseScalingReader.RejectScalingProperties(context);
-            heads = context.RequiredProperty("Heads", "8") is { } h ? context.Int(h, SpecContext.Positive) : null;
+            heads = Architecture("Heads", "8") is { } h ? context.Int(h, SpecContext.Positive) : null;
             var kvHeadsValue = context.Property("KvHeads");
             kvHeads = kvHeadsValue is { } kv ? context.Int(kv, SpecContext.Positive) : heads;
             CheckHeads(context, modelDim, heads, kvHeads, kvHeadsValue, headDim);

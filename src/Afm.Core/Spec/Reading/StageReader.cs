@@ -25,10 +25,12 @@ internal static class StageReader
     ];
 
     /// <summary>Each stage with its spec, or null where the stage had an error.</summary>
-    public static List<(ItemView Item, TrainingStageSpec? Spec)> Read(SpecContext context, double? projectRopeBase, IReadOnlyList<FileSet> corpora, FileSetGaps corpusGaps)
+    /// <param name="stagesOptional">A project with a BaseModel may have none: the base is then compressed, adapted and packaged as it is.</param>
+    public static List<(ItemView Item, TrainingStageSpec? Spec)> Read(SpecContext context, double? projectRopeBase, IReadOnlyList<FileSet> corpora, FileSetGaps corpusGaps,
+        bool stagesOptional = false)
     {
         var items = context.Items("TrainingStage");
-        if (items.Count == 0)
+        if (items.Count == 0 && !stagesOptional)
             context.Error(DiagnosticCodes.StageMissing, context.Locator.Project,
                 "The project has no training stage. Add <TrainingStage Include=\"core\" Tokens=\"4M\" SequenceLength=\"256\" /> to an <ItemGroup>.");
 
