@@ -98,11 +98,22 @@ public sealed class GeneralizedArchitectureTests
     [InlineData("0.5;zero")]
     [InlineData("-1")]
     [InlineData(";")]
+    [InlineData("1e300")]
     public void A_multiplier_list_that_is_not_one_or_two_positive_numbers_is_AFM1112(string text)
     {
         using var project = Scaled($"<HeadDim>32</HeadDim>\n    <FfnMultipliers>{text}</FfnMultipliers>");
         var error = DiagnosticAssert.SingleError(project.Read(), "AFM1112", project.Locate("<FfnMultipliers>"));
         Assert.Contains("0.5;4.0", error.Message);
+    }
+
+    [Theory]
+    [InlineData("<Layers>6</Layers>", "<Layers>2000000000</Layers>", "<Layers>")]
+    [InlineData("<ModelDim>256</ModelDim>", "<ModelDim>2000000000</ModelDim>", "<ModelDim>")]
+    public void Sizes_beyond_any_sane_model_are_AFM1009_without_listing_their_layers(string find, string replace, string at)
+    {
+        using var project = new TestProject(TestProject.ValidXml.Replace(Uniform, "<LayerWiseScaling>true</LayerWiseScaling>\n    <HeadDim>2</HeadDim>")
+            .Replace(find, replace));
+        DiagnosticAssert.SingleError(project.Read(), "AFM1009", project.Locate(at));
     }
 
     [Fact]
