@@ -153,6 +153,21 @@ public sealed class GeneralizedArchitectureTests
     }
 
     [Fact]
+    public void An_architecture_built_in_code_says_why_no_decoder_can_have_it()
+    {
+        var arch = new TestProject().Read().Spec!.Architecture;
+        Assert.Null(arch.Inconsistency());
+        Assert.Contains("5 layer shapes for 6 layers", (arch with { LayerShapes = Enumerable.Repeat(new LayerShape(8, 2, 512), 5).ToList() }).Inconsistency());
+        Assert.Contains("layer 2 has 8 heads, 3 key/value heads", (arch with
+        {
+            LayerShapes = Enumerable.Range(0, 6).Select(i => new LayerShape(8, i == 2 ? 3 : 2, 512)).ToList(),
+        }).Inconsistency());
+        Assert.Contains("must be even", (arch with { ExplicitHeadDim = 7 }).Inconsistency());
+        Assert.Contains("must divide ModelDim", (arch with { Heads = 6 }).Inconsistency());
+        Assert.Null((arch with { Heads = 6, ExplicitHeadDim = 48 }).Inconsistency());
+    }
+
+    [Fact]
     public void The_parameter_estimate_counts_each_layers_shape_the_head_width_and_the_biases()
     {
         var uniform = new ModelShape(64, 2, 4, 2, 128, 100, true, false, 16);
