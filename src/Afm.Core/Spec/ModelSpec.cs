@@ -116,6 +116,25 @@ public sealed record ArchitectureSpec
 
     /// <summary>Whether every layer has the same shape (what export formats without per-layer shapes need).</summary>
     public bool IsUniform => LayerShapes is null || LayerShapes.All(s => s == LayerShapes[0]);
+
+    /// <summary>
+    /// Why no decoder can have this architecture, or null: the head width must be even (RoPE) and, when it is not given,
+    /// ModelDim / Heads; there must be one shape per layer; and each layer's key/value heads must divide its heads.
+    /// The reader's diagnostics keep a project from ever getting here; an architecture built in code (an importer) is checked.
+    /// </summary>
+    public string? Inconsistency()
+    {
+        if (ExplicitHeadDim is null && (Heads <= 0 || ModelDim % Heads != 0)) return $"Heads ({Heads}) must divide ModelDim ({ModelDim}) when the head dimension is not given";
+        if (HeadDim <= 0 || HeadDim % 2 != 0) return $"the head dimension ({HeadDim}) must be even for RoPE";
+        if (LayerShapes is { } shapes && shapes.Count != Layers) return $"it has {shapes.Count} layer shapes for {Layers} layers";
+        for (int i = 0; i < Layers; i++)
+        {
+            var shape = Layer(i);
+            if (shape.Heads <= 0 || shape.KvHeads <= 0 || shape.FfnDim <= 0 || shape.Heads % shape.KvHeads != 0)
+                return $"layer {i} has {shape.Heads} heads, {shape.KvHeads} key/value heads and FFN width {shape.FfnDim}: key/value heads must divide the heads";
+        }
+        return null;
+    }
 }
 
 /// <summary>One layer's attention heads (query, key/value) and SwiGLU hidden width.</summary>

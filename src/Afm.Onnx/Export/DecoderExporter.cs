@@ -25,7 +25,7 @@ public static class DecoderExporter
     public static byte[] Export(DecoderModel model, string producerVersion)
     {
         var arch = model.Architecture;
-        if (Unexportable(arch) is { } why) throw new ArgumentException($"Architecture {arch} cannot be exported: {why}.");
+        if (arch.Inconsistency() is { } why) throw new ArgumentException($"The architecture cannot be exported: {why}.");
 
         var graph = new DecoderGraph(model).Build().Build("afm_decoder");
         var proto = new ModelProto
@@ -54,21 +54,6 @@ public static class DecoderExporter
             proto.MetadataProps.Add(new StringStringEntryProto { Key = DecoderNames.Metadata.BaseSha256, Value = baseSha256 });
         proto.MetadataProps.Add(new StringStringEntryProto { Key = DecoderNames.Metadata.RopeBase, Value = model.RopeBase.ToString("R", CultureInfo.InvariantCulture) });
         return proto.ToByteArray();
-    }
-
-    /// <summary>Why the graph cannot be written for <paramref name="arch"/>, or null.</summary>
-    private static string? Unexportable(ArchitectureSpec arch)
-    {
-        if (arch.ExplicitHeadDim is null && arch.ModelDim % arch.Heads != 0) return "heads must divide the model dimension when the head dimension is not given";
-        if (arch.HeadDim <= 0 || arch.HeadDim % 2 != 0) return $"the head dimension ({arch.HeadDim}) must be even for RoPE";
-        if (arch.LayerShapes is { } shapes && shapes.Count != arch.Layers) return $"it has {shapes.Count} layer shapes for {arch.Layers} layers";
-        for (int i = 0; i < arch.Layers; i++)
-        {
-            var shape = arch.Layer(i);
-            if (shape.Heads <= 0 || shape.KvHeads <= 0 || shape.FfnDim <= 0 || shape.Heads % shape.KvHeads != 0)
-                return $"layer {i} has {shape.Heads} heads, {shape.KvHeads} kv heads and FFN width {shape.FfnDim}: kv heads must divide the heads";
-        }
-        return null;
     }
 
     private static void AddMetadata(ModelProto proto, string key, int value) =>

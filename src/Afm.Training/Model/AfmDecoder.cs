@@ -30,6 +30,7 @@ public sealed class AfmDecoder : nn.Module<Tensor, Tensor>
     /// and other torch users drawing in between change them.</param>
     public AfmDecoder(ArchitectureSpec architecture, long seed = 0) : base("afm")
     {
+        if (architecture.Inconsistency() is { } why) throw new ArgumentException($"No decoder has this architecture: {why}.", nameof(architecture));
         Architecture = architecture;
         rotary = new RotaryEmbedding(architecture.HeadDim, architecture.RopeBase);
         embed = nn.Embedding(architecture.VocabSize, architecture.ModelDim);

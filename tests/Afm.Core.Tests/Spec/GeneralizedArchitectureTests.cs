@@ -98,11 +98,22 @@ public sealed class GeneralizedArchitectureTests
     [InlineData("0.5;zero")]
     [InlineData("-1")]
     [InlineData(";")]
+    [InlineData("1e300")]
     public void A_multiplier_list_that_is_not_one_or_two_positive_numbers_is_AFM1112(string text)
     {
         using var project = Scaled($"<HeadDim>32</HeadDim>\n    <FfnMultipliers>{text}</FfnMultipliers>");
         var error = DiagnosticAssert.SingleError(project.Read(), "AFM1112", project.Locate("<FfnMultipliers>"));
         Assert.Contains("0.5;4.0", error.Message);
+    }
+
+    [Theory]
+    [InlineData("<Layers>6</Layers>", "<Layers>2000000000</Layers>", "<Layers>")]
+    [InlineData("<ModelDim>256</ModelDim>", "<ModelDim>2000000000</ModelDim>", "<ModelDim>")]
+    public void Sizes_beyond_any_sane_model_are_AFM1009_without_listing_their_layers(string find, string replace, string at)
+    {
+        using var project = new TestProject(TestProject.ValidXml.Replace(Uniform, "<LayerWiseScaling>true</LayerWiseScaling>\n    <HeadDim>2</HeadDim>")
+            .Replace(find, replace));
+        DiagnosticAssert.SingleError(project.Read(), "AFM1009", project.Locate(at));
     }
 
     [Fact]
@@ -139,6 +150,21 @@ public sealed class GeneralizedArchitectureTests
     {
         var arch = new TestProject().Read().Spec!.Architecture;
         Assert.Equal((null, false, (IReadOnlyList<LayerShape>?)null, 32), (arch.ExplicitHeadDim, arch.AttentionBias, arch.LayerShapes, arch.HeadDim));
+    }
+
+    [Fact]
+    public void An_architecture_built_in_code_says_why_no_decoder_can_have_it()
+    {
+        var arch = new TestProject().Read().Spec!.Architecture;
+        Assert.Null(arch.Inconsistency());
+        Assert.Contains("5 layer shapes for 6 layers", (arch with { LayerShapes = Enumerable.Repeat(new LayerShape(8, 2, 512), 5).ToList() }).Inconsistency());
+        Assert.Contains("layer 2 has 8 heads, 3 key/value heads", (arch with
+        {
+            LayerShapes = Enumerable.Range(0, 6).Select(i => new LayerShape(8, i == 2 ? 3 : 2, 512)).ToList(),
+        }).Inconsistency());
+        Assert.Contains("must be even", (arch with { ExplicitHeadDim = 7 }).Inconsistency());
+        Assert.Contains("must divide ModelDim", (arch with { Heads = 6 }).Inconsistency());
+        Assert.Null((arch with { Heads = 6, ExplicitHeadDim = 48 }).Inconsistency());
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Afm.Core.Spec.Resources;
 
 namespace Afm.Core.Spec.Reading;
 
@@ -8,6 +9,12 @@ namespace Afm.Core.Spec.Reading;
 /// </summary>
 internal static class LayerWiseScalingReader
 {
+    /// <summary>
+    /// The largest multiplier: 64 x the largest sane ModelDim stays far inside every integer the shapes are held in, and the
+    /// resource check refuses any width it gives beyond a sane model (OpenELM's multipliers are at most 4).
+    /// </summary>
+    public const double MaxMultiplier = 64;
+
     /// <summary>The properties that only mean something with LayerWiseScaling=true.</summary>
     private static readonly string[] ScalingProperties = ["QkvMultipliers", "FfnMultipliers", "GqaGroups", "FfnDimDivisor"];
 
@@ -58,7 +65,9 @@ internal static class LayerWiseScalingReader
         var divisor = context.Property("FfnDimDivisor") is { } f ? context.Int(f, SpecContext.Positive) : LayerWiseScaling.DefaultFfnDimDivisor;
         if (modelDim is not int dim || layers is not int count || headDim is not int hd || hd % 2 != 0 || qkv is null || ffn is null
             || groups is not int gqa || divisor is not int div) return null;
-        return LayerWiseScaling.Shapes(dim, count, hd, qkv, ffn, gqa, div);
+        // More layers than any sane model are refused by the resource check (AFM1009) at Layers; the shapes of that many
+        // layers are never listed, one more than the limit stands for them (ResourceEstimate scales its sums to Layers).
+        return LayerWiseScaling.Shapes(Math.Min(dim, (int)ResourceCheck.MaxModelDim + 1), (int)Math.Min(count, ResourceCheck.MaxLayers + 1), hd, qkv, ffn, gqa, div);
     }
 
     /// <summary>One positive number, or two separated by ';' (the first and the last layer's).</summary>
@@ -66,10 +75,10 @@ internal static class LayerWiseScalingReader
     {
         if (context.Property(name) is not { } value) return defaults;
         var parts = value.Text.Split(';', StringSplitOptions.TrimEntries);
-        var numbers = parts.Select(p => double.TryParse(p, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && double.IsFinite(v) && v > 0 ? v : (double?)null).ToList();
+        var numbers = parts.Select(p => double.TryParse(p, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && v > 0 && v <= MaxMultiplier ? v : (double?)null).ToList();
         if (parts.Length is >= 1 and <= 2 && numbers.All(n => n is not null)) return numbers.Select(n => n!.Value).ToList();
         context.Error(DiagnosticCodes.InvalidMultipliers, value.Location,
-            $"{value.What} is '{value.Text}'; write one number greater than 0 for every layer, or two separated by ';' for the first and the last layer "
+            $"{value.What} is '{value.Text}'; write one number greater than 0 and at most {MaxMultiplier} for every layer, or two separated by ';' for the first and the last layer "
             + $"(the layers between are ramped linearly), such as {string.Join(";", defaults.Select(d => d.ToString("0.0##", CultureInfo.InvariantCulture)))}.");
         return null;
     }

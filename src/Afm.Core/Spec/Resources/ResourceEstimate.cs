@@ -39,7 +39,7 @@ internal static class ResourceEstimate
             double q = heads * hd, kv = kvHeads * hd;
             return 2 * d * q + 2 * d * kv + 3 * d * ffn + 2 * d + (m.QkNorm ? 2.0 * hd : 0) + (m.AttentionBias ? q + 2 * kv : 0);
         }
-        double layers = m.LayerShapes is { } shapes ? shapes.Sum(l => PerLayer(l.Heads, l.KvHeads, l.FfnDim)) : m.Layers * PerLayer(m.Heads, m.KvHeads, m.FfnDim);
+        double layers = m.LayerShapes is { } shapes ? PerLayerSum(m, shapes, l => PerLayer(l.Heads, l.KvHeads, l.FfnDim)) : m.Layers * PerLayer(m.Heads, m.KvHeads, m.FfnDim);
         return (m.TieEmbeddings ? 1 : 2) * (double)m.VocabSize * d + layers + d;
     }
 
@@ -55,8 +55,18 @@ internal static class ResourceEstimate
     {
         double tokens = (double)s.BatchSize * s.SequenceLength;
         double PerLayer(double heads, double ffn) => tokens * (8.0 * m.ModelDim + 4.0 * ffn) + (double)s.BatchSize * heads * s.SequenceLength * (double)s.SequenceLength;
-        double layers = m.LayerShapes is { } shapes ? shapes.Sum(l => PerLayer(l.Heads, l.FfnDim)) : m.Layers * PerLayer(m.Heads, m.FfnDim);
+        double layers = m.LayerShapes is { } shapes ? PerLayerSum(m, shapes, l => PerLayer(l.Heads, l.FfnDim)) : m.Layers * PerLayer(m.Heads, m.FfnDim);
         return BytesPerFloat * (layers + 2 * tokens * m.VocabSize);
+    }
+
+    /// <summary>
+    /// The sum over the layers' shapes; for a Layers beyond any sane model the reader lists only the first layers (the
+    /// resource check refuses it), and their mean stands for the rest.
+    /// </summary>
+    private static double PerLayerSum(ModelShape m, IReadOnlyList<LayerShape> shapes, Func<LayerShape, double> perLayer)
+    {
+        double sum = shapes.Sum(perLayer);
+        return shapes.Count == m.Layers ? sum : sum / shapes.Count * m.Layers;
     }
 
     /// <summary>RoPE's cosine and sine tables: MaxSequenceLength x HeadDim/2 each.</summary>
