@@ -113,6 +113,19 @@ public sealed class ImportedTokenizerTests
         Assert.Null(llama.ChatTemplate);
     }
 
+    [Fact]
+    public void Of_several_named_chat_templates_the_default_one_is_kept()
+    {
+        using var folder = new TempDirectory();
+        folder.Write("tokenizer.json", HandWrittenTokenizers.Qwen2Style());
+        var config = HandWrittenTokenizers.Qwen2Config();
+        config["chat_template"] = new System.Text.Json.Nodes.JsonArray(
+            new System.Text.Json.Nodes.JsonObject { ["name"] = "tool_use", ["template"] = "{{ tools }}" },
+            new System.Text.Json.Nodes.JsonObject { ["name"] = "default", ["template"] = "{{ messages }}" });
+        folder.Write("tokenizer_config.json", config);
+        Assert.Equal("{{ messages }}", AfmTokenizer.LoadHuggingFace(folder.Path, BaseModel).ChatTemplate);
+    }
+
     private static int IdOf(AfmTokenizer tokenizer, string spelling) =>
         Enumerable.Range(0, tokenizer.VocabSize).First(id => tokenizer.Spelling(id) == spelling);
 }
