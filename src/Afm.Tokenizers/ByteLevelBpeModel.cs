@@ -32,6 +32,7 @@ internal sealed class ByteLevelBpeModel : ITokenModel
             Merges = merges.Select(m => m.Left + " " + m.Right),
             ByteLevel = true,
             SpecialTokens = addedTokens.Count == 0 ? null : addedTokens.ToDictionary(),
+            PreTokenizer = new SplitterPreTokenizer(this),
         });
         _splitters = patterns.Select(p => new UnicodeRegexSplitter(p)).ToArray();
         Merges = merges as IReadOnlyList<(string, string)> ?? merges.ToList();
@@ -52,21 +53,47 @@ internal sealed class ByteLevelBpeModel : ITokenModel
     {
         if (_nfc && !text.IsNormalized(NormalizationForm.FormC))
             text = text.Normalize(NormalizationForm.FormC);
-        EncodePieces(text.AsSpan(), 0, ids);
+        if (!_ignoreMerges)
+        {
+            // One call: the library pre-tokenizes with Pieces (below), merges each piece and caches frequent ones.
+            ids.AddRange(_bpe.EncodeToIds(text, considerPreTokenization: true, considerNormalization: false));
+            return;
+        }
+        var pieces = new List<(int Offset, int Length)>();
+        AddPieces(text, 0, 0, pieces);
+        foreach (var (offset, length) in pieces)
+        {
+            var piece = text.AsSpan(offset, length);
+            if (_vocabulary.TryGetValue(Spell(piece), out var whole))
+                ids.Add(whole);
+            else
+                ids.AddRange(_bpe.EncodeToIds(piece, considerPreTokenization: false, considerNormalization: false));
+        }
     }
 
-    private void EncodePieces(ReadOnlySpan<char> text, int splitter, List<int> ids)
+    /// <summary>The pieces of <paramref name="text"/> (at <paramref name="at"/> in the whole) after splitters <paramref name="splitter"/>.. in turn.</summary>
+    private void AddPieces(ReadOnlySpan<char> text, int at, int splitter, List<(int Offset, int Length)> pieces)
     {
         if (splitter == _splitters.Length)
         {
-            if (_ignoreMerges && _vocabulary.TryGetValue(Spell(text), out var whole))
-                ids.Add(whole);
-            else
-                ids.AddRange(_bpe.EncodeToIds(text, considerPreTokenization: false, considerNormalization: false));
+            pieces.Add((at, text.Length));
             return;
         }
         foreach (var (offset, length) in _splitters[splitter].Split(text))
-            EncodePieces(text.Slice(offset, length), splitter + 1, ids);
+            AddPieces(text.Slice(offset, length), at + offset, splitter + 1, pieces);
+    }
+
+    /// <summary>Our pre-tokenization as the library's pre-tokenizer, so that encoding a stretch is one library call.</summary>
+    private sealed class SplitterPreTokenizer(ByteLevelBpeModel model) : PreTokenizer
+    {
+        public override IEnumerable<(int Offset, int Length)> PreTokenize(string text) => PreTokenize(text.AsSpan());
+
+        public override IEnumerable<(int Offset, int Length)> PreTokenize(ReadOnlySpan<char> text)
+        {
+            var pieces = new List<(int Offset, int Length)>();
+            model.AddPieces(text, 0, 0, pieces);
+            return pieces;
+        }
     }
 
     private static string Spell(ReadOnlySpan<char> text)

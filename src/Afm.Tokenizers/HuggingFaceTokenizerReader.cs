@@ -21,7 +21,7 @@ internal static class HuggingFaceTokenizerReader
         if (File.Exists(jsonPath))
             return new TokenizerJsonReader(jsonPath, location ?? SourceLocation.FileOnly(jsonPath)).Read(config);
         if (File.Exists(modelPath))
-            return SentencePieceProtoModel.Load(modelPath, config, location ?? SourceLocation.FileOnly(modelPath));
+            return SentencePieceModelLoader.Load(modelPath, config, location ?? SourceLocation.FileOnly(modelPath));
         throw TokenizerDiagnostics.Error(TokenizerDiagnostics.TokenizerFileMissing,
             $"{directory} has no tokenizer: neither {K.TokenizerJson} nor {K.SentencePieceModel} is there.", location ?? SourceLocation.FileOnly(directory));
     }

@@ -55,7 +55,7 @@ public sealed record TokenizerConfig(string? BosToken, string? EosToken, string?
             null => null,
             JsonValue value when value.TryGetValue<string>(out var s) => s,
             JsonArray list => list.OfType<JsonObject>()
-                .OrderBy(t => t[K.Name]?.GetValue<string>() == "default" ? 0 : 1)
+                .OrderBy(t => t[K.Name] is JsonValue n && n.TryGetValue<string>(out var name) && name == "default" ? 0 : 1)
                 .Select(t => t[K.Template] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null).FirstOrDefault(s => s is not null),
             _ => throw Bad($"'{K.ChatTemplate}' is neither a string nor a list of named templates"),
         };

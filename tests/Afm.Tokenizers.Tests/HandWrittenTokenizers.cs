@@ -12,12 +12,17 @@ public static class HandWrittenTokenizers
     /// <summary>Qwen2's pre-tokenizer regex exactly as its tokenizer.json holds it.</summary>
     public const string Qwen2Pattern = @"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 
+    /// <summary>Llama-3's pre-tokenizer regex (numbers in runs of up to three digits) exactly as its tokenizer.json holds it.</summary>
+    public const string Llama3Pattern = @"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+
     /// <summary>Words whose every prefix is merged, left to right, so these words (and their prefixes) become single tokens.</summary>
     private static readonly string[] ByteLevelWords =
         ["e𝔘𝔫", "𝟙𝟚", " the", "the", " and", " world", "Hello", "ing", " par", "agraph", " 中文", "字符", " 日本", "语", " emoji", "🙂", " caf", "é", "  ", "\n\n", " spaces", "'s", "ll", "THEY"];
 
-    /// <summary>A Qwen2-style byte-level BPE: NFC, Split(Qwen2 regex) + ByteLevel, ranked merges, special and plain added tokens.</summary>
-    public static JsonObject Qwen2Style(bool arrayMerges = false, bool ignoreMerges = false)
+    /// <summary>A Qwen2-style byte-level BPE: NFC, Split(Qwen2 regex) + ByteLevel, ranked merges, special and plain added tokens.
+    /// With <paramref name="llama3"/> it is Llama-3-like instead: no normalizer, Llama-3's regex, ignore_merges, and whole
+    /// words in the vocabulary that no merge reaches (so ignore_merges changes the ids).</summary>
+    public static JsonObject Qwen2Style(bool arrayMerges = false, bool llama3 = false)
     {
         var vocab = new Dictionary<string, int>(StringComparer.Ordinal);
         for (var b = 0; b < 256; b++)
@@ -37,6 +42,11 @@ public static class HandWrittenTokenizers
                 current += next;
             }
         }
+        if (llama3)
+        {
+            foreach (var word in new[] { " hello", "123", " world!" })
+                vocab.TryAdd(Gpt2Bytes.Spell(word), vocab.Count);
+        }
         string[] added = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|im_start|>system"];
         var addedTokens = new JsonArray();
         foreach (var token in added)
@@ -52,17 +62,17 @@ public static class HandWrittenTokenizers
             ["truncation"] = null,
             ["padding"] = null,
             ["added_tokens"] = addedTokens,
-            ["normalizer"] = new JsonObject { ["type"] = "NFC" },
+            ["normalizer"] = llama3 ? null : new JsonObject { ["type"] = "NFC" },
             ["pre_tokenizer"] = new JsonObject
             {
                 ["type"] = "Sequence",
                 ["pretokenizers"] = new JsonArray(
-                    new JsonObject { ["type"] = "Split", ["pattern"] = new JsonObject { ["Regex"] = Qwen2Pattern }, ["behavior"] = "Isolated", ["invert"] = false },
+                    new JsonObject { ["type"] = "Split", ["pattern"] = new JsonObject { ["Regex"] = llama3 ? Llama3Pattern : Qwen2Pattern }, ["behavior"] = "Isolated", ["invert"] = false },
                     new JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = false, ["trim_offsets"] = false, ["use_regex"] = false }),
             },
             ["post_processor"] = new JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = false, ["trim_offsets"] = false, ["use_regex"] = false },
             ["decoder"] = new JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = false, ["trim_offsets"] = false, ["use_regex"] = false },
-            ["model"] = Bpe(vocab, merges, arrayMerges, byteFallback: false, unk: null, ignoreMerges),
+            ["model"] = Bpe(vocab, merges, arrayMerges, byteFallback: false, unk: null, ignoreMerges: llama3),
         };
     }
 

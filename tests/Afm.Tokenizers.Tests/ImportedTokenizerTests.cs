@@ -43,6 +43,20 @@ public sealed class ImportedTokenizerTests
             Assert.Equal(HuggingFace.Encode(path, text), ours.EncodeSequence(text));
     }
 
+    [Fact]
+    public void A_Llama3_style_tokenizer_with_ignore_merges_gives_exactly_the_ids_Hugging_Face_gives()
+    {
+        using var folder = new TempDirectory();
+        var path = folder.Write("tokenizer.json", HandWrittenTokenizers.Qwen2Style(llama3: true));
+        var ours = AfmTokenizer.LoadHuggingFace(folder.Path, BaseModel);
+        string[] wholeWords = ["say hello world! 123 and 1234567", " hello hello"];
+        foreach (var text in Texts().Concat(ByteLevelSpecials).Concat(wholeWords))
+            Assert.Equal(HuggingFace.Encode(path, text), ours.EncodeSequence(text));
+        // No merge reaches " hello" or "123"; with ignore_merges a piece that is a vocabulary entry is that one token.
+        Assert.Single(ours.Encode(" hello"));
+        Assert.Single(ours.Encode("123"));
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
@@ -56,6 +70,24 @@ public sealed class ImportedTokenizerTests
         Assert.Equal(TokenizerKind.SentencePieceBpe, ours.Kind);
         string[] specials = ["<s>Hello</s> world<s>", "the end</s>", " <s> ", "x<unk>y"];
         foreach (var text in Texts().Concat(specials))
+            Assert.Equal(HuggingFace.Encode(path, text), ours.EncodeSequence(text));
+    }
+
+    [Fact]
+    public void A_sentencepiece_tokenizer_model_gives_the_ids_Hugging_Face_gives_on_the_equivalent_tokenizer_json()
+    {
+        // Microsoft.ML.Tokenizers runs the protobuf; the reference runs the tokenizer.json with the same pieces and merges.
+        using var reference = new TempDirectory();
+        var json = HandWrittenTokenizers.LlamaStyle(metaspace: false);
+        var path = reference.Write("tokenizer.json", json);
+        using var folder = new TempDirectory();
+        File.WriteAllBytes(Path.Combine(folder.Path, "tokenizer.model"), SentencePieceModelFile.From(json));
+        folder.Write("tokenizer_config.json", HandWrittenTokenizers.LlamaConfig());
+        var ours = AfmTokenizer.LoadHuggingFace(folder.Path, BaseModel);
+
+        Assert.Equal(TokenizerKind.SentencePieceBpe, ours.Kind);
+        Assert.Equal(new SpecialTokenRoles(1, 2, null, 0, AddBeginOfSequence: true), ours.Roles);
+        foreach (var text in Texts().Concat(["<s>Hello</s> world<s>", "the end</s>", "x<unk>y"]))
             Assert.Equal(HuggingFace.Encode(path, text), ours.EncodeSequence(text));
     }
 
@@ -111,6 +143,19 @@ public sealed class ImportedTokenizerTests
         var llama = AfmTokenizer.LoadHuggingFace(llamaFolder.Path, BaseModel);
         Assert.Equal(new SpecialTokenRoles(1, 2, null, 0, AddBeginOfSequence: true), llama.Roles);
         Assert.Null(llama.ChatTemplate);
+    }
+
+    [Fact]
+    public void Of_several_named_chat_templates_the_default_one_is_kept()
+    {
+        using var folder = new TempDirectory();
+        folder.Write("tokenizer.json", HandWrittenTokenizers.Qwen2Style());
+        var config = HandWrittenTokenizers.Qwen2Config();
+        config["chat_template"] = new System.Text.Json.Nodes.JsonArray(
+            new System.Text.Json.Nodes.JsonObject { ["name"] = "tool_use", ["template"] = "{{ tools }}" },
+            new System.Text.Json.Nodes.JsonObject { ["name"] = "default", ["template"] = "{{ messages }}" });
+        folder.Write("tokenizer_config.json", config);
+        Assert.Equal("{{ messages }}", AfmTokenizer.LoadHuggingFace(folder.Path, BaseModel).ChatTemplate);
     }
 
     private static int IdOf(AfmTokenizer tokenizer, string spelling) =>

@@ -138,6 +138,15 @@ public sealed class TokenizerDiagnosticsTests
     }
 
     [Fact]
+    public void A_unigram_tokenizer_model_is_unsupported()
+    {
+        var diagnostic = Load(folder => File.WriteAllBytes(Path.Combine(folder.Path, "tokenizer.model"),
+            SentencePieceModelFile.From(HandWrittenTokenizers.LlamaStyle(metaspace: false), modelType: 1)));
+        Assert.Equal("AFM1652", diagnostic.Code);
+        Assert.Contains("unigram", diagnostic.Message);
+    }
+
+    [Fact]
     public void A_tokenizer_model_that_is_not_sentencepiece_is_malformed()
     {
         var diagnostic = Load(folder => File.WriteAllBytes(Path.Combine(folder.Path, "tokenizer.model"), [0x0A, 0xFF, 0xFF, 0xFF, 0x0F, 1, 2, 3]));
