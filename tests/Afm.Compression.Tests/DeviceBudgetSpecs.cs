@@ -2,8 +2,6 @@ using Afm.Compression.Allocation;
 using Afm.Compression.Reports;
 using Afm.Core.Diagnostics;
 using Afm.Core.Spec;
-using Snapshooter;
-using Snapshooter.Xunit;
 
 namespace Afm.Compression.Tests;
 
@@ -98,8 +96,8 @@ public class DeviceBudgetSpecs
         double limit = LatencyAt(2) + 0.5 * (LatencyAt(4) - LatencyAt(2));
         // Device estimates per layer, per frontier point and per model, the budget and the chosen point: review a change like code.
         var report = MicroModel.Quantize(Budget(latencyMs: Math.Round(limit, 6)), [Phone]).Report;
-        Snapshot.Match(report);
-        Snapshot.Match(ReportMarkdown.Render("micro 0.0.1", report), SnapshotNameExtension.Create("markdown"));
+        ReportSnapshot.Match(report);
+        ReportSnapshot.Match(ReportMarkdown.Render("micro 0.0.1", report), "markdown");
     }
 
     private static Storage.QuantizedTensor Tensor(LayerReport layer, int bits) =>

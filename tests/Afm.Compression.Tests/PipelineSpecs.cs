@@ -2,7 +2,6 @@ using Afm.Compression.Reports;
 using Afm.Compression.Storage;
 using Afm.Core.Diagnostics;
 using Afm.Core.Spec;
-using Snapshooter.Xunit;
 
 namespace Afm.Compression.Tests;
 
@@ -13,14 +12,14 @@ public class PipelineSpecs
     {
         var result = MicroModel.Quantize(MicroModel.Plan());
         // Any changed number (bits, bytes, errors, sensitivities, perplexities, frontier) fails here: review and update the snapshot.
-        Snapshot.Match(result.Report);
+        ReportSnapshot.Match(result.Report);
     }
 
     [Fact]
     public void The_markdown_report_matches_its_snapshot()
     {
         var result = MicroModel.Quantize(MicroModel.Plan());
-        Snapshot.Match(ReportMarkdown.Render("micro 0.0.1", result.Report));
+        ReportSnapshot.Match(ReportMarkdown.Render("micro 0.0.1", result.Report));
     }
 
     [Fact]
