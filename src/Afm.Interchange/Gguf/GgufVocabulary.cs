@@ -47,18 +47,19 @@ public sealed record GgufVocabulary
         };
     }
 
-    internal IEnumerable<KeyValuePair<string, GgufValue>> Metadata()
+    /// <summary>The tokenizer.ggml.* keys with plain values (<see cref="GgufValue.From"/> gives each its GGUF type).</summary>
+    public IEnumerable<KeyValuePair<string, object>> Metadata()
     {
         if (Tokens.Count != TokenTypes.Count) throw new ArgumentException($"{Tokens.Count} tokens but {TokenTypes.Count} token types.");
-        yield return new(GgufNames.Keys.TokenizerModel, GgufValue.Of(Model));
-        yield return new(GgufNames.Keys.TokenizerPre, GgufValue.Of(PreTokenizer));
-        yield return new(GgufNames.Keys.Tokens, GgufValue.Of(Tokens));
-        yield return new(GgufNames.Keys.TokenTypes, GgufValue.Of(TokenTypes));
-        yield return new(GgufNames.Keys.Merges, GgufValue.Of(Merges));
-        if (BosId is { } bos) yield return new(GgufNames.Keys.BosId, GgufValue.Of((uint)bos));
-        if (EosId is { } eos) yield return new(GgufNames.Keys.EosId, GgufValue.Of((uint)eos));
-        if (PadId is { } pad) yield return new(GgufNames.Keys.PadId, GgufValue.Of((uint)pad));
-        yield return new(GgufNames.Keys.AddBos, GgufValue.Of(AddBos));
-        yield return new(GgufNames.Keys.AddEos, GgufValue.Of(false));
+        yield return new(GgufNames.Keys.TokenizerModel, Model);
+        yield return new(GgufNames.Keys.TokenizerPre, PreTokenizer);
+        yield return new(GgufNames.Keys.Tokens, Tokens);
+        yield return new(GgufNames.Keys.TokenTypes, TokenTypes);
+        yield return new(GgufNames.Keys.Merges, Merges);
+        if (BosId is { } bos) yield return new(GgufNames.Keys.BosId, (uint)bos);
+        if (EosId is { } eos) yield return new(GgufNames.Keys.EosId, (uint)eos);
+        if (PadId is { } pad) yield return new(GgufNames.Keys.PadId, (uint)pad);
+        yield return new(GgufNames.Keys.AddBos, AddBos);
+        yield return new(GgufNames.Keys.AddEos, false);
     }
 }

@@ -38,7 +38,7 @@ internal static class ExportGgufCommand
             {
                 var type = Enum.GetValues<GgmlType>().Single(t => GgufNames.TypeName(t) == typeName);
                 var path = Path.Combine(folder, GgufNames.FileName(model.Name, type));
-                GgufModelWriter.Write(path, weights, vocabulary, info, type);
+                GgufModelWriter.Write(path, weights, vocabulary.Metadata(), info, type);
                 CompilerOutput.Progress($"export-gguf: {Path.GetFullPath(path)} ({new FileInfo(path).Length:N0} bytes, {GgufArchitecture.For(model.Architecture).Name}, {source})");
             }
             foreach (var adapter in TrainedAdapters(result.GetValue(adapters)))
