@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using Afm.Bench.Data;
 using Afm.Data.Tokenization;
+using Afm.Tokenizers;
 
 // Data bench: BPE training throughput, encode throughput of the trained vocabulary through Microsoft.ML.Tokenizers
 // against byte-level baselines (measured side by side in one run on the same text), then the data stage's filters.

@@ -5,6 +5,7 @@ using Afm.Data.Tokenization;
 using Afm.Interchange.GenAI;
 using Afm.Interchange.Gguf;
 using Afm.Onnx.Export;
+using Afm.Tokenizers;
 
 namespace Afm.Bench.Peers;
 
@@ -40,14 +41,14 @@ internal sealed record BenchModel(string Name, ArchitectureSpec Architecture)
         progress($"{Name}: palettized graph written ({bits:F2} bits per weight)");
 
         var genai = Path.Combine(folder, "genai");
-        GenAIFolder.Write(genai, Architecture, new GenAITokenIds(0, 0, 0), File.ReadAllBytes(floatOnnx), new Dictionary<string, byte[]>(), new Dictionary<string, byte[]>());
+        GenAIFolder.Write(genai, Architecture, new GenAITokenIds(0, 0, 0), File.ReadAllBytes(floatOnnx), _ => { }, new Dictionary<string, byte[]>());
 
         var vocabulary = Vocabulary(folder);
         var gguf = new Dictionary<GgmlType, string>();
         foreach (var type in new[] { GgmlType.F32, GgmlType.Q8_0, GgmlType.Q4_0 })
         {
             gguf[type] = Path.Combine(folder, GgufNames.FileName(Name, type));
-            GgufModelWriter.Write(gguf[type], model, vocabulary.Metadata(), new GgufModelInfo(Name, "0.0.0", "random weights (bench)"), type);
+            GgufModelWriter.Write(gguf[type], model, vocabulary, new GgufModelInfo(Name, "0.0.0", "random weights (bench)"), type);
         }
         progress($"{Name}: GGUF files written");
         long matrixBytes = model.Weights.Values.Where(w => w.Shape.Length == 2).Sum(w => w.ElementCount * 4);
@@ -112,13 +113,12 @@ internal sealed record BenchModel(string Name, ArchitectureSpec Architecture)
     }
 
     /// <summary>A byte-level BPE of the model's size (learned on a few sentences, padded with reserved tokens) for the GGUF files.</summary>
-    private GgufVocabulary Vocabulary(string folder)
+    private IEnumerable<KeyValuePair<string, object>> Vocabulary(string folder)
     {
         var tokenizer = BpeTrainer.Train(["The quick brown fox jumps over the lazy dog.\n", "Benchmarks measure, they do not guess: 1 2 3.\n"],
             new BpeTrainingOptions(Architecture.VocabSize, SplitDigits: true, ByteFallback: true, ["<|endoftext|>"]));
         var directory = Path.Combine(folder, "tokenizer");
         tokenizer.Save(directory);
-        return GgufVocabulary.FromByteLevelBpe(Path.Combine(directory, "vocab.json"), Path.Combine(directory, "merges.txt"),
-            tokenizer.SpecialTokens.Count, tokenizer.ReservedCount, 0, "default");
+        return GgufTokenizer.From(AfmTokenizer.Load(directory)).Metadata();
     }
 }

@@ -1,5 +1,5 @@
 using Afm.Core.Artifacts;
-using Afm.Data.Tokenization;
+using Afm.Tokenizers;
 using Afm.Runtime.Adapters;
 using Afm.Runtime.Artifacts;
 using Afm.Runtime.Generation;

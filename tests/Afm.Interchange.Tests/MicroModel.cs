@@ -1,6 +1,6 @@
 using Afm.Core.Spec;
 using Afm.Data.Tokenization;
-using Afm.Interchange.Gguf;
+using Afm.Tokenizers;
 using Afm.Onnx.Export;
 using Afm.Runtime.Sessions;
 using Afm.Training.Model;
@@ -99,13 +99,11 @@ internal sealed class MicroModel : IDisposable
         return best;
     }
 
-    /// <summary>The tokenizer in GGUF form, read from the files the tokenizer stage writes.</summary>
-    public GgufVocabulary GgufVocabulary()
-    {
-        var folder = Path.Combine(Folder, "tokenizer");
-        return Gguf.GgufVocabulary.FromByteLevelBpe(Path.Combine(folder, "vocab.json"), Path.Combine(folder, "merges.txt"),
-            Tokenizer.SpecialTokens.Count, Tokenizer.ReservedCount, endOfTextId: 0, preTokenizer: "default");
-    }
+    /// <summary>The tokenizer as the tokenizer stage wrote it, loaded as every runtime of ours loads it.</summary>
+    public AfmTokenizer LoadTokenizer() => AfmTokenizer.Load(Path.Combine(Folder, "tokenizer"));
+
+    /// <summary>Its tokenizer.ggml.* keys for llama.cpp.</summary>
+    public IEnumerable<KeyValuePair<string, object>> GgufTokenizer() => Tokenizers.GgufTokenizer.From(LoadTokenizer()).Metadata();
 
     public void Dispose()
     {

@@ -60,11 +60,11 @@ public sealed class ReservedTokenTests(FavouredReservedFixture fixture) : IClass
     public void The_suppressed_ids_are_exactly_the_tokenizers_reserved_padding()
     {
         var tokenizer = Model.Tokenizer;
-        Assert.True(tokenizer.Manifest.ReservedCount > 0);
-        Assert.Equal(Enumerable.Range(FirstReserved, tokenizer.Manifest.ReservedCount),
+        Assert.True(tokenizer.Manifest!.ReservedCount > 0);
+        Assert.Equal(Enumerable.Range(FirstReserved, tokenizer.Manifest!.ReservedCount),
             Enumerable.Range(0, Model.Session.VocabSize).Where(Model.Generator.Suppression.IsSuppressed));
         // The manifest's count and the vocabulary's spellings agree: every suppressed id decodes to a reserved name.
-        Assert.All(Enumerable.Range(FirstReserved, tokenizer.Manifest.ReservedCount),
+        Assert.All(Enumerable.Range(FirstReserved, tokenizer.Manifest!.ReservedCount),
             id => Assert.StartsWith("<|reserved_", tokenizer.Decode([id])));
         Assert.All(FavouredReservedFixture.FavouredReserved, id => Assert.True(Model.Generator.Suppression.IsSuppressed(id)));
     }

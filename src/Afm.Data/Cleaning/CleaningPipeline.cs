@@ -4,7 +4,7 @@ using Afm.Core.Spec;
 using Afm.Data.Corpora;
 using Afm.Data.Packing;
 using Afm.Data.Reporting;
-using Afm.Data.Tokenization;
+using Afm.Tokenizers;
 
 namespace Afm.Data.Cleaning;
 

@@ -1,4 +1,4 @@
-using Afm.Data.Common;
+using Afm.Core.IO;
 
 namespace Afm.Data.Packing;
 

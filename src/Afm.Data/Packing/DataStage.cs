@@ -1,7 +1,7 @@
 using Afm.Core.Spec;
 using Afm.Data.Cleaning;
 using Afm.Data.Reporting;
-using Afm.Data.Tokenization;
+using Afm.Tokenizers;
 
 namespace Afm.Data.Packing;
 
@@ -51,7 +51,7 @@ public static class DataStage
             Corpora = corpora.Select(c => new CorpusSummary(c.Name, c.Train.Count, c.Valid.Count, c.TrainTokens, c.ValidTokens, c.DuplicatesRemoved, c.ContaminatedRemoved)).ToList(),
             Stages = stages,
         };
-        DataReportBuilder.Build(spec, cleaning, corpora, stages, tokenizer.Manifest).Save(outputDirectory);
+        DataReportBuilder.Build(spec, cleaning, corpora, stages, tokenizer).Save(outputDirectory);
         index.Save(outputDirectory);
         return index;
     }

@@ -1,5 +1,5 @@
 using Afm.Core.Spec;
-using Afm.Data.Tokenization;
+using Afm.Tokenizers;
 
 namespace Afm.Data.Packing;
 

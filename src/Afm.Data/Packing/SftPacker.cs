@@ -4,7 +4,7 @@ using Afm.Core.Diagnostics;
 using Afm.Core.Spec;
 using Afm.Data.Common;
 using Afm.Data.Corpora;
-using Afm.Data.Tokenization;
+using Afm.Tokenizers;
 using Afm.Core.IO;
 
 namespace Afm.Data.Packing;

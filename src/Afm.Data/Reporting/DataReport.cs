@@ -1,5 +1,4 @@
 using Afm.Data.Cleaning;
-using Afm.Data.Common;
 using Afm.Core.IO;
 
 namespace Afm.Data.Reporting;

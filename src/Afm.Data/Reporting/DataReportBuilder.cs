@@ -1,7 +1,7 @@
 using Afm.Core.Spec;
 using Afm.Data.Cleaning;
 using Afm.Data.Packing;
-using Afm.Data.Tokenization;
+using Afm.Tokenizers;
 
 namespace Afm.Data.Reporting;
 
@@ -9,7 +9,7 @@ namespace Afm.Data.Reporting;
 internal static class DataReportBuilder
 {
     public static DataReport Build(ModelSpec spec, CleaningResult cleaning, IReadOnlyList<TokenizedCorpus> corpora,
-        IReadOnlyList<StageData> stages, TokenizerManifest tokenizer) => new()
+        IReadOnlyList<StageData> stages, AfmTokenizer tokenizer) => new()
     {
         Corpora = corpora.Select((c, i) => new CorpusReport(c.Name, spec.Corpora[i].NearDuplicateThreshold, cleaning.Steps[i],
             Amount(c.Train), Amount(c.Valid))).ToList(),
@@ -30,9 +30,9 @@ internal static class DataReportBuilder
             stage.Train.Corpora.Select(c => new StageCorpus(c.Corpus, c.Tokens, total == 0 ? 0 : Math.Round((double)c.Tokens / total, 4), c.Epochs)).ToList());
     }
 
-    private static TokenizerReport Tokenizer(CleaningResult cleaning, IReadOnlyList<TokenizedCorpus> corpora, TokenizerManifest manifest)
+    private static TokenizerReport Tokenizer(CleaningResult cleaning, IReadOnlyList<TokenizedCorpus> corpora, AfmTokenizer tokenizer)
     {
-        var used = new bool[manifest.VocabSize];
+        var used = new bool[tokenizer.VocabSize];
         var perCorpus = new List<CorpusCompression>();
         for (var c = 0; c < corpora.Count; c++)
         {
@@ -44,10 +44,10 @@ internal static class DataReportBuilder
             }
             perCorpus.Add(new CorpusCompression(corpora[c].Name, cleaning.KeptBytes[c], tokens, Ratio(cleaning.KeptBytes[c], tokens)));
         }
-        var learned = manifest.VocabSize - manifest.ReservedCount;
+        var learned = tokenizer.VocabSize - tokenizer.ReservedCount;
         var usedCount = used.Count(u => u);
         long allBytes = perCorpus.Sum(c => c.Bytes), allTokens = perCorpus.Sum(c => c.Tokens);
-        return new TokenizerReport(manifest.VocabSize, learned, manifest.ReservedCount, usedCount, Math.Round((double)usedCount / learned, 4),
+        return new TokenizerReport(tokenizer.VocabSize, learned, tokenizer.ReservedCount, usedCount, Math.Round((double)usedCount / learned, 4),
             allBytes, allTokens, Ratio(allBytes, allTokens), perCorpus);
     }
 

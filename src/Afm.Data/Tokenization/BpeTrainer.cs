@@ -1,5 +1,7 @@
 using System.Text;
 
+using Afm.Tokenizers;
+
 namespace Afm.Data.Tokenization;
 
 /// <summary>
@@ -24,7 +26,7 @@ public static class BpeTrainer
             throw new ArgumentOutOfRangeException(nameof(options), $"VocabSize {options.VocabSize} is below {minimum} (special tokens + 256 bytes).");
 
         var pattern = PreTokenization.Pattern(options.SplitDigits);
-        var counts = WordCounter.Count(documents, PreTokenization.CreateRegex(pattern), specials, progress);
+        var counts = WordCounter.Count(documents, new UnicodeRegexSplitter(pattern), new SpecialTokenMatcher(specials), progress);
         progress?.Invoke($"{counts.Count} distinct words; learning {options.VocabSize - minimum} merges");
 
         var state = MergeState.FromWordCounts(counts);

@@ -1,7 +1,4 @@
-using System.Text;
-using System.Text.Json;
-using Afm.Data.Common;
-using Afm.Core.IO;
+using Afm.Tokenizers;
 
 namespace Afm.Data.Tokenization;
 
@@ -63,17 +60,11 @@ public sealed class BpeVocabulary
         return result;
     }
 
-    /// <summary>
-    /// Writes vocab.json and merges.txt (GPT-2 byte-level format, loadable by Microsoft.ML.Tokenizers) and
-    /// tokenizer.json. Same vocabulary, same bytes: entries are written in id / merge order.
-    /// </summary>
+    /// <summary>Writes the tokenizer folder (<see cref="TokenizerFolder"/>): same vocabulary, same bytes.</summary>
     public void Save(string directory)
     {
-        Directory.CreateDirectory(directory);
-        AtomicOutput.WriteFile(Path.Combine(directory, TokenizerManifest.VocabFileName), WriteVocab);
-        AtomicOutput.WriteFile(Path.Combine(directory, TokenizerManifest.MergesFileName), WriteMerges);
-        // The manifest goes last: a directory with a manifest is complete.
-        JsonFiles.Write(Path.Combine(directory, TokenizerManifest.FileName), new TokenizerManifest
+        var s = SpecialTokens.Count;
+        TokenizerFolder.Write(directory, new TokenizerManifest
         {
             VocabSize = VocabSize,
             SplitDigits = Options.SplitDigits,
@@ -81,35 +72,9 @@ public sealed class BpeVocabulary
             PreTokenizerPattern = PreTokenizerPattern,
             SpecialTokens = SpecialTokens,
             EndOfDocumentId = EndOfDocumentId,
-            FirstByteId = SpecialTokens.Count,
+            FirstByteId = s,
             MergeCount = MergeCount,
             ReservedCount = ReservedCount,
-        });
-    }
-
-    private void WriteVocab(Stream stream)
-    {
-        using var writer = new Utf8JsonWriter(stream, JsonFiles.WriterOptions);
-        writer.WriteStartObject();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        for (var id = 0; id < VocabSize; id++)
-        {
-            var spelling = Spelling(id);
-            if (!seen.Add(spelling))
-                throw new InvalidOperationException($"Special token '{spelling}' collides with a byte-level token spelling.");
-            writer.WriteNumber(spelling, id);
-        }
-        writer.WriteEndObject();
-        writer.Flush();
-        stream.WriteByte((byte)'\n');
-    }
-
-    private void WriteMerges(Stream stream)
-    {
-        var s = SpecialTokens.Count;
-        var text = new StringBuilder("#version: 0.2\n");
-        foreach (var (left, right) in _merges)
-            text.Append(Spelling(left + s)).Append(' ').Append(Spelling(right + s)).Append('\n');
-        stream.Write(Encoding.UTF8.GetBytes(text.ToString()));
+        }, Enumerable.Range(0, VocabSize).Select(Spelling).ToList(), _merges.Select(m => (Spelling(m.Left + s), Spelling(m.Right + s))));
     }
 }

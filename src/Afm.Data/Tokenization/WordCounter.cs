@@ -1,4 +1,4 @@
-using System.Text.RegularExpressions;
+using Afm.Tokenizers;
 
 namespace Afm.Data.Tokenization;
 
@@ -11,7 +11,7 @@ internal static class WordCounter
     private const int BatchSize = 512;
 
     public static Dictionary<string, long> Count(
-        IEnumerable<string> documents, Regex preTokenizer, IReadOnlyList<string> specialTokens, Action<string>? progress)
+        IEnumerable<string> documents, UnicodeRegexSplitter preTokenizer, SpecialTokenMatcher specialTokens, Action<string>? progress)
     {
         var total = new Dictionary<string, long>(StringComparer.Ordinal);
         var batch = new List<string>(BatchSize);
@@ -35,7 +35,7 @@ internal static class WordCounter
 
     // Documents of a batch are counted in parallel into per-thread tables, then summed: sums do not depend on
     // the order of addition, so the result is the same for any thread count.
-    private static void CountBatch(List<string> batch, Regex preTokenizer, IReadOnlyList<string> specialTokens, Dictionary<string, long> total)
+    private static void CountBatch(List<string> batch, UnicodeRegexSplitter preTokenizer, SpecialTokenMatcher specialTokens, Dictionary<string, long> total)
     {
         if (batch.Count == 0)
             return;
@@ -48,9 +48,9 @@ internal static class WordCounter
                 var lookup = local.GetAlternateLookup<ReadOnlySpan<char>>();
                 foreach (var segment in PreTokenization.OrdinarySegments(document, specialTokens))
                 {
-                    foreach (var match in preTokenizer.EnumerateMatches(segment))
+                    foreach (var (offset, length) in preTokenizer.Split(segment))
                     {
-                        var word = segment.AsSpan(match.Index, match.Length);
+                        var word = segment.AsSpan(offset, length);
                         lookup[word] = lookup.TryGetValue(word, out var n) ? n + 1 : 1;
                     }
                 }

@@ -1,11 +1,10 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text;
-using Afm.Data.Tokenization;
+using Afm.Tokenizers;
 using Afm.Runtime.Adapters;
 using Afm.Runtime.Batching;
 using Afm.Runtime.Sessions;
-using Microsoft.ML.Tokenizers;
 
 namespace Afm.Runtime.Generation;
 
@@ -26,15 +25,11 @@ public sealed class TextGenerator(DecoderSession session, AfmTokenizer tokenizer
     /// <summary>The ids no generation picks: the tokenizer's reserved padding (and any logit beyond its vocabulary).</summary>
     public TokenSuppression Suppression { get; } = TokenSuppression.ForTokenizer(tokenizer, session.VocabSize);
 
-    /// <summary>
-    /// The most UTF-8 bytes one token stands for: the longest vocabulary entry (byte-level, one character per byte) or
-    /// special token. A prompt of B bytes has at least B / this many tokens.
-    /// </summary>
-    private readonly int maxTokenBytes = Math.Max(1, Math.Max(
-        tokenizer.Inner is BpeTokenizer bpe ? bpe.Vocabulary.Keys.Max(k => k.Length) : int.MaxValue,
-        tokenizer.Manifest.SpecialTokens.Select(Encoding.UTF8.GetByteCount).DefaultIfEmpty(1).Max()));
+    /// <summary>The most UTF-8 bytes one token stands for: a prompt of B bytes has at least B / this many tokens.</summary>
+    private readonly int maxTokenBytes = tokenizer.MaxTokenBytes;
 
-    public IReadOnlyList<int> Tokenize(string prompt) => [tokenizer.EndOfDocumentId, .. tokenizer.Encode(prompt)];
+    /// <summary>The prompt's ids after the beginning-of-sequence token (for a tokenizer trained here the end-of-document token).</summary>
+    public IReadOnlyList<int> Tokenize(string prompt) => tokenizer.EncodeSequence(prompt);
 
     /// <summary>
     /// Throws AFM7004 for a prompt too long for the context by its size alone, in time linear in its length and without

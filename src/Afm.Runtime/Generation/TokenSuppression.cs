@@ -1,4 +1,4 @@
-using Afm.Data.Tokenization;
+using Afm.Tokenizers;
 
 namespace Afm.Runtime.Generation;
 

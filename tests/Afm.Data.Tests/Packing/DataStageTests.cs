@@ -1,6 +1,7 @@
 using Afm.Data.Corpora;
 using Afm.Data.Packing;
 using Afm.Data.Tokenization;
+using Afm.Tokenizers;
 
 namespace Afm.Data.Tests.Packing;
 

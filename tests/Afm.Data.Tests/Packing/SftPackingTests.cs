@@ -1,7 +1,7 @@
 using Afm.Core.Diagnostics;
 using Afm.Core.Spec;
 using Afm.Data.Packing;
-using Afm.Data.Tokenization;
+using Afm.Tokenizers;
 
 namespace Afm.Data.Tests.Packing;
 

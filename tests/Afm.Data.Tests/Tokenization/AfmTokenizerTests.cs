@@ -1,5 +1,6 @@
 using System.Text;
 using Afm.Data.Tokenization;
+using Afm.Tokenizers;
 
 namespace Afm.Data.Tests.Tokenization;
 

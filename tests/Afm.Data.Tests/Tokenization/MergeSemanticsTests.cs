@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Afm.Data.Tokenization;
+using Afm.Tokenizers;
 
 namespace Afm.Data.Tests.Tokenization;
 
@@ -14,8 +14,8 @@ public sealed class MergeSemanticsTests(TokenizerFixture fixture) : IClassFixtur
     {
         var vocab = JsonSerializer.Deserialize<Dictionary<string, int>>(File.ReadAllText(Path.Combine(fixture.Directory, "vocab.json")))!;
         var merges = File.ReadLines(Path.Combine(fixture.Directory, "merges.txt")).Skip(1).Select(l => l.Split(' ')).ToList();
-        var regex = PreTokenization.CreateRegex(fixture.Tokenizer.Manifest.PreTokenizerPattern);
-        var words = TokenizerFixture.TrainingText().Take(60).SelectMany(t => regex.Matches(t).Select(m => m.Value)).Distinct().ToList();
+        var splitter = new UnicodeRegexSplitter(fixture.Tokenizer.Manifest!.PreTokenizerPattern);
+        var words = TokenizerFixture.TrainingText().Take(60).SelectMany(t => splitter.Split(t).Select(p => t.Substring(p.Offset, p.Length))).Distinct().ToList();
 
         foreach (var word in words)
         {

@@ -1,4 +1,5 @@
 using Afm.Data.Tokenization;
+using Afm.Tokenizers;
 
 namespace Afm.Data.Tests.Tokenization;
 

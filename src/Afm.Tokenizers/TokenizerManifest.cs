@@ -1,4 +1,4 @@
-namespace Afm.Data.Tokenization;
+namespace Afm.Tokenizers;
 
 /// <summary>
 /// Our own description of a tokenizer directory (tokenizer.json), next to the GPT-2 style vocab.json and

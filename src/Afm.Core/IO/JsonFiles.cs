@@ -1,15 +1,14 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Afm.Core.IO;
 
-namespace Afm.Data.Common;
+namespace Afm.Core.IO;
 
 /// <summary>
-/// One way to write and read the JSON files this library produces, so every file is byte-identical for the
+/// One way to write and read the toolchain's own JSON files (data index and report, tokenizer manifest), so every file is byte-identical for the
 /// same content: fixed property order (declaration order), "\n" line ends, no BOM, readable non-ASCII.
 /// </summary>
-internal static class JsonFiles
+public static class JsonFiles
 {
     public static readonly JsonSerializerOptions Options = new()
     {

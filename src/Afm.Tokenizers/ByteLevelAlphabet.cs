@@ -1,4 +1,4 @@
-namespace Afm.Data.Tokenization;
+namespace Afm.Tokenizers;
 
 /// <summary>
 /// GPT-2's reversible byte-to-character map. Byte-level BPE files (vocab.json / merges.txt) spell every token
@@ -6,7 +6,7 @@ namespace Afm.Data.Tokenization;
 /// Microsoft.ML.Tokenizers applies the same map when <c>BpeOptions.ByteLevel</c> is set, so our files must
 /// use exactly this table.
 /// </summary>
-internal static class ByteLevelAlphabet
+public static class ByteLevelAlphabet
 {
     private static readonly char[] ByteToChar = BuildTable();
 
