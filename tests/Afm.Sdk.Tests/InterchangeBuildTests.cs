@@ -64,6 +64,22 @@ public sealed class InterchangeBuildTests
     }
 
     [Fact]
+    public void With_a_quantization_plan_the_gguf_holds_the_quantize_stage_weights_dequantized_and_says_so()
+    {
+        using var project = ModelProject.Create(MicroModel.Project(MicroModel.Properties + """
+
+                    <AfmExportFormats>gguf</AfmExportFormats>
+                    <AfmGgufTypes>f32</AfmGgufTypes>
+            """, MicroModel.Items + """<QuantizationPlan Include="device" Bits="4" LowBits="2" GroupSize="16" CalibrationSequences="4" />"""));
+        var build = project.Build();
+        Assert.True(build.ExitCode == 0, build.ToString());
+        Assert.Contains("weights of the quantize stage (plan 'device'), dequantized to float", build.Output);
+        // general.description is in the file's metadata, where llama.cpp's tools show it.
+        var file = Encoding.UTF8.GetString(File.ReadAllBytes(project.PathOf("bin/Debug/micro.f32.gguf")));
+        Assert.Contains("weights of the quantize stage (plan 'device'), dequantized to float", file);
+    }
+
+    [Fact]
     public void An_unknown_export_format_is_AFM6103_at_the_property()
     {
         using var project = ModelProject.Create(MicroModel.Project(MicroModel.Properties + """
