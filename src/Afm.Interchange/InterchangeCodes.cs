@@ -31,6 +31,8 @@ public static class InterchangeCodes
     public const string GgufNoArchitecture = "AFM6101";
     /// <summary>The model has per-layer shapes: genai_config.json gives one head count and head size for every layer.</summary>
     public const string GenAIPerLayerShapes = "AFM6102";
+    /// <summary>The tokenizer cannot be described to llama.cpp (no built-in pre-tokenizer runs its pattern, or it normalizes).</summary>
+    public const string GgufTokenizerUnsupported = "AFM6105";
 }
 
 /// <summary>A model that a runtime format cannot hold; <see cref="Code"/> is one of <see cref="InterchangeCodes"/>.</summary>

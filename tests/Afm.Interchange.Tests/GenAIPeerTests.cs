@@ -1,6 +1,7 @@
 using Afm.Interchange.GenAI;
 using Afm.Onnx.Adapters;
 using Afm.Onnx.Export;
+using Afm.Tokenizers;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntimeGenAI;
 using Xunit;
@@ -39,7 +40,8 @@ public sealed class GenAIPeerTests
     private static string WriteFolder(MicroModel micro, Dictionary<string, byte[]> adapters)
     {
         var folder = Path.Combine(micro.Folder, "genai");
-        GenAIFolder.Write(folder, micro.Architecture, new GenAITokenIds(0, 0, 0), File.ReadAllBytes(micro.OnnxPath), new Dictionary<string, byte[]>(), adapters);
+        GenAIFolder.Write(folder, micro.Architecture, new GenAITokenIds(0, 0, 0), File.ReadAllBytes(micro.OnnxPath),
+            into => HuggingFaceTokenizerWriter.Write(micro.LoadTokenizer(), into), adapters);
         return folder;
     }
 

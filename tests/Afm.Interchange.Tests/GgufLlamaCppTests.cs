@@ -1,4 +1,8 @@
+using Afm.Compression.Quantizers;
+using Afm.Compression.Storage;
+using Afm.Core.Spec;
 using Afm.Interchange.Gguf;
+using Afm.Onnx.Export;
 using Xunit;
 
 namespace Afm.Interchange.Tests;
@@ -52,10 +56,37 @@ public sealed class GgufLlamaCppTests
         Assert.Equal(ours, LlamaCppPeer.Generate(basePath, Prompt, Steps, lora: adapterPath));
     }
 
+    [Fact]
+    public void Dequantized_palettized_weights_in_F32_give_the_greedy_tokens_of_our_palettized_graph()
+    {
+        using var model = MicroModel.Create();
+        // The quantize stage's storage (4-bit k-means LUTs per 16 channels, int8 embedding), as `afm quantize` writes it.
+        var tensors = model.Export.Weights.Select(p =>
+        {
+            var values = ((FloatWeight)p.Value).Values;
+            return p.Value.Shape.Length != 2 ? (QuantizedTensor)new FloatTensor(p.Key, p.Value.Shape, values)
+                : p.Key == "embed.weight" ? Int8ChannelQuantizer.Quantize(p.Key, p.Value.Shape, values)
+                : Palettizer.Palettize(p.Key, p.Value.Shape, values, null, 4, 16, LutType.Fp16, seed: 1, maxIterations: 10);
+        }).ToList();
+        var stored = Path.Combine(model.Folder, "quantized.safetensors");
+        QuantizedWeightsFile.Write(stored, tensors);
+        var palettizedOnnx = Path.Combine(model.Folder, "palettized.onnx");
+        File.WriteAllBytes(palettizedOnnx, DecoderExporter.Export(QuantizedSafeTensorsWeights.Load(model.Architecture, stored), "test"));
+        // What `afm export-gguf` writes for a quantized project: the same file, dequantized.
+        var dequantized = QuantizedWeightsFile.Dequantize(stored)
+            .ToDictionary(p => p.Key, p => (ExportWeight)new FloatWeight(p.Value.Values, p.Value.Shape), StringComparer.Ordinal);
+        var path = Path.Combine(model.Folder, "dequantized.f32.gguf");
+        GgufModelWriter.Write(path, model.Export with { Weights = dequantized }, model.GgufTokenizer(), new GgufModelInfo("micro", "0.1.0", "dequantized"), GgmlType.F32);
+
+        var ours = model.Greedy(Prompt, Steps, onnxPath: palettizedOnnx);
+        Assert.NotEqual(model.Greedy(Prompt, Steps), ours); // quantization changed the model, so this is not the float run again
+        Assert.Equal(ours, LlamaCppPeer.Generate(path, Prompt, Steps));
+    }
+
     private static string Write(MicroModel model, GgmlType type)
     {
         var path = Path.Combine(model.Folder, GgufNames.FileName("micro", type));
-        GgufModelWriter.Write(path, model.Export, model.GgufVocabulary(), new GgufModelInfo("micro", "0.1.0", "float weights of a test model"), type);
+        GgufModelWriter.Write(path, model.Export, model.GgufTokenizer(), new GgufModelInfo("micro", "0.1.0", "float weights of a test model"), type);
         return path;
     }
 }

@@ -1,6 +1,6 @@
 using Afm.Core.Spec;
 using Afm.Data.Tokenization;
-using Afm.Interchange.Gguf;
+using Afm.Tokenizers;
 using Afm.Onnx.Export;
 using Afm.Runtime.Sessions;
 using Afm.Training.Model;
@@ -32,6 +32,11 @@ internal sealed class MicroModel : IDisposable
         File.WriteAllBytes(OnnxPath, DecoderExporter.Export(Export, "test"));
     }
 
+    // Weights larger than the training init, so that the layers, not the embedding of the current token, decide the next
+    // token: with a tied, large embedding a random model only repeats its last input (greedy tokens 80, 80, 80, ...),
+    // which would make every token comparison weak. Measured: these give 20+ distinct tokens in 32 steps.
+    private const float EmbeddingScale = 3, MatrixScale = 10;
+
     public string Folder { get; }
     public AfmDecoder Decoder { get; }
     public BpeVocabulary Tokenizer { get; }
@@ -58,10 +63,9 @@ internal sealed class MicroModel : IDisposable
             using var generator = new torch.Generator(unchecked((ulong)seed + 1));
             foreach (var (name, p) in decoder.named_parameters())
             {
-                // Norm weights start at 1: perturb them so a missing or misplaced norm changes the tokens. Larger
-                // embeddings give peaked logits, so greedy choices are not near-ties that float rounding could flip.
+                // Norm weights start at 1: perturb them so a missing or misplaced norm changes the tokens.
                 if (p.dim() == 1) p.add_(torch.randn(p.shape, generator: generator).mul_(0.1));
-                else p.mul_(name.StartsWith("embed", StringComparison.Ordinal) || name.StartsWith("lm_head", StringComparison.Ordinal) ? 10 : 3);
+                else p.mul_(name.StartsWith("embed", StringComparison.Ordinal) || name.StartsWith("lm_head", StringComparison.Ordinal) ? EmbeddingScale : MatrixScale);
             }
         }
         decoder.eval();
@@ -76,8 +80,19 @@ internal sealed class MicroModel : IDisposable
         return new DecoderModel(model.Architecture, model.RopeBase, weights);
     }
 
-    /// <summary>Our runtime's greedy decode: <paramref name="steps"/> tokens after <paramref name="prompt"/>.</summary>
+    /// <summary>
+    /// Our runtime's greedy decode: <paramref name="steps"/> tokens after <paramref name="prompt"/>; checked to be varied (at
+    /// least a quarter distinct), so a peer's equal tokens say something.
+    /// </summary>
     public int[] Greedy(IReadOnlyList<int> prompt, int steps, string? onnxPath = null, Microsoft.ML.OnnxRuntime.OrtLoraAdapter? adapter = null)
+    {
+        var tokens = GreedyTokens(prompt, steps, onnxPath, adapter);
+        if (steps >= 8 && tokens.Distinct().Count() < steps / 4)
+            throw new InvalidOperationException($"The micro model's greedy tokens are degenerate ({string.Join(",", tokens)}): a comparison with them would prove little.");
+        return tokens;
+    }
+
+    private int[] GreedyTokens(IReadOnlyList<int> prompt, int steps, string? onnxPath, Microsoft.ML.OnnxRuntime.OrtLoraAdapter? adapter)
     {
         using var session = new DecoderSession(onnxPath ?? OnnxPath, new RuntimeOptions { IntraOpThreads = 1 });
         using var cache = session.NewCache();
@@ -99,13 +114,11 @@ internal sealed class MicroModel : IDisposable
         return best;
     }
 
-    /// <summary>The tokenizer in GGUF form, read from the files the tokenizer stage writes.</summary>
-    public GgufVocabulary GgufVocabulary()
-    {
-        var folder = Path.Combine(Folder, "tokenizer");
-        return Gguf.GgufVocabulary.FromByteLevelBpe(Path.Combine(folder, "vocab.json"), Path.Combine(folder, "merges.txt"),
-            Tokenizer.SpecialTokens.Count, Tokenizer.ReservedCount, endOfTextId: 0, preTokenizer: "default");
-    }
+    /// <summary>The tokenizer as the tokenizer stage wrote it, loaded as every runtime of ours loads it.</summary>
+    public AfmTokenizer LoadTokenizer() => AfmTokenizer.Load(Path.Combine(Folder, "tokenizer"));
+
+    /// <summary>Its tokenizer.ggml.* keys for llama.cpp.</summary>
+    public IEnumerable<KeyValuePair<string, object>> GgufTokenizer() => Tokenizers.GgufTokenizer.From(LoadTokenizer()).Metadata();
 
     public void Dispose()
     {

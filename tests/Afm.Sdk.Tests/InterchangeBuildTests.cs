@@ -45,15 +45,38 @@ public sealed class InterchangeBuildTests
         Assert.Equal("decoder", config.RootElement.GetProperty("model").GetProperty("type").GetString());
         Assert.Equal(File.ReadAllBytes(graph), File.ReadAllBytes(Path.Combine(genai, "model.onnx")));
         Assert.True(File.Exists(Path.Combine(genai, "recovery-r4.onnx_adapter")));
+        Assert.True(File.Exists(Path.Combine(genai, "tokenizer.json")));
 
-        var again = project.Build();
-        // MSBuild's own clock (evaluation and up-to-date checks), not the dotnet CLI's start-up.
-        var elapsed = TimeSpan.Parse(Regex.Match(again.Output, @"Time Elapsed (\d\d:\d\d:\d\d\.\d+)").Groups[1].Value, CultureInfo.InvariantCulture);
+        // MSBuild's own clock (evaluation and up-to-date checks), not the dotnet CLI's start-up; the best of three no-op
+        // builds, since the machine is shared and one slow scheduling slice should not decide.
+        var elapsed = TimeSpan.MaxValue;
+        for (int run = 0; run < 3; run++)
+        {
+            var again = project.Build();
+            Assert.True(again.ExitCode == 0, again.ToString());
+            Assert.False(again.Output.Contains("export-gguf:") || again.Output.Contains("export-genai:"), "a second build writes no format again\n" + again);
+            var took = TimeSpan.Parse(Regex.Match(again.Output, @"Time Elapsed (\d\d:\d\d:\d\d\.\d+)").Groups[1].Value, CultureInfo.InvariantCulture);
+            if (took < elapsed) elapsed = took;
+        }
         Assert.True(elapsed < TimeSpan.FromSeconds(2), $"a no-op build took {elapsed}");
-        Assert.True(again.ExitCode == 0, again.ToString());
-        Assert.False(again.Output.Contains("export-gguf:") || again.Output.Contains("export-genai:"), "a second build writes no format again\n" + again);
         var question = project.Build("-question");
         Assert.True(question.ExitCode == 0, "an unchanged project with export formats is up to date\n" + question);
+    }
+
+    [Fact]
+    public void With_a_quantization_plan_the_gguf_holds_the_quantize_stage_weights_dequantized_and_says_so()
+    {
+        using var project = ModelProject.Create(MicroModel.Project(MicroModel.Properties + """
+
+                    <AfmExportFormats>gguf</AfmExportFormats>
+                    <AfmGgufTypes>f32</AfmGgufTypes>
+            """, MicroModel.Items + """<QuantizationPlan Include="device" Bits="4" LowBits="2" GroupSize="16" CalibrationSequences="4" />"""));
+        var build = project.Build();
+        Assert.True(build.ExitCode == 0, build.ToString());
+        Assert.Contains("weights of the quantize stage (plan 'device'), dequantized to float", build.Output);
+        // general.description is in the file's metadata, where llama.cpp's tools show it.
+        var file = Encoding.UTF8.GetString(File.ReadAllBytes(project.PathOf("bin/Debug/micro.f32.gguf")));
+        Assert.Contains("weights of the quantize stage (plan 'device'), dequantized to float", file);
     }
 
     [Fact]

@@ -15,17 +15,17 @@ public static class GenAIFolder
     public static string AdapterFileName(string adapterName) => adapterName + Afm.Onnx.Adapters.OnnxAdapterFormat.Extension;
 
     /// <param name="onnxModel">The export stage's graph (specs/onnx-export.md), as it is.</param>
-    /// <param name="tokenizerFiles">File name -> bytes of the tokenizer files.</param>
+    /// <param name="writeTokenizer">Writes the tokenizer files into the folder it is given (the folder being built).</param>
     /// <param name="adapters">Adapter name -> its .onnx_adapter bytes.</param>
     public static void Write(string folder, ArchitectureSpec spec, GenAITokenIds ids, byte[] onnxModel,
-        IReadOnlyDictionary<string, byte[]> tokenizerFiles, IReadOnlyDictionary<string, byte[]> adapters)
+        Action<string> writeTokenizer, IReadOnlyDictionary<string, byte[]> adapters)
     {
         var config = GenAIConfig.Write(spec, ids, ModelFileName);
         AtomicOutput.ReplaceDirectory(folder, temp =>
         {
             File.WriteAllBytes(Path.Combine(temp, GenAIConfig.FileName), config);
             File.WriteAllBytes(Path.Combine(temp, ModelFileName), onnxModel);
-            foreach (var (name, bytes) in tokenizerFiles) File.WriteAllBytes(Path.Combine(temp, name), bytes);
+            writeTokenizer(temp);
             foreach (var (name, bytes) in adapters) File.WriteAllBytes(Path.Combine(temp, AdapterFileName(name)), bytes);
         });
     }

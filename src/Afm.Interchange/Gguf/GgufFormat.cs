@@ -43,6 +43,23 @@ public sealed record GgufValue(GgufValueType Type, object Value, GgufValueType E
     public static GgufValue Of(IReadOnlyList<string> values) => new(GgufValueType.Array, values, GgufValueType.String);
     public static GgufValue Of(IReadOnlyList<int> values) => new(GgufValueType.Array, values, GgufValueType.Int32);
     public static GgufValue Of(IReadOnlyList<float> values) => new(GgufValueType.Array, values, GgufValueType.Float32);
+
+    /// <summary>
+    /// A value given as plain data (a tokenizer's GGUF description, for one): string, uint (ids, UINT32), int, float,
+    /// bool, or a list of strings, ints or floats.
+    /// </summary>
+    public static GgufValue From(object value) => value switch
+    {
+        string text => Of(text),
+        uint number => Of(number),
+        int number => Of(number),
+        float number => Of(number),
+        bool flag => Of(flag),
+        IReadOnlyList<string> texts => Of(texts),
+        IReadOnlyList<int> numbers => Of(numbers),
+        IReadOnlyList<float> numbers => Of(numbers),
+        _ => throw new ArgumentException($"No GGUF value type for {value.GetType().Name}."),
+    };
 }
 
 /// <summary>

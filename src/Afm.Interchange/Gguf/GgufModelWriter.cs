@@ -12,7 +12,8 @@ public sealed record GgufModelInfo(string Name, string Version, string WeightsSo
 
 /// <summary>
 /// Writes our decoder as a llama.cpp model: the architecture of <see cref="GgufArchitecture.For"/>, its hyperparameters
-/// under that architecture's keys, the tokenizer's <c>tokenizer.ggml.*</c> keys and every weight under its GGUF name
+/// under that architecture's keys, the tokenizer's <c>tokenizer.ggml.*</c> keys (given as plain data: a tokenizer's
+/// GGUF description) and every weight under its GGUF name
 /// (<see cref="GgufNames"/>) in the requested type where llama.cpp's own converters put it: the 2-D matrices in
 /// <paramref name="type"/> when their rows are whole blocks (else F16), norms and biases always F32. In a Q4_0 file the
 /// output matrix (the tied embedding, when tied) is Q8_0: llama-quantize gives it Q6_K, whose K-quant blocks are not
@@ -20,19 +21,21 @@ public sealed record GgufModelInfo(string Name, string Version, string WeightsSo
 /// </summary>
 public static class GgufModelWriter
 {
-    public static void Write(string path, DecoderModel model, GgufVocabulary vocabulary, GgufModelInfo info, GgmlType type) =>
-        AtomicOutput.WriteFile(path, stream => Write(stream, model, vocabulary, info, type));
+    public static void Write(string path, DecoderModel model, IEnumerable<KeyValuePair<string, object>> tokenizer, GgufModelInfo info, GgmlType type) =>
+        AtomicOutput.WriteFile(path, stream => Write(stream, model, tokenizer, info, type));
 
-    public static void Write(Stream stream, DecoderModel model, GgufVocabulary vocabulary, GgufModelInfo info, GgmlType type)
+    public static void Write(Stream stream, DecoderModel model, IEnumerable<KeyValuePair<string, object>> tokenizer, GgufModelInfo info, GgmlType type)
     {
         var spec = model.Architecture;
         var arch = GgufArchitecture.For(spec);
-        if (vocabulary.Tokens.Count != spec.VocabSize)
-            throw new ArgumentException($"The tokenizer has {vocabulary.Tokens.Count} tokens, the model's vocabulary {spec.VocabSize}.");
-        GgufWriter.Write(stream, Metadata(model, arch, vocabulary, info, type).ToList(), Tensors(model, arch, type).ToList());
+        var tokenizerKeys = tokenizer.Select(p => new KeyValuePair<string, GgufValue>(p.Key, GgufValue.From(p.Value))).ToList();
+        int tokens = tokenizerKeys.FirstOrDefault(p => p.Key == GgufNames.Keys.Tokens).Value?.Value is IReadOnlyList<string> list ? list.Count : -1;
+        if (tokens != spec.VocabSize)
+            throw new ArgumentException($"The tokenizer has {tokens} tokens ({GgufNames.Keys.Tokens}), the model's vocabulary {spec.VocabSize}.");
+        GgufWriter.Write(stream, Metadata(model, arch, info, type).Concat(tokenizerKeys).ToList(), Tensors(model, arch, type).ToList());
     }
 
-    private static IEnumerable<KeyValuePair<string, GgufValue>> Metadata(DecoderModel model, GgufArchitecture arch, GgufVocabulary vocabulary, GgufModelInfo info, GgmlType type)
+    private static IEnumerable<KeyValuePair<string, GgufValue>> Metadata(DecoderModel model, GgufArchitecture arch, GgufModelInfo info, GgmlType type)
     {
         var spec = model.Architecture;
         var layer = spec.Layer(0);
@@ -57,7 +60,6 @@ public static class GgufModelWriter
         yield return new(GgufNames.Keys.RopeFreqBase(a), GgufValue.Of((float)model.RopeBase));
         yield return new(GgufNames.Keys.RmsEpsilon(a), GgufValue.Of((float)spec.NormEpsilon));
         yield return new(GgufNames.Keys.VocabSize(a), GgufValue.Of((uint)spec.VocabSize));
-        foreach (var entry in vocabulary.Metadata()) yield return entry;
     }
 
     private static IEnumerable<GgufTensor> Tensors(DecoderModel model, GgufArchitecture arch, GgmlType type)

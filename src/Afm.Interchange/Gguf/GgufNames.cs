@@ -99,16 +99,8 @@ public static partial class GgufNames
         public const string AdapterType = "adapter.type";
         public const string LoraAlpha = "adapter.lora.alpha";
 
-        public const string TokenizerModel = "tokenizer.ggml.model";
-        public const string TokenizerPre = "tokenizer.ggml.pre";
+        /// <summary>The tokenizer's token list (its keys come from Afm.Tokenizers' GgufTokenizer); its length must be the model's vocabulary.</summary>
         public const string Tokens = "tokenizer.ggml.tokens";
-        public const string TokenTypes = "tokenizer.ggml.token_type";
-        public const string Merges = "tokenizer.ggml.merges";
-        public const string BosId = "tokenizer.ggml.bos_token_id";
-        public const string EosId = "tokenizer.ggml.eos_token_id";
-        public const string PadId = "tokenizer.ggml.padding_token_id";
-        public const string AddBos = "tokenizer.ggml.add_bos_token";
-        public const string AddEos = "tokenizer.ggml.add_eos_token";
     }
 
     /// <summary>llama.cpp's <c>enum llama_ftype</c> value for a file whose projections are all <paramref name="type"/>.</summary>

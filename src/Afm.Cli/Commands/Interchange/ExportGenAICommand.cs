@@ -1,19 +1,19 @@
 using System.CommandLine;
 using Afm.Cli.Compilation;
-using Afm.Tokenizers;
 using Afm.Interchange.GenAI;
 using Afm.Onnx.Adapters;
+using Afm.Tokenizers;
 
 namespace Afm.Cli.Commands.Interchange;
 
 /// <summary>
 /// <c>afm export-genai</c>: the folder ONNX Runtime GenAI loads (specs/genai.md) beside the package: genai_config.json,
-/// the export stage's model.onnx as it is, and each compiled adapter as &lt;name&gt;.onnx_adapter. The Hugging Face
-/// tokenizer files GenAI reads are not written by this build (the tokenizer writer is issue #21's); GenAI then runs from
-/// token ids, and the command says so.
+/// the export stage's model.onnx as it is, the tokenizer as Hugging Face tokenizer.json + tokenizer_config.json (what
+/// GenAI's tokenizer reads; Afm.Tokenizers' HuggingFaceTokenizerWriter) and each compiled adapter as &lt;name&gt;.onnx_adapter.
 /// </summary>
 internal static class ExportGenAICommand
 {
+
     public static Command Create()
     {
         var spec = StageOptions.Spec();
@@ -25,7 +25,8 @@ internal static class ExportGenAICommand
         command.SetAction(result => CompilerRun.Guard(() =>
         {
             var model = SpecFile.Load(result.GetValue(spec)!);
-            var eos = AfmTokenizer.Load(result.GetValue(tokenizer)!).EndOfDocumentId;
+            var loaded = AfmTokenizer.Load(result.GetValue(tokenizer)!);
+            var eos = loaded.EndOfDocumentId;
             var adapters = new SortedDictionary<string, byte[]>(StringComparer.Ordinal);
             if (result.GetValue(onnxAdapters) is { Length: > 0 } folder && Directory.Exists(folder))
                 foreach (var file in Directory.EnumerateFiles(folder, "*" + OnnxAdapterFormat.Extension).Order(StringComparer.Ordinal))
@@ -33,8 +34,8 @@ internal static class ExportGenAICommand
             var path = result.GetValue(output)!;
             var onnx = File.ReadAllBytes(Path.Combine(result.GetValue(export)!, ExportCommand.ModelFile));
             InterchangeDiagnostics.Check(model, () =>
-                GenAIFolder.Write(path, model.Architecture, new GenAITokenIds(eos, eos, eos), onnx, new Dictionary<string, byte[]>(), adapters));
-            CompilerOutput.Progress($"export-genai: {Path.GetFullPath(path)} (model.onnx {onnx.Length:N0} bytes, {adapters.Count} adapters; no tokenizer.json: GenAI runs from token ids)");
+                GenAIFolder.Write(path, model.Architecture, new GenAITokenIds(loaded.Roles.BeginOfSequence ?? eos, eos, loaded.Roles.Padding ?? eos), onnx, into => HuggingFaceTokenizerWriter.Write(loaded, into), adapters));
+            CompilerOutput.Progress($"export-genai: {Path.GetFullPath(path)} (model.onnx {onnx.Length:N0} bytes, {adapters.Count} adapters, tokenizer.json)");
             return 0;
         }));
         return command;

@@ -2,10 +2,10 @@ using System.CommandLine;
 using Afm.Cli.Compilation;
 using Afm.Compression.Storage;
 using Afm.Core.Spec;
-using Afm.Tokenizers;
 using Afm.Interchange.Gguf;
 using Afm.Onnx.Adapters;
 using Afm.Onnx.Export;
+using Afm.Tokenizers;
 
 namespace Afm.Cli.Commands.Interchange;
 
@@ -31,7 +31,7 @@ internal static class ExportGgufCommand
             var model = SpecFile.Load(result.GetValue(spec)!);
             InterchangeDiagnostics.Check(model, () => GgufArchitecture.For(model.Architecture));
             var (weights, source) = Weights(model, result.GetValue(train)!, result.GetValue(quantize));
-            var vocabulary = Vocabulary(result.GetValue(tokenizer)!);
+            var vocabulary = Vocabulary(model, result.GetValue(tokenizer)!);
             var folder = result.GetValue(output)!;
             var info = new GgufModelInfo(model.Name, model.Version, source);
             foreach (var typeName in model.Exports.GgufTypes)
@@ -65,16 +65,19 @@ internal static class ExportGgufCommand
         return (stored with { Weights = weights }, $"weights of the quantize stage (plan '{model.Quantization!.Name}'), dequantized to float, then encoded in this file's type");
     }
 
-    /// <summary>
-    /// The project's tokenizer as the GGUF keys. Until the tokenizer has a pre-tokenization llama.cpp implements
-    /// (issue #21), "default" is named: token ids given to llama.cpp are ours exactly; its own text splitting may differ.
-    /// </summary>
-    private static GgufVocabulary Vocabulary(string folder)
+    /// <summary>The tokenizer's tokenizer.ggml.* keys (Afm.Tokenizers' GgufTokenizer); one llama.cpp cannot run is refused at AfmExportFormats.</summary>
+    private static IEnumerable<KeyValuePair<string, object>> Vocabulary(ModelSpec model, string folder)
     {
-        var tokenizer = AfmTokenizer.Load(folder);
-        var manifest = tokenizer.Manifest ?? throw new InvalidOperationException($"{folder} holds an imported tokenizer; its GGUF description is GgufTokenizer's.");
-        return GgufVocabulary.FromByteLevelBpe(Path.Combine(folder, manifest.VocabFile), Path.Combine(folder, manifest.MergesFile),
-            manifest.SpecialTokens.Count, manifest.ReservedCount, manifest.EndOfDocumentId, preTokenizer: "default");
+        try
+        {
+            return GgufTokenizer.From(AfmTokenizer.Load(folder)).Metadata();
+        }
+        catch (NotSupportedException e)
+        {
+            throw new Afm.Core.Diagnostics.DiagnosticException(new Afm.Core.Diagnostics.Diagnostic(Afm.Core.Diagnostics.DiagnosticSeverity.Error,
+                Afm.Interchange.InterchangeCodes.GgufTokenizerUnsupported, "GGUF export: " + e.Message,
+                model.Exports.Location ?? Afm.Core.Diagnostics.SourceLocation.FileOnly(model.ProjectPath)));
+        }
     }
 
     private static IEnumerable<TrainedAdapter> TrainedAdapters(string? folder)

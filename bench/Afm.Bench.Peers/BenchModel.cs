@@ -1,0 +1,124 @@
+using Afm.Compression.Quantizers;
+using Afm.Compression.Storage;
+using Afm.Core.Spec;
+using Afm.Data.Tokenization;
+using Afm.Interchange.GenAI;
+using Afm.Interchange.Gguf;
+using Afm.Onnx.Export;
+using Afm.Tokenizers;
+
+namespace Afm.Bench.Peers;
+
+/// <summary>
+/// A decoder with random weights (speed does not depend on their values) written in every form the bench runs: our
+/// float and palettized graphs, the GenAI folder of the float graph, and GGUF F32 / Q8_0 / Q4_0 of the same floats.
+/// </summary>
+internal sealed record BenchModel(string Name, ArchitectureSpec Architecture)
+{
+    /// <summary>The sample's shapes (samples/tiny-afm: dim 128, 4 layers, 4 heads, 2 kv heads, FFN 352, vocabulary 2048).</summary>
+    public static readonly BenchModel SampleShapes = new("sample-shapes", Spec(128, 4, 4, 2, 352, 2048));
+    /// <summary>Large enough that its weights do not fit in any cache: 88M parameters, 352 MB in float32.</summary>
+    public static readonly BenchModel Large = new("dim768-12l", Spec(768, 12, 12, 4, 2048, 16384));
+
+    private static ArchitectureSpec Spec(int dim, int layers, int heads, int kvHeads, int ffn, int vocab) => new()
+    {
+        ModelDim = dim, Layers = layers, Heads = heads, KvHeads = kvHeads, FfnDim = ffn, VocabSize = vocab, RopeBase = 500_000,
+        TieEmbeddings = true, QkNorm = true, MaxSequenceLength = 512, NormEpsilon = 1e-5,
+    };
+
+    public sealed record Files(string FloatOnnx, string PalettizedOnnx, string GenAIFolder, IReadOnlyDictionary<GgmlType, string> Gguf,
+        long FloatMatrixBytes, double PalettizedBitsPerWeight);
+
+    public Files Write(string folder, int threads, Action<string> progress)
+    {
+        Directory.CreateDirectory(folder);
+        var model = RandomWeights(seed: 1);
+        var floatOnnx = Path.Combine(folder, "float.onnx");
+        File.WriteAllBytes(floatOnnx, DecoderExporter.Export(model, "bench"));
+        progress($"{Name}: float graph written");
+
+        var (palettizedOnnx, bits) = Palettized(model, folder, threads);
+        progress($"{Name}: palettized graph written ({bits:F2} bits per weight)");
+
+        var genai = Path.Combine(folder, "genai");
+        GenAIFolder.Write(genai, Architecture, new GenAITokenIds(0, 0, 0), File.ReadAllBytes(floatOnnx), _ => { }, new Dictionary<string, byte[]>());
+
+        var vocabulary = Vocabulary(folder);
+        var gguf = new Dictionary<GgmlType, string>();
+        foreach (var type in new[] { GgmlType.F32, GgmlType.Q8_0, GgmlType.Q4_0 })
+        {
+            gguf[type] = Path.Combine(folder, GgufNames.FileName(Name, type));
+            GgufModelWriter.Write(gguf[type], model, vocabulary, new GgufModelInfo(Name, "0.0.0", "random weights (bench)"), type);
+        }
+        progress($"{Name}: GGUF files written");
+        long matrixBytes = model.Weights.Values.Where(w => w.Shape.Length == 2).Sum(w => w.ElementCount * 4);
+        return new Files(floatOnnx, palettizedOnnx, genai, gguf, matrixBytes, bits);
+    }
+
+    /// <summary>Uniform in ±0.0346 (standard deviation 0.02, the training init) for matrices; norm weights 1.</summary>
+    private DecoderModel RandomWeights(int seed)
+    {
+        var random = new Random(seed);
+        var a = Architecture;
+        int hd = a.HeadDim;
+        var weights = new SortedDictionary<string, ExportWeight>(StringComparer.Ordinal);
+        void Matrix(string name, long rows, long columns)
+        {
+            var values = new float[rows * columns];
+            for (long i = 0; i < values.LongLength; i++) values[i] = (float)((random.NextDouble() * 2 - 1) * 0.0346);
+            weights[name] = new FloatWeight(values, [rows, columns]);
+        }
+        void Ones(string name, long length) => weights[name] = new FloatWeight(Enumerable.Repeat(1f, (int)length).ToArray(), [length]);
+        Matrix("embed.weight", a.VocabSize, a.ModelDim);
+        for (int l = 0; l < a.Layers; l++)
+        {
+            string p = $"layers.{l}.";
+            Ones(p + "attn_norm.weight", a.ModelDim);
+            Matrix(p + "attn.q_proj.weight", a.Heads * hd, a.ModelDim);
+            Matrix(p + "attn.k_proj.weight", a.KvHeads * hd, a.ModelDim);
+            Matrix(p + "attn.v_proj.weight", a.KvHeads * hd, a.ModelDim);
+            Matrix(p + "attn.o_proj.weight", a.ModelDim, a.Heads * hd);
+            Ones(p + "attn.q_norm.weight", hd);
+            Ones(p + "attn.k_norm.weight", hd);
+            Ones(p + "mlp_norm.weight", a.ModelDim);
+            Matrix(p + "mlp.gate_proj.weight", a.FfnDim, a.ModelDim);
+            Matrix(p + "mlp.up_proj.weight", a.FfnDim, a.ModelDim);
+            Matrix(p + "mlp.down_proj.weight", a.ModelDim, a.FfnDim);
+        }
+        Ones("norm.weight", a.ModelDim);
+        return new DecoderModel(a, a.RopeBase, weights) { LoraInputs = false };
+    }
+
+    /// <summary>
+    /// The design card's storage on these weights: every projection 4-bit palettized (k-means LUT per 16 output channels,
+    /// fp16 entries; 3 k-means iterations, no calibration data, which changes the values, not the graph's cost), int8
+    /// per-channel embedding; stored and exported as `afm quantize` / `afm export` do.
+    /// </summary>
+    private (string Path, double Bits) Palettized(DecoderModel model, string folder, int threads)
+    {
+        var tensors = new List<QuantizedTensor>();
+        foreach (var (name, weight) in model.Weights)
+        {
+            var values = ((FloatWeight)weight).Values;
+            tensors.Add(weight.Shape.Length != 2 ? new FloatTensor(name, weight.Shape, values)
+                : name == "embed.weight" ? Int8ChannelQuantizer.Quantize(name, weight.Shape, values)
+                : Palettizer.Palettize(name, weight.Shape, values, null, 4, 16, LutType.Fp16, seed: 1, maxIterations: 3, threads));
+        }
+        var stored = Path.Combine(folder, "quantized.safetensors");
+        QuantizedWeightsFile.Write(stored, tensors);
+        var path = Path.Combine(folder, "palettized.onnx");
+        File.WriteAllBytes(path, DecoderExporter.Export(QuantizedSafeTensorsWeights.Load(Architecture, stored) with { LoraInputs = false }, "bench"));
+        var matrices = tensors.Where(t => t.Shape.Length == 2).ToList();
+        return (path, 8.0 * matrices.Sum(t => t.StorageBytes) / matrices.Sum(t => t.Count));
+    }
+
+    /// <summary>A byte-level BPE of the model's size (learned on a few sentences, padded with reserved tokens) for the GGUF files.</summary>
+    private IEnumerable<KeyValuePair<string, object>> Vocabulary(string folder)
+    {
+        var tokenizer = BpeTrainer.Train(["The quick brown fox jumps over the lazy dog.\n", "Benchmarks measure, they do not guess: 1 2 3.\n"],
+            new BpeTrainingOptions(Architecture.VocabSize, SplitDigits: true, ByteFallback: true, ["<|endoftext|>"]));
+        var directory = Path.Combine(folder, "tokenizer");
+        tokenizer.Save(directory);
+        return GgufTokenizer.From(AfmTokenizer.Load(directory)).Metadata();
+    }
+}

@@ -1,0 +1,72 @@
+using System.Globalization;
+using Afm.Bench.Peers;
+using Afm.Interchange.Gguf;
+
+// dotnet run -c Release --project bench/Afm.Bench.Peers [-- tokens threads rounds]
+if (args.Length > 0 && args[0] == Runtimes.ChildFlag) return Runtimes.Measure(args);
+
+int tokens = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 64;
+int threads = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1;
+int rounds = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 3;
+var root = FindRoot();
+var peer = Path.Combine(root, "tests", "peers", "llama-cpp");
+if (!Directory.Exists(Path.Combine(peer, "node_modules", "node-llama-cpp")))
+{
+    Console.Error.WriteLine($"llama.cpp's peer is not installed: run `npm ci --ignore-scripts` in {peer} (the Interchange tests do it on first use).");
+    return 1;
+}
+var work = Path.Combine(Path.GetTempPath(), $"afm-bench-peers-{Environment.ProcessId}");
+try
+{
+    Console.WriteLine($"CPU: {Cpu()}; {Environment.ProcessorCount} logical cores; load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}; {threads} threads per runtime; {tokens} decode tokens at batch 1 after a 16-token prompt; best of {rounds} interleaved rounds");
+    double bandwidth = Bandwidth.BytesPerSecond(threads);
+    Console.WriteLine($"measured read bandwidth ({threads} threads, 1 GiB): {bandwidth / 1e9:F1} GB/s");
+    foreach (var model in new[] { BenchModel.SampleShapes, BenchModel.Large })
+    {
+        var files = model.Write(Path.Combine(work, model.Name), threads, Console.WriteLine);
+        var runs = new List<(string Runtime, string Weights, long BytesPerToken, Func<Measurement> Run)>
+        {
+            ("ours (ORT)", "float32 graph", files.FloatMatrixBytes, () => Runtimes.Ours(files.FloatOnnx, tokens, threads)),
+            // ORT folds the palettized expansion into float matrices at load, so decode reads float bytes.
+            ("ours (ORT)", $"palettized graph ({files.PalettizedBitsPerWeight:F2} bpw, expanded at load)", files.FloatMatrixBytes, () => Runtimes.Ours(files.PalettizedOnnx, tokens, threads)),
+            ("ONNX Runtime GenAI", "float32 graph", files.FloatMatrixBytes, () => Runtimes.GenAI(files.GenAIFolder, tokens, threads)),
+        };
+        foreach (var (type, path) in files.Gguf)
+            runs.Add(("llama.cpp", $"GGUF {GgufNames.TypeName(type).ToUpperInvariant()}", MatrixBytes(path), () => Runtimes.LlamaCpp(path, tokens, threads, peer)));
+        // Rounds interleave the runtimes and each keeps its fastest: on a shared machine a burst of other work during one
+        // child would otherwise decide the comparison. Peak RSS is the run's own (it hardly varies).
+        var best = new Measurement?[runs.Count];
+        for (int round = 0; round < rounds; round++)
+            for (int i = 0; i < runs.Count; i++)
+                if (runs[i].Run() is var m && (best[i] is null || m.TokensPerSecond > best[i]!.TokensPerSecond)) best[i] = m;
+        var rows = runs.Select((r, i) => (r.Runtime, r.Weights, r.BytesPerToken, M: best[i]!)).ToList();
+        Console.WriteLine();
+        Console.WriteLine($"### {model.Name} (dim {model.Architecture.ModelDim}, {model.Architecture.Layers} layers, vocabulary {model.Architecture.VocabSize}, random weights)");
+        Console.WriteLine("| runtime | weights | weight bytes read per token | decode tokens/s | peak RSS | share of the bandwidth roofline |");
+        Console.WriteLine("| --- | --- | --- | --- | --- | --- |");
+        foreach (var (runtime, weights, bytes, m) in rows)
+            Console.WriteLine($"| {runtime} | {weights} | {bytes / 1048576.0:F1} MiB | {m.TokensPerSecond:F1} | {m.PeakRssBytes / 1048576.0:F0} MiB | {bytes * m.TokensPerSecond / bandwidth:P0} |");
+    }
+    return 0;
+}
+finally
+{
+    if (Directory.Exists(work)) Directory.Delete(work, recursive: true);
+}
+
+// Every matrix a decode step reads in full: all 2-D tensors, the embedding only when it is also the output (tied).
+static long MatrixBytes(string gguf)
+{
+    var file = GgufReader.Read(gguf);
+    bool tied = file.Tensors.All(t => t.Name != "output.weight");
+    return file.Tensors.Where(t => t.Dimensions.Length == 2 && (tied || t.Name != "token_embd.weight")).Sum(t => (long)t.Data.Length);
+}
+
+static string Cpu() => File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown";
+
+static string FindRoot()
+{
+    for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        if (File.Exists(Path.Combine(dir.FullName, "AfmToolchain.sln"))) return dir.FullName;
+    throw new InvalidOperationException("AfmToolchain.sln not found above " + AppContext.BaseDirectory);
+}
