@@ -71,6 +71,9 @@ public static class StageFingerprints
             plan = spec.Quantization is not null,
         });
         // The runtime formats beside the package (their weights, tokenizer, graph and adapters are file inputs of the targets).
+        // The Hugging Face folder: what its config and README say (the weights, tokenizer and adapters are file inputs), so
+        // another export format turned on does not write it again.
+        Write(directory, "export-huggingface", new { spec.Name, spec.Version, spec.Architecture, baseModel, quantized = spec.Quantization is not null });
         Write(directory, "export-gguf", new { spec.Name, spec.Version, spec.Architecture, spec.Exports.GgufTypes, quantized = spec.Quantization is not null });
         Write(directory, "export-genai", new { spec.Architecture });
         WriteText(directory, "package", PortableSpec.Serialize(spec, SpecFile.Options));
