@@ -79,7 +79,7 @@ public static class QuantizationPipeline
             }
             candidates[layer.WeightName] = options;
             progress?.Invoke($"quantize: {layer.Name} " + string.Join(", ", options.Select(o => o.Key > 0
-                ? $"{o.Key} bits +{o.Value.Item2:0.0000}" : $"{Describe(o.Value.Item1)} +{o.Value.Item2:0.0000}")));
+                ? $"{o.Key} bits {o.Value.Item2:+0.0000;-0.0000}" : $"{Describe(o.Value.Item1)} {o.Value.Item2:+0.0000;-0.0000}")));
         }
 
         var allocatable = layers.Where(l => l.Role == LayerRole.Allocatable).ToList();
