@@ -192,22 +192,3 @@ public sealed class AfmPackage : AfmSpecStageTask
         if (!string.IsNullOrEmpty(SigningKey)) arguments.Add("--signing-key", SigningKey);
     }
 }
-
-/// <summary>export-huggingface: the model in the Hugging Face layout (AfmExportFormats names huggingface).</summary>
-public sealed class AfmExportHuggingFace : AfmSpecStageTask
-{
-    [Required] public string TrainDirectory { get; set; } = "";
-    [Required] public string TokenizerDirectory { get; set; } = "";
-    /// <summary>Empty without a QuantizationPlan (then the float weights are written).</summary>
-    public string QuantizeDirectory { get; set; } = "";
-    /// <summary>Empty without Adapter items.</summary>
-    public string AdaptersDirectory { get; set; } = "";
-    protected override string Command => "export-huggingface";
-    protected override void AddStageArguments(ResponseFileBuilder arguments)
-    {
-        arguments.Add("--train", TrainDirectory);
-        arguments.Add("--tokenizer", TokenizerDirectory);
-        arguments.Add("--quantize", QuantizeDirectory);
-        arguments.Add("--adapters", AdaptersDirectory);
-    }
-}
