@@ -13,12 +13,14 @@ internal sealed class CompletionEndpoint(AfmModel model, TextGenerator generator
 {
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
+    private readonly LogprobsJson logprobs = new(model.Tokenizer);
+
     /// <summary>
     /// The body is bounded by Kestrel (<see cref="ServerOptions.MaxRequestBytes"/>) before it is read; a prompt that
     /// cannot fit the context by its size alone is refused before it is tokenized (<see cref="TextGenerator.ValidatePromptSize"/>);
-    /// and the prompt is tokenized only once the request holds a generation slot: tokenizing is the one cost that grows
-    /// with the prompt, so a burst of long prompts costs at most MaxConcurrent tokenizations at a time. Every answer,
-    /// error or not, is counted by <see cref="ResponseGuard"/>.
+    /// and the prompts are tokenized only once the request holds a generation slot: tokenizing is the one cost that grows
+    /// with the prompt, so a burst of long prompts costs at most MaxConcurrent tokenizations at a time. A request's choices
+    /// (prompts x n) run one after another in its slot. Every answer, error or not, is counted by <see cref="ResponseGuard"/>.
     /// </summary>
     public async Task Handle(HttpContext context, bool chat)
     {
@@ -31,7 +33,8 @@ internal sealed class CompletionEndpoint(AfmModel model, TextGenerator generator
             if (request.Options.Adapter is { } adapter && !model.Adapters.Contains(adapter))
                 throw new ApiError(404, $"The model '{model.Id}' has no adapter '{adapter}'; GET /v1/models lists the adapters it has.", "adapter", "adapter_not_found");
             TextGenerator.ValidateOptions(request.Options, "request");
-            generator.ValidatePromptSize(request.Prompt, "request");
+            foreach (var prompt in request.Prompts)
+                if (prompt.Text is { } text) generator.ValidatePromptSize(text, "request");
 
             using var lease = await gate.TryEnterAsync(aborted);
             if (lease is null)
@@ -40,11 +43,14 @@ internal sealed class CompletionEndpoint(AfmModel model, TextGenerator generator
                 context.Response.Headers.RetryAfter = "1";
                 throw new ApiError(429, "The server is at capacity; retry shortly.", code: "overloaded", type: "server_overloaded");
             }
-            var promptIds = generator.Tokenize(request.Prompt);
-            generator.Validate(request.Options, promptIds.Count, "request");
+            var prompts = request.Prompts.Select(Tokens).ToList();
+            foreach (var ids in prompts) generator.Validate(request.Options, ids.Count, "request");
             var clock = Stopwatch.StartNew();
-            var stats = request.Stream ? await Stream(context, request, promptIds, chat, aborted) : await Complete(context, request, promptIds, chat, aborted);
-            metrics.Completed(stats.PromptTokens, stats.CompletionTokens, clock.Elapsed);
+            var choices = Choices(request, prompts);
+            var (promptTokens, completionTokens) = request.Stream
+                ? await Stream(context, request, choices, chat, aborted)
+                : await Complete(context, request, choices, chat, aborted);
+            metrics.Completed(promptTokens, completionTokens, clock.Elapsed);
         }
         catch (ApiError e)
         {
@@ -56,6 +62,36 @@ internal sealed class CompletionEndpoint(AfmModel model, TextGenerator generator
         }
     }
 
+    /// <summary>A prompt's ids: text tokenized as <c>afm run</c> does, ids as given once they fit the vocabulary.</summary>
+    private IReadOnlyList<int> Tokens(PromptInput prompt)
+    {
+        if (prompt.Text is { } text) return generator.Tokenize(text);
+        var ids = prompt.Ids!;
+        int vocabulary = model.Session.VocabSize;
+        return ids.FirstOrDefault(id => id >= vocabulary) is var bad && bad >= vocabulary
+            ? throw new ApiError(400, $"Token id {bad} in 'prompt' is outside the model's vocabulary (0 to {vocabulary - 1}).", "prompt")
+            : ids;
+    }
+
+    /// <summary>One choice of a request: which prompt it answers, its index in the response and its options.</summary>
+    private sealed record Choice(int Index, PromptInput Prompt, IReadOnlyList<int> PromptIds, GenerationOptions Options);
+
+    /// <summary>
+    /// Prompt p's j-th choice has index p x n + j. With a seed, choice j samples with seed + j, so a request repeats
+    /// exactly and its choices still differ.
+    /// </summary>
+    private static List<Choice> Choices(CompletionRequest request, List<IReadOnlyList<int>> prompts)
+    {
+        var choices = new List<Choice>();
+        for (int p = 0; p < prompts.Count; p++)
+            for (int j = 0; j < request.Choices; j++)
+            {
+                var sampling = request.Options.Sampling is { Seed: { } seed } s ? s with { Seed = unchecked(seed + j) } : request.Options.Sampling;
+                choices.Add(new Choice(p * request.Choices + j, request.Prompts[p], prompts[p], request.Options with { Sampling = sampling }));
+            }
+        return choices;
+    }
+
     public static async Task WriteError(HttpContext context, ApiError error)
     {
         if (context.Response.HasStarted) return;
@@ -63,53 +99,120 @@ internal sealed class CompletionEndpoint(AfmModel model, TextGenerator generator
         await context.Response.WriteAsJsonAsync(error.Body, context.RequestAborted);
     }
 
-    private async Task<GenerationStats> Complete(HttpContext context, CompletionRequest request, IReadOnlyList<int> promptIds, bool chat, CancellationToken aborted)
+    private async Task<(int Prompt, int Completion)> Complete(HttpContext context, CompletionRequest request, List<Choice> choices, bool chat, CancellationToken aborted)
     {
-        var text = new StringBuilder();
-        GenerationChunk? last = null;
-        await foreach (var chunk in generator.GenerateAsync(promptIds, request.Options, aborted))
+        var answers = new List<object>();
+        int promptTokens = 0, completionTokens = 0;
+        foreach (var choice in choices)
         {
-            text.Append(chunk.Text);
-            last = chunk;
+            var text = new StringBuilder();
+            var tokens = new List<TokenLogprob>();
+            IReadOnlyList<TokenLogprob>? promptLogprobs = null;
+            GenerationChunk? last = null;
+            await foreach (var chunk in generator.GenerateAsync(choice.PromptIds, choice.Options, aborted))
+            {
+                promptLogprobs ??= chunk.PromptLogprobs;
+                text.Append(chunk.Text);
+                if (chunk.Logprobs is not null) tokens.AddRange(chunk.Logprobs);
+                last = chunk;
+            }
+            var stats = last!.Stats!;
+            if (choice.Index % request.Choices == 0) promptTokens += stats.PromptTokens; // a prompt counts once, as in the OpenAI API
+            completionTokens += stats.CompletionTokens;
+            var prefix = request.Echo ? EchoText(choice) : "";
+            answers.Add(chat
+                ? new { index = choice.Index, message = new { role = "assistant", content = text.ToString() }, logprobs = choice.Options.TopLogprobs is null ? null : logprobs.Chat(tokens), finish_reason = Finish(last.Finish) }
+                : new { index = choice.Index, text = prefix + text, logprobs = Legacy(choice, request.Echo ? EchoTokens(choice, promptLogprobs) : [], tokens), finish_reason = Finish(last.Finish) });
         }
-        var stats = last!.Stats!;
-        object choice = chat
-            ? new { index = 0, message = new { role = "assistant", content = text.ToString() }, finish_reason = Finish(last.Finish) }
-            : new { index = 0, text = text.ToString(), logprobs = (object?)null, finish_reason = Finish(last.Finish) };
         await context.Response.WriteAsJsonAsync(new
         {
             id = Id(chat),
             @object = chat ? "chat.completion" : "text_completion",
             created = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
             model = request.Model,
-            choices = new[] { choice },
-            usage = new { prompt_tokens = stats.PromptTokens, completion_tokens = stats.CompletionTokens, total_tokens = stats.PromptTokens + stats.CompletionTokens },
+            choices = answers,
+            usage = Usage(promptTokens, completionTokens),
         }, Json, aborted);
-        return stats;
+        return (promptTokens, completionTokens);
     }
 
-    /// <summary>Server-sent events as the OpenAI API streams them: one JSON chunk per piece of text, then <c>data: [DONE]</c>.</summary>
-    private async Task<GenerationStats> Stream(HttpContext context, CompletionRequest request, IReadOnlyList<int> promptIds, bool chat, CancellationToken aborted)
+    /// <summary>
+    /// Server-sent events as the OpenAI API streams them: one JSON chunk per piece of text of a choice (its index says
+    /// which), then, with <c>stream_options.include_usage</c>, a chunk with no choices and the usage, then <c>data: [DONE]</c>.
+    /// </summary>
+    private async Task<(int Prompt, int Completion)> Stream(HttpContext context, CompletionRequest request, List<Choice> choices, bool chat, CancellationToken aborted)
     {
         context.Response.ContentType = "text/event-stream";
         context.Response.Headers.CacheControl = "no-cache";
         string id = Id(chat);
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         string kind = chat ? "chat.completion.chunk" : "text_completion";
-        if (chat) await Event(context, new { id, @object = kind, created, model = request.Model, choices = new[] { new { index = 0, delta = new { role = "assistant" }, finish_reason = (string?)null } } }, aborted);
-        GenerationStats? stats = null;
-        await foreach (var chunk in generator.GenerateAsync(promptIds, request.Options, aborted))
+        // With include_usage every chunk carries "usage": null, and only the last one the numbers (OpenAI's shape).
+        Task Send(object[] choiceList, object? usage = null) => Event(context, request.IncludeUsage
+            ? new { id, @object = kind, created, model = request.Model, choices = choiceList, usage }
+            : new { id, @object = kind, created, model = request.Model, choices = choiceList }, aborted);
+
+        int promptTokens = 0, completionTokens = 0;
+        foreach (var choice in choices)
         {
-            stats = chunk.Stats ?? stats;
-            if (chunk.Text.Length == 0 && chunk.Finish is null) continue;
-            object choice = chat
-                ? new { index = 0, delta = (object)(chunk.Text.Length > 0 ? new { content = chunk.Text } : new { }), finish_reason = Finish(chunk.Finish) }
-                : new { index = 0, text = chunk.Text, logprobs = (object?)null, finish_reason = Finish(chunk.Finish) };
-            await Event(context, new { id, @object = kind, created, model = request.Model, choices = new[] { choice } }, aborted);
+            if (chat) await Send([new { index = choice.Index, delta = new { role = "assistant" }, logprobs = (object?)null, finish_reason = (string?)null }]);
+            int offset = 0;
+            bool echoed = !request.Echo;
+            await foreach (var chunk in generator.GenerateAsync(choice.PromptIds, choice.Options, aborted))
+            {
+                if (!echoed)
+                {
+                    // The prompt's own log-probabilities arrive on the first chunk when asked for (echo with logprobs).
+                    var echo = EchoText(choice);
+                    var echoLogprobs = chunk.PromptLogprobs is { } prompt ? logprobs.Legacy(EchoTokens(choice, prompt), 0) : null;
+                    await Send([new { index = choice.Index, text = echo, logprobs = echoLogprobs, finish_reason = (string?)null }]);
+                    offset = echo.Length;
+                    echoed = true;
+                }
+                if (chunk.Stats is { } stats)
+                {
+                    if (choice.Index % request.Choices == 0) promptTokens += stats.PromptTokens;
+                    completionTokens += stats.CompletionTokens;
+                }
+                if (chunk.Text.Length == 0 && chunk.Finish is null && chunk.Logprobs is not { Count: > 0 }) continue;
+                object piece = chat
+                    ? new { index = choice.Index, delta = (object)(chunk.Text.Length > 0 ? new { content = chunk.Text } : new { }), logprobs = chunk.Logprobs is null ? null : logprobs.Chat(chunk.Logprobs), finish_reason = Finish(chunk.Finish) }
+                    : new { index = choice.Index, text = chunk.Text, logprobs = chunk.Logprobs is null ? null : logprobs.Legacy(chunk.Logprobs.Select(t => (t.Id, (TokenLogprob?)t)).ToList(), offset), finish_reason = Finish(chunk.Finish) };
+                offset += chunk.Text.Length;
+                await Send([piece]);
+            }
         }
+        if (request.IncludeUsage) await Send([], Usage(promptTokens, completionTokens));
         await context.Response.WriteAsync("data: [DONE]\n\n", aborted);
         await context.Response.Body.FlushAsync(aborted);
-        return stats!;
+        return (promptTokens, completionTokens);
+    }
+
+    private static object Usage(int prompt, int completion) => new { prompt_tokens = prompt, completion_tokens = completion, total_tokens = prompt + completion };
+
+    /// <summary>The prompt as a choice echoes it: its text, or the decoding of its ids.</summary>
+    private string EchoText(Choice choice) => choice.Prompt.Text ?? model.Tokenizer.Decode(choice.PromptIds);
+
+    /// <summary>
+    /// The echoed prompt's tokens with their log-probabilities (<paramref name="promptLogprobs"/> starts at the second
+    /// id). A text prompt's beginning-of-sequence token, which the text does not hold, is not listed.
+    /// </summary>
+    private List<(int Id, TokenLogprob? Logprob)> EchoTokens(Choice choice, IReadOnlyList<TokenLogprob>? promptLogprobs)
+    {
+        var ids = choice.PromptIds;
+        int first = choice.Prompt.Text is not null && model.Tokenizer.Roles.AddBeginOfSequence ? 1 : 0;
+        var list = new List<(int Id, TokenLogprob? Logprob)>();
+        for (int i = first; i < ids.Count; i++)
+            list.Add((ids[i], i == 0 ? null : promptLogprobs?[i - 1]));
+        return list;
+    }
+
+    /// <summary>A completion choice's legacy logprobs: the echoed prompt's tokens, then the generated ones; null when not asked for.</summary>
+    private object? Legacy(Choice choice, List<(int Id, TokenLogprob? Logprob)> echoed, List<TokenLogprob> tokens)
+    {
+        if (choice.Options.TopLogprobs is null) return null;
+        echoed.AddRange(tokens.Select(t => (t.Id, (TokenLogprob?)t)));
+        return logprobs.Legacy(echoed, 0);
     }
 
     private static async Task Event(HttpContext context, object payload, CancellationToken aborted)

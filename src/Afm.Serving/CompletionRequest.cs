@@ -1,4 +1,4 @@
-using System.Text;
+using System.Globalization;
 using System.Text.Json;
 using Afm.Runtime.Generation;
 
@@ -10,16 +10,32 @@ namespace Afm.Serving;
 /// </summary>
 /// <param name="Model">The model as answered back: the base name, or "name:adapter" when an adapter was selected
 /// (by the <c>adapter</c> field or by <c>model: "name:adapter"</c>).</param>
-public sealed record CompletionRequest(string Model, string Prompt, GenerationOptions Options, bool Stream)
+/// <param name="Prompts">The prompts, each answered by <paramref name="Choices"/> choices (chat: one prompt).</param>
+/// <param name="Echo">Completions' <c>echo</c>: each choice's text starts with its prompt.</param>
+/// <param name="LegacyLogprobs">Completions report logprobs in the legacy shape (tokens, token_logprobs, top_logprobs,
+/// text_offset); chat in the <c>content</c> list shape.</param>
+/// <param name="IncludeUsage"><c>stream_options.include_usage</c>: a last streamed chunk carries the usage.</param>
+public sealed record CompletionRequest(string Model, IReadOnlyList<PromptInput> Prompts, GenerationOptions Options, bool Stream,
+    int Choices = 1, bool Echo = false, bool LegacyLogprobs = false, bool IncludeUsage = false)
 {
     /// <summary>Role prefixes of the plain-text chat transcript; the model is a base model with no chat template.</summary>
-    public const string UserPrefix = "User: ", AssistantPrefix = "Assistant:";
+    public const string UserPrefix = "User: ", AssistantPrefix = "Assistant:", SystemPrefix = "System: ";
 
     /// <summary>
     /// The OpenAI API's limit on <c>stop</c>. Every stop sequence is searched after every token, so the work per token
     /// grows with their number, and a 1 MiB body could hold about a hundred thousand.
     /// </summary>
     public const int MaxStopSequences = 4;
+
+    /// <summary>
+    /// The most choices (prompts x n) one request may ask for. Choices run one after another inside the request's
+    /// generation slot, so this bounds how long one request holds it; the OpenAI API allows n up to 128, llama-server
+    /// and vLLM bound it by their own settings.
+    /// </summary>
+    public const int MaxChoices = 16;
+
+    /// <summary>The OpenAI API's limit on the legacy completions <c>logprobs</c>.</summary>
+    public const int MaxLegacyLogprobs = 5;
 
     public static CompletionRequest Parse(byte[] body, bool chat, string modelId, ServerOptions server)
     {
@@ -37,7 +53,6 @@ public sealed record CompletionRequest(string Model, string Prompt, GenerationOp
             if (separator >= 0) model = model[..separator];
             if (model != modelId) throw new ApiError(404, $"The model '{model}' does not exist; this server serves '{modelId}'.", "model", "model_not_found");
             if (string.IsNullOrEmpty(adapter)) adapter = null;
-            if (Integer(root, "n") is { } n && n != 1) throw new ApiError(400, "Only n = 1 is supported.", "n");
 
             var stops = new List<string>();
             if (root.TryGetProperty("stop", out var stop) && stop.ValueKind != JsonValueKind.Null)
@@ -50,7 +65,11 @@ public sealed record CompletionRequest(string Model, string Prompt, GenerationOp
                     throw new ApiError(400, $"'stop' holds {stops.Count} sequences; at most {MaxStopSequences} are allowed.", "stop");
             }
 
-            string prompt = chat ? ChatPrompt(root, stops) : TextPrompt(root);
+            IReadOnlyList<PromptInput> prompts = chat ? [new PromptInput(ChatTranscript.Render(root, stops))] : PromptInput.Parse(root);
+            long n = Integer(root, "n") ?? 1;
+            if (n < 1 || n * prompts.Count > MaxChoices)
+                throw new ApiError(400, $"'n' must be at least 1, and n times the number of prompts at most {MaxChoices}; got n = {n} for {prompts.Count} prompt(s).", "n");
+
             long? completionTokens = chat ? Integer(root, "max_completion_tokens") : null;
             var maxTokensField = completionTokens is null ? "max_tokens" : "max_completion_tokens";
             long maxTokens = completionTokens ?? Integer(root, "max_tokens") ?? server.DefaultMaxTokens;
@@ -64,46 +83,86 @@ public sealed record CompletionRequest(string Model, string Prompt, GenerationOp
                 // Beyond int, top-k means "every token", as int.MaxValue does; a negative one is refused with the other ranges.
                 TopK = (int)Math.Clamp(Integer(root, "top_k") ?? 0, int.MinValue, int.MaxValue),
                 Seed = Integer(root, "seed"),
+                PresencePenalty = Ranged(root, "presence_penalty", SamplingOptions.MaxPenalty),
+                FrequencyPenalty = Ranged(root, "frequency_penalty", SamplingOptions.MaxPenalty),
+                LogitBias = LogitBias(root),
             };
-            var stream = root.TryGetProperty("stream", out var s) && s.ValueKind == JsonValueKind.True;
-            var options = new GenerationOptions { MaxTokens = (int)maxTokens, Sampling = sampling, StopSequences = stops, Adapter = adapter };
-            return new CompletionRequest(adapter is null ? modelId : $"{modelId}:{adapter}", prompt, options, stream);
-        }
-    }
-
-    private static string TextPrompt(JsonElement root)
-    {
-        if (!root.TryGetProperty("prompt", out var prompt)) throw new ApiError(400, "'prompt' is required.", "prompt");
-        if (prompt.ValueKind == JsonValueKind.String) return Text(prompt, "prompt");
-        if (prompt.ValueKind == JsonValueKind.Array && prompt.GetArrayLength() == 1 && prompt[0].ValueKind == JsonValueKind.String) return Text(prompt[0], "prompt");
-        throw new ApiError(400, "'prompt' must be a string (or an array of one string).", "prompt");
-    }
-
-    /// <summary>"System: ...\nUser: ...\nAssistant: ...\nAssistant:", and a stop at the next "\nUser:" turn.</summary>
-    private static string ChatPrompt(JsonElement root, List<string> stops)
-    {
-        if (!root.TryGetProperty("messages", out var messages) || messages.ValueKind != JsonValueKind.Array || messages.GetArrayLength() == 0)
-            throw new ApiError(400, "'messages' must be a non-empty array.", "messages");
-        var text = new StringBuilder();
-        foreach (var message in messages.EnumerateArray())
-        {
-            var role = message.ValueKind == JsonValueKind.Object ? String(message, "role") : null;
-            var content = message.ValueKind == JsonValueKind.Object ? String(message, "content") : null;
-            if (role is null || content is null) throw new ApiError(400, "Every message needs a string 'role' and a string 'content'.", "messages");
-            var prefix = role switch
+            var stream = Boolean(root, "stream");
+            var includeUsage = StreamOptions(root, stream);
+            var echo = !chat && Boolean(root, "echo");
+            var topLogprobs = chat ? ChatLogprobs(root) : LegacyLogprobCount(root);
+            var options = new GenerationOptions
             {
-                "system" or "developer" => "System: ",
-                "user" => UserPrefix,
-                "assistant" => AssistantPrefix + " ",
-                _ => throw new ApiError(400, $"Unknown message role '{role}'.", "messages"),
+                MaxTokens = (int)maxTokens, Sampling = sampling, StopSequences = stops, Adapter = adapter,
+                TopLogprobs = topLogprobs, PromptLogprobs = echo && topLogprobs is not null,
             };
-            text.Append(prefix).Append(content).Append('\n');
+            return new CompletionRequest(adapter is null ? modelId : $"{modelId}:{adapter}", prompts, options, stream, (int)n, echo, !chat, includeUsage);
         }
-        stops.Add("\n" + UserPrefix.TrimEnd());
-        return text.Append(AssistantPrefix).ToString();
     }
 
-    private static string? String(JsonElement element, string name)
+    /// <summary>Chat: <c>logprobs</c> (bool) and <c>top_logprobs</c> (0-20, only with logprobs), as the OpenAI API defines them.</summary>
+    private static int? ChatLogprobs(JsonElement root)
+    {
+        var top = Integer(root, "top_logprobs");
+        if (!Boolean(root, "logprobs"))
+            return top is null ? null : throw new ApiError(400, "'top_logprobs' needs 'logprobs': true.", "top_logprobs");
+        if (top is < 0 or > GenerationOptions.MaxTopLogprobs)
+            throw new ApiError(400, $"'top_logprobs' must be between 0 and {GenerationOptions.MaxTopLogprobs}, got {top}.", "top_logprobs");
+        return (int)(top ?? 0);
+    }
+
+    /// <summary>Completions: <c>logprobs</c> is the number of alternatives (0-5), null for none.</summary>
+    private static int? LegacyLogprobCount(JsonElement root)
+    {
+        if (Integer(root, "logprobs") is not { } count) return null;
+        return count is >= 0 and <= MaxLegacyLogprobs ? (int)count
+            : throw new ApiError(400, $"'logprobs' must be between 0 and {MaxLegacyLogprobs}, got {count}.", "logprobs");
+    }
+
+    private static bool StreamOptions(JsonElement root, bool stream)
+    {
+        if (!root.TryGetProperty("stream_options", out var options) || options.ValueKind == JsonValueKind.Null) return false;
+        if (!stream) throw new ApiError(400, "'stream_options' is only allowed when 'stream' is true.", "stream_options");
+        if (options.ValueKind != JsonValueKind.Object) throw new ApiError(400, "'stream_options' must be an object.", "stream_options");
+        return Boolean(options, "include_usage");
+    }
+
+    /// <summary><c>logit_bias</c>: an object from token ids (as strings) to numbers from -100 to 100.</summary>
+    private static Dictionary<int, double> LogitBias(JsonElement root)
+    {
+        var biases = new Dictionary<int, double>();
+        if (!root.TryGetProperty("logit_bias", out var map) || map.ValueKind == JsonValueKind.Null) return biases;
+        if (map.ValueKind != JsonValueKind.Object) throw new ApiError(400, "'logit_bias' must be an object from token ids to numbers.", "logit_bias");
+        foreach (var entry in map.EnumerateObject())
+        {
+            if (!int.TryParse(entry.Name, NumberStyles.None, CultureInfo.InvariantCulture, out var id))
+                throw new ApiError(400, $"'logit_bias' keys must be token ids (whole numbers), got '{Clip(entry.Name)}'.", "logit_bias");
+            biases[id] = Ranged(map, entry.Name, SamplingOptions.MaxLogitBias, "logit_bias");
+        }
+        return biases;
+    }
+
+    /// <summary>A number between -<paramref name="limit"/> and <paramref name="limit"/>, 0 when absent.</summary>
+    private static double Ranged(JsonElement element, string name, double limit, string? param = null)
+    {
+        var value = Number(element, name, param) ?? 0;
+        return Math.Abs(value) <= limit ? value : throw new ApiError(400, $"'{name}' must be between -{limit} and {limit}, got {value}.", param ?? name);
+    }
+
+    private static bool Boolean(JsonElement element, string name)
+    {
+        if (!element.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null) return false;
+        return value.ValueKind switch
+        {
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            _ => throw new ApiError(400, $"'{name}' must be true or false.", name),
+        };
+    }
+
+    internal static string Clip(string text) => text.Length <= 40 ? text : text[..40] + "...";
+
+    internal static string? String(JsonElement element, string name)
     {
         if (!element.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null) return null;
         return value.ValueKind == JsonValueKind.String ? Text(value, name) : throw new ApiError(400, $"'{name}' must be a string.", name);
@@ -114,7 +173,7 @@ public sealed record CompletionRequest(string Model, string Prompt, GenerationOp
     /// UTF-8 inside strings, but neither can become a string: System.Text.Json throws when asked, which must be the
     /// client's 400, not the server's 500.
     /// </summary>
-    private static string Text(JsonElement value, string name)
+    internal static string Text(JsonElement value, string name)
     {
         try { return value.GetString()!; }
         catch (InvalidOperationException)
@@ -124,15 +183,15 @@ public sealed record CompletionRequest(string Model, string Prompt, GenerationOp
     }
 
     /// <summary>A finite number; JSON allows literals (1e400) that overflow a double.</summary>
-    private static double? Number(JsonElement element, string name)
+    private static double? Number(JsonElement element, string name, string? param = null)
     {
         if (!element.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null) return null;
-        if (value.ValueKind != JsonValueKind.Number) throw new ApiError(400, $"'{name}' must be a number.", name);
-        return value.TryGetDouble(out var number) && double.IsFinite(number) ? number : throw new ApiError(400, $"'{name}' must be a finite number.", name);
+        if (value.ValueKind != JsonValueKind.Number) throw new ApiError(400, $"'{Clip(name)}' must be a number.", param ?? name);
+        return value.TryGetDouble(out var number) && double.IsFinite(number) ? number : throw new ApiError(400, $"'{Clip(name)}' must be a finite number.", param ?? name);
     }
 
     /// <summary>A whole number in the range of a 64-bit integer ("16" and "16.0" alike; 1.5 and 1e30 are refused).</summary>
-    private static long? Integer(JsonElement element, string name)
+    internal static long? Integer(JsonElement element, string name)
     {
         if (Number(element, name) is not { } number) return null;
         if (element.GetProperty(name).TryGetInt64(out var exact)) return exact;

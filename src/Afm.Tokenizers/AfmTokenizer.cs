@@ -102,6 +102,18 @@ public sealed class AfmTokenizer
     public string Decode(IEnumerable<int> ids) => _model.Decode(ids);
 
     /// <summary>
+    /// The bytes token <paramref name="id"/> stands for on its own: an added token's content, else the vocabulary's bytes
+    /// (possibly part of a UTF-8 sequence). Empty for an id outside the vocabulary.
+    /// </summary>
+    public byte[] TokenBytes(int id)
+    {
+        if ((uint)id >= (uint)VocabSize) return [];
+        foreach (var added in AddedTokens)
+            if (added.Id == id) return Encoding.UTF8.GetBytes(added.Content);
+        return _model.TokenBytes(id);
+    }
+
+    /// <summary>
     /// Loads the tokenizer of <paramref name="directory"/>: the folder of a tokenizer trained here (our manifest) or a
     /// Hugging Face one (tokenizer.json with a model, or tokenizer.model; tokenizer_config.json when present). Errors
     /// are located at the file at fault.

@@ -9,6 +9,7 @@ namespace Afm.Tokenizers;
 public static class ByteLevelAlphabet
 {
     private static readonly char[] ByteToChar = BuildTable();
+    private static readonly Dictionary<char, byte> CharToByte = Enumerable.Range(0, 256).ToDictionary(b => ByteToChar[b], b => (byte)b);
 
     private static char[] BuildTable()
     {
@@ -33,5 +34,16 @@ public static class ByteLevelAlphabet
             for (var i = 0; i < source.Length; i++)
                 span[i] = ByteToChar[source[i]];
         });
+    }
+
+    /// <summary>The bytes a byte-level spelling stands for, or null when a character is outside the alphabet.</summary>
+    public static byte[]? Unmap(string spelling)
+    {
+        var bytes = new byte[spelling.Length];
+        for (var i = 0; i < spelling.Length; i++)
+        {
+            if (!CharToByte.TryGetValue(spelling[i], out bytes[i])) return null;
+        }
+        return bytes;
     }
 }

@@ -106,4 +106,7 @@ internal sealed class ByteLevelBpeModel : ITokenModel
     public string Decode(IEnumerable<int> ids) => _bpe.Decode(ids, considerSpecialTokens: true);
 
     public string Spelling(int id) => _spellings[id];
+
+    public byte[] TokenBytes(int id) =>
+        ((uint)id < (uint)_spellings.Length && _spellings[id] is { } spelling ? ByteLevelAlphabet.Unmap(spelling) : null) ?? Encoding.UTF8.GetBytes(Decode([id]));
 }

@@ -26,4 +26,10 @@ internal interface ITokenModel
 
     /// <summary>Token <paramref name="id"/> as the vocabulary spells it (byte-level characters, or "▁" for a space).</summary>
     string Spelling(int id);
+
+    /// <summary>
+    /// The bytes ordinary token <paramref name="id"/> stands for on its own (which may be part of a UTF-8 sequence, so
+    /// not always text): what the OpenAI API's logprobs report as a token's <c>bytes</c>.
+    /// </summary>
+    byte[] TokenBytes(int id);
 }

@@ -171,4 +171,10 @@ internal sealed class SentencePieceBpeModel : ITokenModel
     }
 
     public string Spelling(int id) => _spellings[id];
+
+    public byte[] TokenBytes(int id) =>
+        _bytesById.TryGetValue(id, out var b) ? [b]
+        : _addedById.TryGetValue(id, out var content) ? Encoding.UTF8.GetBytes(content)
+        : (uint)id < (uint)_spellings.Length && _spellings[id] is { } spelling ? Encoding.UTF8.GetBytes(spelling.Replace(Space, ' '))
+        : [];
 }

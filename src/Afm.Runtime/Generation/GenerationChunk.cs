@@ -10,4 +10,10 @@ public sealed record GenerationStats(int PromptTokens, int CompletionTokens, Tim
 }
 
 /// <summary>One streamed piece of text; the last chunk of a generation carries why it ended and its stats.</summary>
-public sealed record GenerationChunk(string Text, FinishReason? Finish = null, GenerationStats? Stats = null);
+/// <param name="Logprobs">With <see cref="GenerationOptions.TopLogprobs"/>, the tokens whose text begins in this chunk (a
+/// token split across chunks is reported with the chunk where it begins; tokens of a cut stop sequence are not
+/// reported); else null.</param>
+/// <param name="PromptLogprobs">With <see cref="GenerationOptions.PromptLogprobs"/>, on a first chunk of no text right after
+/// prefill: the log-probability of each prompt token after the first (which has no context to be predicted from).</param>
+public sealed record GenerationChunk(string Text, FinishReason? Finish = null, GenerationStats? Stats = null, IReadOnlyList<TokenLogprob>? Logprobs = null,
+    IReadOnlyList<TokenLogprob>? PromptLogprobs = null);

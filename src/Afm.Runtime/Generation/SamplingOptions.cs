@@ -15,6 +15,21 @@ public sealed record SamplingOptions
     /// </summary>
     public long? Seed { get; init; }
 
+    /// <summary>The OpenAI API's range for both penalties.</summary>
+    public const double MaxPenalty = 2.0;
+
+    /// <summary>The OpenAI API's range for a logit bias: -100 bans a token, 100 makes it all but certain.</summary>
+    public const double MaxLogitBias = 100.0;
+
+    /// <summary>Subtracted once from the logit of every token already generated (<see cref="LogitAdjustment"/>); -2 to 2.</summary>
+    public double PresencePenalty { get; init; }
+
+    /// <summary>Subtracted from a token's logit once per time it was generated; -2 to 2.</summary>
+    public double FrequencyPenalty { get; init; }
+
+    /// <summary>Added to the logits of these token ids before every choice; each -100 to 100.</summary>
+    public IReadOnlyDictionary<int, double> LogitBias { get; init; } = new Dictionary<int, double>();
+
     public static SamplingOptions Greedy { get; } = new() { Temperature = 0 };
 }
 
@@ -31,6 +46,15 @@ public sealed record GenerationOptions
     public bool StopAtEndOfDocument { get; init; } = true;
     /// <summary>An adapter of the artifact to activate for this generation (null: the base model).</summary>
     public string? Adapter { get; init; }
+    /// <summary>
+    /// Report each generated token's log-probability with this many most likely alternatives (0: the chosen token
+    /// only); null reports none. At most <see cref="MaxTopLogprobs"/>.
+    /// </summary>
+    public int? TopLogprobs { get; init; }
+    /// <summary>Also report the log-probability of every prompt token after the first (the OpenAI API's echo with logprobs).</summary>
+    public bool PromptLogprobs { get; init; }
+    /// <summary>The OpenAI API's limit on top_logprobs.</summary>
+    public const int MaxTopLogprobs = 20;
     /// <summary>The largest MaxTokens accepted: a request above it is a mistake, not a long generation.</summary>
     public const int MaxTokensLimit = 65_536;
 }

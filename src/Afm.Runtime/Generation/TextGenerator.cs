@@ -53,6 +53,9 @@ public sealed class TextGenerator(DecoderSession session, AfmTokenizer tokenizer
             throw RuntimeCodes.Error(RuntimeCodes.InvalidGenerationOption, source,
                 $"the prompt has {promptTokens} tokens; the model's context is {session.MaxSequenceLength}.");
         if (options.Adapter is { } adapter) adapters.Resolve(adapter, source);
+        foreach (var id in options.Sampling.LogitBias.Keys)
+            if ((uint)id >= (uint)session.VocabSize)
+                throw RuntimeCodes.Error(RuntimeCodes.InvalidGenerationOption, source, $"the logit bias names token {id}, but the model's ids are 0 to {session.VocabSize - 1}.");
     }
 
     /// <summary>
@@ -72,6 +75,14 @@ public sealed class TextGenerator(DecoderSession session, AfmTokenizer tokenizer
             problem = $"top-k must be 0 (off) or more, got {sampling.TopK}.";
         else if (!(sampling.TopP >= 0 && sampling.TopP <= 1))
             problem = $"top-p must be between 0 and 1, got {sampling.TopP}.";
+        else if (!(Math.Abs(sampling.PresencePenalty) <= SamplingOptions.MaxPenalty))
+            problem = $"presence penalty must be between -{SamplingOptions.MaxPenalty} and {SamplingOptions.MaxPenalty}, got {sampling.PresencePenalty}.";
+        else if (!(Math.Abs(sampling.FrequencyPenalty) <= SamplingOptions.MaxPenalty))
+            problem = $"frequency penalty must be between -{SamplingOptions.MaxPenalty} and {SamplingOptions.MaxPenalty}, got {sampling.FrequencyPenalty}.";
+        else if (sampling.LogitBias.Where(b => !(Math.Abs(b.Value) <= SamplingOptions.MaxLogitBias)).Select(b => $"{b.Key}: {b.Value}").FirstOrDefault() is { } bias)
+            problem = $"a logit bias must be between -{SamplingOptions.MaxLogitBias} and {SamplingOptions.MaxLogitBias}, got {bias}.";
+        else if (options.TopLogprobs is < 0 or > GenerationOptions.MaxTopLogprobs)
+            problem = $"top logprobs must be between 0 and {GenerationOptions.MaxTopLogprobs}, got {options.TopLogprobs}.";
         if (problem is not null) throw RuntimeCodes.Error(RuntimeCodes.InvalidGenerationOption, source, problem);
     }
 
@@ -90,32 +101,50 @@ public sealed class TextGenerator(DecoderSession session, AfmTokenizer tokenizer
         int budget = Math.Min(options.MaxTokens, session.MaxSequenceLength - promptIds.Count);
         var adapter = options.Adapter is { } name ? adapters.Resolve(name, "afm").Handle : null;
         var sampler = new Sampler(options.Sampling, Suppression);
+        var adjustment = new LogitAdjustment(options.Sampling);
         var stops = new StopSequenceMatcher(options.StopSequences);
         using var cache = session.NewCache();
 
         var clock = Stopwatch.StartNew();
-        var logits = session.Forward(promptIds.Select(i => (long)i).ToArray(), cache, adapter);
+        var ids = promptIds.Select(i => (long)i).ToArray();
+        float[] logits;
+        IReadOnlyList<TokenLogprob>? promptLogprobs = null;
+        if (options.PromptLogprobs && ids.Length > 1)
+        {
+            var rows = session.Forward(ids, cache, adapter, ids.Length);
+            int vocabulary = session.VocabSize, top = options.TopLogprobs ?? 0;
+            promptLogprobs = Enumerable.Range(1, ids.Length - 1)
+                .Select(i => TokenLogprob.Of(rows.AsSpan((i - 1) * vocabulary, vocabulary), promptIds[i], top, Suppression)).ToArray();
+            logits = rows[^vocabulary..];
+        }
+        else logits = session.Forward(ids, cache, adapter);
         var prefill = clock.Elapsed;
+        if (promptLogprobs is not null) yield return new GenerationChunk("", PromptLogprobs: promptLogprobs);
         clock.Restart();
         // Joins after prefill, with room for every token it may still feed; the prompt's OrtValue cache is copied once.
         using var batched = batcher is not null && budget > 1 ? batcher.Join(SequenceCache.From(cache, session, promptIds.Count + budget), options.Adapter, adapter) : null;
         if (batched is not null) cache.Dispose(); // its copy lives on in the batch; without this the prompt's cache is held twice until the end
 
         var generated = new List<int>();
-        int emitted = 0;
+        // With logprobs: each generated token's, with where its text begins, until a chunk reports it.
+        var pending = new List<(TokenLogprob Logprob, int Start)>();
+        int emitted = 0, textLength = 0;
         FinishReason finish = FinishReason.Length;
         while (generated.Count < budget)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            int next = sampler.Next(logits);
+            int next = sampler.Next(adjustment.Apply(logits));
             if (next == tokenizer.EndOfDocumentId && options.StopAtEndOfDocument) { finish = FinishReason.Stop; break; }
             generated.Add(next);
+            adjustment.Record(next);
+            if (options.TopLogprobs is { } top) pending.Add((TokenLogprob.Of(logits, next, top, Suppression), textLength));
 
             var text = tokenizer.Decode(generated);
+            textLength = text.TrimEnd('\uFFFD').Length;
             int stopAt = stops.FindStop(text);
             if (stopAt >= 0)
             {
-                if (stopAt > emitted) yield return new GenerationChunk(text[emitted..stopAt]);
+                if (stopAt > emitted) yield return new GenerationChunk(text[emitted..stopAt], Logprobs: Report(pending, stopAt, options));
                 emitted = stopAt;
                 finish = FinishReason.Stop;
                 break;
@@ -125,7 +154,7 @@ public sealed class TextGenerator(DecoderSession session, AfmTokenizer tokenizer
             settled = Math.Min(settled, stops.SafeLength(text));
             if (settled > emitted)
             {
-                yield return new GenerationChunk(text[emitted..settled]);
+                yield return new GenerationChunk(text[emitted..settled], Logprobs: Report(pending, settled, options));
                 emitted = settled;
             }
             if (generated.Count < budget)
@@ -137,6 +166,21 @@ public sealed class TextGenerator(DecoderSession session, AfmTokenizer tokenizer
         var final = tokenizer.Decode(generated);
         int end = finish == FinishReason.Stop && stops.FindStop(final) is var s and >= 0 ? s : final.Length;
         var rest = end > emitted ? final[emitted..end] : "";
-        yield return new GenerationChunk(rest, finish, new GenerationStats(promptIds.Count, generated.Count, prefill, clock.Elapsed, generated));
+        var stats = new GenerationStats(promptIds.Count, generated.Count, prefill, clock.Elapsed, generated);
+        yield return new GenerationChunk(rest, finish, stats, Report(pending, end, options, final: true));
+    }
+
+    /// <summary>
+    /// The pending tokens whose text begins before <paramref name="settled"/>, removed from the list; null without logprobs.
+    /// At the end, tokens that begin at or after it (inside a cut stop sequence) are dropped.
+    /// </summary>
+    private static List<TokenLogprob>? Report(List<(TokenLogprob Logprob, int Start)> pending, int settled, GenerationOptions options, bool final = false)
+    {
+        if (options.TopLogprobs is null) return null;
+        int count = 0;
+        while (count < pending.Count && pending[count].Start < settled) count++;
+        var reported = pending.Take(count).Select(p => p.Logprob).ToList();
+        pending.RemoveRange(0, final ? pending.Count : count);
+        return reported;
     }
 }

@@ -76,8 +76,16 @@ public sealed class DecoderSession : IDisposable
     /// Runs <paramref name="ids"/> (new tokens of one sequence) after the cache; extends the cache and returns the last
     /// position's logits. With <paramref name="adapter"/>, its tensors feed the graph's LoRA inputs for this call only.
     /// </summary>
-    public float[] Forward(long[] ids, KvCache cache, OrtLoraAdapter? adapter = null)
+    public float[] Forward(long[] ids, KvCache cache, OrtLoraAdapter? adapter = null) => Forward(ids, cache, adapter, 1);
+
+    /// <summary>
+    /// As <see cref="Forward(long[], KvCache, OrtLoraAdapter?)"/>, returning the logits of the last <paramref name="positions"/>
+    /// positions, row after row ([positions x vocabulary]): a prompt's own log-likelihood needs every position's.
+    /// </summary>
+    public float[] Forward(long[] ids, KvCache cache, OrtLoraAdapter? adapter, int positions)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(positions, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(positions, ids.Length);
         if (cache.Length + ids.Length > MaxSequenceLength)
             throw new ArgumentException($"{cache.Length + ids.Length} positions exceed the model's context of {MaxSequenceLength}.");
         using var idsValue = OrtValue.CreateTensorValueFromMemory(ids, [1, ids.Length]);
@@ -96,7 +104,7 @@ public sealed class DecoderSession : IDisposable
         float[] last;
         try
         {
-            last = logitsValue.GetTensorDataAsSpan<float>()[((ids.Length - 1) * VocabSize)..].ToArray();
+            last = logitsValue.GetTensorDataAsSpan<float>()[((ids.Length - positions) * VocabSize)..].ToArray();
         }
         finally
         {
