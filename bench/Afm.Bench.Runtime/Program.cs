@@ -11,6 +11,15 @@ if (args.Length > 0 && args[0] == WeightExpansionBench.ChildFlag) return WeightE
 if (args.Length > 0 && args[0] == "--batching")
     return await Batching(args.Length > 1 ? args[1] : null, args.Length > 2 ? int.Parse(args[2]) : 2, args.Length > 3 ? int.Parse(args[3]) : 2,
         args.Length > 4 ? double.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture) : null);
+// dotnet run -c Release --project bench/Afm.Bench.Runtime -- --structured [artifact.afmpkg] [tokens] [rounds]: only the cost of JSON-constrained decoding.
+if (args.Length > 0 && args[0] == "--structured")
+{
+    var path = args.Length > 1 ? args[1] : Path.Combine(FindRoot(), "samples", "tiny-afm", "bin", "Debug", "tiny-afm.0.1.0.afmpkg");
+    using var structured = AfmModel.Load(path, new RuntimeOptions { IntraOpThreads = 1 });
+    StructuredOutputBench.Run(structured, args.Length > 2 ? int.Parse(args[2]) : 128, args.Length > 3 ? int.Parse(args[3]) : 3);
+    Console.WriteLine($"load average: {BatchingBench.LoadAverage()}");
+    return 0;
+}
 // dotnet run -c Release --project bench/Afm.Bench.Runtime -- --decode [artifact.afmpkg] [decode-tokens] [threads]: only ORT vs TorchSharp decode.
 bool decodeOnly = args.Length > 0 && args[0] == "--decode";
 if (decodeOnly) args = args[1..];

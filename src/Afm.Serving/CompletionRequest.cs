@@ -94,10 +94,27 @@ public sealed record CompletionRequest(string Model, IReadOnlyList<PromptInput> 
             var options = new GenerationOptions
             {
                 MaxTokens = (int)maxTokens, Sampling = sampling, StopSequences = stops, Adapter = adapter,
-                TopLogprobs = topLogprobs, PromptLogprobs = echo && topLogprobs is not null,
+                TopLogprobs = topLogprobs, PromptLogprobs = echo && topLogprobs is not null, ResponseFormat = Format(root),
             };
             return new CompletionRequest(adapter is null ? modelId : $"{modelId}:{adapter}", prompts, options, stream, (int)n, echo, !chat, includeUsage);
         }
+    }
+
+    /// <summary>
+    /// <c>response_format</c>: <c>text</c> (default) or <c>json_object</c>, enforced by constrained decoding. A
+    /// <c>json_schema</c> is refused rather than answered unconstrained: its constraint is not built yet.
+    /// </summary>
+    private static ResponseFormat Format(JsonElement root)
+    {
+        if (!root.TryGetProperty("response_format", out var format) || format.ValueKind == JsonValueKind.Null) return ResponseFormat.Text;
+        var type = format.ValueKind == JsonValueKind.Object ? String(format, "type") : null;
+        return type switch
+        {
+            "text" => ResponseFormat.Text,
+            "json_object" => ResponseFormat.JsonObject,
+            "json_schema" => throw new ApiError(400, "response_format 'json_schema' is not supported by this server yet; 'json_object' is (the output is always one JSON object).", "response_format", "unsupported_response_format"),
+            _ => throw new ApiError(400, "'response_format' must be an object whose 'type' is 'text' or 'json_object'.", "response_format"),
+        };
     }
 
     /// <summary>Chat: <c>logprobs</c> (bool) and <c>top_logprobs</c> (0-20, only with logprobs), as the OpenAI API defines them.</summary>

@@ -212,4 +212,32 @@ public sealed class ServerOutputControlsTests(ArtifactFixture fixture) : IClassF
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains("logit bias", (await response.Content.ReadAsStringAsync()), StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(9)]
+    [InlineData(40)]
+    public async Task A_json_object_response_always_parses_as_one_object(int maxTokens)
+    {
+        await using var test = await TestServer.StartAsync(Model, new ServerOptions());
+        // A random micro model at temperature 1.5: left alone it never writes JSON; constrained, every choice is an object.
+        var json = await Ok(test, "/v1/chat/completions",
+            $"{{\"messages\":[{{\"role\":\"user\",\"content\":\"json please\"}}],\"max_tokens\":{maxTokens},\"temperature\":1.5,\"seed\":3,\"n\":8,\"response_format\":{{\"type\":\"json_object\"}}}}");
+        foreach (var choice in json.GetProperty("choices").EnumerateArray())
+        {
+            var content = choice.GetProperty("message").GetProperty("content").GetString()!;
+            using var parsed = JsonDocument.Parse(content);
+            Assert.Equal(JsonValueKind.Object, parsed.RootElement.ValueKind);
+        }
+    }
+
+    [Fact]
+    public async Task A_json_schema_response_format_is_refused_until_it_can_be_enforced()
+    {
+        await using var test = await TestServer.StartAsync(Model, new ServerOptions());
+        var response = await test.Post("/v1/chat/completions",
+            "{\"messages\":[{\"role\":\"user\",\"content\":\"a\"}],\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"x\",\"schema\":{}}}}");
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("unsupported_response_format", (await TestServer.Json(response)).GetProperty("error").GetProperty("code").GetString());
+    }
 }

@@ -25,6 +25,8 @@ public sealed class TextGenerator(DecoderSession session, AfmTokenizer tokenizer
     /// <summary>The ids no generation picks: the tokenizer's reserved padding (and any logit beyond its vocabulary).</summary>
     public TokenSuppression Suppression { get; } = TokenSuppression.ForTokenizer(tokenizer, session.VocabSize);
 
+    private readonly Lazy<Constraints.TokenTrie> trie = new(() => new Constraints.TokenTrie(tokenizer, TokenSuppression.ForTokenizer(tokenizer, session.VocabSize)));
+
     /// <summary>The most UTF-8 bytes one token stands for: a prompt of B bytes has at least B / this many tokens.</summary>
     private readonly int maxTokenBytes = tokenizer.MaxTokenBytes;
 
@@ -102,6 +104,7 @@ public sealed class TextGenerator(DecoderSession session, AfmTokenizer tokenizer
         var adapter = options.Adapter is { } name ? adapters.Resolve(name, "afm").Handle : null;
         var sampler = new Sampler(options.Sampling, Suppression);
         var adjustment = new LogitAdjustment(options.Sampling);
+        var constraint = options.ResponseFormat == ResponseFormat.JsonObject ? new Constraints.JsonConstraint(trie.Value, tokenizer.EndOfDocumentId) : null;
         var stops = new StopSequenceMatcher(options.StopSequences);
         using var cache = session.NewCache();
 
@@ -133,10 +136,14 @@ public sealed class TextGenerator(DecoderSession session, AfmTokenizer tokenizer
         while (generated.Count < budget)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            int next = sampler.Next(adjustment.Apply(logits));
+            var candidates = adjustment.Apply(logits);
+            // No token can continue the JSON text within the budget (a budget below "{}"): the output ends cut, as at the length.
+            if (constraint is not null && constraint.Mask(candidates = ReferenceEquals(candidates, logits) ? (float[])logits.Clone() : candidates, budget - generated.Count) == 0) break;
+            int next = sampler.Next(candidates);
             if (next == tokenizer.EndOfDocumentId && options.StopAtEndOfDocument) { finish = FinishReason.Stop; break; }
             generated.Add(next);
             adjustment.Record(next);
+            if (next != tokenizer.EndOfDocumentId) constraint?.Accept(tokenizer.Decode([next]));
             if (options.TopLogprobs is { } top) pending.Add((TokenLogprob.Of(logits, next, top, Suppression), textLength));
 
             var text = tokenizer.Decode(generated);
