@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Afm.Runtime;
 using Afm.Runtime.Generation;
+using Afm.Runtime.Generation.Constraints;
 
 namespace Afm.Bench.Runtime;
 
@@ -14,12 +15,12 @@ internal static class StructuredOutputBench
 {
     public static void Run(AfmModel model, int tokens, int rounds)
     {
-        double best(ResponseFormat format, int round) => Measure(model, format, tokens, seed: round);
+        double best(bool json, int round) => Measure(model, json, tokens, seed: round);
         double free = 0, json = 0;
         for (int round = 0; round < rounds; round++)
         {
-            free = Math.Max(free, best(ResponseFormat.Text, round));
-            json = Math.Max(json, best(ResponseFormat.JsonObject, round));
+            free = Math.Max(free, best(false, round));
+            json = Math.Max(json, best(true, round));
         }
         Console.WriteLine($"structured output, {tokens} tokens sampled at temperature 1, best of {rounds} interleaved rounds:");
         Console.WriteLine($"  free text          {free,10:0.0} tokens/s");
@@ -27,11 +28,11 @@ internal static class StructuredOutputBench
         Console.WriteLine($"  cost of the constraint {(1 - json / free) * 100,6:0.0} % of decode speed   (goal < 20 %)");
     }
 
-    private static double Measure(AfmModel model, ResponseFormat format, int tokens, int seed)
+    private static double Measure(AfmModel model, bool json, int tokens, int seed)
     {
         var options = new GenerationOptions
         {
-            MaxTokens = tokens, StopAtEndOfDocument = false, ResponseFormat = format,
+            MaxTokens = tokens, StopAtEndOfDocument = false, Constraint = json ? JsonState.Start(objectOnly: true) : null,
             Sampling = new SamplingOptions { Temperature = 1, Seed = seed },
         };
         var clock = Stopwatch.StartNew();

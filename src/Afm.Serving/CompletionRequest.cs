@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Afm.Runtime.Generation;
+using Afm.Runtime.Generation.Constraints;
 
 namespace Afm.Serving;
 
@@ -94,27 +95,33 @@ public sealed record CompletionRequest(string Model, IReadOnlyList<PromptInput> 
             var options = new GenerationOptions
             {
                 MaxTokens = (int)maxTokens, Sampling = sampling, StopSequences = stops, Adapter = adapter,
-                TopLogprobs = topLogprobs, PromptLogprobs = echo && topLogprobs is not null, ResponseFormat = Format(root),
+                TopLogprobs = topLogprobs, PromptLogprobs = echo && topLogprobs is not null, Constraint = Constraint(root),
             };
             return new CompletionRequest(adapter is null ? modelId : $"{modelId}:{adapter}", prompts, options, stream, (int)n, echo, !chat, includeUsage);
         }
     }
 
     /// <summary>
-    /// <c>response_format</c>: <c>text</c> (default) or <c>json_object</c>, enforced by constrained decoding. A
-    /// <c>json_schema</c> is refused rather than answered unconstrained: its constraint is not built yet.
+    /// <c>response_format</c>: <c>text</c> (default), <c>json_object</c> or <c>json_schema</c>, enforced by constrained
+    /// decoding. A schema with a keyword the constraint cannot enforce is refused, naming it, rather than answered with
+    /// output the schema might reject.
     /// </summary>
-    private static ResponseFormat Format(JsonElement root)
+    private static ITextAutomaton? Constraint(JsonElement root)
     {
-        if (!root.TryGetProperty("response_format", out var format) || format.ValueKind == JsonValueKind.Null) return ResponseFormat.Text;
+        if (!root.TryGetProperty("response_format", out var format) || format.ValueKind == JsonValueKind.Null) return null;
         var type = format.ValueKind == JsonValueKind.Object ? String(format, "type") : null;
-        return type switch
+        switch (type)
         {
-            "text" => ResponseFormat.Text,
-            "json_object" => ResponseFormat.JsonObject,
-            "json_schema" => throw new ApiError(400, "response_format 'json_schema' is not supported by this server yet; 'json_object' is (the output is always one JSON object).", "response_format", "unsupported_response_format"),
-            _ => throw new ApiError(400, "'response_format' must be an object whose 'type' is 'text' or 'json_object'.", "response_format"),
-        };
+            case "text": return null;
+            case "json_object": return JsonState.Start(objectOnly: true);
+            case "json_schema":
+                if (!format.TryGetProperty("json_schema", out var named) || named.ValueKind != JsonValueKind.Object || !named.TryGetProperty("schema", out var schema))
+                    throw new ApiError(400, "'response_format.json_schema.schema' is required.", "response_format");
+                try { return SchemaState.Start(SchemaShape.Compile(schema)); }
+                catch (SchemaException e) { throw new ApiError(400, $"response_format: {e.Message}", "response_format", "unsupported_schema"); }
+            default:
+                throw new ApiError(400, "'response_format' must be an object whose 'type' is 'text', 'json_object' or 'json_schema'.", "response_format");
+        }
     }
 
     /// <summary>Chat: <c>logprobs</c> (bool) and <c>top_logprobs</c> (0-20, only with logprobs), as the OpenAI API defines them.</summary>

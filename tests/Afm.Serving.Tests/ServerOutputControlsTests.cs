@@ -231,13 +231,36 @@ public sealed class ServerOutputControlsTests(ArtifactFixture fixture) : IClassF
         }
     }
 
+    private const string PersonSchema = "{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"},\"age\":{\"type\":\"integer\"},"
+        + "\"mood\":{\"enum\":[\"happy\",\"sad\"]},\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}},\"required\":[\"name\",\"age\",\"mood\",\"tags\"],\"additionalProperties\":false}";
+
+    // The schema's shortest instance has 42 characters: the budget must be able to hold it (a token may hold several).
+    [Theory]
+    [InlineData(42)]
+    [InlineData(80)]
+    public async Task A_json_schema_response_always_validates_against_the_schema(int maxTokens)
+    {
+        await using var test = await TestServer.StartAsync(Model, new ServerOptions());
+        var json = await Ok(test, "/v1/chat/completions",
+            $"{{\"messages\":[{{\"role\":\"user\",\"content\":\"a person\"}}],\"max_tokens\":{maxTokens},\"temperature\":1.5,\"seed\":5,\"n\":8,"
+            + $"\"response_format\":{{\"type\":\"json_schema\",\"json_schema\":{{\"name\":\"person\",\"strict\":true,\"schema\":{PersonSchema}}}}}}}");
+        var validator = Json.Schema.JsonSchema.FromText(PersonSchema);
+        foreach (var choice in json.GetProperty("choices").EnumerateArray())
+        {
+            using var parsed = JsonDocument.Parse(choice.GetProperty("message").GetProperty("content").GetString()!);
+            Assert.True(validator.Evaluate(parsed.RootElement).IsValid, parsed.RootElement.GetRawText());
+        }
+    }
+
     [Fact]
-    public async Task A_json_schema_response_format_is_refused_until_it_can_be_enforced()
+    public async Task A_schema_keyword_that_cannot_be_enforced_is_a_400_naming_it()
     {
         await using var test = await TestServer.StartAsync(Model, new ServerOptions());
         var response = await test.Post("/v1/chat/completions",
-            "{\"messages\":[{\"role\":\"user\",\"content\":\"a\"}],\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"x\",\"schema\":{}}}}");
+            "{\"messages\":[{\"role\":\"user\",\"content\":\"a\"}],\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"x\",\"schema\":{\"type\":\"string\",\"pattern\":\"^a$\"}}}}");
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Equal("unsupported_response_format", (await TestServer.Json(response)).GetProperty("error").GetProperty("code").GetString());
+        var error = (await TestServer.Json(response)).GetProperty("error");
+        Assert.Equal("unsupported_schema", error.GetProperty("code").GetString());
+        Assert.Contains("pattern", error.GetProperty("message").GetString(), StringComparison.Ordinal);
     }
 }

@@ -33,9 +33,6 @@ public sealed record SamplingOptions
     public static SamplingOptions Greedy { get; } = new() { Temperature = 0 };
 }
 
-/// <summary>The OpenAI API's <c>response_format</c> types the generator can enforce.</summary>
-public enum ResponseFormat { Text, JsonObject }
-
 public sealed record GenerationOptions
 {
     public int MaxTokens { get; init; } = 128;
@@ -54,8 +51,12 @@ public sealed record GenerationOptions
     /// only); null reports none. At most <see cref="MaxTopLogprobs"/>.
     /// </summary>
     public int? TopLogprobs { get; init; }
-    /// <summary>The form the output must take: free text, or one JSON object (constrained decoding, <see cref="Constraints.JsonConstraint"/>).</summary>
-    public ResponseFormat ResponseFormat { get; init; }
+    /// <summary>
+    /// The language the output must belong to, as its automaton's start state (<see cref="Constraints.JsonState"/>: any
+    /// JSON object; <see cref="Constraints.SchemaState"/>: JSON valid against a schema), enforced by constrained decoding
+    /// (<see cref="Constraints.TokenConstraint"/>); null for free text.
+    /// </summary>
+    public Constraints.ITextAutomaton? Constraint { get; init; }
     /// <summary>Also report the log-probability of every prompt token after the first (the OpenAI API's echo with logprobs).</summary>
     public bool PromptLogprobs { get; init; }
     /// <summary>The OpenAI API's limit on top_logprobs.</summary>

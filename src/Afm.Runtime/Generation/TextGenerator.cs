@@ -104,7 +104,7 @@ public sealed class TextGenerator(DecoderSession session, AfmTokenizer tokenizer
         var adapter = options.Adapter is { } name ? adapters.Resolve(name, "afm").Handle : null;
         var sampler = new Sampler(options.Sampling, Suppression);
         var adjustment = new LogitAdjustment(options.Sampling);
-        var constraint = options.ResponseFormat == ResponseFormat.JsonObject ? new Constraints.JsonConstraint(trie.Value, tokenizer.EndOfDocumentId) : null;
+        var constraint = options.Constraint is { } start ? new Constraints.TokenConstraint(trie.Value, tokenizer.EndOfDocumentId, start) : null;
         var stops = new StopSequenceMatcher(options.StopSequences);
         using var cache = session.NewCache();
 
@@ -137,7 +137,7 @@ public sealed class TextGenerator(DecoderSession session, AfmTokenizer tokenizer
         {
             cancellationToken.ThrowIfCancellationRequested();
             var candidates = adjustment.Apply(logits);
-            // No token can continue the JSON text within the budget (a budget below "{}"): the output ends cut, as at the length.
+            // No token can continue the constrained text within the budget (a budget below its shortest text): the output ends cut, as at the length.
             if (constraint is not null && constraint.Mask(candidates = ReferenceEquals(candidates, logits) ? (float[])logits.Clone() : candidates, budget - generated.Count) == 0) break;
             int next = sampler.Next(candidates);
             if (next == tokenizer.EndOfDocumentId && options.StopAtEndOfDocument) { finish = FinishReason.Stop; break; }

@@ -6,7 +6,7 @@ namespace Afm.Runtime.Generation.Constraints;
 /// RFC 8259's grammar exactly; whitespace between tokens is limited to <see cref="MaxWhitespace"/> characters in a row,
 /// so a constrained model cannot spend its tokens on blank space.
 /// </summary>
-public sealed record JsonState
+public sealed record JsonState : ITextAutomaton
 {
     public const int MaxWhitespace = 4;
 
@@ -76,6 +76,8 @@ public sealed record JsonState
             return here + closers;
         }
     }
+
+    ITextAutomaton? ITextAutomaton.Advance(char c) => Advance(c);
 
     /// <summary>The state after <paramref name="c"/>, or null when no JSON text continues this way.</summary>
     public JsonState? Advance(char c)

@@ -1,14 +1,15 @@
 namespace Afm.Runtime.Generation.Constraints;
 
 /// <summary>
-/// Constrained decoding to JSON (the OpenAI API's <c>response_format: json_object</c>): before each choice, every token
-/// that cannot continue a JSON text, or that would leave more characters to write than tokens remain, gets logit -inf.
-/// So the output is always one complete JSON object when the budget allows at least "{}": near the end of the budget only
-/// tokens that bring the text closer to complete remain, and once it is complete only the end-of-document token does.
+/// Constrained decoding (the OpenAI API's <c>response_format</c>): before each choice, every token that cannot continue a
+/// text of the automaton's language (<see cref="JsonState"/> for json_object, <see cref="SchemaState"/> for json_schema),
+/// or that would leave more characters to write than tokens remain, gets logit -inf. So the output is always complete
+/// when the budget allows its shortest text: near the end of the budget only tokens that bring the text closer to
+/// complete remain, and once it is complete only the end-of-document token does.
 /// </summary>
-public sealed class JsonConstraint(TokenTrie trie, int endOfDocumentId, bool objectOnly = true)
+public sealed class TokenConstraint(TokenTrie trie, int endOfDocumentId, ITextAutomaton start)
 {
-    public JsonState State { get; private set; } = JsonState.Start(objectOnly);
+    public ITextAutomaton State { get; private set; } = start;
 
     /// <summary>
     /// Sets the logits of the tokens not allowed now to -inf, given that <paramref name="tokensLeft"/> tokens (this one
@@ -32,11 +33,11 @@ public sealed class JsonConstraint(TokenTrie trie, int endOfDocumentId, bool obj
     public void Accept(string tokenText)
     {
         var state = State;
-        foreach (var c in tokenText) state = state.Advance(c) ?? throw new InvalidOperationException($"'{tokenText}' does not continue the JSON text.");
+        foreach (var c in tokenText) state = state.Advance(c) ?? throw new InvalidOperationException($"'{tokenText}' does not continue the constrained text.");
         State = state;
     }
 
-    private static void Visit(TokenTrie.Node node, JsonState state, int tokensAfter, bool[] allowed, ref int count)
+    private static void Visit(TokenTrie.Node node, ITextAutomaton state, int tokensAfter, bool[] allowed, ref int count)
     {
         foreach (var (c, child) in node.Children)
         {
