@@ -16,8 +16,11 @@ namespace Afm.Runtime.Generation;
 /// sampling, stop sequences, streaming and cancellation are the same either way. Reserved token ids are never
 /// generated (<see cref="Suppression"/>, derived from the tokenizer when the generator is built).
 /// </summary>
-public sealed class TextGenerator(DecoderSession session, AfmTokenizer tokenizer, AdapterSet? adapters = null, DecodeBatcher? batcher = null)
+/// <param name="endIds">Ids that end a generation like the end-of-document token (an imported model's eos ids, <see cref="EndOfSequenceIds"/>).</param>
+public sealed class TextGenerator(DecoderSession session, AfmTokenizer tokenizer, AdapterSet? adapters = null, DecodeBatcher? batcher = null,
+    IReadOnlyCollection<int>? endIds = null)
 {
+    private readonly HashSet<int> ends = [tokenizer.EndOfDocumentId, .. endIds ?? []];
     private readonly AdapterSet adapters = adapters ?? AdapterSet.Empty;
 
     public int ContextLength => session.MaxSequenceLength;
@@ -108,7 +111,7 @@ public sealed class TextGenerator(DecoderSession session, AfmTokenizer tokenizer
         {
             cancellationToken.ThrowIfCancellationRequested();
             int next = sampler.Next(logits);
-            if (next == tokenizer.EndOfDocumentId && options.StopAtEndOfDocument) { finish = FinishReason.Stop; break; }
+            if (ends.Contains(next) && options.StopAtEndOfDocument) { finish = FinishReason.Stop; break; }
             generated.Add(next);
 
             var text = tokenizer.Decode(generated);
