@@ -17,7 +17,8 @@ internal static class Pipeline
             <Adapter Include="recovery" Kind="accuracy-recovery" Ranks="16" Tokens="4k" BatchSize="4" />
         """;
 
-    public static int Run(string work, string checkpoint, string repository)
+    /// <param name="limit">Wall time after which the build (a process tree the bench started) is stopped and the stages seen so far are printed.</param>
+    public static int Run(string work, string checkpoint, string repository, TimeSpan limit)
     {
         WriteByteLevelTokenizer(checkpoint);
         var project = Path.Combine(work, "on-device");
@@ -51,23 +52,33 @@ internal static class Pipeline
         build.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
         build.BeginOutputReadLine();
         var stages = new Dictionary<int, (string Command, double First, double Last, long PeakRss)>();
+        bool stopped = false;
         while (!build.WaitForExit(100))
+        {
+            if (clock.Elapsed > limit && !stopped)
+            {
+                build.Kill(entireProcessTree: true);
+                stopped = true;
+            }
             foreach (var (pid, command) in AfmProcesses())
             {
                 long rss = PeakRss(pid);
                 double now = clock.Elapsed.TotalSeconds;
                 stages[pid] = stages.TryGetValue(pid, out var s) ? (s.Command, s.First, now, Math.Max(s.PeakRss, rss)) : (command, now, now, rss);
             }
+        }
         build.WaitForExit();
         var log = Path.Combine(work, "on-device-build.log");
         File.WriteAllText(log, output.ToString());
-        if (build.ExitCode != 0)
+        if (stopped)
+            Console.WriteLine($"stopped after {limit.TotalMinutes:0} minutes; the last stage below did not finish");
+        else if (build.ExitCode != 0)
         {
             Console.WriteLine($"the build failed ({log}):");
             Console.WriteLine(string.Join('\n', output.ToString().Split('\n').Where(l => l.Contains("error", StringComparison.Ordinal)).Take(20)));
             return 1;
         }
-        Console.WriteLine($"on-device build: {clock.Elapsed.TotalSeconds:0} s in all (log {log}); plan and adapter:{Items.TrimEnd()}");
+        Console.WriteLine($"on-device build: {clock.Elapsed.TotalSeconds:0} s in all{(stopped ? " (stopped)" : "")} (log {log}); plan and adapter:{Items.TrimEnd()}");
         Console.WriteLine($"{"stage",-12} {"seconds",8} {"peak RSS GB",12}");
         foreach (var s in stages.Values.OrderBy(s => s.First))
             Console.WriteLine($"{s.Command,-12} {s.Last - s.First,8:0.0} {s.PeakRss / 1e9,12:0.000}");
