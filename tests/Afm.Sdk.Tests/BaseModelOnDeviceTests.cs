@@ -27,6 +27,7 @@ public sealed class BaseModelOnDeviceTests
                 <Adapter Include="recovery" Kind="accuracy-recovery" Ranks="4" Tokens="2k" />
             """), "ondevice");
         var folder = project.PathOf("models/qwen3");
+        Directory.CreateDirectory(folder);
         HfFixture.WriteLlamaFamily(folder, "Qwen3ForCausalLM", "qwen3", Shape, seed: 3, dtype: "BF16", qkNorm: true, explicitHeadDim: true);
         HfFixture.WriteJson(folder, "generation_config.json", new { bos_token_id = 256, eos_token_id = new[] { 256 } });
         WriteByteLevelTokenizer(folder);
