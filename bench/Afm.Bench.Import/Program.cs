@@ -16,7 +16,14 @@ using Afm.Training.Stages;
 //   init      build the decoder only (its seeded init): the part of load that is not reading weights
 // The goal (issue #15): loading holds at most 1.25x the fp32 size.
 //   dotnet run -c Release --project bench/Afm.Bench.Import [-- <work folder>]
+//   dotnet run -c Release --project bench/Afm.Bench.Import -- --on-device [--minutes N] [<work folder>]
+// builds a project on the same checkpoint with no TrainingStage, a palettization plan and a rank-16 recovery adapter
+// through the package, and prints each stage's time and peak RSS (Pipeline.cs).
 if (args.Length >= 2 && args[0] == "--step") return Step(args[1], args[2]);
+bool onDevice = args.Length > 0 && args[0] == "--on-device";
+double limitMinutes = 120;
+if (onDevice) args = args[1..];
+if (onDevice && args.Length >= 2 && args[0] == "--minutes") (limitMinutes, args) = (double.Parse(args[1], CultureInfo.InvariantCulture), args[2..]);
 
 var work = Path.GetFullPath(args.Length > 0 ? args[0] : Path.Combine(Path.GetTempPath(), "afm-bench-import"));
 var checkpoint = Path.Combine(work, "qwen3-0.6b-shapes");
@@ -32,6 +39,7 @@ long parameters;
 using (var opened = HfCheckpoint.Open(checkpoint)) parameters = opened.Map.OurTensors.Sum(p => p.Elements);
 double fp32 = parameters * 4.0;
 Console.WriteLine($"{parameters:N0} parameters; bf16 files {bf16Bytes / 1e9:0.000} GB; fp32 size {fp32 / 1e9:0.000} GB");
+if (onDevice) return Pipeline.Run(work, checkpoint, Repository(), TimeSpan.FromMinutes(limitMinutes));
 Console.WriteLine($"{"step",-9} {"seconds",8} {"peak RSS GB",12} {"x fp32",7}");
 foreach (var step in new[] { "validate", "convert", "load", "init" })
 {
@@ -91,7 +99,14 @@ static int Step(string step, string work)
 static long PeakRss()
 {
     var line = File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
-    return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+    return long.Parse(line.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
 }
 
 static string Cpu() => File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':')[1].Trim() ?? "unknown";
+
+static string Repository()
+{
+    for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        if (File.Exists(Path.Combine(dir.FullName, "AfmToolchain.sln"))) return dir.FullName;
+    throw new InvalidOperationException("AfmToolchain.sln not found above " + AppContext.BaseDirectory);
+}

@@ -50,8 +50,8 @@ public static class QuantizationPipeline
         if (inputs.Calibration.Count == 0 || inputs.Validation.Count == 0)
             throw new DiagnosticException(new Diagnostic(DiagnosticSeverity.Error, NoSequences,
                 $"The quantize stage has no {(inputs.Calibration.Count == 0 ? "calibration" : "validation")} sequences in the last training stage's data "
-                + $"('{spec.TrainingStages[^1].Name}'): rebuild the data stage, and add text to the corpora if it reports too little to hold out.",
-                spec.TrainingStages[^1].Location ?? SourceLocation.FileOnly(spec.ProjectPath)));
+                + $"('{spec.CalibrationStage!.Name}'): rebuild the data stage, and add text to the corpora if it reports too little to hold out.",
+                spec.CalibrationStage.Location ?? plan.Location ?? SourceLocation.FileOnly(spec.ProjectPath)));
         var calibration = Evaluator.Spread(inputs.Calibration, plan.CalibrationSequences);
         progress?.Invoke($"quantize: importance ({plan.Importance}) and input second moments ({plan.Rounding} rounding) on {calibration.Count} calibration sequences");
         var importance = plan.Importance == ImportanceKind.Fisher && plan.Method == QuantizationMethod.Palettize

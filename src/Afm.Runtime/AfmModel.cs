@@ -18,11 +18,12 @@ public sealed class AfmModel : IDisposable
 
     private AfmModel(VerifiedArtifact artifact, DecoderSession session, AfmTokenizer tokenizer, AdapterSet adapters)
     {
+        EndIds = EndOfSequenceIds.FromSpec(System.IO.Path.Combine(artifact.Directory, ArtifactLayout.Spec));
         this.artifact = artifact;
         this.session = session;
         Tokenizer = tokenizer;
         Adapters = adapters;
-        Generator = new TextGenerator(session, tokenizer, adapters);
+        Generator = new TextGenerator(session, tokenizer, adapters, endIds: EndIds);
     }
 
     public Manifest Manifest => artifact.Manifest;
@@ -31,6 +32,8 @@ public sealed class AfmModel : IDisposable
     /// <summary>"name" as the server's /v1/models lists it.</summary>
     public string Id => artifact.Manifest.Name;
     public AfmTokenizer Tokenizer { get; }
+    /// <summary>The ids besides end-of-document that end a generation: the BaseModel's eos ids from spec.json.</summary>
+    public IReadOnlyList<int> EndIds { get; }
     public TextGenerator Generator { get; }
     public DecoderSession Session => session;
     /// <summary>The artifact's adapters, loaded once; a generation activates one by name (GenerationOptions.Adapter).</summary>

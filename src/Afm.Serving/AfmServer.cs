@@ -56,7 +56,7 @@ public sealed class AfmServer : IAsyncDisposable
         var batcher = options.MaxBatchSize > 1 && model.Session.SupportsBatching
             ? new DecodeBatcher(model.Session, new BatchingOptions { MaxBatchSize = options.MaxBatchSize, MaxWait = options.BatchWait })
             : null;
-        var generator = batcher is null ? model.Generator : new TextGenerator(model.Session, model.Tokenizer, model.Adapters, batcher);
+        var generator = batcher is null ? model.Generator : new TextGenerator(model.Session, model.Tokenizer, model.Adapters, batcher, model.EndIds);
         var metrics = new ServerMetrics(batcher);
         var completions = new CompletionEndpoint(model, generator, gate, metrics, options);
         var guard = new ResponseGuard(metrics, options, app.Logger);

@@ -5,9 +5,14 @@ using Microsoft.ML.OnnxRuntime;
 namespace Afm.Onnx.Tests;
 
 /// <summary>Runs an exported decoder graph in ONNX Runtime: ids plus a float cache in, logits plus the new cache out.</summary>
-internal sealed class OrtDecoder(byte[] model, ArchitectureSpec architecture, SessionOptions? options = null) : IDisposable
+internal sealed class OrtDecoder(InferenceSession session, ArchitectureSpec architecture) : IDisposable
 {
-    private readonly InferenceSession session = options is null ? new(model) : new(model, options);
+    public OrtDecoder(byte[] model, ArchitectureSpec architecture, SessionOptions? options = null)
+        : this(options is null ? new InferenceSession(model) : new InferenceSession(model, options), architecture) { }
+
+    /// <summary>From a model file, so ONNX Runtime resolves external data beside it.</summary>
+    public OrtDecoder(string modelPath, ArchitectureSpec architecture) : this(new InferenceSession(modelPath), architecture) { }
+
     private readonly int layers = architecture.Layers, headDim = architecture.HeadDim;
 
     public sealed record Cache(float[][] Keys, float[][] Values, int Length);

@@ -49,6 +49,19 @@ public sealed class TextGeneratorTests(ArtifactFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task An_imported_models_eos_ids_end_generation_like_the_end_of_document_token()
+    {
+        var greedy = new GenerationOptions { MaxTokens = 12, Sampling = SamplingOptions.Greedy };
+        var full = (await Collect(fixture.Model.Generator.GenerateAsync("Ada has a", greedy))).Last.Stats!.CompletionIds;
+        Assert.True(full.Count >= 3, "completion too short to pick an eos id");
+        int eos = full[2];
+        var withEos = new TextGenerator(fixture.Model.Session, fixture.Model.Tokenizer, fixture.Model.Adapters, endIds: [eos + 1000, eos]);
+        var stopped = (await Collect(withEos.GenerateAsync("Ada has a", greedy))).Last;
+        Assert.Equal(FinishReason.Stop, stopped.Finish);
+        Assert.Equal(full.Take(full.ToList().IndexOf(eos)), stopped.Stats!.CompletionIds);
+    }
+
+    [Fact]
     public async Task Same_seed_same_sampled_text()
     {
         var options = new GenerationOptions { MaxTokens = 16, Sampling = new SamplingOptions { Temperature = 0.9, TopK = 20, TopP = 0.9, Seed = 77 } };

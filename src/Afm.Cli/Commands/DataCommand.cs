@@ -22,7 +22,7 @@ internal static class DataCommand
     private static int Run(string specPath, string tokenizerDirectory, string outputDirectory)
     {
         var spec = SpecFile.Load(specPath);
-        CompilerOutput.Progress($"data: packing {spec.Corpora.Count} corpus/corpora for {spec.TrainingStages.Count} stage(s)");
+        CompilerOutput.Progress($"data: packing {spec.Corpora.Count} corpus/corpora for {spec.PackedStages.Count()} stage(s)");
         AtomicOutput.ReplaceDirectory(outputDirectory, temp => DataStage.Run(spec, tokenizerDirectory, temp, CompilerOutput.Info));
         CompilerOutput.Progress($"data: wrote {outputDirectory}");
         return 0;

@@ -33,10 +33,11 @@ internal static class ExportCommand
                 : SafeTensorsWeights.Load(model.Architecture, weightsPath);
             // The graph records which weights file it was exported from: adapters are checked against that hash.
             weights = weights with { BaseSha256 = Hashing.Sha256OfFile(weightsPath) };
-            var bytes = DecoderExporter.Export(weights, ArtifactBuilder.ToolchainVersion());
             var path = Path.Combine(result.GetValue(output)!, ModelFile);
-            AtomicOutput.WriteFile(path, stream => stream.Write(bytes));
-            CompilerOutput.Progress($"export: {Path.GetFullPath(path)} ({bytes.Length:N0} bytes, ONNX opset {DecoderExporter.Opset}, {Describe(weights)})");
+            var written = DecoderExporter.Export(weights, ArtifactBuilder.ToolchainVersion(), path);
+            CompilerOutput.Progress($"export: {Path.GetFullPath(path)} ({written.ModelBytes:N0} bytes" +
+                (written.DataBytes > 0 ? $" + {written.DataBytes:N0} bytes of external data in {ModelFile}{OnnxModelFile.DataSuffix}" : "") +
+                $", ONNX opset {DecoderExporter.Opset}, {Describe(weights)})");
             return 0;
         }));
         return command;

@@ -46,7 +46,7 @@ internal static class QuantizeCommand
             CompilerOutput.Progress("quantize: the project has no QuantizationPlan; nothing to do");
             return 0;
         }
-        var lastStage = spec.TrainingStages[^1].Name;
+        var lastStage = spec.CalibrationStage!.Name;
         using var calibration = PackedSequences.Open(dataDirectory, lastStage, DataSplit.Train);
         using var validation = PackedSequences.Open(dataDirectory, lastStage, DataSplit.Validation);
         var devices = DeviceProfiles(profileDirectory);

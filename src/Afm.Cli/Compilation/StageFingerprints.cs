@@ -26,7 +26,7 @@ public static class StageFingerprints
                 e.DecontaminationMinN, e.DecontaminationMaxN, e.CommonNGramThreshold }),
             // Cleaning settings live apart from `corpora`, which the tokenizer shares: they must not re-train it.
             nearDuplicateThresholds = spec.Corpora.Select(c => new { c.Name, c.NearDuplicateThreshold }),
-            stages = spec.TrainingStages.Select(s => new { s.Name, s.Tokens, s.SequenceLength, s.Mix, s.Kind, s.Data, s.PromptField, s.ResponseField }),
+            stages = spec.PackedStages.Select(s => new { s.Name, s.Tokens, s.SequenceLength, s.Mix, s.Kind, s.Data, s.PromptField, s.ResponseField }),
             spec.Seed,
             spec.ValidationFraction,
         });

@@ -15,6 +15,8 @@ public static class ArtifactLayout
     public const string Weights = ModelFolder + "model.safetensors";
     /// <summary>The decoder graph with KV cache that ONNX Runtime loads (specs/onnx-export.md).</summary>
     public const string OnnxModel = ModelFolder + "model.onnx";
+    /// <summary>The graph's external data (initializers of a model above 1 GiB, specs/onnx-export.md), next to it when the export wrote one.</summary>
+    public const string OnnxExternalData = OnnxModel + ".data";
     public const string TokenizerFolder = "tokenizer/";
     /// <summary>The folder of the graph and the weights it was exported from.</summary>
     public const string ModelFolder = "model/";

@@ -25,6 +25,18 @@ public sealed record ModelSpec
     public required IReadOnlyList<CorpusSpec> Corpora { get; init; }
     public required IReadOnlyList<EvalSetSpec> EvalSets { get; init; }
     public required IReadOnlyList<TrainingStageSpec> TrainingStages { get; init; }
+    /// <summary>
+    /// A BaseModel project without a TrainingStage that quantizes or adapts the base: the data the data stage packs for
+    /// calibration and recovery adapters (named <see cref="CalibrationDataName"/>, never trained); null otherwise.
+    /// </summary>
+    public TrainingStageSpec? CalibrationData { get; init; }
+    /// <summary>The stage whose packed data the quantize stage calibrates on: the last training stage, else <see cref="CalibrationData"/>.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public TrainingStageSpec? CalibrationStage => TrainingStages.Count > 0 ? TrainingStages[^1] : CalibrationData;
+    /// <summary>Every stage the data stage packs: the training stages, then <see cref="CalibrationData"/> when there is one.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public IEnumerable<TrainingStageSpec> PackedStages => CalibrationData is null ? TrainingStages : TrainingStages.Append(CalibrationData);
+    public const string CalibrationDataName = "calibration";
     /// <summary>Fraction of documents held out for validation (by a seeded hash of the document).</summary>
     public required double ValidationFraction { get; init; }
     /// <summary>The quantize stage's plan, or null: the artifact then holds only the float model.</summary>

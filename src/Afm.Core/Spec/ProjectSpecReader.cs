@@ -48,7 +48,9 @@ public static class ProjectSpecReader
         DeviceProfileReader.CheckWorkloads(context, properties.MaxSequenceLength
             ?? stages.Where(s => s.Spec is not null).Select(s => (int?)s.Spec!.SequenceLength).Max());
         var teacher = TeacherReader.Read(context);
-        var adapters = AdapterReader.Read(context, properties, stages.Select(s => s.Spec).ToList());
+        var calibration = CalibrationDataReader.Shape(hasBase, stages.Count, quantization, context, properties, corpora);
+        // Recovery adapters of a project without a stage train on the calibration data, as on a stage's.
+        var adapters = AdapterReader.Read(context, properties, calibration is null ? stages.Select(s => s.Spec).ToList() : [calibration]);
         var exports = ExportFormatsReader.Read(context);
         ResourceCheck.Run(context, ModelShape(properties, tokenizer, stages), TrainingShapes(context, stages, adapters),
             corpora.Sum(c => c.Bytes), corpora.FirstOrDefault()?.Location ?? context.Locator.Project,
@@ -57,27 +59,12 @@ public static class ProjectSpecReader
             context.Warning(DiagnosticCodes.AdaptersWithoutQuantizationPlan, adapters.First(a => a.Kind == AdapterKind.AccuracyRecovery).Location!,
                 "Accuracy-recovery adapters are trained on the float model because the project has no QuantizationPlan, so there is no quantization loss for them to recover. Add a <QuantizationPlan>, or remove the recovery adapter.");
 
-        if (hasBase && stages.Count == 0)
-            RequireStageData(context, quantization, adapters);
-
         if (context.HasErrors) return new SpecResult(null, context.Diagnostics);
         var spec = Assemble(snapshot, properties, tokenizer!, corpora, evalSets, stages.Select(s => s.Spec!).ToList());
         if (baseModel is not null)
             spec = spec with { Architecture = BaseModelReader.Architecture(baseModel, properties), BaseModel = baseModel.Spec };
-        return new SpecResult(cleaning.Apply(spec) with { Quantization = quantization, Devices = devices, Teacher = teacher, Adapters = adapters, Exports = exports }, context.Diagnostics);
-    }
-
-    /// <summary>
-    /// Calibration (quantize) and recovery adapters read the last training stage's packed data; a BaseModel project without
-    /// a training stage has none yet, so it says so rather than calibrating on nothing.
-    /// </summary>
-    private static void RequireStageData(SpecContext context, QuantizationPlanSpec? quantization, IReadOnlyList<AdapterSpec> adapters)
-    {
-        foreach (var (what, location) in new[] { ("QuantizationPlan", quantization?.Location) }.Concat(adapters.Select(a => ("Adapter", a.Location))))
-            if (location is not null)
-                context.Error(DiagnosticCodes.BaseModelWithoutStageData, location,
-                    $"This {what} needs packed data (calibration, or adapter training), which the data stage packs for a TrainingStage, and the project has none. " +
-                    "Add a short TrainingStage (it continues training the base on the corpora), or remove this item to package the base as it is.");
+        return new SpecResult(cleaning.Apply(spec) with { Quantization = quantization, Devices = devices, Teacher = teacher, Adapters = adapters, Exports = exports,
+            CalibrationData = calibration is null ? null : CalibrationDataReader.Sized(calibration, quantization, adapters) }, context.Diagnostics);
     }
 
     /// <summary>

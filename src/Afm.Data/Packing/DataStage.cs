@@ -37,7 +37,7 @@ public static class DataStage
         var cleaning = CleaningPipeline.Run(spec, tokenizerDirectory, tokenizer.EndOfDocumentId, progress);
         var corpora = spec.Corpora.Select((c, i) => Split(c.Name, cleaning, i, spec, progress)).ToList();
 
-        var stages = spec.TrainingStages.Select(stage => stage.Kind == StageKind.Sft
+        var stages = spec.PackedStages.Select(stage => stage.Kind == StageKind.Sft
             ? SftPacker.Pack(stage, tokenizer, spec, outputDirectory, shardBytes, MaxValidationSequences, progress)
             : StagePacker.Pack(stage, corpora, spec.Seed, tokenizer.VocabSize, outputDirectory, shardBytes, MaxValidationSequences, progress)).ToList();
 

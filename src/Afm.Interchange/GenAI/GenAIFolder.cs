@@ -18,13 +18,15 @@ public static class GenAIFolder
     /// <param name="writeTokenizer">Writes the tokenizer files into the folder it is given (the folder being built).</param>
     /// <param name="adapters">Adapter name -> its .onnx_adapter bytes.</param>
     public static void Write(string folder, ArchitectureSpec spec, GenAITokenIds ids, byte[] onnxModel,
-        Action<string> writeTokenizer, IReadOnlyDictionary<string, byte[]> adapters)
+        Action<string> writeTokenizer, IReadOnlyDictionary<string, byte[]> adapters, string? onnxExternalData = null)
     {
         var config = GenAIConfig.Write(spec, ids, ModelFileName);
         AtomicOutput.ReplaceDirectory(folder, temp =>
         {
             File.WriteAllBytes(Path.Combine(temp, GenAIConfig.FileName), config);
             File.WriteAllBytes(Path.Combine(temp, ModelFileName), onnxModel);
+            // A large model's initializers (ONNX external data), found by ORT beside the graph under the name the graph gives.
+            if (onnxExternalData is not null) File.Copy(onnxExternalData, Path.Combine(temp, Path.GetFileName(onnxExternalData)));
             writeTokenizer(temp);
             foreach (var (name, bytes) in adapters) File.WriteAllBytes(Path.Combine(temp, AdapterFileName(name)), bytes);
         });

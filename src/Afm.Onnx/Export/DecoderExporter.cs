@@ -22,7 +22,14 @@ public static class DecoderExporter
     /// <summary>IR version 8 is the one released with opset 17.</summary>
     public const int IrVersion = 8;
 
-    public static byte[] Export(DecoderModel model, string producerVersion)
+    /// <summary>The graph as bytes: for models whose initializers fit one protobuf message (tests, small models).</summary>
+    public static byte[] Export(DecoderModel model, string producerVersion) => Build(model, producerVersion).ToByteArray();
+
+    /// <summary>Writes the graph to <paramref name="modelPath"/>, with a data file beside it for a large model (<see cref="OnnxModelFile"/>).</summary>
+    public static OnnxModelFile.Written Export(DecoderModel model, string producerVersion, string modelPath) =>
+        OnnxModelFile.Write(Build(model, producerVersion), modelPath);
+
+    public static ModelProto Build(DecoderModel model, string producerVersion)
     {
         var arch = model.Architecture;
         if (arch.Inconsistency() is { } why) throw new ArgumentException($"The architecture cannot be exported: {why}.");
@@ -53,7 +60,7 @@ public static class DecoderExporter
         if (model.BaseSha256 is { } baseSha256)
             proto.MetadataProps.Add(new StringStringEntryProto { Key = DecoderNames.Metadata.BaseSha256, Value = baseSha256 });
         proto.MetadataProps.Add(new StringStringEntryProto { Key = DecoderNames.Metadata.RopeBase, Value = model.RopeBase.ToString("R", CultureInfo.InvariantCulture) });
-        return proto.ToByteArray();
+        return proto;
     }
 
     private static void AddMetadata(ModelProto proto, string key, int value) =>

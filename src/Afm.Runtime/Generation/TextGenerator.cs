@@ -16,8 +16,11 @@ namespace Afm.Runtime.Generation;
 /// sampling, stop sequences, streaming and cancellation are the same either way. Reserved token ids are never
 /// generated (<see cref="Suppression"/>, derived from the tokenizer when the generator is built).
 /// </summary>
-public sealed class TextGenerator(DecoderSession session, AfmTokenizer tokenizer, AdapterSet? adapters = null, DecodeBatcher? batcher = null)
+/// <param name="endIds">Ids that end a generation like the end-of-document token (an imported model's eos ids, <see cref="EndOfSequenceIds"/>).</param>
+public sealed class TextGenerator(DecoderSession session, AfmTokenizer tokenizer, AdapterSet? adapters = null, DecodeBatcher? batcher = null,
+    IReadOnlyCollection<int>? endIds = null)
 {
+    private readonly HashSet<int> ends = [tokenizer.EndOfDocumentId, .. endIds ?? []];
     private readonly AdapterSet adapters = adapters ?? AdapterSet.Empty;
 
     public int ContextLength => session.MaxSequenceLength;
@@ -140,10 +143,10 @@ public sealed class TextGenerator(DecoderSession session, AfmTokenizer tokenizer
             // No token can continue the constrained text within the budget (a budget below its shortest text): the output ends cut, as at the length.
             if (constraint is not null && constraint.Mask(candidates = ReferenceEquals(candidates, logits) ? (float[])logits.Clone() : candidates, budget - generated.Count) == 0) break;
             int next = sampler.Next(candidates);
-            if (next == tokenizer.EndOfDocumentId && options.StopAtEndOfDocument) { finish = FinishReason.Stop; break; }
+            if (ends.Contains(next) && options.StopAtEndOfDocument) { finish = FinishReason.Stop; break; }
             generated.Add(next);
             adjustment.Record(next);
-            if (next != tokenizer.EndOfDocumentId) constraint?.Accept(tokenizer.Decode([next]));
+            if (!ends.Contains(next)) constraint?.Accept(tokenizer.Decode([next]));
             if (options.TopLogprobs is { } top) pending.Add((TokenLogprob.Of(logits, next, top, Suppression), textLength));
 
             var text = tokenizer.Decode(generated);

@@ -42,7 +42,7 @@ public static class AdaptersStage
         string baseSha = AdapterFile.Sha256(inputs.BaseWeightsPath);
         string floatSha = inputs.DequantizedBase is null ? baseSha : AdapterFile.Sha256(inputs.FloatWeightsPath);
         double ropeBase = double.Parse(SafeTensors.ReadMetadata(inputs.FloatWeightsPath).GetValueOrDefault("rope_base")
-            ?? spec.TrainingStages[^1].RopeBase.ToString("R", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+            ?? spec.CalibrationStage!.RopeBase.ToString("R", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
         using var models = new LazyModels(inputs, ropeBase);
         var baseLosses = new Dictionary<string, double>(StringComparer.Ordinal);
         var results = new Dictionary<string, AdapterResult>(StringComparer.Ordinal);
@@ -185,7 +185,7 @@ public static class AdaptersStage
         {
             Name = FeatureDataStage, Kind = StageKind.Sft, Tokens = a.Tokens, SequenceLength = a.SequenceLength, BatchSize = a.BatchSize,
             LearningRate = a.LearningRate, WarmupSteps = a.WarmupSteps, FinalLearningRateRatio = a.FinalLearningRateRatio,
-            Schedule = LearningRateSchedule.Cosine, WeightDecay = 0, GradientClip = 1, RopeBase = inputs.Spec.TrainingStages[^1].RopeBase,
+            Schedule = LearningRateSchedule.Cosine, WeightDecay = 0, GradientClip = 1, RopeBase = inputs.Spec.CalibrationStage!.RopeBase,
             Mix = [], EvalEvery = 1, Data = a.Data, PromptField = a.PromptField, ResponseField = a.ResponseField, Location = a.Location,
         };
         SftDataSet.Pack(stageSpec, inputs.Spec, inputs.TokenizerDirectory, work, progress);

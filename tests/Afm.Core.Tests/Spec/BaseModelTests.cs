@@ -111,18 +111,54 @@ public sealed class BaseModelTests
         DiagnosticAssert.SingleError(Read(two), "AFM1601", two.Locate(second));
     }
 
+    private const string NoStage = "    <TrainingStage Include=\"sft\" Tokens=\"4k\" SequenceLength=\"64\" />\n";
+
     [Fact]
-    public void Without_a_training_stage_the_base_is_packaged_as_it_is_but_calibration_needs_a_stage()
+    public void Without_a_training_stage_or_a_plan_nothing_is_packed_and_the_base_is_packaged_as_it_is()
     {
-        var noStage = Project.Replace("    <TrainingStage Include=\"sft\" Tokens=\"4k\" SequenceLength=\"64\" />\n", "");
-        using (var plain = Make(noStage))
-        {
-            var spec = Read(plain).Spec!;
-            Assert.Empty(spec.TrainingStages);
-            Assert.Equal(4096, spec.Architecture.MaxSequenceLength);
-        }
-        const string plan = "<QuantizationPlan Include=\"device\" Bits=\"4\" />";
-        using var quantized = Make(noStage.Replace("<Corpus", plan + "\n    <Corpus"));
-        DiagnosticAssert.SingleError(Read(quantized), "AFM1606", quantized.Locate(plan));
+        using var plain = Make(Project.Replace(NoStage, ""));
+        var spec = Read(plain).Spec!;
+        Assert.Empty(spec.TrainingStages);
+        Assert.Null(spec.CalibrationData);
+        Assert.Empty(spec.PackedStages);
+        Assert.Equal(4096, spec.Architecture.MaxSequenceLength);
+    }
+
+    [Fact]
+    public void Without_a_training_stage_the_plan_calibrates_on_packed_calibration_data_of_the_corpora()
+    {
+        const string plan = "<QuantizationPlan Include=\"device\" Bits=\"4\" CalibrationSequences=\"10\" />";
+        using var project = Make(Project.Replace(NoStage, "").Replace("<Corpus", plan + "\n    <Corpus"));
+        var spec = Read(project).Spec!;
+        var calibration = spec.CalibrationData!;
+        Assert.Same(calibration, spec.CalibrationStage);
+        Assert.Equal(ModelSpec.CalibrationDataName, calibration.Name);
+        Assert.Equal(256, calibration.SequenceLength);
+        Assert.Equal(10 * 256, calibration.Tokens);
+        Assert.Equal([new MixEntry("web", 1.0)], calibration.Mix);
+        Assert.Equal(project.Locate(plan), calibration.Location);
+        Assert.Empty(spec.TrainingStages);
+    }
+
+    [Fact]
+    public void Without_a_training_stage_a_recovery_adapter_trains_on_the_calibration_data_which_holds_its_tokens()
+    {
+        const string adapter = "<Adapter Include=\"recovery\" Kind=\"accuracy-recovery\" Ranks=\"4\" Tokens=\"20k\" />";
+        using var project = Make(Project.Replace(NoStage, "").Replace("<Corpus", adapter + "\n    <Corpus")
+            .Replace("<PropertyGroup>", "<PropertyGroup><MaxSequenceLength>128</MaxSequenceLength>"));
+        var result = Read(project);
+        var spec = result.Spec!;
+        Assert.Equal(ModelSpec.CalibrationDataName, Assert.Single(spec.Adapters).TrainingStage);
+        Assert.Equal(128, spec.CalibrationData!.SequenceLength);
+        Assert.Equal(20_000, spec.CalibrationData.Tokens);
+    }
+
+    [Fact]
+    public void With_a_training_stage_the_plan_calibrates_on_its_data_and_nothing_more_is_packed()
+    {
+        using var project = Make(Project.Replace("<Corpus", "<QuantizationPlan Include=\"device\" Bits=\"4\" />\n    <Corpus"));
+        var spec = Read(project).Spec!;
+        Assert.Null(spec.CalibrationData);
+        Assert.Equal("sft", spec.CalibrationStage!.Name);
     }
 }

@@ -32,9 +32,12 @@ internal static class ExportGenAICommand
                 foreach (var file in Directory.EnumerateFiles(folder, "*" + OnnxAdapterFormat.Extension).Order(StringComparer.Ordinal))
                     adapters[Path.GetFileNameWithoutExtension(file)] = File.ReadAllBytes(file);
             var path = result.GetValue(output)!;
-            var onnx = File.ReadAllBytes(Path.Combine(result.GetValue(export)!, ExportCommand.ModelFile));
+            var onnxPath = Path.Combine(result.GetValue(export)!, ExportCommand.ModelFile);
+            var onnx = File.ReadAllBytes(onnxPath);
+            var externalData = onnxPath + Afm.Onnx.Export.OnnxModelFile.DataSuffix;
             InterchangeDiagnostics.Check(model, () =>
-                GenAIFolder.Write(path, model.Architecture, new GenAITokenIds(loaded.Roles.BeginOfSequence ?? eos, eos, loaded.Roles.Padding ?? eos), onnx, into => HuggingFaceTokenizerWriter.Write(loaded, into), adapters));
+                GenAIFolder.Write(path, model.Architecture, new GenAITokenIds(loaded.Roles.BeginOfSequence ?? eos, eos, loaded.Roles.Padding ?? eos), onnx, into => HuggingFaceTokenizerWriter.Write(loaded, into), adapters,
+                    File.Exists(externalData) ? externalData : null));
             CompilerOutput.Progress($"export-genai: {Path.GetFullPath(path)} (model.onnx {onnx.Length:N0} bytes, {adapters.Count} adapters, tokenizer.json)");
             return 0;
         }));

@@ -86,7 +86,6 @@ internal static class DiagnosticCodes
     public const string PropertyDisagreesWithBaseModel = "AFM1603";
     public const string TokenizerWithBaseModel = "AFM1604";
     public const string SequenceLengthBeyondBaseModel = "AFM1605";
-    public const string BaseModelWithoutStageData = "AFM1606";
     public const string BaseModelNotReadable = "AFM1607";
 
     // 40xx: the quantization plan (41xx and 42xx are raised by the quantize stage and the baseline gate).

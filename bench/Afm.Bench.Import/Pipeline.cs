@@ -1,0 +1,163 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+/// <summary>
+/// The on-device flow on the generated checkpoint (issue #15): a project with the checkpoint as its BaseModel and no
+/// TrainingStage, a palettization plan and a rank-16 recovery adapter, built by `dotnet build -c Release` through the
+/// package. Each stage is one `afm` process; the bench watches the build's process tree and records, per stage, the
+/// wall time it ran and its peak RSS (VmHWM, sampled every 100 ms: a peak in the last 100 ms of a stage can be missed).
+/// </summary>
+internal static class Pipeline
+{
+    /// <summary>The plan and adapter the numbers are for (README): few tuning steps, so the run fits a shared 2-core machine.</summary>
+    public const string Items = """
+            <QuantizationPlan Include="device" Bits="4" GroupSize="16" CalibrationSequences="8" TuningSteps="4" />
+            <Adapter Include="recovery" Kind="accuracy-recovery" Ranks="16" Tokens="4k" BatchSize="4" />
+        """;
+
+    /// <param name="limit">Wall time after which the build (a process tree the bench started) is stopped and the stages seen so far are printed.</param>
+    public static int Run(string work, string checkpoint, string repository, TimeSpan limit)
+    {
+        WriteByteLevelTokenizer(checkpoint);
+        var project = Path.Combine(work, "on-device");
+        if (Directory.Exists(project)) Directory.Delete(project, recursive: true);
+        Directory.CreateDirectory(Path.Combine(project, "data"));
+        File.Copy(Path.Combine(repository, "global.json"), Path.Combine(project, "global.json"));
+        File.WriteAllText(Path.Combine(project, "nuget.config"), $"""
+            <?xml version="1.0" encoding="utf-8"?>
+            <configuration><fallbackPackageFolders><add key="afm-sdk-source" value="{Path.Combine(repository, "sdk", "local-feed")}" /></fallbackPackageFolders></configuration>
+            """);
+        File.WriteAllText(Path.Combine(project, "data", "text.txt"), Corpus(documents: 400));
+        File.WriteAllText(Path.Combine(project, "on-device.afmproj"), $"""
+            <Project Sdk="Afm.Sdk">
+              <PropertyGroup>
+                <ModelName>qwen3-shapes</ModelName>
+                <MaxSequenceLength>128</MaxSequenceLength>
+              </PropertyGroup>
+              <ItemGroup>
+                <BaseModel Include="{checkpoint}" />
+                <Corpus Include="data/*.txt" Name="text" />
+            {Items}
+              </ItemGroup>
+            </Project>
+            """);
+
+        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = project, RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var a in new[] { "build", "-c", "Release", "-v:n", "-nologo" }) start.ArgumentList.Add(a);
+        var clock = Stopwatch.StartNew();
+        using var build = Process.Start(start)!;
+        var output = new StringBuilder();
+        build.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
+        build.BeginOutputReadLine();
+        var stages = new Dictionary<int, (string Command, double First, double Last, long PeakRss)>();
+        bool stopped = false;
+        while (!build.WaitForExit(100))
+        {
+            if (clock.Elapsed > limit && !stopped)
+            {
+                build.Kill(entireProcessTree: true);
+                stopped = true;
+            }
+            foreach (var (pid, command) in AfmProcesses())
+            {
+                long rss = PeakRss(pid);
+                double now = clock.Elapsed.TotalSeconds;
+                stages[pid] = stages.TryGetValue(pid, out var s) ? (s.Command, s.First, now, Math.Max(s.PeakRss, rss)) : (command, now, now, rss);
+            }
+        }
+        build.WaitForExit();
+        var log = Path.Combine(work, "on-device-build.log");
+        File.WriteAllText(log, output.ToString());
+        if (stopped)
+            Console.WriteLine($"stopped after {limit.TotalMinutes:0} minutes; the last stage below did not finish");
+        else if (build.ExitCode != 0)
+        {
+            Console.WriteLine($"the build failed ({log}):");
+            Console.WriteLine(string.Join('\n', output.ToString().Split('\n').Where(l => l.Contains("error", StringComparison.Ordinal)).Take(20)));
+            return 1;
+        }
+        Console.WriteLine($"on-device build: {clock.Elapsed.TotalSeconds:0} s in all{(stopped ? " (stopped)" : "")} (log {log}); plan and adapter:{Items.TrimEnd()}");
+        Console.WriteLine($"{"stage",-12} {"seconds",8} {"peak RSS GB",12}");
+        foreach (var s in stages.Values.OrderBy(s => s.First))
+            Console.WriteLine($"{s.Command,-12} {s.Last - s.First,8:0.0} {s.PeakRss / 1e9,12:0.000}");
+        foreach (var line in output.ToString().Split('\n').Where(l => l.Contains("quantize: ", StringComparison.Ordinal) && l.Contains("bits/weight", StringComparison.Ordinal)
+                     || l.Contains("adapters recovery-r16: done", StringComparison.Ordinal)))
+            Console.WriteLine(line.Trim());
+        return 0;
+    }
+
+    /// <summary>The running `afm` compiler processes (dotnet exec .../afm.dll &lt;command&gt;) and their command.</summary>
+    private static IEnumerable<(int Pid, string Command)> AfmProcesses()
+    {
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out int pid)) continue;
+            string[] args;
+            try { args = File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0'); }
+            catch (IOException) { continue; }
+            catch (UnauthorizedAccessException) { continue; }
+            int at = Array.FindIndex(args, a => a.EndsWith("afm.dll", StringComparison.Ordinal));
+            if (at >= 0 && at + 1 < args.Length) yield return (pid, args[at + 1]);
+        }
+    }
+
+    private static long PeakRss(int pid)
+    {
+        try
+        {
+            var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+            return line is null ? 0 : long.Parse(line.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+        }
+        catch (IOException) { return 0; }
+    }
+
+    /// <summary>Plain sentences from a seeded generator: a corpus, not a language (the weights are random anyway).</summary>
+    private static string Corpus(int documents)
+    {
+        string[] subjects = ["Ada", "Bo", "the kite", "a small robot", "my neighbour", "the river"];
+        string[] verbs = ["reads", "builds", "paints", "follows", "finds", "carries"];
+        string[] objects = ["a red book", "the old bridge", "twelve apples", "a quiet song", "the map", "a paper boat"];
+        var random = new Random(5);
+        var text = new StringBuilder();
+        for (int d = 0; d < documents; d++)
+        {
+            for (int s = 0; s < 4; s++)
+                text.Append(subjects[random.Next(subjects.Length)]).Append(' ').Append(verbs[random.Next(verbs.Length)]).Append(' ')
+                    .Append(objects[random.Next(objects.Length)]).Append(". ");
+            text.Append("\n\n");
+        }
+        return text.ToString();
+    }
+
+    /// <summary>
+    /// A byte-level BPE tokenizer.json without merges (one token per byte, spelled by GPT-2's byte-to-character map) and
+    /// &lt;|endoftext|&gt; at 256: smaller than the checkpoint's embeddings, which the toolchain allows.
+    /// </summary>
+    private static void WriteByteLevelTokenizer(string folder)
+    {
+        var vocab = new Dictionary<string, int>();
+        int shifted = 256;
+        for (int b = 0; b < 256; b++)
+        {
+            bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+            vocab[((char)(printable ? b : shifted++)).ToString()] = b;
+        }
+        vocab["<|endoftext|>"] = 256;
+        var byteLevel = new { type = "ByteLevel", add_prefix_space = false, trim_offsets = true, use_regex = true };
+        File.WriteAllText(Path.Combine(folder, "tokenizer.json"), JsonSerializer.Serialize(new Dictionary<string, object?>
+        {
+            ["version"] = "1.0", ["truncation"] = null, ["padding"] = null,
+            ["added_tokens"] = new[] { new { id = 256, content = "<|endoftext|>", single_word = false, lstrip = false, rstrip = false, normalized = false, special = true } },
+            ["normalizer"] = null, ["pre_tokenizer"] = byteLevel, ["post_processor"] = null, ["decoder"] = byteLevel,
+            ["model"] = new Dictionary<string, object?>
+            {
+                ["type"] = "BPE", ["dropout"] = null, ["unk_token"] = null, ["continuing_subword_prefix"] = null, ["end_of_word_suffix"] = null,
+                ["fuse_unk"] = false, ["byte_fallback"] = false, ["ignore_merges"] = false, ["vocab"] = vocab, ["merges"] = Array.Empty<string>(),
+            },
+        }));
+        File.WriteAllText(Path.Combine(folder, "tokenizer_config.json"), JsonSerializer.Serialize(new { eos_token = "<|endoftext|>", add_bos_token = false }));
+        File.WriteAllText(Path.Combine(folder, "generation_config.json"), JsonSerializer.Serialize(new { bos_token_id = 256, eos_token_id = new[] { 256 } }));
+    }
+}
