@@ -1,4 +1,5 @@
 using static Afm.Onnx.Tests.Parity;
+using Afm.Core.Spec;
 using Afm.Compression.Calibration;
 using Afm.Compression.Storage;
 using Afm.Onnx.Export;

@@ -28,7 +28,7 @@ public static class DecoderExporter
     {
         var arch = model.Architecture;
         if (arch.Inconsistency() is { } why) throw new ArgumentException($"The architecture cannot be exported: {why}.");
-        if (model.Ops == OnnxOps.Fused && !FusedDecoderOps.Supports(arch.HeadDim))
+        if (model.Ops == OnnxOps.Fused && !OnnxOpsNames.FusedSupports(arch.HeadDim))
             throw new ArgumentException($"The fused graph needs a head width that is a multiple of 8 (ONNX Runtime's GroupQueryAttention); this model's is {arch.HeadDim}.");
 
         var graph = new DecoderGraph(model).Build().Build("afm_decoder");

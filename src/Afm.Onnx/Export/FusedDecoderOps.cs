@@ -1,3 +1,4 @@
+using Afm.Core.Spec;
 using Afm.Onnx.Graph;
 using DataType = Afm.Onnx.Proto.TensorProto.Types.DataType;
 
@@ -16,12 +17,9 @@ internal sealed class FusedDecoderOps(OnnxGraphBuilder graph, DecoderOps ops, fl
     public const string MicrosoftDomain = "com.microsoft";
 
     /// <summary>
-    /// GroupQueryAttention needs head_dim a multiple of 8; its own rotary a multiple of 16 (its cos/sin caches' width,
-    /// head_dim / 2, a multiple of 8). Checked by ONNX Runtime 1.31 at run time; checked here at export instead.
+    /// Whether GroupQueryAttention applies RoPE itself (after QK-norm, which the graph applies to its inputs): its CPU kernel
+    /// (1.31) rotates only a head width that is a multiple of 16 (cos/sin caches head_dim / 2 wide, a multiple of 8).
     /// </summary>
-    public static bool Supports(int headDim) => headDim % 8 == 0;
-
-    /// <summary>Whether GroupQueryAttention applies RoPE itself (after QK-norm, which the graph applies to its inputs).</summary>
     public static bool RotaryInside(int headDim) => headDim % 16 == 0;
 
     /// <summary>x / sqrt(mean(x^2) + eps) * weight over the last axis, as one kernel.</summary>

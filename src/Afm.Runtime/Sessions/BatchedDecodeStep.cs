@@ -1,3 +1,4 @@
+using Afm.Core.Spec;
 using Afm.Onnx.Export;
 using Microsoft.ML.OnnxRuntime;
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Afm.Core.Spec;
 using Afm.Onnx.Export;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
