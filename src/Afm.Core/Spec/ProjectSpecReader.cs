@@ -137,7 +137,7 @@ public static class ProjectSpecReader
             AttentionBias = p.AttentionBias!.Value,
             LayerShapes = p.LayerShapes,
         },
-        OnnxOps = p.OnnxOps ?? OnnxOpsNames.Default(p.HeadDim ?? p.ModelDim!.Value / p.Heads!.Value),
+        OnnxOps = p.OnnxOps ?? OnnxOpsNames.Default,
         Tokenizer = tokenizer,
         Corpora = corpora.Select(c => new CorpusSpec
         {

@@ -2,28 +2,21 @@ using Afm.Core.Spec;
 
 namespace Afm.Core.Tests.Spec;
 
-/// <summary>AfmOnnxOps: which operators the exported graph uses; fused by default where GroupQueryAttention runs the head width.</summary>
+/// <summary>AfmOnnxOps: which operators the exported graph uses; standard unless the project asks for fused.</summary>
 public sealed class OnnxOpsPropertyTests
 {
     [Fact]
-    public void Without_the_property_a_head_width_that_is_a_multiple_of_8_gets_the_fused_graph()
+    public void Without_the_property_the_graph_is_standard()
     {
-        using var project = new TestProject(); // ModelDim 256, Heads 8: width 32
+        using var project = new TestProject();
+        Assert.Equal(OnnxOps.Standard, project.Read().Spec!.OnnxOps);
+    }
+
+    [Fact]
+    public void Fused_is_taken_when_asked_for_and_the_head_width_allows_it()
+    {
+        using var project = TestProject.With("<Heads>8</Heads>", "<Heads>8</Heads>\n    <AfmOnnxOps>fused</AfmOnnxOps>"); // width 256/8 = 32
         Assert.Equal(OnnxOps.Fused, project.Read().Spec!.OnnxOps);
-    }
-
-    [Fact]
-    public void Without_the_property_a_head_width_GroupQueryAttention_cannot_run_gets_the_standard_graph()
-    {
-        using var project = TestProject.With("<Heads>8</Heads>", "<Heads>8</Heads>\n    <HeadDim>12</HeadDim>");
-        Assert.Equal(OnnxOps.Standard, project.Read().Spec!.OnnxOps);
-    }
-
-    [Fact]
-    public void Standard_is_kept_when_asked_for()
-    {
-        using var project = TestProject.With("<Heads>8</Heads>", "<Heads>8</Heads>\n    <AfmOnnxOps>standard</AfmOnnxOps>");
-        Assert.Equal(OnnxOps.Standard, project.Read().Spec!.OnnxOps);
     }
 
     [Fact]

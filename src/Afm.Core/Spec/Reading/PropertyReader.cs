@@ -10,7 +10,7 @@ internal sealed record ProjectProperties
     public long? Seed { get; init; }
     public int? Threads { get; init; }
     public DeterminismMode? Determinism { get; init; }
-    /// <summary>AfmOnnxOps when set and valid (null: the default for the head width, <see cref="OnnxOpsNames.Default"/>).</summary>
+    /// <summary>AfmOnnxOps when set and valid (null: <see cref="OnnxOpsNames.Default"/>).</summary>
     public OnnxOps? OnnxOps { get; init; }
     public int? ModelDim { get; init; }
     public int? Layers { get; init; }
