@@ -35,9 +35,9 @@ public static class OnnxOpsNames
 
     /// <summary>
     /// The form a project gets without <c>AfmOnnxOps</c>: standard. Measured (bench/Afm.Bench.Peers/README.md, "Standard vs
-    /// fused graph"), the fused graph did not win: on the 88M-parameter bench model it prefilled 512 tokens ~1.4x slower
-    /// (its o_proj Gemm ran several times slower after GroupQueryAttention, not understood yet) and decoded at the same
-    /// speed within the noise of a loaded machine, so it stays opt-in until a quiet measurement says otherwise.
+    /// fused graph"), the fused graph did not win: on the 88M-parameter bench model it prefilled ~500 tokens ~1.4x slower
+    /// (cause not established) and decoded at the same speed within the noise of a loaded machine, so it stays opt-in
+    /// until a quiet measurement says otherwise.
     /// </summary>
     public const OnnxOps Default = OnnxOps.Standard;
 }
