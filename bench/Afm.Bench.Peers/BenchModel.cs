@@ -56,7 +56,7 @@ internal sealed record BenchModel(string Name, ArchitectureSpec Architecture)
     }
 
     /// <summary>Uniform in ±0.0346 (standard deviation 0.02, the training init) for matrices; norm weights 1.</summary>
-    private DecoderModel RandomWeights(int seed)
+    internal DecoderModel RandomWeights(int seed)
     {
         var random = new Random(seed);
         var a = Architecture;

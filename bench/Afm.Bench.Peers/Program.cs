@@ -1,9 +1,13 @@
 using System.Globalization;
 using Afm.Bench.Peers;
 using Afm.Interchange.Gguf;
+using Afm.Core.Spec;
 
 // dotnet run -c Release --project bench/Afm.Bench.Peers [-- tokens threads rounds]
 if (args.Length > 0 && args[0] == Runtimes.ChildFlag) return Runtimes.Measure(args);
+
+// dotnet run -c Release --project bench/Afm.Bench.Peers -- --fused [tokens threads rounds context]: standard vs fused graph only.
+if (args.Length > 0 && args[0] == "--fused") return FusedGraphs(args[1..]);
 
 int tokens = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 64;
 int threads = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1;
@@ -60,6 +64,32 @@ static long MatrixBytes(string gguf)
     var file = GgufReader.Read(gguf);
     bool tied = file.Tensors.All(t => t.Name != "output.weight");
     return file.Tensors.Where(t => t.Dimensions.Length == 2 && (tied || t.Name != "token_embd.weight")).Sum(t => (long)t.Data.Length);
+}
+
+// Standard vs fused graph of our runtime (FusedGraphBench), on both bench models.
+static int FusedGraphs(string[] args)
+{
+    int tokens = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 64;
+    int threads = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1;
+    int rounds = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 3;
+    int? context = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : null;
+    var work = Path.Combine(Path.GetTempPath(), $"afm-bench-fused-{Environment.ProcessId}");
+    try
+    {
+        Console.WriteLine($"CPU: {Cpu()}; {Environment.ProcessorCount} logical cores; load average {File.ReadAllText("/proc/loadavg").Trim()}; {threads} ORT threads; {tokens} decode tokens at batch 1 after a 16-token prompt; context {context?.ToString(CultureInfo.InvariantCulture) ?? "the model's (512)"}; best of {rounds} interleaved rounds");
+        Console.WriteLine("| model | graph | decode tokens/s | prefill 512 tokens | step at 10 | step at 256 | step at context - 8 | cache bytes at 10 / at full context |");
+        Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- |");
+        foreach (var model in new[] { BenchModel.SampleShapes, BenchModel.Large })
+            foreach (var row in FusedGraphBench.Run(model, context, Path.Combine(work, model.Name), tokens, threads, rounds))
+                Console.WriteLine($"| {row.Model} | {row.Ops.Name()} | {row.DecodeTokensPerSecond:F1} | {row.PrefillMs:F0} ms | " +
+                    string.Join(" | ", row.Steps.Select(s => $"{s.StepMs:F2} ms")) + $" | {row.CacheBytesAt10 / 1048576.0:F2} / {row.CacheBytesAtMax / 1048576.0:F1} MiB |");
+        Console.WriteLine($"load average after: {File.ReadAllText("/proc/loadavg").Trim()}");
+        return 0;
+    }
+    finally
+    {
+        if (Directory.Exists(work)) Directory.Delete(work, recursive: true);
+    }
 }
 
 static string Cpu() => File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown";

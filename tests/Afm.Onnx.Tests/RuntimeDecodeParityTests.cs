@@ -1,4 +1,5 @@
 using static Afm.Onnx.Tests.Parity;
+using Afm.Core.Spec;
 using Afm.Compression.Calibration;
 using Afm.Compression.Storage;
 using Afm.Onnx.Export;
@@ -11,7 +12,9 @@ namespace Afm.Onnx.Tests;
 /// TorchSharp, the exported graph and Afm.Runtime's decode agree on the generalized decoder (q/k/v biases, a head width
 /// that is not ModelDim / Heads, per-layer query heads, key/value heads and FFN widths, an untied head), with float and with
 /// quantized weights: the session's KV-cached steps of one sequence, and batched steps of sequences of different lengths,
-/// whose padded caches have each layer's own number of key/value heads (fp32, max abs diff 1e-3).
+/// whose padded caches have each layer's own number of key/value heads (fp32, max abs diff 1e-3); with the standard graph
+/// and with the fused one, whose cache is a preallocated buffer the session binds as both past and present (head width 16:
+/// GroupQueryAttention rotates itself).
 /// </summary>
 public sealed class RuntimeDecodeParityTests : IDisposable
 {
@@ -20,11 +23,13 @@ public sealed class RuntimeDecodeParityTests : IDisposable
     private const int Steps = 4;
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task Cached_and_batched_decode_match_the_torch_model(bool quantized)
+    [InlineData(false, OnnxOps.Standard)]
+    [InlineData(true, OnnxOps.Standard)]
+    [InlineData(false, OnnxOps.Fused)]
+    [InlineData(true, OnnxOps.Fused)]
+    public async Task Cached_and_batched_decode_match_the_torch_model(bool quantized, OnnxOps ops)
     {
-        var architecture = MicroDecoder.Generalized();
+        var architecture = ops == OnnxOps.Fused ? MicroDecoder.Generalized() with { ExplicitHeadDim = 16 } : MicroDecoder.Generalized();
         using var model = MicroDecoder.Create(architecture);
         DecoderModel export;
         if (quantized)
@@ -40,9 +45,10 @@ public sealed class RuntimeDecodeParityTests : IDisposable
             export = MicroDecoder.ToExport(model);
         }
         var graphPath = Path.Combine(directory, "model.onnx");
-        File.WriteAllBytes(graphPath, DecoderExporter.Export(export, "test"));
+        File.WriteAllBytes(graphPath, DecoderExporter.Export(export with { Ops = ops }, "test"));
         using var session = new DecoderSession(graphPath, new RuntimeOptions());
         Assert.Equal([1, 4, 2], session.LayerKvHeads);
+        Assert.Equal(ops, session.Ops);
 
         // Each prompt's continuation is fixed (not sampled), so every step has one torch reference.
         var sequences = Prompts.Select((p, i) => p.Concat(Enumerable.Range(0, Steps).Select(s => (long)((7 * i + 11 * s) % architecture.VocabSize))).ToArray()).ToArray();

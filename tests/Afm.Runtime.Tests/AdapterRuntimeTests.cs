@@ -4,7 +4,7 @@ using Afm.Runtime.Generation;
 namespace Afm.Runtime.Tests;
 
 /// <summary>Adapters of an artifact in the runtime: loaded once, activated per call, refused when built for another base.</summary>
-public sealed class AdapterRuntimeTests(ArtifactFixture fixture) : IClassFixture<ArtifactFixture>
+public abstract class AdapterRuntimeBehaviour(ArtifactFixture fixture)
 {
     private static readonly long[] Prompt = [1, 40, 41, 42, 43];
 
@@ -45,3 +45,8 @@ public sealed class AdapterRuntimeTests(ArtifactFixture fixture) : IClassFixture
         Assert.Equal(adapted, Logits(TestArtifact.Adapter));
     }
 }
+
+public sealed class AdapterRuntimeTests(ArtifactFixture fixture) : AdapterRuntimeBehaviour(fixture), IClassFixture<ArtifactFixture>;
+
+/// <summary>The same behaviour on the fused graph, whose cache is a buffer written in place.</summary>
+public sealed class FusedGraphAdapterRuntimeTests(FusedArtifactFixture fixture) : AdapterRuntimeBehaviour(fixture), IClassFixture<FusedArtifactFixture>;

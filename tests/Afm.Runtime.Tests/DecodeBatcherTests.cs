@@ -8,7 +8,7 @@ namespace Afm.Runtime.Tests;
 /// The batcher on the test artifact's real session. Its wait is long (a minute), so a run starts exactly when every member
 /// of a group has submitted: the batches below do not depend on timing.
 /// </summary>
-public sealed class DecodeBatcherTests(ArtifactFixture fixture) : IClassFixture<ArtifactFixture>
+public abstract class DecodeBatcherBehaviour(ArtifactFixture fixture)
 {
     private static readonly BatchingOptions Lockstep = new() { MaxBatchSize = 8, MaxWait = TimeSpan.FromMinutes(1) };
     private DecoderSession Session => fixture.Model.Session;
@@ -158,3 +158,8 @@ public sealed class DecodeBatcherTests(ArtifactFixture fixture) : IClassFixture<
         return best;
     }
 }
+
+public sealed class DecodeBatcherTests(ArtifactFixture fixture) : DecodeBatcherBehaviour(fixture), IClassFixture<ArtifactFixture>;
+
+/// <summary>The same behaviour on the fused graph, whose cache is a buffer written in place.</summary>
+public sealed class FusedGraphDecodeBatcherTests(FusedArtifactFixture fixture) : DecodeBatcherBehaviour(fixture), IClassFixture<FusedArtifactFixture>;

@@ -59,7 +59,7 @@ internal static class TestArtifact
         var entries = new SortedDictionary<string, byte[]>(StringComparer.Ordinal);
         foreach (var file in Directory.EnumerateFiles(tokenizerDirectory))
             entries["tokenizer/" + Path.GetFileName(file)] = File.ReadAllBytes(file);
-        var decoder = RandomDecoder(vocabulary.VocabSize) with { BaseSha256 = BaseSha256 };
+        var decoder = RandomDecoder(vocabulary.VocabSize) with { BaseSha256 = BaseSha256, Ops = options.Ops };
         if (options.Favoured.Count > 0) Favour((FloatWeight)decoder.Weights["embed.weight"], options.Favoured);
         var onnx = DecoderExporter.Export(decoder, "test");
         entries[VerifiedArtifact.OnnxModelEntry] = onnx;
@@ -145,7 +145,9 @@ internal static class TestArtifact
 /// The tokenizer and weights of a test artifact; the defaults make the shared fixture's artifact.
 /// </summary>
 /// <param name="Favoured">Token id -> strength (above 1): ids the logits favour at every position, most the strongest.</param>
-internal sealed record TestArtifactOptions(int VocabSize = 300, IReadOnlyList<string>? SpecialTokens = null, IReadOnlyDictionary<int, float>? Favoured = null)
+/// <param name="Ops">The graph's operators: the fused graph's runtime path (in-place cache buffers) runs the same tests.</param>
+internal sealed record TestArtifactOptions(int VocabSize = 300, IReadOnlyList<string>? SpecialTokens = null, IReadOnlyDictionary<int, float>? Favoured = null,
+    OnnxOps Ops = OnnxOps.Standard)
 {
     public IReadOnlyList<string> SpecialTokens { get; init; } = SpecialTokens ?? [];
     public IReadOnlyDictionary<int, float> Favoured { get; init; } = Favoured ?? new Dictionary<int, float>();
@@ -173,3 +175,6 @@ public class ArtifactFixture : IDisposable
         try { System.IO.Directory.Delete(Directory, true); } catch (IOException) { }
     }
 }
+
+/// <summary>The shared artifact's model exported as the fused graph (GroupQueryAttention, cache buffers bound in place).</summary>
+public sealed class FusedArtifactFixture() : ArtifactFixture(new TestArtifactOptions(Ops: OnnxOps.Fused));

@@ -3,6 +3,7 @@ using Afm.Cli.Compilation;
 using Afm.Cli.Packaging;
 using Afm.Core.Artifacts;
 using Afm.Core.IO;
+using Afm.Core.Spec;
 using Afm.Onnx.Export;
 
 namespace Afm.Cli.Commands;
@@ -32,12 +33,12 @@ internal static class ExportCommand
                 ? QuantizedSafeTensorsWeights.Load(model.Architecture, weightsPath)
                 : SafeTensorsWeights.Load(model.Architecture, weightsPath);
             // The graph records which weights file it was exported from: adapters are checked against that hash.
-            weights = weights with { BaseSha256 = Hashing.Sha256OfFile(weightsPath) };
+            weights = weights with { BaseSha256 = Hashing.Sha256OfFile(weightsPath), Ops = model.OnnxOps };
             var path = Path.Combine(result.GetValue(output)!, ModelFile);
             var written = DecoderExporter.Export(weights, ArtifactBuilder.ToolchainVersion(), path);
             CompilerOutput.Progress($"export: {Path.GetFullPath(path)} ({written.ModelBytes:N0} bytes" +
                 (written.DataBytes > 0 ? $" + {written.DataBytes:N0} bytes of external data in {ModelFile}{OnnxModelFile.DataSuffix}" : "") +
-                $", ONNX opset {DecoderExporter.Opset}, {Describe(weights)})");
+                $", ONNX opset {DecoderExporter.Opset}, {model.OnnxOps.Name()} ops, {Describe(weights)})");
             return 0;
         }));
         return command;

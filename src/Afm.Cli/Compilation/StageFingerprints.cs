@@ -44,7 +44,7 @@ public static class StageFingerprints
         // The graph depends on the architecture (and on the trained weights, which the SDK lists as a file input).
         // With a plan the graph is built from the quantized weights (a file input too); adding or removing the plan
         // switches which file that is, so the fingerprint records whether there is one.
-        Write(directory, "export", new { spec.Architecture, Afm.Onnx.Export.DecoderExporter.Opset, quantized = spec.Quantization is not null });
+        Write(directory, "export", new { spec.Architecture, Afm.Onnx.Export.DecoderExporter.Opset, quantized = spec.Quantization is not null, spec.OnnxOps });
         // Only the plan (and what the weights depend on): editing the plan re-runs quantize and later, never training.
         Write(directory, "quantize", new
         {

@@ -21,6 +21,8 @@ public sealed record ModelSpec
     /// </summary>
     public DeterminismMode Determinism { get; init; } = DeterminismMode.Portable;
     public required ArchitectureSpec Architecture { get; init; }
+    /// <summary>Which operators <c>afm export</c> writes the graph with (<c>AfmOnnxOps</c>, specs/afmproj.md).</summary>
+    public OnnxOps OnnxOps { get; init; } = OnnxOps.Standard;
     public required TokenizerSpec Tokenizer { get; init; }
     public required IReadOnlyList<CorpusSpec> Corpora { get; init; }
     public required IReadOnlyList<EvalSetSpec> EvalSets { get; init; }

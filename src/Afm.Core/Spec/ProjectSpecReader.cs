@@ -124,6 +124,7 @@ public static class ProjectSpecReader
             AttentionBias = p.AttentionBias!.Value,
             LayerShapes = p.LayerShapes,
         },
+        OnnxOps = p.OnnxOps ?? OnnxOpsNames.Default,
         Tokenizer = tokenizer,
         Corpora = corpora.Select(c => new CorpusSpec
         {

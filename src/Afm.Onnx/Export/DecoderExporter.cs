@@ -12,6 +12,8 @@ public sealed record DecoderModel(ArchitectureSpec Architecture, double RopeBase
     public bool LoraInputs { get; init; } = true;
     /// <summary>SHA-256 of the weights file the graph was exported from; adapters name the base they were trained on by it.</summary>
     public string? BaseSha256 { get; init; }
+    /// <summary>Which operators the graph is written with (specs/onnx-export.md, "The fused graph").</summary>
+    public OnnxOps Ops { get; init; } = OnnxOps.Standard;
 }
 
 /// <summary>Exports the generalized decoder to ONNX bytes (layout and opset in specs/onnx-export.md).</summary>
@@ -33,6 +35,8 @@ public static class DecoderExporter
     {
         var arch = model.Architecture;
         if (arch.Inconsistency() is { } why) throw new ArgumentException($"The architecture cannot be exported: {why}.");
+        if (model.Ops == OnnxOps.Fused && !OnnxOpsNames.FusedSupports(arch.HeadDim))
+            throw new ArgumentException($"The fused graph needs a head width that is a multiple of 8 (ONNX Runtime's GroupQueryAttention); this model's is {arch.HeadDim}.");
 
         var graph = new DecoderGraph(model).Build().Build("afm_decoder");
         var proto = new ModelProto
@@ -45,6 +49,8 @@ public static class DecoderExporter
             Graph = graph,
         };
         proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
+        if (model.Ops == OnnxOps.Fused) proto.OpsetImport.Add(new OperatorSetIdProto { Domain = FusedDecoderOps.MicrosoftDomain, Version = 1 });
+        proto.MetadataProps.Add(new StringStringEntryProto { Key = DecoderNames.Metadata.OnnxOps, Value = model.Ops.Name() });
         AddMetadata(proto, DecoderNames.Metadata.Layers, arch.Layers);
         AddMetadata(proto, DecoderNames.Metadata.KvHeads, arch.KvHeads);
         // Only a model with per-layer shapes has the list, so a uniform model's graph is what it was before them.

@@ -20,17 +20,24 @@ internal sealed class DecoderGraph
     private readonly DecoderModel model;
     private readonly ArchitectureSpec arch;
     private readonly DecoderOps ops;
+    private readonly FusedDecoderOps fused;
     private readonly int headDim;
 
     private string idsShape = "", cos = "", sin = "", attentionBias = "";
+    // The fused graph's (OnnxOps.Fused): GroupQueryAttention's lengths, and its cos/sin caches when it rotates itself.
+    private (string SeqlensK, string Total) lengths;
+    private (string Cos, string Sin)? rotaryCaches;
 
     public DecoderGraph(DecoderModel model)
     {
         this.model = model;
         arch = model.Architecture;
         ops = new DecoderOps(graph, (float)arch.NormEpsilon);
+        fused = new FusedDecoderOps(graph, ops, (float)arch.NormEpsilon);
         headDim = arch.HeadDim;
     }
+
+    private bool Fused => model.Ops == OnnxOps.Fused;
 
     public OnnxGraphBuilder Build()
     {
@@ -47,13 +54,21 @@ internal sealed class DecoderGraph
         string x;
         using (graph.Scope(DecoderNames.Scopes.Embed))
             x = ops.Embed(embedding, inputIds);
-        BuildPositions();
-
-        for (int layer = 0; layer < arch.Layers; layer++)
-            using (graph.Scope(DecoderNames.Scopes.Layer(layer))) x = Block(layer, x);
+        string normalized;
+        if (Fused)
+        {
+            BuildFusedPositions();
+            normalized = FusedBlocks(x);
+        }
+        else
+        {
+            BuildPositions();
+            for (int layer = 0; layer < arch.Layers; layer++)
+                using (graph.Scope(DecoderNames.Scopes.Layer(layer))) x = Block(layer, x);
+            using (graph.Scope(DecoderNames.Scopes.Head)) normalized = ops.RmsNorm(x, Weight("norm.weight"));
+        }
 
         using var head = graph.Scope(DecoderNames.Scopes.Head);
-        var normalized = ops.RmsNorm(x, Weight("norm.weight"));
         var output = arch.TieEmbeddings ? embedding : Weight("lm_head.weight");
         var logits2d = ops.Linear(normalized, output);
         var logitsShape = graph.Node("Concat", [idsShape, graph.Int64s(arch.VocabSize)], null, Attr.Int("axis", 0));
@@ -69,6 +84,73 @@ internal sealed class DecoderGraph
         var sinName = graph.Initializer("rope.sin", sinTable, arch.MaxSequenceLength, headDim);
         var mask = graph.OptionalInt64Input(DecoderNames.AttentionMask, [1L], [1, 1], "batch", "total_sequence");
         (cos, sin, attentionBias) = ops.Positions(DecoderNames.InputIds, DecoderNames.PastKey(0), mask, cosName, sinName);
+    }
+
+    /// <summary>
+    /// GroupQueryAttention's lengths from the (required) right-padded mask, and the RoPE tables: its cos/sin caches
+    /// [max_sequence_length, head_dim / 2] (the first half of the rows, both halves being equal) when it rotates itself,
+    /// else the full rows of this call's positions for the graph's own RoPE.
+    /// </summary>
+    private void BuildFusedPositions()
+    {
+        var mask = graph.Input(DecoderNames.AttentionMask, DataType.Int64, "batch", "total_sequence");
+        lengths = fused.Lengths(mask);
+        var (cosTable, sinTable) = RopeTables.Build(arch.MaxSequenceLength, headDim, model.RopeBase);
+        if (FusedDecoderOps.RotaryInside(headDim))
+        {
+            int half = headDim / 2;
+            float[] Half(float[] table) => Enumerable.Range(0, arch.MaxSequenceLength).SelectMany(row => table.AsSpan(row * headDim, half).ToArray()).ToArray();
+            rotaryCaches = (graph.Initializer("rope.cos_cache", Half(cosTable), arch.MaxSequenceLength, half),
+                graph.Initializer("rope.sin_cache", Half(sinTable), arch.MaxSequenceLength, half));
+            return;
+        }
+        var cosName = graph.Initializer("rope.cos", cosTable, arch.MaxSequenceLength, headDim);
+        var sinName = graph.Initializer("rope.sin", sinTable, arch.MaxSequenceLength, headDim);
+        (cos, sin) = fused.RopeRows(DecoderNames.InputIds, mask, cosName, sinName);
+    }
+
+    /// <summary>
+    /// The layers of the fused graph; returns the final norm's output. Each residual addition is fused into the RMSNorm after
+    /// it (SkipSimplifiedLayerNormalization), so a block's output is carried to the next norm as its skip input.
+    /// </summary>
+    private string FusedBlocks(string x)
+    {
+        string? pending = null;
+        for (int layer = 0; layer < arch.Layers; layer++)
+        {
+            using var scope = graph.Scope(DecoderNames.Scopes.Layer(layer));
+            string p = $"layers.{layer.ToString(CultureInfo.InvariantCulture)}.", h;
+            if (pending is null) h = fused.RmsNorm(x, Weight(p + "attn_norm.weight"));
+            else (h, x) = fused.AddAndRmsNorm(x, pending, Weight(p + "attn_norm.weight"));
+            (h, x) = fused.AddAndRmsNorm(x, FusedAttention(layer, p, h), Weight(p + "mlp_norm.weight"));
+            var hidden = ops.SwiGlu(Projection(h, p + "mlp.gate_proj.weight"), Projection(h, p + "mlp.up_proj.weight"));
+            pending = Projection(hidden, p + "mlp.down_proj.weight");
+        }
+        using var head = graph.Scope(DecoderNames.Scopes.Head);
+        return pending is null ? fused.RmsNorm(x, Weight("norm.weight")) : fused.AddAndRmsNorm(x, pending, Weight("norm.weight")).Normalized;
+    }
+
+    /// <summary>One layer's GroupQueryAttention; its present key/value are the cache outputs (<see cref="FusedDecoderOps.Attention"/>).</summary>
+    private string FusedAttention(int layer, string p, string h)
+    {
+        var shape = arch.Layer(layer);
+        (string, string)? rope = rotaryCaches is null ? (cos, sin) : null;
+        var q = FusedHeads(Projection(h, p + "attn.q_proj.weight", arch.AttentionBias), shape.Heads, p + "attn.q_norm.weight", rope);
+        var k = FusedHeads(Projection(h, p + "attn.k_proj.weight", arch.AttentionBias), shape.KvHeads, p + "attn.k_norm.weight", rope);
+        var v = FusedHeads(Projection(h, p + "attn.v_proj.weight", arch.AttentionBias), shape.KvHeads, null, null);
+        var merged = fused.Attention(q, k, v, DecoderNames.PastKey(layer), DecoderNames.PastValue(layer),
+            DecoderNames.PresentKey(layer), DecoderNames.PresentValue(layer), lengths, rotaryCaches, shape.Heads, shape.KvHeads, headDim);
+        object[] cacheDims = ["batch", (long)shape.KvHeads, "present_sequence", (long)headDim];
+        graph.Output(DecoderNames.PresentKey(layer), DecoderNames.PresentKey(layer), DataType.Float, cacheDims);
+        graph.Output(DecoderNames.PresentValue(layer), DecoderNames.PresentValue(layer), DataType.Float, cacheDims);
+        return Projection(merged, p + "attn.o_proj.weight");
+    }
+
+    /// <summary>[batch*time, heads*headDim] -> [batch, time, heads*headDim], through QK-norm and the graph's RoPE when it has them.</summary>
+    private string FusedHeads(string projected, int heads, string? normWeight, (string Cos, string Sin)? rope)
+    {
+        var norm = arch.QkNorm && normWeight is not null ? Weight(normWeight) : null;
+        return fused.Heads(projected, ops.HeadsShape(idsShape, heads, headDim), norm, rope, headDim);
     }
 
     private string Block(int layer, string x)

@@ -57,6 +57,12 @@ public static class DecoderNames
         public const string RopeBase = "afm.rope_base";
         /// <summary>SHA-256 (hex) of the weights file the graph was exported from: the base adapters are checked against.</summary>
         public const string BaseSha256 = "afm.base_sha256";
+        /// <summary>
+        /// <c>standard</c> or <c>fused</c> (<see cref="OnnxOps"/>); absent in graphs exported before the fused form, which are
+        /// standard. In a fused graph the cache inputs may be buffers of <see cref="MaxSequenceLength"/> positions bound to the
+        /// outputs, and <see cref="AttentionMask"/> is required and right-padded.
+        /// </summary>
+        public const string OnnxOps = "afm.onnx_ops";
     }
 
     /// <summary>

@@ -107,14 +107,22 @@ public sealed class OnnxGraphBuilder
     public string Node(string opType, IReadOnlyList<string> nodeInputs, string? output = null, params AttributeProto[] attributes) =>
         NodeWithOutputs(opType, nodeInputs, [output ?? Fresh(opType)], attributes)[0];
 
-    public IReadOnlyList<string> NodeWithOutputs(string opType, IReadOnlyList<string> nodeInputs, IReadOnlyList<string> nodeOutputs, params AttributeProto[] attributes)
+    public IReadOnlyList<string> NodeWithOutputs(string opType, IReadOnlyList<string> nodeInputs, IReadOnlyList<string> nodeOutputs, params AttributeProto[] attributes) =>
+        DomainNode("", opType, nodeInputs, nodeOutputs, attributes);
+
+    /// <summary>
+    /// A node of operator set <paramref name="domain"/> ("" is ai.onnx; the model must import the domain). An empty output
+    /// name leaves that optional output unused, as ONNX allows.
+    /// </summary>
+    public IReadOnlyList<string> DomainNode(string domain, string opType, IReadOnlyList<string> nodeInputs, IReadOnlyList<string> nodeOutputs, params AttributeProto[] attributes)
     {
         var prefix = scopes.Count == 0 ? "" : string.Join("/", scopes) + "/";
         var node = new NodeProto { OpType = opType, Name = $"{prefix}{opType}_{nodes.Count}" };
+        if (domain.Length > 0) node.Domain = domain;
         node.Input.AddRange(nodeInputs);
         foreach (var output in nodeOutputs)
         {
-            Claim(output);
+            if (output.Length > 0) Claim(output);
             node.Output.Add(output);
         }
         node.Attribute.AddRange(attributes);

@@ -1,6 +1,8 @@
 using System.Globalization;
+using Afm.Core.Spec;
 using Afm.Onnx.Export;
 using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace Afm.Runtime.Sessions;
 
@@ -31,10 +33,13 @@ public sealed class DecoderSession : IDisposable
         VocabSize = Read(DecoderNames.Metadata.VocabSize);
         MaxSequenceLength = Read(DecoderNames.Metadata.MaxSequenceLength);
         BaseSha256 = metadata.TryGetValue(DecoderNames.Metadata.BaseSha256, out var baseSha256) ? baseSha256 : null;
+        // Graphs exported before the fused form have no such key: they are standard.
+        Ops = !metadata.TryGetValue(DecoderNames.Metadata.OnnxOps, out var ops) ? OnnxOps.Standard
+            : OnnxOpsNames.Parse(ops) ?? throw new InvalidDataException($"{modelPath}: metadata '{DecoderNames.Metadata.OnnxOps}' is '{ops}', not standard or fused.");
         // ORT lists inputs that have a default initializer (the LoRA inputs) apart, as overridable initializers.
         GraphInputs = session.InputMetadata.Keys.Concat(session.OverridableInitializerMetadata.Keys).ToHashSet(StringComparer.Ordinal);
 
-        inputNames = [DecoderNames.InputIds, .. Enumerable.Range(0, Layers).SelectMany(l => new[] { DecoderNames.PastKey(l), DecoderNames.PastValue(l) })];
+        inputNames = [DecoderNames.InputIds, .. (Ops == OnnxOps.Fused ? [DecoderNames.AttentionMask] : Array.Empty<string>()), .. Enumerable.Range(0, Layers).SelectMany(l => new[] { DecoderNames.PastKey(l), DecoderNames.PastValue(l) })];
         outputNames = [DecoderNames.Logits, .. Enumerable.Range(0, Layers).SelectMany(l => new[] { DecoderNames.PresentKey(l), DecoderNames.PresentValue(l) })];
     }
 
@@ -48,6 +53,11 @@ public sealed class DecoderSession : IDisposable
     public int MaxSequenceLength { get; }
     /// <summary>SHA-256 of the weights the graph was exported from (null for graphs exported before adapters existed).</summary>
     public string? BaseSha256 { get; }
+    /// <summary>
+    /// Which operators the graph uses. A fused graph's cache is one preallocated buffer per layer of
+    /// <see cref="MaxSequenceLength"/> positions, bound to both past and present, so a step copies nothing.
+    /// </summary>
+    public OnnxOps Ops { get; }
     /// <summary>Every input of the graph, the optional LoRA inputs included.</summary>
     public IReadOnlyCollection<string> GraphInputs { get; }
 
@@ -65,11 +75,27 @@ public sealed class DecoderSession : IDisposable
         return session.Run(runOptions, names, values, outputNames);
     }
 
-    /// <summary>An empty cache (zero past positions) for one sequence.</summary>
+    /// <summary>Runs the graph into caller-owned outputs (logits, then each layer's present key and value): a fused graph's present is its past buffer.</summary>
+    internal void RunInto(IReadOnlyCollection<string> names, IReadOnlyCollection<OrtValue> values, IReadOnlyCollection<OrtValue> outputs, OrtLoraAdapter? adapter)
+    {
+        using var runOptions = new RunOptions();
+        if (adapter is not null) runOptions.AddActiveLoraAdapter(adapter);
+        session.Run(runOptions, names, values, outputNames, outputs);
+    }
+
+    /// <summary>
+    /// An empty cache (zero past positions) for one sequence. For a fused graph it is allocated once at the model's full
+    /// context ([1, kvHeads, MaxSequenceLength, headDim] per layer, in native memory that the OS maps as it is written).
+    /// </summary>
     public KvCache NewCache()
     {
+        if (Ops == OnnxOps.Fused)
+        {
+            OrtValue Buffer(int layer) => OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, TensorElementType.Float, [1, LayerKvHeads[layer], MaxSequenceLength, HeadDim]);
+            return new KvCache(Enumerable.Range(0, Layers).Select(Buffer).ToArray(), Enumerable.Range(0, Layers).Select(Buffer).ToArray(), MaxSequenceLength);
+        }
         OrtValue Empty(int layer) => OrtValue.CreateTensorValueFromMemory(Array.Empty<float>(), [1, LayerKvHeads[layer], 0, HeadDim]);
-        return new KvCache(Enumerable.Range(0, Layers).Select(Empty).ToArray(), Enumerable.Range(0, Layers).Select(Empty).ToArray());
+        return new KvCache(Enumerable.Range(0, Layers).Select(Empty).ToArray(), Enumerable.Range(0, Layers).Select(Empty).ToArray(), capacity: null);
     }
 
     /// <summary>
@@ -88,6 +114,7 @@ public sealed class DecoderSession : IDisposable
         ArgumentOutOfRangeException.ThrowIfGreaterThan(positions, ids.Length);
         if (cache.Length + ids.Length > MaxSequenceLength)
             throw new ArgumentException($"{cache.Length + ids.Length} positions exceed the model's context of {MaxSequenceLength}.");
+        if (Ops == OnnxOps.Fused) return ForwardInPlace(ids, cache, adapter);
         using var idsValue = OrtValue.CreateTensorValueFromMemory(ids, [1, ids.Length]);
         var inputs = new OrtValue[1 + 2 * Layers];
         inputs[0] = idsValue;
@@ -119,6 +146,31 @@ public sealed class DecoderSession : IDisposable
         }
         cache.Replace(keys, values, cache.Length + ids.Length);
         return last;
+    }
+
+    /// <summary>
+    /// A fused graph's step: GroupQueryAttention writes the new positions into the cache buffers, which are bound as both
+    /// past and present (it sees one buffer and copies nothing), and attends over the mask's length, all ones here.
+    /// </summary>
+    private float[] ForwardInPlace(long[] ids, KvCache cache, OrtLoraAdapter? adapter)
+    {
+        var logits = new float[ids.Length * VocabSize];
+        var mask = new long[cache.Length + ids.Length];
+        Array.Fill(mask, 1L);
+        using var idsValue = OrtValue.CreateTensorValueFromMemory(ids, [1, ids.Length]);
+        using var maskValue = OrtValue.CreateTensorValueFromMemory(mask, [1, mask.Length]);
+        using var logitsValue = OrtValue.CreateTensorValueFromMemory(logits, [1, ids.Length, VocabSize]);
+        var inputs = new OrtValue[2 + 2 * Layers];
+        var outputs = new OrtValue[1 + 2 * Layers];
+        (inputs[0], inputs[1], outputs[0]) = (idsValue, maskValue, logitsValue);
+        for (int l = 0; l < Layers; l++)
+        {
+            inputs[2 + 2 * l] = outputs[1 + 2 * l] = cache.Keys[l];
+            inputs[3 + 2 * l] = outputs[2 + 2 * l] = cache.Values[l];
+        }
+        RunInto(inputNames, inputs, outputs, adapter);
+        cache.Length += ids.Length;
+        return logits[((ids.Length - 1) * VocabSize)..];
     }
 
     /// <summary>A comma-separated list of <paramref name="count"/> positive whole numbers (metadata <paramref name="key"/>).</summary>

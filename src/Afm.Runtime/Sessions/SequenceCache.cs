@@ -33,8 +33,8 @@ public sealed class SequenceCache
         var result = new SequenceCache(session.LayerKvHeads, session.HeadDim, Math.Max(capacity, cache.Length));
         for (int layer = 0; layer < session.Layers; layer++)
         {
-            result.Write(layer, result.keys[layer], cache.Keys[layer].GetTensorDataAsSpan<float>(), cache.Length, 0, cache.Length);
-            result.Write(layer, result.values[layer], cache.Values[layer].GetTensorDataAsSpan<float>(), cache.Length, 0, cache.Length);
+            result.Write(layer, result.keys[layer], cache.Keys[layer].GetTensorDataAsSpan<float>(), cache.Stride, 0, cache.Length);
+            result.Write(layer, result.values[layer], cache.Values[layer].GetTensorDataAsSpan<float>(), cache.Stride, 0, cache.Length);
         }
         result.Length = cache.Length;
         return result;

@@ -19,6 +19,8 @@ internal static class DiagnosticCodes
     public const string ResourcesNearMachine = "AFM1010";
     public const string InvalidDeterminism = "AFM1020";
     public const string PortableDeterminismUnsupportedCpu = "AFM1021";
+    public const string InvalidOnnxOps = "AFM1035";
+    public const string FusedOpsUnsupportedHeadDim = "AFM1036";
 
     // 11xx: architecture.
     public const string HeadsDoNotDivideModelDim = "AFM1101";

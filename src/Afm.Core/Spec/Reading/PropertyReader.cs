@@ -10,6 +10,8 @@ internal sealed record ProjectProperties
     public long? Seed { get; init; }
     public int? Threads { get; init; }
     public DeterminismMode? Determinism { get; init; }
+    /// <summary>AfmOnnxOps when set and valid (null: <see cref="OnnxOpsNames.Default"/>).</summary>
+    public OnnxOps? OnnxOps { get; init; }
     public int? ModelDim { get; init; }
     public int? Layers { get; init; }
     /// <summary>Query heads; with layer-wise scaling, the largest of any layer.</summary>
@@ -82,6 +84,7 @@ internal static partial class PropertyReader
             ffnDim = context.Property("FfnDim") is { } ffn ? context.Int(ffn, SpecContext.Positive) : modelDim is int d ? DefaultFfnDim(d) : null;
         }
         var determinism = ReadDeterminism(context);
+        var onnxOps = ReadOnnxOps(context, headDim ?? (modelDim is int md2 && heads is int h2 && h2 > 0 ? md2 / h2 : null));
 
         return new ProjectProperties
         {
@@ -90,6 +93,7 @@ internal static partial class PropertyReader
             Seed = context.Property("Seed") is { } seed ? context.Long(seed, SpecContext.NonNegative) : DefaultSeed,
             Threads = context.Property("AfmThreads") is { } t ? context.Int(t, (v => v >= 1 && v <= MaxThreads, $"from 1 to {MaxThreads}")) : DefaultThreads,
             Determinism = determinism,
+            OnnxOps = onnxOps,
             ModelDim = modelDim,
             Layers = layers,
             Heads = heads,
@@ -145,6 +149,21 @@ internal static partial class PropertyReader
                 "AfmDeterminism is portable, but this CPU lacks AVX2 or FMA, so its numeric kernels differ from those of other machines: " +
                 "artifacts built here are reproducible only on machines like this one. Build on an x86-64 CPU with AVX2 and FMA, or set AfmDeterminism to machine to say so.");
         return mode;
+    }
+
+    /// <summary>AfmOnnxOps: standard or fused; fused only for a head width GroupQueryAttention runs.</summary>
+    private static OnnxOps? ReadOnnxOps(SpecContext context, int? headDim)
+    {
+        if (context.Property("AfmOnnxOps") is not { } value) return null;
+        var ops = context.Choice(value, DiagnosticCodes.InvalidOnnxOps, ("standard", Spec.OnnxOps.Standard), ("fused", Spec.OnnxOps.Fused));
+        if (ops == Spec.OnnxOps.Fused && headDim is int width && !OnnxOpsNames.FusedSupports(width))
+        {
+            context.Error(DiagnosticCodes.FusedOpsUnsupportedHeadDim, value.Location,
+                $"AfmOnnxOps is fused, but the head width is {width}, and ONNX Runtime's GroupQueryAttention runs only widths that are a multiple of 8. " +
+                "Choose ModelDim/Heads (or HeadDim) a multiple of 8, or remove AfmOnnxOps (the standard graph is then exported).");
+            return null;
+        }
+        return ops;
     }
 
     private static string? ReadName(SpecContext context)
