@@ -14,8 +14,6 @@ namespace Afm.Cli.Commands;
 /// </summary>
 internal static class ExportCommand
 {
-    public const string ModelFile = "model.onnx";
-
     public static Command Create()
     {
         var spec = StageOptions.Spec();
@@ -26,15 +24,15 @@ internal static class ExportCommand
         command.SetAction(result => CompilerRun.Guard(() =>
         {
             var model = SpecFile.Load(result.GetValue(spec)!);
-            var quantizedPath = result.GetValue(quantize) is { Length: > 0 } quantized ? Path.Combine(quantized, QuantizeCommand.WeightsFile) : null;
-            var weightsPath = quantizedPath ?? Path.Combine(result.GetValue(train)!, "model.safetensors");
+            var quantizedPath = result.GetValue(quantize) is { Length: > 0 } quantized ? Path.Combine(quantized, StageLayout.Quantize.Weights) : null;
+            var weightsPath = quantizedPath ?? Path.Combine(result.GetValue(train)!, StageLayout.Train.Weights);
             var weights = quantizedPath is not null
                 ? QuantizedSafeTensorsWeights.Load(model.Architecture, weightsPath)
                 : SafeTensorsWeights.Load(model.Architecture, weightsPath);
             // The graph records which weights file it was exported from: adapters are checked against that hash.
             weights = weights with { BaseSha256 = Hashing.Sha256OfFile(weightsPath) };
             var bytes = DecoderExporter.Export(weights, ArtifactBuilder.ToolchainVersion());
-            var path = Path.Combine(result.GetValue(output)!, ModelFile);
+            var path = Path.Combine(result.GetValue(output)!, StageLayout.Export.Model);
             AtomicOutput.WriteFile(path, stream => stream.Write(bytes));
             CompilerOutput.Progress($"export: {Path.GetFullPath(path)} ({bytes.Length:N0} bytes, ONNX opset {DecoderExporter.Opset}, {Describe(weights)})");
             return 0;

@@ -3,6 +3,7 @@ using Afm.Cli.Compilation;
 using Afm.Interchange.GenAI;
 using Afm.Onnx.Adapters;
 using Afm.Tokenizers;
+using Afm.Core.Artifacts;
 
 namespace Afm.Cli.Commands.Interchange;
 
@@ -32,7 +33,7 @@ internal static class ExportGenAICommand
                 foreach (var file in Directory.EnumerateFiles(folder, "*" + OnnxAdapterFormat.Extension).Order(StringComparer.Ordinal))
                     adapters[Path.GetFileNameWithoutExtension(file)] = File.ReadAllBytes(file);
             var path = result.GetValue(output)!;
-            var onnx = File.ReadAllBytes(Path.Combine(result.GetValue(export)!, ExportCommand.ModelFile));
+            var onnx = File.ReadAllBytes(Path.Combine(result.GetValue(export)!, StageLayout.Export.Model));
             InterchangeDiagnostics.Check(model, () =>
                 GenAIFolder.Write(path, model.Architecture, new GenAITokenIds(loaded.Roles.BeginOfSequence ?? eos, eos, loaded.Roles.Padding ?? eos), onnx, into => HuggingFaceTokenizerWriter.Write(loaded, into), adapters));
             CompilerOutput.Progress($"export-genai: {Path.GetFullPath(path)} (model.onnx {onnx.Length:N0} bytes, {adapters.Count} adapters, tokenizer.json)");
