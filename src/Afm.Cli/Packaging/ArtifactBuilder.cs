@@ -26,54 +26,54 @@ public sealed record PackageInputs(ModelSpec Spec, string TokenizerDirectory, st
 /// <summary>Collects the files of an artifact and writes its manifest over them.</summary>
 public static class ArtifactBuilder
 {
-    public static SortedDictionary<string, byte[]> Build(PackageInputs inputs) => Build(inputs, out _);
+    public static SortedDictionary<string, ArtifactEntry> Build(PackageInputs inputs) => Build(inputs, out _);
 
     /// <param name="leftOut">The source entries the deploy layout left out (empty with <see cref="PackageInputs.Sources"/>).</param>
-    public static SortedDictionary<string, byte[]> Build(PackageInputs inputs, out IReadOnlyList<string> leftOut)
+    public static SortedDictionary<string, ArtifactEntry> Build(PackageInputs inputs, out IReadOnlyList<string> leftOut)
     {
         var spec = inputs.Spec;
-        var entries = new SortedDictionary<string, byte[]>(StringComparer.Ordinal)
+        var entries = new SortedDictionary<string, ArtifactEntry>(StringComparer.Ordinal)
         {
             [ArtifactLayout.Spec] = Utf8(PortableSpec.Serialize(spec, SpecFile.Options)),
-            [ArtifactLayout.Weights] = File.ReadAllBytes(Path.Combine(inputs.TrainDirectory, "model.safetensors")),
-            [ArtifactLayout.DataReport] = File.ReadAllBytes(Path.Combine(inputs.DataDirectory, "index.json")),
-            [ArtifactLayout.DataCleaningReport] = File.ReadAllBytes(Path.Combine(inputs.DataDirectory, Afm.Data.Reporting.DataReport.JsonFileName)),
-            [ArtifactLayout.DataCleaningReportMarkdown] = File.ReadAllBytes(Path.Combine(inputs.DataDirectory, Afm.Data.Reporting.DataReport.MarkdownFileName)),
+            [ArtifactLayout.Weights] = ArtifactEntry.FromFile(Path.Combine(inputs.TrainDirectory, StageLayout.Train.Weights)),
+            [ArtifactLayout.DataReport] = ArtifactEntry.FromFile(Path.Combine(inputs.DataDirectory, StageLayout.Data.Index)),
+            [ArtifactLayout.DataCleaningReport] = ArtifactEntry.FromFile(Path.Combine(inputs.DataDirectory, StageLayout.Data.Report)),
+            [ArtifactLayout.DataCleaningReportMarkdown] = ArtifactEntry.FromFile(Path.Combine(inputs.DataDirectory, StageLayout.Data.ReportMarkdown)),
         };
         foreach (var file in Directory.EnumerateFiles(inputs.TokenizerDirectory).Order(StringComparer.Ordinal))
-            entries[ArtifactLayout.TokenizerFolder + Path.GetFileName(file)] = File.ReadAllBytes(file);
+            entries[ArtifactLayout.TokenizerFolder + Path.GetFileName(file)] = ArtifactEntry.FromFile(file);
 
         if (inputs.ExportDirectory is { Length: > 0 } exportDirectory)
-            entries[ArtifactLayout.OnnxModel] = File.ReadAllBytes(Path.Combine(exportDirectory, "model.onnx"));
+            entries[ArtifactLayout.OnnxModel] = ArtifactEntry.FromFile(Path.Combine(exportDirectory, StageLayout.Export.Model));
 
-        bool quantized = inputs.QuantizeDirectory is { Length: > 0 } q && File.Exists(Path.Combine(q, "report.json"));
+        bool quantized = inputs.QuantizeDirectory is { Length: > 0 } q && File.Exists(Path.Combine(q, StageLayout.Quantize.Report));
         if (quantized)
         {
-            entries[ArtifactLayout.QuantizedWeights] = File.ReadAllBytes(Path.Combine(inputs.QuantizeDirectory!, "model.safetensors"));
-            entries[ArtifactLayout.QuantizationReport] = File.ReadAllBytes(Path.Combine(inputs.QuantizeDirectory!, "report.json"));
-            entries[ArtifactLayout.QuantizationReportMarkdown] = File.ReadAllBytes(Path.Combine(inputs.QuantizeDirectory!, "report.md"));
-            entries[ArtifactLayout.QuantizationChart] = File.ReadAllBytes(Path.Combine(inputs.QuantizeDirectory!, "bits.png"));
+            entries[ArtifactLayout.QuantizedWeights] = ArtifactEntry.FromFile(Path.Combine(inputs.QuantizeDirectory!, StageLayout.Quantize.Weights));
+            entries[ArtifactLayout.QuantizationReport] = ArtifactEntry.FromFile(Path.Combine(inputs.QuantizeDirectory!, StageLayout.Quantize.Report));
+            entries[ArtifactLayout.QuantizationReportMarkdown] = ArtifactEntry.FromFile(Path.Combine(inputs.QuantizeDirectory!, StageLayout.Quantize.ReportMarkdown));
+            entries[ArtifactLayout.QuantizationChart] = ArtifactEntry.FromFile(Path.Combine(inputs.QuantizeDirectory!, StageLayout.Quantize.Chart));
         }
 
         if (inputs.ProfileDirectory is { Length: > 0 } profileDirectory)
             ProfileEntries.Add(entries, profileDirectory, spec);
 
-        bool adapted = inputs.AdaptersDirectory is { Length: > 0 } a && File.Exists(Path.Combine(a, "report.json"));
+        bool adapted = inputs.AdaptersDirectory is { Length: > 0 } a && File.Exists(Path.Combine(a, StageLayout.Adapters.Report));
         if (adapted) AdapterEntries(entries, inputs.AdaptersDirectory!);
         bool adaptersExported = inputs.OnnxAdaptersDirectory is { Length: > 0 } onnxAdapters && Directory.Exists(onnxAdapters);
         if (adaptersExported)
-            foreach (var file in Directory.EnumerateFiles(inputs.OnnxAdaptersDirectory!).Where(f => f.EndsWith(Afm.Onnx.Adapters.OnnxAdapterFormat.Extension, StringComparison.Ordinal) || f.EndsWith(".json", StringComparison.Ordinal) && Path.GetFileName(f) != "index.json"))
-                entries[ArtifactLayout.AdaptersFolder + Path.GetFileName(file)] = File.ReadAllBytes(file);
+            foreach (var file in Directory.EnumerateFiles(inputs.OnnxAdaptersDirectory!).Where(f => f.EndsWith(Afm.Onnx.Adapters.OnnxAdapterFormat.Extension, StringComparison.Ordinal) || f.EndsWith(".json", StringComparison.Ordinal) && Path.GetFileName(f) != StageLayout.ExportAdapters.Index))
+                entries[ArtifactLayout.AdaptersFolder + Path.GetFileName(file)] = ArtifactEntry.FromFile(file);
 
-        var reportBytes = File.ReadAllBytes(Path.Combine(inputs.TrainDirectory, "report.json"));
-        entries[ArtifactLayout.TrainingReport] = reportBytes;
-        var report = JsonSerializer.Deserialize<TrainingSummary>(reportBytes, SpecFile.Options)!;
-        entries[ArtifactLayout.TrainingChart] = LossChart.RenderPng($"{spec.Name} {spec.Version}: training", Curves(report), report.UnigramBaselineLoss);
+        var reportPath = Path.Combine(inputs.TrainDirectory, StageLayout.Train.Report);
+        entries[ArtifactLayout.TrainingReport] = ArtifactEntry.FromFile(reportPath);
+        var report = JsonSerializer.Deserialize<TrainingSummary>(File.ReadAllBytes(reportPath), SpecFile.Options)!;
+        entries[ArtifactLayout.TrainingChart] = ArtifactEntry.Of(LossChart.RenderPng($"{spec.Name} {spec.Version}: training", Curves(report), report.UnigramBaselineLoss));
 
         leftOut = inputs.Sources ? [] : DeployLayout.RemoveSources(entries);
         var stages = StagesThatRan(inputs, spec, quantized, adapted, adaptersExported);
         var buildInputs = BuildInputs.Of(spec);
-        entries[ArtifactLayout.Provenance] = ProvenanceStatement.Create(spec, buildInputs, stages, inputs.Sources, ToolchainVersion(), entries);
+        entries[ArtifactLayout.Provenance] = ArtifactEntry.Of(ProvenanceStatement.Create(spec, buildInputs, stages, inputs.Sources, ToolchainVersion(), entries));
 
         var manifest = new Manifest
         {
@@ -85,7 +85,7 @@ public static class ArtifactBuilder
             Determinism = spec.Determinism.ToString().ToLowerInvariant(),
             Stages = stages,
             Inputs = BuildInputs.ForManifest(buildInputs),
-            Files = entries.Select(e => new HashedFile(e.Key, e.Value.LongLength, Hashing.Sha256(e.Value))).ToList(),
+            Files = entries.Select(e => new HashedFile(e.Key, e.Value.Length, e.Value.Sha256)).ToList(),
         };
         entries[ArtifactLayout.Manifest] = Utf8(SpecFile.Serialize(manifest));
         return entries;
@@ -94,26 +94,26 @@ public static class ArtifactBuilder
     /// <summary>The pipeline stages that produced this artifact, in pipeline order (optional ones only when they ran).</summary>
     private static List<string> StagesThatRan(PackageInputs inputs, ModelSpec spec, bool quantized, bool adapted, bool adaptersExported)
     {
-        var stages = new List<string> { "validate", "tokenizer", "data", "train" };
-        if (inputs.ProfileDirectory is { Length: > 0 } && spec.Devices.Count > 0) stages.Add("profile");
-        if (quantized) stages.Add("quantize");
-        if (adapted) stages.Add("adapters");
-        if (inputs.ExportDirectory is { Length: > 0 }) stages.Add("export");
-        if (adaptersExported) stages.Add("export-adapters");
-        stages.Add("package");
+        var stages = new List<string> { ValidateStage, StageLayout.Tokenizer.Name, StageLayout.Data.Name, StageLayout.Train.Name };
+        if (inputs.ProfileDirectory is { Length: > 0 } && spec.Devices.Count > 0) stages.Add(StageLayout.Profile.Name);
+        if (quantized) stages.Add(StageLayout.Quantize.Name);
+        if (adapted) stages.Add(StageLayout.Adapters.Name);
+        if (inputs.ExportDirectory is { Length: > 0 }) stages.Add(StageLayout.Export.Name);
+        if (adaptersExported) stages.Add(StageLayout.ExportAdapters.Name);
+        stages.Add(StageLayout.Package.Name);
         return stages;
     }
 
     /// <summary>Every file of each adapter the report lists (adapter.safetensors, and what later stages put beside it) and the report.</summary>
-    private static void AdapterEntries(SortedDictionary<string, byte[]> entries, string adaptersDirectory)
+    private static void AdapterEntries(SortedDictionary<string, ArtifactEntry> entries, string adaptersDirectory)
     {
-        var report = JsonSerializer.Deserialize<Afm.Training.Adapters.AdaptersReport>(File.ReadAllBytes(Path.Combine(adaptersDirectory, "report.json")), SpecFile.Options)!;
+        var report = JsonSerializer.Deserialize<Afm.Training.Adapters.AdaptersReport>(File.ReadAllBytes(Path.Combine(adaptersDirectory, StageLayout.Adapters.Report)), SpecFile.Options)!;
         foreach (var adapter in report.Adapters)
             foreach (var file in Directory.EnumerateFiles(Path.Combine(adaptersDirectory, adapter.Name)).Order(StringComparer.Ordinal))
                 if (Path.GetFileName(file) != Afm.Training.Adapters.AdaptersStage.ResultFile)
-                    entries[$"{ArtifactLayout.AdaptersFolder}{adapter.Name}/{Path.GetFileName(file)}"] = File.ReadAllBytes(file);
-        entries[ArtifactLayout.AdaptersReport] = File.ReadAllBytes(Path.Combine(adaptersDirectory, "report.json"));
-        entries[ArtifactLayout.AdaptersReportMarkdown] = File.ReadAllBytes(Path.Combine(adaptersDirectory, "report.md"));
+                    entries[$"{ArtifactLayout.AdaptersFolder}{adapter.Name}/{Path.GetFileName(file)}"] = ArtifactEntry.FromFile(file);
+        entries[ArtifactLayout.AdaptersReport] = ArtifactEntry.FromFile(Path.Combine(adaptersDirectory, StageLayout.Adapters.Report));
+        entries[ArtifactLayout.AdaptersReportMarkdown] = ArtifactEntry.FromFile(Path.Combine(adaptersDirectory, StageLayout.Adapters.ReportMarkdown));
     }
 
     /// <summary>Train and validation loss of every stage on one axis of cumulative training tokens.</summary>
@@ -131,8 +131,10 @@ public static class ArtifactBuilder
         }
     }
 
+    private const string ValidateStage = "validate";
+
     internal static string ToolchainVersion() =>
         typeof(ArtifactBuilder).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
 
-    private static byte[] Utf8(string text) => new UTF8Encoding(false).GetBytes(text);
+    private static ArtifactEntry Utf8(string text) => ArtifactEntry.Of(new UTF8Encoding(false).GetBytes(text));
 }

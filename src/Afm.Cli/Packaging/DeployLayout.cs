@@ -13,7 +13,7 @@ internal static class DeployLayout
     public const string SourcesProperty = "AfmPackageSources";
 
     /// <summary>Removes the source entries from <paramref name="entries"/> and returns their names, sorted.</summary>
-    public static List<string> RemoveSources(SortedDictionary<string, byte[]> entries)
+    public static List<string> RemoveSources(SortedDictionary<string, ArtifactEntry> entries)
     {
         var sources = new List<string>();
         if (entries.ContainsKey(ArtifactLayout.QuantizedWeights)) sources.Add(ArtifactLayout.Weights);

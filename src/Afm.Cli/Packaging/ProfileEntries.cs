@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Afm.Core.Artifacts;
 using Afm.Profiling.Profile;
 
 namespace Afm.Cli.Packaging;
@@ -10,9 +11,9 @@ namespace Afm.Cli.Packaging;
 /// </summary>
 internal static class ProfileEntries
 {
-    public static void Add(IDictionary<string, byte[]> entries, string profileDirectory, Afm.Core.Spec.ModelSpec spec)
+    public static void Add(IDictionary<string, ArtifactEntry> entries, string profileDirectory, Afm.Core.Spec.ModelSpec spec)
     {
-        var indexPath = Path.Combine(profileDirectory, ProfileStage.IndexFile);
+        var indexPath = Path.Combine(profileDirectory, StageLayout.Profile.Index);
         if (!File.Exists(indexPath)) return;
         var index = JsonSerializer.Deserialize<ProfileIndex>(File.ReadAllText(indexPath), ProfileDocument.JsonOptions)!;
         // Only the project's current devices: a folder of a device removed since stays in obj but not in the artifact.
@@ -20,11 +21,11 @@ internal static class ProfileEntries
         foreach (var device in index.Devices.Except(index.Measured, StringComparer.Ordinal).Where(declared.Contains))
         {
             var folder = Path.Combine(profileDirectory, device);
-            entries[$"{ProfileSource.ArtifactFolder}{device}/{ProfileDocument.FileName}"] = File.ReadAllBytes(Path.Combine(folder, ProfileDocument.FileName));
-            entries[$"reports/profile-{device}.md"] = File.ReadAllBytes(Path.Combine(folder, "profile.md"));
-            entries[$"reports/profile-{device}-prefill.png"] = File.ReadAllBytes(Path.Combine(folder, "profile-prefill.png"));
-            entries[$"reports/profile-{device}-decode.png"] = File.ReadAllBytes(Path.Combine(folder, "profile-decode.png"));
-            entries[$"reports/profile-{device}.html"] = File.ReadAllBytes(Path.Combine(folder, "profile.html"));
+            entries[ArtifactLayout.DeviceProfile(device)] = ArtifactEntry.FromFile(Path.Combine(folder, StageLayout.Profile.Device.Profile));
+            entries[ArtifactLayout.ProfileTable(device)] = ArtifactEntry.FromFile(Path.Combine(folder, StageLayout.Profile.Device.Table));
+            entries[ArtifactLayout.ProfilePrefillChart(device)] = ArtifactEntry.FromFile(Path.Combine(folder, StageLayout.Profile.Device.PrefillChart));
+            entries[ArtifactLayout.ProfileDecodeChart(device)] = ArtifactEntry.FromFile(Path.Combine(folder, StageLayout.Profile.Device.DecodeChart));
+            entries[ArtifactLayout.ProfilePage(device)] = ArtifactEntry.FromFile(Path.Combine(folder, StageLayout.Profile.Device.Page));
         }
     }
 }

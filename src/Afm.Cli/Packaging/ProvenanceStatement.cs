@@ -23,10 +23,10 @@ public static class ProvenanceStatement
 
     /// <param name="entries">The artifact's entries so far (the subject); the manifest and signature come later.</param>
     public static byte[] Create(ModelSpec spec, IReadOnlyList<BuildInputs.Input> inputs, IReadOnlyList<string> stages,
-        bool sources, string toolchainVersion, IReadOnlyDictionary<string, byte[]> entries)
+        bool sources, string toolchainVersion, IReadOnlyDictionary<string, ArtifactEntry> entries)
     {
         var subject = new JsonArray(entries.OrderBy(e => e.Key, StringComparer.Ordinal)
-            .Select(e => (JsonNode)new JsonObject { ["name"] = e.Key, ["digest"] = Sha256(Hashing.Sha256(e.Value)) }).ToArray());
+            .Select(e => (JsonNode)new JsonObject { ["name"] = e.Key, ["digest"] = Sha256(e.Value.Sha256) }).ToArray());
         var dependencies = new JsonArray(inputs
             .Select(i => (JsonNode)new JsonObject
             {

@@ -44,6 +44,6 @@ public sealed record SigningIdentity(X509Certificate2 Certificate, X509Certifica
     }
 
     /// <summary>Adds the signature of the manifest among <paramref name="entries"/> (specs/artifact.md, "Signature").</summary>
-    public void Sign(SortedDictionary<string, byte[]> entries) =>
-        entries[ArtifactSignature.EntryName] = ArtifactSignature.Sign(entries[ArtifactLayout.Manifest], Certificate, Chain);
+    public void Sign(SortedDictionary<string, ArtifactEntry> entries) =>
+        entries[ArtifactSignature.EntryName] = ArtifactEntry.Of(ArtifactSignature.Sign(ArtifactEntry.BytesOf(entries[ArtifactLayout.Manifest]), Certificate, Chain));
 }
