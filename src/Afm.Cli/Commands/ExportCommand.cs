@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Afm.Cli.Compilation;
-using Afm.Cli.Packaging;
+using Afm.Packaging;
 using Afm.Core.Artifacts;
 using Afm.Core.IO;
 using Afm.Onnx.Export;

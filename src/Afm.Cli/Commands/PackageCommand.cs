@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Afm.Cli.Compilation;
 using Afm.Cli.Packaging;
+using Afm.Packaging;
 using Afm.Core.IO;
 
 namespace Afm.Cli.Commands;

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Afm.Cli.Compilation;
-using Afm.Cli.Packaging;
+using Afm.Packaging;
 using Afm.Core.IO;
 using Afm.Data.Packing;
 using Afm.Training.Stages;

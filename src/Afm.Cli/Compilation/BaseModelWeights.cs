@@ -1,4 +1,4 @@
-using Afm.Cli.Packaging;
+using Afm.Packaging;
 using Afm.Core.Diagnostics;
 using Afm.Core.IO;
 using Afm.Core.Spec;

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Afm.Runtime;
 using Afm.Runtime.Artifacts;
+using Afm.Packaging;
 
 namespace Afm.Cli.Packaging;
 

@@ -1,10 +1,9 @@
 using System.Text;
 using System.Text.Json.Nodes;
-using Afm.Cli.Compilation;
 using Afm.Core.Artifacts;
 using Afm.Core.Spec;
 
-namespace Afm.Cli.Packaging;
+namespace Afm.Packaging;
 
 /// <summary>
 /// provenance.json: an in-toto Statement v1 whose predicate is SLSA Provenance v1 (specs/artifact.md, "Provenance").
@@ -66,7 +65,7 @@ public static class ProvenanceStatement
             },
         };
         // The toolchain's one JSON style (indented, `+` not escaped), like manifest.json.
-        return new UTF8Encoding(false).GetBytes(SpecFile.Serialize(statement));
+        return new UTF8Encoding(false).GetBytes(SpecJson.Serialize(statement));
     }
 
     private static JsonObject Sha256(string hex) => new() { ["sha256"] = hex };

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using Afm.Core.Artifacts;
 
-namespace Afm.Cli.Packaging;
+namespace Afm.Packaging;
 
 /// <summary>
 /// One file of an artifact: bytes the packager made (manifest, spec, provenance, chart) or a stage's file on disk, which

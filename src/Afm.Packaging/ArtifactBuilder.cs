@@ -1,11 +1,10 @@
 using System.Reflection;
 using System.Text;
 using System.Text.Json;
-using Afm.Cli.Compilation;
 using Afm.Core.Artifacts;
 using Afm.Core.Spec;
 
-namespace Afm.Cli.Packaging;
+namespace Afm.Packaging;
 
 public sealed record PackageInputs(ModelSpec Spec, string TokenizerDirectory, string DataDirectory, string TrainDirectory)
 {
@@ -34,7 +33,7 @@ public static class ArtifactBuilder
         var spec = inputs.Spec;
         var entries = new SortedDictionary<string, ArtifactEntry>(StringComparer.Ordinal)
         {
-            [ArtifactLayout.Spec] = Utf8(PortableSpec.Serialize(spec, SpecFile.Options)),
+            [ArtifactLayout.Spec] = Utf8(PortableSpec.Serialize(spec, SpecJson.Options)),
             [ArtifactLayout.Weights] = ArtifactEntry.FromFile(Path.Combine(inputs.TrainDirectory, StageLayout.Train.Weights)),
             [ArtifactLayout.DataReport] = ArtifactEntry.FromFile(Path.Combine(inputs.DataDirectory, StageLayout.Data.Index)),
             [ArtifactLayout.DataCleaningReport] = ArtifactEntry.FromFile(Path.Combine(inputs.DataDirectory, StageLayout.Data.Report)),
@@ -67,7 +66,7 @@ public static class ArtifactBuilder
 
         var reportPath = Path.Combine(inputs.TrainDirectory, StageLayout.Train.Report);
         entries[ArtifactLayout.TrainingReport] = ArtifactEntry.FromFile(reportPath);
-        var report = JsonSerializer.Deserialize<TrainingSummary>(File.ReadAllBytes(reportPath), SpecFile.Options)!;
+        var report = JsonSerializer.Deserialize<TrainingSummary>(File.ReadAllBytes(reportPath), SpecJson.Options)!;
         entries[ArtifactLayout.TrainingChart] = ArtifactEntry.Of(LossChart.RenderPng($"{spec.Name} {spec.Version}: training", Curves(report), report.UnigramBaselineLoss));
 
         leftOut = inputs.Sources ? [] : DeployLayout.RemoveSources(entries);
@@ -87,7 +86,7 @@ public static class ArtifactBuilder
             Inputs = BuildInputs.ForManifest(buildInputs),
             Files = entries.Select(e => new HashedFile(e.Key, e.Value.Length, e.Value.Sha256)).ToList(),
         };
-        entries[ArtifactLayout.Manifest] = Utf8(SpecFile.Serialize(manifest));
+        entries[ArtifactLayout.Manifest] = Utf8(SpecJson.Serialize(manifest));
         return entries;
     }
 
@@ -107,7 +106,7 @@ public static class ArtifactBuilder
     /// <summary>Every file of each adapter the report lists (adapter.safetensors, and what later stages put beside it) and the report.</summary>
     private static void AdapterEntries(SortedDictionary<string, ArtifactEntry> entries, string adaptersDirectory)
     {
-        var report = JsonSerializer.Deserialize<Afm.Training.Adapters.AdaptersReport>(File.ReadAllBytes(Path.Combine(adaptersDirectory, StageLayout.Adapters.Report)), SpecFile.Options)!;
+        var report = JsonSerializer.Deserialize<Afm.Training.Adapters.AdaptersReport>(File.ReadAllBytes(Path.Combine(adaptersDirectory, StageLayout.Adapters.Report)), SpecJson.Options)!;
         foreach (var adapter in report.Adapters)
             foreach (var file in Directory.EnumerateFiles(Path.Combine(adaptersDirectory, adapter.Name)).Order(StringComparer.Ordinal))
                 if (Path.GetFileName(file) != Afm.Training.Adapters.AdaptersStage.ResultFile)
@@ -133,7 +132,7 @@ public static class ArtifactBuilder
 
     private const string ValidateStage = "validate";
 
-    internal static string ToolchainVersion() =>
+    public static string ToolchainVersion() =>
         typeof(ArtifactBuilder).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
 
     private static ArtifactEntry Utf8(string text) => ArtifactEntry.Of(new UTF8Encoding(false).GetBytes(text));

@@ -1,6 +1,6 @@
 using System.IO.Compression;
 
-namespace Afm.Cli.Packaging;
+namespace Afm.Packaging;
 
 /// <summary>
 /// Writes a zip whose bytes depend only on the entries' names and contents: entries sorted ordinally,

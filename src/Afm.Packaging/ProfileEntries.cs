@@ -2,14 +2,14 @@ using System.Text.Json;
 using Afm.Core.Artifacts;
 using Afm.Profiling.Profile;
 
-namespace Afm.Cli.Packaging;
+namespace Afm.Packaging;
 
 /// <summary>
 /// The profile stage's files in the artifact: <c>profile/&lt;device&gt;/profile.json</c> (what bit allocation and
 /// <c>afm profile</c> read) and the reports. Measured profiles (<c>host</c>) stay in obj: their numbers change from
 /// run to run, and the artifact must be byte-identical for identical inputs.
 /// </summary>
-internal static class ProfileEntries
+public static class ProfileEntries
 {
     public static void Add(IDictionary<string, ArtifactEntry> entries, string profileDirectory, Afm.Core.Spec.ModelSpec spec)
     {
