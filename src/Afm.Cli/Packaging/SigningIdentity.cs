@@ -3,7 +3,6 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Afm.Runtime;
 using Afm.Runtime.Artifacts;
-using Afm.Packaging;
 
 namespace Afm.Cli.Packaging;
 
@@ -45,6 +44,5 @@ public sealed record SigningIdentity(X509Certificate2 Certificate, X509Certifica
     }
 
     /// <summary>Adds the signature of the manifest among <paramref name="entries"/> (specs/artifact.md, "Signature").</summary>
-    public void Sign(SortedDictionary<string, ArtifactEntry> entries) =>
-        entries[ArtifactSignature.EntryName] = ArtifactEntry.Of(ArtifactSignature.Sign(ArtifactEntry.BytesOf(entries[ArtifactLayout.Manifest]), Certificate, Chain));
+    public byte[] SignManifest(byte[] manifest) => ArtifactSignature.Sign(manifest, Certificate, Chain);
 }
