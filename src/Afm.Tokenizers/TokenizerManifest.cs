@@ -9,7 +9,7 @@ namespace Afm.Tokenizers;
 public sealed record TokenizerManifest
 {
     public const int CurrentFormatVersion = 1;
-    public const string FileName = "tokenizer.json";
+    public const string FileName = Afm.Core.Artifacts.StageLayout.Tokenizer.Manifest;
     public const string VocabFileName = "vocab.json";
     public const string MergesFileName = "merges.txt";
 

@@ -16,9 +16,7 @@ public sealed class AdapterExportTests
 {
     private static string Compiler => RepositoryLayout.Compiler;
 
-    private static readonly string Items = MicroModel.Items + """
-                <Adapter Include="recovery" Kind="accuracy-recovery" Ranks="4" Tokens="2k" />
-        """;
+    private const string Items = MicroModel.ItemsWithRecoveryAdapter;
 
     [Fact]
     public void The_adapters_stage_output_is_packaged_as_an_ORT_adapter_file_and_afm_run_activates_it()

@@ -14,9 +14,7 @@ namespace Afm.Sdk.Tests;
 [Collection(ToolchainCollection.Name)]
 public sealed class HuggingFaceInterchangeTests
 {
-    private static readonly string ExportingItems = MicroModel.Items + """
-                <Adapter Include="recovery" Kind="accuracy-recovery" Ranks="4" Tokens="2k" />
-        """;
+    private const string ExportingItems = MicroModel.ItemsWithRecoveryAdapter;
 
     [Fact]
     public void The_export_is_its_own_target_and_the_folder_it_writes_is_a_base_model_another_project_reads()

@@ -14,9 +14,7 @@ namespace Afm.Sdk.Tests;
 [Collection(ToolchainCollection.Name)]
 public sealed class InterchangeBuildTests
 {
-    private static readonly string Items = MicroModel.Items + """
-                <Adapter Include="recovery" Kind="accuracy-recovery" Ranks="4" Tokens="2k" />
-        """;
+    private const string Items = MicroModel.ItemsWithRecoveryAdapter;
 
     [Fact]
     public void Turning_on_gguf_and_genai_writes_them_beside_the_package_without_retraining()

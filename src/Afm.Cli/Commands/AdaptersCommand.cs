@@ -3,6 +3,7 @@ using Afm.Cli.Compilation;
 using Afm.Compression.Storage;
 using Afm.Core.IO;
 using Afm.Training.Adapters;
+using Afm.Core.Artifacts;
 
 namespace Afm.Cli.Commands;
 
@@ -13,9 +14,6 @@ namespace Afm.Cli.Commands;
 /// </summary>
 internal static class AdaptersCommand
 {
-    public const string ReportFile = "report.json";
-    public const string MarkdownFile = "report.md";
-
     public static Command Create()
     {
         var spec = StageOptions.Spec();
@@ -40,18 +38,18 @@ internal static class AdaptersCommand
             CompilerOutput.Progress("adapters: the project has no Adapter items; nothing to do");
             return 0;
         }
-        string floatWeights = Path.Combine(trainDirectory, "model.safetensors");
-        string? quantized = spec.Quantization is not null && quantizeDirectory is { Length: > 0 } q ? Path.Combine(q, QuantizeCommand.WeightsFile) : null;
+        string floatWeights = Path.Combine(trainDirectory, StageLayout.Train.Weights);
+        string? quantized = spec.Quantization is not null && quantizeDirectory is { Length: > 0 } q ? Path.Combine(q, StageLayout.Quantize.Weights) : null;
         if (spec.Quantization is not null && (quantized is null || !File.Exists(quantized)))
             throw new InvalidOperationException("The project has a QuantizationPlan but the quantized weights are missing; the adapters stage runs after quantize.");
         // The base exactly as exported: palettized weights decoded back to float32, never the float model.
         var dequantized = quantized is null ? null : QuantizedWeightsFile.Dequantize(quantized);
         Directory.CreateDirectory(outputDirectory);
-        File.Delete(Path.Combine(outputDirectory, ReportFile)); // the declared output goes first, so a failed run is never up to date
+        File.Delete(Path.Combine(outputDirectory, StageLayout.Adapters.Report)); // the declared output goes first, so a failed run is never up to date
         var report = AdaptersStage.Run(new AdaptersStageInputs(spec, floatWeights, quantized ?? floatWeights, dequantized, dataDirectory,
             tokenizerDirectory, outputDirectory), CompilerOutput.Progress);
-        AtomicOutput.WriteAllText(Path.Combine(outputDirectory, MarkdownFile), AdaptersReportMarkdown.Render($"{spec.Name} {spec.Version}", report));
-        AtomicOutput.WriteAllText(Path.Combine(outputDirectory, ReportFile), SpecFile.Serialize(report));
+        AtomicOutput.WriteAllText(Path.Combine(outputDirectory, StageLayout.Adapters.ReportMarkdown), AdaptersReportMarkdown.Render($"{spec.Name} {spec.Version}", report));
+        AtomicOutput.WriteAllText(Path.Combine(outputDirectory, StageLayout.Adapters.Report), SpecFile.Serialize(report));
         CompilerOutput.Progress($"adapters: {report.Adapters.Count} adapters on the {report.Base} base");
         return 0;
     }

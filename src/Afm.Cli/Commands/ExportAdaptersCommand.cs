@@ -4,6 +4,7 @@ using Afm.Cli.Compilation;
 using Afm.Core.Diagnostics;
 using Afm.Core.IO;
 using Afm.Onnx.Adapters;
+using Afm.Core.Artifacts;
 
 namespace Afm.Cli.Commands;
 
@@ -16,8 +17,6 @@ namespace Afm.Cli.Commands;
 /// </summary>
 internal static class ExportAdaptersCommand
 {
-    public const string IndexFile = "index.json";
-
     public static Command Create()
     {
         var export = StageOptions.Required("--export", "The export folder written by `afm export` (model.onnx).").ExistingDirectory();
@@ -26,7 +25,7 @@ internal static class ExportAdaptersCommand
         var command = new Command("export-adapters", "Compile trained LoRA adapters into ONNX Runtime adapter files for the exported graph.") { export, adapters, output };
         command.SetAction(result => CompilerRun.Guard(() =>
         {
-            var baseGraph = ExportedBase.FromModel(File.ReadAllBytes(Path.Combine(result.GetValue(export)!, ExportCommand.ModelFile)));
+            var baseGraph = ExportedBase.FromModel(File.ReadAllBytes(Path.Combine(result.GetValue(export)!, StageLayout.Export.Model)));
             var compiled = Compile(result.GetValue(adapters)!, baseGraph);
             AtomicOutput.ReplaceDirectory(result.GetValue(output)!, directory =>
             {
@@ -36,7 +35,7 @@ internal static class ExportAdaptersCommand
                     File.WriteAllText(Path.Combine(directory, description.Name + AdapterDescription.Extension), description.ToJson(), new UTF8Encoding(false));
                 }
                 var names = string.Join(", ", compiled.Select(c => "\"" + c.Description.Name + "\""));
-                File.WriteAllText(Path.Combine(directory, IndexFile), "{ \"adapters\": [" + names + "] }\n", new UTF8Encoding(false));
+                File.WriteAllText(Path.Combine(directory, StageLayout.ExportAdapters.Index), "{ \"adapters\": [" + names + "] }\n", new UTF8Encoding(false));
             });
             foreach (var (file, description) in compiled)
                 CompilerOutput.Progress($"export-adapters: {description.Name} (rank {description.Rank}, {description.Parameters} tensors, {file.Length:N0} bytes)");

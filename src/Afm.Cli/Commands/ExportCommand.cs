@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Afm.Cli.Compilation;
-using Afm.Cli.Packaging;
+using Afm.Packaging;
 using Afm.Core.Artifacts;
 using Afm.Core.IO;
 using Afm.Core.Spec;
@@ -15,8 +15,6 @@ namespace Afm.Cli.Commands;
 /// </summary>
 internal static class ExportCommand
 {
-    public const string ModelFile = "model.onnx";
-
     public static Command Create()
     {
         var spec = StageOptions.Spec();
@@ -27,17 +25,17 @@ internal static class ExportCommand
         command.SetAction(result => CompilerRun.Guard(() =>
         {
             var model = SpecFile.Load(result.GetValue(spec)!);
-            var quantizedPath = result.GetValue(quantize) is { Length: > 0 } quantized ? Path.Combine(quantized, QuantizeCommand.WeightsFile) : null;
-            var weightsPath = quantizedPath ?? Path.Combine(result.GetValue(train)!, "model.safetensors");
+            var quantizedPath = result.GetValue(quantize) is { Length: > 0 } quantized ? Path.Combine(quantized, StageLayout.Quantize.Weights) : null;
+            var weightsPath = quantizedPath ?? Path.Combine(result.GetValue(train)!, StageLayout.Train.Weights);
             var weights = quantizedPath is not null
                 ? QuantizedSafeTensorsWeights.Load(model.Architecture, weightsPath)
                 : SafeTensorsWeights.Load(model.Architecture, weightsPath);
             // The graph records which weights file it was exported from: adapters are checked against that hash.
             weights = weights with { BaseSha256 = Hashing.Sha256OfFile(weightsPath), Ops = model.OnnxOps };
-            var path = Path.Combine(result.GetValue(output)!, ModelFile);
+            var path = Path.Combine(result.GetValue(output)!, StageLayout.Export.Model);
             var written = DecoderExporter.Export(weights, ArtifactBuilder.ToolchainVersion(), path);
             CompilerOutput.Progress($"export: {Path.GetFullPath(path)} ({written.ModelBytes:N0} bytes" +
-                (written.DataBytes > 0 ? $" + {written.DataBytes:N0} bytes of external data in {ModelFile}{OnnxModelFile.DataSuffix}" : "") +
+                (written.DataBytes > 0 ? $" + {written.DataBytes:N0} bytes of external data in {StageLayout.Export.Model}{OnnxModelFile.DataSuffix}" : "") +
                 $", ONNX opset {DecoderExporter.Opset}, {model.OnnxOps.Name()} ops, {Describe(weights)})");
             return 0;
         }));

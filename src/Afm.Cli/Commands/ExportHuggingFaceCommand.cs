@@ -8,6 +8,7 @@ using Afm.Core.IO;
 using Afm.Core.Spec;
 using Afm.Interchange;
 using Afm.Interchange.HuggingFace;
+using Afm.Core.Artifacts;
 
 namespace Afm.Cli.Commands;
 
@@ -36,8 +37,8 @@ internal static class ExportHuggingFaceCommand
 
     private static int Run(ModelSpec spec, string trainDirectory, string tokenizerDirectory, string? quantizeDirectory, string? adaptersDirectory, string output)
     {
-        var floatPath = Path.Combine(trainDirectory, "model.safetensors");
-        var quantizedPath = quantizeDirectory is { Length: > 0 } q ? Path.Combine(q, QuantizeCommand.WeightsFile) : null;
+        var floatPath = Path.Combine(trainDirectory, StageLayout.Train.Weights);
+        var quantizedPath = quantizeDirectory is { Length: > 0 } q ? Path.Combine(q, StageLayout.Quantize.Weights) : null;
         using var floatWeights = SafeTensorsReader.Open(floatPath);
         double ropeBase = floatWeights.Header.Metadata.TryGetValue(DecoderWeightsMetadata.RopeBaseKey, out var rope)
             ? double.Parse(rope, CultureInfo.InvariantCulture) : spec.Architecture.RopeBase;
@@ -70,7 +71,7 @@ internal static class ExportHuggingFaceCommand
     /// <summary>Every adapter the adapters stage's report lists, by the decoder's tensor names (adapter.safetensors, specs/adapters.md).</summary>
     private static List<HfAdapter> Adapters(string directory)
     {
-        var report = JsonSerializer.Deserialize<Afm.Training.Adapters.AdaptersReport>(File.ReadAllBytes(Path.Combine(directory, "report.json")), SpecFile.Options)!;
+        var report = JsonSerializer.Deserialize<Afm.Training.Adapters.AdaptersReport>(File.ReadAllBytes(Path.Combine(directory, StageLayout.Adapters.Report)), SpecFile.Options)!;
         return report.Adapters.Select(adapter =>
         {
             var file = SafeTensorsFile.Read(Path.Combine(directory, adapter.Name, Afm.Training.Adapters.AdapterFile.FileName));

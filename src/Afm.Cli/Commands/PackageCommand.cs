@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Afm.Cli.Compilation;
 using Afm.Cli.Packaging;
-using Afm.Core.IO;
+using Afm.Packaging;
 
 namespace Afm.Cli.Commands;
 
@@ -44,11 +44,8 @@ internal static class PackageCommand
             };
             // Loaded before the build so a wrong certificate fails in a second, not after every entry was read.
             var signer = result.GetValue(signingCertificate) is { Length: > 0 } certificate ? SigningIdentity.Load(certificate, result.GetValue(signingKey) is { Length: > 0 } key ? key : null) : null;
-            var entries = ArtifactBuilder.Build(inputs, out var leftOut);
-            signer?.Sign(entries);
-            var path = result.GetValue(output)!;
-            AtomicOutput.WriteFile(path, stream => DeterministicZip.Write(stream, entries));
-            CompilerOutput.Progress($"package: {Path.GetFullPath(path)} ({new FileInfo(path).Length:N0} bytes, {entries.Count} files{LeftOut(leftOut)}{Signed(signer)})");
+            var package = PackageStage.Run(inputs, result.GetValue(output)!, signer is null ? null : signer.SignManifest);
+            CompilerOutput.Progress($"package: {package.Path} ({package.Length:N0} bytes, {package.Entries} files{LeftOut(package.LeftOut)}{Signed(signer)})");
             return 0;
         }));
         return command;

@@ -9,6 +9,7 @@ using Afm.Core.Diagnostics;
 using Afm.Core.IO;
 using Afm.Data.Packing;
 using Afm.Profiling.Profile;
+using Afm.Core.Artifacts;
 
 namespace Afm.Cli.Commands;
 
@@ -18,11 +19,6 @@ namespace Afm.Cli.Commands;
 /// </summary>
 internal static class QuantizeCommand
 {
-    public const string WeightsFile = "model.safetensors";
-    public const string ReportFile = "report.json";
-    public const string MarkdownFile = "report.md";
-    public const string ChartFile = "bits.png";
-
     public static Command Create()
     {
         var spec = StageOptions.Spec();
@@ -50,7 +46,7 @@ internal static class QuantizeCommand
         using var calibration = PackedSequences.Open(dataDirectory, lastStage, DataSplit.Train);
         using var validation = PackedSequences.Open(dataDirectory, lastStage, DataSplit.Validation);
         var devices = DeviceProfiles(profileDirectory);
-        var result = QuantizationPipeline.Run(new QuantizationInputs(spec, Path.Combine(trainDirectory, "model.safetensors"), calibration, validation,
+        var result = QuantizationPipeline.Run(new QuantizationInputs(spec, Path.Combine(trainDirectory, StageLayout.Train.Weights), calibration, validation,
             Devices: devices), CompilerOutput.Progress);
         foreach (var warning in result.Warnings) CompilerOutput.Report(warning);
 
@@ -58,10 +54,10 @@ internal static class QuantizeCommand
         string title = $"{spec.Name} {spec.Version}";
         AtomicOutput.ReplaceDirectory(outputDirectory, temp =>
         {
-            QuantizedWeightsFile.Write(Path.Combine(temp, WeightsFile), result.Weights, result.Metadata);
-            File.WriteAllText(Path.Combine(temp, MarkdownFile), ReportMarkdown.Render(title, report));
-            File.WriteAllBytes(Path.Combine(temp, ChartFile), ReportChart.RenderPng(title, report));
-            File.WriteAllText(Path.Combine(temp, ReportFile), SpecFile.Serialize(report));
+            QuantizedWeightsFile.Write(Path.Combine(temp, StageLayout.Quantize.Weights), result.Weights, result.Metadata);
+            File.WriteAllText(Path.Combine(temp, StageLayout.Quantize.ReportMarkdown), ReportMarkdown.Render(title, report));
+            File.WriteAllBytes(Path.Combine(temp, StageLayout.Quantize.Chart), ReportChart.RenderPng(title, report));
+            File.WriteAllText(Path.Combine(temp, StageLayout.Quantize.Report), SpecFile.Serialize(report));
         });
         foreach (var d in report.Devices.Where(d => d.Budget))
             CompilerOutput.Progress($"quantize: {d.Name}: decode step {d.Quantized.LatencyMs:0.######} ms, {d.Quantized.EnergyMj:0.######} mJ (float {d.Float.LatencyMs:0.######} ms, {d.Float.EnergyMj:0.######} mJ)");

@@ -1,9 +1,10 @@
 using System.CommandLine;
 using Afm.Cli.Compilation;
-using Afm.Cli.Packaging;
+using Afm.Packaging;
 using Afm.Core.IO;
 using Afm.Data.Packing;
 using Afm.Training.Stages;
+using Afm.Core.Artifacts;
 
 namespace Afm.Cli.Commands;
 
@@ -38,7 +39,7 @@ internal static class TrainCommand
         var spec = SpecFile.Load(specPath);
         // A BaseModel is converted to the decoder's names first: the weights the stages continue from, or, without a
         // stage, the model itself.
-        var baseWeights = spec.BaseModel is null ? null : BaseModelWeights.Convert(spec, Path.Combine(outputDirectory, "checkpoints"));
+        var baseWeights = spec.BaseModel is null ? null : BaseModelWeights.Convert(spec, Path.Combine(outputDirectory, StageLayout.Train.Checkpoints));
         if (spec.TrainingStages.Count == 0)
             return BaseModelWeights.WriteUntrained(spec, baseWeights!, outputDirectory);
         var teacher = resolveTeacher(spec);
@@ -54,21 +55,21 @@ internal static class TrainCommand
                 return sequences;
             }
 
-            var training = Trainer.Train(spec, Open, Path.Combine(outputDirectory, "checkpoints"), CompilerOutput.Progress, teacher: teacher,
+            var training = Trainer.Train(spec, Open, Path.Combine(outputDirectory, StageLayout.Train.Checkpoints), CompilerOutput.Progress, teacher: teacher,
                 initialWeights: baseWeights);
             var report = TrainingSummary.From(training, index);
             CompilerOutput.Progress($"train: final validation loss {report.FinalValidationLoss:0.000} nats/token " +
                 $"(perplexity {Math.Exp(report.FinalValidationLoss):0.00}) vs unigram baseline {report.UnigramBaselineLoss:0.000} nats/token " +
                 $"of the validation data; {report.ParameterCount:N0} parameters");
 
-            AtomicOutput.WriteFile(Path.Combine(outputDirectory, "model.safetensors"), s =>
+            AtomicOutput.WriteFile(Path.Combine(outputDirectory, StageLayout.Train.Weights), s =>
             {
                 using var weights = File.OpenRead(training.FinalWeightsPath);
                 weights.CopyTo(s);
             });
             // Wall-clock numbers differ on every run, so they stay out of the report the artifact carries.
             AtomicOutput.WriteAllText(Path.Combine(outputDirectory, "timings.json"), SpecFile.Serialize(training.Timings));
-            AtomicOutput.WriteAllText(Path.Combine(outputDirectory, "report.json"), SpecFile.Serialize(report));
+            AtomicOutput.WriteAllText(Path.Combine(outputDirectory, StageLayout.Train.Report), SpecFile.Serialize(report));
             return 0;
         }
         finally

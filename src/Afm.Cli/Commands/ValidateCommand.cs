@@ -2,6 +2,7 @@ using System.CommandLine;
 using Afm.Cli.Compilation;
 using Afm.Core.IO;
 using Afm.Core.Spec;
+using Afm.Core.Artifacts;
 
 namespace Afm.Cli.Commands;
 
@@ -11,8 +12,6 @@ namespace Afm.Cli.Commands;
 /// </summary>
 internal static class ValidateCommand
 {
-    /// <summary>One absolute path a line: the files validate read besides the snapshot (specs/afmproj.md, BaseModel).</summary>
-    public const string InputsFile = "validate.inputs";
 
     public static Command Create()
     {
@@ -33,13 +32,13 @@ internal static class ValidateCommand
             return 1;
 
         Directory.CreateDirectory(outputDirectory);
-        AtomicOutput.WriteAllTextIfChanged(Path.Combine(outputDirectory, "spec.json"), SpecFile.Serialize(result.Spec));
+        AtomicOutput.WriteAllTextIfChanged(Path.Combine(outputDirectory, StageLayout.Spec.File), SpecFile.Serialize(result.Spec));
         StageFingerprints.Write(result.Spec, outputDirectory);
         // The files validate read besides the snapshot (the BaseModel's): the SDK reads them back as Inputs of validate,
         // so an edited or replaced checkpoint is hashed again and re-runs every stage whose fingerprint names it.
-        AtomicOutput.WriteAllTextIfChanged(Path.Combine(outputDirectory, InputsFile),
+        AtomicOutput.WriteAllTextIfChanged(Path.Combine(outputDirectory, StageLayout.Spec.ValidateInputs),
             string.Concat(result.Spec.BaseModel?.Files.Select(f => Path.Combine(result.Spec.BaseModel.Folder, f.Path) + "\n") ?? []));
-        AtomicOutput.WriteAllText(Path.Combine(outputDirectory, "validate.stamp"), "");
+        AtomicOutput.WriteAllText(Path.Combine(outputDirectory, StageLayout.Spec.ValidateStamp), "");
         CompilerOutput.Progress($"validate: {result.Spec.Name} {result.Spec.Version} — {result.Spec.TrainingStages.Count} training stage(s), " +
                                 $"{result.Spec.Corpora.Count} corpus/corpora");
         return 0;

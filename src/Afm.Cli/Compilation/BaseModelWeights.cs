@@ -1,8 +1,9 @@
-using Afm.Cli.Packaging;
+using Afm.Packaging;
 using Afm.Core.Diagnostics;
 using Afm.Core.IO;
 using Afm.Core.Spec;
 using Afm.Interchange.HuggingFace;
+using Afm.Core.Artifacts;
 
 namespace Afm.Cli.Compilation;
 
@@ -54,7 +55,7 @@ internal static class BaseModelWeights
     /// <summary>Without a TrainingStage: the base is the model. Its report has no stage and no validation loss (nothing was trained or held out).</summary>
     public static int WriteUntrained(ModelSpec spec, string weights, string outputDirectory)
     {
-        AtomicOutput.WriteFile(Path.Combine(outputDirectory, "model.safetensors"), s =>
+        AtomicOutput.WriteFile(Path.Combine(outputDirectory, StageLayout.Train.Weights), s =>
         {
             using var source = File.OpenRead(weights);
             source.CopyTo(s);
@@ -62,7 +63,7 @@ internal static class BaseModelWeights
         var parameters = SafeTensorsHeader.Read(weights).Tensors.Values.Sum(t => t.ElementCount);
         var report = new TrainingSummary { ParameterCount = parameters, FinalValidationLoss = double.NaN, UnigramBaselineLoss = double.NaN, Stages = [] };
         AtomicOutput.WriteAllText(Path.Combine(outputDirectory, "timings.json"), SpecFile.Serialize(new Afm.Training.Stages.TrainingTimings { Stages = [] }));
-        AtomicOutput.WriteAllText(Path.Combine(outputDirectory, "report.json"), SpecFile.Serialize(report));
+        AtomicOutput.WriteAllText(Path.Combine(outputDirectory, StageLayout.Train.Report), SpecFile.Serialize(report));
         CompilerOutput.Progress($"train: no TrainingStage; the model is BaseModel {spec.BaseModel!.Architecture} as it is ({parameters:N0} parameters)");
         return 0;
     }

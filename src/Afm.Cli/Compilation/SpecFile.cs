@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Afm.Core.Spec;
 
 namespace Afm.Cli.Compilation;
@@ -7,16 +6,10 @@ namespace Afm.Cli.Compilation;
 /// <summary>spec.json: the validated <see cref="ModelSpec"/> that every stage after validate reads.</summary>
 public static class SpecFile
 {
-    public static readonly JsonSerializerOptions Options = new()
-    {
-        WriteIndented = true,
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
+    /// <summary>The toolchain's one JSON style (<see cref="SpecJson"/>, in Afm.Core so library stages write alike).</summary>
+    public static JsonSerializerOptions Options => SpecJson.Options;
 
-    public static string Serialize<T>(T value) => JsonSerializer.Serialize(value, Options) + "\n";
+    public static string Serialize<T>(T value) => SpecJson.Serialize(value);
 
     /// <summary>Reads a spec.json; a file that is not one (a person can name any file) is AFM8002 at its path.</summary>
     public static ModelSpec Load(string path) => InputFile.Load(path, "spec.json written by `afm validate`", InputFile.NotWhatItShouldBe, path =>

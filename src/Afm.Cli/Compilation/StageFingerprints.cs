@@ -1,3 +1,4 @@
+using Afm.Core.Artifacts;
 using Afm.Core.IO;
 using Afm.Core.Spec;
 
@@ -17,9 +18,9 @@ public static class StageFingerprints
         // A BaseModel by its content (its files' hashes, computed by validate), never by its folder: a changed checkpoint
         // re-runs what depends on it, a moved one nothing.
         var baseModel = spec.BaseModel is { } b ? new { b.Format, b.Architecture, b.Files } : null;
-        Write(directory, "tokenizer", new { spec.Tokenizer.Kind, spec.Tokenizer.VocabSize, spec.Tokenizer.SplitDigits,
+        Write(directory, StageLayout.Tokenizer.Name, new { spec.Tokenizer.Kind, spec.Tokenizer.VocabSize, spec.Tokenizer.SplitDigits,
             spec.Tokenizer.ByteFallback, spec.Tokenizer.SpecialTokens, corpora, spec.Seed, baseModel });
-        Write(directory, "data", new
+        Write(directory, StageLayout.Data.Name, new
         {
             corpora,
             evalSets = spec.EvalSets.Select(e => new { e.Name, e.Files, e.Format, e.TextField, e.Decontaminate,
@@ -30,7 +31,7 @@ public static class StageFingerprints
             spec.Seed,
             spec.ValidationFraction,
         });
-        Write(directory, "train", new
+        Write(directory, StageLayout.Train.Name, new
         {
             spec.Architecture,
             stages = spec.TrainingStages.Select(s => s with { Location = null }),
@@ -44,9 +45,9 @@ public static class StageFingerprints
         // The graph depends on the architecture (and on the trained weights, which the SDK lists as a file input).
         // With a plan the graph is built from the quantized weights (a file input too); adding or removing the plan
         // switches which file that is, so the fingerprint records whether there is one.
-        Write(directory, "export", new { spec.Architecture, Afm.Onnx.Export.DecoderExporter.Opset, quantized = spec.Quantization is not null, spec.OnnxOps });
+        Write(directory, StageLayout.Export.Name, new { spec.Architecture, Afm.Onnx.Export.DecoderExporter.Opset, quantized = spec.Quantization is not null, spec.OnnxOps });
         // Only the plan (and what the weights depend on): editing the plan re-runs quantize and later, never training.
-        Write(directory, "quantize", new
+        Write(directory, StageLayout.Quantize.Name, new
         {
             plan = spec.Quantization is null ? null : spec.Quantization with { Location = null, TargetLocation = null, MaxWeightBytesLocation = null, MaxLatencyMsLocation = null, MaxEnergyMjLocation = null },
             spec.Architecture,
@@ -55,13 +56,13 @@ public static class StageFingerprints
             spec.Determinism,
         });
         // Costs depend on the shapes, the devices, the LUT group size and (for the measured host) the threads; not on weights.
-        Write(directory, "profile", new
+        Write(directory, StageLayout.Profile.Name, new
         {
             spec.Name, spec.Architecture, spec.Threads, groupSize = spec.Quantization?.GroupSize,
             devices = spec.Devices.Select(d => d with { Location = null }),
         });
         // The adapters' settings (the weights, data and tokenizer they depend on are file inputs of the target).
-        Write(directory, "adapters", new
+        Write(directory, StageLayout.Adapters.Name, new
         {
             adapters = spec.Adapters.Select(a => a with { Location = null }),
             spec.Architecture,
@@ -73,14 +74,14 @@ public static class StageFingerprints
         // The runtime formats beside the package (their weights, tokenizer, graph and adapters are file inputs of the targets).
         // The Hugging Face folder: what its config and README say (the weights, tokenizer and adapters are file inputs), so
         // another export format turned on does not write it again.
-        Write(directory, "export-huggingface", new { spec.Name, spec.Version, spec.Architecture, baseModel, quantized = spec.Quantization is not null });
-        Write(directory, "export-gguf", new { spec.Name, spec.Version, spec.Architecture, spec.Exports.GgufTypes, quantized = spec.Quantization is not null });
-        Write(directory, "export-genai", new { spec.Architecture });
-        WriteText(directory, "package", PortableSpec.Serialize(spec, SpecFile.Options));
+        Write(directory, StageLayout.ExportHuggingFace.Name, new { spec.Name, spec.Version, spec.Architecture, baseModel, quantized = spec.Quantization is not null });
+        Write(directory, StageLayout.ExportGguf.Name, new { spec.Name, spec.Version, spec.Architecture, spec.Exports.GgufTypes, quantized = spec.Quantization is not null });
+        Write(directory, StageLayout.ExportGenAI.Name, new { spec.Architecture });
+        WriteText(directory, StageLayout.Package.Name, PortableSpec.Serialize(spec, SpecFile.Options));
     }
 
     private static void Write(string directory, string stage, object fingerprint) => WriteText(directory, stage, SpecFile.Serialize(fingerprint));
 
     private static void WriteText(string directory, string stage, string fingerprint) =>
-        AtomicOutput.WriteAllTextIfChanged(Path.Combine(directory, stage + ".fingerprint.json"), fingerprint);
+        AtomicOutput.WriteAllTextIfChanged(Path.Combine(directory, StageLayout.Spec.Fingerprint(stage)), fingerprint);
 }

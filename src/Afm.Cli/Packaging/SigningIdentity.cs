@@ -44,6 +44,5 @@ public sealed record SigningIdentity(X509Certificate2 Certificate, X509Certifica
     }
 
     /// <summary>Adds the signature of the manifest among <paramref name="entries"/> (specs/artifact.md, "Signature").</summary>
-    public void Sign(SortedDictionary<string, byte[]> entries) =>
-        entries[ArtifactSignature.EntryName] = ArtifactSignature.Sign(entries[ArtifactLayout.Manifest], Certificate, Chain);
+    public byte[] SignManifest(byte[] manifest) => ArtifactSignature.Sign(manifest, Certificate, Chain);
 }

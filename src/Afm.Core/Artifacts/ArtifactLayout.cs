@@ -35,4 +35,12 @@ public static class ArtifactLayout
     public const string AdaptersFolder = "adapters/";
     public const string AdaptersReport = "reports/adapters.json";
     public const string AdaptersReportMarkdown = "reports/adapters.md";
+    /// <summary>The profile stage's per-device profiles, <c>profile/&lt;device&gt;/profile.json</c> (specs/profiling.md).</summary>
+    public const string ProfileFolder = "profile/";
+
+    public static string DeviceProfile(string device) => $"{ProfileFolder}{device}/{StageLayout.Profile.Device.Profile}";
+    public static string ProfileTable(string device) => $"reports/profile-{device}.md";
+    public static string ProfilePrefillChart(string device) => $"reports/profile-{device}-prefill.png";
+    public static string ProfileDecodeChart(string device) => $"reports/profile-{device}-decode.png";
+    public static string ProfilePage(string device) => $"reports/profile-{device}.html";
 }

@@ -9,7 +9,7 @@ namespace Afm.Data.Packing;
 public sealed record DataIndex
 {
     public const int CurrentFormatVersion = 1;
-    public const string FileName = "index.json";
+    public const string FileName = Afm.Core.Artifacts.StageLayout.Data.Index;
 
     public int FormatVersion { get; init; } = CurrentFormatVersion;
     public required int VocabSize { get; init; }

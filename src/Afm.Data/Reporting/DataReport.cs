@@ -12,8 +12,8 @@ namespace Afm.Data.Reporting;
 public sealed record DataReport
 {
     public const int CurrentFormatVersion = 1;
-    public const string JsonFileName = "report.json";
-    public const string MarkdownFileName = "report.md";
+    public const string JsonFileName = Afm.Core.Artifacts.StageLayout.Data.Report;
+    public const string MarkdownFileName = Afm.Core.Artifacts.StageLayout.Data.ReportMarkdown;
 
     public int FormatVersion { get; init; } = CurrentFormatVersion;
     public required IReadOnlyList<CorpusReport> Corpora { get; init; }

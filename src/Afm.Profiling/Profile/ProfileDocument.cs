@@ -36,7 +36,7 @@ public sealed record ProfiledOp(string Name, OpKind Kind, string? Layer, string 
 public sealed record ProfileDocument(string Model, DeviceProfileSpec Device, CalibrationInfo? Calibration, ProfileWorkload Workload,
     IReadOnlyList<string> Formats, string BaselineFormat, IReadOnlyList<ProfiledOp> Ops)
 {
-    public const string FileName = "profile.json";
+    public const string FileName = Afm.Core.Artifacts.StageLayout.Profile.Device.Profile;
 
     public static readonly JsonSerializerOptions JsonOptions = new()
     {

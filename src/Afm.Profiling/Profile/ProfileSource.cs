@@ -9,7 +9,7 @@ namespace Afm.Profiling.Profile;
 /// </summary>
 public static class ProfileSource
 {
-    public const string ArtifactFolder = "profile/";
+    public const string ArtifactFolder = Afm.Core.Artifacts.ArtifactLayout.ProfileFolder;
 
     public static ProfileDocument Load(string path, string? device)
     {

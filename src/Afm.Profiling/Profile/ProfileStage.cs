@@ -5,6 +5,7 @@ using Afm.Core.Spec;
 using Afm.Profiling.Formats;
 using Afm.Profiling.Measurement;
 using Afm.Profiling.Reports;
+using Afm.Core.Artifacts;
 
 namespace Afm.Profiling.Profile;
 
@@ -17,7 +18,7 @@ public sealed record ProfileIndex(IReadOnlyList<string> Devices, IReadOnlyList<s
 /// </summary>
 public static class ProfileStage
 {
-    public const string IndexFile = "profiles.json";
+    public const string IndexFile = Afm.Core.Artifacts.StageLayout.Profile.Index;
 
     public static IReadOnlyList<Diagnostic> Run(ModelSpec spec, string outputDirectory, Action<string>? progress = null)
     {
@@ -63,9 +64,9 @@ public static class ProfileStage
     {
         Directory.CreateDirectory(folder);
         File.WriteAllText(Path.Combine(folder, ProfileDocument.FileName), profile.ToJson());
-        File.WriteAllText(Path.Combine(folder, "profile.md"), ProfileTable.Render(profile));
-        File.WriteAllBytes(Path.Combine(folder, "profile-prefill.png"), ProfileChart.RenderPng(profile, Phase.Prefill));
-        File.WriteAllBytes(Path.Combine(folder, "profile-decode.png"), ProfileChart.RenderPng(profile, Phase.Decode));
-        File.WriteAllText(Path.Combine(folder, "profile.html"), WhatIfPage.Render(profile));
+        File.WriteAllText(Path.Combine(folder, StageLayout.Profile.Device.Table), ProfileTable.Render(profile));
+        File.WriteAllBytes(Path.Combine(folder, StageLayout.Profile.Device.PrefillChart), ProfileChart.RenderPng(profile, Phase.Prefill));
+        File.WriteAllBytes(Path.Combine(folder, StageLayout.Profile.Device.DecodeChart), ProfileChart.RenderPng(profile, Phase.Decode));
+        File.WriteAllText(Path.Combine(folder, StageLayout.Profile.Device.Page), WhatIfPage.Render(profile));
     }
 }

@@ -19,7 +19,7 @@ public sealed record AdapterInfo(string Name, string Kind, int Rank, string Vers
 /// </summary>
 public static class AdapterFile
 {
-    public const string FileName = "adapter.safetensors";
+    public const string FileName = Afm.Core.Artifacts.StageLayout.Adapters.Adapter.Weights;
 
     public static void Write(string path, LoraAdapter adapter, AdapterInfo info)
     {

@@ -28,7 +28,7 @@ public sealed record AdaptersStageInputs(ModelSpec Spec, string FloatWeightsPath
 /// </summary>
 public static class AdaptersStage
 {
-    public const string ResultFile = "result.json";
+    public const string ResultFile = Afm.Core.Artifacts.StageLayout.Adapters.Adapter.Result;
     /// <summary>The sft stage name feature data is packed under (in work/&lt;adapter&gt;/); diagnostics of its lines name it.</summary>
     public const string FeatureDataStage = "feature-data";
     private const string FormatVersion = "afm-adapters-2";

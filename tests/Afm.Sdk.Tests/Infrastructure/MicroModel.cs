@@ -21,6 +21,11 @@ public static class MicroModel
             <TrainingStage Include="core" Tokens="24k" SequenceLength="32" BatchSize="8" LearningRate="0.01" Warmup="5" />
         """;
 
+    /// <summary><see cref="Items"/> and one accuracy-recovery adapter of rank 4: what the adapter and interchange builds share.</summary>
+    public const string ItemsWithRecoveryAdapter = Items + """
+                <Adapter Include="recovery" Kind="accuracy-recovery" Ranks="4" Tokens="2k" />
+        """;
+
     public static string Project(string? properties = null, string? items = null) => $"""
         <Project Sdk="Afm.Sdk">
           <PropertyGroup>

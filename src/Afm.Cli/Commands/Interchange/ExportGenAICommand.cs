@@ -3,6 +3,7 @@ using Afm.Cli.Compilation;
 using Afm.Interchange.GenAI;
 using Afm.Onnx.Adapters;
 using Afm.Tokenizers;
+using Afm.Core.Artifacts;
 
 namespace Afm.Cli.Commands.Interchange;
 
@@ -32,7 +33,7 @@ internal static class ExportGenAICommand
                 foreach (var file in Directory.EnumerateFiles(folder, "*" + OnnxAdapterFormat.Extension).Order(StringComparer.Ordinal))
                     adapters[Path.GetFileNameWithoutExtension(file)] = File.ReadAllBytes(file);
             var path = result.GetValue(output)!;
-            var onnxPath = Path.Combine(result.GetValue(export)!, ExportCommand.ModelFile);
+            var onnxPath = Path.Combine(result.GetValue(export)!, StageLayout.Export.Model);
             var onnx = File.ReadAllBytes(onnxPath);
             var externalData = onnxPath + Afm.Onnx.Export.OnnxModelFile.DataSuffix;
             InterchangeDiagnostics.Check(model, () =>

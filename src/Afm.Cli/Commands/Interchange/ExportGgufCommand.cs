@@ -6,6 +6,7 @@ using Afm.Interchange.Gguf;
 using Afm.Onnx.Adapters;
 using Afm.Onnx.Export;
 using Afm.Tokenizers;
+using Afm.Core.Artifacts;
 
 namespace Afm.Cli.Commands.Interchange;
 
@@ -55,8 +56,8 @@ internal static class ExportGgufCommand
     private static (DecoderModel Weights, string Source) Weights(ModelSpec model, string train, string? quantize)
     {
         if (quantize is not { Length: > 0 })
-            return (SafeTensorsWeights.Load(model.Architecture, Path.Combine(train, "model.safetensors")), "float weights of the train stage");
-        var path = Path.Combine(quantize, QuantizeCommand.WeightsFile);
+            return (SafeTensorsWeights.Load(model.Architecture, Path.Combine(train, StageLayout.Train.Weights)), "float weights of the train stage");
+        var path = Path.Combine(quantize, StageLayout.Quantize.Weights);
         // The RoPE base and names come from the stored file; every weight becomes the float matrix the quantize stage's
         // own dequantization gives (what our runtime computes with after expanding it).
         var stored = QuantizedSafeTensorsWeights.Load(model.Architecture, path);

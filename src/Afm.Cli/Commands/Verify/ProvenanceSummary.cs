@@ -1,6 +1,6 @@
 using Afm.Core.Artifacts;
 using System.Text.Json;
-using Afm.Cli.Packaging;
+using Afm.Packaging;
 
 namespace Afm.Cli.Commands.Verify;
 

@@ -1,10 +1,9 @@
 using System.Text;
 using System.Text.Json.Nodes;
-using Afm.Cli.Compilation;
 using Afm.Core.Artifacts;
 using Afm.Core.Spec;
 
-namespace Afm.Cli.Packaging;
+namespace Afm.Packaging;
 
 /// <summary>
 /// provenance.json: an in-toto Statement v1 whose predicate is SLSA Provenance v1 (specs/artifact.md, "Provenance").
@@ -23,10 +22,10 @@ public static class ProvenanceStatement
 
     /// <param name="entries">The artifact's entries so far (the subject); the manifest and signature come later.</param>
     public static byte[] Create(ModelSpec spec, IReadOnlyList<BuildInputs.Input> inputs, IReadOnlyList<string> stages,
-        bool sources, string toolchainVersion, IReadOnlyDictionary<string, byte[]> entries)
+        bool sources, string toolchainVersion, IReadOnlyDictionary<string, ArtifactEntry> entries)
     {
         var subject = new JsonArray(entries.OrderBy(e => e.Key, StringComparer.Ordinal)
-            .Select(e => (JsonNode)new JsonObject { ["name"] = e.Key, ["digest"] = Sha256(Hashing.Sha256(e.Value)) }).ToArray());
+            .Select(e => (JsonNode)new JsonObject { ["name"] = e.Key, ["digest"] = Sha256(e.Value.Sha256) }).ToArray());
         var dependencies = new JsonArray(inputs
             .Select(i => (JsonNode)new JsonObject
             {
@@ -66,7 +65,7 @@ public static class ProvenanceStatement
             },
         };
         // The toolchain's one JSON style (indented, `+` not escaped), like manifest.json.
-        return new UTF8Encoding(false).GetBytes(SpecFile.Serialize(statement));
+        return new UTF8Encoding(false).GetBytes(SpecJson.Serialize(statement));
     }
 
     private static JsonObject Sha256(string hex) => new() { ["sha256"] = hex };

@@ -1,7 +1,7 @@
 using Afm.Core.Artifacts;
 using Afm.Core.Spec;
 
-namespace Afm.Cli.Packaging;
+namespace Afm.Packaging;
 
 /// <summary>
 /// Every file a build read, by role, with its size and SHA-256, paths relative to the project directory with forward

@@ -1,7 +1,7 @@
 using Afm.Data.Packing;
 using Afm.Training.Stages;
 
-namespace Afm.Cli.Packaging;
+namespace Afm.Packaging;
 
 /// <summary>
 /// reports/training.json: the training report as the artifact carries it — per-stage curves and results,

@@ -1,6 +1,6 @@
 using ScottPlot;
 
-namespace Afm.Cli.Packaging;
+namespace Afm.Packaging;
 
 /// <summary>One line of a loss chart: a stage's training or validation loss against tokens seen.</summary>
 public sealed record LossSeries(string Label, IReadOnlyList<double> Tokens, IReadOnlyList<double> Loss, bool Dashed);

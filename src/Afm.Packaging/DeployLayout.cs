@@ -1,5 +1,5 @@
 using Afm.Core.Artifacts;
-namespace Afm.Cli.Packaging;
+namespace Afm.Packaging;
 
 /// <summary>
 /// The default artifact is what a runtime deploys (specs/artifact.md): the sources a later stage compiled into a
@@ -7,13 +7,13 @@ namespace Afm.Cli.Packaging;
 /// With a QuantizationPlan the graph holds the quantized weights, so the float <see cref="ArtifactLayout.Weights"/> is
 /// only a source; an adapter's <c>adapters/&lt;name&gt;/adapter.safetensors</c> is one once its <c>.onnx_adapter</c> is packaged.
 /// </summary>
-internal static class DeployLayout
+public static class DeployLayout
 {
     /// <summary>The MSBuild property that keeps the sources; named in messages that need them.</summary>
     public const string SourcesProperty = "AfmPackageSources";
 
     /// <summary>Removes the source entries from <paramref name="entries"/> and returns their names, sorted.</summary>
-    public static List<string> RemoveSources(SortedDictionary<string, byte[]> entries)
+    public static List<string> RemoveSources(SortedDictionary<string, ArtifactEntry> entries)
     {
         var sources = new List<string>();
         if (entries.ContainsKey(ArtifactLayout.QuantizedWeights)) sources.Add(ArtifactLayout.Weights);
