@@ -43,7 +43,13 @@ public static class ArtifactBuilder
             entries[ArtifactLayout.TokenizerFolder + Path.GetFileName(file)] = ArtifactEntry.FromFile(file);
 
         if (inputs.ExportDirectory is { Length: > 0 } exportDirectory)
+        {
             entries[ArtifactLayout.OnnxModel] = ArtifactEntry.FromFile(Path.Combine(exportDirectory, StageLayout.Export.Model));
+            // A graph whose initializers exceed 1 GiB keeps them in model.onnx.data beside it (specs/onnx-export.md); ONNX
+            // Runtime finds it by the name the graph records, relative to the graph's folder.
+            var externalData = Path.Combine(exportDirectory, StageLayout.Export.Model + Afm.Onnx.Export.OnnxModelFile.DataSuffix);
+            if (File.Exists(externalData)) entries[ArtifactLayout.OnnxExternalData] = ArtifactEntry.FromFile(externalData);
+        }
 
         bool quantized = inputs.QuantizeDirectory is { Length: > 0 } q && File.Exists(Path.Combine(q, StageLayout.Quantize.Report));
         if (quantized)
