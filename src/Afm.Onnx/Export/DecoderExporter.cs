@@ -38,6 +38,9 @@ public static class DecoderExporter
             Graph = graph,
         };
         proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
+        // Only a graph with resident compressed weights uses ONNX Runtime's contrib ops; every other graph stays standard opset 17.
+        if (graph.Node.Any(n => n.Domain == DecoderNames.Contrib.Domain))
+            proto.OpsetImport.Add(new OperatorSetIdProto { Domain = DecoderNames.Contrib.Domain, Version = DecoderNames.Contrib.Opset });
         AddMetadata(proto, DecoderNames.Metadata.Layers, arch.Layers);
         AddMetadata(proto, DecoderNames.Metadata.KvHeads, arch.KvHeads);
         // Only a model with per-layer shapes has the list, so a uniform model's graph is what it was before them.

@@ -54,8 +54,7 @@ internal sealed class DecoderGraph
 
         using var head = graph.Scope(DecoderNames.Scopes.Head);
         var normalized = ops.RmsNorm(x, Weight("norm.weight"));
-        var output = arch.TieEmbeddings ? embedding : Weight("lm_head.weight");
-        var logits2d = ops.Linear(normalized, output);
+        var logits2d = Linear(normalized, arch.TieEmbeddings ? "embed.weight" : "lm_head.weight", null);
         var logitsShape = graph.Node("Concat", [idsShape, graph.Int64s(arch.VocabSize)], null, Attr.Int("axis", 0));
         graph.Output(ops.Reshape(logits2d, logitsShape), DecoderNames.Logits, DataType.Float, "batch", "sequence", (long)arch.VocabSize);
         return graph;
@@ -111,13 +110,19 @@ internal sealed class DecoderGraph
     /// </summary>
     private string Projection(string x, string weightName, bool bias = false)
     {
-        var projected = ops.Linear(x, Weight(weightName), bias ? Bias(weightName[..^"weight".Length] + "bias") : null);
+        var projected = Linear(x, weightName, bias ? Bias(weightName[..^"weight".Length] + "bias") : null);
         if (!model.LoraInputs) return projected;
         var shape = model.Weights[weightName].Shape;
         // In the projection's scope: the profiler charges the adapter's kernels to the projection they belong to.
         using var scope = graph.Scope(DecoderNames.Scopes.OfWeight(weightName));
         return LoraProjection.Apply(graph, x, projected, weightName, shape[0], shape[1]);
     }
+
+    /// <summary>One MatMulNBits over the resident compressed weight when its layout maps exactly (<see cref="NBitsLinear"/>), else Gemm over its float value.</summary>
+    private string Linear(string x, string weightName, string? bias) =>
+        model.Weights.TryGetValue(weightName, out var weight) && weight is UniformWeight u && NBitsLinear.ZeroPoints(u) is { } zeroPoints
+            ? NBitsLinear.Emit(graph, x, weightName, u, zeroPoints, bias)
+            : ops.Linear(x, Weight(weightName), bias);
 
     private readonly Dictionary<string, string> emitted = new(StringComparer.Ordinal);
 

@@ -40,6 +40,19 @@ public static class DecoderNames
             foreach (var projection in projections) yield return $"layers.{Layer(layer)}.{projection}.weight";
     }
 
+    /// <summary>ONNX Runtime's contrib ops the graph may use (com.microsoft domain, opset 1), and their initializers.</summary>
+    public static class Contrib
+    {
+        public const string Domain = "com.microsoft";
+        public const int Opset = 1;
+        /// <summary>x times a block-quantized weight (specs/onnx-export.md, "Resident compressed weights").</summary>
+        public const string MatMulNBits = "MatMulNBits";
+        /// <summary>MatMulNBits' packed indices [N, blocks per row, block bytes]: the stored <c>N.indices</c> bytes as they are.</summary>
+        public static string NBitsWeight(string weight) => weight + ".nbits";
+        public static string NBitsScales(string weight) => weight + ".nbits_scales";
+        public static string NBitsZeroPoints(string weight) => weight + ".nbits_zero_points";
+    }
+
     /// <summary>Model metadata keys (ModelProto.metadata_props) the runtime reads back.</summary>
     public static class Metadata
     {

@@ -122,6 +122,14 @@ public sealed class OnnxGraphBuilder
         return nodeOutputs;
     }
 
+    /// <summary>A node of ONNX Runtime's contrib domain (<paramref name="domain"/>, e.g. com.microsoft) with one output.</summary>
+    public string DomainNode(string domain, string opType, IReadOnlyList<string> nodeInputs, string? output = null, params AttributeProto[] attributes)
+    {
+        var value = Node(opType, nodeInputs, output, attributes);
+        nodes[^1].Domain = domain;
+        return value;
+    }
+
     /// <summary>A fresh value name with a readable prefix.</summary>
     public string Fresh(string prefix) => $"{prefix}_{counter++}";
 
