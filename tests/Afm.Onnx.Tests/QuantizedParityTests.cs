@@ -42,7 +42,10 @@ public sealed class QuantizedParityTests : IDisposable
         Assert.Equal([2L * 12], bias.Dims);
     }
 
-    /// <summary>Uniform layers in the MatMulNBits layout run as MatMulNBits over their resident bytes, with the same logits.</summary>
+    /// <summary>
+    /// Uniform layers in the MatMulNBits layout run as MatMulNBits over their resident bytes, and the int8 embedding as
+    /// GatherBlockQuantized (and, tied, 8-bit MatMulNBits) over one uint8 table, with the same logits.
+    /// </summary>
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
@@ -51,8 +54,10 @@ public sealed class QuantizedParityTests : IDisposable
         var architecture = MicroDecoder.Architecture(tied: tied);
         AssertParity(architecture, Expansion.AtLoad, nbits: true);
         var graph = Proto.ModelProto.Parser.ParseFrom(DecoderExporter.Export(QuantizedSafeTensorsWeights.Load(architecture, Quantize(architecture, directory, nbits: true)), "test")).Graph;
-        Assert.Equal(3 * architecture.Layers, graph.Node.Count(n => n.OpType == "MatMulNBits" && n.Domain == "com.microsoft"));
-        Assert.DoesNotContain(graph.Node, n => n.Output.Contains("layers.0.mlp.up_proj.weight"));
+        // v, gate and up of every layer, and the output projection when it is the int8 embedding (tied).
+        Assert.Equal(3 * architecture.Layers + (tied ? 1 : 0), graph.Node.Count(n => n.OpType == "MatMulNBits" && n.Domain == "com.microsoft"));
+        Assert.Single(graph.Node, n => n.OpType == "GatherBlockQuantized" && n.Domain == "com.microsoft");
+        Assert.DoesNotContain(graph.Node, n => n.Output.Contains("layers.0.mlp.up_proj.weight") || n.Output.Contains("embed.weight"));
     }
 
     private void AssertParity(ArchitectureSpec architecture, Expansion expansion, bool nbits = false)

@@ -30,7 +30,13 @@ internal sealed class DecoderGraph
         arch = model.Architecture;
         ops = new DecoderOps(graph, (float)arch.NormEpsilon);
         headDim = arch.HeadDim;
+        // A graph that runs resident weights (contrib ops) keeps the int8 embedding resident too; others stay standard opset 17.
+        if (model.Weights.TryGetValue("embed.weight", out var embed) && embed is Int8ChannelWeight q && ResidentEmbedding.BlockSize(q.Columns) is not null
+            && model.Weights.Values.Any(w => NBitsLinear.ZeroPoints(w) is not null))
+            residentEmbedding = ResidentEmbedding.Emit(graph, "embed.weight", q);
     }
+
+    private readonly ResidentEmbedding.Tables? residentEmbedding;
 
     public OnnxGraphBuilder Build()
     {
@@ -42,11 +48,10 @@ internal sealed class DecoderGraph
             graph.Input(DecoderNames.PastValue(layer), DataType.Float, "batch", kvHeads, "past_sequence", (long)headDim);
         }
 
-        var embedding = Weight("embed.weight");
         using (graph.Scope(DecoderNames.Scopes.Positions)) idsShape = graph.Node("Shape", [inputIds]);
         string x;
         using (graph.Scope(DecoderNames.Scopes.Embed))
-            x = ops.Embed(embedding, inputIds);
+            x = residentEmbedding is { } table ? ResidentEmbedding.Lookup(graph, "embed.weight", table, inputIds) : ops.Embed(Weight("embed.weight"), inputIds);
         BuildPositions();
 
         for (int layer = 0; layer < arch.Layers; layer++)
@@ -120,7 +125,8 @@ internal sealed class DecoderGraph
 
     /// <summary>One MatMulNBits over the resident compressed weight when its layout maps exactly (<see cref="NBitsLinear"/>), else Gemm over its float value.</summary>
     private string Linear(string x, string weightName, string? bias) =>
-        model.Weights.TryGetValue(weightName, out var weight) && weight is UniformWeight u && NBitsLinear.ZeroPoints(u) is { } zeroPoints
+        weightName == "embed.weight" && residentEmbedding is { } table && bias is null ? ResidentEmbedding.Head(graph, x, weightName, table)
+        : model.Weights.TryGetValue(weightName, out var weight) && weight is UniformWeight u && NBitsLinear.ZeroPoints(u) is { } zeroPoints
             ? NBitsLinear.Emit(graph, x, weightName, u, zeroPoints, bias)
             : ops.Linear(x, Weight(weightName), bias);
 
