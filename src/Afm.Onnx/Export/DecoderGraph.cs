@@ -48,10 +48,12 @@ internal sealed class DecoderGraph
             graph.Input(DecoderNames.PastValue(layer), DataType.Float, "batch", kvHeads, "past_sequence", (long)headDim);
         }
 
+        // The float (or expanded) table first, outside any scope, as before resident weights: node names and order unchanged.
+        var embedding = residentEmbedding is null ? Weight("embed.weight") : null;
         using (graph.Scope(DecoderNames.Scopes.Positions)) idsShape = graph.Node("Shape", [inputIds]);
         string x;
         using (graph.Scope(DecoderNames.Scopes.Embed))
-            x = residentEmbedding is { } table ? ResidentEmbedding.Lookup(graph, "embed.weight", table, inputIds) : ops.Embed(Weight("embed.weight"), inputIds);
+            x = embedding is null ? ResidentEmbedding.Lookup(graph, "embed.weight", residentEmbedding!, inputIds) : ops.Embed(embedding, inputIds);
         BuildPositions();
 
         for (int layer = 0; layer < arch.Layers; layer++)
