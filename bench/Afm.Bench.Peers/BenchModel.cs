@@ -27,7 +27,10 @@ internal sealed record BenchModel(string Name, ArchitectureSpec Architecture)
     };
 
     public sealed record Files(string FloatOnnx, string PalettizedOnnx, string GenAIFolder, IReadOnlyDictionary<GgmlType, string> Gguf,
-        long FloatMatrixBytes, double PalettizedBitsPerWeight);
+        long FloatMatrixBytes, double PalettizedBitsPerWeight, IReadOnlyList<Resident> NBits);
+
+    /// <summary>A graph whose projections MatMulNBits runs from their compressed bytes; <see cref="BytesPerToken"/> is what a decode step reads.</summary>
+    public sealed record Resident(string Label, string Onnx, double BitsPerWeight, long BytesPerToken);
 
     public Files Write(string folder, int threads, Action<string> progress)
     {
@@ -52,7 +55,10 @@ internal sealed record BenchModel(string Name, ArchitectureSpec Architecture)
         }
         progress($"{Name}: GGUF files written");
         long matrixBytes = model.Weights.Values.Where(w => w.Shape.Length == 2).Sum(w => w.ElementCount * 4);
-        return new Files(floatOnnx, palettizedOnnx, genai, gguf, matrixBytes, bits);
+        // RuntimeForm="nbits": every projection 4-bit; then gate_proj at 2 bits, the issue's ~3.7 bits per weight.
+        var nbits = new List<Resident> { NBits(model, folder, "nbits4", _ => 4), NBits(model, folder, "nbits-mixed", n => n.Contains("gate_proj", StringComparison.Ordinal) ? 2 : 4) };
+        progress($"{Name}: MatMulNBits graphs written ({string.Join(", ", nbits.Select(n => $"{n.BitsPerWeight:F2}"))} bits per weight)");
+        return new Files(floatOnnx, palettizedOnnx, genai, gguf, matrixBytes, bits, nbits);
     }
 
     /// <summary>Uniform in ±0.0346 (standard deviation 0.02, the training init) for matrices; norm weights 1.</summary>
@@ -110,6 +116,32 @@ internal sealed record BenchModel(string Name, ArchitectureSpec Architecture)
         File.WriteAllBytes(path, DecoderExporter.Export(QuantizedSafeTensorsWeights.Load(Architecture, stored) with { LoraInputs = false }, "bench"));
         var matrices = tensors.Where(t => t.Shape.Length == 2).ToList();
         return (path, 8.0 * matrices.Sum(t => t.StorageBytes) / matrices.Sum(t => t.Count));
+    }
+
+    /// <summary>
+    /// The RuntimeForm="nbits" storage: projections uniform with integer zero points in blocks along the row (as the quantize
+    /// stage lays them, nearest rounding), int8 per-channel embedding resident too (GatherBlockQuantized, and 8-bit
+    /// MatMulNBits as the tied output over the same table).
+    /// </summary>
+    private Resident NBits(DecoderModel model, string folder, string label, Func<string, int> bitsOf)
+    {
+        var tensors = new List<QuantizedTensor>();
+        foreach (var (name, weight) in model.Weights)
+        {
+            var values = ((FloatWeight)weight).Values;
+            int bits = bitsOf(name);
+            tensors.Add(weight.Shape.Length != 2 ? new FloatTensor(name, weight.Shape, values)
+                : name == "embed.weight" ? Int8ChannelQuantizer.Quantize(name, weight.Shape, values)
+                : UniformQuantizer.QuantizeWithZeroPoints(name, weight.Shape, values, bits, UniformQuantizer.ZeroPointBlockSize(weight.Shape[1], 16, bits)!.Value));
+        }
+        var stored = Path.Combine(folder, label + ".safetensors");
+        QuantizedWeightsFile.Write(stored, tensors);
+        var path = Path.Combine(folder, label + ".onnx");
+        File.WriteAllBytes(path, DecoderExporter.Export(QuantizedSafeTensorsWeights.Load(Architecture, stored) with { LoraInputs = false }, "bench"));
+        var projections = tensors.OfType<UniformTensor>().ToList();
+        // A step reads every projection's stored bytes (MatMulNBits' scales as float32: 2 more bytes a block) and the int8 output matrix.
+        long bytes = projections.Sum(t => t.StorageBytes + 2 * t.Blocks) + Architecture.VocabSize * (long)Architecture.ModelDim;
+        return new Resident(label, path, 8.0 * projections.Sum(t => t.StorageBytes) / projections.Sum(t => t.Count), bytes);
     }
 
     /// <summary>A byte-level BPE of the model's size (learned on a few sentences, padded with reserved tokens) for the GGUF files.</summary>

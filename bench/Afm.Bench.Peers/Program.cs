@@ -33,6 +33,8 @@ try
             ("ours (ORT)", "float32 graph", files.FloatMatrixBytes, () => Runtimes.Ours(files.FloatOnnx, tokens, threads)),
             // ORT folds the palettized expansion into float matrices at load, so decode reads float bytes.
             ("ours (ORT)", $"palettized graph ({files.PalettizedBitsPerWeight:F2} bpw, expanded at load)", files.FloatMatrixBytes, () => Runtimes.Ours(files.PalettizedOnnx, tokens, threads)),
+            ("ours (ORT)", $"MatMulNBits graph, 4-bit ({files.NBits[0].BitsPerWeight:F2} bpw projections, int8 embedding)", files.NBits[0].BytesPerToken, () => Runtimes.Ours(files.NBits[0].Onnx, tokens, threads)),
+            ("ours (ORT)", $"MatMulNBits graph, 4-bit + 2-bit gate ({files.NBits[1].BitsPerWeight:F2} bpw projections, int8 embedding)", files.NBits[1].BytesPerToken, () => Runtimes.Ours(files.NBits[1].Onnx, tokens, threads)),
             ("ONNX Runtime GenAI", "float32 graph", files.FloatMatrixBytes, () => Runtimes.GenAI(files.GenAIFolder, tokens, threads)),
         };
         foreach (var (type, path) in files.Gguf)

@@ -18,9 +18,21 @@ public sealed class LayerQuantizer(QuantizationPlanSpec plan, long seed, int thr
         _ => plan.Method == QuantizationMethod.Palettize
             ? Palettizer.Palettize(layer.WeightName, layer.Shape, values, importance?.GetValueOrDefault(layer.WeightName),
                 bits ?? throw new ArgumentNullException(nameof(bits)), plan.GroupSize, plan.LutType, seed, plan.KMeansIterations, threads, Hessian(layer))
-            : UniformQuantizer.Quantize(layer.WeightName, layer.Shape, values, bits ?? throw new ArgumentNullException(nameof(bits)),
-                UniformQuantizer.EqualOverheadBlockSize(values.LongLength / layer.Shape[0], plan.GroupSize, bits.Value), Hessian(layer), threads),
+            : plan.RuntimeForm == RuntimeForm.NBits
+                ? UniformQuantizer.QuantizeWithZeroPoints(layer.WeightName, layer.Shape, values, bits ?? throw new ArgumentNullException(nameof(bits)),
+                    NBitsBlockSize(layer, values.LongLength / layer.Shape[0], bits.Value), Hessian(layer), threads)
+                : UniformQuantizer.Quantize(layer.WeightName, layer.Shape, values, bits ?? throw new ArgumentNullException(nameof(bits)),
+                    UniformQuantizer.EqualOverheadBlockSize(values.LongLength / layer.Shape[0], plan.GroupSize, bits.Value), Hessian(layer), threads),
     };
+
+    /// <summary>Error AFM4302 when no MatMulNBits block (a power of two of at least 16) tiles the layer's rows.</summary>
+    private int NBitsBlockSize(LayerPlan layer, long columns, int bits) =>
+        UniformQuantizer.ZeroPointBlockSize(columns, plan.GroupSize, bits) ?? throw new Afm.Core.Diagnostics.DiagnosticException(
+            new Afm.Core.Diagnostics.Diagnostic(Afm.Core.Diagnostics.DiagnosticSeverity.Error, ErrorNoNBitsBlock,
+                $"Layer '{layer.Name}' has {columns} inputs per row, which no block of 16, 32, 64 or 128 divides, so ONNX Runtime's MatMulNBits cannot hold it "
+                + "(RuntimeForm=\"nbits\"). Add it to KeepFloat, or use RuntimeForm=\"expand\".", plan.Location!));
+
+    public const string ErrorNoNBitsBlock = "AFM4302";
 
     private double[]? Hessian(LayerPlan layer) => plan.Rounding == RoundingKind.Gptq ? hessians?.GetValueOrDefault(layer.WeightName) : null;
 

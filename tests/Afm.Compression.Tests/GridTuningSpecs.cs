@@ -13,11 +13,12 @@ public class GridTuningSpecs
     private const double Rate = 0.02;
 
     /// <summary>Every projection of the micro model at 2 bits (large errors), nearest rounding, and the int8 embedding.</summary>
-    private static List<QuantizedTensor> Quantized(bool uniform)
+    private static List<QuantizedTensor> Quantized(bool uniform, bool zeroPoints = false)
     {
         using var model = Trainer.LoadModel(MicroModel.Architecture, MicroModel.WeightsPath);
         return ModelWeights.Read(model).Where(w => w.Shape.Length == 2).Select(w => w.Name == "embed.weight"
             ? (QuantizedTensor)Int8ChannelQuantizer.Quantize(w.Name, w.Shape, w.Values)
+            : zeroPoints ? UniformQuantizer.QuantizeWithZeroPoints(w.Name, w.Shape, w.Values, 2, UniformQuantizer.ZeroPointBlockSize(w.Shape[1], 16, 2)!.Value)
             : uniform ? UniformQuantizer.Quantize(w.Name, w.Shape, w.Values, 2, UniformQuantizer.EqualOverheadBlockSize(w.Shape[1], 16, 2))
             : Palettizer.Palettize(w.Name, w.Shape, w.Values, null, 2, 16, LutType.Fp16, 5, 30)).ToList();
     }
@@ -76,6 +77,22 @@ public class GridTuningSpecs
         {
             Assert.Equal(q.Indices, t.Indices);
             Assert.All(t.Scale.Concat(t.Offset), v => Assert.Equal(Fp16.Round(v), v));
+        }
+    }
+
+    [Fact]
+    public void Tuned_zero_point_scales_bring_the_model_closer_to_float_and_keep_every_zero_point()
+    {
+        var quantized = Quantized(uniform: true, zeroPoints: true);
+        var (tuned, before, after) = Tune(quantized);
+        Assert.True(after < 0.8 * before, $"held-out KL {after} after tuning vs {before} before");
+        foreach (var (q, t) in quantized.OfType<UniformTensor>().Zip(tuned.OfType<UniformTensor>()))
+        {
+            Assert.True(t.IntegerZeroPoints);
+            Assert.Equal(q.Indices, t.Indices);
+            Assert.NotEqual(q.Scale, t.Scale);
+            for (int b = 0; b < t.Blocks; b++)
+                Assert.Equal(ZeroPointGrid.ZeroPoint(q.Scale[b], q.Offset[b], 2), ZeroPointGrid.ZeroPoint(t.Scale[b], t.Offset[b], 2));
         }
     }
 

@@ -57,6 +57,21 @@ public class PipelineSpecs
     }
 
     [Fact]
+    public void An_nbits_plan_lays_every_quantized_layer_out_for_MatMulNBits()
+    {
+        var plan = MicroModel.Plan(target: null) with { Method = QuantizationMethod.Uniform, RuntimeForm = RuntimeForm.NBits };
+        var weights = MicroModel.Quantize(plan).Weights;
+        var uniform = weights.OfType<UniformTensor>().ToList();
+        Assert.Equal(7 * MicroModel.Architecture.Layers, uniform.Count);
+        Assert.All(uniform, u =>
+        {
+            Assert.True(u.IntegerZeroPoints, u.Name);
+            Assert.Equal(0, u.Shape[1] % u.BlockSize);
+            for (int b = 0; b < u.Blocks; b++) Assert.NotNull(Quantizers.ZeroPointGrid.ZeroPoint(u.Scale[b], u.Offset[b], u.IndexBits));
+        });
+    }
+
+    [Fact]
     public void An_unreachable_target_is_an_AFM4101_error()
     {
         var error = Assert.Throws<DiagnosticException>(() => MicroModel.Quantize(MicroModel.Plan(target: 1.0)));

@@ -118,4 +118,59 @@ public class QuantizerSpecs
             Assert.All(restored.Skip(block * 32).Take(32), v => Assert.InRange(v, original.Min() - 1e-3f, original.Max() + 1e-3f));
         }
     }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(4)]
+    [InlineData(8)]
+    public void Zero_point_blocks_are_integer_zero_points_whose_offset_is_exact_in_fp16(int bits)
+    {
+        var values = Weights(6 * 64, seed: bits);
+        var u = UniformQuantizer.QuantizeWithZeroPoints("w", [6, 64], values, bits, 32);
+        Assert.True(u.IntegerZeroPoints);
+        Assert.Equal(12, u.Blocks); // two blocks per row, none crossing a row
+        for (int b = 0; b < u.Blocks; b++)
+        {
+            Assert.Equal(Fp16.Round(u.Scale[b]), u.Scale[b]);
+            var zp = ZeroPointGrid.ZeroPoint(u.Scale[b], u.Offset[b], bits);
+            Assert.NotNull(zp);
+            if (bits == 8) Assert.Equal(128, zp);
+            Assert.Equal(Fp16.Round(u.Offset[b]), u.Offset[b]);
+        }
+    }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(4)]
+    [InlineData(8)]
+    public void Zero_point_levels_are_within_half_a_step_of_every_weight_inside_the_grid(int bits)
+    {
+        var values = Weights(4 * 128, seed: 3);
+        var u = UniformQuantizer.QuantizeWithZeroPoints("w", [4, 128], values, bits, 64);
+        var restored = u.Dequantize();
+        int top = (1 << bits) - 1;
+        for (int i = 0; i < values.Length; i++)
+        {
+            float s = u.Scale[i / 64], o = u.Offset[i / 64];
+            if (values[i] < o || values[i] > o + top * s) continue; // clamped at an edge the exact-scale search moved
+            Assert.True(Math.Abs(values[i] - restored[i]) <= s * 0.5 + 1e-6, $"weight {i}: {values[i]} -> {restored[i]} (scale {s})");
+        }
+    }
+
+    [Theory]
+    [InlineData(768, 4, 128)]
+    [InlineData(48, 4, 16)]
+    [InlineData(96, 2, 32)]
+    [InlineData(40, 4, null)]
+    public void The_zero_point_block_is_the_largest_power_of_two_from_16_to_128_that_tiles_the_row(int columns, int bits, int? block) =>
+        Assert.Equal(block, UniformQuantizer.ZeroPointBlockSize(columns, 16, bits));
+
+    [Fact]
+    public void The_exact_scale_is_the_nearest_fp16_whose_product_with_the_zero_point_is_fp16()
+    {
+        float s = ZeroPointGrid.ExactScale(13, 0.0123456);
+        Assert.Equal(Fp16.Round(13.0 * s), 13 * s);
+        Assert.InRange(s, 0.0123456 * (1 - 1.0 / 128), 0.0123456 * (1 + 1.0 / 128));
+        Assert.Equal(Fp16.Round(0.0123456), ZeroPointGrid.ExactScale(128, 0.0123456)); // a power of two keeps the nearest fp16
+    }
 }

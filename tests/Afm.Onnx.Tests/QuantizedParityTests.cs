@@ -42,9 +42,27 @@ public sealed class QuantizedParityTests : IDisposable
         Assert.Equal([2L * 12], bias.Dims);
     }
 
-    private void AssertParity(ArchitectureSpec architecture, Expansion expansion)
+    /// <summary>
+    /// Uniform layers in the MatMulNBits layout run as MatMulNBits over their resident bytes, and the int8 embedding as
+    /// GatherBlockQuantized (and, tied, 8-bit MatMulNBits) over one uint8 table, with the same logits.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Layers_in_the_nbits_layout_run_as_MatMulNBits_with_the_torch_model_logits(bool tied)
     {
-        var path = Quantize(architecture);
+        var architecture = MicroDecoder.Architecture(tied: tied);
+        AssertParity(architecture, Expansion.AtLoad, nbits: true);
+        var graph = Proto.ModelProto.Parser.ParseFrom(DecoderExporter.Export(QuantizedSafeTensorsWeights.Load(architecture, Quantize(architecture, directory, nbits: true)), "test")).Graph;
+        // v, gate and up of every layer, and the output projection when it is the int8 embedding (tied).
+        Assert.Equal(3 * architecture.Layers + (tied ? 1 : 0), graph.Node.Count(n => n.OpType == "MatMulNBits" && n.Domain == "com.microsoft"));
+        Assert.Single(graph.Node, n => n.OpType == "GatherBlockQuantized" && n.Domain == "com.microsoft");
+        Assert.DoesNotContain(graph.Node, n => n.Output.Contains("layers.0.mlp.up_proj.weight") || n.Output.Contains("embed.weight"));
+    }
+
+    private void AssertParity(ArchitectureSpec architecture, Expansion expansion, bool nbits = false)
+    {
+        var path = Quantize(architecture, directory, nbits);
         using var model = MicroDecoder.Create(architecture);
         ModelWeights.Load(model, QuantizedWeightsFile.Dequantize(path));
         model.RopeBase = 250_000; // as training's context-lengthening stage leaves it; the file records it
@@ -102,7 +120,8 @@ public sealed class QuantizedParityTests : IDisposable
     private string Quantize(ArchitectureSpec architecture) => Quantize(architecture, directory);
 
     /// <inheritdoc cref="Quantize(ArchitectureSpec)"/>
-    internal static string Quantize(ArchitectureSpec architecture, string directory)
+    /// <param name="nbits">v_proj, gate_proj and up_proj in the MatMulNBits layout at 4, 8 and 2 bits instead.</param>
+    internal static string Quantize(ArchitectureSpec architecture, string directory, bool nbits = false)
     {
         Directory.CreateDirectory(directory);
         using var trained = MicroDecoder.Create(architecture);
@@ -113,6 +132,9 @@ public sealed class QuantizedParityTests : IDisposable
             {
                 _ when shape.Length == 1 => "float",
                 "embed.weight" => "int8-per-channel",
+                _ when nbits && name.Contains("v_proj", StringComparison.Ordinal) => "nbits-4",
+                _ when nbits && name.Contains("gate_proj", StringComparison.Ordinal) => "nbits-8",
+                _ when nbits && name.Contains("up_proj", StringComparison.Ordinal) => "nbits-2",
                 "lm_head.weight" => "palettize-int8-lut-4",
                 _ when name.Contains("q_proj", StringComparison.Ordinal) => "palettize-2",
                 _ when name.Contains("k_proj", StringComparison.Ordinal) => "palettize-int8-lut-3",

@@ -129,6 +129,7 @@ public static class GridTuning
         public static Grid? For(QuantizedTensor tensor) => tensor switch
         {
             PalettizedTensor p => new Lut(p),
+            UniformTensor { IntegerZeroPoints: true } z => new ZeroPointUniform(z),
             UniformTensor u => new Uniform(u),
             _ => null,
         };
@@ -191,6 +192,45 @@ public static class GridTuning
         {
             scale.Dispose();
             offset.Dispose();
+            block.Dispose();
+            level.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// A uniform layer with integer zero points (RuntimeForm="nbits"): only the scales train, each block's zero point stays,
+    /// and the stored offset is again <c>-zp x scale</c> with the scale moved to where that product is exact in fp16.
+    /// </summary>
+    private sealed class ZeroPointUniform : Grid
+    {
+        private readonly UniformTensor quantized;
+        private readonly int[] zeroPoints;
+        private readonly TorchSharp.Modules.Parameter scale;
+        private readonly Tensor block, level;
+
+        public ZeroPointUniform(UniformTensor quantized) : base(quantized.Name, quantized.Scale.Average(s => (double)s))
+        {
+            this.quantized = quantized;
+            zeroPoints = quantized.Scale.Select((s, b) => ZeroPointGrid.ZeroPoint(s, quantized.Offset[b], quantized.IndexBits)
+                ?? throw new InvalidOperationException($"Block {b} of '{quantized.Name}' has no integer zero point.")).ToArray();
+            scale = Trainable(quantized.Scale);
+            block = arange(quantized.Count, ScalarType.Int64).div(quantized.BlockSize, RoundingMode.floor);
+            level = tensor(quantized.Indices.Select((i, k) => (float)(i - zeroPoints[k / quantized.BlockSize])).ToArray());
+            Parameters = [new OptimizedParameter(quantized.Name + ".scale", scale, Decay: false)];
+        }
+
+        public override IReadOnlyList<OptimizedParameter> Parameters { get; }
+        public override Tensor Values() => scale.index_select(0, block).mul(level).mul(Unit);
+
+        public override QuantizedTensor Stored()
+        {
+            var scales = Read(scale).Select((v, b) => ZeroPointGrid.ExactScale(zeroPoints[b], Math.Max(0, v))).ToArray();
+            return quantized with { Scale = scales, Offset = scales.Select((s, b) => 0f - zeroPoints[b] * s).ToArray() };
+        }
+
+        public override void Dispose()
+        {
+            scale.Dispose();
             block.Dispose();
             level.Dispose();
         }

@@ -54,6 +54,11 @@ public sealed record UniformTensor(string Name, long[] Shape, int IndexBits, int
     : QuantizedTensor(Name, Shape)
 {
     public long Blocks => (Count + BlockSize - 1) / BlockSize;
+    /// <summary>
+    /// Blocks tile the rows and every offset is <c>-zp x scale</c> with an integer zero point (RuntimeForm="nbits"): grid
+    /// tuning keeps the zero points. In memory only: the file stores scale and offset, and the exporter finds the layout from them.
+    /// </summary>
+    public bool IntegerZeroPoints { get; init; }
     public override int Bits => IndexBits;
     public override long StorageBytes => BitPacking.PackedLength(Count, IndexBits) + Blocks * 4;
 

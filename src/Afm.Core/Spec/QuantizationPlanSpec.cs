@@ -47,6 +47,18 @@ public enum RoundingKind
     Nearest,
 }
 
+/// <summary>The form the quantized linear layers take in the exported graph (specs/quantization.md, "Runtime form").</summary>
+public enum RuntimeForm
+{
+    /// <summary>Stored compressed and expanded to float by standard ops (at session load, or in every run).</summary>
+    Expand,
+    /// <summary>
+    /// Resident compressed: ONNX Runtime's com.microsoft MatMulNBits reads the packed weights directly. The quantizer lays
+    /// uniform blocks along each row (the input dimension) with integer zero points, the layout that op runs exactly.
+    /// </summary>
+    NBits,
+}
+
 /// <summary>A layer-name pattern (<c>*</c> matches any run of characters) and the bits it forces.</summary>
 public sealed record BitsOverride(string Pattern, int Bits);
 
@@ -65,6 +77,7 @@ public sealed record QuantizationPlanSpec
     public required EmbeddingFormat Embedding { get; init; }
     public required ImportanceKind Importance { get; init; }
     public RoundingKind Rounding { get; init; } = RoundingKind.Gptq;
+    public RuntimeForm RuntimeForm { get; init; } = RuntimeForm.Expand;
     /// <summary>Mean effective bits per weight of the quantized layers, or null for no target.</summary>
     public double? TargetBitsPerWeight { get; init; }
     /// <summary>Upper bound on the bytes of the quantized weights file's tensor data, or null.</summary>

@@ -49,7 +49,10 @@ public static class DecoderExporter
             Graph = graph,
         };
         proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
-        if (model.Ops == OnnxOps.Fused) proto.OpsetImport.Add(new OperatorSetIdProto { Domain = FusedDecoderOps.MicrosoftDomain, Version = 1 });
+        // Only a fused graph or one with resident compressed weights uses ONNX Runtime's contrib ops; every other graph
+        // stays standard opset 17.
+        if (graph.Node.Any(n => n.Domain == DecoderNames.Contrib.Domain))
+            proto.OpsetImport.Add(new OperatorSetIdProto { Domain = DecoderNames.Contrib.Domain, Version = DecoderNames.Contrib.Opset });
         proto.MetadataProps.Add(new StringStringEntryProto { Key = DecoderNames.Metadata.OnnxOps, Value = model.Ops.Name() });
         AddMetadata(proto, DecoderNames.Metadata.Layers, arch.Layers);
         AddMetadata(proto, DecoderNames.Metadata.KvHeads, arch.KvHeads);

@@ -35,9 +35,14 @@ internal sealed class DecoderGraph
         ops = new DecoderOps(graph, (float)arch.NormEpsilon);
         fused = new FusedDecoderOps(graph, ops, (float)arch.NormEpsilon);
         headDim = arch.HeadDim;
+        // A graph that runs resident weights (contrib ops) keeps the int8 embedding resident too; others stay standard opset 17.
+        if (model.Weights.TryGetValue("embed.weight", out var embed) && embed is Int8ChannelWeight q && ResidentEmbedding.BlockSize(q.Columns) is not null
+            && model.Weights.Values.Any(w => NBitsLinear.ZeroPoints(w) is not null))
+            residentEmbedding = ResidentEmbedding.Emit(graph, "embed.weight", q);
     }
 
     private bool Fused => model.Ops == OnnxOps.Fused;
+    private readonly ResidentEmbedding.Tables? residentEmbedding;
 
     public OnnxGraphBuilder Build()
     {
@@ -49,11 +54,12 @@ internal sealed class DecoderGraph
             graph.Input(DecoderNames.PastValue(layer), DataType.Float, "batch", kvHeads, "past_sequence", (long)headDim);
         }
 
-        var embedding = Weight("embed.weight");
+        // The float (or expanded) table first, outside any scope, as before resident weights: node names and order unchanged.
+        var embedding = residentEmbedding is null ? Weight("embed.weight") : null;
         using (graph.Scope(DecoderNames.Scopes.Positions)) idsShape = graph.Node("Shape", [inputIds]);
         string x;
         using (graph.Scope(DecoderNames.Scopes.Embed))
-            x = ops.Embed(embedding, inputIds);
+            x = embedding is null ? ResidentEmbedding.Lookup(graph, "embed.weight", residentEmbedding!, inputIds) : ops.Embed(embedding, inputIds);
         string normalized;
         if (Fused)
         {
@@ -69,8 +75,7 @@ internal sealed class DecoderGraph
         }
 
         using var head = graph.Scope(DecoderNames.Scopes.Head);
-        var output = arch.TieEmbeddings ? embedding : Weight("lm_head.weight");
-        var logits2d = ops.Linear(normalized, output);
+        var logits2d = Linear(normalized, arch.TieEmbeddings ? "embed.weight" : "lm_head.weight", null);
         var logitsShape = graph.Node("Concat", [idsShape, graph.Int64s(arch.VocabSize)], null, Attr.Int("axis", 0));
         graph.Output(ops.Reshape(logits2d, logitsShape), DecoderNames.Logits, DataType.Float, "batch", "sequence", (long)arch.VocabSize);
         return graph;
@@ -193,13 +198,20 @@ internal sealed class DecoderGraph
     /// </summary>
     private string Projection(string x, string weightName, bool bias = false)
     {
-        var projected = ops.Linear(x, Weight(weightName), bias ? Bias(weightName[..^"weight".Length] + "bias") : null);
+        var projected = Linear(x, weightName, bias ? Bias(weightName[..^"weight".Length] + "bias") : null);
         if (!model.LoraInputs) return projected;
         var shape = model.Weights[weightName].Shape;
         // In the projection's scope: the profiler charges the adapter's kernels to the projection they belong to.
         using var scope = graph.Scope(DecoderNames.Scopes.OfWeight(weightName));
         return LoraProjection.Apply(graph, x, projected, weightName, shape[0], shape[1]);
     }
+
+    /// <summary>One MatMulNBits over the resident compressed weight when its layout maps exactly (<see cref="NBitsLinear"/>), else Gemm over its float value.</summary>
+    private string Linear(string x, string weightName, string? bias) =>
+        weightName == "embed.weight" && residentEmbedding is { } table && bias is null ? ResidentEmbedding.Head(graph, x, weightName, table)
+        : model.Weights.TryGetValue(weightName, out var weight) && weight is UniformWeight u && NBitsLinear.ZeroPoints(u) is { } zeroPoints
+            ? NBitsLinear.Emit(graph, x, weightName, u, zeroPoints, bias)
+            : ops.Linear(x, Weight(weightName), bias);
 
     private readonly Dictionary<string, string> emitted = new(StringComparer.Ordinal);
 

@@ -40,6 +40,23 @@ public static class DecoderNames
             foreach (var projection in projections) yield return $"layers.{Layer(layer)}.{projection}.weight";
     }
 
+    /// <summary>ONNX Runtime's contrib ops the graph may use (com.microsoft domain, opset 1), and their initializers.</summary>
+    public static class Contrib
+    {
+        public const string Domain = "com.microsoft";
+        public const int Opset = 1;
+        /// <summary>x times a block-quantized weight (specs/onnx-export.md, "Resident compressed weights").</summary>
+        public const string MatMulNBits = "MatMulNBits";
+        /// <summary>The int8 embedding's lookup from its resident uint8 table (<c>N.nbits</c>, shared with a tied head's MatMulNBits).</summary>
+        public const string GatherBlockQuantized = "GatherBlockQuantized";
+        /// <summary>GatherBlockQuantized's scales [vocab, blocks, 1] (MatMulNBits' are [vocab, blocks]: one tensor cannot be both).</summary>
+        public static string GatherScales(string weight) => weight + ".gather_scales";
+        /// <summary>MatMulNBits' packed indices [N, blocks per row, block bytes]: the stored <c>N.indices</c> bytes as they are.</summary>
+        public static string NBitsWeight(string weight) => weight + ".nbits";
+        public static string NBitsScales(string weight) => weight + ".nbits_scales";
+        public static string NBitsZeroPoints(string weight) => weight + ".nbits_zero_points";
+    }
+
     /// <summary>Model metadata keys (ModelProto.metadata_props) the runtime reads back.</summary>
     public static class Metadata
     {

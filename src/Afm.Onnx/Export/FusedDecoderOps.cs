@@ -13,8 +13,6 @@ namespace Afm.Onnx.Export;
 /// </summary>
 internal sealed class FusedDecoderOps(OnnxGraphBuilder graph, DecoderOps ops, float normEpsilon)
 {
-    /// <summary>The operator set of GroupQueryAttention and SkipSimplifiedLayerNormalization (version 1 is the only one).</summary>
-    public const string MicrosoftDomain = "com.microsoft";
 
     /// <summary>
     /// Whether GroupQueryAttention applies RoPE itself (after QK-norm, which the graph applies to its inputs): its CPU kernel
@@ -37,7 +35,7 @@ internal sealed class FusedDecoderOps(OnnxGraphBuilder graph, DecoderOps ops, fl
         var normalized = graph.Fresh("SkipSimplifiedLayerNormalization");
         var sum = graph.Fresh("residual");
         // Outputs: output, mean (unused), inv_std_var (unused), input_skip_bias_sum.
-        graph.DomainNode(MicrosoftDomain, "SkipSimplifiedLayerNormalization", [x, skip, weight], [normalized, "", "", sum],
+        graph.DomainNode(DecoderNames.Contrib.Domain, "SkipSimplifiedLayerNormalization", [x, skip, weight], [normalized, "", "", sum],
             Attr.Float("epsilon", normEpsilon));
         return (normalized, sum);
     }
@@ -99,7 +97,7 @@ internal sealed class FusedDecoderOps(OnnxGraphBuilder graph, DecoderOps ops, fl
         string[] inputs = rotary is { } r
             ? [q, k, v, pastKey, pastValue, lengths.SeqlensK, lengths.Total, r.Cos, r.Sin]
             : [q, k, v, pastKey, pastValue, lengths.SeqlensK, lengths.Total];
-        graph.DomainNode(MicrosoftDomain, "GroupQueryAttention", inputs, [output, presentKey, presentValue],
+        graph.DomainNode(DecoderNames.Contrib.Domain, "GroupQueryAttention", inputs, [output, presentKey, presentValue],
             Attr.Int("num_heads", heads), Attr.Int("kv_num_heads", kvHeads), Attr.Int("do_rotary", rotary is null ? 0 : 1),
             Attr.Int("rotary_interleaved", 0), Attr.Float("scale", (float)(1.0 / Math.Sqrt(headDim))));
         return ops.Reshape(output, graph.Int64s(-1, heads * (long)headDim));

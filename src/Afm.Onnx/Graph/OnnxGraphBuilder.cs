@@ -130,6 +130,10 @@ public sealed class OnnxGraphBuilder
         return nodeOutputs;
     }
 
+    /// <summary>A node of operator set <paramref name="domain"/> (e.g. ONNX Runtime's com.microsoft) with one output.</summary>
+    public string DomainNode(string domain, string opType, IReadOnlyList<string> nodeInputs, string? output = null, params AttributeProto[] attributes) =>
+        DomainNode(domain, opType, nodeInputs, [output ?? Fresh(opType)], attributes)[0];
+
     /// <summary>A fresh value name with a readable prefix.</summary>
     public string Fresh(string prefix) => $"{prefix}_{counter++}";
 

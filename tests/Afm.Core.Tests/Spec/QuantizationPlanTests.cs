@@ -26,6 +26,7 @@ public sealed class QuantizationPlanTests
             (plan.Method, plan.Bits, plan.LowBits, plan.GroupSize, plan.LutType, plan.Embedding, plan.Importance));
         Assert.Null(plan.TargetBitsPerWeight);
         Assert.Equal(RoundingKind.Gptq, plan.Rounding);
+        Assert.Equal(RuntimeForm.Expand, plan.RuntimeForm);
         Assert.Equal((80, 0.02), (plan.TuningSteps, plan.TuningLearningRate));
     }
 
@@ -42,6 +43,15 @@ public sealed class QuantizationPlanTests
     {
         using var project = WithPlan("<QuantizationPlan Include=\"device\" Rounding=\"nearest\" />");
         Assert.Equal(RoundingKind.Nearest, project.Read().Spec!.Quantization!.Rounding);
+    }
+
+    [Fact]
+    public void Uniform_weights_can_be_made_resident_for_MatMulNBits()
+    {
+        using var project = WithPlan("<QuantizationPlan Include=\"device\" Method=\"uniform\" RuntimeForm=\"nbits\" Bits=\"4\" LowBits=\"2\" />");
+        var result = project.Read();
+        Assert.DoesNotContain(result.Diagnostics, d => d.Severity == Afm.Core.Diagnostics.DiagnosticSeverity.Error);
+        Assert.Equal(RuntimeForm.NBits, result.Spec!.Quantization!.RuntimeForm);
     }
 
     [Fact]
@@ -63,6 +73,11 @@ public sealed class QuantizationPlanTests
     [InlineData("Override=\"layers.0.*:4\"", "AFM4007", "Override=")]
     [InlineData("Rounding=\"awq\"", "AFM4011", "Rounding=")]
     [InlineData("Device=\"phone\"", "AFM4008", "Device=")]
+    [InlineData("RuntimeForm=\"resident\"", "AFM1030", "RuntimeForm=")]
+    [InlineData("RuntimeForm=\"nbits\"", "AFM4300", "RuntimeForm=")]
+    [InlineData("Method=\"uniform\" RuntimeForm=\"nbits\" Bits=\"3\"", "AFM4301", "Bits=")]
+    [InlineData("Method=\"uniform\" RuntimeForm=\"nbits\" LowBits=\"1\"", "AFM4301", "LowBits=")]
+    [InlineData("Method=\"uniform\" RuntimeForm=\"nbits\" Override=\"lm_head=6\"", "AFM4301", "Override=")]
     [InlineData("Bits=\"9\"", "AFM1003", "Bits=")]
     [InlineData("TuningSteps=\"-1\"", "AFM1003", "TuningSteps=")]
     [InlineData("TuningLearningRate=\"0\"", "AFM1003", "TuningLearningRate=")]

@@ -102,6 +102,9 @@ internal static class DiagnosticCodes
     // AFM4009 (latency/energy budgets not applied) is retired: the allocator applies them now.
     public const string DeviceBudgetWithoutDevice = "AFM4010";
     public const string UnknownRounding = "AFM4011";
+    public const string UnknownRuntimeForm = "AFM1030";
+    public const string RuntimeFormNeedsUniform = "AFM4300";
+    public const string RuntimeFormBits = "AFM4301";
 
     // 50xx: device profiles (51xx are raised by the profile stage, see specs/profiling.md).
     public const string DeviceProfileIncomplete = "AFM5001";

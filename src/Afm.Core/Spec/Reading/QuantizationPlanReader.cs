@@ -18,7 +18,7 @@ internal static class QuantizationPlanReader
     [
         "Method", "Bits", "LowBits", "GroupSize", "LutType", "Embedding", "Importance", "TargetBitsPerWeight",
         "MaxWeightBytes", "MaxLatencyMs", "MaxEnergyMj", "Device", "Override", "KeepFloat", "CalibrationSequences",
-        "KMeansIterations", "Rounding", "TuningSteps", "TuningLearningRate",
+        "KMeansIterations", "Rounding", "TuningSteps", "TuningLearningRate", "RuntimeForm",
     ];
 
     private static readonly (Func<double, bool>, string) BitsRange = (v => v >= 1 && v <= 8, "between 1 and 8");
@@ -48,6 +48,10 @@ internal static class QuantizationPlanReader
             ("fisher", ImportanceKind.Fisher), ("none", ImportanceKind.None));
         var rounding = context.Choice(item, "Rounding", RoundingKind.Gptq, DiagnosticCodes.UnknownRounding,
             ("gptq", RoundingKind.Gptq), ("nearest", RoundingKind.Nearest));
+        var runtimeForm = context.Choice(item, "RuntimeForm", RuntimeForm.Expand, DiagnosticCodes.UnknownRuntimeForm,
+            ("expand", RuntimeForm.Expand), ("nbits", RuntimeForm.NBits));
+        var overrides = item.Get("Override") is { } o ? ReadOverrides(context, o) : [];
+        if (runtimeForm == RuntimeForm.NBits && !CheckNBits(context, item, method, bits, lowBits, overrides)) runtimeForm = null;
         var target = item.Get("TargetBitsPerWeight") is { } t ? context.Double(t, SpecContext.Positive) : null;
         var maxBytes = item.Get("MaxWeightBytes") is { } mb ? context.Long(mb, SpecContext.Positive) : null;
         var maxLatency = item.Get("MaxLatencyMs") is { } ml ? context.Double(ml, SpecContext.Positive) : null;
@@ -61,7 +65,6 @@ internal static class QuantizationPlanReader
         if (device is { } d && !context.Items("DeviceProfile").Any(p => string.Equals(p.Include, d.Text, StringComparison.OrdinalIgnoreCase)))
             context.Error(DiagnosticCodes.UnknownDevice, d.Location,
                 $"{d.What} is '{d.Text}', but no <DeviceProfile Include=\"{d.Text}\"> is declared. Declare the device or remove Device.");
-        var overrides = item.Get("Override") is { } o ? ReadOverrides(context, o) : [];
         var keepFloat = item.Get("KeepFloat") is { } k
             ? k.Text.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToList() : [];
         var calibration = item.Get("CalibrationSequences") is { } c ? context.Int(c, SpecContext.Positive) : DefaultCalibrationSequences;
@@ -70,7 +73,7 @@ internal static class QuantizationPlanReader
         var tuningRate = item.Get("TuningLearningRate") is { } tl ? context.Double(tl, SpecContext.Positive) : DefaultTuningLearningRate;
 
         if (method is null || bits is null || lowBits is null || lowBits > bits || groupSize is null || lutType is null || embedding is null
-            || importance is null || rounding is null || overrides is null || calibration is null || iterations is null
+            || importance is null || rounding is null || runtimeForm is null || overrides is null || calibration is null || iterations is null
             || tuningSteps is null || tuningRate is null
             || (item.Has("TargetBitsPerWeight") && target is null) || (item.Has("MaxWeightBytes") && maxBytes is null)
             || ((item.Has("MaxLatencyMs") || item.Has("MaxEnergyMj")) && device is null)) return null;
@@ -85,6 +88,7 @@ internal static class QuantizationPlanReader
             Embedding = embedding.Value,
             Importance = importance.Value,
             Rounding = rounding.Value,
+            RuntimeForm = runtimeForm.Value,
             TargetBitsPerWeight = target,
             MaxWeightBytes = maxBytes,
             MaxLatencyMs = maxLatency,
@@ -102,6 +106,30 @@ internal static class QuantizationPlanReader
             MaxLatencyMsLocation = item.Get("MaxLatencyMs")?.Location,
             MaxEnergyMjLocation = item.Get("MaxEnergyMj")?.Location,
         };
+    }
+
+    /// <summary>
+    /// ONNX Runtime's MatMulNBits runs uniform blocks with integer zero points at 2, 4 or 8 bits only (its CPU kernel
+    /// refuses other widths), so RuntimeForm="nbits" needs Method="uniform" and every bits the plan can give a layer in that set.
+    /// </summary>
+    private static bool CheckNBits(SpecContext context, ItemView item, QuantizationMethod? method, int? bits, int? lowBits, IReadOnlyList<BitsOverride>? overrides)
+    {
+        var form = item.Get("RuntimeForm")!.Value;
+        if (method == QuantizationMethod.Palettize)
+        {
+            context.Error(DiagnosticCodes.RuntimeFormNeedsUniform, form.Location,
+                $"{form.What} is 'nbits', which runs uniform blocks with integer zero points (ONNX Runtime's MatMulNBits), but {item.Describe} palettizes. Write Method=\"uniform\", or RuntimeForm=\"expand\" to keep the palettes.");
+            return false;
+        }
+        var valid = true;
+        foreach (var (name, value) in new[] { ("Bits", bits), ("LowBits", lowBits) }.Concat(overrides?.Select(o => ("Override " + o.Pattern, (int?)o.Bits)) ?? []))
+            if (value is int v && v is not (2 or 4 or 8))
+            {
+                context.Error(DiagnosticCodes.RuntimeFormBits, (item.Get(name.StartsWith("Override", StringComparison.Ordinal) ? "Override" : name) ?? form).Location,
+                    $"{item.Describe} has RuntimeForm=\"nbits\", whose kernel (ONNX Runtime's MatMulNBits) runs 2-, 4- and 8-bit weights, but {name} gives {v} bits. Use 2, 4 or 8 bits, or RuntimeForm=\"expand\".");
+                valid = false;
+            }
+        return valid;
     }
 
     /// <summary><c>layers.0.*=4;lm_head=8</c>: layer-name patterns with the bits they force.</summary>

@@ -1,0 +1,112 @@
+using Afm.Compression.Quantizers;
+using Afm.Compression.Storage;
+using Afm.Onnx.Export;
+using Afm.Onnx.Graph;
+using Microsoft.ML.OnnxRuntime;
+using DataType = Afm.Onnx.Proto.TensorProto.Types.DataType;
+
+namespace Afm.Onnx.Tests;
+
+/// <summary>
+/// A uniform weight in the MatMulNBits layout (quantized by Afm.Compression, written to and read back from the weights
+/// file) runs in ONNX Runtime's own com.microsoft.MatMulNBits kernel as exactly the weight
+/// <see cref="QuantizedWeightsFile.Dequantize"/> gives: x = identity yields the dequantized weight bit for bit, and a random x
+/// yields x W^T within float32 accumulation error.
+/// </summary>
+public sealed class NBitsLinearTests : IDisposable
+{
+    private readonly string directory = Path.Combine(Path.GetTempPath(), "afm-onnx-tests", Guid.NewGuid().ToString("N")[..12]);
+
+    public static TheoryData<int, int, int, int> Layouts => new()
+    {
+        // bits, N (out), K (in), block: 37 rows and an odd number of blocks per row (odd zero-point packing), and blocks of 16 to 128.
+        { 4, 37, 48, 16 }, { 2, 37, 48, 16 }, { 8, 37, 48, 16 }, { 4, 21, 96, 32 }, { 2, 9, 192, 64 }, { 8, 5, 384, 128 }, { 4, 3, 640, 128 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Layouts))]
+    public void MatMulNBits_over_the_stored_bytes_reproduces_the_dequantized_weight_bit_for_bit(int bits, int n, int k, int block)
+    {
+        var (weight, expected) = Stored(bits, n, k, block);
+        var identity = new float[k * k];
+        for (int i = 0; i < k; i++) identity[i * k + i] = 1;
+
+        var actual = Run(weight, identity, k); // [K, N] = W^T
+        for (int row = 0; row < n; row++)
+            for (int col = 0; col < k; col++)
+                Assert.True(BitConverter.SingleToInt32Bits(expected[row * k + col]) == BitConverter.SingleToInt32Bits(actual[col * n + row]),
+                    $"w[{row},{col}]: dequantized {expected[row * k + col]:R}, MatMulNBits {actual[col * n + row]:R}");
+    }
+
+    [Theory]
+    [MemberData(nameof(Layouts))]
+    public void MatMulNBits_of_an_input_equals_the_input_times_the_dequantized_weight(int bits, int n, int k, int block)
+    {
+        var (weight, w) = Stored(bits, n, k, block);
+        const int rows = 3;
+        var x = CompressedWeightExpansionTests.RandomValues([rows, k], seed: bits * 31 + k);
+        var actual = Run(weight, x, rows);
+        for (int r = 0; r < rows; r++)
+            for (int o = 0; o < n; o++)
+            {
+                double sum = 0, magnitude = 0;
+                for (int i = 0; i < k; i++) { sum += (double)x[r * k + i] * w[o * k + i]; magnitude += Math.Abs((double)x[r * k + i] * w[o * k + i]); }
+                // float32 accumulation in any order: within K ulps of the sum of magnitudes.
+                Assert.True(Math.Abs(actual[r * n + o] - sum) <= k * magnitude * 6e-8 + 1e-9, $"y[{r},{o}] = {actual[r * n + o]:R}, expected {sum:R}");
+            }
+    }
+
+    [Fact]
+    public void A_uniform_weight_whose_blocks_cross_rows_is_not_mapped()
+    {
+        var values = CompressedWeightExpansionTests.RandomValues([8, 48], seed: 2);
+        var path = Write(UniformQuantizer.Quantize("layer.weight", [8, 48], values, 4, blockSize: 96));
+        Assert.Null(NBitsLinear.ZeroPoints(QuantizedSafeTensorsWeights.Load(MicroDecoder.Architecture(), path).Weights["layer.weight"]));
+    }
+
+    [Fact]
+    public void A_uniform_weight_with_a_fractional_zero_point_is_not_mapped()
+    {
+        var values = CompressedWeightExpansionTests.RandomValues([8, 32], seed: 4);
+        // Offsets at the block minimum: -offset/scale is almost never an integer.
+        var path = Write(UniformQuantizer.Quantize("layer.weight", [8, 32], values, 4, blockSize: 16));
+        Assert.Null(NBitsLinear.ZeroPoints(QuantizedSafeTensorsWeights.Load(MicroDecoder.Architecture(), path).Weights["layer.weight"]));
+    }
+
+    private (UniformWeight Weight, float[] Dequantized) Stored(int bits, int n, int k, int block)
+    {
+        var values = CompressedWeightExpansionTests.RandomValues([n, k], seed: bits * 1000 + k);
+        var path = Write(UniformQuantizer.QuantizeWithZeroPoints("layer.weight", [n, k], values, bits, block));
+        var weight = Assert.IsType<UniformWeight>(QuantizedSafeTensorsWeights.Load(MicroDecoder.Architecture(), path).Weights["layer.weight"]);
+        return (weight, QuantizedWeightsFile.Dequantize(path)["layer.weight"].Values);
+    }
+
+    private static float[] Run(UniformWeight weight, float[] x, int rows)
+    {
+        var graph = new OnnxGraphBuilder();
+        var input = graph.Input("x", DataType.Float, (long)rows, weight.Columns);
+        var zeroPoints = NBitsLinear.ZeroPoints(weight) ?? throw new InvalidOperationException("The layout does not map onto MatMulNBits.");
+        graph.Output(NBitsLinear.Emit(graph, input, "layer.weight", weight, zeroPoints, null), "y", DataType.Float, (long)rows, weight.Rows);
+        var model = new Proto.ModelProto { IrVersion = DecoderExporter.IrVersion, Graph = graph.Build("nbits") };
+        model.OpsetImport.Add(new Proto.OperatorSetIdProto { Domain = "", Version = DecoderExporter.Opset });
+        model.OpsetImport.Add(new Proto.OperatorSetIdProto { Domain = DecoderNames.Contrib.Domain, Version = DecoderNames.Contrib.Opset });
+        using var session = new InferenceSession(Google.Protobuf.MessageExtensions.ToByteArray(model));
+        using var value = OrtValue.CreateTensorValueFromMemory(x, [rows, weight.Columns]);
+        using var runOptions = new RunOptions();
+        using var outputs = session.Run(runOptions, ["x"], [value], ["y"]);
+        return outputs[0].GetTensorDataAsSpan<float>().ToArray();
+    }
+
+    private string Write(QuantizedTensor tensor)
+    {
+        Directory.CreateDirectory(directory);
+        var path = Path.Combine(directory, Guid.NewGuid().ToString("N")[..8] + ".safetensors");
+        QuantizedWeightsFile.Write(path, [tensor]);
+        return path;
+    }
+
+    public void Dispose()
+    {
+        try { Directory.Delete(directory, true); } catch (IOException) { }
+    }
+}
