@@ -76,6 +76,9 @@ public static class StageFingerprints
         Write(directory, "export-huggingface", new { spec.Name, spec.Version, spec.Architecture, baseModel, quantized = spec.Quantization is not null });
         Write(directory, "export-gguf", new { spec.Name, spec.Version, spec.Architecture, spec.Exports.GgufTypes, quantized = spec.Quantization is not null });
         Write(directory, "export-genai", new { spec.Architecture });
+        // The tasks and how they are read (their files, the graphs and the adapters are file inputs of the target); the seed
+        // draws the few-shot examples and the bootstrap resamples.
+        Write(directory, "evaluate", new { tasks = spec.EvalTasks.Select(t => t with { Location = null }), spec.Seed });
         WriteText(directory, "package", PortableSpec.Serialize(spec, SpecFile.Options));
     }
 

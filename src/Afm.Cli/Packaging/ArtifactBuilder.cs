@@ -21,6 +21,8 @@ public sealed record PackageInputs(ModelSpec Spec, string TokenizerDirectory, st
     public string? OnnxAdaptersDirectory { get; init; }
     /// <summary>Keep the sources of compiled entries (float weights beside quantized ones, adapter.safetensors beside .onnx_adapter); see <see cref="DeployLayout"/>.</summary>
     public bool Sources { get; init; }
+    /// <summary>Folder of the evaluate stage; when it holds a report, the evaluation report, table and chart are packaged.</summary>
+    public string? EvaluateDirectory { get; init; }
 }
 
 /// <summary>Collects the files of an artifact and writes its manifest over them.</summary>
@@ -64,6 +66,11 @@ public static class ArtifactBuilder
         if (adaptersExported)
             foreach (var file in Directory.EnumerateFiles(inputs.OnnxAdaptersDirectory!).Where(f => f.EndsWith(Afm.Onnx.Adapters.OnnxAdapterFormat.Extension, StringComparison.Ordinal) || f.EndsWith(".json", StringComparison.Ordinal) && Path.GetFileName(f) != "index.json"))
                 entries[ArtifactLayout.AdaptersFolder + Path.GetFileName(file)] = File.ReadAllBytes(file);
+
+        if (inputs.EvaluateDirectory is { Length: > 0 } evaluated && File.Exists(Path.Combine(evaluated, Commands.Evaluate.EvaluateCommand.ReportFile)))
+            foreach (var (entry, file) in new[] { (ArtifactLayout.EvaluationReport, Commands.Evaluate.EvaluateCommand.ReportFile),
+                         (ArtifactLayout.EvaluationReportMarkdown, Commands.Evaluate.EvaluateCommand.MarkdownFile), (ArtifactLayout.EvaluationChart, Commands.Evaluate.EvaluateCommand.ChartFile) })
+                entries[entry] = File.ReadAllBytes(Path.Combine(evaluated, file));
 
         var reportBytes = File.ReadAllBytes(Path.Combine(inputs.TrainDirectory, "report.json"));
         entries[ArtifactLayout.TrainingReport] = reportBytes;

@@ -33,4 +33,8 @@ public static class ArtifactLayout
     public const string AdaptersFolder = "adapters/";
     public const string AdaptersReport = "reports/adapters.json";
     public const string AdaptersReportMarkdown = "reports/adapters.md";
+    /// <summary>The evaluate stage's report: every EvalTask on every model variant (Afm.Evaluation), as JSON, Markdown and chart.</summary>
+    public const string EvaluationReport = "reports/evaluation.json";
+    public const string EvaluationReportMarkdown = "reports/evaluation.md";
+    public const string EvaluationChart = "reports/evaluation.png";
 }

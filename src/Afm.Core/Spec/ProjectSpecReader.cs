@@ -50,6 +50,7 @@ public static class ProjectSpecReader
         var teacher = TeacherReader.Read(context);
         var adapters = AdapterReader.Read(context, properties, stages.Select(s => s.Spec).ToList());
         var exports = ExportFormatsReader.Read(context);
+        var evalTasks = EvalTaskReader.Read(context, evalSets, adapters);
         ResourceCheck.Run(context, ModelShape(properties, tokenizer, stages), TrainingShapes(context, stages, adapters),
             corpora.Sum(c => c.Bytes), corpora.FirstOrDefault()?.Location ?? context.Locator.Project,
             machine ?? MachineCapacity.Of(context.Property("AfmIntermediateDirectory")?.Text ?? context.ProjectDirectory));
@@ -64,7 +65,7 @@ public static class ProjectSpecReader
         var spec = Assemble(snapshot, properties, tokenizer!, corpora, evalSets, stages.Select(s => s.Spec!).ToList());
         if (baseModel is not null)
             spec = spec with { Architecture = BaseModelReader.Architecture(baseModel, properties), BaseModel = baseModel.Spec };
-        return new SpecResult(cleaning.Apply(spec) with { Quantization = quantization, Devices = devices, Teacher = teacher, Adapters = adapters, Exports = exports }, context.Diagnostics);
+        return new SpecResult(cleaning.Apply(spec) with { Quantization = quantization, Devices = devices, Teacher = teacher, Adapters = adapters, Exports = exports, EvalTasks = evalTasks }, context.Diagnostics);
     }
 
     /// <summary>
