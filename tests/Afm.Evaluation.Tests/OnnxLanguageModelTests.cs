@@ -85,4 +85,14 @@ public class OnnxLanguageModelTests(MicroModel micro) : IClassFixture<MicroModel
         Assert.StartsWith(model.Generate("The kite", 3, []), longer);
         Assert.NotEqual(longer, model.Generate("The kite", 3, []));
     }
+
+    [Fact]
+    public void A_prompt_longer_than_the_context_keeps_its_last_tokens_and_still_generates()
+    {
+        var model = Model();
+        var tail = "Bo reads a green book by the lamp.";
+        var longPrompt = string.Join(" ", Enumerable.Repeat("Ada has a red kite and a blue boat.", 60)) + " " + tail;
+        Assert.True(micro.Tokenizer.Encode(longPrompt).Count > micro.Session.MaxSequenceLength);
+        Assert.False(string.IsNullOrEmpty(model.Generate(longPrompt, 4, [])));
+    }
 }

@@ -30,7 +30,8 @@ public static class EvaluationStage
         {
             using var session = new DecoderSession(graph.GraphPath, new RuntimeOptions { IntraOpThreads = spec.Threads });
             using var folder = AdapterFolder.Open(graph.AdaptersFolder);
-            using var adapters = folder is null ? AdapterSet.Empty : AdapterSet.Load(folder.Root, session.BaseSha256, session.GraphInputs);
+            using var loaded = folder is null ? null : AdapterSet.Load(folder.Root, session.BaseSha256, session.GraphInputs);
+            var adapters = loaded ?? AdapterSet.Empty;
             var recovery = spec.Adapters.Where(a => a.Kind == AdapterKind.AccuracyRecovery && adapters.Contains(a.Name)).Select(a => a.Name).ToList();
             foreach (var adapter in new string?[] { null }.Concat(recovery))
             {

@@ -29,10 +29,17 @@ public sealed class OnnxLanguageModel(DecoderSession session, AfmTokenizer token
 
     public double NegativeLogLikelihood(string text) => Score(tokenizer.EncodeSequence(text), 1);
 
+    /// <summary>
+    /// A prompt longer than the context leaves for the generation keeps its last tokens (as the harness's generate_until
+    /// cuts the context to the model length minus the tokens to generate); generation also ends at the context length.
+    /// </summary>
     public string Generate(string prompt, int maxTokens, IReadOnlyList<string> stop)
     {
+        var ids = generator.Tokenize(prompt);
+        int keep = Math.Max(1, session.MaxSequenceLength - maxTokens);
+        if (ids.Count > keep) ids = ids.Skip(ids.Count - keep).ToList();
         var options = new GenerationOptions { MaxTokens = maxTokens, Sampling = SamplingOptions.Greedy, StopSequences = stop, Adapter = adapter };
-        var chunks = generator.GenerateAsync(prompt, options).ToBlockingEnumerable();
+        var chunks = generator.GenerateAsync(ids, options).ToBlockingEnumerable();
         return string.Concat(chunks.Select(c => c.Text));
     }
 

@@ -46,7 +46,7 @@ internal static class EvaluateCommand
             }
             graphs.Add(new VariantGraph(isQuantized ? "quantized" : "float", Path.Combine(result.GetValue(export)!, ExportCommand.ModelFile),
                 result.GetValue(adapters) is { Length: > 0 } a ? a : null));
-            var report = EvaluationStage.Run(model, result.GetValue(tokenizer)!, graphs, CompilerOutput.Info);
+            var report = EvaluationStage.Run(model, result.GetValue(tokenizer)!, graphs, CompilerOutput.Progress);
             AtomicOutput.WriteFile(Path.Combine(outputDirectory, ChartFile), stream => stream.Write(EvaluationChart.RenderPng(report)));
             AtomicOutput.WriteAllTextIfChanged(Path.Combine(outputDirectory, MarkdownFile), EvaluationMarkdown.Render(report));
             // Last: the report is the target's declared output, so it exists only when everything beside it was written.
