@@ -80,6 +80,10 @@ public sealed class EvaluateStageTests
             Assert.True(acc.GetProperty("standardError").GetDouble() >= 0);
         }
         Assert.True(File.Exists(project.PathOf("baseline/evaluation.json")));
+        // The gate runs once against the baseline just written (as the quantization gate after an update), then nothing runs.
+        var gated = project.Build("-p:AfmPackageSources=true");
+        Assert.True(gated.ExitCode == 0, gated.ToString());
+        Assert.DoesNotMatch(new Regex(@"^\s*(progress: )?evaluate: ", RegexOptions.Multiline), gated.Output);
         var question = project.Build("-question", "-p:AfmPackageSources=true");
         Assert.True(question.ExitCode == 0, question.ToString());
 
