@@ -78,7 +78,8 @@ public static class StageFingerprints
         Write(directory, "export-genai", new { spec.Architecture });
         // The tasks and how they are read (their files, the graphs and the adapters are file inputs of the target); the seed
         // draws the few-shot examples and the bootstrap resamples.
-        Write(directory, "evaluate", new { tasks = spec.EvalTasks.Select(t => t with { Location = null }), spec.Seed });
+        // Tolerance only concerns the gate, which reads it from spec.json: editing it re-runs no evaluation.
+        Write(directory, "evaluate", new { tasks = spec.EvalTasks.Select(t => t with { Location = null, Tolerance = null }), spec.Seed });
         WriteText(directory, "package", PortableSpec.Serialize(spec, SpecFile.Options));
     }
 
