@@ -14,7 +14,6 @@ public static class EvaluationCodes
     public const string WrongFieldType = "AFM2403";
     public const string NoRecords = "AFM2404";
     public const string TooFewShots = "AFM2405";
-    public const string TooLongForContext = "AFM2406";
 
     public const string TaskDropped = "AFM4400";
     public const string BaselineUnreadable = "AFM4401";
