@@ -176,6 +176,8 @@ public sealed class AfmPackage : AfmSpecStageTask
     public string SigningCertificate { get; set; } = "";
     /// <summary>$(AfmSigningKey): the signing key's PEM when it is not in the certificate file.</summary>
     public string SigningKey { get; set; } = "";
+    /// <summary>Folder written by the evaluate stage (empty without EvalTask items).</summary>
+    public string EvaluateDirectory { get; set; } = "";
     protected override string Command => "package";
     protected override void AddStageArguments(ResponseFileBuilder arguments)
     {
@@ -190,5 +192,6 @@ public sealed class AfmPackage : AfmSpecStageTask
         if (PackageSources) arguments.Add("--sources", "true");
         if (!string.IsNullOrEmpty(SigningCertificate)) arguments.Add("--signing-certificate", SigningCertificate);
         if (!string.IsNullOrEmpty(SigningKey)) arguments.Add("--signing-key", SigningKey);
+        if (!string.IsNullOrEmpty(EvaluateDirectory)) arguments.Add("--evaluate", EvaluateDirectory);
     }
 }

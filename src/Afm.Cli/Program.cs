@@ -23,6 +23,8 @@ public static class Program
             AdaptersCommand.Create(),
             ExportCommand.Create(),
             ExportAdaptersCommand.Create(),
+            Commands.Evaluate.EvaluateCommand.Create(),
+            Commands.Evaluate.EvaluationBaselineCommand.Create(),
             Commands.Interchange.ExportGgufCommand.Create(),
             Commands.Interchange.ExportGenAICommand.Create(),
             ExportHuggingFaceCommand.Create(),

@@ -20,6 +20,8 @@ public sealed record PackageInputs(ModelSpec Spec, string TokenizerDirectory, st
     public string? OnnxAdaptersDirectory { get; init; }
     /// <summary>Keep the sources of compiled entries (float weights beside quantized ones, adapter.safetensors beside .onnx_adapter); see <see cref="DeployLayout"/>.</summary>
     public bool Sources { get; init; }
+    /// <summary>Folder of the evaluate stage; when it holds a report, the evaluation report, table and chart are packaged.</summary>
+    public string? EvaluateDirectory { get; init; }
 }
 
 /// <summary>Collects the files of an artifact and writes its manifest over them.</summary>
@@ -69,6 +71,11 @@ public static class ArtifactBuilder
         if (adaptersExported)
             foreach (var file in Directory.EnumerateFiles(inputs.OnnxAdaptersDirectory!).Where(f => f.EndsWith(Afm.Onnx.Adapters.OnnxAdapterFormat.Extension, StringComparison.Ordinal) || f.EndsWith(".json", StringComparison.Ordinal) && Path.GetFileName(f) != StageLayout.ExportAdapters.Index))
                 entries[ArtifactLayout.AdaptersFolder + Path.GetFileName(file)] = ArtifactEntry.FromFile(file);
+
+        if (inputs.EvaluateDirectory is { Length: > 0 } evaluated && File.Exists(Path.Combine(evaluated, StageLayout.Evaluate.Report)))
+            foreach (var (entry, file) in new[] { (ArtifactLayout.EvaluationReport, StageLayout.Evaluate.Report),
+                         (ArtifactLayout.EvaluationReportMarkdown, StageLayout.Evaluate.ReportMarkdown), (ArtifactLayout.EvaluationChart, StageLayout.Evaluate.Chart) })
+                entries[entry] = ArtifactEntry.FromFile(Path.Combine(evaluated, file));
 
         var reportPath = Path.Combine(inputs.TrainDirectory, StageLayout.Train.Report);
         entries[ArtifactLayout.TrainingReport] = ArtifactEntry.FromFile(reportPath);

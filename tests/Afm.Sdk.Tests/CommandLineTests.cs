@@ -54,6 +54,8 @@ public sealed partial class CommandLineTests : IDisposable
     [InlineData("adapters", "--out")]
     [InlineData("export", "--spec")]
     [InlineData("export-adapters", "--export")]
+    [InlineData("evaluate", "--export")]
+    [InlineData("evaluation-baseline", "--report")]
     [InlineData("package", "--out")]
     [InlineData("sample-data", "--out")]
     [InlineData("run", "--prompt")]

@@ -22,6 +22,7 @@ internal static class PackageCommand
         var sources = new Option<bool>("--sources") { Description = "Keep the sources of compiled entries: the float weights beside quantized ones, each adapter.safetensors beside its .onnx_adapter (MSBuild: AfmPackageSources=true)." };
         var signingCertificate = new Option<string?>("--signing-certificate") { Description = "A PEM file with the X.509 certificate (RSA or ECDSA) that signs manifest.json, and its key unless --signing-key is given (MSBuild: AfmSigningCertificate)." };
         var signingKey = new Option<string?>("--signing-key") { Description = "A PEM file with the signing certificate's private key, when it is not in the certificate file (MSBuild: AfmSigningKey)." };
+        var evaluate = new Option<string?>("--evaluate") { Description = "The folder written by `afm evaluate` (evaluation report); optional." };
         var output = StageOptions.Out("The .afmpkg file to write.");
         var command = new Command("package", "Assemble the model artifact with its manifest and reports.") { spec, tokenizer, data, train, export, quantize, output };
         command.Options.Add(profile);
@@ -30,6 +31,7 @@ internal static class PackageCommand
         command.Options.Add(sources);
         command.Options.Add(signingCertificate);
         command.Options.Add(signingKey);
+        command.Options.Add(evaluate);
         command.SetAction(result => CompilerRun.Guard(() =>
         {
             var model = SpecFile.Load(result.GetValue(spec)!);
@@ -41,6 +43,7 @@ internal static class PackageCommand
                 AdaptersDirectory = result.GetValue(adapters),
                 OnnxAdaptersDirectory = result.GetValue(onnxAdapters),
                 Sources = result.GetValue(sources),
+                EvaluateDirectory = result.GetValue(evaluate),
             };
             // Loaded before the build so a wrong certificate fails in a second, not after every entry was read.
             var signer = result.GetValue(signingCertificate) is { Length: > 0 } certificate ? SigningIdentity.Load(certificate, result.GetValue(signingKey) is { Length: > 0 } key ? key : null) : null;

@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Text.Json;
 using Afm.Cli.Compilation;
 using Afm.Compression.Reports;
-using Afm.Core.IO;
 
 namespace Afm.Cli.Commands;
 
@@ -24,24 +23,12 @@ internal static class QuantizationBaselineCommand
         command.SetAction(result => CompilerRun.Guard(() =>
         {
             string reportPath = result.GetValue(report)!, baselinePath = Path.GetFullPath(result.GetValue(baseline)!);
-            if (result.GetValue(update))
-            {
-                AtomicOutput.WriteAllTextIfChanged(baselinePath, File.ReadAllText(reportPath));
-                CompilerOutput.Progress($"quantization baseline: wrote {baselinePath}");
-                return 0;
-            }
-            var current = Load(reportPath)!;
-            var committed = File.Exists(baselinePath) ? Load(baselinePath) : null;
-            if (committed is null)
-            {
-                CompilerOutput.Report(BaselineGate.Missing(baselinePath));
-                return 1;
-            }
-            var problems = BaselineGate.Check(current, committed, baselinePath,
-                double.Parse(result.GetValue(bits)!, CultureInfo.InvariantCulture), double.Parse(result.GetValue(perplexity)!, CultureInfo.InvariantCulture));
-            foreach (var problem in problems) CompilerOutput.Report(problem);
-            if (problems.Count == 0) CompilerOutput.Progress($"quantization baseline: within tolerance of {baselinePath}");
-            return problems.Count == 0 ? 0 : 1;
+            return BaselineRun.Run("quantization", reportPath, baselinePath, result.GetValue(update),
+                () => Load(baselinePath) is { } committed
+                    ? BaselineGate.Check(Load(reportPath)!, committed, baselinePath,
+                        double.Parse(result.GetValue(bits)!, CultureInfo.InvariantCulture), double.Parse(result.GetValue(perplexity)!, CultureInfo.InvariantCulture))
+                    : null,
+                () => BaselineGate.Missing(baselinePath));
         }));
         return command;
     }

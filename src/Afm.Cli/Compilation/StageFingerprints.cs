@@ -77,6 +77,10 @@ public static class StageFingerprints
         Write(directory, StageLayout.ExportHuggingFace.Name, new { spec.Name, spec.Version, spec.Architecture, baseModel, quantized = spec.Quantization is not null });
         Write(directory, StageLayout.ExportGguf.Name, new { spec.Name, spec.Version, spec.Architecture, spec.Exports.GgufTypes, quantized = spec.Quantization is not null });
         Write(directory, StageLayout.ExportGenAI.Name, new { spec.Architecture });
+        // The tasks and how they are read (their files, the graphs and the adapters are file inputs of the target); the seed
+        // draws the few-shot examples and the bootstrap resamples.
+        // Tolerance only concerns the gate, which reads it from spec.json: editing it re-runs no evaluation.
+        Write(directory, StageLayout.Evaluate.Name, new { tasks = spec.EvalTasks.Select(t => t with { Location = null, Tolerance = null }), spec.Seed });
         WriteText(directory, StageLayout.Package.Name, PortableSpec.Serialize(spec, SpecFile.Options));
     }
 

@@ -43,4 +43,9 @@ public static class ArtifactLayout
     public static string ProfilePrefillChart(string device) => $"reports/profile-{device}-prefill.png";
     public static string ProfileDecodeChart(string device) => $"reports/profile-{device}-decode.png";
     public static string ProfilePage(string device) => $"reports/profile-{device}.html";
+
+    /// <summary>The evaluate stage's report: every EvalTask on every model variant (Afm.Evaluation), as JSON, Markdown and chart.</summary>
+    public const string EvaluationReport = "reports/evaluation.json";
+    public const string EvaluationReportMarkdown = "reports/evaluation.md";
+    public const string EvaluationChart = "reports/evaluation.png";
 }

@@ -153,6 +153,18 @@ public static class StageLayout
         public const string Name = "export-genai";
     }
 
+    /// <summary><c>afm evaluate</c> (target AfmEvaluate): every EvalTask on every model variant (Afm.Evaluation).</summary>
+    public static class Evaluate
+    {
+        public const string Name = "evaluate";
+        public const string Folder = Name + "/";
+        public const string Report = "evaluation.json";
+        public const string ReportMarkdown = "evaluation.md";
+        public const string Chart = "evaluation.png";
+        /// <summary>Touched when the report passed the evaluation baseline (the check's one Output).</summary>
+        public const string BaselineStamp = "baseline.stamp";
+    }
+
     public static class Package
     {
         public const string Name = "package";

@@ -53,6 +53,8 @@ public sealed record ModelSpec
     public ExportFormatsSpec Exports { get; init; } = new();
     /// <summary>The checkpoint the model starts from, or null: trained from scratch (specs/afmproj.md, BaseModel).</summary>
     public BaseModelSpec? BaseModel { get; init; }
+    /// <summary>The evaluate stage's benchmark tasks, in project order (specs/afmproj.md, EvalTask); empty: no evaluation.</summary>
+    public IReadOnlyList<EvalTaskSpec> EvalTasks { get; init; } = [];
 }
 
 /// <summary>How far the same-inputs-same-bytes promise reaches (specs/afmproj.md, AfmDeterminism).</summary>

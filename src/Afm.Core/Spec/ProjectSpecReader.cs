@@ -52,6 +52,7 @@ public static class ProjectSpecReader
         // Recovery adapters of a project without a stage train on the calibration data, as on a stage's.
         var adapters = AdapterReader.Read(context, properties, calibration is null ? stages.Select(s => s.Spec).ToList() : [calibration]);
         var exports = ExportFormatsReader.Read(context);
+        var evalTasks = EvalTaskReader.Read(context, evalSets, adapters);
         ResourceCheck.Run(context, ModelShape(properties, tokenizer, stages), TrainingShapes(context, stages, adapters),
             corpora.Sum(c => c.Bytes), corpora.FirstOrDefault()?.Location ?? context.Locator.Project,
             machine ?? MachineCapacity.Of(context.Property("AfmIntermediateDirectory")?.Text ?? context.ProjectDirectory));
@@ -63,7 +64,7 @@ public static class ProjectSpecReader
         var spec = Assemble(snapshot, properties, tokenizer!, corpora, evalSets, stages.Select(s => s.Spec!).ToList());
         if (baseModel is not null)
             spec = spec with { Architecture = BaseModelReader.Architecture(baseModel, properties), BaseModel = baseModel.Spec };
-        return new SpecResult(cleaning.Apply(spec) with { Quantization = quantization, Devices = devices, Teacher = teacher, Adapters = adapters, Exports = exports,
+        return new SpecResult(cleaning.Apply(spec) with { Quantization = quantization, Devices = devices, Teacher = teacher, Adapters = adapters, Exports = exports, EvalTasks = evalTasks,
             CalibrationData = calibration is null ? null : CalibrationDataReader.Sized(calibration, quantization, adapters) }, context.Diagnostics);
     }
 

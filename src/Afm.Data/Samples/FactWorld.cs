@@ -34,6 +34,24 @@ internal sealed class FactWorld
         return string.Join(' ', sentences);
     }
 
+    /// <summary>
+    /// One multiple-choice question per country, "The capital of X is" with four capitals of the world as choices (the
+    /// right one at a drawn position): the evaluate stage's sample task (specs/sample-data.md). Fields as the EvalTask
+    /// defaults: context, choices, label.
+    /// </summary>
+    public IEnumerable<(string Context, string[] Choices, int Label)> CapitalQuestions(SplitMix64 random)
+    {
+        foreach (var country in _countries)
+        {
+            var choices = new List<string> { country.Capital };
+            while (choices.Count < 4)
+                if (random.Pick(_countries).Capital is var other && !choices.Contains(other)) choices.Add(other);
+            int label = random.Next(4);
+            (choices[0], choices[label]) = (choices[label], choices[0]);
+            yield return ($"The capital of {country.Name} is", [.. choices], label);
+        }
+    }
+
     private static string Fact(ref SplitMix64 random, Country c) => random.Next(8) switch
     {
         0 => $"The capital of {c.Name} is {c.Capital}.",

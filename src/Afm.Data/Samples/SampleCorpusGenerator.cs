@@ -29,6 +29,7 @@ public static class SampleCorpusGenerator
 
         var files = new List<string>();
         var eval = new StringBuilder();
+        var summaries = new StringBuilder();
         foreach (var (name, count, make) in styles)
         {
             // One independent stream per style, so resizing one corpus leaves the others unchanged.
@@ -50,10 +51,18 @@ public static class SampleCorpusGenerator
                 if (!seen.Add(text))
                     continue;
                 eval.Append(Line(text, summary, name)).Append('\n');
+                if (summary is not null) summaries.Append(Line(text, summary, null)).Append('\n');
                 written++;
             }
         }
         files.Add(WriteFile(outputDirectory, "eval.jsonl", eval));
+        // Benchmark tasks for the evaluate stage: the held-out notifications as a generate task, and a multiple-choice
+        // question per country of the fact world (its own stream: the corpora do not change).
+        files.Add(WriteFile(outputDirectory, "task-summaries.jsonl", summaries));
+        var questions = new StringBuilder();
+        foreach (var (context, choices, label) in world.CapitalQuestions(new SplitMix64(options.Seed ^ StableHash.Of("sample", "task-capitals"))))
+            questions.Append(JsonSerializer.Serialize(new { context, choices, label }, SingleLine)).Append('\n');
+        files.Add(WriteFile(outputDirectory, "task-capitals.jsonl", questions));
         return files;
     }
 

@@ -19,8 +19,8 @@ internal static class FakeSdkEvaluation
         "AfmExportFormats", "AfmGgufTypes", "AfmOnnxOps",
     ];
 
-    private static readonly string[] ItemTypes = ["Tokenizer", "Corpus", "EvalSet", "TrainingStage", "DeviceProfile", "QuantizationPlan", "Adapter", "Teacher", "BaseModel"];
-    private static readonly string[] FileItemTypes = ["Corpus", "EvalSet"];
+    private static readonly string[] ItemTypes = ["Tokenizer", "Corpus", "EvalSet", "TrainingStage", "DeviceProfile", "QuantizationPlan", "Adapter", "Teacher", "BaseModel", "EvalTask"];
+    private static readonly string[] FileItemTypes = ["Corpus", "EvalSet", "EvalTask"];
     private static readonly string[] DataOwnerTypes = ["TrainingStage", "Adapter"];
     private static readonly string[] NotMetadata = ["Include", "Exclude", "Condition", "Remove", "Update"];
 

@@ -20,6 +20,8 @@ public sealed class SampleProjectTests
         Assert.Equal(["phone-npu"], spec.Devices.Select(d => d.Name));
         Assert.Equal([("recovery-r16", AdapterKind.AccuracyRecovery, (string?)null), ("summarize", AdapterKind.Feature, "recovery-r16")],
             spec.Adapters.Select(a => (a.Name, a.Kind, a.InitFrom)));
+        Assert.Equal([("capitals", EvalTaskKind.MultipleChoice, (string?)null), ("summaries", EvalTaskKind.Generate, "summarize"), ("heldout", EvalTaskKind.Perplexity, null)],
+            spec.EvalTasks.Select(t => (t.Name, t.Kind, t.Adapter)));
     }
 
     private static string SampleProject()

@@ -34,7 +34,7 @@ public sealed class SampleCorpusGeneratorTests
     {
         using var output = new TempDirectory();
         var files = SampleCorpusGenerator.Generate(output.Path, Small).Select(Path.GetFileName);
-        Assert.Equal(["stories.jsonl", "arithmetic.jsonl", "facts.jsonl", "notifications.jsonl", "eval.jsonl"], files);
+        Assert.Equal(["stories.jsonl", "arithmetic.jsonl", "facts.jsonl", "notifications.jsonl", "eval.jsonl", "task-summaries.jsonl", "task-capitals.jsonl"], files);
         Assert.Equal(Small.Stories, File.ReadAllLines(output.Combine("stories.jsonl")).Length);
         Assert.Equal(Small.Notifications, File.ReadAllLines(output.Combine("notifications.jsonl")).Length);
         Assert.Equal(4 * Small.EvalPerStyle, File.ReadAllLines(output.Combine("eval.jsonl")).Length);

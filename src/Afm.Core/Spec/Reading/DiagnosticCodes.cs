@@ -53,6 +53,16 @@ internal static class DiagnosticCodes
     // 135x: data-cleaning metadata of corpora and eval sets (DataCleaningReader).
     public const string InvalidNGramRange = "AFM1350";
 
+    // 1351-1379: EvalTask items (the evaluate stage; AFM240x are raised while reading their files).
+    public const string UnknownEvalTaskKind = "AFM1351";
+    public const string EvalTaskFileNotFound = "AFM1352";
+    public const string ShotsWithoutFewShotData = "AFM1353";
+    public const string EvalTaskAdapterUnknown = "AFM1354";
+    public const string EvalTaskMetadataNotForKind = "AFM1355";
+    public const string FewShotDataNotFound = "AFM1356";
+    public const string EvalTaskPatternMatchedNoFiles = "AFM1357";
+    public const string EvalTaskEvalSetUnknown = "AFM1358";
+
     // 14xx: training stages.
     public const string StageMissing = "AFM1401";
     public const string UnknownStageKind = "AFM1402";
