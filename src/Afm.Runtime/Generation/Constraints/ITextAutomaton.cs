@@ -14,4 +14,11 @@ public interface ITextAutomaton
 
     /// <summary>The fewest characters that complete the text from here.</summary>
     int CharactersToComplete { get; }
+
+    /// <summary>
+    /// The most one character can raise <see cref="CharactersToComplete"/> (a ',' in an object owes a key, a colon and a
+    /// value): far enough from the end of the budget, no token can owe more than remains, so the allowed tokens depend
+    /// on the state alone and a constraint may reuse them.
+    /// </summary>
+    int MaxRisePerCharacter { get; }
 }

@@ -44,6 +44,9 @@ public sealed record JsonState : ITextAutomaton
 
     public static JsonState Start(bool objectOnly) => new() { Position = Mode.Value, ObjectOnly = objectOnly };
 
+    /// <summary>',' in an object: from nothing owed to a key, a colon and a value ("":0).</summary>
+    public int MaxRisePerCharacter => 4;
+
     /// <summary>The text so far is one complete JSON value.</summary>
     public bool IsComplete => Position == Mode.Done || (Open is null && Position is Mode.Zero or Mode.Integer or Mode.Fraction or Mode.ExponentDigits);
 

@@ -28,7 +28,17 @@ public sealed record SchemaState : ITextAutomaton
     internal Stack? Goals { get; init; }
     internal int Whitespace { get; init; }
 
-    public static SchemaState Start(SchemaShape shape) => new() { Goals = new Stack(new Value(shape), null) };
+    public static SchemaState Start(SchemaShape shape) => new() { Goals = new Stack(new Value(shape), null), MaxRisePerCharacter = Math.Max(4, LongestItem(shape) + 1) };
+
+    /// <summary>A ',' in an array owes one more item: the shortest of the longest item shape; escapes and literals owe at most 4.</summary>
+    public int MaxRisePerCharacter { get; private init; }
+
+    private static int LongestItem(SchemaShape shape) => shape switch
+    {
+        ArrayShape a => Math.Max(a.Items.Shortest, LongestItem(a.Items)),
+        ObjectShape o => o.Properties.Count == 0 ? 0 : o.Properties.Max(p => LongestItem(p.Value)),
+        _ => 0,
+    };
 
     public bool IsComplete => Goals is null || (Goals is { Top: InNumber n, Rest: null } && Terminal(n.Mode));
 

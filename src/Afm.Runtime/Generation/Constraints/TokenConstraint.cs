@@ -17,16 +17,32 @@ public sealed class TokenConstraint(TokenTrie trie, int endOfDocumentId, ITextAu
     /// </summary>
     public int Mask(float[] logits, int tokensLeft)
     {
-        var allowed = new bool[logits.Length];
+        var allowed = Allowed(logits.Length, tokensLeft);
         int count = 0;
+        for (int id = 0; id < logits.Length; id++)
+            if (allowed[id]) count++;
+            else logits[id] = float.NegativeInfinity;
+        return count;
+    }
+
+    /// <summary>The allowed states' masks when the budget cannot bind, by state: decoding stays in few states (inside a
+    /// string most tokens leave the state as it was), so most steps reuse one. Bounded: a long generation visits many.</summary>
+    private readonly Dictionary<ITextAutomaton, bool[]> unbound = [];
+    private const int MaxCachedStates = 1024;
+
+    private bool[] Allowed(int vocabulary, int tokensLeft)
+    {
+        // Far from the end of the budget no token can owe more than remains: the mask depends on the state alone.
+        bool budgetBinds = tokensLeft - 1 < State.CharactersToComplete + State.MaxRisePerCharacter * trie.MaxTokenLength;
+        if (!budgetBinds && unbound.TryGetValue(State, out var cached) && cached.Length == vocabulary) return cached;
+        var allowed = new bool[vocabulary];
         if (State.IsComplete)
         {
-            if ((uint)endOfDocumentId < (uint)logits.Length) { allowed[endOfDocumentId] = true; count = 1; }
+            if ((uint)endOfDocumentId < (uint)vocabulary) allowed[endOfDocumentId] = true;
         }
-        else Visit(trie.Root, State, tokensLeft - 1, allowed, ref count);
-        for (int id = 0; id < logits.Length; id++)
-            if (!allowed[id]) logits[id] = float.NegativeInfinity;
-        return count;
+        else Visit(trie.Root, State, budgetBinds ? tokensLeft - 1 : int.MaxValue, allowed);
+        if (!budgetBinds && unbound.Count < MaxCachedStates) unbound[State] = allowed;
+        return allowed;
     }
 
     /// <summary>Follows the chosen token's text (the end-of-document token changes nothing).</summary>
@@ -37,15 +53,15 @@ public sealed class TokenConstraint(TokenTrie trie, int endOfDocumentId, ITextAu
         State = state;
     }
 
-    private static void Visit(TokenTrie.Node node, ITextAutomaton state, int tokensAfter, bool[] allowed, ref int count)
+    private static void Visit(TokenTrie.Node node, ITextAutomaton state, int tokensAfter, bool[] allowed)
     {
         foreach (var (c, child) in node.Children)
         {
             if (state.Advance(c) is not { } next) continue;
             if (child.Ids.Count > 0 && next.CharactersToComplete <= tokensAfter)
                 foreach (var id in child.Ids)
-                    if ((uint)id < (uint)allowed.Length && !allowed[id]) { allowed[id] = true; count++; }
-            Visit(child, next, tokensAfter, allowed, ref count);
+                    if ((uint)id < (uint)allowed.Length) allowed[id] = true;
+            Visit(child, next, tokensAfter, allowed);
         }
     }
 }

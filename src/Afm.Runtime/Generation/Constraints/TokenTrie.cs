@@ -18,6 +18,9 @@ public sealed class TokenTrie
 
     internal Node Root { get; } = new();
 
+    /// <summary>The most characters one token's text has.</summary>
+    public int MaxTokenLength { get; }
+
     public TokenTrie(AfmTokenizer tokenizer, TokenSuppression suppression)
     {
         var added = tokenizer.AddedTokens.Select(t => t.Id).ToHashSet();
@@ -26,6 +29,7 @@ public sealed class TokenTrie
             if (added.Contains(id) || suppression.IsSuppressed(id)) continue;
             var text = tokenizer.Decode([id]);
             if (text.Length == 0) continue;
+            MaxTokenLength = Math.Max(MaxTokenLength, text.Length);
             var node = Root;
             foreach (var c in text)
             {
