@@ -79,7 +79,7 @@ public static class QuantizationPipeline
             }
             candidates[layer.WeightName] = options;
             progress?.Invoke($"quantize: {layer.Name} " + string.Join(", ", options.Select(o => o.Key > 0
-                ? $"{o.Key} bits {o.Value.Item2:+0.0000;-0.0000}" : $"{Describe(o.Value.Item1)} {o.Value.Item2:+0.0000;-0.0000}")));
+                ? $"{o.Key} bits {SignedChange(o.Value.Item2)}" : $"{Describe(o.Value.Item1)} {SignedChange(o.Value.Item2)}")));
         }
 
         var allocatable = layers.Where(l => l.Role == LayerRole.Allocatable).ToList();
@@ -130,6 +130,13 @@ public static class QuantizationPipeline
     /// <summary>RoPE base and architecture travel with the weights, as in the float file.</summary>
     private static Dictionary<string, string> SafeTensorsMetadata(string weightsPath) =>
         Training.Checkpoints.SafeTensors.ReadMetadata(weightsPath);
+
+    /// <summary>
+    /// A loss change with its own sign and four decimals: "+0.0002", "-0.0000" for a decrease too small to show. A
+    /// two-section format string ("+0.0000;-0.0000") printed "-+0.0000" for a negative value that rounds to zero.
+    /// </summary>
+    internal static string SignedChange(double value) =>
+        (value < 0 ? "-" : "+") + Math.Abs(value).ToString("0.0000", System.Globalization.CultureInfo.InvariantCulture);
 
     internal static string Describe(QuantizedTensor tensor) => tensor switch
     {

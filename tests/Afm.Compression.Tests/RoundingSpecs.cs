@@ -118,3 +118,15 @@ public class RoundingSpecs
         Assert.Equal(0.5, refit[2], 12);
     }
 }
+
+public class ProgressFormatSpecs
+{
+    [Theory]
+    [InlineData(0.00016, "+0.0002")]
+    [InlineData(0.0, "+0.0000")]
+    [InlineData(0.00002, "+0.0000")]
+    [InlineData(-0.00001, "-0.0000")]
+    [InlineData(-0.0003, "-0.0003")]
+    public void A_loss_change_prints_its_own_sign_and_four_decimals(double change, string printed) =>
+        Assert.Equal(printed, QuantizationPipeline.SignedChange(change));
+}
