@@ -98,4 +98,11 @@ public sealed class JsonStateTests
     [Fact]
     public void Whitespace_runs_are_bounded() =>
         Assert.Null(Run("{" + new string(' ', JsonState.MaxWhitespace + 1)));
+
+    [Fact]
+    public void Containers_nest_no_deeper_than_System_Text_Jsons_default_limit()
+    {
+        Assert.NotNull(Run("{\"a\":" + new string('[', JsonState.MaxDepth - 1)));
+        Assert.Null(Run("{\"a\":" + new string('[', JsonState.MaxDepth)));
+    }
 }

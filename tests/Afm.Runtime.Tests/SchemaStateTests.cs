@@ -102,4 +102,18 @@ public sealed class SchemaStateTests
         using var document = JsonDocument.Parse(schema);
         Assert.Throws<SchemaException>(() => SchemaShape.Compile(document.RootElement));
     }
+
+    [Fact]
+    public void A_schema_with_thousands_of_properties_is_compared_and_measured_without_walking_recursively()
+    {
+        var properties = string.Join(",", Enumerable.Range(0, 20_000).Select(i => $"\"p{i}\":{{\"type\":\"integer\"}}"));
+        using var schema = JsonDocument.Parse("{\"type\":\"object\",\"properties\":{" + properties + "}}");
+        var shape = SchemaShape.Compile(schema.RootElement);
+        var a = SchemaState.Start(shape).Advance('{')!;
+        var b = SchemaState.Start(shape).Advance('{')!;
+        Assert.Equal(a, b);
+        Assert.Equal(a.GetHashCode(), b.GetHashCode());
+        Assert.Equal(shape.Shortest - 1, a.CharactersToComplete);
+        Assert.NotEqual(a, a.Advance('"'));
+    }
 }

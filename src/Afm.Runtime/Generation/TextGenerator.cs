@@ -28,7 +28,10 @@ public sealed class TextGenerator(DecoderSession session, AfmTokenizer tokenizer
     /// <summary>The ids no generation picks: the tokenizer's reserved padding (and any logit beyond its vocabulary).</summary>
     public TokenSuppression Suppression { get; } = TokenSuppression.ForTokenizer(tokenizer, session.VocabSize);
 
-    private readonly Lazy<Constraints.TokenTrie> trie = new(() => new Constraints.TokenTrie(tokenizer, TokenSuppression.ForTokenizer(tokenizer, session.VocabSize)));
+    /// <summary>The vocabulary's trie for constrained decoding, built by the first generation that needs one.</summary>
+    private Constraints.TokenTrie? trie;
+
+    private Constraints.TokenTrie Trie => LazyInitializer.EnsureInitialized(ref trie, () => new Constraints.TokenTrie(tokenizer, Suppression));
 
     /// <summary>The most UTF-8 bytes one token stands for: a prompt of B bytes has at least B / this many tokens.</summary>
     private readonly int maxTokenBytes = tokenizer.MaxTokenBytes;
@@ -107,7 +110,7 @@ public sealed class TextGenerator(DecoderSession session, AfmTokenizer tokenizer
         var adapter = options.Adapter is { } name ? adapters.Resolve(name, "afm").Handle : null;
         var sampler = new Sampler(options.Sampling, Suppression);
         var adjustment = new LogitAdjustment(options.Sampling);
-        var constraint = options.Constraint is { } start ? new Constraints.TokenConstraint(trie.Value, tokenizer.EndOfDocumentId, start) : null;
+        var constraint = options.Constraint is { } start ? new Constraints.TokenConstraint(Trie, tokenizer.EndOfDocumentId, start) : null;
         var stops = new StopSequenceMatcher(options.StopSequences);
         using var cache = session.NewCache();
 

@@ -32,6 +32,12 @@ public sealed record JsonState : ITextAutomaton
     }
 
     /// <summary>A persistent stack of open containers: true for an object, false for an array.</summary>
+    /// <summary>
+    /// Containers nest at most this deep (System.Text.Json's default limit): a model that opens '[' on every token would
+    /// otherwise grow the stack with the budget, and states are compared and hashed by value.
+    /// </summary>
+    public const int MaxDepth = 64;
+
     internal sealed record Frame(bool IsObject, Frame? Below, int Depth);
 
     internal Mode Position { get; init; }
@@ -145,6 +151,7 @@ public sealed record JsonState : ITextAutomaton
     private JsonState? BeginValue(char c)
     {
         if (ObjectOnly && Open is null && c != '{') return null;
+        if (c is '{' or '[' && (Open?.Depth ?? 0) >= MaxDepth) return null;
         return c switch
         {
             '{' => this with { Position = Mode.ObjectOpen, Open = new Frame(true, Open, (Open?.Depth ?? 0) + 1) },

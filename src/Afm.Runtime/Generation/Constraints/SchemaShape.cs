@@ -79,7 +79,8 @@ public abstract record SchemaShape
 
 public sealed record ObjectShape(IReadOnlyList<(string Key, SchemaShape Value)> Properties) : SchemaShape
 {
-    public override int Shortest => 2 + Properties.Sum(p => JsonSerializer.Serialize(p.Key).Length + 1 + p.Value.Shortest) + Math.Max(0, Properties.Count - 1);
+    /// <summary>Computed once: the automaton asks for it at every step, and a schema may have thousands of properties.</summary>
+    public override int Shortest { get; } = 2 + Properties.Sum(p => JsonSerializer.Serialize(p.Key).Length + 1 + p.Value.Shortest) + Math.Max(0, Properties.Count - 1);
 }
 
 public sealed record ArrayShape(SchemaShape Items) : SchemaShape
@@ -100,7 +101,7 @@ public sealed record NumberShape(bool Integer) : SchemaShape
 /// <summary>One of fixed JSON literals, none a prefix of another.</summary>
 public sealed record LiteralsShape(IReadOnlyList<string> Options) : SchemaShape
 {
-    public override int Shortest => Options.Min(o => o.Length);
+    public override int Shortest { get; } = Options.Min(o => o.Length);
 }
 
 /// <summary>A schema constrained decoding cannot enforce, with the path to the part at fault.</summary>

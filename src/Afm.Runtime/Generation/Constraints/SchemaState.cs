@@ -23,7 +23,37 @@ public sealed record SchemaState : ITextAutomaton
 
     internal enum NumberMode { Start, Minus, Zero, Integer, Dot, Fraction, Exponent, ExponentSign, ExponentDigits }
 
-    internal sealed record Stack(Goal Top, Stack? Rest);
+    /// <summary>
+    /// The goals, top first, each node knowing what it and those below it owe (so <see cref="CharactersToComplete"/> is
+    /// read, not summed, however many goals a wide schema pushes). Equality and hash walk the stack in a loop: the
+    /// generated record members recurse once per goal, which a schema with thousands of properties would overflow.
+    /// </summary>
+    internal sealed record Stack(Goal Top, Stack? Rest)
+    {
+        public int Owed { get; } = Cost(Top) + (Rest?.Owed ?? 0);
+
+        public int Count { get; } = 1 + (Rest?.Count ?? 0);
+
+        public bool Equals(Stack? other)
+        {
+            for (Stack? a = this, b = other; ; a = a.Rest, b = b.Rest)
+            {
+                if (ReferenceEquals(a, b)) return true;
+                if (a is null || b is null || a.Count != b.Count || a.Owed != b.Owed || !a.Top.Equals(b.Top)) return false;
+            }
+        }
+
+        /// <summary>The top few goals and the stack's size: enough to tell states apart, in constant time.</summary>
+        public override int GetHashCode()
+        {
+            var hash = new HashCode();
+            hash.Add(Count);
+            hash.Add(Owed);
+            int taken = 0;
+            for (var node = this; node is not null && taken < 8; node = node.Rest, taken++) hash.Add(node.Top);
+            return hash.ToHashCode();
+        }
+    }
 
     internal Stack? Goals { get; init; }
     internal int Whitespace { get; init; }
@@ -42,25 +72,19 @@ public sealed record SchemaState : ITextAutomaton
 
     public bool IsComplete => Goals is null || (Goals is { Top: InNumber n, Rest: null } && Terminal(n.Mode));
 
-    public int CharactersToComplete
+    public int CharactersToComplete => Goals?.Owed ?? 0;
+
+    /// <summary>The fewest characters <paramref name="goal"/> still owes.</summary>
+    private static int Cost(Goal goal) => goal switch
     {
-        get
-        {
-            int total = 0;
-            for (var goal = Goals; goal is not null; goal = goal.Rest)
-                total += goal.Top switch
-                {
-                    Exact e => e.Text.Length - e.At,
-                    Value v => v.Shape.Shortest,
-                    InString s => s.Pending switch { 0 => 1, -1 => 2, var hex => hex + 1 },
-                    InNumber n => Terminal(n.Mode) ? 0 : 1,
-                    OneOf o => o.Options.Min(x => x.Length) - o.At,
-                    ArrayRest => 1,
-                    _ => 0,
-                };
-            return total;
-        }
-    }
+        Exact e => e.Text.Length - e.At,
+        Value v => v.Shape.Shortest,
+        InString s => s.Pending switch { 0 => 1, -1 => 2, var hex => hex + 1 },
+        InNumber n => Terminal(n.Mode) ? 0 : 1,
+        OneOf o => o.Options.Min(x => x.Length) - o.At,
+        ArrayRest => 1,
+        _ => 0,
+    };
 
     ITextAutomaton? ITextAutomaton.Advance(char c) => Advance(c);
 
