@@ -50,7 +50,7 @@ internal sealed record BenchModel(string Name, ArchitectureSpec Architecture)
         var gguf = new Dictionary<GgmlType, string>();
         foreach (var type in new[] { GgmlType.F32, GgmlType.Q8_0, GgmlType.Q4_0 })
         {
-            gguf[type] = Path.Combine(folder, GgufNames.FileName(Name, type));
+            gguf[type] = Path.Combine(folder, GgufNames.FileName(Name, "0.0.0", type));
             GgufModelWriter.Write(gguf[type], model, vocabulary, new GgufModelInfo(Name, "0.0.0", "random weights (bench)"), type);
         }
         progress($"{Name}: GGUF files written");

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Afm.Core.Artifacts;
 using Afm.Core.Spec;
+using Afm.Training.Stages;
 
 namespace Afm.Packaging;
 
@@ -116,12 +117,11 @@ public static class ArtifactBuilder
         return stages;
     }
 
-    /// <summary>Every file of each adapter the report lists (adapter.safetensors, and what later stages put beside it) and the report.</summary>
+    /// <summary>Every file of each trained adapter (AdaptersStageOutput: adapter.safetensors, and what later stages put beside it) and the report.</summary>
     private static void AdapterEntries(SortedDictionary<string, ArtifactEntry> entries, string adaptersDirectory)
     {
-        var report = JsonSerializer.Deserialize<Afm.Training.Adapters.AdaptersReport>(File.ReadAllBytes(Path.Combine(adaptersDirectory, StageLayout.Adapters.Report)), SpecJson.Options)!;
-        foreach (var adapter in report.Adapters)
-            foreach (var file in Directory.EnumerateFiles(Path.Combine(adaptersDirectory, adapter.Name)).Order(StringComparer.Ordinal))
+        foreach (var adapter in Afm.Training.Adapters.AdaptersStageOutput.Adapters(adaptersDirectory))
+            foreach (var file in Directory.EnumerateFiles(adapter.Folder).Order(StringComparer.Ordinal))
                 if (Path.GetFileName(file) != Afm.Training.Adapters.AdaptersStage.ResultFile)
                     entries[$"{ArtifactLayout.AdaptersFolder}{adapter.Name}/{Path.GetFileName(file)}"] = ArtifactEntry.FromFile(file);
         entries[ArtifactLayout.AdaptersReport] = ArtifactEntry.FromFile(Path.Combine(adaptersDirectory, StageLayout.Adapters.Report));

@@ -19,7 +19,7 @@ public sealed class ExportedTokenizerPeerTests
     public void Llama_cpp_tokenizes_like_ours()
     {
         using var micro = MicroModel.Create();
-        var path = Path.Combine(micro.Folder, GgufNames.FileName("micro", GgmlType.F32));
+        var path = Path.Combine(micro.Folder, GgufNames.FileName("micro", "0.1.0", GgmlType.F32));
         GgufModelWriter.Write(path, micro.Export, micro.GgufTokenizer(), new GgufModelInfo("micro", "0.1.0", "test"), GgmlType.F32);
         var ours = micro.LoadTokenizer().Encode(Text);
         Assert.Contains(0, ours); // the special token is one id

@@ -85,7 +85,7 @@ public sealed class GgufLlamaCppTests
 
     private static string Write(MicroModel model, GgmlType type)
     {
-        var path = Path.Combine(model.Folder, GgufNames.FileName("micro", type));
+        var path = Path.Combine(model.Folder, GgufNames.FileName("micro", "0.1.0", type));
         GgufModelWriter.Write(path, model.Export, model.GgufTokenizer(), new GgufModelInfo("micro", "0.1.0", "float weights of a test model"), type);
         return path;
     }

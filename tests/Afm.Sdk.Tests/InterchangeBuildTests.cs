@@ -35,10 +35,10 @@ public sealed class InterchangeBuildTests
         Assert.Equal(trained, File.GetLastWriteTimeUtc(weights));
         Assert.Equal(exported, File.GetLastWriteTimeUtc(graph));
 
-        foreach (var file in new[] { "micro.f32.gguf", "micro.q8_0.gguf", "micro.recovery-r4.lora.gguf" })
+        foreach (var file in new[] { "micro.0.3.0.f32.gguf", "micro.0.3.0.q8_0.gguf", "micro.0.3.0.recovery-r4.lora.gguf" })
             Assert.Equal("GGUF", Encoding.ASCII.GetString(File.ReadAllBytes(project.PathOf("bin/Debug/" + file)), 0, 4));
-        Assert.False(File.Exists(project.PathOf("bin/Debug/micro.f16.gguf")));
-        var genai = project.PathOf("bin/Debug/micro.genai");
+        Assert.False(File.Exists(project.PathOf("bin/Debug/micro.0.3.0.f16.gguf")));
+        var genai = project.PathOf("bin/Debug/micro.0.3.0.genai");
         using var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(genai, "genai_config.json")));
         Assert.Equal("decoder", config.RootElement.GetProperty("model").GetProperty("type").GetString());
         Assert.Equal(File.ReadAllBytes(graph), File.ReadAllBytes(Path.Combine(genai, "model.onnx")));
@@ -73,7 +73,7 @@ public sealed class InterchangeBuildTests
         Assert.True(build.ExitCode == 0, build.ToString());
         Assert.Contains("weights of the quantize stage (plan 'device'), dequantized to float", build.Output);
         // general.description is in the file's metadata, where llama.cpp's tools show it.
-        var file = Encoding.UTF8.GetString(File.ReadAllBytes(project.PathOf("bin/Debug/micro.f32.gguf")));
+        var file = Encoding.UTF8.GetString(File.ReadAllBytes(project.PathOf("bin/Debug/micro.0.3.0.f32.gguf")));
         Assert.Contains("weights of the quantize stage (plan 'device'), dequantized to float", file);
     }
 

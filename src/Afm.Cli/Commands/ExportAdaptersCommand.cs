@@ -4,6 +4,7 @@ using Afm.Cli.Compilation;
 using Afm.Core.Diagnostics;
 using Afm.Core.IO;
 using Afm.Onnx.Adapters;
+using Afm.Training.Adapters;
 using Afm.Core.Artifacts;
 
 namespace Afm.Cli.Commands;
@@ -47,11 +48,9 @@ internal static class ExportAdaptersCommand
     private static List<(byte[] File, AdapterDescription Description)> Compile(string adaptersDirectory, ExportedBase baseGraph)
     {
         var compiled = new List<(byte[], AdapterDescription)>();
-        if (!Directory.Exists(adaptersDirectory)) return compiled;
-        foreach (var folder in Directory.EnumerateDirectories(adaptersDirectory).Order(StringComparer.Ordinal))
+        foreach (var trained in AdaptersStageOutput.Adapters(adaptersDirectory))
         {
-            var path = Path.Combine(folder, "adapter.safetensors");
-            if (!File.Exists(path)) continue;
+            var (folder, path) = (trained.Folder, trained.Weights);
             try
             {
                 var adapter = TrainedAdapter.Load(path);

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using Afm.Cli.Compilation;
 using Afm.Compression.Storage;
 using Afm.Core.Diagnostics;
@@ -68,13 +67,12 @@ internal static class ExportHuggingFaceCommand
         return 0;
     }
 
-    /// <summary>Every adapter the adapters stage's report lists, by the decoder's tensor names (adapter.safetensors, specs/adapters.md).</summary>
+    /// <summary>Every trained adapter (AdaptersStageOutput), by the decoder's tensor names (adapter.safetensors, specs/adapters.md).</summary>
     private static List<HfAdapter> Adapters(string directory)
     {
-        var report = JsonSerializer.Deserialize<Afm.Training.Adapters.AdaptersReport>(File.ReadAllBytes(Path.Combine(directory, StageLayout.Adapters.Report)), SpecFile.Options)!;
-        return report.Adapters.Select(adapter =>
+        return Afm.Training.Adapters.AdaptersStageOutput.Adapters(directory).Select(adapter =>
         {
-            var file = SafeTensorsFile.Read(Path.Combine(directory, adapter.Name, Afm.Training.Adapters.AdapterFile.FileName));
+            var file = SafeTensorsFile.Read(adapter.Weights);
             var tensors = file.Tensors.ToDictionary(t => t.Key,
                 t => (t.Value.Shape, System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(t.Value.Bytes.Span).ToArray()), StringComparer.Ordinal);
             return new HfAdapter(adapter.Name, int.Parse(file.Metadata["rank"], CultureInfo.InvariantCulture), tensors);

@@ -113,8 +113,16 @@ public static partial class GgufNames
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, null),
     };
 
-    /// <summary>The file name of a model exported as <paramref name="type"/>: <c>&lt;name&gt;.&lt;type&gt;.gguf</c>.</summary>
-    public static string FileName(string modelName, GgmlType type) => $"{modelName}.{TypeName(type)}.gguf";
+    /// <summary>
+    /// The file name of a model exported as <paramref name="type"/>: <c>&lt;name&gt;.&lt;version&gt;.&lt;type&gt;.gguf</c>, versioned
+    /// like the package (<c>&lt;name&gt;.&lt;version&gt;.afmpkg</c>) and every other format beside it, so two versions built
+    /// into one folder do not overwrite each other. The SDK declares the same names as the target's Outputs
+    /// (Afm.Interchange.targets).
+    /// </summary>
+    public static string FileName(string modelName, string version, GgmlType type) => $"{modelName}.{version}.{TypeName(type)}.gguf";
+
+    /// <summary>The file name of a LoRA adapter for llama.cpp: <c>&lt;name&gt;.&lt;version&gt;.&lt;adapter&gt;.lora.gguf</c>.</summary>
+    public static string AdapterFileName(string modelName, string version, string adapter) => $"{modelName}.{version}.{adapter}.lora.gguf";
 
     public static string TypeName(GgmlType type) => type switch
     {

@@ -21,7 +21,7 @@ internal static class ExportGenAICommand
         var export = StageOptions.Required("--export", "The export folder written by `afm export` (model.onnx).").ExistingDirectory();
         var onnxAdapters = new Option<string?>("--onnx-adapters") { Description = "The folder written by `afm export-adapters`; optional." };
         var tokenizer = StageOptions.Tokenizer();
-        var output = StageOptions.Out("The GenAI folder (bin/<Configuration>/<name>.genai).");
+        var output = StageOptions.Out("The GenAI folder (bin/<Configuration>/<name>.<version>.genai).");
         var command = new Command("export-genai", "Write the ONNX Runtime GenAI folder of the model.") { spec, export, onnxAdapters, tokenizer, output };
         command.SetAction(result => CompilerRun.Guard(() =>
         {

@@ -11,8 +11,8 @@ using Afm.Core.Artifacts;
 namespace Afm.Cli.Commands.Interchange;
 
 /// <summary>
-/// <c>afm export-gguf</c>: the model for llama.cpp (specs/gguf.md) beside the package: <c>&lt;name&gt;.&lt;type&gt;.gguf</c>
-/// for every type of AfmGgufTypes and <c>&lt;name&gt;.&lt;adapter&gt;.lora.gguf</c> for every trained adapter. The
+/// <c>afm export-gguf</c>: the model for llama.cpp (specs/gguf.md) beside the package: <c>&lt;name&gt;.&lt;version&gt;.&lt;type&gt;.gguf</c>
+/// for every type of AfmGgufTypes and <c>&lt;name&gt;.&lt;version&gt;.&lt;adapter&gt;.lora.gguf</c> for every trained adapter (GgufNames). The
 /// weights are the train stage's floats, or with <c>--quantize</c> the quantize stage's, dequantized (GGUF has no
 /// palettes; the file's own type then re-encodes them). Reads files only: no libtorch.
 /// </summary>
@@ -38,13 +38,13 @@ internal static class ExportGgufCommand
             foreach (var typeName in model.Exports.GgufTypes)
             {
                 var type = Enum.GetValues<GgmlType>().Single(t => GgufNames.TypeName(t) == typeName);
-                var path = Path.Combine(folder, GgufNames.FileName(model.Name, type));
+                var path = Path.Combine(folder, GgufNames.FileName(model.Name, model.Version, type));
                 GgufModelWriter.Write(path, weights, vocabulary, info, type);
                 CompilerOutput.Progress($"export-gguf: {Path.GetFullPath(path)} ({new FileInfo(path).Length:N0} bytes, {GgufArchitecture.For(model.Architecture).Name}, {source})");
             }
             foreach (var adapter in TrainedAdapters(result.GetValue(adapters)))
             {
-                var path = Path.Combine(folder, $"{model.Name}.{adapter.Name}.lora.gguf");
+                var path = Path.Combine(folder, GgufNames.AdapterFileName(model.Name, model.Version, adapter.Name));
                 GgufAdapterWriter.Write(path, model.Architecture, adapter);
                 CompilerOutput.Progress($"export-gguf: {Path.GetFullPath(path)} (LoRA rank {adapter.Rank})");
             }
@@ -81,11 +81,6 @@ internal static class ExportGgufCommand
         }
     }
 
-    private static IEnumerable<TrainedAdapter> TrainedAdapters(string? folder)
-    {
-        if (folder is not { Length: > 0 } || !Directory.Exists(folder)) yield break;
-        foreach (var directory in Directory.EnumerateDirectories(folder).Order(StringComparer.Ordinal))
-            if (File.Exists(Path.Combine(directory, "adapter.safetensors")))
-                yield return TrainedAdapter.Load(Path.Combine(directory, "adapter.safetensors"));
-    }
+    private static IEnumerable<TrainedAdapter> TrainedAdapters(string? folder) =>
+        Afm.Training.Adapters.AdaptersStageOutput.Adapters(folder).Select(a => TrainedAdapter.Load(a.Weights));
 }
