@@ -1,17 +1,12 @@
 using System.CommandLine;
 using Afm.Cli.Compilation;
-using Afm.Packaging;
-using Afm.Core.IO;
-using Afm.Data.Packing;
 using Afm.Training.Stages;
-using Afm.Core.Artifacts;
 
 namespace Afm.Cli.Commands;
 
 /// <summary>
-/// <c>afm train</c>: trains the project's stages in order. Checkpoints live in <c>&lt;out&gt;/checkpoints/</c>
-/// and survive a failed or killed build; the declared outputs (<c>model.safetensors</c>, <c>report.json</c>)
-/// are written last, atomically.
+/// <c>afm train</c>: the options of the train stage (Afm.Training's <c>TrainStage</c>), and the built teacher checked
+/// against this model's tokenizer (TeacherInputs).
 /// </summary>
 internal static class TrainCommand
 {
@@ -37,44 +32,7 @@ internal static class TrainCommand
         Func<Afm.Core.Spec.ModelSpec, Afm.Training.Distillation.TeacherSource?> resolveTeacher)
     {
         var spec = SpecFile.Load(specPath);
-        // A BaseModel is converted to the decoder's names first: the weights the stages continue from, or, without a
-        // stage, the model itself.
-        var baseWeights = spec.BaseModel is null ? null : BaseModelWeights.Convert(spec, Path.Combine(outputDirectory, StageLayout.Train.Checkpoints));
-        if (spec.TrainingStages.Count == 0)
-            return BaseModelWeights.WriteUntrained(spec, baseWeights!, outputDirectory);
-        var teacher = resolveTeacher(spec);
-        var index = DataIndex.Load(dataDirectory);
-        var opened = new List<IPackedSequences>();
-        try
-        {
-            IPackedSequences Open(string stage, string split)
-            {
-                // Masked (loss on response tokens only) for sft stages, plain for pretrain stages.
-                var sequences = LossMaskedSequences.Open(dataDirectory, stage, split);
-                opened.Add(sequences);
-                return sequences;
-            }
-
-            var training = Trainer.Train(spec, Open, Path.Combine(outputDirectory, StageLayout.Train.Checkpoints), CompilerOutput.Progress, teacher: teacher,
-                initialWeights: baseWeights);
-            var report = TrainingSummary.From(training, index);
-            CompilerOutput.Progress($"train: final validation loss {report.FinalValidationLoss:0.000} nats/token " +
-                $"(perplexity {Math.Exp(report.FinalValidationLoss):0.00}) vs unigram baseline {report.UnigramBaselineLoss:0.000} nats/token " +
-                $"of the validation data; {report.ParameterCount:N0} parameters");
-
-            AtomicOutput.WriteFile(Path.Combine(outputDirectory, StageLayout.Train.Weights), s =>
-            {
-                using var weights = File.OpenRead(training.FinalWeightsPath);
-                weights.CopyTo(s);
-            });
-            // Wall-clock numbers differ on every run, so they stay out of the report the artifact carries.
-            AtomicOutput.WriteAllText(Path.Combine(outputDirectory, "timings.json"), SpecFile.Serialize(training.Timings));
-            AtomicOutput.WriteAllText(Path.Combine(outputDirectory, StageLayout.Train.Report), SpecFile.Serialize(report));
-            return 0;
-        }
-        finally
-        {
-            foreach (var sequences in opened) (sequences as IDisposable)?.Dispose();
-        }
+        TrainStage.Run(spec, dataDirectory, outputDirectory, resolveTeacher(spec), CompilerOutput.Progress);
+        return 0;
     }
 }

@@ -71,6 +71,8 @@ public static class StageLayout
         public const string Folder = Name + "/";
         public const string Weights = "model.safetensors";
         public const string Report = "report.json";
+        /// <summary>Wall-clock times per training stage: they differ on every run, so they stay out of the report the artifact carries.</summary>
+        public const string Timings = "timings.json";
         /// <summary>One folder per training stage, from which a killed build resumes.</summary>
         public const string Checkpoints = "checkpoints/";
     }

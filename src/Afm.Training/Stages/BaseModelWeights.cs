@@ -1,33 +1,32 @@
-using Afm.Packaging;
 using Afm.Core.Diagnostics;
 using Afm.Core.IO;
 using Afm.Core.Spec;
 using Afm.Interchange.HuggingFace;
 using Afm.Core.Artifacts;
 
-namespace Afm.Cli.Compilation;
+namespace Afm.Training.Stages;
 
 /// <summary>
 /// The train stage's side of a BaseModel (specs/afmproj.md): the checkpoint converted to the decoder's tensor names as
 /// fp32 (<c>checkpoints/base/model.safetensors</c>, kept while the checkpoint's files are unchanged), which the first
 /// TrainingStage starts from, or which, without a stage, is the stage's model as it is.
 /// </summary>
-internal static class BaseModelWeights
+public static class BaseModelWeights
 {
     public const string Folder = "base";
 
     /// <summary>The converted weights' path, converting them unless the checkpoint is the one converted last time.</summary>
-    public static string Convert(ModelSpec spec, string checkpointDirectory)
+    public static string Convert(ModelSpec spec, string checkpointDirectory, Action<string> progress)
     {
         var baseModel = spec.BaseModel!;
         var folder = Path.Combine(checkpointDirectory, Folder);
         var weights = Path.Combine(folder, "model.safetensors");
         var stamp = Path.Combine(folder, "source.json");
         // What the converted file was made from: the checkpoint's content, its format's reader and the architecture.
-        var source = SpecFile.Serialize(new { baseModel.Format, Class = baseModel.Architecture, baseModel.Files, Decoder = spec.Architecture });
+        var source = SpecJson.Serialize(new { baseModel.Format, Class = baseModel.Architecture, baseModel.Files, Decoder = spec.Architecture });
         if (File.Exists(weights) && File.Exists(stamp) && File.ReadAllText(stamp) == source)
         {
-            CompilerOutput.Progress($"train: base model up to date ({weights})");
+            progress($"train: base model up to date ({weights})");
             return weights;
         }
         Directory.CreateDirectory(folder);
@@ -36,7 +35,7 @@ internal static class BaseModelWeights
         try
         {
             using var checkpoint = HfCheckpoint.Open(baseModel.Folder);
-            if (SpecFile.Serialize(checkpoint.Config.Architecture with { MaxSequenceLength = 0 }) != SpecFile.Serialize(spec.Architecture with { MaxSequenceLength = 0 }))
+            if (SpecJson.Serialize(checkpoint.Config.Architecture with { MaxSequenceLength = 0 }) != SpecJson.Serialize(spec.Architecture with { MaxSequenceLength = 0 }))
                 throw new BaseModelException(Afm.Interchange.InterchangeCodes.ConfigMalformed,
                     "config.json changed since the project was validated; build again.");
             checkpoint.WriteDecoderWeights(weights, DecoderWeightsMetadata.For(spec.Architecture, spec.Architecture.RopeBase));
@@ -48,12 +47,12 @@ internal static class BaseModelWeights
                 baseModel.Location ?? SourceLocation.FileOnly(spec.ProjectPath)));
         }
         AtomicOutput.WriteAllText(stamp, source);
-        CompilerOutput.Progress($"train: converted base model {baseModel.Architecture} to the decoder's names in {clock.Elapsed.TotalSeconds:0.0} s ({new FileInfo(weights).Length:N0} bytes fp32)");
+        progress($"train: converted base model {baseModel.Architecture} to the decoder's names in {clock.Elapsed.TotalSeconds:0.0} s ({new FileInfo(weights).Length:N0} bytes fp32)");
         return weights;
     }
 
     /// <summary>Without a TrainingStage: the base is the model. Its report has no stage and no validation loss (nothing was trained or held out).</summary>
-    public static int WriteUntrained(ModelSpec spec, string weights, string outputDirectory)
+    public static void WriteUntrained(ModelSpec spec, string weights, string outputDirectory, Action<string> progress)
     {
         AtomicOutput.WriteFile(Path.Combine(outputDirectory, StageLayout.Train.Weights), s =>
         {
@@ -62,9 +61,8 @@ internal static class BaseModelWeights
         });
         var parameters = SafeTensorsHeader.Read(weights).Tensors.Values.Sum(t => t.ElementCount);
         var report = new TrainingSummary { ParameterCount = parameters, FinalValidationLoss = double.NaN, UnigramBaselineLoss = double.NaN, Stages = [] };
-        AtomicOutput.WriteAllText(Path.Combine(outputDirectory, "timings.json"), SpecFile.Serialize(new Afm.Training.Stages.TrainingTimings { Stages = [] }));
-        AtomicOutput.WriteAllText(Path.Combine(outputDirectory, StageLayout.Train.Report), SpecFile.Serialize(report));
-        CompilerOutput.Progress($"train: no TrainingStage; the model is BaseModel {spec.BaseModel!.Architecture} as it is ({parameters:N0} parameters)");
-        return 0;
+        AtomicOutput.WriteAllText(Path.Combine(outputDirectory, StageLayout.Train.Timings), SpecJson.Serialize(new TrainingTimings { Stages = [] }));
+        AtomicOutput.WriteAllText(Path.Combine(outputDirectory, StageLayout.Train.Report), SpecJson.Serialize(report));
+        progress($"train: no TrainingStage; the model is BaseModel {spec.BaseModel!.Architecture} as it is ({parameters:N0} parameters)");
     }
 }

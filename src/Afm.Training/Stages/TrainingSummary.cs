@@ -1,7 +1,6 @@
 using Afm.Data.Packing;
-using Afm.Training.Stages;
 
-namespace Afm.Packaging;
+namespace Afm.Training.Stages;
 
 /// <summary>
 /// reports/training.json: the training report as the artifact carries it — per-stage curves and results,
