@@ -40,7 +40,12 @@ public class ZeroPointPaletteSpecs(ITestOutputHelper output)
     public void An_nbits_palettize_plan_keeps_every_table_a_zero_point_grid()
     {
         var plan = MicroModel.Plan(target: null) with { RuntimeForm = RuntimeForm.NBits };
-        var palettes = MicroModel.Quantize(plan).Weights.OfType<PalettizedTensor>().ToList();
+        var result = MicroModel.Quantize(plan);
+        var palettes = result.Weights.OfType<PalettizedTensor>().ToList();
+        // The report says so: every palette runs as MatMulNBits, the int8 embedding as GatherBlockQuantized, below float's bytes.
+        Assert.All(result.Report.Layers.Where(l => l.Format == "palettize"), l => Assert.Equal(RuntimeForms.MatMulNBits, l.RuntimeForm));
+        Assert.Equal(RuntimeForms.GatherBlockQuantized, result.Report.Layers.Single(l => l.Name == "embed").RuntimeForm);
+        Assert.InRange(result.Report.Totals.ResidentBytes, 1, result.Report.Totals.FloatBytes / 3);
         Assert.Equal(7 * MicroModel.Architecture.Layers, palettes.Count);
         Assert.All(palettes, p =>
         {

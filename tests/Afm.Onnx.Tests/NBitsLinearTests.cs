@@ -25,8 +25,8 @@ public sealed class NBitsLinearTests : IDisposable
 
     public static TheoryData<int, int, int, int> Palettes => new()
     {
-        // bits, N (out), K (in), rows per table: a last group of fewer rows, and blocks of 16 (K 48), 32 (K 96) and 128 (K 384, 640).
-        { 4, 37, 48, 16 }, { 2, 37, 96, 8 }, { 8, 5, 384, 4 }, { 4, 21, 640, 16 }, { 2, 3, 384, 1 },
+        // bits, N (out), K (in), rows per table: a last group of fewer rows, and blocks of 16 (K 48), 32 (K 96), 128 (K 384, 640), 256 (K 768).
+        { 4, 37, 48, 16 }, { 2, 37, 96, 8 }, { 8, 5, 384, 4 }, { 4, 21, 640, 16 }, { 2, 3, 384, 1 }, { 4, 6, 768, 4 }, { 2, 5, 768, 2 },
     };
 
     [Theory]

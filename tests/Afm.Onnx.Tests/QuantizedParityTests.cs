@@ -62,6 +62,35 @@ public sealed class QuantizedParityTests : IDisposable
             || n.Output.Contains("embed.weight"));
     }
 
+    /// <summary>
+    /// The quantization report's runtime form of each weight (Afm.Compression's RuntimeForms, decided from the stored arrays) is
+    /// what the exporter emits, and its resident bytes are those of the weight's MatMulNBits/GatherBlockQuantized initializers.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void The_reported_runtime_form_of_every_weight_is_the_one_the_exported_graph_runs(bool tied)
+    {
+        var architecture = MicroDecoder.Architecture(tied: tied);
+        var path = Quantize(architecture, directory, nbits: true);
+        var forms = RuntimeForms.Of(QuantizedWeightsFile.Read(path).Weights, tied);
+        var graph = Proto.ModelProto.Parser.ParseFrom(DecoderExporter.Export(QuantizedSafeTensorsWeights.Load(architecture, path), "test")).Graph;
+        foreach (var (name, residency) in forms)
+        {
+            string nbits = DecoderNames.Contrib.NBitsWeight(name);
+            var reads = graph.Node.Where(n => n.Input.Contains(nbits)).Select(n => n.OpType).ToHashSet();
+            string expected = reads.Contains("GatherBlockQuantized") ? RuntimeForms.GatherBlockQuantized
+                : reads.Contains("MatMulNBits") ? RuntimeForms.MatMulNBits
+                : graph.Initializer.Any(t => t.Name == name && t.DataType == (int)Proto.TensorProto.Types.DataType.Float) ? RuntimeForms.Float
+                : RuntimeForms.Expand;
+            Assert.True(expected == residency.Form, $"{name}: reported {residency.Form}, the graph runs {expected}");
+            if (expected is RuntimeForms.MatMulNBits or RuntimeForms.GatherBlockQuantized)
+                Assert.Equal(graph.Initializer.Where(t => t.Name.StartsWith(name + ".nbits", StringComparison.Ordinal) || t.Name.StartsWith(name + ".gather", StringComparison.Ordinal))
+                    .Sum(t => (long)t.RawData.Length + 4L * t.FloatData.Count), residency.Bytes);
+        }
+        Assert.Contains(forms.Values, f => f.Form == RuntimeForms.Expand);
+    }
+
     private void AssertParity(ArchitectureSpec architecture, Expansion expansion, bool nbits = false)
     {
         var path = Quantize(architecture, directory, nbits);

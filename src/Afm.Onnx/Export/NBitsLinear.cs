@@ -53,10 +53,8 @@ internal static class NBitsLinear
     {
         if (p.Shape.Length != 2 || p.Bits is not (2 or 4 or 8) || p.LutScale is not null) return null;
         if (p.Lut.LongLength != p.Groups * p.Entries * 2 || p.PackedIndices.LongLength != p.ElementCount * p.Bits / 8) return null;
-        int block = 0;
-        for (int candidate = 128; candidate >= 16 && block == 0; candidate /= 2)
-            if (p.Columns % candidate == 0) block = candidate;
-        if (block == 0) return null;
+        // Every block of a row shares its group's grid: the largest block MLAS runs (256) keeps the fewest scales resident.
+        if (ResidentEmbedding.BlockSize(p.Columns) is not int block) return null;
         var table = MemoryMarshal.Cast<byte, Half>(p.Lut.AsSpan());
         long blocksPerRow = p.Columns / block;
         var scales = new float[p.Rows * blocksPerRow];
