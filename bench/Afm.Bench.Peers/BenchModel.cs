@@ -55,8 +55,13 @@ internal sealed record BenchModel(string Name, ArchitectureSpec Architecture)
         }
         progress($"{Name}: GGUF files written");
         long matrixBytes = model.Weights.Values.Where(w => w.Shape.Length == 2).Sum(w => w.ElementCount * 4);
-        // RuntimeForm="nbits": every projection 4-bit; then gate_proj at 2 bits, the issue's ~3.7 bits per weight.
-        var nbits = new List<Resident> { NBits(model, folder, "nbits4", _ => 4), NBits(model, folder, "nbits-mixed", n => n.Contains("gate_proj", StringComparison.Ordinal) ? 2 : 4) };
+        // RuntimeForm="nbits": every projection 4-bit; then gate_proj at 2 bits, the issue's ~3.7 bits per weight; then every
+        // projection a 4-bit palette of zero-point tables (Method="palettize" RuntimeForm="nbits").
+        var nbits = new List<Resident>
+        {
+            NBits(model, folder, "nbits4", _ => 4), NBits(model, folder, "nbits-mixed", n => n.Contains("gate_proj", StringComparison.Ordinal) ? 2 : 4),
+            NBits(model, folder, "zp-palette4", _ => 4, palette: true, threads),
+        };
         progress($"{Name}: MatMulNBits graphs written ({string.Join(", ", nbits.Select(n => $"{n.BitsPerWeight:F2}"))} bits per weight)");
         return new Files(floatOnnx, palettizedOnnx, genai, gguf, matrixBytes, bits, nbits);
     }
@@ -120,10 +125,10 @@ internal sealed record BenchModel(string Name, ArchitectureSpec Architecture)
 
     /// <summary>
     /// The RuntimeForm="nbits" storage: projections uniform with integer zero points in blocks along the row (as the quantize
-    /// stage lays them, nearest rounding), int8 per-channel embedding resident too (GatherBlockQuantized, and 8-bit
-    /// MatMulNBits as the tied output over the same table).
+    /// stage lays them, nearest rounding), or palettes of zero-point tables (groups of 16 rows) with <paramref name="palette"/>;
+    /// int8 per-channel embedding resident too (GatherBlockQuantized, and 8-bit MatMulNBits as the tied output over the same table).
     /// </summary>
-    private Resident NBits(DecoderModel model, string folder, string label, Func<string, int> bitsOf)
+    private Resident NBits(DecoderModel model, string folder, string label, Func<string, int> bitsOf, bool palette = false, int threads = 1)
     {
         var tensors = new List<QuantizedTensor>();
         foreach (var (name, weight) in model.Weights)
@@ -132,15 +137,19 @@ internal sealed record BenchModel(string Name, ArchitectureSpec Architecture)
             int bits = bitsOf(name);
             tensors.Add(weight.Shape.Length != 2 ? new FloatTensor(name, weight.Shape, values)
                 : name == "embed.weight" ? Int8ChannelQuantizer.Quantize(name, weight.Shape, values)
+                : palette ? Palettizer.Palettize(name, weight.Shape, values, null, bits, 16, LutType.Fp16, seed: 1, maxIterations: 10, threads, zeroPointTables: true)
                 : UniformQuantizer.QuantizeWithZeroPoints(name, weight.Shape, values, bits, UniformQuantizer.ZeroPointBlockSize(weight.Shape[1], 16, bits)!.Value));
         }
         var stored = Path.Combine(folder, label + ".safetensors");
         QuantizedWeightsFile.Write(stored, tensors);
         var path = Path.Combine(folder, label + ".onnx");
         File.WriteAllBytes(path, DecoderExporter.Export(QuantizedSafeTensorsWeights.Load(Architecture, stored) with { LoraInputs = false }, "bench"));
-        var projections = tensors.OfType<UniformTensor>().ToList();
-        // A step reads every projection's stored bytes (MatMulNBits' scales as float32: 2 more bytes a block) and the int8 output matrix.
-        long bytes = projections.Sum(t => t.StorageBytes + 2 * t.Blocks) + Architecture.VocabSize * (long)Architecture.ModelDim;
+        var resident = RuntimeForms.Of(tensors, Architecture.TieEmbeddings);
+        var projections = tensors.Where(t => resident[t.Name].Form == RuntimeForms.MatMulNBits).ToList();
+        if (projections.Count != tensors.Count(t => t.Shape.Length == 2 && t.Name != "embed.weight"))
+            throw new InvalidOperationException($"{label}: not every projection runs as MatMulNBits.");
+        // A step reads every projection's resident bytes (packed indices, float32 scales, zero points) and the int8 output matrix.
+        long bytes = projections.Sum(t => resident[t.Name].Bytes) + Architecture.VocabSize * (long)Architecture.ModelDim;
         return new Resident(label, path, 8.0 * projections.Sum(t => t.StorageBytes) / projections.Sum(t => t.Count), bytes);
     }
 

@@ -35,6 +35,7 @@ try
             ("ours (ORT)", $"palettized graph ({files.PalettizedBitsPerWeight:F2} bpw, expanded at load)", files.FloatMatrixBytes, () => Runtimes.Ours(files.PalettizedOnnx, tokens, threads)),
             ("ours (ORT)", $"MatMulNBits graph, 4-bit ({files.NBits[0].BitsPerWeight:F2} bpw projections, int8 embedding)", files.NBits[0].BytesPerToken, () => Runtimes.Ours(files.NBits[0].Onnx, tokens, threads)),
             ("ours (ORT)", $"MatMulNBits graph, 4-bit + 2-bit gate ({files.NBits[1].BitsPerWeight:F2} bpw projections, int8 embedding)", files.NBits[1].BytesPerToken, () => Runtimes.Ours(files.NBits[1].Onnx, tokens, threads)),
+            ("ours (ORT)", $"MatMulNBits graph, 4-bit zero-point palettes ({files.NBits[2].BitsPerWeight:F2} bpw projections stored, int8 embedding)", files.NBits[2].BytesPerToken, () => Runtimes.Ours(files.NBits[2].Onnx, tokens, threads)),
             ("ONNX Runtime GenAI", "float32 graph", files.FloatMatrixBytes, () => Runtimes.GenAI(files.GenAIFolder, tokens, threads)),
         };
         foreach (var (type, path) in files.Gguf)
@@ -52,12 +53,28 @@ try
         Console.WriteLine("| --- | --- | --- | --- | --- | --- |");
         foreach (var (runtime, weights, bytes, m) in rows)
             Console.WriteLine($"| {runtime} | {weights} | {bytes / 1048576.0:F1} MiB | {m.TokensPerSecond:F1} | {m.PeakRssBytes / 1048576.0:F0} MiB | {bytes * m.TokensPerSecond / bandwidth:P0} |");
+        Acceptance(model.Name, rows[0].M, rows.Skip(2).Take(3).Select(r => (r.Weights, r.BytesPerToken, r.M)).ToList(),
+            rows.Single(r => r.Weights == "GGUF Q4_0").M, bandwidth);
     }
     return 0;
 }
 finally
 {
     if (Directory.Exists(work)) Directory.Delete(work, recursive: true);
+}
+
+// Issue #23's acceptance rows, each a ratio of two runs of this process: peak RSS of a compressed artifact at most 0.35x the
+// float one's, decode at least the float graph's and llama.cpp Q4_0's, and the share of the bandwidth roofline.
+static void Acceptance(string model, Measurement float32, IReadOnlyList<(string Weights, long BytesPerToken, Measurement M)> compressed, Measurement q40, double bandwidth)
+{
+    Console.WriteLine();
+    Console.WriteLine($"Acceptance ({model}; float32 graph {float32.PeakRssBytes / 1048576.0:F0} MiB peak, {float32.TokensPerSecond:F1} tokens/s; llama.cpp Q4_0 {q40.TokensPerSecond:F1} tokens/s):");
+    Console.WriteLine("| ours | peak RSS / float (<= 0.35) | decode / float (>= 1) | decode / llama.cpp Q4_0 (>= 1) | share of the bandwidth roofline |");
+    Console.WriteLine("| --- | --- | --- | --- | --- |");
+    foreach (var (weights, bytes, m) in compressed)
+        Console.WriteLine($"| {weights} | {(double)m.PeakRssBytes / float32.PeakRssBytes:F2} | {m.TokensPerSecond / float32.TokensPerSecond:F2} | " +
+            $"{m.TokensPerSecond / q40.TokensPerSecond:F2} | {bytes * m.TokensPerSecond / bandwidth:P0} |");
+    Console.WriteLine($"load average after {model}: {File.ReadAllText("/proc/loadavg").Trim()}");
 }
 
 // Every matrix a decode step reads in full: all 2-D tensors, the embedding only when it is also the output (tied).

@@ -17,7 +17,8 @@ public sealed class LayerQuantizer(QuantizationPlanSpec plan, long seed, int thr
         LayerRole.Int8Embedding => Int8ChannelQuantizer.Quantize(layer.WeightName, layer.Shape, values),
         _ => plan.Method == QuantizationMethod.Palettize
             ? Palettizer.Palettize(layer.WeightName, layer.Shape, values, importance?.GetValueOrDefault(layer.WeightName),
-                bits ?? throw new ArgumentNullException(nameof(bits)), plan.GroupSize, plan.LutType, seed, plan.KMeansIterations, threads, Hessian(layer))
+                bits ?? throw new ArgumentNullException(nameof(bits)), plan.GroupSize, plan.LutType, seed, plan.KMeansIterations, threads, Hessian(layer),
+                zeroPointTables: plan.RuntimeForm == RuntimeForm.NBits && NBitsBlockSize(layer, values.LongLength / layer.Shape[0], bits.Value) > 0)
             : plan.RuntimeForm == RuntimeForm.NBits
                 ? UniformQuantizer.QuantizeWithZeroPoints(layer.WeightName, layer.Shape, values, bits ?? throw new ArgumentNullException(nameof(bits)),
                     NBitsBlockSize(layer, values.LongLength / layer.Shape[0], bits.Value), Hessian(layer), threads)
@@ -25,7 +26,10 @@ public sealed class LayerQuantizer(QuantizationPlanSpec plan, long seed, int thr
                     UniformQuantizer.EqualOverheadBlockSize(values.LongLength / layer.Shape[0], plan.GroupSize, bits.Value), Hessian(layer), threads),
     };
 
-    /// <summary>Error AFM4302 when no MatMulNBits block (a power of two of at least 16) tiles the layer's rows.</summary>
+    /// <summary>
+    /// Error AFM4302 when no MatMulNBits block (a power of two of at least 16) tiles the layer's rows. A palettized layer
+    /// is checked too: its tables are one grid per group of rows, which MatMulNBits repeats in every block of the row.
+    /// </summary>
     private int NBitsBlockSize(LayerPlan layer, long columns, int bits) =>
         UniformQuantizer.ZeroPointBlockSize(columns, plan.GroupSize, bits) ?? throw new Afm.Core.Diagnostics.DiagnosticException(
             new Afm.Core.Diagnostics.Diagnostic(Afm.Core.Diagnostics.DiagnosticSeverity.Error, ErrorNoNBitsBlock,

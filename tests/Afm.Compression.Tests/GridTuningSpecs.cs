@@ -13,14 +13,14 @@ public class GridTuningSpecs
     private const double Rate = 0.02;
 
     /// <summary>Every projection of the micro model at 2 bits (large errors), nearest rounding, and the int8 embedding.</summary>
-    private static List<QuantizedTensor> Quantized(bool uniform, bool zeroPoints = false)
+    private static List<QuantizedTensor> Quantized(bool uniform, bool zeroPoints = false, bool zeroPointTables = false)
     {
         using var model = Trainer.LoadModel(MicroModel.Architecture, MicroModel.WeightsPath);
         return ModelWeights.Read(model).Where(w => w.Shape.Length == 2).Select(w => w.Name == "embed.weight"
             ? (QuantizedTensor)Int8ChannelQuantizer.Quantize(w.Name, w.Shape, w.Values)
             : zeroPoints ? UniformQuantizer.QuantizeWithZeroPoints(w.Name, w.Shape, w.Values, 2, UniformQuantizer.ZeroPointBlockSize(w.Shape[1], 16, 2)!.Value)
             : uniform ? UniformQuantizer.Quantize(w.Name, w.Shape, w.Values, 2, UniformQuantizer.EqualOverheadBlockSize(w.Shape[1], 16, 2))
-            : Palettizer.Palettize(w.Name, w.Shape, w.Values, null, 2, 16, LutType.Fp16, 5, 30)).ToList();
+            : Palettizer.Palettize(w.Name, w.Shape, w.Values, null, 2, 16, LutType.Fp16, 5, 30, zeroPointTables: zeroPointTables)).ToList();
     }
 
     private static (IReadOnlyList<QuantizedTensor> Tuned, double Before, double After) Tune(List<QuantizedTensor> quantized, int steps = Steps)
@@ -93,6 +93,23 @@ public class GridTuningSpecs
             Assert.NotEqual(q.Scale, t.Scale);
             for (int b = 0; b < t.Blocks; b++)
                 Assert.Equal(ZeroPointGrid.ZeroPoint(q.Scale[b], q.Offset[b], 2), ZeroPointGrid.ZeroPoint(t.Scale[b], t.Offset[b], 2));
+        }
+    }
+
+    [Fact]
+    public void Tuned_zero_point_tables_bring_the_model_closer_to_float_and_stay_zero_point_grids()
+    {
+        var quantized = Quantized(uniform: false, zeroPointTables: true);
+        var (tuned, before, after) = Tune(quantized);
+        Assert.True(after < 0.8 * before, $"held-out KL {after} after tuning vs {before} before");
+        foreach (var (q, t) in quantized.OfType<PalettizedTensor>().Zip(tuned.OfType<PalettizedTensor>()))
+        {
+            Assert.True(t.ZeroPointTables);
+            Assert.Equal(q.Indices, t.Indices);
+            Assert.NotEqual(q.Lut, t.Lut);
+            for (int g = 0; g < t.Groups; g++)
+                Assert.Equal(ZeroPointPalette.Of(q.Lut.AsSpan(g * q.Entries, q.Entries))!.Value.ZeroPoint,
+                    ZeroPointPalette.Of(t.Lut.AsSpan(g * t.Entries, t.Entries))?.ZeroPoint);
         }
     }
 

@@ -72,6 +72,9 @@ public sealed class CompressedWeightExpansionTests : IDisposable
             "int8-per-channel" => Int8ChannelQuantizer.Quantize(name, shape, values),
             // The MatMulNBits layout: blocks of 16 along each row, integer zero points (RuntimeForm="nbits").
             _ when form.StartsWith("nbits", StringComparison.Ordinal) => UniformQuantizer.QuantizeWithZeroPoints(name, shape, values, bits, blockSize: 16),
+            // A palette of zero-point tables (RuntimeForm="nbits" with Method="palettize"): MatMulNBits runs it too.
+            _ when form.StartsWith("zp-palette", StringComparison.Ordinal) => Palettizer.Palettize(name, shape, values, null, bits, groupSize: 8, LutType.Fp16,
+                seed: 5, maxIterations: 10, zeroPointTables: true),
             _ when form.StartsWith("uniform", StringComparison.Ordinal) => UniformQuantizer.Quantize(name, shape, values, bits, blockSize: 29),
             _ => Palettizer.Palettize(name, shape, values, null, bits, groupSize: 8,
                 form.Contains("int8-lut", StringComparison.Ordinal) ? LutType.Int8 : LutType.Fp16, seed: 5, maxIterations: 10),

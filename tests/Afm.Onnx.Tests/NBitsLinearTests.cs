@@ -8,8 +8,8 @@ using DataType = Afm.Onnx.Proto.TensorProto.Types.DataType;
 namespace Afm.Onnx.Tests;
 
 /// <summary>
-/// A uniform weight in the MatMulNBits layout (quantized by Afm.Compression, written to and read back from the weights
-/// file) runs in ONNX Runtime's own com.microsoft.MatMulNBits kernel as exactly the weight
+/// A uniform weight in the MatMulNBits layout, and a palette of zero-point tables (quantized by Afm.Compression, written to
+/// and read back from the weights file), run in ONNX Runtime's own com.microsoft.MatMulNBits kernel as exactly the weight
 /// <see cref="QuantizedWeightsFile.Dequantize"/> gives: x = identity yields the dequantized weight bit for bit, and a random x
 /// yields x W^T within float32 accumulation error.
 /// </summary>
@@ -23,11 +23,38 @@ public sealed class NBitsLinearTests : IDisposable
         { 4, 37, 48, 16 }, { 2, 37, 48, 16 }, { 8, 37, 48, 16 }, { 4, 21, 96, 32 }, { 2, 9, 192, 64 }, { 8, 5, 384, 128 }, { 4, 3, 640, 128 },
     };
 
+    public static TheoryData<int, int, int, int> Palettes => new()
+    {
+        // bits, N (out), K (in), rows per table: a last group of fewer rows, and blocks of 16 (K 48), 32 (K 96), 128 (K 384, 640), 256 (K 768).
+        { 4, 37, 48, 16 }, { 2, 37, 96, 8 }, { 8, 5, 384, 4 }, { 4, 21, 640, 16 }, { 2, 3, 384, 1 }, { 4, 6, 768, 4 }, { 2, 5, 768, 2 },
+    };
+
     [Theory]
     [MemberData(nameof(Layouts))]
-    public void MatMulNBits_over_the_stored_bytes_reproduces_the_dequantized_weight_bit_for_bit(int bits, int n, int k, int block)
+    public void MatMulNBits_over_the_stored_bytes_reproduces_the_dequantized_weight_bit_for_bit(int bits, int n, int k, int block) =>
+        AssertIdentityReproduces(Stored(bits, n, k, block), n, k);
+
+    [Theory]
+    [MemberData(nameof(Palettes))]
+    public void MatMulNBits_over_a_zero_point_palette_reproduces_the_dequantized_weight_bit_for_bit(int bits, int n, int k, int groupSize) =>
+        AssertIdentityReproduces(StoredPalette(bits, n, k, groupSize), n, k);
+
+    [Theory]
+    [MemberData(nameof(Palettes))]
+    public void MatMulNBits_over_a_zero_point_palette_of_an_input_equals_the_input_times_the_dequantized_weight(int bits, int n, int k, int groupSize) =>
+        AssertProduct(StoredPalette(bits, n, k, groupSize), n, k, bits);
+
+    [Fact]
+    public void A_k_means_palette_is_not_mapped()
     {
-        var (weight, expected) = Stored(bits, n, k, block);
+        var values = CompressedWeightExpansionTests.RandomValues([8, 32], seed: 6);
+        var path = Write(Palettizer.Palettize("layer.weight", [8, 32], values, null, 4, 4, Afm.Core.Spec.LutType.Fp16, seed: 1, maxIterations: 30));
+        Assert.Null(NBitsLinear.Of(QuantizedSafeTensorsWeights.Load(MicroDecoder.Architecture(), path).Weights["layer.weight"]));
+    }
+
+    private static void AssertIdentityReproduces((ExportWeight Weight, float[] Dequantized) stored, int n, int k)
+    {
+        var (weight, expected) = stored;
         var identity = new float[k * k];
         for (int i = 0; i < k; i++) identity[i * k + i] = 1;
 
@@ -40,9 +67,12 @@ public sealed class NBitsLinearTests : IDisposable
 
     [Theory]
     [MemberData(nameof(Layouts))]
-    public void MatMulNBits_of_an_input_equals_the_input_times_the_dequantized_weight(int bits, int n, int k, int block)
+    public void MatMulNBits_of_an_input_equals_the_input_times_the_dequantized_weight(int bits, int n, int k, int block) =>
+        AssertProduct(Stored(bits, n, k, block), n, k, bits);
+
+    private static void AssertProduct((ExportWeight Weight, float[] Dequantized) stored, int n, int k, int bits)
     {
-        var (weight, w) = Stored(bits, n, k, block);
+        var (weight, w) = stored;
         const int rows = 3;
         var x = CompressedWeightExpansionTests.RandomValues([rows, k], seed: bits * 31 + k);
         var actual = Run(weight, x, rows);
@@ -61,7 +91,7 @@ public sealed class NBitsLinearTests : IDisposable
     {
         var values = CompressedWeightExpansionTests.RandomValues([8, 48], seed: 2);
         var path = Write(UniformQuantizer.Quantize("layer.weight", [8, 48], values, 4, blockSize: 96));
-        Assert.Null(NBitsLinear.ZeroPoints(QuantizedSafeTensorsWeights.Load(MicroDecoder.Architecture(), path).Weights["layer.weight"]));
+        Assert.Null(NBitsLinear.Of(QuantizedSafeTensorsWeights.Load(MicroDecoder.Architecture(), path).Weights["layer.weight"]));
     }
 
     [Fact]
@@ -70,10 +100,20 @@ public sealed class NBitsLinearTests : IDisposable
         var values = CompressedWeightExpansionTests.RandomValues([8, 32], seed: 4);
         // Offsets at the block minimum: -offset/scale is almost never an integer.
         var path = Write(UniformQuantizer.Quantize("layer.weight", [8, 32], values, 4, blockSize: 16));
-        Assert.Null(NBitsLinear.ZeroPoints(QuantizedSafeTensorsWeights.Load(MicroDecoder.Architecture(), path).Weights["layer.weight"]));
+        Assert.Null(NBitsLinear.Of(QuantizedSafeTensorsWeights.Load(MicroDecoder.Architecture(), path).Weights["layer.weight"]));
     }
 
-    private (UniformWeight Weight, float[] Dequantized) Stored(int bits, int n, int k, int block)
+    private (ExportWeight Weight, float[] Dequantized) StoredPalette(int bits, int n, int k, int groupSize)
+    {
+        var values = CompressedWeightExpansionTests.RandomValues([n, k], seed: bits * 1000 + k + groupSize);
+        var palette = Palettizer.Palettize("layer.weight", [n, k], values, null, bits, groupSize, Afm.Core.Spec.LutType.Fp16, seed: 1, maxIterations: 30,
+            zeroPointTables: true);
+        var path = Write(palette);
+        var weight = Assert.IsType<PalettizedWeight>(QuantizedSafeTensorsWeights.Load(MicroDecoder.Architecture(), path).Weights["layer.weight"]);
+        return (weight, QuantizedWeightsFile.Dequantize(path)["layer.weight"].Values);
+    }
+
+    private (ExportWeight Weight, float[] Dequantized) Stored(int bits, int n, int k, int block)
     {
         var values = CompressedWeightExpansionTests.RandomValues([n, k], seed: bits * 1000 + k);
         var path = Write(UniformQuantizer.QuantizeWithZeroPoints("layer.weight", [n, k], values, bits, block));
@@ -81,12 +121,12 @@ public sealed class NBitsLinearTests : IDisposable
         return (weight, QuantizedWeightsFile.Dequantize(path)["layer.weight"].Values);
     }
 
-    private static float[] Run(UniformWeight weight, float[] x, int rows)
+    private static float[] Run(ExportWeight weight, float[] x, int rows)
     {
         var graph = new OnnxGraphBuilder();
         var input = graph.Input("x", DataType.Float, (long)rows, weight.Columns);
-        var zeroPoints = NBitsLinear.ZeroPoints(weight) ?? throw new InvalidOperationException("The layout does not map onto MatMulNBits.");
-        graph.Output(NBitsLinear.Emit(graph, input, "layer.weight", weight, zeroPoints, null), "y", DataType.Float, (long)rows, weight.Rows);
+        var layout = NBitsLinear.Of(weight) ?? throw new InvalidOperationException("The layout does not map onto MatMulNBits.");
+        graph.Output(NBitsLinear.Emit(graph, input, "layer.weight", weight, layout, null), "y", DataType.Float, (long)rows, weight.Rows);
         var model = new Proto.ModelProto { IrVersion = DecoderExporter.IrVersion, Graph = graph.Build("nbits") };
         model.OpsetImport.Add(new Proto.OperatorSetIdProto { Domain = "", Version = DecoderExporter.Opset });
         model.OpsetImport.Add(new Proto.OperatorSetIdProto { Domain = DecoderNames.Contrib.Domain, Version = DecoderNames.Contrib.Opset });

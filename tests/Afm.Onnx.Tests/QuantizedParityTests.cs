@@ -43,7 +43,8 @@ public sealed class QuantizedParityTests : IDisposable
     }
 
     /// <summary>
-    /// Uniform layers in the MatMulNBits layout run as MatMulNBits over their resident bytes, and the int8 embedding as
+    /// Uniform layers in the MatMulNBits layout and palettes of zero-point tables run as MatMulNBits over their resident
+    /// bytes, and the int8 embedding as
     /// GatherBlockQuantized (and, tied, 8-bit MatMulNBits) over one uint8 table, with the same logits.
     /// </summary>
     [Theory]
@@ -54,10 +55,40 @@ public sealed class QuantizedParityTests : IDisposable
         var architecture = MicroDecoder.Architecture(tied: tied);
         AssertParity(architecture, Expansion.AtLoad, nbits: true);
         var graph = Proto.ModelProto.Parser.ParseFrom(DecoderExporter.Export(QuantizedSafeTensorsWeights.Load(architecture, Quantize(architecture, directory, nbits: true)), "test")).Graph;
-        // v, gate and up of every layer, and the output projection when it is the int8 embedding (tied).
-        Assert.Equal(3 * architecture.Layers + (tied ? 1 : 0), graph.Node.Count(n => n.OpType == "MatMulNBits" && n.Domain == "com.microsoft"));
+        // q, k (palettes), v, gate and up (uniform) of every layer, and the output projection when it is the int8 embedding (tied).
+        Assert.Equal(5 * architecture.Layers + (tied ? 1 : 0), graph.Node.Count(n => n.OpType == "MatMulNBits" && n.Domain == "com.microsoft"));
         Assert.Single(graph.Node, n => n.OpType == "GatherBlockQuantized" && n.Domain == "com.microsoft");
-        Assert.DoesNotContain(graph.Node, n => n.Output.Contains("layers.0.mlp.up_proj.weight") || n.Output.Contains("embed.weight"));
+        Assert.DoesNotContain(graph.Node, n => n.Output.Contains("layers.0.mlp.up_proj.weight") || n.Output.Contains("layers.0.attn.q_proj.weight")
+            || n.Output.Contains("embed.weight"));
+    }
+
+    /// <summary>
+    /// The quantization report's runtime form of each weight (Afm.Compression's RuntimeForms, decided from the stored arrays) is
+    /// what the exporter emits, and its resident bytes are those of the weight's MatMulNBits/GatherBlockQuantized initializers.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void The_reported_runtime_form_of_every_weight_is_the_one_the_exported_graph_runs(bool tied)
+    {
+        var architecture = MicroDecoder.Architecture(tied: tied);
+        var path = Quantize(architecture, directory, nbits: true);
+        var forms = RuntimeForms.Of(QuantizedWeightsFile.Read(path).Weights, tied);
+        var graph = Proto.ModelProto.Parser.ParseFrom(DecoderExporter.Export(QuantizedSafeTensorsWeights.Load(architecture, path), "test")).Graph;
+        foreach (var (name, residency) in forms)
+        {
+            string nbits = DecoderNames.Contrib.NBitsWeight(name);
+            var reads = graph.Node.Where(n => n.Input.Contains(nbits)).Select(n => n.OpType).ToHashSet();
+            string expected = reads.Contains("GatherBlockQuantized") ? RuntimeForms.GatherBlockQuantized
+                : reads.Contains("MatMulNBits") ? RuntimeForms.MatMulNBits
+                : graph.Initializer.Any(t => t.Name == name && t.DataType == (int)Proto.TensorProto.Types.DataType.Float) ? RuntimeForms.Float
+                : RuntimeForms.Expand;
+            Assert.True(expected == residency.Form, $"{name}: reported {residency.Form}, the graph runs {expected}");
+            if (expected is RuntimeForms.MatMulNBits or RuntimeForms.GatherBlockQuantized)
+                Assert.Equal(graph.Initializer.Where(t => t.Name.StartsWith(name + ".nbits", StringComparison.Ordinal) || t.Name.StartsWith(name + ".gather", StringComparison.Ordinal))
+                    .Sum(t => (long)t.RawData.Length + 4L * t.FloatData.Count), residency.Bytes);
+        }
+        Assert.Contains(forms.Values, f => f.Form == RuntimeForms.Expand);
     }
 
     private void AssertParity(ArchitectureSpec architecture, Expansion expansion, bool nbits = false)
@@ -120,7 +151,8 @@ public sealed class QuantizedParityTests : IDisposable
     private string Quantize(ArchitectureSpec architecture) => Quantize(architecture, directory);
 
     /// <inheritdoc cref="Quantize(ArchitectureSpec)"/>
-    /// <param name="nbits">v_proj, gate_proj and up_proj in the MatMulNBits layout at 4, 8 and 2 bits instead.</param>
+    /// <param name="nbits">v_proj, gate_proj and up_proj in the MatMulNBits layout at 4, 8 and 2 bits, q_proj and k_proj
+    /// palettes of zero-point tables at 4 and 2 bits instead.</param>
     internal static string Quantize(ArchitectureSpec architecture, string directory, bool nbits = false)
     {
         Directory.CreateDirectory(directory);
@@ -135,6 +167,8 @@ public sealed class QuantizedParityTests : IDisposable
                 _ when nbits && name.Contains("v_proj", StringComparison.Ordinal) => "nbits-4",
                 _ when nbits && name.Contains("gate_proj", StringComparison.Ordinal) => "nbits-8",
                 _ when nbits && name.Contains("up_proj", StringComparison.Ordinal) => "nbits-2",
+                _ when nbits && name.Contains("q_proj", StringComparison.Ordinal) => "zp-palette-4",
+                _ when nbits && name.Contains("k_proj", StringComparison.Ordinal) => "zp-palette-2",
                 "lm_head.weight" => "palettize-int8-lut-4",
                 _ when name.Contains("q_proj", StringComparison.Ordinal) => "palettize-2",
                 _ when name.Contains("k_proj", StringComparison.Ordinal) => "palettize-int8-lut-3",

@@ -128,6 +128,7 @@ public static class GridTuning
 
         public static Grid? For(QuantizedTensor tensor) => tensor switch
         {
+            PalettizedTensor { ZeroPointTables: true } z => new ZeroPointLut(z),
             PalettizedTensor p => new Lut(p),
             UniformTensor { IntegerZeroPoints: true } z => new ZeroPointUniform(z),
             UniformTensor u => new Uniform(u),
@@ -164,6 +165,53 @@ public static class GridTuning
 
         private static double MeanSpacing(PalettizedTensor t) => t.Entries < 2 ? 1 : Enumerable.Range(0, (int)t.Groups)
             .Average(g => (double)t.Lut[g * t.Entries + t.Entries - 1] - t.Lut[g * t.Entries]) / (t.Entries - 1);
+    }
+
+    /// <summary>
+    /// A palettized layer whose tables are zero-point grids (RuntimeForm="nbits"): only each group's scale trains, its zero
+    /// point and every index stay, and the stored table is again <c>(e - zp) x scale</c> with the scale moved to where every
+    /// entry is exact in fp16.
+    /// </summary>
+    private sealed class ZeroPointLut : Grid
+    {
+        private readonly PalettizedTensor quantized;
+        private readonly int[] zeroPoints;
+        private readonly TorchSharp.Modules.Parameter scale;
+        private readonly Tensor group, level;
+
+        public ZeroPointLut(PalettizedTensor quantized) : base(quantized.Name, Scales(quantized).Average(s => (double)s.Scale))
+        {
+            this.quantized = quantized;
+            var grids = Scales(quantized);
+            zeroPoints = grids.Select(g => g.ZeroPoint).ToArray();
+            scale = Trainable(grids.Select(g => g.Scale).ToArray());
+            long rowsPerGroup = quantized.GroupSize * quantized.Columns;
+            group = arange(quantized.Count, ScalarType.Int64).div(rowsPerGroup, RoundingMode.floor);
+            level = tensor(quantized.Indices.Select((i, k) => (float)(i - zeroPoints[k / rowsPerGroup])).ToArray());
+            Parameters = [new OptimizedParameter(quantized.Name + ".lut_scale", scale, Decay: false)];
+        }
+
+        public override IReadOnlyList<OptimizedParameter> Parameters { get; }
+        public override Tensor Values() => scale.index_select(0, group).mul(level).mul(Unit);
+
+        public override QuantizedTensor Stored()
+        {
+            var bits = quantized.IndexBits;
+            var lut = Read(scale).SelectMany((v, g) => ZeroPointPalette.Entries(bits, zeroPoints[g], ZeroPointPalette.LutScale(bits, zeroPoints[g], Math.Max(0, v))))
+                .Select(e => (float)e).ToArray();
+            return quantized with { Lut = lut };
+        }
+
+        public override void Dispose()
+        {
+            scale.Dispose();
+            group.Dispose();
+            level.Dispose();
+        }
+
+        private static (float Scale, int ZeroPoint)[] Scales(PalettizedTensor t) => Enumerable.Range(0, (int)t.Groups)
+            .Select(g => ZeroPointPalette.Of(t.Lut.AsSpan(g * t.Entries, t.Entries))
+                ?? throw new InvalidOperationException($"Group {g} of '{t.Name}' is not a zero-point table.")).ToArray();
     }
 
     private sealed class Uniform : Grid

@@ -7,13 +7,17 @@ namespace Afm.Compression.Quantizers;
 /// k-means palettization of a [rows, columns] weight: every <c>groupSize</c> consecutive rows (output channels)
 /// share one lookup table of 2^bits centroids, fitted by importance-weighted k-means. Groups are independent,
 /// so they run in parallel without changing the result. Given the layer's input second moment H, indices are chosen by
-/// GPTQ's error-compensating rounding (<see cref="ErrorCompensation"/>) instead of nearest-entry rounding.
+/// GPTQ's error-compensating rounding (<see cref="ErrorCompensation"/>) instead of nearest-entry rounding. With
+/// <c>zeroPointTables</c> (RuntimeForm="nbits") each table is an evenly spaced grid with an integer zero point
+/// (<see cref="ZeroPointPalette"/>) instead of k-means centroids, and GPTQ rounds on it without refitting the table.
 /// </summary>
 public static class Palettizer
 {
     public static PalettizedTensor Palettize(string name, long[] shape, float[] values, float[]? importance, int bits, int groupSize,
-        LutType lutType, long seed, int maxIterations, int threads = 1, double[]? hessian = null)
+        LutType lutType, long seed, int maxIterations, int threads = 1, double[]? hessian = null, bool zeroPointTables = false)
     {
+        if (zeroPointTables && lutType != LutType.Fp16)
+            throw new ArgumentException($"Weight '{name}': zero-point tables are fp16 entries; an int8 LUT cannot hold them exactly.", nameof(lutType));
         long rows = shape[0], columns = values.Length / rows;
         int entries = 1 << bits;
         int groups = (int)((rows + groupSize - 1) / groupSize);
@@ -29,7 +33,10 @@ public static class Palettizer
             int length = (int)(Math.Min(rows, (group + 1L) * groupSize) * columns) - start;
             var slice = values.AsSpan(start, length);
             var random = new SeededRandom(seed, name, group);
-            var centers = WeightedKMeans1D.Fit(slice, importance is null ? default : importance.AsSpan(start, length), entries, ref random, maxIterations);
+            var weights = importance is null ? default : importance.AsSpan(start, length);
+            var centers = zeroPointTables
+                ? ZeroPointPalette.Fit(slice, weights, bits, maxIterations)
+                : WeightedKMeans1D.Fit(slice, weights, entries, ref random, maxIterations);
             var table = lut.AsSpan(group * entries, entries);
             StoreTable(centers, table, lutInt8 is null ? default : lutInt8.AsSpan(group * entries, entries), lutScale, group);
             if (compensation is null)
@@ -38,10 +45,10 @@ public static class Palettizer
                 return;
             }
             var chosen = Compensated(compensation, slice, (int)columns, centers, table,
-                lutInt8 is null ? default : lutInt8.AsSpan(group * entries, entries), lutScale, group);
+                lutInt8 is null ? default : lutInt8.AsSpan(group * entries, entries), lutScale, group, zeroPointTables ? 0 : LevelRefits);
             chosen.CopyTo(indices.AsSpan(start, length));
         });
-        return new PalettizedTensor(name, shape, bits, groupSize, indices, lut, lutInt8, lutScale);
+        return new PalettizedTensor(name, shape, bits, groupSize, indices, lut, lutInt8, lutScale) { ZeroPointTables = zeroPointTables };
     }
 
     /// <summary>How often the table is refitted to the compensated assignment (each refit is followed by a new assignment).</summary>
@@ -50,9 +57,10 @@ public static class Palettizer
     /// <summary>
     /// GPTQ assignment of a group's rows to its table, alternated with least-squares refits of the table under the same
     /// output error; the table and indices with the lowest output error are kept (the k-means table is the first candidate).
+    /// A zero-point table is not refitted (<paramref name="refits"/> 0): a free least-squares refit would leave its grid.
     /// </summary>
     private static byte[] Compensated(ErrorCompensation compensation, ReadOnlySpan<float> slice, int columns, double[] centers,
-        Span<float> table, Span<sbyte> int8, float[]? scales, int group)
+        Span<float> table, Span<sbyte> int8, float[]? scales, int group, int refits)
     {
         byte[]? best = null;
         double[] bestCenters = centers;
@@ -75,7 +83,7 @@ public static class Palettizer
             }
             double error = compensation.Error(slice, quantized);
             if (error < bestError) { best = assignment; bestCenters = centers; bestError = error; }
-            if (round == LevelRefits) break;
+            if (round == refits) break;
             centers = compensation.RefitLevels(slice, assignment, levels);
             StoreTable(centers, table, int8, scales, group);
         }

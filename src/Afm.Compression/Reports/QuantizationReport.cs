@@ -35,9 +35,12 @@ public sealed record PlanSummary(string Name, string Method, int Bits, int LowBi
 /// <param name="ReconstructionError">Relative weight error ||W - Q(W)|| / ||W||.</param>
 /// <param name="OutputError">Relative output error on the calibration inputs, sqrt(tr(dW H dW^T) / tr(W H W^T)) with H the
 /// input second moment: what GPTQ rounding minimises (it may raise the weight error to lower this). Null for the embedding.</param>
+/// <param name="RuntimeForm">What ONNX Runtime runs the weight as (<see cref="Storage.RuntimeForms"/>): matmulnbits,
+/// gatherblockquantized (resident compressed), expand (expanded to float32 at load) or float.</param>
+/// <param name="ResidentBytes">Bytes of the weight's initializers as ONNX Runtime holds them in that form.</param>
 public sealed record LayerReport(string Name, IReadOnlyList<long> Shape, long Parameters, string Format, string Role, int? Bits, int? GroupSize,
     double BitsPerWeight, long Bytes, double? ReconstructionError, IReadOnlyDictionary<string, double>? Sensitivity, double? LossContribution,
-    IReadOnlyDictionary<string, DeviceEstimate>? Devices, double? OutputError = null);
+    IReadOnlyDictionary<string, DeviceEstimate>? Devices, double? OutputError = null, string RuntimeForm = "", long ResidentBytes = 0);
 
 /// <param name="Bytes">Weight bytes as the device's cost model counts them (indices, LUTs, scales).</param>
 public sealed record DeviceEstimate(double? LatencyMs, double? EnergyMj, long Bytes);
@@ -52,8 +55,9 @@ public sealed record DeviceSummary(string Name, string Phase, int ContextTokens,
 /// <param name="BitsPerWeight">Effective bits per weight of the quantized (palettized or uniform) layers: what TargetBitsPerWeight constrains.</param>
 /// <param name="ModelBitsPerWeight">Every stored byte of the weights file's tensors (int8 embedding, float norms included) over every parameter.</param>
 /// <param name="WeightBytes">Bytes of the tensors of the quantized weights file (what MaxWeightBytes constrains).</param>
+/// <param name="ResidentBytes">Every layer's <see cref="LayerReport.ResidentBytes"/>: the weights as ONNX Runtime holds them while the model runs.</param>
 public sealed record Totals(long Parameters, long QuantizedParameters, double BitsPerWeight, double ModelBitsPerWeight, long WeightBytes,
-    long FloatBytes, double PredictedLossIncrease);
+    long FloatBytes, double PredictedLossIncrease, long ResidentBytes = 0);
 
 /// <param name="UniformBaseline">The uniform round-to-nearest baseline at the same bits per layer and the same effective bits per weight (palettize plans only).</param>
 /// <param name="QuantizedDivergence">Mean KL(float || quantized) of the next-token distributions on the validation sequences, nats/token.</param>

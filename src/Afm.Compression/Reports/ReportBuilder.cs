@@ -18,8 +18,10 @@ internal static class ReportBuilder
         IReadOnlyList<DeviceCosts> devices, IReadOnlyDictionary<string, double[]> hessians)
     {
         var chosenByName = chosen.ToDictionary(t => t.Name, StringComparer.Ordinal);
+        var runtime = RuntimeForms.Of(chosen, spec.Architecture.TieEmbeddings);
         var layerReports = layers.Select(l => Layer(l, chosenByName[l.WeightName], candidates.GetValueOrDefault(l.WeightName), plan, original[l.WeightName])
             with { Devices = DeviceReport.Layer(devices, l, chosenByName[l.WeightName]),
+                RuntimeForm = runtime[l.WeightName].Form, ResidentBytes = runtime[l.WeightName].Bytes,
                 OutputError = chosenByName[l.WeightName] is FloatTensor || !hessians.TryGetValue(l.WeightName, out var h) ? null
                     : R(RelativeOutputError(original[l.WeightName], chosenByName[l.WeightName], h), 5) }).ToList();
         long quantizedParameters = layers.Where(l => l.IsQuantized).Sum(l => l.Count);
@@ -29,7 +31,7 @@ internal static class ReportBuilder
 
         var totals = new Totals(parameters, quantizedParameters,
             quantizedParameters == 0 ? 0 : R(8.0 * quantizedBytes / quantizedParameters, 4), R(8.0 * bytes / parameters, 4), bytes, parameters * 4,
-            R(layerReports.Sum(l => l.LossContribution ?? 0), 5));
+            R(layerReports.Sum(l => l.LossContribution ?? 0), 5), layerReports.Sum(l => l.ResidentBytes));
         var perplexity = new PerplexityReport(R(Math.Exp(floatLoss), 4), baseline is { } b ? R(Math.Exp(b.Loss), 4) : null, R(Math.Exp(quantized.Loss), 4),
             R(floatLoss, 5), baseline is { } bl ? R(bl.Loss, 5) : null, R(quantized.Loss, 5), R(calibrationFloatLoss, 5),
             R(quantized.Divergence, 6), baseline is { } bd ? R(bd.Divergence, 6) : null);

@@ -23,6 +23,7 @@ public static class ReportMarkdown
         Line(md, $"| effective bits/weight (quantized layers) | {F(t.BitsPerWeight, 4)} |");
         Line(md, $"| bits/weight (whole weights file) | {F(t.ModelBitsPerWeight, 4)} |");
         Line(md, $"| weight bytes (float32) | {t.WeightBytes} ({t.FloatBytes}) |");
+        Line(md, $"| resident weight bytes in ONNX Runtime | {t.ResidentBytes} |");
         Line(md, $"| parameters (quantized) | {t.Parameters} ({t.QuantizedParameters}) |");
         Line(md, $"| predicted loss increase | {F(t.PredictedLossIncrease, 5)} |");
         Line(md, "");
@@ -34,15 +35,15 @@ public static class ReportMarkdown
             Line(md, $"| uniform baseline, equal bits/weight | {F(x.UniformBaselineLoss!.Value, 5)} | {F(u, 4)} | {(x.UniformBaselineDivergence is double ud ? F(ud, 6) : "-")} |");
         Line(md, $"| quantized ({p.Method}) | {F(x.QuantizedLoss, 5)} | {F(x.Quantized, 4)} | {(x.QuantizedDivergence is double qd ? F(qd, 6) : "-")} |");
         Line(md, "");
-        Line(md, "| layer | format | bits | bits/weight | bytes | rel. weight error | rel. output error | sensitivity | loss contribution |");
-        Line(md, "|---|---|---|---|---|---|---|---|---|");
+        Line(md, "| layer | format | bits | bits/weight | bytes | runtime form (resident bytes) | rel. weight error | rel. output error | sensitivity | loss contribution |");
+        Line(md, "|---|---|---|---|---|---|---|---|---|---|");
         foreach (var l in report.Layers.Where(l => l.Role != "vector"))
-            Line(md, $"| {l.Name} | {l.Format} ({l.Role}) | {l.Bits?.ToString(CultureInfo.InvariantCulture) ?? "-"} | {F(l.BitsPerWeight, 4)} | {l.Bytes} | " +
+            Line(md, $"| {l.Name} | {l.Format} ({l.Role}) | {l.Bits?.ToString(CultureInfo.InvariantCulture) ?? "-"} | {F(l.BitsPerWeight, 4)} | {l.Bytes} | {l.RuntimeForm} ({l.ResidentBytes}) | " +
                 $"{(l.ReconstructionError is double e ? F(e, 5) : "-")} | {(l.OutputError is double o ? F(o, 5) : "-")} | " +
                 $"{(l.Sensitivity is null ? "-" : string.Join(", ", l.Sensitivity.Select(s => $"{s.Key}: {F(s.Value, 5)}")))} | " +
                 $"{(l.LossContribution is double c ? F(c, 5) : "-")} |");
         var vectors = report.Layers.Where(l => l.Role == "vector").ToList();
-        if (vectors.Count > 0) Line(md, $"| {vectors.Count} norm vectors | float | - | 32 | {vectors.Sum(v => v.Bytes)} | - | - | - | - |");
+        if (vectors.Count > 0) Line(md, $"| {vectors.Count} norm vectors | float | - | 32 | {vectors.Sum(v => v.Bytes)} | float ({vectors.Sum(v => v.ResidentBytes)}) | - | - | - | - |");
         Line(md, "");
         if (report.Devices.Count > 0)
         {

@@ -33,6 +33,12 @@ public sealed record PalettizedTensor(string Name, long[] Shape, int IndexBits, 
 {
     public int Entries => 1 << IndexBits;
     public long Groups => (Rows + GroupSize - 1) / GroupSize;
+    /// <summary>
+    /// Every table is <c>(e - zp) x scale</c> with an integer zero point, exact in fp16 (RuntimeForm="nbits",
+    /// <see cref="Quantizers.ZeroPointPalette"/>): grid tuning keeps the zero points. In memory only, as
+    /// <see cref="UniformTensor.IntegerZeroPoints"/>: the exporter finds the layout from the stored tables.
+    /// </summary>
+    public bool ZeroPointTables { get; init; }
     public override int Bits => IndexBits;
     public override long StorageBytes => BitPacking.PackedLength(Count, IndexBits)
         + (LutInt8 is null ? Groups * Entries * 2 : Groups * Entries + Groups * 2);

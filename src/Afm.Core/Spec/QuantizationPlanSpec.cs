@@ -54,7 +54,8 @@ public enum RuntimeForm
     Expand,
     /// <summary>
     /// Resident compressed: ONNX Runtime's com.microsoft MatMulNBits reads the packed weights directly. The quantizer lays
-    /// uniform blocks along each row (the input dimension) with integer zero points, the layout that op runs exactly.
+    /// uniform blocks along each row (the input dimension) with integer zero points, or constrains each palette to an
+    /// evenly spaced grid with an integer zero point: the layouts that op runs exactly.
     /// </summary>
     NBits,
 }

@@ -37,7 +37,7 @@ internal sealed class DecoderGraph
         headDim = arch.HeadDim;
         // A graph that runs resident weights (contrib ops) keeps the int8 embedding resident too; others stay standard opset 17.
         if (model.Weights.TryGetValue("embed.weight", out var embed) && embed is Int8ChannelWeight q && ResidentEmbedding.BlockSize(q.Columns) is not null
-            && model.Weights.Values.Any(w => NBitsLinear.ZeroPoints(w) is not null))
+            && model.Weights.Values.Any(w => NBitsLinear.Of(w) is not null))
             residentEmbedding = ResidentEmbedding.Emit(graph, "embed.weight", q);
     }
 
@@ -209,8 +209,8 @@ internal sealed class DecoderGraph
     /// <summary>One MatMulNBits over the resident compressed weight when its layout maps exactly (<see cref="NBitsLinear"/>), else Gemm over its float value.</summary>
     private string Linear(string x, string weightName, string? bias) =>
         weightName == "embed.weight" && residentEmbedding is { } table && bias is null ? ResidentEmbedding.Head(graph, x, weightName, table)
-        : model.Weights.TryGetValue(weightName, out var weight) && weight is UniformWeight u && NBitsLinear.ZeroPoints(u) is { } zeroPoints
-            ? NBitsLinear.Emit(graph, x, weightName, u, zeroPoints, bias)
+        : model.Weights.TryGetValue(weightName, out var weight) && NBitsLinear.Of(weight) is { } layout
+            ? NBitsLinear.Emit(graph, x, weightName, weight, layout, bias)
             : ops.Linear(x, Weight(weightName), bias);
 
     private readonly Dictionary<string, string> emitted = new(StringComparer.Ordinal);

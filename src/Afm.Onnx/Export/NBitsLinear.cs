@@ -5,21 +5,35 @@ using DataType = Afm.Onnx.Proto.TensorProto.Types.DataType;
 namespace Afm.Onnx.Export;
 
 /// <summary>
-/// A uniform weight whose layout ONNX Runtime's <c>com.microsoft.MatMulNBits</c> runs exactly stays resident in its
+/// A compressed weight whose layout ONNX Runtime's <c>com.microsoft.MatMulNBits</c> runs exactly stays resident in its
 /// compressed form: <c>x [rows, K] x W^T</c> is one MatMulNBits node (K = in, N = out) over the stored packed indices, and
-/// nothing is expanded to float. The layout maps when blocks tile the rows (block_size a power of two >= 16 that divides
-/// K), bits are 2, 4 or 8 (the CPU kernel's widths), and every block's stored offset is exactly <c>-zp x scale</c> for an
-/// integer zero point <c>zp</c> in [0, 2^bits): then MatMulNBits' <c>(q - zp) x scale</c> and the stored format's
-/// <c>offset + q x scale</c> are the same float32 value (both products are exact), and the op's B input is the stored
-/// row-major LSB-first bytes unchanged. The quantize stage lays uniform weights out so with RuntimeForm="nbits"
-/// (specs/quantization.md); any other weight goes through <see cref="WeightLowering"/> and Gemm.
+/// nothing is expanded to float. MatMulNBits computes <c>(q - zp) x scale</c> per block of <c>block_size</c> inputs of a row
+/// (a power of two >= 16 that divides K) at 2, 4 or 8 bits (the CPU kernel's widths), with an integer zero point in
+/// [0, 2^bits). Two stored forms map onto that exactly (the quantize stage lays them out so with RuntimeForm="nbits",
+/// specs/quantization.md):
+/// - uniform blocks that tile the rows, every stored offset exactly <c>-zp x scale</c>: <c>offset + q x scale</c> and
+///   <c>(q - zp) x scale</c> are then the same float32 value (both products are exact);
+/// - a palette with fp16 tables whose entries are exactly <c>(e - zp) x scale</c> (one grid per group of rows): every block of
+///   the group's rows gets that scale and zero point, and the entry the index selects is the kernel's value.
+/// In both the op's B input is the stored row-major LSB-first bytes unchanged. Any other weight goes through
+/// <see cref="WeightLowering"/> and Gemm.
 /// </summary>
 internal static class NBitsLinear
 {
-    /// <summary>The per-block zero points of <paramref name="weight"/> when MatMulNBits runs it exactly, else null.</summary>
-    public static byte[]? ZeroPoints(ExportWeight weight)
+    /// <summary>MatMulNBits' inputs for one weight: packed indices, per-block float scales and zero points [N x blocks per row].</summary>
+    public sealed record Layout(int Bits, int BlockSize, byte[] PackedIndices, float[] Scales, byte[] ZeroPoints);
+
+    /// <summary>The layout MatMulNBits runs <paramref name="weight"/> in exactly, else null.</summary>
+    public static Layout? Of(ExportWeight weight) => weight switch
     {
-        if (weight is not UniformWeight u || u.Shape.Length != 2 || u.Bits is not (2 or 4 or 8)) return null;
+        UniformWeight u => OfUniform(u),
+        PalettizedWeight p => OfPalette(p),
+        _ => null,
+    };
+
+    private static Layout? OfUniform(UniformWeight u)
+    {
+        if (u.Shape.Length != 2 || u.Bits is not (2 or 4 or 8)) return null;
         if (u.BlockSize < 16 || (u.BlockSize & (u.BlockSize - 1)) != 0 || u.Columns % u.BlockSize != 0) return null;
         if (u.Scale.LongLength != u.Blocks || u.Offset.LongLength != u.Blocks) return null;
         var zeroPoints = new byte[u.Blocks];
@@ -31,25 +45,51 @@ internal static class NBitsLinear
             if (zp < 0 || zp >= 1 << u.Bits || 0f - (float)zp * scale != offset && !(scale == 0 && offset == 0)) return null;
             zeroPoints[b] = (byte)zp;
         }
-        return zeroPoints;
+        // MatMulNBits takes its scales in A's type (float32); fp16 -> float32 is exact.
+        return new Layout(u.Bits, u.BlockSize, u.PackedIndices, u.Scale.Select(s => (float)s).ToArray(), zeroPoints);
+    }
+
+    private static Layout? OfPalette(PalettizedWeight p)
+    {
+        if (p.Shape.Length != 2 || p.Bits is not (2 or 4 or 8) || p.LutScale is not null) return null;
+        if (p.Lut.LongLength != p.Groups * p.Entries * 2 || p.PackedIndices.LongLength != p.ElementCount * p.Bits / 8) return null;
+        // Every block of a row shares its group's grid: the largest block MLAS runs (256) keeps the fewest scales resident.
+        if (ResidentEmbedding.BlockSize(p.Columns) is not int block) return null;
+        var table = MemoryMarshal.Cast<byte, Half>(p.Lut.AsSpan());
+        long blocksPerRow = p.Columns / block;
+        var scales = new float[p.Rows * blocksPerRow];
+        var zeroPoints = new byte[scales.LongLength];
+        for (long g = 0; g < p.Groups; g++)
+        {
+            var entries = table.Slice((int)(g * p.Entries), p.Entries);
+            float scale = (float)entries[1] - (float)entries[0];
+            if (!(scale >= 0) || !float.IsFinite(scale)) return null;
+            double zp = scale == 0 ? 0 : Math.Round(-(double)(float)entries[0] / scale);
+            if (zp < 0 || zp >= p.Entries) return null;
+            for (int e = 0; e < p.Entries; e++)
+                if ((e - (int)zp) * scale != (float)entries[e]) return null;
+            long firstRow = g * p.GroupSize, endRow = Math.Min(p.Rows, firstRow + p.GroupSize);
+            scales.AsSpan((int)(firstRow * blocksPerRow), (int)((endRow - firstRow) * blocksPerRow)).Fill(scale);
+            zeroPoints.AsSpan((int)(firstRow * blocksPerRow), (int)((endRow - firstRow) * blocksPerRow)).Fill((byte)zp);
+        }
+        return new Layout(p.Bits, block, p.PackedIndices, scales, zeroPoints);
     }
 
     /// <summary><paramref name="x"/> [rows, K] times the weight transposed, plus <paramref name="bias"/> [N] when given.</summary>
-    public static string Emit(OnnxGraphBuilder graph, string x, string name, UniformWeight u, byte[] zeroPoints, string? bias)
+    public static string Emit(OnnxGraphBuilder graph, string x, string name, ExportWeight w, Layout layout, string? bias)
     {
-        long n = u.Rows, k = u.Columns, blocksPerRow = k / u.BlockSize, blob = u.BlockSize * u.Bits / 8;
-        if (u.PackedIndices.LongLength != n * blocksPerRow * blob)
-            throw new InvalidDataException($"Weight '{name}': {u.PackedIndices.Length} packed bytes do not hold [{n}, {k}] indices of {u.Bits} bits.");
-        var weight = graph.Initializer(DecoderNames.Contrib.NBitsWeight(name), DataType.Uint8, u.PackedIndices, n, blocksPerRow, blob);
-        // MatMulNBits takes its scales in A's type (float32); fp16 -> float32 is exact.
-        var scales = graph.Initializer(DecoderNames.Contrib.NBitsScales(name), u.Scale.Select(s => (float)s).ToArray(), n, blocksPerRow);
-        var zeroPointBytes = PackZeroPoints(zeroPoints, n, blocksPerRow, u.Bits);
+        long n = w.Rows, k = w.Columns, blocksPerRow = k / layout.BlockSize, blob = layout.BlockSize * layout.Bits / 8;
+        if (layout.PackedIndices.LongLength != n * blocksPerRow * blob)
+            throw new InvalidDataException($"Weight '{name}': {layout.PackedIndices.Length} packed bytes do not hold [{n}, {k}] indices of {layout.Bits} bits.");
+        var weight = graph.Initializer(DecoderNames.Contrib.NBitsWeight(name), DataType.Uint8, layout.PackedIndices, n, blocksPerRow, blob);
+        var scales = graph.Initializer(DecoderNames.Contrib.NBitsScales(name), layout.Scales, n, blocksPerRow);
+        var zeroPointBytes = PackZeroPoints(layout.ZeroPoints, n, blocksPerRow, layout.Bits);
         var zero = graph.Initializer(DecoderNames.Contrib.NBitsZeroPoints(name), DataType.Uint8, zeroPointBytes, n, zeroPointBytes.LongLength / n);
         using var scope = graph.Scope(DecoderNames.Scopes.OfWeight(name));
         // Input 4 (g_idx) is deprecated and absent; an empty name skips an optional input.
         string[] inputs = bias is null ? [x, weight, scales, zero] : [x, weight, scales, zero, "", bias];
         return graph.DomainNode(DecoderNames.Contrib.Domain, DecoderNames.Contrib.MatMulNBits, inputs, (string?)null,
-            Attr.Int("K", k), Attr.Int("N", n), Attr.Int("bits", u.Bits), Attr.Int("block_size", u.BlockSize), Attr.Int("accuracy_level", 0));
+            Attr.Int("K", k), Attr.Int("N", n), Attr.Int("bits", layout.Bits), Attr.Int("block_size", layout.BlockSize), Attr.Int("accuracy_level", 0));
     }
 
     /// <summary>Zero points packed like B: each row's <paramref name="blocksPerRow"/> values LSB first, the row padded to whole bytes.</summary>

@@ -74,7 +74,7 @@ public sealed class QuantizationPlanTests
     [InlineData("Rounding=\"awq\"", "AFM4011", "Rounding=")]
     [InlineData("Device=\"phone\"", "AFM4008", "Device=")]
     [InlineData("RuntimeForm=\"resident\"", "AFM1030", "RuntimeForm=")]
-    [InlineData("RuntimeForm=\"nbits\"", "AFM4300", "RuntimeForm=")]
+    [InlineData("RuntimeForm=\"nbits\" LutType=\"int8\"", "AFM4303", "LutType=")]
     [InlineData("Method=\"uniform\" RuntimeForm=\"nbits\" Bits=\"3\"", "AFM4301", "Bits=")]
     [InlineData("Method=\"uniform\" RuntimeForm=\"nbits\" LowBits=\"1\"", "AFM4301", "LowBits=")]
     [InlineData("Method=\"uniform\" RuntimeForm=\"nbits\" Override=\"lm_head=6\"", "AFM4301", "Override=")]

@@ -113,7 +113,8 @@ internal static class DiagnosticCodes
     public const string DeviceBudgetWithoutDevice = "AFM4010";
     public const string UnknownRounding = "AFM4011";
     public const string UnknownRuntimeForm = "AFM1030";
-    public const string RuntimeFormNeedsUniform = "AFM4300";
+    // AFM4300 (RuntimeForm="nbits" with Method="palettize") is retired: nbits palettes are constrained to a zero-point grid.
+    public const string RuntimeFormInt8Lut = "AFM4303";
     public const string RuntimeFormBits = "AFM4301";
 
     // 50xx: device profiles (51xx are raised by the profile stage, see specs/profiling.md).

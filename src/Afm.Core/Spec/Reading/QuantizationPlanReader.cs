@@ -51,7 +51,7 @@ internal static class QuantizationPlanReader
         var runtimeForm = context.Choice(item, "RuntimeForm", RuntimeForm.Expand, DiagnosticCodes.UnknownRuntimeForm,
             ("expand", RuntimeForm.Expand), ("nbits", RuntimeForm.NBits));
         var overrides = item.Get("Override") is { } o ? ReadOverrides(context, o) : [];
-        if (runtimeForm == RuntimeForm.NBits && !CheckNBits(context, item, method, bits, lowBits, overrides)) runtimeForm = null;
+        if (runtimeForm == RuntimeForm.NBits && !CheckNBits(context, item, method, lutType, bits, lowBits, overrides)) runtimeForm = null;
         var target = item.Get("TargetBitsPerWeight") is { } t ? context.Double(t, SpecContext.Positive) : null;
         var maxBytes = item.Get("MaxWeightBytes") is { } mb ? context.Long(mb, SpecContext.Positive) : null;
         var maxLatency = item.Get("MaxLatencyMs") is { } ml ? context.Double(ml, SpecContext.Positive) : null;
@@ -109,16 +109,17 @@ internal static class QuantizationPlanReader
     }
 
     /// <summary>
-    /// ONNX Runtime's MatMulNBits runs uniform blocks with integer zero points at 2, 4 or 8 bits only (its CPU kernel
-    /// refuses other widths), so RuntimeForm="nbits" needs Method="uniform" and every bits the plan can give a layer in that set.
+    /// ONNX Runtime's MatMulNBits runs blocks with integer zero points at 2, 4 or 8 bits only (its CPU kernel refuses other
+    /// widths), so RuntimeForm="nbits" needs every bits the plan can give a layer in that set. A palettizing plan constrains
+    /// each fp16 LUT to such a grid; an int8 LUT (int8 entries times an fp16 scale) cannot be held exactly that way.
     /// </summary>
-    private static bool CheckNBits(SpecContext context, ItemView item, QuantizationMethod? method, int? bits, int? lowBits, IReadOnlyList<BitsOverride>? overrides)
+    private static bool CheckNBits(SpecContext context, ItemView item, QuantizationMethod? method, LutType? lutType, int? bits, int? lowBits, IReadOnlyList<BitsOverride>? overrides)
     {
         var form = item.Get("RuntimeForm")!.Value;
-        if (method == QuantizationMethod.Palettize)
+        if (method == QuantizationMethod.Palettize && lutType == LutType.Int8)
         {
-            context.Error(DiagnosticCodes.RuntimeFormNeedsUniform, form.Location,
-                $"{form.What} is 'nbits', which runs uniform blocks with integer zero points (ONNX Runtime's MatMulNBits), but {item.Describe} palettizes. Write Method=\"uniform\", or RuntimeForm=\"expand\" to keep the palettes.");
+            context.Error(DiagnosticCodes.RuntimeFormInt8Lut, (item.Get("LutType") ?? form).Location,
+                $"{item.Describe} has RuntimeForm=\"nbits\", which constrains each palette to evenly spaced fp16 entries that ONNX Runtime's MatMulNBits runs exactly, but LutType is 'int8'. Remove LutType=\"int8\", or use RuntimeForm=\"expand\".");
             return false;
         }
         var valid = true;
