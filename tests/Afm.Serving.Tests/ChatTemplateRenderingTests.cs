@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Afm.Interchange.Tests;
 using Afm.Serving;
 
 namespace Afm.Serving.Tests;
@@ -11,8 +10,7 @@ namespace Afm.Serving.Tests;
 /// </summary>
 public sealed class ChatTemplateRenderingTests
 {
-    public static TheoryData<string> Templates() =>
-        new(Directory.GetFiles(Path.Combine(RepositoryPaths.Root, "tests", "Afm.Serving.Tests", "ChatTemplates"), "*.json").Select(Path.GetFileNameWithoutExtension).Order()!);
+    public static TheoryData<string> Templates() => new(ChatTemplateFiles.Names);
 
     private const string Tools = """
         [{"type":"function","function":{"name":"get_weather","description":"The weather of a city","parameters":{"type":"object","properties":{"city":{"type":"string"},"unit":{"type":"string","enum":["celsius","fahrenheit"]}},"required":["city"]}}}]
@@ -45,9 +43,7 @@ public sealed class ChatTemplateRenderingTests
 
     private static void Compare(string name, string request, string? tools)
     {
-        var file = JsonNode.Parse(File.ReadAllText(Path.Combine(RepositoryPaths.Root, "tests", "Afm.Serving.Tests", "ChatTemplates", name + ".json")))!;
-        string source = (string)file["chat_template"]!;
-        string? bos = (string?)file["bos_token"], eos = (string?)file["eos_token"];
+        var (source, bos, eos) = ChatTemplateFiles.Read(name);
         using var document = System.Text.Json.JsonDocument.Parse(request);
         var messages = ChatPrompt.Read(document.RootElement);
         var toolArray = tools is null ? null : JsonNode.Parse(tools)!.AsArray();
