@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Afm.Runtime;
+using Afm.Tokenizers;
 using Microsoft.ML.OnnxRuntimeGenAI;
 
 namespace Afm.Serving;
@@ -47,19 +48,34 @@ public sealed class ChatTemplate : IDisposable
     {
         var text = given ?? model.Tokenizer.ChatTemplate;
         if (string.IsNullOrWhiteSpace(text)) return null;
-        var tokens = model.Tokenizer.AddedTokens;
-        string? Named(int? id) => tokens.FirstOrDefault(t => t.Id == id)?.Content;
-        var template = Load(text, Named(model.Tokenizer.Roles.BeginOfSequence), Named(model.Tokenizer.Roles.EndOfSequence));
+        try
+        {
+            return Checked(model.Tokenizer, text);
+        }
+        catch (ChatTemplateException e)
+        {
+            throw RuntimeCodes.Error(RuntimeCodes.ChatTemplateUnusable, "afm serve",
+                $"the chat template ({(given is null ? "the artifact's tokenizer_config.json" : "--chat-template-file")}) cannot render a three-turn conversation: {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="text"/> loaded with <paramref name="tokenizer"/>'s bos/eos token texts, once it has rendered
+    /// <see cref="SampleConversation"/>; the build's tokenizer stage runs the same check on a checkpoint's template.
+    /// </summary>
+    public static ChatTemplate Checked(AfmTokenizer tokenizer, string text)
+    {
+        string? Named(int? id) => tokenizer.AddedTokens.FirstOrDefault(t => t.Id == id)?.Content;
+        var template = Load(text, Named(tokenizer.Roles.BeginOfSequence), Named(tokenizer.Roles.EndOfSequence));
         try
         {
             template.Render(SampleConversation(), tools: null);
             return template;
         }
-        catch (ChatTemplateException e)
+        catch
         {
             template.Dispose();
-            throw RuntimeCodes.Error(RuntimeCodes.ChatTemplateUnusable, "afm serve",
-                $"the chat template ({(given is null ? "the artifact's tokenizer_config.json" : "--chat-template-file")}) cannot render a three-turn conversation: {e.Message}");
+            throw;
         }
     }
 
