@@ -44,6 +44,8 @@ public sealed class AfmServer : IAsyncDisposable
 
     public static async Task<AfmServer> StartAsync(AfmModel model, ServerOptions options, CancellationToken cancellationToken = default)
     {
+        // Before anything else starts: a template that cannot render is the operator's to fix now, not a 400 later.
+        var template = ChatTemplate.ForModel(model, options.ChatTemplate);
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls([.. options.Urls]);
         // Kestrel refuses a larger body (413) before it is read: no request can make the server buffer or tokenize more.
@@ -53,8 +55,6 @@ public sealed class AfmServer : IAsyncDisposable
         // The host logs a failed start with its stack trace; StartAsync reports it as one AFM7101 line instead.
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
         var app = builder.Build();
-        // Before anything else starts: a template that cannot render is the operator's to fix now, not a 400 later.
-        var template = ChatTemplate.ForModel(model, options.ChatTemplate);
 
         var gate = new RequestGate(options.MaxConcurrent, options.QueueLimit);
         var batcher = options.MaxBatchSize > 1 && model.Session.SupportsBatching
