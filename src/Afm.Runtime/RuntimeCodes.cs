@@ -32,6 +32,8 @@ public static class RuntimeCodes
     public const string CertificateUnusable = "AFM7011";
     /// <summary>The temp folder's disk has less free space than the artifact's files need.</summary>
     public const string NoRoomToExtract = "AFM7012";
+    /// <summary>The chat template <c>afm serve</c> would render chat requests with (the artifact's or --chat-template-file's) cannot render a fixed conversation.</summary>
+    public const string ChatTemplateUnusable = "AFM7013";
 
     public static DiagnosticException Error(string code, string file, string message) =>
         new(new Diagnostic(DiagnosticSeverity.Error, code, message, SourceLocation.FileOnly(file)));

@@ -22,12 +22,14 @@ public sealed class AfmServer : IAsyncDisposable
 {
     private readonly WebApplication app;
     private readonly DecodeBatcher? batcher;
+    private readonly ChatTemplate? template;
 
-    private AfmServer(WebApplication app, RequestGate gate, DecodeBatcher? batcher)
+    private AfmServer(WebApplication app, RequestGate gate, DecodeBatcher? batcher, ChatTemplate? template)
     {
         this.app = app;
         Gate = gate;
         this.batcher = batcher;
+        this.template = template;
     }
 
     /// <summary>The decode batcher, null when batching is off (MaxBatchSize 1) or the graph cannot batch.</summary>
@@ -42,6 +44,8 @@ public sealed class AfmServer : IAsyncDisposable
 
     public static async Task<AfmServer> StartAsync(AfmModel model, ServerOptions options, CancellationToken cancellationToken = default)
     {
+        // Before anything else starts: a template that cannot render is the operator's to fix now, not a 400 later.
+        var template = ChatTemplate.ForModel(model, options.ChatTemplate);
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls([.. options.Urls]);
         // Kestrel refuses a larger body (413) before it is read: no request can make the server buffer or tokenize more.
@@ -58,7 +62,7 @@ public sealed class AfmServer : IAsyncDisposable
             : null;
         var generator = batcher is null ? model.Generator : new TextGenerator(model.Session, model.Tokenizer, model.Adapters, batcher, model.EndIds);
         var metrics = new ServerMetrics(batcher);
-        var completions = new CompletionEndpoint(model, generator, gate, metrics, options);
+        var completions = new CompletionEndpoint(model, generator, gate, metrics, options, template);
         var guard = new ResponseGuard(metrics, options, app.Logger);
         app.Use(guard.InvokeAsync);
         // Endpoint names are the metric labels (afm_requests_total{endpoint=...}). Without a fallback route, routing
@@ -82,15 +86,17 @@ public sealed class AfmServer : IAsyncDisposable
             // A port in use (IOException), a URL Kestrel cannot parse (FormatException) or bind (e.g. https without a
             // certificate): the user's setting, so one diagnostic line instead of Kestrel's stack trace.
             batcher?.Dispose();
+            template?.Dispose();
             await app.DisposeAsync();
             throw RuntimeCodes.Error(RuntimeCodes.CannotListen, "afm serve", $"cannot listen on {string.Join(";", options.Urls)}: {e.Message}");
         }
         catch
         {
             batcher?.Dispose();
+            template?.Dispose();
             throw;
         }
-        return new AfmServer(app, gate, batcher);
+        return new AfmServer(app, gate, batcher, template);
     }
 
     public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => app.WaitForShutdownAsync(cancellationToken);
@@ -100,5 +106,6 @@ public sealed class AfmServer : IAsyncDisposable
         await app.StopAsync();
         await app.DisposeAsync();
         batcher?.Dispose();
+        template?.Dispose();
     }
 }

@@ -9,7 +9,8 @@ using Microsoft.AspNetCore.Http;
 namespace Afm.Serving;
 
 /// <summary>POST /v1/completions and /v1/chat/completions: one generation per request, JSON or server-sent events.</summary>
-internal sealed class CompletionEndpoint(AfmModel model, TextGenerator generator, RequestGate gate, ServerMetrics metrics, ServerOptions options)
+internal sealed partial class CompletionEndpoint(AfmModel model, TextGenerator generator, RequestGate gate, ServerMetrics metrics, ServerOptions options,
+    ChatTemplate? template = null)
 {
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
@@ -29,7 +30,7 @@ internal sealed class CompletionEndpoint(AfmModel model, TextGenerator generator
         {
             using var body = new MemoryStream();
             await context.Request.Body.CopyToAsync(body, aborted);
-            var request = CompletionRequest.Parse(body.ToArray(), chat, model.Id, options);
+            var request = CompletionRequest.Parse(body.ToArray(), chat, model.Id, options, template);
             if (request.Options.Adapter is { } adapter && !model.Adapters.Contains(adapter))
                 throw new ApiError(404, $"The model '{model.Id}' has no adapter '{adapter}'; GET /v1/models lists the adapters it has.", "adapter", "adapter_not_found");
             TextGenerator.ValidateOptions(request.Options, "request");
@@ -65,7 +66,7 @@ internal sealed class CompletionEndpoint(AfmModel model, TextGenerator generator
     /// <summary>A prompt's ids: text tokenized as <c>afm run</c> does, ids as given once they fit the vocabulary.</summary>
     private IReadOnlyList<int> Tokens(PromptInput prompt)
     {
-        if (prompt.Text is { } text) return generator.Tokenize(text);
+        if (prompt.Text is { } text) return prompt.AddBeginOfSequence ? generator.Tokenize(text) : model.Tokenizer.Encode(text);
         var ids = prompt.Ids!;
         int vocabulary = model.Session.VocabSize;
         return ids.FirstOrDefault(id => id >= vocabulary) is var bad && bad >= vocabulary
@@ -120,8 +121,9 @@ internal sealed class CompletionEndpoint(AfmModel model, TextGenerator generator
             if (choice.Index % request.Choices == 0) promptTokens += stats.PromptTokens; // a prompt counts once, as in the OpenAI API
             completionTokens += stats.CompletionTokens;
             var prefix = request.Echo ? EchoText(choice) : "";
+            var (message, finish) = AssistantMessage(text.ToString(), request.Tools, last.Finish);
             answers.Add(chat
-                ? new { index = choice.Index, message = new { role = "assistant", content = text.ToString() }, logprobs = choice.Options.TopLogprobs is null ? null : logprobs.Chat(tokens), finish_reason = Finish(last.Finish) }
+                ? new { index = choice.Index, message, logprobs = choice.Options.TopLogprobs is null ? null : logprobs.Chat(tokens), finish_reason = finish }
                 : new { index = choice.Index, text = prefix + text, logprobs = Legacy(choice, request.Echo ? EchoTokens(choice, promptLogprobs) : [], tokens), finish_reason = Finish(last.Finish) });
         }
         await context.Response.WriteAsJsonAsync(new
@@ -155,6 +157,13 @@ internal sealed class CompletionEndpoint(AfmModel model, TextGenerator generator
         int promptTokens = 0, completionTokens = 0;
         foreach (var choice in choices)
         {
+            if (chat && request.Tools is { ParsesCalls: true })
+            {
+                var (prompt, completion) = await StreamToolAnswer(choice, request, Send, aborted);
+                promptTokens += choice.Index % request.Choices == 0 ? prompt : 0;
+                completionTokens += completion;
+                continue;
+            }
             if (chat) await Send([new { index = choice.Index, delta = new { role = "assistant" }, logprobs = (object?)null, finish_reason = (string?)null }]);
             int offset = 0;
             bool echoed = !request.Echo;

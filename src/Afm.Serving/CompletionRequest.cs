@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Afm.Runtime.Generation;
 using Afm.Runtime.Generation.Constraints;
+using Afm.Serving.Tools;
 
 namespace Afm.Serving;
 
@@ -16,8 +17,9 @@ namespace Afm.Serving;
 /// <param name="LegacyLogprobs">Completions report logprobs in the legacy shape (tokens, token_logprobs, top_logprobs,
 /// text_offset); chat in the <c>content</c> list shape.</param>
 /// <param name="IncludeUsage"><c>stream_options.include_usage</c>: a last streamed chunk carries the usage.</param>
+/// <param name="Tools">Chat's <c>tools</c> and <c>tool_choice</c>; null without tools.</param>
 public sealed record CompletionRequest(string Model, IReadOnlyList<PromptInput> Prompts, GenerationOptions Options, bool Stream,
-    int Choices = 1, bool Echo = false, bool LegacyLogprobs = false, bool IncludeUsage = false)
+    int Choices = 1, bool Echo = false, bool LegacyLogprobs = false, bool IncludeUsage = false, ToolRequest? Tools = null)
 {
     /// <summary>Role prefixes of the plain-text chat transcript; the model is a base model with no chat template.</summary>
     public const string UserPrefix = "User: ", AssistantPrefix = "Assistant:", SystemPrefix = "System: ";
@@ -38,7 +40,8 @@ public sealed record CompletionRequest(string Model, IReadOnlyList<PromptInput> 
     /// <summary>The OpenAI API's limit on the legacy completions <c>logprobs</c>.</summary>
     public const int MaxLegacyLogprobs = 5;
 
-    public static CompletionRequest Parse(byte[] body, bool chat, string modelId, ServerOptions server)
+    /// <param name="template">The model's chat template, which renders chat messages; null for the plain transcript.</param>
+    public static CompletionRequest Parse(byte[] body, bool chat, string modelId, ServerOptions server, ChatTemplate? template = null)
     {
         JsonDocument document;
         try { document = JsonDocument.Parse(body); }
@@ -66,7 +69,8 @@ public sealed record CompletionRequest(string Model, IReadOnlyList<PromptInput> 
                     throw new ApiError(400, $"'stop' holds {stops.Count} sequences; at most {MaxStopSequences} are allowed.", "stop");
             }
 
-            IReadOnlyList<PromptInput> prompts = chat ? [new PromptInput(ChatTranscript.Render(root, stops))] : PromptInput.Parse(root);
+            var tools = chat ? ToolRequest.Parse(root) : null;
+            IReadOnlyList<PromptInput> prompts = chat ? [ChatPrompt.Render(root, stops, template, tools)] : PromptInput.Parse(root);
             long n = Integer(root, "n") ?? 1;
             if (n < 1 || n * prompts.Count > MaxChoices)
                 throw new ApiError(400, $"'n' must be at least 1, and n times the number of prompts at most {MaxChoices}; got n = {n} for {prompts.Count} prompt(s).", "n");
@@ -95,10 +99,18 @@ public sealed record CompletionRequest(string Model, IReadOnlyList<PromptInput> 
             var options = new GenerationOptions
             {
                 MaxTokens = (int)maxTokens, Sampling = sampling, StopSequences = stops, Adapter = adapter,
-                TopLogprobs = topLogprobs, PromptLogprobs = echo && topLogprobs is not null, Constraint = Constraint(root),
+                TopLogprobs = topLogprobs, PromptLogprobs = echo && topLogprobs is not null, Constraint = ToolOrFormat(root, tools),
             };
-            return new CompletionRequest(adapter is null ? modelId : $"{modelId}:{adapter}", prompts, options, stream, (int)n, echo, !chat, includeUsage);
+            return new CompletionRequest(adapter is null ? modelId : $"{modelId}:{adapter}", prompts, options, stream, (int)n, echo, !chat, includeUsage, tools);
         }
+    }
+
+    /// <summary>A forced tool call's constraint, else the response format's; a request cannot ask for both.</summary>
+    private static ITextAutomaton? ToolOrFormat(JsonElement root, ToolRequest? tools)
+    {
+        var format = Constraint(root);
+        if (tools?.Constraint() is not { } call) return format;
+        return format is null ? call : throw new ApiError(400, "A forced tool call ('tool_choice' required or a named function) cannot be combined with a 'response_format'.", "tool_choice");
     }
 
     /// <summary>
@@ -184,7 +196,7 @@ public sealed record CompletionRequest(string Model, IReadOnlyList<PromptInput> 
         };
     }
 
-    internal static string Clip(string text) => text.Length <= 40 ? text : text[..40] + "...";
+    internal static string Clip(string text, int length = 40) => text.Length <= length ? text : text[..length] + "...";
 
     internal static string? String(JsonElement element, string name)
     {

@@ -5,9 +5,10 @@ namespace Afm.Serving;
 /// <summary>
 /// One prompt of a completions request: text (tokenized with the beginning-of-sequence token, as <c>afm run</c> does) or
 /// token ids, which are used exactly as given. The OpenAI API's <c>prompt</c> takes a string, an array of strings, an
-/// array of token ids or an array of such arrays; each prompt is answered by <c>n</c> choices.
+/// array of token ids or an array of such arrays; each prompt is answered by <c>n</c> choices. A chat template's prompt
+/// has no beginning-of-sequence token added (<paramref name="AddBeginOfSequence"/> false): the template writes it.
 /// </summary>
-public sealed record PromptInput(string? Text, IReadOnlyList<int>? Ids = null)
+public sealed record PromptInput(string? Text, IReadOnlyList<int>? Ids = null, bool AddBeginOfSequence = true)
 {
     internal static IReadOnlyList<PromptInput> Parse(JsonElement root)
     {

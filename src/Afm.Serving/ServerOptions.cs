@@ -25,6 +25,11 @@ public sealed record ServerOptions
     /// before the attention_mask input existed is served unbatched whatever this says.
     /// </summary>
     public int MaxBatchSize { get; init; } = BatchingDefaults.MaxBatchSize;
+    /// <summary>
+    /// A Jinja chat template that renders chat requests instead of the artifact's own (its tokenizer_config.json's
+    /// <c>chat_template</c>); <c>afm serve --chat-template-file</c>. Null: the artifact's, else the plain transcript.
+    /// </summary>
+    public string? ChatTemplate { get; init; }
     /// <summary>How long a decode step waits for the rest of its batch before running without it (<see cref="Afm.Runtime.Batching.BatchingOptions.MaxWait"/>).</summary>
     public TimeSpan BatchWait { get; init; } = BatchingDefaults.MaxWait;
 }

@@ -30,6 +30,9 @@ public static class TokenizerDiagnostics
     /// <summary>A tokenizer file is larger than the toolchain reads (256 MiB): a real one is a few tens of MB at most.</summary>
     public const string TokenizerFileTooLarge = "AFM1656";
 
+    /// <summary>The checkpoint's chat_template does not render a fixed conversation with afm serve's renderer (a warning: completions still work).</summary>
+    public const string ChatTemplateUnrenderable = "AFM1657";
+
     internal static DiagnosticException Error(string code, string message, SourceLocation location) =>
         new(new Diagnostic(DiagnosticSeverity.Error, code, message, location));
 }

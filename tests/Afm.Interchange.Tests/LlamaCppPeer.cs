@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -24,7 +23,7 @@ internal static class LlamaCppPeer
 
     private static JsonNode Ask(JsonObject request)
     {
-        var (code, stdout, stderr) = Run("node", ["peer.mjs"], Folder.Value, request.ToJsonString(), TimeSpan.FromMinutes(3));
+        var (code, stdout, stderr) = PeerProcess.Run("node", ["peer.mjs"], Folder.Value, request.ToJsonString(), TimeSpan.FromMinutes(3));
         if (code != 0) throw new InvalidOperationException($"llama.cpp peer failed ({code}):\n{stderr}\n{stdout}");
         return JsonNode.Parse(stdout.Trim().Split('\n')[^1])!;
     }
@@ -36,33 +35,9 @@ internal static class LlamaCppPeer
         {
             // The prebuilt binaries come as optional dependencies; the package's postinstall only offers to build
             // from source, which build: "never" in peer.mjs rules out anyway.
-            var (code, stdout, stderr) = Run("npm", ["ci", "--ignore-scripts", "--no-audit", "--no-fund"], folder, null, TimeSpan.FromMinutes(15));
+            var (code, stdout, stderr) = PeerProcess.Run("npm", ["ci", "--ignore-scripts", "--no-audit", "--no-fund"], folder, null, TimeSpan.FromMinutes(15));
             if (code != 0) throw new InvalidOperationException($"npm ci in {folder} failed ({code}):\n{stderr}\n{stdout}");
         }
         return folder;
-    }
-
-    internal static (int Code, string Stdout, string Stderr) Run(string file, IEnumerable<string> arguments, string directory, string? stdin, TimeSpan timeout)
-    {
-        var info = new ProcessStartInfo(file)
-        {
-            WorkingDirectory = directory,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments) info.ArgumentList.Add(argument);
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (stdin is not null) process.StandardInput.Write(stdin);
-        process.StandardInput.Close();
-        if (!process.WaitForExit(timeout))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{file} {string.Join(' ', info.ArgumentList)} did not finish within {timeout}.");
-        }
-        return (process.ExitCode, stdout.Result, stderr.Result);
     }
 }

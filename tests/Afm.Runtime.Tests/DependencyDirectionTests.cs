@@ -26,6 +26,15 @@ public sealed class DependencyDirectionTests
     }
 
     [Fact]
+    public void The_chat_template_renderer_ONNX_Runtime_GenAI_is_the_servers_not_the_device_runtimes()
+    {
+        static bool UsesGenAI(XDocument project) => project.Descendants("PackageReference")
+            .Any(r => ((string?)r.Attribute("Include"))?.StartsWith("Microsoft.ML.OnnxRuntimeGenAI", StringComparison.Ordinal) == true);
+        Assert.Empty(ProjectClosure(Path.Combine(RepositoryRoot(), "src", "Afm.Runtime", "Afm.Runtime.csproj")).Where(p => UsesGenAI(p.Value)).Select(p => p.Key));
+        Assert.True(UsesGenAI(ProjectClosure(Path.Combine(RepositoryRoot(), "src", "Afm.Serving", "Afm.Serving.csproj"))["Afm.Serving"]));
+    }
+
+    [Fact]
     public void The_server_is_where_AspNet_is()
     {
         var closure = ProjectClosure(Path.Combine(RepositoryRoot(), "src", "Afm.Serving", "Afm.Serving.csproj"));

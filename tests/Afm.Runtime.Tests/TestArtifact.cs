@@ -59,7 +59,7 @@ internal static class TestArtifact
         var entries = new SortedDictionary<string, byte[]>(StringComparer.Ordinal);
         foreach (var file in Directory.EnumerateFiles(tokenizerDirectory))
             entries["tokenizer/" + Path.GetFileName(file)] = File.ReadAllBytes(file);
-        var decoder = RandomDecoder(vocabulary.VocabSize) with { BaseSha256 = BaseSha256, Ops = options.Ops };
+        var decoder = RandomDecoder(vocabulary.VocabSize, options.Context) with { BaseSha256 = BaseSha256, Ops = options.Ops };
         if (options.Favoured.Count > 0) Favour((FloatWeight)decoder.Weights["embed.weight"], options.Favoured);
         var onnx = DecoderExporter.Export(decoder, "test");
         entries[VerifiedArtifact.OnnxModelEntry] = onnx;
@@ -104,12 +104,12 @@ internal static class TestArtifact
         foreach (var (id, strength) in favoured) embed.Values[id * columns] = shared * strength;
     }
 
-    public static DecoderModel RandomDecoder(int vocabSize)
+    public static DecoderModel RandomDecoder(int vocabSize, int context = 96)
     {
         var architecture = new ArchitectureSpec
         {
             ModelDim = 32, Layers = 2, Heads = 4, KvHeads = 2, FfnDim = 48, VocabSize = vocabSize, RopeBase = 10_000,
-            TieEmbeddings = true, QkNorm = true, MaxSequenceLength = 96, NormEpsilon = 1e-5,
+            TieEmbeddings = true, QkNorm = true, MaxSequenceLength = context, NormEpsilon = 1e-5,
         };
         var random = new Random(3);
         FloatWeight Matrix(long rows, long columns, double std) =>
@@ -146,8 +146,9 @@ internal static class TestArtifact
 /// </summary>
 /// <param name="Favoured">Token id -> strength (above 1): ids the logits favour at every position, most the strongest.</param>
 /// <param name="Ops">The graph's operators: the fused graph's runtime path (in-place cache buffers) runs the same tests.</param>
+/// <param name="Context">The model's context in tokens (a chat template's system text and tool list need hundreds).</param>
 internal sealed record TestArtifactOptions(int VocabSize = 300, IReadOnlyList<string>? SpecialTokens = null, IReadOnlyDictionary<int, float>? Favoured = null,
-    OnnxOps Ops = OnnxOps.Standard)
+    OnnxOps Ops = OnnxOps.Standard, int Context = 96)
 {
     public IReadOnlyList<string> SpecialTokens { get; init; } = SpecialTokens ?? [];
     public IReadOnlyDictionary<int, float> Favoured { get; init; } = Favoured ?? new Dictionary<int, float>();
@@ -178,3 +179,9 @@ public class ArtifactFixture : IDisposable
 
 /// <summary>The shared artifact's model exported as the fused graph (GroupQueryAttention, cache buffers bound in place).</summary>
 public sealed class FusedArtifactFixture() : ArtifactFixture(new TestArtifactOptions(Ops: OnnxOps.Fused));
+
+/// <summary>
+/// A model with a ChatML vocabulary (&lt;|im_start|&gt;, &lt;|im_end|&gt; as special tokens) and room for a real chat
+/// template's system text and tool list.
+/// </summary>
+public sealed class ChatArtifactFixture() : ArtifactFixture(new TestArtifactOptions(SpecialTokens: ["<|im_start|>", "<|im_end|>"], Context: 2048));

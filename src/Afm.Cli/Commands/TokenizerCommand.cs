@@ -44,8 +44,29 @@ internal static class TokenizerCommand
                 Afm.Interchange.InterchangeCodes.TokenizerLargerThanEmbeddings,
                 $"BaseModel: its tokenizer has {tokenizer.VocabSize} tokens, but config.json's vocab_size (the embedding rows) is {spec.Architecture.VocabSize}; the tokenizer and the weights are of different models.",
                 location));
+        CheckChatTemplate(tokenizer, location);
         AtomicOutput.ReplaceDirectory(outputDirectory, temp => Afm.Tokenizers.HuggingFaceTokenizerWriter.Write(tokenizer, temp));
         CompilerOutput.Progress($"tokenizer: BaseModel {baseModel.Architecture}'s {tokenizer.Kind} tokenizer ({tokenizer.VocabSize} tokens) -> {outputDirectory}");
         return 0;
+    }
+
+    /// <summary>
+    /// A checkpoint's chat template is tried here, at build time, with the renderer afm serve uses (ONNX Runtime GenAI)
+    /// on a fixed conversation: one it cannot render is a warning at the BaseModel (AFM1657) now, rather than a server
+    /// that refuses to start (AFM7013) later. Completions do not need it, so the build goes on.
+    /// </summary>
+    private static void CheckChatTemplate(Afm.Tokenizers.AfmTokenizer tokenizer, Afm.Core.Diagnostics.SourceLocation location)
+    {
+        if (string.IsNullOrWhiteSpace(tokenizer.ChatTemplate)) return;
+        try
+        {
+            Afm.Serving.ChatTemplate.Checked(tokenizer, tokenizer.ChatTemplate).Dispose();
+        }
+        catch (Afm.Serving.ChatTemplateException e)
+        {
+            CompilerOutput.Report(new Afm.Core.Diagnostics.Diagnostic(Afm.Core.Diagnostics.DiagnosticSeverity.Warning, Afm.Tokenizers.TokenizerDiagnostics.ChatTemplateUnrenderable,
+                $"BaseModel: tokenizer_config.json's chat_template cannot render a three-turn conversation with afm serve's renderer (ONNX Runtime GenAI): {e.Message}; chat requests need `afm serve --chat-template-file`.",
+                location));
+        }
     }
 }

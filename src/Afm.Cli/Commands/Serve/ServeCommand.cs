@@ -26,11 +26,13 @@ internal static class ServeCommand
         var maxBatchSize = new Option<int>("--max-batch-size") { Description = "Most requests whose decode steps share one ONNX Runtime run (1 = no batching).", DefaultValueFactory = _ => new ServerOptions().MaxBatchSize }.AtLeast(1);
         var maxRequestBytes = new Option<long>("--max-request-bytes") { Description = "Largest request body; a larger one is answered 413 before it is read.", DefaultValueFactory = _ => new ServerOptions().MaxRequestBytes }.AtLeast(1);
         var threads = new Option<int>("--threads") { Description = "ONNX Runtime intra-op threads (0 = default).", DefaultValueFactory = _ => 0 }.AtLeast(0);
-        var command = new Command("serve", "Serve a packaged model over an OpenAI-compatible HTTP API.") { artifact, urls, maxConcurrent, queueLimit, maxBatchSize, maxRequestBytes, threads };
+        var chatTemplate = new Option<string?>("--chat-template-file") { Description = "A Jinja chat template that renders chat requests instead of the artifact's own." };
+        var command = new Command("serve", "Serve a packaged model over an OpenAI-compatible HTTP API.") { artifact, urls, maxConcurrent, queueLimit, maxBatchSize, maxRequestBytes, threads, chatTemplate };
         var trust = new TrustOptions();
         trust.AddTo(command);
         command.SetAction(result => CompilerRun.Guard(() =>
         {
+            var template = result.GetValue(chatTemplate) is { } templateFile ? ReadTemplate(templateFile) : null;
             using var model = AfmModel.Load(result.GetValue(artifact)!, new RuntimeOptions { IntraOpThreads = result.GetValue(threads) }, trust.Policy(result));
             var options = new ServerOptions
             {
@@ -39,10 +41,21 @@ internal static class ServeCommand
                 QueueLimit = result.GetValue(queueLimit),
                 MaxBatchSize = result.GetValue(maxBatchSize),
                 MaxRequestBytes = result.GetValue(maxRequestBytes),
+                ChatTemplate = template,
             };
             return Serve(model, options).GetAwaiter().GetResult();
         }));
         return command;
+    }
+
+    /// <summary>The template file's text; one that cannot be read is AFM7013 at the file, before the artifact is loaded.</summary>
+    private static string ReadTemplate(string path)
+    {
+        try { return File.ReadAllText(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            throw RuntimeCodes.Error(RuntimeCodes.ChatTemplateUnusable, path, $"cannot read the chat template file: {e.Message}");
+        }
     }
 
     private static string[] Split(string urls) => urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
