@@ -87,6 +87,9 @@ public static class QuantizationPipeline
                 options[bits] = (tensor, layer.Role == LayerRole.Float ? 0 : sensitivity.LossIncrease(tensor, values));
             }
             candidates[layer.WeightName] = options;
+            // The layer's float arrays (0.6 GB for a 151,936-token embedding) are garbage now: collected here, the next
+            // layer's do not pile up on them until the large-object heap's budget runs out.
+            GC.Collect();
             progress?.Invoke($"quantize: {layer.Name} " + string.Join(", ", options.Select(o => o.Key > 0
                 ? $"{o.Key} bits {SignedChange(o.Value.Item2)}" : $"{Describe(o.Value.Item1)} {SignedChange(o.Value.Item2)}")));
         }
@@ -108,11 +111,11 @@ public static class QuantizationPipeline
 
         progress?.Invoke("quantize: validation perplexity of float, quantized and uniform baseline");
         var validation = Evaluator.Spread(inputs.Validation, inputs.ValidationSequences);
-        var (quantizedLoss, floatLoss, quantizedDivergence) = LossWith(model, original, chosen.ToDictionary(t => t.Name, t => (Func<float[]>)t.Dequantize),
+        var (quantizedLoss, floatLoss, quantizedDivergence) = LossWith(model, original, chosen.ToDictionary(t => t.Name, t => (Func<QuantizedTensor>)(() => t)),
             inputs.Validation, validation);
         (double Loss, double ReferenceLoss, double Divergence)? baseline = plan.Method == QuantizationMethod.Palettize
             ? LossWith(model, original, chosen.ToDictionary(t => t.Name, t => t is PalettizedTensor p
-                    ? () => LayerQuantizer.UniformAtEqualBits(p, original[t.Name]).Dequantize() : (Func<float[]>)t.Dequantize),
+                    ? () => LayerQuantizer.UniformAtEqualBits(p, original[t.Name]) : (Func<QuantizedTensor>)(() => t)),
                 inputs.Validation, validation)
             : null;
 
@@ -136,15 +139,15 @@ public static class QuantizationPipeline
     /// from it; the float values are swapped in for the reference's pass of each batch, so the model is held once.
     /// </summary>
     private static (double Loss, double ReferenceLoss, double Divergence) LossWith(Training.Model.AfmDecoder model, IReadOnlyDictionary<string, float[]> floats,
-        Dictionary<string, Func<float[]>> values, IPackedSequences source, IReadOnlyList<long> indices)
+        Dictionary<string, Func<QuantizedTensor>> values, IPackedSequences source, IReadOnlyList<long> indices)
     {
-        void Set(Func<string, float[]> value) { foreach (var name in values.Keys) ModelWeights.Set(model, name, value(name)); }
-        Set(name => values[name]());
+        void Quantized() { foreach (var value in values.Values) ModelWeights.Set(model, value()); }
+        Quantized();
         return Evaluator.MeanLossAndDivergence([model], model.forward, inputs =>
         {
-            Set(name => floats[name]);
+            foreach (var name in values.Keys) ModelWeights.Restore(model, name, floats);
             var logits = model.forward(inputs);
-            Set(name => values[name]());
+            Quantized();
             return logits;
         }, source, indices);
     }

@@ -39,10 +39,16 @@ public sealed class WeightsFileArrays(string path) : ArraysOnDisk<float>
 
     protected override float[] Read(string key)
     {
-        using var reader = SafeTensorsReader.Open(path);
         var values = new float[header.Tensors[key].Shape.Aggregate(1L, (a, b) => a * b)];
-        reader.ReadFloat32(key, 0, values);
+        ReadInto(key, values);
         return values;
+    }
+
+    /// <summary>Tensor <paramref name="key"/>'s values into <paramref name="destination"/> (all of them), with no array between.</summary>
+    public void ReadInto(string key, Span<float> destination)
+    {
+        using var reader = SafeTensorsReader.Open(path);
+        reader.ReadFloat32(key, 0, destination);
     }
 }
 

@@ -16,7 +16,7 @@ public sealed class SensitivityAnalysis(AfmDecoder model, IPackedSequences calib
 
     public double LossIncrease(QuantizedTensor quantized, float[] original)
     {
-        ModelWeights.Set(model, quantized.Name, quantized.Dequantize());
+        ModelWeights.Set(model, quantized);
         try
         {
             return Evaluator.MeanLoss(model, calibration, indices) - FloatLoss;

@@ -48,10 +48,10 @@ public static class GridTuning
         var optimizer = new AdamWOptimizer(grids.SelectMany(g => g.Parameters).ToList(), weightDecay: 0);
         bool wasTraining = model.training;
         // What the model holds between float passes: each weight dequantized, then the grids' values once they train.
-        Action quantized = () => { foreach (var w in weights) ModelWeights.Set(model, w.Name, w.Dequantize()); };
+        Action quantized = () => { foreach (var w in weights) ModelWeights.Set(model, w); };
         Tensor Reference(Tensor inputs)
         {
-            foreach (var w in weights) ModelWeights.Set(model, w.Name, floats[w.Name]);
+            foreach (var w in weights) ModelWeights.Restore(model, w.Name, floats);
             var logits = model.forward(inputs);
             quantized();
             return logits;
@@ -87,14 +87,14 @@ public static class GridTuning
                         using var noGrad = no_grad();
                         foreach (var w in weights)
                             if (grids.FirstOrDefault(g => g.Name == w.Name) is { } g) parameters[g.Name].copy_(g.Values().view(parameters[g.Name].shape));
-                            else ModelWeights.Set(model, w.Name, w.Dequantize());
+                            else ModelWeights.Set(model, w);
                     };
                 if (progress is not null && ((step + 1) % 20 == 0 || step + 1 == steps))
                     progress(string.Create(CultureInfo.InvariantCulture, $"quantize: grid tuning step {step + 1}/{steps}, KL {loss.item<float>():0.000000}"));
             }
 
             var tuned = grids.ToDictionary(g => g.Name, g => g.Stored(), StringComparer.Ordinal);
-            quantized = () => { foreach (var w in weights) ModelWeights.Set(model, w.Name, tuned.GetValueOrDefault(w.Name, w).Dequantize()); };
+            quantized = () => { foreach (var w in weights) ModelWeights.Set(model, tuned.GetValueOrDefault(w.Name, w)); };
             quantized();
             double after = Divergence(model, Reference, source, check);
             progress?.Invoke(string.Create(CultureInfo.InvariantCulture,
@@ -103,7 +103,7 @@ public static class GridTuning
         }
         finally
         {
-            foreach (var w in weights) ModelWeights.Set(model, w.Name, floats[w.Name]);
+            foreach (var w in weights) ModelWeights.Restore(model, w.Name, floats);
             foreach (var (name, p) in parameters) p.requires_grad = requiresGrad[name];
             foreach (var g in grids) g.Dispose();
             optimizer.Dispose();
