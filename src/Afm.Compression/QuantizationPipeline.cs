@@ -79,17 +79,18 @@ public static class QuantizationPipeline
                 LayerRole.Fixed => [layer.FixedBits!.Value],
                 _ => [0],
             };
-            var options = new LayerCandidates();
+            // Every width is quantized first, so the float array (0.6 GB for a 151,936-token embedding) is garbage before
+            // the sensitivity passes, which put the float values back from the weights file. Collected here, a layer's
+            // arrays do not pile up on the next one's until the large-object heap's budget runs out.
             var values = original[layer.WeightName];
-            foreach (int bits in bitsChoices)
-            {
-                var tensor = quantizer.Quantize(layer, values, layer.IsQuantized ? bits : null);
-                options[bits] = (tensor, layer.Role == LayerRole.Float ? 0 : sensitivity.LossIncrease(tensor, values));
-            }
-            candidates[layer.WeightName] = options;
-            // The layer's float arrays (0.6 GB for a 151,936-token embedding) are garbage now: collected here, the next
-            // layer's do not pile up on them until the large-object heap's budget runs out.
+            var tensors = bitsChoices.Select(bits => (Bits: bits, Tensor: quantizer.Quantize(layer, values, layer.IsQuantized ? bits : null))).ToList();
+            values = null;
             GC.Collect();
+            var options = new LayerCandidates();
+            foreach (var (bits, tensor) in tensors)
+                options[bits] = (tensor, layer.Role == LayerRole.Float ? 0
+                    : sensitivity.LossIncrease(tensor, () => ModelWeights.Restore(model, layer.WeightName, original)));
+            candidates[layer.WeightName] = options;
             progress?.Invoke($"quantize: {layer.Name} " + string.Join(", ", options.Select(o => o.Key > 0
                 ? $"{o.Key} bits {SignedChange(o.Value.Item2)}" : $"{Describe(o.Value.Item1)} {SignedChange(o.Value.Item2)}")));
         }

@@ -14,7 +14,8 @@ public sealed class SensitivityAnalysis(AfmDecoder model, IPackedSequences calib
 {
     public double FloatLoss { get; } = Evaluator.MeanLoss(model, calibration, indices);
 
-    public double LossIncrease(QuantizedTensor quantized, float[] original)
+    /// <param name="restore">Puts the layer's float values back afterwards.</param>
+    public double LossIncrease(QuantizedTensor quantized, Action restore)
     {
         ModelWeights.Set(model, quantized);
         try
@@ -23,7 +24,7 @@ public sealed class SensitivityAnalysis(AfmDecoder model, IPackedSequences calib
         }
         finally
         {
-            ModelWeights.Set(model, quantized.Name, original);
+            restore();
         }
     }
 }
