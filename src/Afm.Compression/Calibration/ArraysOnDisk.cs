@@ -58,8 +58,7 @@ public sealed class WeightsFileArrays(string path) : ArraysOnDisk<float>
 /// </summary>
 public sealed class SpilledArrays<T> : ArraysOnDisk<T>, IDisposable where T : unmanaged
 {
-    private readonly FileStream file = new(Path.Combine(Path.GetTempPath(), $"afm-{Guid.NewGuid():N}.tmp"), FileMode.CreateNew,
-        FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.DeleteOnClose);
+    private readonly FileStream file = Open();
     private readonly Dictionary<string, (long Offset, int Length)> index = new(StringComparer.Ordinal);
     private readonly List<string> order = [];
 
@@ -86,4 +85,13 @@ public sealed class SpilledArrays<T> : ArraysOnDisk<T>, IDisposable where T : un
     }
 
     public void Dispose() => file.Dispose();
+
+    /// <summary>On Unix the name is removed at once, so a process that is killed leaves no file behind (DeleteOnClose needs a Dispose).</summary>
+    private static FileStream Open()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"afm-{Guid.NewGuid():N}.tmp");
+        var stream = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.DeleteOnClose);
+        if (!OperatingSystem.IsWindows()) File.Delete(path);
+        return stream;
+    }
 }
