@@ -125,7 +125,7 @@ IReadOnlyDictionary<string, QuantizedTensor> Tune(IReadOnlyDictionary<string, Qu
     var plan = Plan(null);
     var sequences = GridTuning.Sequences(calibrationData, plan.TuningSteps);
     var all = tensors.Values.Append(quantizer.Quantize(embedding, original[embedding.WeightName])).ToList();
-    return GridTuning.Tune(model, reference, calibrationData, sequences, calibration, all, plan.TuningSteps, plan.TuningLearningRate)
+    return GridTuning.Tune(model, original, calibrationData, sequences, calibration, all, plan.TuningSteps, plan.TuningLearningRate)
         .Where(t => tensors.ContainsKey(t.Name)).ToDictionary(t => t.Name);
 }
 double[] SequenceLosses(Func<LayerPlan, float[]?> replace)

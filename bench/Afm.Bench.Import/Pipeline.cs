@@ -11,9 +11,13 @@ using System.Text.Json;
 /// </summary>
 internal static class Pipeline
 {
-    /// <summary>The plan and adapter the numbers are for (README): few tuning steps, so the run fits a shared 2-core machine.</summary>
+    /// <summary>
+    /// The plan and adapter the numbers are for (README): one width (LowBits = Bits: no sensitivity of a second width to
+    /// measure, nothing to allocate), two calibration sequences and no grid tuning (at this size tuning holds every
+    /// quantized matrix's gradient and a per-weight int64 lookup: not done yet), so the run fits a shared 2-core machine.
+    /// </summary>
     public const string Items = """
-            <QuantizationPlan Include="device" Bits="4" GroupSize="16" CalibrationSequences="8" TuningSteps="4" />
+            <QuantizationPlan Include="device" Bits="4" LowBits="4" GroupSize="16" CalibrationSequences="2" TuningSteps="0" />
             <Adapter Include="recovery" Kind="accuracy-recovery" Ranks="16" Tokens="4k" BatchSize="4" />
         """;
 
@@ -21,7 +25,7 @@ internal static class Pipeline
     public static int Run(string work, string checkpoint, string repository, TimeSpan limit)
     {
         WriteByteLevelTokenizer(checkpoint);
-        var project = Path.Combine(work, "on-device");
+        var project = Path.Combine(work, "on-device-" + Path.GetFileName(checkpoint));
         if (Directory.Exists(project)) Directory.Delete(project, recursive: true);
         Directory.CreateDirectory(Path.Combine(project, "data"));
         File.Copy(Path.Combine(repository, "global.json"), Path.Combine(project, "global.json"));
@@ -60,7 +64,7 @@ internal static class Pipeline
                 build.Kill(entireProcessTree: true);
                 stopped = true;
             }
-            foreach (var (pid, command) in AfmProcesses())
+            foreach (var (pid, command) in AfmProcesses(repository))
             {
                 long rss = PeakRss(pid);
                 double now = clock.Elapsed.TotalSeconds;
@@ -68,7 +72,7 @@ internal static class Pipeline
             }
         }
         build.WaitForExit();
-        var log = Path.Combine(work, "on-device-build.log");
+        var log = Path.Combine(project, "build.log");
         File.WriteAllText(log, output.ToString());
         if (stopped)
             Console.WriteLine($"stopped after {limit.TotalMinutes:0} minutes; the last stage below did not finish");
@@ -88,8 +92,11 @@ internal static class Pipeline
         return 0;
     }
 
-    /// <summary>The running `afm` compiler processes (dotnet exec .../afm.dll &lt;command&gt;) and their command.</summary>
-    private static IEnumerable<(int Pid, string Command)> AfmProcesses()
+    /// <summary>
+    /// The running `afm` compiler processes of this repository (dotnet exec &lt;repository&gt;/.../afm.dll &lt;command&gt;) and their
+    /// command: other checkouts' builds on a shared machine are not this run's stages.
+    /// </summary>
+    private static IEnumerable<(int Pid, string Command)> AfmProcesses(string repository)
     {
         foreach (var dir in Directory.EnumerateDirectories("/proc"))
         {
@@ -98,7 +105,8 @@ internal static class Pipeline
             try { args = File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0'); }
             catch (IOException) { continue; }
             catch (UnauthorizedAccessException) { continue; }
-            int at = Array.FindIndex(args, a => a.EndsWith("afm.dll", StringComparison.Ordinal));
+            int at = Array.FindIndex(args, a => a.EndsWith("afm.dll", StringComparison.Ordinal)
+                && a.StartsWith(repository + Path.DirectorySeparatorChar, StringComparison.Ordinal));
             if (at >= 0 && at + 1 < args.Length) yield return (pid, args[at + 1]);
         }
     }

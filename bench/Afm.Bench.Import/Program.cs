@@ -16,22 +16,25 @@ using Afm.Training.Stages;
 //   init      build the decoder only (its seeded init): the part of load that is not reading weights
 // The goal (issue #15): loading holds at most 1.25x the fp32 size.
 //   dotnet run -c Release --project bench/Afm.Bench.Import [-- <work folder>]
-//   dotnet run -c Release --project bench/Afm.Bench.Import -- --on-device [--minutes N] [<work folder>]
+//   dotnet run -c Release --project bench/Afm.Bench.Import -- [--layers N] --on-device [--minutes N] [<work folder>]
+// --layers N: the same shapes with N layers instead of 28 (a smaller model to profile on).
 // builds a project on the same checkpoint with no TrainingStage, a palettization plan and a rank-16 recovery adapter
 // through the package, and prints each stage's time and peak RSS (Pipeline.cs).
-if (args.Length >= 2 && args[0] == "--step") return Step(args[1], args[2]);
+int layers = Qwen3Shapes.Layers;
+if (args.Length >= 2 && args[0] == "--layers") (layers, args) = (int.Parse(args[1], CultureInfo.InvariantCulture), args[2..]);
+if (args.Length >= 2 && args[0] == "--step") return Step(args[1], args[2], layers);
 bool onDevice = args.Length > 0 && args[0] == "--on-device";
 double limitMinutes = 120;
 if (onDevice) args = args[1..];
 if (onDevice && args.Length >= 2 && args[0] == "--minutes") (limitMinutes, args) = (double.Parse(args[1], CultureInfo.InvariantCulture), args[2..]);
 
 var work = Path.GetFullPath(args.Length > 0 ? args[0] : Path.Combine(Path.GetTempPath(), "afm-bench-import"));
-var checkpoint = Path.Combine(work, "qwen3-0.6b-shapes");
+var checkpoint = Qwen3Shapes.Folder(work, layers);
 Console.WriteLine($"CPU: {Cpu()}; {Environment.ProcessorCount} logical cores; load average at start {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
 if (!File.Exists(Path.Combine(checkpoint, HfLayout.WeightsIndex)))
 {
     var clock = Stopwatch.StartNew();
-    Qwen3Shapes.Generate(checkpoint, seed: 1);
+    Qwen3Shapes.Generate(checkpoint, layers, seed: 1);
     Console.WriteLine($"generated {checkpoint} in {clock.Elapsed.TotalSeconds:0.0} s");
 }
 long bf16Bytes = Directory.EnumerateFiles(checkpoint, "*.safetensors").Sum(f => new FileInfo(f).Length);
@@ -43,17 +46,17 @@ if (onDevice) return Pipeline.Run(work, checkpoint, Repository(), TimeSpan.FromM
 Console.WriteLine($"{"step",-9} {"seconds",8} {"peak RSS GB",12} {"x fp32",7}");
 foreach (var step in new[] { "validate", "convert", "load", "init" })
 {
-    var result = RunStep(step, work);
+    var result = RunStep(step, work, layers);
     Console.WriteLine($"{step,-9} {result.Seconds,8:0.00} {result.PeakRss / 1e9,12:0.000} {result.PeakRss / fp32,7:0.00}");
 }
 return 0;
 
-static (double Seconds, long PeakRss) RunStep(string step, string work)
+static (double Seconds, long PeakRss) RunStep(string step, string work, int layers)
 {
     var self = Environment.ProcessPath!;
     var start = new ProcessStartInfo(self) { RedirectStandardOutput = true, UseShellExecute = false };
     if (Path.GetFileNameWithoutExtension(self) == "dotnet") start.ArgumentList.Add(typeof(Qwen3Shapes).Assembly.Location);
-    foreach (var a in new[] { "--step", step, work }) start.ArgumentList.Add(a);
+    foreach (var a in new[] { "--layers", layers.ToString(CultureInfo.InvariantCulture), "--step", step, work }) start.ArgumentList.Add(a);
     using var process = Process.Start(start)!;
     var output = process.StandardOutput.ReadToEnd();
     process.WaitForExit();
@@ -62,10 +65,10 @@ static (double Seconds, long PeakRss) RunStep(string step, string work)
     return (result.GetProperty("seconds").GetDouble(), result.GetProperty("peakRss").GetInt64());
 }
 
-static int Step(string step, string work)
+static int Step(string step, string work, int layers)
 {
-    var checkpoint = Path.Combine(work, "qwen3-0.6b-shapes");
-    var converted = Path.Combine(work, "decoder.safetensors");
+    var checkpoint = Qwen3Shapes.Folder(work, layers);
+    var converted = Path.Combine(work, $"{Path.GetFileName(checkpoint)}-decoder.safetensors");
     var clock = Stopwatch.StartNew();
     switch (step)
     {

@@ -9,16 +9,22 @@ using Afm.Interchange.HuggingFace;
 /// </summary>
 internal static class Qwen3Shapes
 {
-    public static readonly ArchitectureSpec Architecture = new()
+    /// <summary>Qwen3-0.6B's layer count; fewer layers (the bench's --layers) give the same shapes in a smaller model, to profile on.</summary>
+    public const int Layers = 28;
+
+    public static ArchitectureSpec Architecture(int layers) => new()
     {
-        ModelDim = 1024, Layers = 28, Heads = 16, KvHeads = 8, FfnDim = 3072, VocabSize = 151936, RopeBase = 1_000_000,
+        ModelDim = 1024, Layers = layers, Heads = 16, KvHeads = 8, FfnDim = 3072, VocabSize = 151936, RopeBase = 1_000_000,
         TieEmbeddings = true, QkNorm = true, MaxSequenceLength = 40960, NormEpsilon = 1e-6, ExplicitHeadDim = 128,
     };
 
-    public static void Generate(string folder, int seed)
+    /// <summary>The folder (under the bench's work folder) of the checkpoint with <paramref name="layers"/> layers.</summary>
+    public static string Folder(string work, int layers) => Path.Combine(work, layers == Layers ? "qwen3-0.6b-shapes" : $"qwen3-0.6b-shapes-{layers}-layers");
+
+    public static void Generate(string folder, int layers, int seed)
     {
         Directory.CreateDirectory(folder);
-        var a = Architecture;
+        var a = Architecture(layers);
         File.WriteAllText(Path.Combine(folder, HfLayout.Config), JsonSerializer.Serialize(new Dictionary<string, object?>
         {
             ["architectures"] = new[] { "Qwen3ForCausalLM" }, ["model_type"] = "qwen3", ["hidden_size"] = a.ModelDim,

@@ -36,11 +36,16 @@ public static class QuantizationPipeline
         var spec = inputs.Spec;
         var plan = spec.Quantization ?? throw new ArgumentException("The spec has no QuantizationPlan.", nameof(inputs));
         TorchRuntime.UseThreads(spec.Threads, spec.Determinism);
+        // The float model is held once, in the decoder. Everything else is per layer: its float values are read again from
+        // the weights file when needed, and the measured statistics wait in temporary files (issue #15: a 0.6B model held
+        // about four fp32 copies here). The quantized model is evaluated on the same decoder, with the float values
+        // swapped in for the reference's passes.
         using var model = Trainer.LoadModel(spec.Architecture, inputs.WeightsPath);
-        var weights = ModelWeights.Read(model);
-        var original = weights.ToDictionary(w => w.Name, w => w.Values, StringComparer.Ordinal);
-        var layers = LayerPlan.For(plan, weights.Select(w => (w.Name, w.Shape)));
-        var warnings = LayerPlan.UnmatchedPatterns(plan, weights.Select(w => w.Name))
+        var original = new WeightsFileArrays(inputs.WeightsPath);
+        var shapes = model.named_parameters().Select(p => (Name: p.name, Shape: p.parameter.shape.ToArray())).ToList();
+        long modelBytes = shapes.Sum(s => s.Shape.Aggregate(1L, (a, b) => a * b)) * sizeof(float);
+        var layers = LayerPlan.For(plan, shapes);
+        var warnings = LayerPlan.UnmatchedPatterns(plan, shapes.Select(w => w.Name))
             .Select(p => new Diagnostic(DiagnosticSeverity.Warning, WarningUnmatchedPattern,
                 $"Pattern '{p}' of QuantizationPlan '{plan.Name}' names no layer. Layer names are like {string.Join(", ", layers.Where(l => l.Role != LayerRole.Vector).Take(3).Select(l => l.Name))}.",
                 plan.Location ?? SourceLocation.FileOnly(spec.ProjectPath))).ToList();
@@ -54,10 +59,13 @@ public static class QuantizationPipeline
                 spec.CalibrationStage.Location ?? plan.Location ?? SourceLocation.FileOnly(spec.ProjectPath)));
         var calibration = Evaluator.Spread(inputs.Calibration, plan.CalibrationSequences);
         progress?.Invoke($"quantize: importance ({plan.Importance}) and input second moments ({plan.Rounding} rounding) on {calibration.Count} calibration sequences");
-        var importance = plan.Importance == ImportanceKind.Fisher && plan.Method == QuantizationMethod.Palettize
-            ? FisherImportance.Measure(model, inputs.Calibration, calibration) : null;
+        // Only the palettized layers use importance; the statistics are measured in groups of an eighth of the model.
+        using var importance = plan.Importance == ImportanceKind.Fisher && plan.Method == QuantizationMethod.Palettize
+            ? FisherImportance.Measure(model, inputs.Calibration, calibration, layers.Where(l => l.IsQuantized).Select(l => l.WeightName).ToHashSet(StringComparer.Ordinal),
+                modelBytes / StatisticsGroups)
+            : null;
         // Measured for nearest rounding too: the report's per-layer output error needs them.
-        var hessians = InputCovariance.Measure(model, inputs.Calibration, calibration);
+        using var hessians = InputCovariance.Measure(model, inputs.Calibration, calibration, modelBytes / StatisticsGroups);
         var quantizer = new LayerQuantizer(plan, spec.Seed, spec.Threads, importance, hessians);
         var sensitivity = new SensitivityAnalysis(model, inputs.Calibration, calibration);
 
@@ -71,12 +79,17 @@ public static class QuantizationPipeline
                 LayerRole.Fixed => [layer.FixedBits!.Value],
                 _ => [0],
             };
+            // Every width is quantized first, so the float array (0.6 GB for a 151,936-token embedding) is garbage before
+            // the sensitivity passes, which put the float values back from the weights file. Collected here, a layer's
+            // arrays do not pile up on the next one's until the large-object heap's budget runs out.
+            var values = original[layer.WeightName];
+            var tensors = bitsChoices.Select(bits => (Bits: bits, Tensor: quantizer.Quantize(layer, values, layer.IsQuantized ? bits : null))).ToList();
+            values = null;
+            GC.Collect();
             var options = new LayerCandidates();
-            foreach (int bits in bitsChoices)
-            {
-                var tensor = quantizer.Quantize(layer, original[layer.WeightName], layer.IsQuantized ? bits : null);
-                options[bits] = (tensor, layer.Role == LayerRole.Float ? 0 : sensitivity.LossIncrease(tensor, original[layer.WeightName]));
-            }
+            foreach (var (bits, tensor) in tensors)
+                options[bits] = (tensor, layer.Role == LayerRole.Float ? 0
+                    : sensitivity.LossIncrease(tensor, () => ModelWeights.Restore(model, layer.WeightName, original)));
             candidates[layer.WeightName] = options;
             progress?.Invoke($"quantize: {layer.Name} " + string.Join(", ", options.Select(o => o.Key > 0
                 ? $"{o.Key} bits {SignedChange(o.Value.Item2)}" : $"{Describe(o.Value.Item1)} {SignedChange(o.Value.Item2)}")));
@@ -89,23 +102,23 @@ public static class QuantizationPipeline
         IReadOnlyList<QuantizedTensor> chosen = layers.Select(l => l.Role == LayerRole.Vector ? new FloatTensor(l.WeightName, l.Shape, original[l.WeightName])
             : candidates[l.WeightName][l.Role == LayerRole.Allocatable ? chosenBits[l.WeightName] : candidates[l.WeightName].Keys.Single()].Tensor).ToList();
 
-        using var reference = Trainer.LoadModel(spec.Architecture, inputs.WeightsPath);
         if (plan.TuningSteps > 0)
         {
             // Distinct training sequences for the steps, the calibration ones to check the result.
             var sequences = GridTuning.Sequences(inputs.Calibration, plan.TuningSteps);
             progress?.Invoke($"quantize: grid tuning, {plan.TuningSteps} steps on {sequences.Count} training sequences");
-            chosen = GridTuning.Tune(model, reference, inputs.Calibration, sequences, calibration, chosen, plan.TuningSteps, plan.TuningLearningRate, progress);
+            chosen = GridTuning.Tune(model, original, inputs.Calibration, sequences, calibration, chosen, plan.TuningSteps, plan.TuningLearningRate, progress);
         }
 
         progress?.Invoke("quantize: validation perplexity of float, quantized and uniform baseline");
         var validation = Evaluator.Spread(inputs.Validation, inputs.ValidationSequences);
-        var (quantizedLoss, floatLoss, quantizedDivergence) = LossWith(model, reference, chosen.ToDictionary(t => t.Name, t => t.Dequantize()), inputs.Validation, validation);
+        var (quantizedLoss, floatLoss, quantizedDivergence) = LossWith(model, original, chosen.ToDictionary(t => t.Name, t => (Func<QuantizedTensor>)(() => t)),
+            inputs.Validation, validation);
         (double Loss, double ReferenceLoss, double Divergence)? baseline = plan.Method == QuantizationMethod.Palettize
-            ? LossWith(model, reference, chosen.ToDictionary(t => t.Name, t => t is PalettizedTensor p ? LayerQuantizer.UniformAtEqualBits(p, original[t.Name]).Dequantize() : t.Dequantize()),
+            ? LossWith(model, original, chosen.ToDictionary(t => t.Name, t => t is PalettizedTensor p
+                    ? () => LayerQuantizer.UniformAtEqualBits(p, original[t.Name]) : (Func<QuantizedTensor>)(() => t)),
                 inputs.Validation, validation)
             : null;
-        ModelWeights.Load(model, original.ToDictionary(o => o.Key, o => (weights.First(w => w.Name == o.Key).Shape, o.Value)));
 
         // Measured profiles (the host) change from run to run: only the budget's own device may put them in the report.
         var reported = devices.Where(d => !d.Measured || d == budgetDevice).ToList();
@@ -119,12 +132,25 @@ public static class QuantizationPipeline
         return new QuantizationResult(chosen, report, metadata, warnings);
     }
 
-    /// <summary>Validation loss with <paramref name="values"/> in place, the float <paramref name="reference"/>'s, and the divergence from it.</summary>
-    private static (double Loss, double ReferenceLoss, double Divergence) LossWith(Training.Model.AfmDecoder model, Training.Model.AfmDecoder reference,
-        Dictionary<string, float[]> values, IPackedSequences source, IReadOnlyList<long> indices)
+    /// <summary>Measured statistics are held an eighth of the model's fp32 size at a time (FisherImportance, InputCovariance).</summary>
+    private const int StatisticsGroups = 8;
+
+    /// <summary>
+    /// Validation loss with <paramref name="values"/> in place (each computed when set), the float model's, and the divergence
+    /// from it; the float values are swapped in for the reference's pass of each batch, so the model is held once.
+    /// </summary>
+    private static (double Loss, double ReferenceLoss, double Divergence) LossWith(Training.Model.AfmDecoder model, IReadOnlyDictionary<string, float[]> floats,
+        Dictionary<string, Func<QuantizedTensor>> values, IPackedSequences source, IReadOnlyList<long> indices)
     {
-        foreach (var (name, v) in values) ModelWeights.Set(model, name, v);
-        return Evaluator.MeanLossAndDivergence(reference, model, source, indices);
+        void Quantized() { foreach (var value in values.Values) ModelWeights.Set(model, value()); }
+        Quantized();
+        return Evaluator.MeanLossAndDivergence([model], model.forward, inputs =>
+        {
+            foreach (var name in values.Keys) ModelWeights.Restore(model, name, floats);
+            var logits = model.forward(inputs);
+            Quantized();
+            return logits;
+        }, source, indices);
     }
 
     /// <summary>RoPE base and architecture travel with the weights, as in the float file.</summary>

@@ -29,7 +29,7 @@ public class GridTuningSpecs
         using var reference = Trainer.LoadModel(MicroModel.Architecture, MicroModel.WeightsPath);
         var train = MicroModel.Data("train");
         var floatWeights = ModelWeights.Read(model);
-        var tuned = GridTuning.Tune(model, reference, train, Enumerable.Range(0, 160).Select(i => (long)i).ToList(), [200, 210, 220, 230],
+        var tuned = GridTuning.Tune(model, floatWeights.ToDictionary(w => w.Name, w => w.Values), train, Enumerable.Range(0, 160).Select(i => (long)i).ToList(), [200, 210, 220, 230],
             quantized, steps, Rate);
         Assert.Equal(floatWeights.Select(w => w.Values), ModelWeights.Read(model).Select(w => w.Values)); // the float weights are back
 

@@ -15,10 +15,63 @@ public static class FisherImportance
     /// <summary>Added to every entry, relative to the layer's mean, so weights with no gradient still count a little.</summary>
     private const double Floor = 1e-3;
 
-    public static Dictionary<string, float[]> Measure(AfmDecoder model, IPackedSequences source, IReadOnlyList<long> indices, int batchSize = 1)
+    /// <param name="names">The matrices to measure (null: every matrix).</param>
+    /// <param name="groupBytes">The matrices are measured in groups of at most this many fp32 bytes (at least one matrix each),
+    /// one set of backward passes per group with only that group's gradients required: the gradients and their sums then
+    /// take twice a group's size instead of twice the model's. A weight's gradient does not depend on which other
+    /// weights require one, so the result is the same for any grouping.</param>
+    public static SpilledArrays<float> Measure(AfmDecoder model, IPackedSequences source, IReadOnlyList<long> indices,
+        IReadOnlyCollection<string>? names = null, long groupBytes = long.MaxValue, int batchSize = 1)
+    {
+        var parameters = model.named_parameters().ToList();
+        var matrices = parameters.Where(p => p.parameter.dim() >= 2 && (names is null || names.Contains(p.name))).ToList();
+        var requiresGrad = parameters.Select(p => p.parameter.requires_grad).ToList();
+        var result = new SpilledArrays<float>();
+        try
+        {
+            foreach (var group in Groups(matrices, groupBytes))
+            {
+                foreach (var (name, p) in parameters) p.requires_grad = group.Any(g => g.name == name);
+                Accumulate(model, source, indices, group, result, batchSize);
+            }
+            return result;
+        }
+        catch
+        {
+            result.Dispose();
+            throw;
+        }
+        finally
+        {
+            for (int i = 0; i < parameters.Count; i++) parameters[i].parameter.requires_grad = requiresGrad[i];
+            model.eval();
+        }
+    }
+
+    /// <summary>Consecutive runs of matrices whose fp32 sizes add up to at most <paramref name="bytes"/> (one matrix at least).</summary>
+    internal static IEnumerable<List<(string name, TorchSharp.Modules.Parameter parameter)>> Groups(
+        IEnumerable<(string name, TorchSharp.Modules.Parameter parameter)> matrices, long bytes)
+    {
+        var group = new List<(string, TorchSharp.Modules.Parameter)>();
+        long size = 0;
+        foreach (var m in matrices)
+        {
+            long b = m.parameter.numel() * sizeof(float);
+            if (group.Count > 0 && size + b > bytes)
+            {
+                yield return group;
+                (group, size) = ([], 0);
+            }
+            group.Add(m);
+            size += b;
+        }
+        if (group.Count > 0) yield return group;
+    }
+
+    private static void Accumulate(AfmDecoder model, IPackedSequences source, IReadOnlyList<long> indices,
+        List<(string name, TorchSharp.Modules.Parameter parameter)> matrices, SpilledArrays<float> result, int batchSize)
     {
         int length = source.SequenceLength;
-        var matrices = model.named_parameters().Where(p => p.parameter.dim() >= 2).ToList();
         var sums = matrices.ToDictionary(p => p.name, p => zeros_like(p.parameter));
         var buffer = new int[batchSize * (length + 1)];
         model.eval();
@@ -37,21 +90,21 @@ public static class FisherImportance
                 using var noGrad = no_grad();
                 foreach (var (name, p) in matrices) sums[name].add_(p.grad!.square());
             }
-            model.zero_grad();
-            var result = new Dictionary<string, float[]>(StringComparer.Ordinal);
+            // Freed, not zeroed: the next group's gradients take their place.
+            model.zero_grad(set_to_none: true);
             foreach (var (name, sum) in sums)
             {
                 var values = sum.data<float>().ToArray();
+                sum.Dispose();
                 double floor = Floor * values.Average(v => (double)v);
                 if (floor <= 0) floor = 1;
-                result[name] = values.Select(v => (float)(v + floor)).ToArray();
-                sum.Dispose();
+                for (int i = 0; i < values.Length; i++) values[i] = (float)(values[i] + floor);
+                result.Add(name, values);
             }
-            return result;
         }
         finally
         {
-            model.eval();
+            foreach (var sum in sums.Values) sum.Dispose();
         }
     }
 }

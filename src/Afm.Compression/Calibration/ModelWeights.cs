@@ -1,3 +1,4 @@
+using Afm.Compression.Storage;
 using Afm.Training.Model;
 using static TorchSharp.torch;
 
@@ -15,10 +16,32 @@ public static class ModelWeights
 
     public static void Set(AfmDecoder model, string name, float[] values)
     {
+        var destination = Values(model, name);
+        if (values.Length != destination.Length)
+            throw new ArgumentException($"'{name}' has {destination.Length} values, not {values.Length}.", nameof(values));
+        values.CopyTo(destination);
+    }
+
+    /// <summary>Puts the float values of <paramref name="name"/> back, read straight into the parameter when they come from the weights file.</summary>
+    public static void Restore(AfmDecoder model, string name, IReadOnlyDictionary<string, float[]> floats)
+    {
+        if (floats is WeightsFileArrays file) file.ReadInto(name, Values(model, name));
+        else Set(model, name, floats[name]);
+    }
+
+    /// <summary>Puts <paramref name="tensor"/>'s dequantized values in place, with no float copy of it on the way.</summary>
+    public static void Set(AfmDecoder model, QuantizedTensor tensor) => tensor.DequantizeInto(Values(model, tensor.Name));
+
+    /// <summary>
+    /// The parameter's own memory (a CPU fp32 contiguous tensor, as <c>Trainer.LoadModel</c> builds it): written in place,
+    /// a large layer (a 151,936-token embedding is 0.6 GB) needs no staging tensor beside the array it comes from.
+    /// </summary>
+    public static Span<float> Values(AfmDecoder model, string name)
+    {
         var parameter = model.named_parameters().First(p => p.name == name).parameter;
-        using var noGrad = no_grad();
-        using var source = tensor(values, parameter.shape);
-        parameter.copy_(source);
+        if (parameter.dtype != ScalarType.Float32 || !parameter.is_contiguous() || parameter.device_type != TorchSharp.DeviceType.CPU)
+            throw new InvalidOperationException($"'{name}' is not a contiguous fp32 CPU parameter.");
+        return System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(parameter.bytes);
     }
 
     /// <summary>Loads every weight of a dequantized artifact into <paramref name="model"/> (names and shapes must match).</summary>

@@ -14,16 +14,17 @@ public sealed class SensitivityAnalysis(AfmDecoder model, IPackedSequences calib
 {
     public double FloatLoss { get; } = Evaluator.MeanLoss(model, calibration, indices);
 
-    public double LossIncrease(QuantizedTensor quantized, float[] original)
+    /// <param name="restore">Puts the layer's float values back afterwards.</param>
+    public double LossIncrease(QuantizedTensor quantized, Action restore)
     {
-        ModelWeights.Set(model, quantized.Name, quantized.Dequantize());
+        ModelWeights.Set(model, quantized);
         try
         {
             return Evaluator.MeanLoss(model, calibration, indices) - FloatLoss;
         }
         finally
         {
-            ModelWeights.Set(model, quantized.Name, original);
+            restore();
         }
     }
 }

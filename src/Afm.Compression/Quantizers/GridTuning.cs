@@ -31,30 +31,37 @@ public static class GridTuning
     public static IReadOnlyList<long> Sequences(IPackedSequences source, int steps) => Evaluator.Spread(source, steps * BatchSize);
 
     /// <summary>The weights with tuned grids (int8 and float tensors pass through unchanged and stay fixed).</summary>
-    /// <param name="model">Loaded with the float weights; they are restored before returning.</param>
-    /// <param name="reference">The float model, the target distribution.</param>
+    /// <param name="model">Loaded with the float weights; they are restored before returning. It also computes the target
+    /// distribution: for that pass the float values are put back in (a second decoder would hold a second copy of the model).</param>
+    /// <param name="floats">The float values of <paramref name="weights"/> (as the model holds them on entry), looked up per tensor.</param>
     /// <param name="sequences">Sequences the steps cycle through, <see cref="BatchSize"/> at a time, in order.</param>
     /// <param name="check">Sequences on which the tuned grids must lower the divergence to be kept.</param>
     /// <param name="learningRate">Adam's step in units of each tensor's mean grid spacing; decays linearly to a tenth.</param>
-    public static IReadOnlyList<QuantizedTensor> Tune(AfmDecoder model, AfmDecoder reference, IPackedSequences source,
+    public static IReadOnlyList<QuantizedTensor> Tune(AfmDecoder model, IReadOnlyDictionary<string, float[]> floats, IPackedSequences source,
         IReadOnlyList<long> sequences, IReadOnlyList<long> check, IReadOnlyList<QuantizedTensor> weights, int steps,
         double learningRate, Action<string>? progress = null)
     {
         var grids = weights.Select(Grid.For).OfType<Grid>().ToList();
         if (steps <= 0 || grids.Count == 0 || sequences.Count == 0 || check.Count == 0) return weights;
         var parameters = model.named_parameters().ToDictionary(p => p.name, p => p.parameter, StringComparer.Ordinal);
-        var names = weights.Select(w => w.Name).ToHashSet(StringComparer.Ordinal);
-        var original = ModelWeights.Read(model).Where(w => names.Contains(w.Name)).ToDictionary(w => w.Name, w => w.Values, StringComparer.Ordinal);
         var requiresGrad = parameters.ToDictionary(p => p.Key, p => p.Value.requires_grad, StringComparer.Ordinal);
         var optimizer = new AdamWOptimizer(grids.SelectMany(g => g.Parameters).ToList(), weightDecay: 0);
-        var modes = (model.training, reference.training);
+        bool wasTraining = model.training;
+        // What the model holds between float passes: each weight dequantized, then the grids' values once they train.
+        Action quantized = () => { foreach (var w in weights) ModelWeights.Set(model, w); };
+        Tensor Reference(Tensor inputs)
+        {
+            foreach (var w in weights) ModelWeights.Restore(model, w.Name, floats);
+            var logits = model.forward(inputs);
+            quantized();
+            return logits;
+        }
         try
         {
-            foreach (var w in weights) ModelWeights.Set(model, w.Name, w.Dequantize());
+            quantized();
             foreach (var (name, p) in parameters) p.requires_grad = grids.Any(g => g.Name == name);
             model.eval();
-            reference.eval();
-            double before = Divergence(model, reference, source, check);
+            double before = Divergence(model, Reference, source, check);
             int length = source.SequenceLength, batch = Math.Min(BatchSize, sequences.Count);
             var buffer = new int[batch * (length + 1)];
             for (int step = 0; step < steps; step++)
@@ -64,7 +71,7 @@ public static class GridTuning
                     source.Read(sequences[(step * batch + b) % sequences.Count], buffer.AsSpan(b * (length + 1), length + 1));
                 var inputs = tensor(buffer, [batch, length + 1]).narrow(1, 0, length).to_type(ScalarType.Int64);
                 Tensor target;
-                using (no_grad()) target = nn.functional.log_softmax(reference.forward(inputs), -1);
+                using (no_grad()) target = nn.functional.log_softmax(Reference(inputs), -1);
                 var loss = nn.functional.kl_div(nn.functional.log_softmax(model.forward(inputs), -1), target,
                     reduction: nn.Reduction.Sum, log_target: true).div(batch * length);
                 foreach (var g in grids) parameters[g.Name].grad?.zero_();
@@ -74,30 +81,38 @@ public static class GridTuning
                 foreach (var g in grids) g.Values().mul(parameters[g.Name].grad!.flatten()).sum().backward();
                 optimizer.Step(learningRate * (1 - 0.9 * step / steps), learningRate);
                 using (no_grad()) foreach (var g in grids) parameters[g.Name].copy_(g.Values().view(parameters[g.Name].shape));
+                if (step == 0)
+                    quantized = () =>
+                    {
+                        using var noGrad = no_grad();
+                        foreach (var w in weights)
+                            if (grids.FirstOrDefault(g => g.Name == w.Name) is { } g) parameters[g.Name].copy_(g.Values().view(parameters[g.Name].shape));
+                            else ModelWeights.Set(model, w);
+                    };
                 if (progress is not null && ((step + 1) % 20 == 0 || step + 1 == steps))
                     progress(string.Create(CultureInfo.InvariantCulture, $"quantize: grid tuning step {step + 1}/{steps}, KL {loss.item<float>():0.000000}"));
             }
 
             var tuned = grids.ToDictionary(g => g.Name, g => g.Stored(), StringComparer.Ordinal);
-            foreach (var (name, t) in tuned) ModelWeights.Set(model, name, t.Dequantize());
-            double after = Divergence(model, reference, source, check);
+            quantized = () => { foreach (var w in weights) ModelWeights.Set(model, tuned.GetValueOrDefault(w.Name, w)); };
+            quantized();
+            double after = Divergence(model, Reference, source, check);
             progress?.Invoke(string.Create(CultureInfo.InvariantCulture,
                 $"quantize: grid tuning, KL on {check.Count} check sequences {before:0.000000} -> {after:0.000000}{(after < before ? "" : ", kept the untuned grids")}"));
             return after < before ? weights.Select(w => tuned.GetValueOrDefault(w.Name, w)).ToList() : weights;
         }
         finally
         {
-            foreach (var (name, values) in original) ModelWeights.Set(model, name, values);
+            foreach (var w in weights) ModelWeights.Restore(model, w.Name, floats);
             foreach (var (name, p) in parameters) p.requires_grad = requiresGrad[name];
             foreach (var g in grids) g.Dispose();
             optimizer.Dispose();
-            if (modes.Item1) model.train();
-            if (modes.Item2) reference.train();
+            if (wasTraining) model.train();
         }
     }
 
-    private static double Divergence(AfmDecoder model, AfmDecoder reference, IPackedSequences source, IReadOnlyList<long> check) =>
-        Evaluator.MeanLossAndDivergence(reference, model, source, check).Divergence;
+    private static double Divergence(AfmDecoder model, Func<Tensor, Tensor> reference, IPackedSequences source, IReadOnlyList<long> check) =>
+        Evaluator.MeanLossAndDivergence([model], model.forward, reference, source, check).Divergence;
 
     /// <summary>
     /// One tensor's grid values as trainable vectors, in units of the tensor's mean grid spacing (so one learning rate

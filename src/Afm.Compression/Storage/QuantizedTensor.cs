@@ -21,7 +21,15 @@ public abstract record QuantizedTensor(string Name, long[] Shape)
     public abstract int Bits { get; }
 
     /// <summary>The float32 values the artifact's weights stand for, row-major.</summary>
-    public abstract float[] Dequantize();
+    public float[] Dequantize()
+    {
+        var result = new float[Count];
+        DequantizeInto(result);
+        return result;
+    }
+
+    /// <summary><see cref="Dequantize"/> written into <paramref name="result"/> (<see cref="Count"/> values), e.g. a parameter's own memory.</summary>
+    public abstract void DequantizeInto(Span<float> result);
 }
 
 /// <summary>k-means palettization: rows grouped by <see cref="GroupSize"/> share a lookup table of 2^bits entries.</summary>
@@ -43,13 +51,11 @@ public sealed record PalettizedTensor(string Name, long[] Shape, int IndexBits, 
     public override long StorageBytes => BitPacking.PackedLength(Count, IndexBits)
         + (LutInt8 is null ? Groups * Entries * 2 : Groups * Entries + Groups * 2);
 
-    public override float[] Dequantize()
+    public override void DequantizeInto(Span<float> result)
     {
-        var result = new float[Count];
         long columns = Columns;
-        for (long i = 0; i < result.Length; i++)
+        for (int i = 0; i < result.Length; i++)
             result[i] = Lut[(i / columns / GroupSize) * Entries + Indices[i]];
-        return result;
     }
 }
 
@@ -68,15 +74,13 @@ public sealed record UniformTensor(string Name, long[] Shape, int IndexBits, int
     public override int Bits => IndexBits;
     public override long StorageBytes => BitPacking.PackedLength(Count, IndexBits) + Blocks * 4;
 
-    public override float[] Dequantize()
+    public override void DequantizeInto(Span<float> result)
     {
-        var result = new float[Count];
-        for (long i = 0; i < result.Length; i++)
+        for (int i = 0; i < result.Length; i++)
         {
             long block = i / BlockSize;
             result[i] = Offset[block] + Indices[i] * Scale[block];
         }
-        return result;
     }
 }
 
@@ -86,12 +90,10 @@ public sealed record Int8ChannelTensor(string Name, long[] Shape, sbyte[] Values
     public override int Bits => 8;
     public override long StorageBytes => Count + Rows * 2;
 
-    public override float[] Dequantize()
+    public override void DequantizeInto(Span<float> result)
     {
-        var result = new float[Count];
         long columns = Columns;
-        for (long i = 0; i < result.Length; i++) result[i] = Values[i] * Scale[i / columns];
-        return result;
+        for (int i = 0; i < result.Length; i++) result[i] = Values[i] * Scale[i / columns];
     }
 }
 
@@ -100,5 +102,5 @@ public sealed record FloatTensor(string Name, long[] Shape, float[] Values) : Qu
 {
     public override int Bits => 32;
     public override long StorageBytes => Count * 4;
-    public override float[] Dequantize() => (float[])Values.Clone();
+    public override void DequantizeInto(Span<float> result) => Values.CopyTo(result);
 }

@@ -23,13 +23,23 @@ public static class Evaluator
     /// (<c>ReferenceLoss</c>, as <see cref="MeanLoss"/> of the reference), so a caller needs no separate pass for it.
     /// </summary>
     public static (double Loss, double ReferenceLoss, double Divergence) MeanLossAndDivergence(AfmDecoder reference, AfmDecoder model, IPackedSequences source,
-        IReadOnlyList<long> indices, int batchSize = 8)
+        IReadOnlyList<long> indices, int batchSize = 8) =>
+        MeanLossAndDivergence([reference, model], model.forward, reference.forward, source, indices, batchSize);
+
+    /// <summary>
+    /// <see cref="MeanLossAndDivergence(AfmDecoder, AfmDecoder, IPackedSequences, IReadOnlyList{long}, int)"/> with the two
+    /// forward passes given as functions, called in this order on each batch: the quantize stage runs both on one decoder,
+    /// swapping the float weights in for the reference's pass, rather than holding a second copy of a large model.
+    /// </summary>
+    /// <param name="models">The decoders the passes use (put in eval mode for the passes, and back after).</param>
+    public static (double Loss, double ReferenceLoss, double Divergence) MeanLossAndDivergence(AfmDecoder[] models, Func<Tensor, Tensor> forward,
+        Func<Tensor, Tensor> referenceForward, IPackedSequences source, IReadOnlyList<long> indices, int batchSize = 8)
     {
-        var means = MeanOverBatches([reference, model], source, indices, batchSize, (batch, length) =>
+        var means = MeanOverBatches(models, source, indices, batchSize, (batch, length) =>
         {
             var inputs = batch.narrow(1, 0, length);
-            var logits = model.forward(inputs);
-            var referenceLogits = reference.forward(inputs);
+            var logits = forward(inputs);
+            var referenceLogits = referenceForward(inputs);
             var p = nn.functional.log_softmax(referenceLogits.to_type(ScalarType.Float64), -1);
             var q = nn.functional.log_softmax(logits.to_type(ScalarType.Float64), -1);
             return [Loss(logits, batch, length), Loss(referenceLogits, batch, length), (p.exp() * (p - q)).sum(-1).mean().item<double>()];
@@ -50,6 +60,7 @@ public static class Evaluator
     {
         if (indices.Count == 0) throw new ArgumentException("No sequences to evaluate.", nameof(indices));
         int length = source.SequenceLength;
+        batchSize = BatchWithin(batchSize, length, models[0].Architecture.VocabSize);
         var buffer = new int[batchSize * (length + 1)];
         double[]? totals = null;
         var wasTraining = models.Select(m => m.training).ToArray();
@@ -70,6 +81,17 @@ public static class Evaluator
         for (int i = 0; i < models.Length; i++) if (wasTraining[i]) models[i].train();
         return totals!.Select(t => t / indices.Count).ToArray();
     }
+
+    /// <summary>
+    /// Logits elements one batch may hold (2^25: 128 MB in fp32, twice that for the divergence's fp64 distributions). A
+    /// batch of 8 sequences of 128 tokens over Qwen3's 151,936-token vocabulary is 0.6 GB of logits per tensor, and the
+    /// divergence makes several such tensors; models of the sample's size keep their batch of 8 (and their results).
+    /// </summary>
+    public const long LogitsPerBatch = 1L << 25;
+
+    /// <summary><paramref name="batchSize"/>, lowered (to 1 at least) until a batch's logits fit <see cref="LogitsPerBatch"/>.</summary>
+    public static int BatchWithin(int batchSize, int length, int vocabSize) =>
+        (int)Math.Clamp(LogitsPerBatch / Math.Max(1L, (long)length * vocabSize), 1, batchSize);
 
     /// <summary><paramref name="count"/> indices spread evenly over the source (all of them when it has fewer).</summary>
     public static IReadOnlyList<long> Spread(IPackedSequences source, int count)
