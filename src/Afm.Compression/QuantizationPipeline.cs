@@ -59,13 +59,13 @@ public static class QuantizationPipeline
                 spec.CalibrationStage.Location ?? plan.Location ?? SourceLocation.FileOnly(spec.ProjectPath)));
         var calibration = Evaluator.Spread(inputs.Calibration, plan.CalibrationSequences);
         progress?.Invoke($"quantize: importance ({plan.Importance}) and input second moments ({plan.Rounding} rounding) on {calibration.Count} calibration sequences");
-        // Only the palettized layers use importance; the statistics are measured in groups of an eighth of the model.
+        // Only the palettized layers use importance; the statistics of a large model are measured in groups of an eighth of it.
         using var importance = plan.Importance == ImportanceKind.Fisher && plan.Method == QuantizationMethod.Palettize
             ? FisherImportance.Measure(model, inputs.Calibration, calibration, layers.Where(l => l.IsQuantized).Select(l => l.WeightName).ToHashSet(StringComparer.Ordinal),
-                modelBytes / StatisticsGroups)
+                StatisticsGroupBytes(modelBytes))
             : null;
         // Measured for nearest rounding too: the report's per-layer output error needs them.
-        using var hessians = InputCovariance.Measure(model, inputs.Calibration, calibration, modelBytes / StatisticsGroups);
+        using var hessians = InputCovariance.Measure(model, inputs.Calibration, calibration, StatisticsGroupBytes(modelBytes));
         var quantizer = new LayerQuantizer(plan, spec.Seed, spec.Threads, importance, hessians);
         var sensitivity = new SensitivityAnalysis(model, inputs.Calibration, calibration);
 
@@ -132,8 +132,13 @@ public static class QuantizationPipeline
         return new QuantizationResult(chosen, report, metadata, warnings);
     }
 
-    /// <summary>Measured statistics are held an eighth of the model's fp32 size at a time (FisherImportance, InputCovariance).</summary>
-    private const int StatisticsGroups = 8;
+    /// <summary>
+    /// The bytes of measured statistics held at a time (FisherImportance, InputCovariance): an eighth of the model's fp32
+    /// size, but never less than 256 MiB. Each group costs its own calibration passes, so a model whose statistics fit
+    /// in 256 MiB anyway (the sample, every test model) is measured in one group, at its former cost; the values do not
+    /// depend on the grouping (CalibrationGroupSpecs).
+    /// </summary>
+    private static long StatisticsGroupBytes(long modelBytes) => Math.Max(modelBytes / 8, 256L << 20);
 
     /// <summary>
     /// Validation loss with <paramref name="values"/> in place (each computed when set), the float model's, and the divergence
