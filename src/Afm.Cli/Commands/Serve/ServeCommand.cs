@@ -25,8 +25,11 @@ internal static class ServeCommand
         var queueLimit = new Option<int>("--queue-limit") { Description = "Requests allowed to wait; more are answered 429.", DefaultValueFactory = _ => new ServerOptions().QueueLimit }.AtLeast(0);
         var maxBatchSize = new Option<int>("--max-batch-size") { Description = "Most requests whose decode steps share one ONNX Runtime run (1 = no batching).", DefaultValueFactory = _ => new ServerOptions().MaxBatchSize }.AtLeast(1);
         var maxRequestBytes = new Option<long>("--max-request-bytes") { Description = "Largest request body; a larger one is answered 413 before it is read.", DefaultValueFactory = _ => new ServerOptions().MaxRequestBytes }.AtLeast(1);
+        var promptCacheMb = new Option<int>("--prompt-cache-mb") { Description = "MiB of key/value state kept from earlier prompts, so a prompt that starts like one of them prefills only the rest (0 = off).", DefaultValueFactory = _ => (int)(new ServerOptions().PromptCacheBytes >> 20) }.AtLeast(0);
+        var apiKey = new Option<string?>("--api-key") { Description = $"Require 'Authorization: Bearer KEY' on every request but GET /healthz. Prefer the {ApiKeyVariable} environment variable: an option is visible in the process list." };
+        var corsOrigins = new Option<string[]>("--cors-origin") { Description = "An origin browser pages may call the API from (repeat for several; * for any). Without it no CORS headers are sent.", AllowMultipleArgumentsPerToken = false };
         var threads = new Option<int>("--threads") { Description = "ONNX Runtime intra-op threads (0 = default).", DefaultValueFactory = _ => 0 }.AtLeast(0);
-        var command = new Command("serve", "Serve a packaged model over an OpenAI-compatible HTTP API.") { artifact, urls, maxConcurrent, queueLimit, maxBatchSize, maxRequestBytes, threads };
+        var command = new Command("serve", "Serve a packaged model over an OpenAI-compatible HTTP API.") { artifact, urls, maxConcurrent, queueLimit, maxBatchSize, maxRequestBytes, promptCacheMb, apiKey, corsOrigins, threads };
         var trust = new TrustOptions();
         trust.AddTo(command);
         command.SetAction(result => CompilerRun.Guard(() =>
@@ -39,11 +42,19 @@ internal static class ServeCommand
                 QueueLimit = result.GetValue(queueLimit),
                 MaxBatchSize = result.GetValue(maxBatchSize),
                 MaxRequestBytes = result.GetValue(maxRequestBytes),
+                PromptCacheBytes = (long)result.GetValue(promptCacheMb) << 20,
+                ApiKey = result.GetValue(apiKey) ?? NonEmpty(Environment.GetEnvironmentVariable(ApiKeyVariable)),
+                CorsOrigins = result.GetValue(corsOrigins) ?? [],
             };
             return Serve(model, options).GetAwaiter().GetResult();
         }));
         return command;
     }
+
+    /// <summary>Where the API key can come from instead of the command line.</summary>
+    public const string ApiKeyVariable = "AFM_API_KEY";
+
+    private static string? NonEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
 
     private static string[] Split(string urls) => urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
