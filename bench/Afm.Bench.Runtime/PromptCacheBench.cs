@@ -29,9 +29,9 @@ internal static class PromptCacheBench
         var transcript = "System: " + system.TrimEnd() + "\n";
         for (int turn = 0; turn < turns; turn++)
         {
-            transcript += $"User: summarize notification {turn + 1}, please.\nAssistant:";
+            transcript += $"User: next {turn + 1}?\nAssistant:";
             prompts.Add(transcript);
-            transcript += $" Reminder {turn + 1}: the rent is due on Friday.\n";
+            transcript += $" Rent due Friday.\n";
         }
         int longest = model.Generator.Tokenize(prompts[^1]).Count;
         if (longest + 1 > model.Session.MaxSequenceLength)

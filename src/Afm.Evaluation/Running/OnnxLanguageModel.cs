@@ -19,7 +19,7 @@ public sealed class OnnxLanguageModel(DecoderSession session, AfmTokenizer token
     private readonly OrtLoraAdapter? handle = adapter is null ? null : adapters.Resolve(adapter, "afm evaluate").Handle;
     private readonly TextGenerator generator = new(session, tokenizer, adapters);
 
-    /// <summary>One pair alone: one run for the context, then one cached run per further token (the reference the batched path is tested against).</summary>
+    /// <summary>One pair alone: one run over the whole pair (a run per rolling window beyond the context); what the batched path is tested against.</summary>
     public double LogLikelihood(string context, string continuation)
     {
         var (ids, first) = Pair(context, continuation);
@@ -34,12 +34,13 @@ public sealed class OnnxLanguageModel(DecoderSession session, AfmTokenizer token
     {
         var pairs = requests.Select(r => Pair(r.Context, r.Continuation)).ToList();
         var result = new double[pairs.Count];
-        bool batched = BatchedPrefill.IsSupported(session);
+        bool batchable = BatchedPrefill.IsSupported(session);
         var fitting = new List<int>();
         for (int i = 0; i < pairs.Count; i++)
-            if (batched && pairs[i].Ids.Length <= session.MaxSequenceLength) fitting.Add(i);
+            if (batchable && pairs[i].Ids.Length <= session.MaxSequenceLength) fitting.Add(i);
             else result[i] = -Score(pairs[i].Ids, pairs[i].First);
-        BatchedLikelihoods.Score(session, handle, fitting.Select(i => pairs[i]).ToList()).Select((ll, k) => result[fitting[k]] = ll).Count();
+        var batched = BatchedLikelihoods.Score(session, handle, fitting.Select(i => pairs[i]).ToList());
+        for (int k = 0; k < fitting.Count; k++) result[fitting[k]] = batched[k];
         return result;
     }
 

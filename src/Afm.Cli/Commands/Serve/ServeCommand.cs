@@ -28,6 +28,17 @@ internal static class ServeCommand
         var promptCacheMb = new Option<int>("--prompt-cache-mb") { Description = "MiB of key/value state kept from earlier prompts, so a prompt that starts like one of them prefills only the rest (0 = off).", DefaultValueFactory = _ => (int)(new ServerOptions().PromptCacheBytes >> 20) }.AtLeast(0);
         var apiKey = new Option<string?>("--api-key") { Description = $"Require 'Authorization: Bearer KEY' on every request but GET /healthz. Prefer the {ApiKeyVariable} environment variable: an option is visible in the process list." };
         var corsOrigins = new Option<string[]>("--cors-origin") { Description = "An origin browser pages may call the API from (repeat for several; * for any). Without it no CORS headers are sent.", AllowMultipleArgumentsPerToken = false };
+        // An empty key would silently serve without one: refuse it rather than run open.
+        apiKey.Validators.Add(result =>
+        {
+            if (result.Tokens.Count > 0 && string.IsNullOrWhiteSpace(result.GetValueOrDefault<string?>())) result.AddError("--api-key is empty; give the key, or leave the option out to serve without one.");
+        });
+        corsOrigins.Validators.Add(result =>
+        {
+            foreach (var origin in result.GetValueOrDefault<string[]>() ?? [])
+                if (origin != "*" && !(Uri.TryCreate(origin, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps) && uri.AbsolutePath == "/" && origin.TrimEnd('/') == uri.GetLeftPart(UriPartial.Authority)))
+                    result.AddError($"--cors-origin '{origin}' is not an origin: give scheme, host and port only (https://app.example, http://localhost:3000) or *.");
+        });
         var threads = new Option<int>("--threads") { Description = "ONNX Runtime intra-op threads (0 = default).", DefaultValueFactory = _ => 0 }.AtLeast(0);
         var command = new Command("serve", "Serve a packaged model over an OpenAI-compatible HTTP API.") { artifact, urls, maxConcurrent, queueLimit, maxBatchSize, maxRequestBytes, promptCacheMb, apiKey, corsOrigins, threads };
         var trust = new TrustOptions();
