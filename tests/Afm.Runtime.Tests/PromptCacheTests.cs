@@ -10,7 +10,7 @@ namespace Afm.Runtime.Tests;
 /// </summary>
 public abstract class PromptCacheBehaviour(ArtifactFixture fixture)
 {
-    private const string System = "You answer in short sentences about kites, boats, lamps and books, and you never ask questions back. ";
+    private const string System = "Answer briefly about kites and boats. ";
 
     private TextGenerator Generator(PromptCache? cache) =>
         new(fixture.Model.Session, fixture.Model.Tokenizer, fixture.Model.Adapters, endIds: fixture.Model.EndIds, promptCache: cache);
@@ -52,7 +52,8 @@ public abstract class PromptCacheBehaviour(ArtifactFixture fixture)
         long reused = cache.ReusedTokens;
         AssertSame(await Generate(Generator(null), System + "User: the gold boat?"), await Generate(cached, System + "User: the gold boat?"));
         Assert.Equal(1, cache.Hits);
-        Assert.InRange(cache.ReusedTokens - reused, PromptCache.MinimumReuse, fixture.Model.Generator.Tokenize(System).Count + 4);
+        // At least the system prompt (but a token at its end may merge with what follows), less than the shorter prompt.
+        Assert.InRange(cache.ReusedTokens - reused, fixture.Model.Generator.Tokenize(System).Count - 2, fixture.Model.Generator.Tokenize(System + "User: the kite?").Count - 1);
         Assert.Equal(2, cache.Entries);
     }
 
@@ -72,7 +73,7 @@ public abstract class PromptCacheBehaviour(ArtifactFixture fixture)
     public async Task The_least_recently_used_entry_is_evicted_to_stay_within_the_bound()
     {
         var session = fixture.Model.Session;
-        string a = System + "User: 1?", b = "Ada has a red kite and a blue boat. Bo reads a green book by the lamp. Cy and Di sail the gold boat. Ed counts 12 apples and 34 kites. User: 2?";
+        string a = System + "User: 1?", b = "Ada has a red kite and a blue boat. Bo reads a green book by the lamp. User: 2?";
         int lengthA = fixture.Model.Generator.Tokenize(a).Count, lengthB = fixture.Model.Generator.Tokenize(b).Count;
         Assert.True(lengthB > lengthA);
         var cache = new PromptCache(PromptCache.EntryBytes(session, lengthA) + PromptCache.EntryBytes(session, lengthB) + 16);
