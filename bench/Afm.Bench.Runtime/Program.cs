@@ -20,6 +20,15 @@ if (args.Length > 0 && args[0] == "--structured")
     Console.WriteLine($"load average: {BatchingBench.LoadAverage()}");
     return 0;
 }
+// dotnet run -c Release --project bench/Afm.Bench.Runtime -- --prompt-cache [artifact.afmpkg] [system-tokens] [turns] [rounds]: only time to first token with and without the prompt cache.
+if (args.Length > 0 && args[0] == "--prompt-cache")
+{
+    var path = args.Length > 1 ? args[1] : Path.Combine(FindRoot(), "samples", "tiny-afm", "bin", "Debug", "tiny-afm.0.1.0.afmpkg");
+    using var chat = AfmModel.Load(path, new RuntimeOptions { IntraOpThreads = 1 });
+    PromptCacheBench.Run(chat, args.Length > 2 ? int.Parse(args[2]) : 280, args.Length > 3 ? int.Parse(args[3]) : 8, args.Length > 4 ? int.Parse(args[4]) : 5);
+    Console.WriteLine($"load average: {BatchingBench.LoadAverage()}");
+    return 0;
+}
 // dotnet run -c Release --project bench/Afm.Bench.Runtime -- --decode [artifact.afmpkg] [decode-tokens] [threads]: only ORT vs TorchSharp decode.
 bool decodeOnly = args.Length > 0 && args[0] == "--decode";
 if (decodeOnly) args = args[1..];

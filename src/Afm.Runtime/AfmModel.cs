@@ -27,6 +27,8 @@ public sealed class AfmModel : IDisposable
     }
 
     public Manifest Manifest => artifact.Manifest;
+    /// <summary>SHA-256 of the artifact's manifest.json (which lists every file's SHA-256): the same exactly when the bytes served are.</summary>
+    public string ManifestSha256 => artifact.ManifestSha256;
     /// <summary>The verified, extracted files of the artifact (deleted on dispose).</summary>
     public string ArtifactDirectory => artifact.Directory;
     /// <summary>"name" as the server's /v1/models lists it.</summary>

@@ -1,6 +1,7 @@
 using Afm.Runtime;
 using Afm.Runtime.Batching;
 using Afm.Runtime.Generation;
+using Afm.Runtime.Sessions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -54,17 +55,27 @@ public sealed class AfmServer : IAsyncDisposable
         builder.Logging.AddConsole().SetMinimumLevel(LogLevel.Warning);
         // The host logs a failed start with its stack trace; StartAsync reports it as one AFM7101 line instead.
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
+        if (options.CorsOrigins.Count > 0) builder.Services.AddCors();
         var app = builder.Build();
 
         var gate = new RequestGate(options.MaxConcurrent, options.QueueLimit);
         var batcher = options.MaxBatchSize > 1 && model.Session.SupportsBatching
             ? new DecodeBatcher(model.Session, new BatchingOptions { MaxBatchSize = options.MaxBatchSize, MaxWait = options.BatchWait })
             : null;
-        var generator = batcher is null ? model.Generator : new TextGenerator(model.Session, model.Tokenizer, model.Adapters, batcher, model.EndIds);
-        var metrics = new ServerMetrics(batcher);
+        var promptCache = options.PromptCacheBytes > 0 ? new PromptCache(options.PromptCacheBytes) : null;
+        var generator = batcher is null && promptCache is null ? model.Generator
+            : new TextGenerator(model.Session, model.Tokenizer, model.Adapters, batcher, model.EndIds, promptCache);
+        var metrics = new ServerMetrics(batcher, promptCache);
         var completions = new CompletionEndpoint(model, generator, gate, metrics, options, template);
         var guard = new ResponseGuard(metrics, options, app.Logger);
         app.Use(guard.InvokeAsync);
+        // CORS before the key: a browser's preflight carries no credentials.
+        if (options.CorsOrigins.Count > 0)
+            app.UseCors(cors => (options.CorsOrigins.Contains("*") ? cors.AllowAnyOrigin() : cors.WithOrigins([.. options.CorsOrigins])).AllowAnyHeader().AllowAnyMethod());
+        if (!string.IsNullOrEmpty(options.ApiKey)) app.Use(new ApiKeyCheck(options.ApiKey).InvokeAsync);
+        var tokenize = new TokenizeEndpoints(model);
+        app.MapPost("/tokenize", context => tokenize.Tokenize(context)).WithName("tokenize");
+        app.MapPost("/detokenize", context => tokenize.Detokenize(context)).WithName("detokenize");
         // Endpoint names are the metric labels (afm_requests_total{endpoint=...}). Without a fallback route, routing
         // answers 404 for an unknown path and 405 for a known path under another method; ResponseGuard gives both a body.
         app.MapPost("/v1/completions", context => completions.Handle(context, chat: false)).WithName("completions");

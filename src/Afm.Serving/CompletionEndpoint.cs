@@ -15,6 +15,7 @@ internal sealed partial class CompletionEndpoint(AfmModel model, TextGenerator g
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     private readonly LogprobsJson logprobs = new(model.Tokenizer);
+    private readonly string fingerprint = SystemFingerprint.Of(model);
 
     /// <summary>
     /// The body is bounded by Kestrel (<see cref="ServerOptions.MaxRequestBytes"/>) before it is read; a prompt that
@@ -132,6 +133,7 @@ internal sealed partial class CompletionEndpoint(AfmModel model, TextGenerator g
             @object = chat ? "chat.completion" : "text_completion",
             created = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
             model = request.Model,
+            system_fingerprint = fingerprint,
             choices = answers,
             usage = Usage(promptTokens, completionTokens),
         }, Json, aborted);
@@ -151,8 +153,8 @@ internal sealed partial class CompletionEndpoint(AfmModel model, TextGenerator g
         string kind = chat ? "chat.completion.chunk" : "text_completion";
         // With include_usage every chunk carries "usage": null, and only the last one the numbers (OpenAI's shape).
         Task Send(object[] choiceList, object? usage = null) => Event(context, request.IncludeUsage
-            ? new { id, @object = kind, created, model = request.Model, choices = choiceList, usage }
-            : new { id, @object = kind, created, model = request.Model, choices = choiceList }, aborted);
+            ? new { id, @object = kind, created, model = request.Model, system_fingerprint = fingerprint, choices = choiceList, usage }
+            : new { id, @object = kind, created, model = request.Model, system_fingerprint = fingerprint, choices = choiceList }, aborted);
 
         int promptTokens = 0, completionTokens = 0;
         foreach (var choice in choices)

@@ -5,7 +5,7 @@ using System.Text;
 namespace Afm.Serving;
 
 /// <summary>Counters the server exposes at /metrics in the Prometheus text format (version 0.0.4).</summary>
-public sealed class ServerMetrics(Afm.Runtime.Batching.DecodeBatcher? batcher = null)
+public sealed class ServerMetrics(Afm.Runtime.Batching.DecodeBatcher? batcher = null, Afm.Runtime.Sessions.PromptCache? promptCache = null)
 {
     private readonly ConcurrentDictionary<(string Endpoint, int Status), long> requests = new();
     private long promptTokens, completionTokens, rejected;
@@ -37,6 +37,15 @@ public sealed class ServerMetrics(Afm.Runtime.Batching.DecodeBatcher? batcher = 
         {
             Counter(text, "afm_decode_runs_total", "Batched decode runs (one ONNX Runtime run each).", batcher.Runs);
             Counter(text, "afm_decode_steps_total", "Decode steps in batched runs (one token of one request each); steps / runs is the mean batch size.", batcher.Steps);
+        }
+        if (promptCache is not null)
+        {
+            Counter(text, "afm_prompt_cache_hits_total", "Prompts that reused the key/value state of a cached prefix.", promptCache.Hits);
+            Counter(text, "afm_prompt_cache_misses_total", "Prompts that found no cached prefix to reuse.", promptCache.Misses);
+            Counter(text, "afm_prompt_cache_evictions_total", "Cached prompts dropped to stay within --prompt-cache-mb.", promptCache.Evictions);
+            Counter(text, "afm_prompt_cache_reused_tokens_total", "Prompt tokens not prefilled because the cache held them.", promptCache.ReusedTokens);
+            Gauge(text, "afm_prompt_cache_bytes", "Bytes the prompt cache holds now.", promptCache.Bytes);
+            Gauge(text, "afm_prompt_cache_entries", "Prompts the prompt cache holds now.", promptCache.Entries);
         }
         text.Append("# HELP afm_generation_seconds Time from admission to the last token.\n# TYPE afm_generation_seconds summary\n");
         text.Append(CultureInfo.InvariantCulture, $"afm_generation_seconds_sum {TimeSpan.FromTicks(Interlocked.Read(ref durationTicks)).TotalSeconds:0.######}\n");

@@ -32,4 +32,18 @@ public sealed record ServerOptions
     public string? ChatTemplate { get; init; }
     /// <summary>How long a decode step waits for the rest of its batch before running without it (<see cref="Afm.Runtime.Batching.BatchingOptions.MaxWait"/>).</summary>
     public TimeSpan BatchWait { get; init; } = BatchingDefaults.MaxWait;
+    /// <summary>
+    /// Bytes of key/value state kept from earlier prompts (<see cref="Afm.Runtime.Sessions.PromptCache"/>): a prompt that
+    /// starts like one of them prefills only the rest. 0 turns the cache off. 256 MiB holds about 400 prompts of 300
+    /// tokens of the sample model (0.6 MiB each), or 10k tokens of a 0.5B model with 24 layers of two 64-wide key/value heads.
+    /// </summary>
+    public long PromptCacheBytes { get; init; } = 256L << 20;
+    /// <summary>
+    /// When set, every request but GET /healthz and CORS preflights needs <c>Authorization: Bearer</c> this key (401
+    /// otherwise, <see cref="ApiKeyCheck"/>). <c>afm serve</c> reads it from <c>--api-key</c> or, so that it is not in the
+    /// process list, the AFM_API_KEY environment variable.
+    /// </summary>
+    public string? ApiKey { get; init; }
+    /// <summary>Origins a browser page may call the API from (CORS; <c>*</c> for any); none: no CORS headers are sent.</summary>
+    public IReadOnlyList<string> CorsOrigins { get; init; } = [];
 }

@@ -95,4 +95,28 @@ public class OnnxLanguageModelTests(MicroModel micro) : IClassFixture<MicroModel
         Assert.True(micro.Tokenizer.Encode(longPrompt).Count > micro.Session.MaxSequenceLength);
         Assert.False(string.IsNullOrEmpty(model.Generate(longPrompt, 4, [])));
     }
+
+    [Fact]
+    public void Batched_log_likelihoods_equal_each_pair_scored_alone()
+    {
+        (string, string)[] pairs =
+        [
+            ("The kite is", " red."), ("The kite is", " green."), ("The kite is", " gold and blue."),
+            ("Bo reads a green", " book"), ("Bo reads a green", " boat by the lamp."), ("Ed counts 12 ", "apples"),
+            ("Ada", " has a red kite and a blue boat. Cy and Di sail the gold boat."), ("Ed counts 12", " kites"),
+        ];
+        var model = Model();
+        var batched = model.LogLikelihoods(pairs);
+        for (int i = 0; i < pairs.Length; i++)
+            Assert.Equal(model.LogLikelihood(pairs[i].Item1, pairs[i].Item2), batched[i], 3);
+    }
+
+    [Fact]
+    public void Batched_generations_equal_each_prompt_generated_alone()
+    {
+        string[] prompts = ["The kite", "Bo reads a green book by the", "Ed counts", "Cy and Di sail the gold boat. The lamp", "Ada"];
+        var model = Model();
+        var batched = model.GenerateAll(prompts, 8, ["."]);
+        Assert.Equal(prompts.Select(p => model.Generate(p, 8, ["."])), batched);
+    }
 }

@@ -1,5 +1,6 @@
 using Afm.Evaluation.Scoring;
 using Afm.Runtime.Adapters;
+using Afm.Runtime.Batching;
 using Afm.Runtime.Generation;
 using Afm.Runtime.Sessions;
 using Afm.Tokenizers;
@@ -18,60 +19,121 @@ public sealed class OnnxLanguageModel(DecoderSession session, AfmTokenizer token
     private readonly OrtLoraAdapter? handle = adapter is null ? null : adapters.Resolve(adapter, "afm evaluate").Handle;
     private readonly TextGenerator generator = new(session, tokenizer, adapters);
 
+    /// <summary>One pair alone: one run over the whole pair (a run per rolling window beyond the context); what the batched path is tested against.</summary>
     public double LogLikelihood(string context, string continuation)
+    {
+        var (ids, first) = Pair(context, continuation);
+        return -Score(ids, first);
+    }
+
+    /// <summary>
+    /// Many pairs in few runs (<see cref="BatchedLikelihoods"/>); a pair longer than the context, or a graph that cannot
+    /// run padded batches, is scored alone.
+    /// </summary>
+    public IReadOnlyList<double> LogLikelihoods(IReadOnlyList<(string Context, string Continuation)> requests)
+    {
+        var pairs = requests.Select(r => Pair(r.Context, r.Continuation)).ToList();
+        var result = new double[pairs.Count];
+        bool batchable = BatchedPrefill.IsSupported(session);
+        var fitting = new List<int>();
+        for (int i = 0; i < pairs.Count; i++)
+            if (batchable && pairs[i].Ids.Length <= session.MaxSequenceLength) fitting.Add(i);
+            else result[i] = -Score(pairs[i].Ids, pairs[i].First);
+        var batched = BatchedLikelihoods.Score(session, handle, fitting.Select(i => pairs[i]).ToList());
+        for (int k = 0; k < fitting.Count; k++) result[fitting[k]] = batched[k];
+        return result;
+    }
+
+    public double NegativeLogLikelihood(string text) => Score(tokenizer.EncodeSequence(text).Select(i => (long)i).ToArray(), 1);
+
+    /// <summary>One prompt alone; generation also ends at the context length.</summary>
+    public string Generate(string prompt, int maxTokens, IReadOnlyList<string> stop)
+    {
+        var chunks = generator.GenerateAsync(PromptIds(prompt, maxTokens), Options(maxTokens, stop)).ToBlockingEnumerable();
+        return string.Concat(chunks.Select(c => c.Text));
+    }
+
+    /// <summary>
+    /// The prompts' generations with their decode steps joined into shared runs (Afm.Runtime's <see cref="DecodeBatcher"/>),
+    /// <see cref="GenerationsPerRun"/> prompts at a time; each is what <see cref="Generate"/> gives it alone. A graph
+    /// without the padding mask generates one prompt after another.
+    /// </summary>
+    public IReadOnlyList<string> GenerateAll(IReadOnlyList<string> prompts, int maxTokens, IReadOnlyList<string> stop)
+    {
+        if (!session.SupportsBatching) return prompts.Select(p => Generate(p, maxTokens, stop)).ToList();
+        // A long wait keeps the group in lockstep on a loaded machine: a run waits for every member's next step.
+        using var batcher = new DecodeBatcher(session, new BatchingOptions { MaxBatchSize = GenerationsPerRun, MaxWait = TimeSpan.FromMilliseconds(50) });
+        var batched = new TextGenerator(session, tokenizer, adapters, batcher);
+        var outputs = new string[prompts.Count];
+        for (int start = 0; start < prompts.Count; start += GenerationsPerRun)
+        {
+            var group = Enumerable.Range(start, Math.Min(GenerationsPerRun, prompts.Count - start))
+                .Select(i => Task.Run(async () => outputs[i] = await Collect(batched, prompts[i], maxTokens, stop)));
+            Task.WhenAll(group).GetAwaiter().GetResult();
+        }
+        return outputs;
+    }
+
+    /// <summary>Generations whose decode steps share one run.</summary>
+    internal const int GenerationsPerRun = 8;
+
+    private async Task<string> Collect(TextGenerator with, string prompt, int maxTokens, IReadOnlyList<string> stop)
+    {
+        var text = new System.Text.StringBuilder();
+        await foreach (var chunk in with.GenerateAsync(PromptIds(prompt, maxTokens), Options(maxTokens, stop))) text.Append(chunk.Text);
+        return text.ToString();
+    }
+
+    private GenerationOptions Options(int maxTokens, IReadOnlyList<string> stop) =>
+        new() { MaxTokens = maxTokens, Sampling = SamplingOptions.Greedy, StopSequences = stop, Adapter = adapter };
+
+    /// <summary>
+    /// A prompt longer than the context leaves for the generation keeps its last tokens (as the harness's generate_until
+    /// cuts the context to the model length minus the tokens to generate).
+    /// </summary>
+    private IReadOnlyList<int> PromptIds(string prompt, int maxTokens)
+    {
+        var ids = generator.Tokenize(prompt);
+        int keep = Math.Max(1, session.MaxSequenceLength - maxTokens);
+        return ids.Count > keep ? ids.Skip(ids.Count - keep).ToList() : ids;
+    }
+
+    /// <summary>The pair's tokens and the index of the continuation's first token (at least 1: the beginning-of-sequence token is context).</summary>
+    private (long[] Ids, int First) Pair(string context, string continuation)
     {
         int spaces = context.Length - context.TrimEnd().Length;
         if (spaces > 0) (context, continuation) = (context[..^spaces], context[^spaces..] + continuation);
         var whole = tokenizer.EncodeSequence(context + continuation);
         int contextCount = tokenizer.EncodeSequence(context).Count;
-        return -Score(whole, Math.Max(1, Math.Min(contextCount, whole.Count)));
-    }
-
-    public double NegativeLogLikelihood(string text) => Score(tokenizer.EncodeSequence(text), 1);
-
-    /// <summary>
-    /// A prompt longer than the context leaves for the generation keeps its last tokens (as the harness's generate_until
-    /// cuts the context to the model length minus the tokens to generate); generation also ends at the context length.
-    /// </summary>
-    public string Generate(string prompt, int maxTokens, IReadOnlyList<string> stop)
-    {
-        var ids = generator.Tokenize(prompt);
-        int keep = Math.Max(1, session.MaxSequenceLength - maxTokens);
-        if (ids.Count > keep) ids = ids.Skip(ids.Count - keep).ToList();
-        var options = new GenerationOptions { MaxTokens = maxTokens, Sampling = SamplingOptions.Greedy, StopSequences = stop, Adapter = adapter };
-        var chunks = generator.GenerateAsync(ids, options).ToBlockingEnumerable();
-        return string.Concat(chunks.Select(c => c.Text));
+        return (whole.Select(i => (long)i).ToArray(), Math.Max(1, Math.Min(contextCount, whole.Count)));
     }
 
     /// <summary>
     /// -ln P of ids[first..] given the ids before, in nats. Windows of the context length each predict the tokens not yet
     /// scored, with the tokens just before them as context (a rolling window, as the harness's loglikelihood_rolling).
+    /// Each window is one run that returns the logits of every position it scores.
     /// </summary>
-    private double Score(IReadOnlyList<int> ids, int first)
+    private double Score(long[] ids, int first)
     {
-        int max = session.MaxSequenceLength;
+        int max = session.MaxSequenceLength, vocabulary = session.VocabSize;
         double total = 0;
         int next = first;
-        while (next < ids.Count)
+        while (next < ids.Length)
         {
-            int end = Math.Min(ids.Count, next + max - 1);
+            int end = Math.Min(ids.Length, next + max - 1);
             int start = Math.Max(0, end - max);
             using var cache = session.NewCache();
-            // One run for the window's context and the first scored position, then one run per further token (the
-            // runtime's Forward returns the last position's logits).
-            var logits = session.Forward(ids.Skip(start).Take(next - start).Select(i => (long)i).ToArray(), cache, handle);
+            // Positions next-1 .. end-2 predict tokens next .. end-1.
+            var logits = session.Forward(ids[start..(end - 1)], cache, handle, end - next);
             for (int t = next; t < end; t++)
-            {
-                total -= LogSoftmax(logits, ids[t]);
-                if (t + 1 < end) logits = session.Forward([ids[t]], cache, handle);
-            }
+                total -= LogSoftmax(logits.AsSpan((t - next) * vocabulary, vocabulary), (int)ids[t]);
             next = end;
         }
         return total;
     }
 
     /// <summary>ln softmax(logits)[target], in double with the largest logit subtracted (no overflow).</summary>
-    internal static double LogSoftmax(float[] logits, int target)
+    internal static double LogSoftmax(ReadOnlySpan<float> logits, int target)
     {
         double max = double.NegativeInfinity;
         foreach (var l in logits) max = Math.Max(max, l);

@@ -17,18 +17,21 @@ public static class MultipleChoiceScorer
     /// <summary>Per item: [acc, acc_norm, acc_bytes] as 0/1.</summary>
     public static IReadOnlyList<double[]> ScoreItems(IReadOnlyList<MultipleChoiceItem> items, ILanguageModel model, Func<int, string>? prefix = null)
     {
+        // Every choice of every item in one request, so the model can batch them (a question's choices side by side).
+        var contexts = items.Select((item, i) => (prefix?.Invoke(i) ?? "") + item.Context).ToList();
+        var lls = model.LogLikelihoods(items.SelectMany((item, i) => item.Choices.Select(c => (contexts[i], TargetDelimiter + c))).ToList());
         var scores = new List<double[]>(items.Count);
-        for (int i = 0; i < items.Count; i++)
+        int next = 0;
+        foreach (var item in items)
         {
-            var item = items[i];
-            var context = (prefix?.Invoke(i) ?? "") + item.Context;
-            var lls = item.Choices.Select(c => model.LogLikelihood(context, TargetDelimiter + c)).ToArray();
+            var ll = lls.Skip(next).Take(item.Choices.Count).ToArray();
+            next += item.Choices.Count;
             var chars = item.Choices.Select(c => (double)c.EnumerateRunes().Count()).ToArray();
             var bytes = item.Choices.Select(c => (double)Encoding.UTF8.GetByteCount(c)).ToArray();
             scores.Add([
-                ArgMax(lls, _ => 1) == item.Label ? 1 : 0,
-                ArgMax(lls, k => chars[k]) == item.Label ? 1 : 0,
-                ArgMax(lls, k => bytes[k]) == item.Label ? 1 : 0,
+                ArgMax(ll, _ => 1) == item.Label ? 1 : 0,
+                ArgMax(ll, k => chars[k]) == item.Label ? 1 : 0,
+                ArgMax(ll, k => bytes[k]) == item.Label ? 1 : 0,
             ]);
         }
         return scores;

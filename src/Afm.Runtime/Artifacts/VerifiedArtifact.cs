@@ -18,9 +18,10 @@ public sealed class VerifiedArtifact : IDisposable
     // A real manifest is a few KB (one line per file); this bounds what a hostile one can make us inflate and parse.
     private const int ManifestLimit = 16 << 20;
 
-    private VerifiedArtifact(string path, Manifest manifest, string directory, ArtifactSigner? signer)
+    private VerifiedArtifact(string path, Manifest manifest, string manifestSha256, string directory, ArtifactSigner? signer)
     {
         Path = path;
+        ManifestSha256 = manifestSha256;
         Manifest = manifest;
         Directory = directory;
         Signer = signer;
@@ -28,6 +29,8 @@ public sealed class VerifiedArtifact : IDisposable
 
     public string Path { get; }
     public Manifest Manifest { get; }
+    /// <summary>SHA-256 (lowercase hex) of manifest.json's bytes: it lists every file's SHA-256, so it names the artifact's contents.</summary>
+    public string ManifestSha256 { get; }
     /// <summary>The extracted, verified files.</summary>
     public string Directory { get; }
     /// <summary>Who signed the manifest; null for an unsigned artifact.</summary>
@@ -56,7 +59,7 @@ public sealed class VerifiedArtifact : IDisposable
             if (!index.TryGet(OnnxModelEntry, out _))
                 throw RuntimeCodes.Error(RuntimeCodes.ArtifactHasNoOnnxModel, path,
                     $"'{full}' has no {OnnxModelEntry}: it was packaged without the export stage. Rebuild the project with this toolchain.");
-            return new VerifiedArtifact(full, manifest, Extract(path, manifest, index), signer);
+            return new VerifiedArtifact(full, manifest, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(manifestBytes)), Extract(path, manifest, index), signer);
         }
         catch (InvalidDataException e)
         {

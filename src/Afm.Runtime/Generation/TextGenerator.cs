@@ -15,10 +15,11 @@ namespace Afm.Runtime.Generation;
 /// With a <see cref="DecodeBatcher"/>, the decode runs are shared with other generations (prefill stays per request);
 /// sampling, stop sequences, streaming and cancellation are the same either way. Reserved token ids are never
 /// generated (<see cref="Suppression"/>, derived from the tokenizer when the generator is built).
+/// With a <see cref="PromptCache"/>, the prefill runs only the prompt's tokens after the longest prefix it holds.
 /// </summary>
 /// <param name="endIds">Ids that end a generation like the end-of-document token (an imported model's eos ids, <see cref="EndOfSequenceIds"/>).</param>
 public sealed class TextGenerator(DecoderSession session, AfmTokenizer tokenizer, AdapterSet? adapters = null, DecodeBatcher? batcher = null,
-    IReadOnlyCollection<int>? endIds = null)
+    IReadOnlyCollection<int>? endIds = null, PromptCache? promptCache = null)
 {
     private readonly HashSet<int> ends = [tokenizer.EndOfDocumentId, .. endIds ?? []];
     private readonly AdapterSet adapters = adapters ?? AdapterSet.Empty;
@@ -126,7 +127,13 @@ public sealed class TextGenerator(DecoderSession session, AfmTokenizer tokenizer
                 .Select(i => TokenLogprob.Of(rows.AsSpan((i - 1) * vocabulary, vocabulary), promptIds[i], top, Suppression)).ToArray();
             logits = rows[^vocabulary..];
         }
-        else logits = session.Forward(ids, cache, adapter);
+        else
+        {
+            // With a prompt cache only the tokens after the longest cached prefix run (a prompt's own logprobs need them all).
+            int reused = promptCache?.Restore(options.Adapter ?? "", promptIds, cache, session) ?? 0;
+            logits = session.Forward(ids[reused..], cache, adapter);
+            promptCache?.Store(options.Adapter ?? "", promptIds, cache, session);
+        }
         var prefill = clock.Elapsed;
         if (promptLogprobs is not null) yield return new GenerationChunk("", PromptLogprobs: promptLogprobs);
         clock.Restart();

@@ -114,7 +114,7 @@ public sealed class DecoderSession : IDisposable
         ArgumentOutOfRangeException.ThrowIfGreaterThan(positions, ids.Length);
         if (cache.Length + ids.Length > MaxSequenceLength)
             throw new ArgumentException($"{cache.Length + ids.Length} positions exceed the model's context of {MaxSequenceLength}.");
-        if (Ops == OnnxOps.Fused) return ForwardInPlace(ids, cache, adapter);
+        if (Ops == OnnxOps.Fused) return ForwardInPlace(ids, cache, adapter, positions);
         using var idsValue = OrtValue.CreateTensorValueFromMemory(ids, [1, ids.Length]);
         var inputs = new OrtValue[1 + 2 * Layers];
         inputs[0] = idsValue;
@@ -152,7 +152,7 @@ public sealed class DecoderSession : IDisposable
     /// A fused graph's step: GroupQueryAttention writes the new positions into the cache buffers, which are bound as both
     /// past and present (it sees one buffer and copies nothing), and attends over the mask's length, all ones here.
     /// </summary>
-    private float[] ForwardInPlace(long[] ids, KvCache cache, OrtLoraAdapter? adapter)
+    private float[] ForwardInPlace(long[] ids, KvCache cache, OrtLoraAdapter? adapter, int positions)
     {
         var logits = new float[ids.Length * VocabSize];
         var mask = new long[cache.Length + ids.Length];
@@ -170,7 +170,7 @@ public sealed class DecoderSession : IDisposable
         }
         RunInto(inputNames, inputs, outputs, adapter);
         cache.Length += ids.Length;
-        return logits[((ids.Length - 1) * VocabSize)..];
+        return logits[((ids.Length - positions) * VocabSize)..];
     }
 
     /// <summary>A comma-separated list of <paramref name="count"/> positive whole numbers (metadata <paramref name="key"/>).</summary>

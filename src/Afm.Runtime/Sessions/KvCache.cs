@@ -22,6 +22,9 @@ public sealed class KvCache : IDisposable
     /// <summary>Positions each head's rows hold in the tensors: the buffer's capacity, or just <see cref="Length"/> when the cache grows by replacement.</summary>
     internal int Stride => capacity ?? Length;
 
+    /// <summary>Positions the preallocated buffers hold (a fused graph's cache), or null when the cache grows by replacement.</summary>
+    internal int? Capacity => capacity;
+
     internal OrtValue[] Keys { get; private set; }
     internal OrtValue[] Values { get; private set; }
     /// <summary>Positions already in the cache.</summary>
