@@ -1,6 +1,5 @@
 using Afm.Evaluation.Scoring;
 using Afm.Runtime.Adapters;
-using Afm.Runtime.Batching;
 using Afm.Runtime.Generation;
 using Afm.Runtime.Sessions;
 using Afm.Tokenizers;
@@ -53,36 +52,11 @@ public sealed class OnnxLanguageModel(DecoderSession session, AfmTokenizer token
         return string.Concat(chunks.Select(c => c.Text));
     }
 
-    /// <summary>
-    /// The prompts' generations with their decode steps joined into shared runs (Afm.Runtime's <see cref="DecodeBatcher"/>),
-    /// <see cref="GenerationsPerRun"/> prompts at a time; each is what <see cref="Generate"/> gives it alone. A graph
-    /// without the padding mask generates one prompt after another.
-    /// </summary>
-    public IReadOnlyList<string> GenerateAll(IReadOnlyList<string> prompts, int maxTokens, IReadOnlyList<string> stop)
-    {
-        if (!session.SupportsBatching) return prompts.Select(p => Generate(p, maxTokens, stop)).ToList();
-        // A long wait keeps the group in lockstep on a loaded machine: a run waits for every member's next step.
-        using var batcher = new DecodeBatcher(session, new BatchingOptions { MaxBatchSize = GenerationsPerRun, MaxWait = TimeSpan.FromMilliseconds(50) });
-        var batched = new TextGenerator(session, tokenizer, adapters, batcher);
-        var outputs = new string[prompts.Count];
-        for (int start = 0; start < prompts.Count; start += GenerationsPerRun)
-        {
-            var group = Enumerable.Range(start, Math.Min(GenerationsPerRun, prompts.Count - start))
-                .Select(i => Task.Run(async () => outputs[i] = await Collect(batched, prompts[i], maxTokens, stop)));
-            Task.WhenAll(group).GetAwaiter().GetResult();
-        }
-        return outputs;
-    }
-
-    /// <summary>Generations whose decode steps share one run.</summary>
-    internal const int GenerationsPerRun = 8;
-
-    private async Task<string> Collect(TextGenerator with, string prompt, int maxTokens, IReadOnlyList<string> stop)
-    {
-        var text = new System.Text.StringBuilder();
-        await foreach (var chunk in with.GenerateAsync(PromptIds(prompt, maxTokens), Options(maxTokens, stop))) text.Append(chunk.Text);
-        return text.ToString();
-    }
+    // Generations run one prompt after another (ILanguageModel's GenerateAll), not through the DecodeBatcher: which
+    // steps share a run there depends on timing (a member still in its prefill is not waited for), and a row's logits can
+    // differ in their last bits with the run's other rows, so a near tie in a greedy step could flip and the report, which
+    // the artifact carries, would not be the same bytes from one build to the next. Scores stay batched: their runs are
+    // fixed by the data (LogLikelihoods).
 
     private GenerationOptions Options(int maxTokens, IReadOnlyList<string> stop) =>
         new() { MaxTokens = maxTokens, Sampling = SamplingOptions.Greedy, StopSequences = stop, Adapter = adapter };
