@@ -50,9 +50,10 @@ public sealed class AdaptersStageTests
                 Assert.Equal(gap, figures.GetProperty("quantizationLoss").GetDouble(), 4);
                 double gain = recovery.GetProperty("floatLoss").GetDouble() - recovery.GetProperty("controlLoss").GetDouble();
                 Assert.Equal(gain, figures.GetProperty("controlGain").GetDouble(), 4);
+                // The report's losses are batch means in float, the measurement's per-sequence sums in double: within 0.01 of a share.
                 if (figures.GetProperty("measurable").GetBoolean())
-                    Assert.Equal(1 - (recovery.GetProperty("adaptedLoss").GetDouble() - recovery.GetProperty("controlLoss").GetDouble()) / gap,
-                        figures.GetProperty("netShare").GetDouble(), 2);
+                    Assert.InRange(figures.GetProperty("netShare").GetDouble() -
+                        (1 - (recovery.GetProperty("adaptedLoss").GetDouble() - recovery.GetProperty("controlLoss").GetDouble()) / gap), -0.01, 0.01);
                 else Assert.Equal(JsonValueKind.Null, figures.GetProperty("netShare").ValueKind);
             }
             Assert.Contains("net of control", System.Text.Encoding.UTF8.GetString(artifact.Entries["reports/adapters.md"]));
