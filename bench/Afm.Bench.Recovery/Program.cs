@@ -17,7 +17,7 @@ using Afm.Training.Adapters;
 //   dotnet run -c Release --project bench/Afm.Bench.Recovery [-- <work folder> <adapter tokens> <adapter lr> <plans, ;-separated>]
 // (defaults: /tmp/afm-bench-recovery 40k 3e-3 3.7;2.5)
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
-string root = FindRepository();
+string root = BenchRepository.FindRoot();
 string work = Path.GetFullPath(args.Length > 0 ? args[0] : Path.Combine(Path.GetTempPath(), "afm-bench-recovery"));
 string tokens = args.Length > 1 ? args[1] : "40k";
 double lr = args.Length > 2 ? double.Parse(args[2], CultureInfo.InvariantCulture) : 3e-3;
@@ -45,7 +45,7 @@ if (!File.Exists(stamp) || File.ReadAllText(stamp) != projectSha || !File.Exists
 {
     File.WriteAllText(project, projectText);
     File.WriteAllText(Path.Combine(work, "global.json"), $$"""
-        { "sdk": { "version": "10.0.100", "rollForward": "latestMajor" }, "msbuild-sdks": { "Afm.Sdk": "{{SdkVersion(root)}}" } }
+        { "sdk": { "version": "10.0.100", "rollForward": "latestMajor" }, "msbuild-sdks": { "Afm.Sdk": "{{BenchRepository.SdkVersion(root)}}" } }
         """);
     File.WriteAllText(Path.Combine(work, "nuget.config"), $"""
         <?xml version="1.0" encoding="utf-8"?>
@@ -127,16 +127,3 @@ static long TokenCount(string text) =>
     : long.Parse(text, CultureInfo.InvariantCulture);
 
 static string LoadAverage() => File.ReadAllText("/proc/loadavg").Split(' ')[0];
-
-static string FindRepository()
-{
-    for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        if (File.Exists(Path.Combine(dir.FullName, "AfmToolchain.sln"))) return dir.FullName;
-    throw new InvalidOperationException("Run from inside the AfmToolchain repository.");
-}
-
-static string SdkVersion(string root)
-{
-    using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(root, "global.json")));
-    return json.RootElement.GetProperty("msbuild-sdks").GetProperty("Afm.Sdk").GetString()!;
-}
