@@ -15,7 +15,7 @@ using Afm.Training.Adapters;
 // second run reuses the trained model and reruns only what changed.
 // Usage: dotnet run -c Release --project bench/Afm.Bench.Adapters [-- <work folder> <recovery tokens> <feature tokens> <recovery lr> <feature lr> <target bits/weight>]
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
-string root = FindRepository();
+string root = BenchRepository.FindRoot();
 string work = Path.GetFullPath(args.Length > 0 ? args[0] : Path.Combine(Path.GetTempPath(), "afm-bench-adapters"));
 string recoveryTokens = args.Length > 1 ? args[1] : "300k";
 string featureTokens = args.Length > 2 ? args[2] : "100k";
@@ -27,7 +27,7 @@ Directory.CreateDirectory(work);
 foreach (var file in Directory.GetFiles(Path.Combine(root, "samples", "tiny-afm", "data")))
     CopyIfChanged(file, Path.Combine(work, "data", Path.GetFileName(file)));
 WriteIfChanged(Path.Combine(work, "global.json"), $$"""
-    { "sdk": { "version": "10.0.100", "rollForward": "latestMajor" }, "msbuild-sdks": { "Afm.Sdk": "{{SdkVersion(root)}}" } }
+    { "sdk": { "version": "10.0.100", "rollForward": "latestMajor" }, "msbuild-sdks": { "Afm.Sdk": "{{BenchRepository.SdkVersion(root)}}" } }
     """);
 WriteIfChanged(Path.Combine(work, "nuget.config"), $"""
     <?xml version="1.0" encoding="utf-8"?>
@@ -87,19 +87,6 @@ foreach (var a in features)
 if (features.FirstOrDefault(f => f.InitFrom is not null) is { } fromRecovery && features.FirstOrDefault(f => f.InitFrom is null) is { } fromZero)
     Console.WriteLine($"from recovery / from zero, final response perplexity: {fromRecovery.AdaptedPerplexity / fromZero.AdaptedPerplexity:0.000} (below 1: starting from recovery is better)");
 return 0;
-
-static string FindRepository()
-{
-    for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        if (File.Exists(Path.Combine(dir.FullName, "AfmToolchain.sln"))) return dir.FullName;
-    throw new InvalidOperationException("Run from inside the AfmToolchain repository.");
-}
-
-static string SdkVersion(string root)
-{
-    using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(root, "global.json")));
-    return json.RootElement.GetProperty("msbuild-sdks").GetProperty("Afm.Sdk").GetString()!;
-}
 
 // Unchanged inputs keep their timestamps, so the build stays incremental between runs.
 static void WriteIfChanged(string path, string text)

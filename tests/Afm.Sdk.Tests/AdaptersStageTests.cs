@@ -10,7 +10,7 @@ public sealed class AdaptersStageTests
 {
     private static string Project(string recoveryLearningRate) => MicroModel.Project(items: MicroModel.Items + $"""
             <QuantizationPlan Include="device" Bits="4" LowBits="2" GroupSize="16" TargetBitsPerWeight="3" CalibrationSequences="8" />
-            <Adapter Include="recovery" Kind="accuracy-recovery" Ranks="4;8" Tokens="8k" BatchSize="8" LearningRate="{recoveryLearningRate}" />
+            <Adapter Include="recovery" Kind="accuracy-recovery" Ranks="4;8" Tokens="8k" BatchSize="8" LearningRate="{recoveryLearningRate}" Control="true" />
             <Adapter Include="summarize" Rank="8" InitFrom="recovery" Data="data/sft/*.jsonl" PromptField="text" ResponseField="summary"
                      Tokens="6k" SequenceLength="48" LearningRate="0.005" Version="1.2.0" />
         """);
@@ -42,7 +42,21 @@ public sealed class AdaptersStageTests
             var adapters = root.GetProperty("adapters").EnumerateArray().ToList();
             Assert.Equal(["recovery-r4", "recovery-r8", "summarize"], adapters.Select(a => a.GetProperty("name").GetString()));
             foreach (var recovery in adapters.Take(2))
+            {
                 Assert.True(recovery.GetProperty("adaptedLoss").GetDouble() < recovery.GetProperty("baseLoss").GetDouble(), recovery.ToString());
+                // Control="true": the float control's loss, and the recovery net of it (or why the loss is too small for a share).
+                var figures = recovery.GetProperty("recovery");
+                double gap = recovery.GetProperty("baseLoss").GetDouble() - recovery.GetProperty("floatLoss").GetDouble();
+                Assert.Equal(gap, figures.GetProperty("quantizationLoss").GetDouble(), 4);
+                double gain = recovery.GetProperty("floatLoss").GetDouble() - recovery.GetProperty("controlLoss").GetDouble();
+                Assert.Equal(gain, figures.GetProperty("controlGain").GetDouble(), 4);
+                // The report's losses are batch means in float, the measurement's per-sequence sums in double: within 0.01 of a share.
+                if (figures.GetProperty("measurable").GetBoolean())
+                    Assert.InRange(figures.GetProperty("netShare").GetDouble() -
+                        (1 - (recovery.GetProperty("adaptedLoss").GetDouble() - recovery.GetProperty("controlLoss").GetDouble()) / gap), -0.01, 0.01);
+                else Assert.Equal(JsonValueKind.Null, figures.GetProperty("netShare").ValueKind);
+            }
+            Assert.Contains("net of control", System.Text.Encoding.UTF8.GetString(artifact.Entries["reports/adapters.md"]));
             var feature = adapters[2];
             Assert.Equal(("recovery-r8", "1.2.0"), (feature.GetProperty("initFrom").GetString(), feature.GetProperty("version").GetString()));
             Assert.True(feature.GetProperty("adaptedLoss").GetDouble() < feature.GetProperty("baseLoss").GetDouble() - 0.3, feature.ToString());

@@ -6,6 +6,13 @@ namespace Afm.Core.Spec;
 public enum AdapterKind { AccuracyRecovery, Feature }
 
 /// <summary>
+/// What a recovery adapter minimizes (specs/adapters.md): next-token cross-entropy on the stage's data, the KL divergence of the
+/// float model's next-token distribution to the adapted model's (distillation, what grid tuning minimizes), or a weighted
+/// sum of the two (mix, weight <see cref="AdapterSpec.Distillation"/> on the KL).
+/// </summary>
+public enum AdapterObjective { NextToken, Distill, Mix }
+
+/// <summary>
 /// One adapter the adapters stage trains (specs/adapters.md). An accuracy-recovery item with <c>Ranks="8;16;32"</c>
 /// becomes one spec per rank, named <c>&lt;item&gt;-r&lt;rank&gt;</c>; a feature item is one spec named as the item.
 /// Adapters are trained in this list's order, recovery adapters first, so an InitFrom source always exists.
@@ -30,8 +37,18 @@ public sealed record AdapterSpec
     public required double FinalLearningRateRatio { get; init; }
     /// <summary>accuracy-recovery: the pretrain TrainingStage whose packed data (its Mix) the adapter trains and is measured on.</summary>
     public string? TrainingStage { get; init; }
-    /// <summary>accuracy-recovery: weight in [0, 1] of distillation from the float model (KL of its next-token distribution); 0 = next-token loss only.</summary>
+    /// <summary>accuracy-recovery: what the adapter minimizes; <see cref="Distillation"/> is its weight on the KL term.</summary>
+    public AdapterObjective Objective { get; init; }
+    /// <summary>
+    /// accuracy-recovery: weight in [0, 1] of distillation from the float model (KL of its next-token distribution) in the
+    /// loss the trainer minimizes: 0 for next-token, 1 for distill, the Distillation metadata (default 0.5) for mix.
+    /// </summary>
     public double Distillation { get; init; }
+    /// <summary>
+    /// accuracy-recovery: also train the same adapter (same seed, data order, steps and objective) on the float model, so the
+    /// report separates what the adapter recovers from what the same training gains on a model that lost nothing.
+    /// </summary>
+    public bool Control { get; init; }
     /// <summary>feature: prompt/response JSON lines files (absolute, sorted).</summary>
     public IReadOnlyList<string> Data { get; init; } = [];
     public string PromptField { get; init; } = "prompt";
@@ -44,4 +61,12 @@ public sealed record AdapterSpec
 
     /// <summary>The file-metadata keyword of <see cref="Kind"/>.</summary>
     public string KindName => Kind == AdapterKind.AccuracyRecovery ? "accuracy-recovery" : "feature";
+
+    /// <summary>The Objective keyword of <see cref="Objective"/>, as a project writes it.</summary>
+    public string ObjectiveName => Objective switch
+    {
+        AdapterObjective.Distill => "distill",
+        AdapterObjective.Mix => "mix",
+        _ => "next-token",
+    };
 }

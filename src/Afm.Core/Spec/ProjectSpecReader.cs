@@ -59,6 +59,7 @@ public static class ProjectSpecReader
         if (adapters.Any(a => a.Kind == AdapterKind.AccuracyRecovery) && quantization is null)
             context.Warning(DiagnosticCodes.AdaptersWithoutQuantizationPlan, adapters.First(a => a.Kind == AdapterKind.AccuracyRecovery).Location!,
                 "Accuracy-recovery adapters are trained on the float model because the project has no QuantizationPlan, so there is no quantization loss for them to recover. Add a <QuantizationPlan>, or remove the recovery adapter.");
+        if (quantization is null) AdapterReader.CheckFloatBase(context, adapters);
 
         if (context.HasErrors) return new SpecResult(null, context.Diagnostics);
         var spec = Assemble(snapshot, properties, tokenizer!, corpora, evalSets, stages.Select(s => s.Spec!).ToList());

@@ -31,6 +31,16 @@ public sealed record AdapterResult
     /// <summary>Feature adapters: the base with the adapter's initial weights (the recovery adapter it starts from; equal to BaseLoss from zero).</summary>
     public double? InitialLoss { get; init; }
     public required double AdaptedLoss { get; init; }
+    /// <summary>Recovery adapters: what the adapter minimized (next-token, distill, mix) and its weight on the KL term.</summary>
+    public string? Objective { get; init; }
+    public double? Distillation { get; init; }
+    /// <summary>Recovery adapters with Control="true" on a quantized base: the float model with the control adapter (f+a).</summary>
+    public double? ControlLoss { get; init; }
+    /// <summary>Recovery adapters: KL(float ‖ base) and KL(float ‖ base + adapter) of the next-token distributions, nats/token.</summary>
+    public double? BaseDivergence { get; init; }
+    public double? AdaptedDivergence { get; init; }
+    /// <summary>Recovery adapters: the quantization loss and the shares recovered, with bootstrap intervals.</summary>
+    public RecoveryMeasurement? Recovery { get; init; }
     public double? FloatPerplexity => FloatLoss is double l ? Math.Exp(l) : null;
     public double BasePerplexity => Math.Exp(BaseLoss);
     public double AdaptedPerplexity => Math.Exp(AdaptedLoss);

@@ -17,11 +17,22 @@ public static class AdaptersReportMarkdown
         if (recovery.Count > 0)
         {
             md.AppendLine("## Accuracy recovery").AppendLine();
-            md.AppendLine("| adapter | rank | bytes | steps | data | ppl float | ppl base | ppl base+adapter | recovered |");
-            md.AppendLine("|---|---:|---:|---:|---|---:|---:|---:|---:|");
+            md.AppendLine("| adapter | rank | objective | bytes | steps | data | ppl float | ppl base | ppl base+adapter | recovered |");
+            md.AppendLine("|---|---:|---|---:|---:|---|---:|---:|---:|---:|");
             foreach (var a in recovery)
-                md.AppendLine(CultureInfo.InvariantCulture, $"| {a.Name} | {a.Rank} | {a.Bytes:N0} | {a.Steps} | {a.Data} | {F(a.FloatPerplexity)} | {F(a.BasePerplexity)} | {F(a.AdaptedPerplexity)} | {a.DescribeRecovery()} |");
+                md.AppendLine(CultureInfo.InvariantCulture, $"| {a.Name} | {a.Rank} | {a.Objective ?? "next-token"} | {a.Bytes:N0} | {a.Steps} | {a.Data} | {F(a.FloatPerplexity)} | {F(a.BasePerplexity)} | {F(a.AdaptedPerplexity)} | {a.DescribeRecovery()} |");
             md.AppendLine();
+            if (recovery.Any(a => a.Recovery is not null))
+            {
+                md.AppendLine("In nats per token on the same validation sequences, [95% bootstrap interval over them]: quantization loss = L(base) - L(float); " +
+                    "KL = KL(float ‖ model); share = (L(base) - L(base+adapter)) / quantization loss; control gain = L(float) - L(float+adapter), " +
+                    "the same adapter trained on the float model (Control=\"true\"); net of control = (L(base) - L(base+adapter) - control gain) / quantization loss.").AppendLine();
+                md.AppendLine("| adapter | quantization loss | KL base | KL base+adapter | share | control gain | net of control |");
+                md.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
+                foreach (var a in recovery.Where(a => a.Recovery is not null))
+                    md.AppendLine(CultureInfo.InvariantCulture, $"| {a.Name} | {RecoveryText.Loss(a.Recovery!)} | {F(a.BaseDivergence, "0.00000")} | {F(a.AdaptedDivergence, "0.00000")} | {RecoveryText.Share(a.Recovery!)} | {RecoveryText.ControlGain(a.Recovery!)} | {RecoveryText.NetShare(a.Recovery!)} |");
+                md.AppendLine();
+            }
         }
         var features = report.Adapters.Where(a => a.Kind == "feature").ToList();
         if (features.Count > 0)

@@ -31,7 +31,8 @@ public static class AdaptersStage
     public const string ResultFile = Afm.Core.Artifacts.StageLayout.Adapters.Adapter.Result;
     /// <summary>The sft stage name feature data is packed under (in work/&lt;adapter&gt;/); diagnostics of its lines name it.</summary>
     public const string FeatureDataStage = "feature-data";
-    private const string FormatVersion = "afm-adapters-2";
+    // 3: recovery results carry the objective, KL to float and the bootstrap measurement (RecoveryMeasurement).
+    private const string FormatVersion = "afm-adapters-3";
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
     public static AdaptersReport Run(AdaptersStageInputs inputs, Action<string>? progress = null, CancellationToken cancellationToken = default)
@@ -45,6 +46,7 @@ public static class AdaptersStage
             ?? spec.CalibrationStage!.RopeBase.ToString("R", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
         using var models = new LazyModels(inputs, ropeBase);
         var baseLosses = new Dictionary<string, double>(StringComparer.Ordinal);
+        var sequenceLosses = new Dictionary<string, SequenceLosses>(StringComparer.Ordinal);
         var results = new Dictionary<string, AdapterResult>(StringComparer.Ordinal);
         foreach (var adapterSpec in spec.Adapters)
         {
@@ -59,7 +61,7 @@ public static class AdaptersStage
                 results[adapterSpec.Name] = reused;
                 continue;
             }
-            results[adapterSpec.Name] = TrainOne(inputs, adapterSpec, data, models, baseLosses, baseSha, fingerprint, directory, progress, cancellationToken);
+            results[adapterSpec.Name] = TrainOne(inputs, adapterSpec, data, models, baseLosses, sequenceLosses, baseSha, fingerprint, directory, progress, cancellationToken);
         }
         // Folders of adapters the project no longer declares would otherwise be packaged.
         foreach (string stale in Directory.GetDirectories(inputs.OutputDirectory))
@@ -73,7 +75,7 @@ public static class AdaptersStage
     }
 
     private static AdapterResult TrainOne(AdaptersStageInputs inputs, AdapterSpec a, AdapterData data, LazyModels models,
-        Dictionary<string, double> baseLosses, string baseSha, string fingerprint, string directory, Action<string>? progress, CancellationToken cancellationToken)
+        Dictionary<string, double> baseLosses, Dictionary<string, SequenceLosses> sequenceLosses, string baseSha, string fingerprint, string directory, Action<string>? progress, CancellationToken cancellationToken)
     {
         var spec = inputs.Spec;
         var baseModel = models.Base;
@@ -107,6 +109,9 @@ public static class AdaptersStage
         adapter.Attach(baseModel);
         double adaptedLoss = AdapterEvaluator.MeanLoss(baseModel, data.Validation);
         adapter.Detach();
+        var recovery = a.Kind == AdapterKind.AccuracyRecovery
+            ? RecoveryEvaluation.Measure(spec, a, data.Describe, data.Train, data.Validation, models, adapter, sequenceLosses, progress, cancellationToken)
+            : null;
 
         var info = new AdapterInfo(a.Name, a.KindName, a.Rank, a.Version, baseSha);
         long bytes = 0;
@@ -121,13 +126,16 @@ public static class AdaptersStage
                 Name = a.Name, Kind = a.KindName, Rank = a.Rank, Alpha = a.Alpha, Version = a.Version, InitFrom = a.InitFrom,
                 Data = data.Describe, Steps = a.Steps, Tokens = a.Steps * a.BatchSize * a.SequenceLength, Parameters = adapter.ParameterCount,
                 Bytes = bytes, BaseSha256 = baseSha, Fingerprint = fingerprint, ValidationSequences = validation,
+                Objective = a.Kind == AdapterKind.AccuracyRecovery ? a.ObjectiveName : null, Distillation = a.Kind == AdapterKind.AccuracyRecovery ? a.Distillation : null,
+                ControlLoss = recovery?.ControlLoss, BaseDivergence = recovery?.BaseDivergence, AdaptedDivergence = recovery?.AdaptedDivergence,
+                Recovery = recovery?.Measurement,
                 FloatLoss = Round(floatLoss), BaseLoss = Round(baseLoss)!.Value, InitialLoss = Round(initialLoss), AdaptedLoss = Round(adaptedLoss)!.Value,
                 TrainCurve = curve,
             };
             File.WriteAllText(Path.Combine(temp, ResultFile), JsonSerializer.Serialize(result, Json));
         });
         var r = result!;
-        string share = r.RecoveredShare is null ? "" : $" (quantization loss recovered: {r.DescribeRecovery()})";
+        string share = r.Recovery is { } m ? $"; {RecoveryText.Summary(m)}" : "";
         progress?.Invoke(a.Kind == AdapterKind.AccuracyRecovery
             ? FormattableString.Invariant($"adapters {a.Name}: done in {clock.Elapsed.TotalSeconds:0.0}s, perplexity float {r.FloatPerplexity:0.000}, base {r.BasePerplexity:0.000}, with adapter {r.AdaptedPerplexity:0.000}{share}")
             : FormattableString.Invariant($"adapters {a.Name}: done in {clock.Elapsed.TotalSeconds:0.0}s, response perplexity base {r.BasePerplexity:0.000}, initial {Math.Exp(initialLoss!.Value):0.000}, with adapter {r.AdaptedPerplexity:0.000}"));
@@ -204,9 +212,9 @@ public static class AdaptersStage
     }
 
     /// <summary>The base and float models, loaded on first use (a build whose adapters are all up to date loads neither).</summary>
-    private sealed class LazyModels(AdaptersStageInputs inputs, double ropeBase) : IDisposable
+    internal sealed class LazyModels(AdaptersStageInputs inputs, double ropeBase) : IDisposable
     {
-        private AfmDecoder? baseModel, floatModel;
+        private AfmDecoder? baseModel, floatModel, controlModel;
         private readonly Dictionary<string, double> floatLosses = new(StringComparer.Ordinal);
 
         public AfmDecoder Base => baseModel ??= inputs.DequantizedBase is { } weights
@@ -214,6 +222,11 @@ public static class AdaptersStage
             : AdapterBase.FromFloat(inputs.Spec.Architecture, inputs.FloatWeightsPath);
 
         public AfmDecoder Float => inputs.DequantizedBase is null ? Base : floatModel ??= AdapterBase.FromFloat(inputs.Spec.Architecture, inputs.FloatWeightsPath);
+
+        /// <summary>A second float model the controls train on: the teacher (<see cref="Float"/>) must stay without adapter.</summary>
+        public AfmDecoder ControlBase => controlModel ??= AdapterBase.FromFloat(inputs.Spec.Architecture, inputs.FloatWeightsPath);
+
+        public bool Quantized => inputs.DequantizedBase is not null;
 
         public double FloatLoss(string data, IPackedSequences validation)
         {
@@ -225,6 +238,7 @@ public static class AdaptersStage
         {
             baseModel?.Dispose();
             floatModel?.Dispose();
+            controlModel?.Dispose();
         }
     }
 }

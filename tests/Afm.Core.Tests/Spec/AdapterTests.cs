@@ -64,6 +64,13 @@ public sealed class AdapterTests
     [InlineData("<Adapter Include=\"r\" Kind=\"accuracy-recovery\" Ranks=\"8\" Tokens=\"1k\" Data=\"data/summaries/a.jsonl\" />", "AFM6008", "Data=")]
     [InlineData("<Adapter Include=\"f\" Rank=\"16\" Tokens=\"1k\" Data=\"data/summaries/a.jsonl\" Ranks=\"8\" />", "AFM6008", "Ranks=")]
     [InlineData("<Adapter Include=\"f\" Rank=\"16\" Tokens=\"1k\" Data=\"data/summaries/a.jsonl\" Version=\"two\" />", "AFM1005", "Version=")]
+    [InlineData("<Adapter Include=\"r\" Kind=\"accuracy-recovery\" Ranks=\"8\" Tokens=\"1k\" Objective=\"kl\" />", "AFM1427", "Objective=")]
+    [InlineData("<Adapter Include=\"r\" Kind=\"accuracy-recovery\" Ranks=\"8\" Tokens=\"1k\" Objective=\"distill\" Distillation=\"0.3\" />", "AFM1428", "Distillation=")]
+    [InlineData("<Adapter Include=\"r\" Kind=\"accuracy-recovery\" Ranks=\"8\" Tokens=\"1k\" Objective=\"next-token\" Distillation=\"0\" />", "AFM1428", "Distillation=")]
+    [InlineData("<Adapter Include=\"r\" Kind=\"accuracy-recovery\" Ranks=\"8\" Tokens=\"1k\" Objective=\"mix\" Distillation=\"1.5\" />", "AFM1003", "Distillation=")]
+    [InlineData("<Adapter Include=\"r\" Kind=\"accuracy-recovery\" Ranks=\"8\" Tokens=\"1k\" Control=\"yes\" />", "AFM1004", "Control=")]
+    [InlineData("<Adapter Include=\"f\" Rank=\"16\" Tokens=\"1k\" Data=\"data/summaries/a.jsonl\" Objective=\"distill\" />", "AFM6008", "Objective=")]
+    [InlineData("<Adapter Include=\"f\" Rank=\"16\" Tokens=\"1k\" Data=\"data/summaries/a.jsonl\" Control=\"true\" />", "AFM6008", "Control=")]
     public void A_bad_adapter_is_an_error_at_the_metadata_that_is_wrong(string adapter, string code, string where)
     {
         using var project = With(Plan, adapter);
@@ -84,5 +91,48 @@ public sealed class AdapterTests
     {
         using var project = With(Plan, Recovery, Recovery.Replace("Ranks=\"8;16;32\"", "Ranks=\"4\""));
         DiagnosticAssert.Error(project.Read(), "AFM6007", project.Locate("Include=\"recovery\"", 2));
+    }
+
+    [Theory]
+    [InlineData("", AdapterObjective.NextToken, 0.0)]
+    [InlineData("Objective=\"next-token\"", AdapterObjective.NextToken, 0.0)]
+    [InlineData("Objective=\"distill\"", AdapterObjective.Distill, 1.0)]
+    [InlineData("Objective=\"MIX\"", AdapterObjective.Mix, 0.5)]
+    [InlineData("Objective=\"mix\" Distillation=\"0.25\"", AdapterObjective.Mix, 0.25)]
+    [InlineData("Distillation=\"0.25\"", AdapterObjective.Mix, 0.25)]
+    [InlineData("Distillation=\"1\"", AdapterObjective.Distill, 1.0)]
+    [InlineData("Distillation=\"0\"", AdapterObjective.NextToken, 0.0)]
+    public void Objective_sets_the_weight_of_the_distillation_term(string metadata, AdapterObjective objective, double weight)
+    {
+        using var project = With(Plan, Recovery.Replace("/>", metadata + " />"));
+        var result = project.Read();
+        Assert.Empty(result.Diagnostics);
+        Assert.All(result.Spec!.Adapters, a => Assert.Equal((objective, weight, false), (a.Objective, a.Distillation, a.Control)));
+    }
+
+    [Fact]
+    public void Control_true_asks_for_a_float_control_of_every_rank()
+    {
+        using var project = With(Plan, Recovery.Replace("/>", "Control=\"true\" />"));
+        var result = project.Read();
+        Assert.Empty(result.Diagnostics);
+        Assert.All(result.Spec!.Adapters, a => Assert.True(a.Control));
+    }
+
+    [Fact]
+    public void Distilling_without_a_plan_is_an_error_because_the_base_is_the_float_model()
+    {
+        using var project = With(Recovery.Replace("/>", "Objective=\"distill\" />"));
+        DiagnosticAssert.Error(project.Read(), "AFM6011", project.Locate("<Adapter"));
+    }
+
+    [Fact]
+    public void A_control_without_a_plan_is_a_warning_because_the_adapter_already_trains_on_the_float_model()
+    {
+        using var project = With(Recovery.Replace("/>", "Control=\"true\" />"));
+        var result = project.Read();
+        Assert.NotNull(result.Spec);
+        Assert.Equal([("AFM6009", project.Locate("<Adapter")), ("AFM6010", project.Locate("<Adapter"))],
+            result.Diagnostics.Select(d => (d.Code, d.Location)));
     }
 }

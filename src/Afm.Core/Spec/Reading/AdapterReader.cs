@@ -11,10 +11,12 @@ internal static class AdapterReader
     public const double DefaultLearningRate = 1e-3;
     public const int DefaultBatchSize = 8;
     public const double DefaultFinalLearningRateRatio = 0.1;
+    /// <summary>Objective="mix" without Distillation: the KL and the next-token loss weigh the same.</summary>
+    public const double DefaultMixDistillation = 0.5;
 
     private static readonly string[] Common =
         ["Kind", "Tokens", "BatchSize", "LearningRate", "Warmup", "FinalLearningRateRatio", "Alpha", "Version"];
-    private static readonly string[] RecoveryOnly = ["Ranks", "TrainingStage", "Distillation"];
+    private static readonly string[] RecoveryOnly = ["Ranks", "TrainingStage", "Objective", "Distillation", "Control"];
     private static readonly string[] FeatureOnly = ["Rank", "InitFrom", "SequenceLength", .. SftDataReader.Metadata];
 
     public static List<AdapterSpec> Read(SpecContext context, ProjectProperties properties, IReadOnlyList<TrainingStageSpec?> stages)
@@ -66,15 +68,66 @@ internal static class AdapterReader
     {
         var ranks = ReadRanks(context, item, properties);
         var stage = ReadTrainingStage(context, item, stages);
-        var distillation = item.Get("Distillation") is { } d ? context.Double(d, (v => v >= 0 && v <= 1, "between 0 and 1")) : 0;
-        if (ranks is null || stage is null || distillation is null) yield break;
+        var (objective, distillation) = ReadObjective(context, item);
+        var control = item.Get("Control") is { } c ? context.Bool(c) : false;
+        if (ranks is null || stage is null || objective is null || distillation is null || control is null) yield break;
         foreach (int rank in ranks)
             if (ReadSettings(context, item, properties, rank, stage.SequenceLength) is { } spec)
                 yield return spec with
                 {
                     Name = $"{item.Include}-r{rank.ToString(CultureInfo.InvariantCulture)}", Kind = AdapterKind.AccuracyRecovery,
-                    TrainingStage = stage.Name, Distillation = distillation.Value,
+                    TrainingStage = stage.Name, Objective = objective.Value, Distillation = distillation.Value, Control = control.Value,
                 };
+    }
+
+    /// <summary>
+    /// A project without a QuantizationPlan trains recovery adapters on the float model itself: the KL to the float model is
+    /// then 0 whatever the adapter does (nothing to distill), and a control on the float model would be the adapter again.
+    /// </summary>
+    public static void CheckFloatBase(SpecContext context, IReadOnlyList<AdapterSpec> adapters)
+    {
+        foreach (var group in adapters.Where(a => a.Kind == AdapterKind.AccuracyRecovery).GroupBy(a => a.Item))
+        {
+            var a = group.First();
+            if (a.Objective != AdapterObjective.NextToken)
+                context.Error(DiagnosticCodes.DistillWithoutQuantizationPlan, a.Location!,
+                    $"Adapter '{a.Item}' distills from the float model (Objective=\"{a.ObjectiveName}\"), but without a QuantizationPlan it trains on the float model itself, " +
+                    "so there is nothing to distill. Add a <QuantizationPlan>, or use Objective=\"next-token\".");
+            if (a.Control)
+                context.Warning(DiagnosticCodes.ControlWithoutQuantizationPlan, a.Location!,
+                    $"Adapter '{a.Item}' asks for a float control (Control=\"true\"), but without a QuantizationPlan the adapter already trains on the float model: no control is trained. Add a <QuantizationPlan>, or remove Control.");
+        }
+    }
+
+    /// <summary>
+    /// Objective and the KL weight it implies. Distillation is the weight of mix only; without Objective it still means mix
+    /// (how projects wrote a mix before Objective existed), so Distillation="0" stays next-token and "1" distill.
+    /// </summary>
+    private static (AdapterObjective? Objective, double? Distillation) ReadObjective(SpecContext context, ItemView item)
+    {
+        var weight = item.Get("Distillation");
+        double? w = weight is { } d ? context.Double(d, (v => v >= 0 && v <= 1, "between 0 and 1")) : null;
+        if (item.Get("Objective") is not { } value)
+        {
+            if (weight is null) return (AdapterObjective.NextToken, 0);
+            return w switch { null => (null, null), 0.0 => (AdapterObjective.NextToken, 0), 1.0 => (AdapterObjective.Distill, 1), _ => (AdapterObjective.Mix, w) };
+        }
+        var objective = context.Choice(value, DiagnosticCodes.UnknownAdapterObjective,
+            ("next-token", AdapterObjective.NextToken), ("distill", AdapterObjective.Distill), ("mix", AdapterObjective.Mix));
+        if (objective is null) return (null, null);
+        if (objective != AdapterObjective.Mix && weight is { } misplaced)
+        {
+            context.Error(DiagnosticCodes.DistillationWithoutMix, misplaced.Location,
+                $"{misplaced.What} weighs the KL term of Objective=\"mix\", but {value.What} is '{value.Text}', " +
+                $"{(objective == AdapterObjective.Distill ? "which is all KL (weight 1)" : "which has no KL term")}. Remove Distillation, or write Objective=\"mix\".");
+            return (null, null);
+        }
+        return objective switch
+        {
+            AdapterObjective.NextToken => (objective, 0),
+            AdapterObjective.Distill => (objective, 1),
+            _ => w is null && weight is not null ? (null, null) : (objective, w ?? DefaultMixDistillation),
+        };
     }
 
     private static AdapterSpec? ReadFeature(SpecContext context, ItemView item, ProjectProperties properties, IReadOnlyList<TrainingStageSpec?> stages)

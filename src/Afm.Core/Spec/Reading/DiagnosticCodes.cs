@@ -87,6 +87,9 @@ internal static class DiagnosticCodes
     public const string TeacherNotAProject = "AFM1424";
     public const string UnknownDistillTarget = "AFM1425";
     public const string TemperatureWithoutDistribution = "AFM1426";
+    // 1427-1439: metadata of Adapter items the adapters stage reads (specs/adapters.md).
+    public const string UnknownAdapterObjective = "AFM1427";
+    public const string DistillationWithoutMix = "AFM1428";
 
     // 15xx: items of later pipeline stages.
     public const string StageNotAvailable = "AFM1501";
@@ -137,6 +140,8 @@ internal static class DiagnosticCodes
     public const string DuplicateAdapterName = "AFM6007";
     public const string AdapterMetadataNotForKind = "AFM6008";
     public const string AdaptersWithoutQuantizationPlan = "AFM6009";
+    public const string ControlWithoutQuantizationPlan = "AFM6010";
+    public const string DistillWithoutQuantizationPlan = "AFM6011";
 
     // 6100-6149: the runtime export formats (specs/gguf.md, specs/genai.md; the formats' own refusals are in Afm.Interchange).
     public const string UnknownExportFormat = "AFM6103";

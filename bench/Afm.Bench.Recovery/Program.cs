@@ -1,0 +1,129 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Afm.Core.Spec;
+using Afm.Training.Adapters;
+
+// Recovery bench on real text (issue #22). A model of the sample's shape is trained by the toolchain on the King James
+// Bible (model/kjv-recovery.afmproj, built once with `dotnet build` and cached in the work folder while the project is
+// unchanged); then, per plan (TargetBitsPerWeight 3.7 and 2.5), the build's own `afm quantize` and `afm adapters` stages
+// run on a copy of its spec.json with that plan and recovery adapters at ranks 8/16/32 for each objective (next-token,
+// distill, mix), every one with Control="true" (the same adapter trained on the float model). The table is the adapters
+// stage's own report: quantization loss, share, control gain and net share, with bootstrap intervals, on the validation
+// split of the model's stage (held out from the adapters' training), plus KL(float || model) before and after.
+// Usage: setup.sh [work folder]; then
+//   dotnet run -c Release --project bench/Afm.Bench.Recovery [-- <work folder> <adapter tokens> <adapter lr> <plans, ;-separated>]
+// (defaults: /tmp/afm-bench-recovery 40k 3e-3 3.7;2.5)
+CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
+string root = BenchRepository.FindRoot();
+string work = Path.GetFullPath(args.Length > 0 ? args[0] : Path.Combine(Path.GetTempPath(), "afm-bench-recovery"));
+string tokens = args.Length > 1 ? args[1] : "40k";
+double lr = args.Length > 2 ? double.Parse(args[2], CultureInfo.InvariantCulture) : 3e-3;
+double[] plans = (args.Length > 3 ? args[3] : "3.7;2.5").Split(';').Select(p => double.Parse(p, CultureInfo.InvariantCulture)).ToArray();
+int[] ranks = [8, 16, 32];
+(AdapterObjective Objective, double Weight)[] objectives = [(AdapterObjective.NextToken, 0), (AdapterObjective.Distill, 1), (AdapterObjective.Mix, 0.5)];
+
+string corpus = Path.Combine(work, "data", "kjv.txt");
+if (!File.Exists(corpus))
+{
+    Console.Error.WriteLine($"{corpus} is missing: run bench/Afm.Bench.Recovery/setup.sh {work} first (it installs bible-kjv-text).");
+    return 1;
+}
+string cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':')[1].Trim() ?? "unknown CPU";
+Console.WriteLine($"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; {cpu}, {Environment.ProcessorCount} cores, load average {LoadAverage()} (shared machine: times are under contention; losses do not depend on load)");
+
+// 1. The model: built with dotnet build, reused while kjv-recovery.afmproj is unchanged (the stamp holds its SHA-256).
+string projectText = File.ReadAllText(Path.Combine(root, "bench", "Afm.Bench.Recovery", "model", "kjv-recovery.afmproj"));
+string project = Path.Combine(work, "kjv-recovery.afmproj");
+string afm = Path.Combine(work, "obj", "Release", "afm");
+string stamp = Path.Combine(work, "model.stamp");
+string projectSha = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(projectText)));
+var clock = Stopwatch.StartNew();
+if (!File.Exists(stamp) || File.ReadAllText(stamp) != projectSha || !File.Exists(Path.Combine(afm, "train", "model.safetensors")))
+{
+    File.WriteAllText(project, projectText);
+    File.WriteAllText(Path.Combine(work, "global.json"), $$"""
+        { "sdk": { "version": "10.0.100", "rollForward": "latestMajor" }, "msbuild-sdks": { "Afm.Sdk": "{{BenchRepository.SdkVersion(root)}}" } }
+        """);
+    File.WriteAllText(Path.Combine(work, "nuget.config"), $"""
+        <?xml version="1.0" encoding="utf-8"?>
+        <configuration><fallbackPackageFolders><add key="afm-sdk-source" value="{Path.Combine(root, "sdk", "local-feed")}" /></fallbackPackageFolders></configuration>
+        """);
+    if (Run("dotnet", ["build", project, "-c", "Release", "-nologo", "-v:m", "-tl:off"], work) != 0) return 1;
+    File.WriteAllText(stamp, projectSha);
+    Console.WriteLine($"model: built in {clock.Elapsed.TotalSeconds:0}s");
+}
+else Console.WriteLine($"model: reused from {work} (kjv-recovery.afmproj unchanged)");
+
+// 2. Per plan: quantize, then the adapters with their controls, by the compiler this repository builds (Release).
+string compiler = Path.Combine(root, "src", "Afm.Cli", "bin", "Release", "net10.0", "afm.dll");
+if (!File.Exists(compiler)) { Console.Error.WriteLine($"{compiler} is missing: dotnet build src/Afm.Cli -c Release"); return 1; }
+var spec = JsonSerializer.Deserialize<ModelSpec>(File.ReadAllText(Path.Combine(afm, "spec", "spec.json")), SpecJson.Options)!;
+var template = new AdapterSpec
+{
+    Name = "", Item = "", Kind = AdapterKind.AccuracyRecovery, Rank = 0, Alpha = 0, Version = spec.Version, Tokens = TokenCount(tokens),
+    SequenceLength = spec.CalibrationStage!.SequenceLength, BatchSize = 8, LearningRate = lr, WarmupSteps = 0, FinalLearningRateRatio = 0.1,
+    TrainingStage = spec.CalibrationStage.Name, Control = true, Location = spec.Adapters.FirstOrDefault()?.Location,
+};
+var adapters = objectives.SelectMany(o => ranks.Select(rank =>
+{
+    string item = o.Objective switch { AdapterObjective.Distill => "distill", AdapterObjective.Mix => "mix", _ => "next-token" };
+    var a = template with { Name = $"{item}-r{rank}", Item = item, Rank = rank, Alpha = 2.0 * rank, Objective = o.Objective, Distillation = o.Weight };
+    return a with { WarmupSteps = (int)Math.Min(100, a.Steps / 10) };
+})).ToList();
+
+var reports = new List<(double Plan, double Bits, AdaptersReport Report, TimeSpan Time)>();
+foreach (double plan in plans)
+{
+    string run = Path.Combine(work, "runs", plan.ToString("0.0##", CultureInfo.InvariantCulture));
+    Directory.CreateDirectory(run);
+    string specPath = Path.Combine(run, "spec.json");
+    var planSpec = spec with { Quantization = spec.Quantization! with { TargetBitsPerWeight = plan }, Adapters = adapters };
+    File.WriteAllText(specPath, SpecJson.Serialize(planSpec));
+    clock.Restart();
+    string[] common = ["--spec", specPath, "--data", Path.Combine(afm, "data"), "--train", Path.Combine(afm, "train")];
+    if (!File.Exists(Path.Combine(run, "quantize", "report.json")) || File.GetLastWriteTimeUtc(specPath) > File.GetLastWriteTimeUtc(Path.Combine(run, "quantize", "report.json")))
+        if (Run("dotnet", [compiler, "quantize", .. common, "--out", Path.Combine(run, "quantize")], work) != 0) return 1;
+    // The stage reuses an adapter whose fingerprint (settings, base, data) is unchanged: a rerun trains only what changed.
+    if (Run("dotnet", [compiler, "adapters", .. common, "--tokenizer", Path.Combine(afm, "tokenizer"), "--quantize", Path.Combine(run, "quantize"),
+            "--out", Path.Combine(run, "adapters")], work) != 0) return 1;
+    using var quantizeReport = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "quantize", "report.json")));
+    double bits = quantizeReport.RootElement.GetProperty("totals").GetProperty("bitsPerWeight").GetDouble();
+    var report = JsonSerializer.Deserialize<AdaptersReport>(File.ReadAllText(Path.Combine(run, "adapters", "report.json")), SpecJson.Options)!;
+    reports.Add((plan, bits, report, clock.Elapsed));
+}
+
+Console.WriteLine();
+Console.WriteLine($"Recovery adapters, {tokens} tokens each ({adapters[0].Steps} steps x 8 x {template.SequenceLength}), lr {lr:0.0e0}, alpha 2 x rank, every one with its float control;");
+Console.WriteLine("nats/token on the stage's validation split [95% bootstrap interval]; q = quantized base, a = adapter, f = float, f+a = control.");
+Console.WriteLine("| plan | adapter | L(f) | L(q) | L(q+a) | L(f+a) | quantization loss L(q)-L(f) | KL(f‖q) | KL(f‖q+a) | share | control gain | net of control |");
+Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+foreach (var (plan, bits, report, time) in reports)
+{
+    foreach (var a in report.Adapters)
+    {
+        var m = a.Recovery!;
+        Console.WriteLine($"| {bits:0.000} bpw ({plan}) | {a.Name} | {a.FloatLoss:0.0000} | {a.BaseLoss:0.0000} | {a.AdaptedLoss:0.0000} | {a.ControlLoss:0.0000} | " +
+            $"{RecoveryText.Loss(m)} | {a.BaseDivergence:0.00000} | {a.AdaptedDivergence:0.00000} | {RecoveryText.Share(m)} | {RecoveryText.ControlGain(m)} | {RecoveryText.NetShare(m)} |");
+    }
+}
+foreach (var (plan, bits, _, time) in reports) Console.WriteLine($"plan {plan}: {bits:0.000} bits/weight, quantize + adapters {time.TotalSeconds:0}s");
+Console.WriteLine($"load average at the end {LoadAverage()}");
+return 0;
+
+static int Run(string file, string[] arguments, string directory)
+{
+    using var process = Process.Start(new ProcessStartInfo(file, arguments) { WorkingDirectory = directory })!;
+    process.WaitForExit();
+    if (process.ExitCode != 0) Console.Error.WriteLine($"{file} {string.Join(' ', arguments.Take(3))} ... failed ({process.ExitCode})");
+    return process.ExitCode;
+}
+
+static long TokenCount(string text) =>
+    text.EndsWith('k') ? long.Parse(text[..^1], CultureInfo.InvariantCulture) * 1000
+    : text.EndsWith('M') ? long.Parse(text[..^1], CultureInfo.InvariantCulture) * 1_000_000
+    : long.Parse(text, CultureInfo.InvariantCulture);
+
+static string LoadAverage() => File.ReadAllText("/proc/loadavg").Split(' ')[0];

@@ -1,0 +1,30 @@
+using System.Globalization;
+
+namespace Afm.Training.Adapters;
+
+/// <summary>A <see cref="RecoveryMeasurement"/> in words, for the stage's progress line and reports/adapters.md.</summary>
+public static class RecoveryText
+{
+    private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
+
+    public static string Loss(RecoveryMeasurement m) =>
+        string.Create(Invariant, $"{m.QuantizationLoss:+0.00000;-0.00000} [{m.QuantizationLossInterval.Low:+0.00000;-0.00000}, {m.QuantizationLossInterval.High:+0.00000;-0.00000}]");
+
+    public static string Share(RecoveryMeasurement m) => m.Measurable ? Percent(m.Share, m.ShareInterval) : TooSmall;
+
+    public static string ControlGain(RecoveryMeasurement m) => m.ControlGain is double g
+        ? string.Create(Invariant, $"{g:+0.00000;-0.00000} [{m.ControlGainInterval!.Low:+0.00000;-0.00000}, {m.ControlGainInterval.High:+0.00000;-0.00000}]")
+        : "no control";
+
+    public static string NetShare(RecoveryMeasurement m) => !m.Measurable ? TooSmall : m.ControlGain is null ? "no control" : Percent(m.NetShare, m.NetShareInterval);
+
+    /// <summary>One line: the quantization loss, then the shares or why there are none.</summary>
+    public static string Summary(RecoveryMeasurement m) => m.Measurable
+        ? $"quantization loss {Loss(m)} nats/token, recovered {Share(m)}" + (m.ControlGain is null ? "" : $", net of control {NetShare(m)}")
+        : $"quantization loss {Loss(m)} nats/token: {TooSmall}";
+
+    private const string TooSmall = "quantization loss below its bootstrap noise: too small to measure a share";
+
+    private static string Percent(double? value, BootstrapInterval? interval) =>
+        string.Create(Invariant, $"{value:P1} [{interval!.Low:P1}, {interval.High:P1}]");
+}
