@@ -27,7 +27,7 @@ public static class RuntimeForms
             : t is FloatTensor ? new Residency(Float, t.StorageBytes) : new Residency(Expand, t.Count * 4), StringComparer.Ordinal);
         if (forms.Values.Any(f => f.Form == MatMulNBits)
             && tensors.FirstOrDefault(t => t.Name == EmbeddingWeight) is Int8ChannelTensor embedding && EmbeddingBlock(embedding.Columns) is { } b)
-            forms[EmbeddingWeight] = new Residency(GatherBlockQuantized, embedding.Count + embedding.Rows * (embedding.Columns / b) * 4 * (tiedHead ? 2 : 1));
+            forms[EmbeddingWeight] = new Residency(GatherBlockQuantized, EmbeddingBytes(embedding, b, tiedHead));
         return forms;
     }
 
@@ -65,6 +65,16 @@ public static class RuntimeForms
         for (int block = 256; block >= 16; block /= 2)
             if (columns % block == 0) return block;
         return null;
+    }
+
+    /// <summary>
+    /// The uint8 table and its lookup's float32 scale per block; a tied head adds its two 4-bit nibble tables (the exporter's
+    /// ResidentEmbedding.Head: as many bytes again), each with a float32 scale and a 4-bit zero point per block.
+    /// </summary>
+    private static long EmbeddingBytes(Int8ChannelTensor embedding, int block, bool tiedHead)
+    {
+        long blocksPerRow = embedding.Columns / block, lookup = embedding.Count + embedding.Rows * blocksPerRow * 4;
+        return tiedHead ? lookup + embedding.Count + 2 * (embedding.Rows * blocksPerRow * 4 + embedding.Rows * ((blocksPerRow * 4 + 7) / 8)) : lookup;
     }
 
     private static long NBitsBytes(QuantizedTensor t, int block)

@@ -76,16 +76,20 @@ internal static class NBitsLinear
     }
 
     /// <summary><paramref name="x"/> [rows, K] times the weight transposed, plus <paramref name="bias"/> [N] when given.</summary>
-    public static string Emit(OnnxGraphBuilder graph, string x, string name, ExportWeight w, Layout layout, string? bias)
+    public static string Emit(OnnxGraphBuilder graph, string x, string name, ExportWeight w, Layout layout, string? bias) =>
+        Emit(graph, x, name, w.Rows, w.Columns, layout, bias, name);
+
+    /// <summary>The same for an [<paramref name="n"/>, <paramref name="k"/>] weight; its nodes are profiled under <paramref name="scopeWeight"/>.</summary>
+    public static string Emit(OnnxGraphBuilder graph, string x, string name, long n, long k, Layout layout, string? bias, string scopeWeight)
     {
-        long n = w.Rows, k = w.Columns, blocksPerRow = k / layout.BlockSize, blob = layout.BlockSize * layout.Bits / 8;
+        long blocksPerRow = k / layout.BlockSize, blob = layout.BlockSize * layout.Bits / 8;
         if (layout.PackedIndices.LongLength != n * blocksPerRow * blob)
             throw new InvalidDataException($"Weight '{name}': {layout.PackedIndices.Length} packed bytes do not hold [{n}, {k}] indices of {layout.Bits} bits.");
         var weight = graph.Initializer(DecoderNames.Contrib.NBitsWeight(name), DataType.Uint8, layout.PackedIndices, n, blocksPerRow, blob);
         var scales = graph.Initializer(DecoderNames.Contrib.NBitsScales(name), layout.Scales, n, blocksPerRow);
         var zeroPointBytes = PackZeroPoints(layout.ZeroPoints, n, blocksPerRow, layout.Bits);
         var zero = graph.Initializer(DecoderNames.Contrib.NBitsZeroPoints(name), DataType.Uint8, zeroPointBytes, n, zeroPointBytes.LongLength / n);
-        using var scope = graph.Scope(DecoderNames.Scopes.OfWeight(name));
+        using var scope = graph.Scope(DecoderNames.Scopes.OfWeight(scopeWeight));
         // Input 4 (g_idx) is deprecated and absent; an empty name skips an optional input.
         string[] inputs = bias is null ? [x, weight, scales, zero] : [x, weight, scales, zero, "", bias];
         return graph.DomainNode(DecoderNames.Contrib.Domain, DecoderNames.Contrib.MatMulNBits, inputs, (string?)null,
