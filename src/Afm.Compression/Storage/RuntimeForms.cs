@@ -68,18 +68,21 @@ public static class RuntimeForms
     }
 
     /// <summary>
-    /// The uint8 table and its lookup's float32 scale per block; a tied head adds its two 4-bit nibble tables (the exporter's
-    /// ResidentEmbedding.Head: as many bytes again), each with a float32 scale and a 4-bit zero point per block.
+    /// The uint8 table and its lookup's float32 scale per block; a tied head adds the same bytes run as 8-bit MatMulNBits.
     /// </summary>
     private static long EmbeddingBytes(Int8ChannelTensor embedding, int block, bool tiedHead)
     {
-        long blocksPerRow = embedding.Columns / block, lookup = embedding.Count + embedding.Rows * blocksPerRow * 4;
-        return tiedHead ? lookup + embedding.Count + 2 * (embedding.Rows * blocksPerRow * 4 + embedding.Rows * ((blocksPerRow * 4 + 7) / 8)) : lookup;
+        long lookup = embedding.Count + embedding.Rows * (embedding.Columns / block) * 4;
+        return tiedHead ? lookup + NBitsBytes(embedding.Count, embedding.Rows, embedding.Columns / block, 8) : lookup;
     }
 
-    private static long NBitsBytes(QuantizedTensor t, int block)
-    {
-        long blocksPerRow = t.Columns / block;
-        return t.Count * t.Bits / 8 + t.Rows * blocksPerRow * 4 + t.Rows * ((blocksPerRow * t.Bits + 7) / 8);
-    }
+    private static long NBitsBytes(QuantizedTensor t, int block) => NBitsBytes(t.Count, t.Rows, t.Columns / block, t.Bits);
+
+    /// <summary>
+    /// Packed indices plus a float32 scale and a packed zero point per block; 8 bits run as two 4-bit halves (the exporter's
+    /// NBitsLinear: ORT's 8-bit kernel is slow), each with its own scales and 4-bit zero points.
+    /// </summary>
+    private static long NBitsBytes(long count, long rows, long blocksPerRow, int bits) => bits == 8
+        ? count + 2 * (rows * blocksPerRow * 4 + rows * ((blocksPerRow * 4 + 7) / 8))
+        : count * bits / 8 + rows * blocksPerRow * 4 + rows * ((blocksPerRow * bits + 7) / 8);
 }

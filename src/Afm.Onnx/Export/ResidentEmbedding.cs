@@ -11,9 +11,9 @@ namespace Afm.Onnx.Export;
 /// <c>(u - 128) x scale = q x scale</c>, the stored format's value exactly.
 /// A tied output projection does not run as 8-bit MatMulNBits: ORT 1.31's CPU kernel is fast at 8 bits only with int8
 /// activations (accuracy_level 4), which moved logits by ~2 % of their range (specs/onnx-export.md), and at accuracy_level 0
-/// takes ~0.9 s for [16384 x 768]. The head splits each byte into its nibbles, <c>u = 16 hi + lo</c>, so
-/// <c>q x scale = (hi - 8) x 16 scale + (lo - 0) x scale</c>, and runs two 4-bit MatMulNBits (the kernel's fast exact path) whose
-/// outputs add: every dequantized product is exact in float32, so only the float accumulation order differs from one matmul.
+/// takes ~0.6 s for [16384 x 768]. <see cref="NBitsLinear"/> runs the head's bytes as their nibbles, <c>u = 16 hi + lo</c>, so
+/// <c>q x scale = (hi - 8) x 16 scale + (lo - 0) x scale</c>: two 4-bit MatMulNBits (the kernel's fast exact path) whose
+/// outputs add; every dequantized product is exact in float32, so only the float accumulation order differs from one matmul.
 /// The row's one scale is repeated in each of its blocks (blocks: the largest power of two >= 16 dividing the row, as both ops
 /// require), so the blocks change nothing.
 /// </summary>
@@ -56,46 +56,15 @@ internal static class ResidentEmbedding
         return graph.Node("Reshape", [rows, graph.Int64s(-1, t.Columns)]);
     }
 
-    /// <summary><paramref name="x"/> [rows, columns] times the table transposed (the tied output projection): two 4-bit MatMulNBits, high and low nibbles.</summary>
+    /// <summary><paramref name="x"/> [rows, columns] times the table transposed (the tied output projection), as 8-bit MatMulNBits
+    /// with zero point 128 (which NBitsLinear runs as two 4-bit halves).</summary>
     public static string Head(OnnxGraphBuilder graph, string x, string name, Tables t)
     {
-        var (high, low) = Nibbles(t.Shifted);
-        long blocks = t.Rows * (t.Columns / t.Block);
-        var highScales = new float[blocks];
-        var lowScales = new float[blocks];
-        for (long i = 0; i < blocks; i++)
-        {
-            float scale = (float)t.Scale[i / (t.Columns / t.Block)];
-            lowScales[i] = scale;
-            highScales[i] = scale * 16; // exact: a power of two
-        }
-        var highLayout = new NBitsLinear.Layout(4, t.Block, high, highScales, Filled(blocks, 8));
-        var lowLayout = new NBitsLinear.Layout(4, t.Block, low, lowScales, Filled(blocks, 0));
-        var highPart = NBitsLinear.Emit(graph, x, DecoderNames.Contrib.HeadHighNibbles(name), t.Rows, t.Columns, highLayout, null, name);
-        var lowPart = NBitsLinear.Emit(graph, x, DecoderNames.Contrib.HeadLowNibbles(name), t.Rows, t.Columns, lowLayout, null, name);
-        using var scope = graph.Scope(DecoderNames.Scopes.OfWeight(name));
-        return graph.Node("Add", [highPart, lowPart]);
-    }
-
-    /// <summary>Each byte's high and low nibbles, each packed two per byte LSB first (MatMulNBits' 4-bit B, element order kept).</summary>
-    private static (byte[] High, byte[] Low) Nibbles(byte[] values)
-    {
-        var high = new byte[(values.Length + 1) / 2];
-        var low = new byte[high.Length];
-        for (int i = 0; i < values.Length; i++)
-        {
-            int shift = (i & 1) * 4;
-            high[i >> 1] |= (byte)((values[i] >> 4) << shift);
-            low[i >> 1] |= (byte)((values[i] & 0xF) << shift);
-        }
-        return (high, low);
-    }
-
-    private static byte[] Filled(long count, byte value)
-    {
-        var values = new byte[count];
-        Array.Fill(values, value);
-        return values;
+        long blocks = t.Columns / t.Block;
+        var zeroPoints = new byte[t.Rows * blocks];
+        Array.Fill(zeroPoints, (byte)128);
+        var layout = new NBitsLinear.Layout(8, t.Block, t.Shifted, RowScales(t, blocks), zeroPoints);
+        return NBitsLinear.Emit(graph, x, name, t.Rows, t.Columns, layout, null, name);
     }
 
     private static float[] RowScales(Tables t, long blocks)
