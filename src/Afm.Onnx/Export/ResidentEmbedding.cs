@@ -10,7 +10,7 @@ namespace Afm.Onnx.Export;
 /// flipped), which <c>com.microsoft.GatherBlockQuantized</c> (the lookup) reads with its default 8-bit zero point 128:
 /// <c>(u - 128) x scale = q x scale</c>, the stored format's value exactly.
 /// A tied output projection does not run as 8-bit MatMulNBits: ORT 1.31's CPU kernel is fast at 8 bits only with int8
-/// activations (accuracy_level 4), which moved logits by ~2 % of their range (specs/onnx-export.md), and at accuracy_level 0
+/// activations (accuracy_level 4), which moved its outputs by ~2 % of their range (specs/onnx-export.md), and at accuracy_level 0
 /// takes ~0.6 s for [16384 x 768]. <see cref="NBitsLinear"/> runs the head's bytes as their nibbles, <c>u = 16 hi + lo</c>, so
 /// <c>q x scale = (hi - 8) x 16 scale + (lo - 0) x scale</c>: two 4-bit MatMulNBits (the kernel's fast exact path) whose
 /// outputs add; every dequantized product is exact in float32, so only the float accumulation order differs from one matmul.
