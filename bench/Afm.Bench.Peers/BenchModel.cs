@@ -126,7 +126,7 @@ internal sealed record BenchModel(string Name, ArchitectureSpec Architecture)
     /// <summary>
     /// The RuntimeForm="nbits" storage: projections uniform with integer zero points in blocks along the row (as the quantize
     /// stage lays them, nearest rounding), or palettes of zero-point tables (groups of 16 rows) with <paramref name="palette"/>;
-    /// int8 per-channel embedding resident too (GatherBlockQuantized, and 8-bit MatMulNBits as the tied output over the same table).
+    /// int8 per-channel embedding resident too (GatherBlockQuantized; the tied output as two 4-bit MatMulNBits over the table's nibbles, the same number of bytes).
     /// </summary>
     private Resident NBits(DecoderModel model, string folder, string label, Func<string, int> bitsOf, bool palette = false, int threads = 1)
     {

@@ -9,6 +9,15 @@ if (args.Length > 0 && args[0] == Runtimes.ChildFlag) return Runtimes.Measure(ar
 // dotnet run -c Release --project bench/Afm.Bench.Peers -- --fused [tokens threads rounds context]: standard vs fused graph only.
 if (args.Length > 0 && args[0] == "--fused") return FusedGraphs(args[1..]);
 
+// dotnet run -c Release --project bench/Afm.Bench.Peers -- --head [threads]: the tied head's MatMulNBits forms alone.
+if (args.Length > 0 && args[0] == "--head")
+{
+    Console.WriteLine($"CPU: {Cpu()}; load average {File.ReadAllText("/proc/loadavg").Trim()}");
+    HeadFormBench.Run(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1, Console.WriteLine);
+    Console.WriteLine($"load average after: {File.ReadAllText("/proc/loadavg").Trim()}");
+    return 0;
+}
+
 int tokens = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 64;
 int threads = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1;
 int rounds = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 3;

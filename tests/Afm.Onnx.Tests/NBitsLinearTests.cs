@@ -44,6 +44,33 @@ public sealed class NBitsLinearTests : IDisposable
     public void MatMulNBits_over_a_zero_point_palette_of_an_input_equals_the_input_times_the_dequantized_weight(int bits, int n, int k, int groupSize) =>
         AssertProduct(StoredPalette(bits, n, k, groupSize), n, k, bits);
 
+    [Theory]
+    [InlineData(37, 48)]
+    [InlineData(9, 768)]
+    public void The_tied_head_over_the_int8_embeddings_nibbles_reproduces_its_dequantized_rows_bit_for_bit(int vocab, int dim)
+    {
+        var values = CompressedWeightExpansionTests.RandomValues([vocab, dim], seed: vocab + dim);
+        var stored = Int8ChannelQuantizer.Quantize("embed.weight", [vocab, dim], values);
+        var path = Write(stored);
+        var weight = Assert.IsType<Int8ChannelWeight>(QuantizedSafeTensorsWeights.Load(MicroDecoder.Architecture(), path).Weights["embed.weight"]);
+        var expected = QuantizedWeightsFile.Dequantize(path)["embed.weight"].Values;
+        // Every stored value, including both ends of int8 (the nibbles' extremes), appears.
+        Assert.Contains(weight.Values, v => v == 127 || v == -127);
+
+        var graph = new OnnxGraphBuilder();
+        var input = graph.Input("x", DataType.Float, (long)dim, (long)dim);
+        var table = ResidentEmbedding.Emit(graph, "embed.weight", weight);
+        graph.Output(ResidentEmbedding.Head(graph, input, "embed.weight", table), "y", DataType.Float, (long)dim, (long)vocab);
+        var identity = new float[dim * dim];
+        for (int i = 0; i < dim; i++) identity[i * dim + i] = 1;
+        var actual = Run(graph, "x", identity, [dim, dim]); // [dim, vocab] = E^T
+        Assert.All(graph.Build("head").Node.Where(n => n.OpType == "MatMulNBits"), n => Assert.Equal(4, n.Attribute.Single(a => a.Name == "bits").I));
+        for (int row = 0; row < vocab; row++)
+            for (int col = 0; col < dim; col++)
+                Assert.True(BitConverter.SingleToInt32Bits(expected[row * dim + col]) == BitConverter.SingleToInt32Bits(actual[col * vocab + row]),
+                    $"e[{row},{col}]: dequantized {expected[row * dim + col]:R}, head {actual[col * vocab + row]:R}");
+    }
+
     [Fact]
     public void A_k_means_palette_is_not_mapped()
     {
@@ -127,13 +154,18 @@ public sealed class NBitsLinearTests : IDisposable
         var input = graph.Input("x", DataType.Float, (long)rows, weight.Columns);
         var layout = NBitsLinear.Of(weight) ?? throw new InvalidOperationException("The layout does not map onto MatMulNBits.");
         graph.Output(NBitsLinear.Emit(graph, input, "layer.weight", weight, layout, null), "y", DataType.Float, (long)rows, weight.Rows);
+        return Run(graph, input, x, [rows, weight.Columns]);
+    }
+
+    private static float[] Run(OnnxGraphBuilder graph, string input, float[] x, long[] shape)
+    {
         var model = new Proto.ModelProto { IrVersion = DecoderExporter.IrVersion, Graph = graph.Build("nbits") };
         model.OpsetImport.Add(new Proto.OperatorSetIdProto { Domain = "", Version = DecoderExporter.Opset });
         model.OpsetImport.Add(new Proto.OperatorSetIdProto { Domain = DecoderNames.Contrib.Domain, Version = DecoderNames.Contrib.Opset });
         using var session = new InferenceSession(Google.Protobuf.MessageExtensions.ToByteArray(model));
-        using var value = OrtValue.CreateTensorValueFromMemory(x, [rows, weight.Columns]);
+        using var value = OrtValue.CreateTensorValueFromMemory(x, shape);
         using var runOptions = new RunOptions();
-        using var outputs = session.Run(runOptions, ["x"], [value], ["y"]);
+        using var outputs = session.Run(runOptions, [input], [value], ["y"]);
         return outputs[0].GetTensorDataAsSpan<float>().ToArray();
     }
 

@@ -27,7 +27,7 @@ public static class RuntimeForms
             : t is FloatTensor ? new Residency(Float, t.StorageBytes) : new Residency(Expand, t.Count * 4), StringComparer.Ordinal);
         if (forms.Values.Any(f => f.Form == MatMulNBits)
             && tensors.FirstOrDefault(t => t.Name == EmbeddingWeight) is Int8ChannelTensor embedding && EmbeddingBlock(embedding.Columns) is { } b)
-            forms[EmbeddingWeight] = new Residency(GatherBlockQuantized, embedding.Count + embedding.Rows * (embedding.Columns / b) * 4 * (tiedHead ? 2 : 1));
+            forms[EmbeddingWeight] = new Residency(GatherBlockQuantized, EmbeddingBytes(embedding, b, tiedHead));
         return forms;
     }
 
@@ -67,9 +67,22 @@ public static class RuntimeForms
         return null;
     }
 
-    private static long NBitsBytes(QuantizedTensor t, int block)
+    /// <summary>
+    /// The uint8 table and its lookup's float32 scale per block; a tied head adds the same bytes run as 8-bit MatMulNBits.
+    /// </summary>
+    private static long EmbeddingBytes(Int8ChannelTensor embedding, int block, bool tiedHead)
     {
-        long blocksPerRow = t.Columns / block;
-        return t.Count * t.Bits / 8 + t.Rows * blocksPerRow * 4 + t.Rows * ((blocksPerRow * t.Bits + 7) / 8);
+        long lookup = embedding.Count + embedding.Rows * (embedding.Columns / block) * 4;
+        return tiedHead ? lookup + NBitsBytes(embedding.Count, embedding.Rows, embedding.Columns / block, 8) : lookup;
     }
+
+    private static long NBitsBytes(QuantizedTensor t, int block) => NBitsBytes(t.Count, t.Rows, t.Columns / block, t.Bits);
+
+    /// <summary>
+    /// Packed indices plus a float32 scale and a packed zero point per block; 8 bits run as two 4-bit halves (the exporter's
+    /// NBitsLinear: ORT's 8-bit kernel is slow), each with its own scales and 4-bit zero points.
+    /// </summary>
+    private static long NBitsBytes(long count, long rows, long blocksPerRow, int bits) => bits == 8
+        ? count + 2 * (rows * blocksPerRow * 4 + rows * ((blocksPerRow * 4 + 7) / 8))
+        : count * bits / 8 + rows * blocksPerRow * 4 + rows * ((blocksPerRow * bits + 7) / 8);
 }

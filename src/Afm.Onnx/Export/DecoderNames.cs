@@ -47,7 +47,7 @@ public static class DecoderNames
         public const int Opset = 1;
         /// <summary>x times a block-quantized weight (specs/onnx-export.md, "Resident compressed weights").</summary>
         public const string MatMulNBits = "MatMulNBits";
-        /// <summary>The int8 embedding's lookup from its resident uint8 table (<c>N.nbits</c>, shared with a tied head's MatMulNBits).</summary>
+        /// <summary>The int8 embedding's lookup from its resident uint8 table (<c>N.nbits</c>; a tied head runs its nibbles, <see cref="HighNibbles"/>).</summary>
         public const string GatherBlockQuantized = "GatherBlockQuantized";
         /// <summary>GatherBlockQuantized's scales [vocab, blocks, 1] (MatMulNBits' are [vocab, blocks]: one tensor cannot be both).</summary>
         public static string GatherScales(string weight) => weight + ".gather_scales";
@@ -55,6 +55,9 @@ public static class DecoderNames
         public static string NBitsWeight(string weight) => weight + ".nbits";
         public static string NBitsScales(string weight) => weight + ".nbits_scales";
         public static string NBitsZeroPoints(string weight) => weight + ".nbits_zero_points";
+        /// <summary>An 8-bit weight's 4-bit halves (NBitsLinear runs 8 bits as two 4-bit MatMulNBits); each has the NBits initializers above.</summary>
+        public static string HighNibbles(string weight) => weight + ".high_nibbles";
+        public static string LowNibbles(string weight) => weight + ".low_nibbles";
     }
 
     /// <summary>Model metadata keys (ModelProto.metadata_props) the runtime reads back.</summary>

@@ -76,16 +76,50 @@ internal static class NBitsLinear
     }
 
     /// <summary><paramref name="x"/> [rows, K] times the weight transposed, plus <paramref name="bias"/> [N] when given.</summary>
-    public static string Emit(OnnxGraphBuilder graph, string x, string name, ExportWeight w, Layout layout, string? bias)
+    public static string Emit(OnnxGraphBuilder graph, string x, string name, ExportWeight w, Layout layout, string? bias) =>
+        Emit(graph, x, name, w.Rows, w.Columns, layout, bias, name);
+
+    /// <summary>The same for an [<paramref name="n"/>, <paramref name="k"/>] weight; its nodes are profiled under <paramref name="scopeWeight"/>.</summary>
+    public static string Emit(OnnxGraphBuilder graph, string x, string name, long n, long k, Layout layout, string? bias, string scopeWeight)
     {
-        long n = w.Rows, k = w.Columns, blocksPerRow = k / layout.BlockSize, blob = layout.BlockSize * layout.Bits / 8;
+        if (layout.Bits != 8) return EmitNode(graph, x, name, n, k, layout, bias, scopeWeight);
+        // ORT 1.31's CPU MatMulNBits runs 8 bits exactly (accuracy_level 0) ~500x slower than 4 bits ([16384 x 768]: 577 vs
+        // 1.16 ms for the pair below), and fast only with int8 activations (level 4: ~2% of the output range off). So an 8-bit
+        // weight runs as its nibbles: q = 16 hi + lo and zp = 16 zh + zl give (q - zp) s = (hi - zh) 16s + (lo - zl) s, two 4-bit
+        // MatMulNBits added. Each term is an entry the exact 8-bit form also has ((e - zp) s for some e in [0, 256)), so exact.
+        var (high, low) = Nibbles(layout.PackedIndices);
+        var highLayout = new Layout(4, layout.BlockSize, high, layout.Scales.Select(s => s * 16).ToArray(), layout.ZeroPoints.Select(z => (byte)(z >> 4)).ToArray());
+        var lowLayout = new Layout(4, layout.BlockSize, low, layout.Scales, layout.ZeroPoints.Select(z => (byte)(z & 0xF)).ToArray());
+        var highPart = EmitNode(graph, x, DecoderNames.Contrib.HighNibbles(name), n, k, highLayout, bias, scopeWeight);
+        var lowPart = EmitNode(graph, x, DecoderNames.Contrib.LowNibbles(name), n, k, lowLayout, null, scopeWeight);
+        using var scope = graph.Scope(DecoderNames.Scopes.OfWeight(scopeWeight));
+        return graph.Node("Add", [highPart, lowPart]);
+    }
+
+    /// <summary>Each byte's high and low nibbles, each packed two per byte LSB first (4-bit B in the same element order).</summary>
+    private static (byte[] High, byte[] Low) Nibbles(byte[] values)
+    {
+        var high = new byte[(values.Length + 1) / 2];
+        var low = new byte[high.Length];
+        for (int i = 0; i < values.Length; i++)
+        {
+            int shift = (i & 1) * 4;
+            high[i >> 1] |= (byte)((values[i] >> 4) << shift);
+            low[i >> 1] |= (byte)((values[i] & 0xF) << shift);
+        }
+        return (high, low);
+    }
+
+    private static string EmitNode(OnnxGraphBuilder graph, string x, string name, long n, long k, Layout layout, string? bias, string scopeWeight)
+    {
+        long blocksPerRow = k / layout.BlockSize, blob = layout.BlockSize * layout.Bits / 8;
         if (layout.PackedIndices.LongLength != n * blocksPerRow * blob)
             throw new InvalidDataException($"Weight '{name}': {layout.PackedIndices.Length} packed bytes do not hold [{n}, {k}] indices of {layout.Bits} bits.");
         var weight = graph.Initializer(DecoderNames.Contrib.NBitsWeight(name), DataType.Uint8, layout.PackedIndices, n, blocksPerRow, blob);
         var scales = graph.Initializer(DecoderNames.Contrib.NBitsScales(name), layout.Scales, n, blocksPerRow);
         var zeroPointBytes = PackZeroPoints(layout.ZeroPoints, n, blocksPerRow, layout.Bits);
         var zero = graph.Initializer(DecoderNames.Contrib.NBitsZeroPoints(name), DataType.Uint8, zeroPointBytes, n, zeroPointBytes.LongLength / n);
-        using var scope = graph.Scope(DecoderNames.Scopes.OfWeight(name));
+        using var scope = graph.Scope(DecoderNames.Scopes.OfWeight(scopeWeight));
         // Input 4 (g_idx) is deprecated and absent; an empty name skips an optional input.
         string[] inputs = bias is null ? [x, weight, scales, zero] : [x, weight, scales, zero, "", bias];
         return graph.DomainNode(DecoderNames.Contrib.Domain, DecoderNames.Contrib.MatMulNBits, inputs, (string?)null,

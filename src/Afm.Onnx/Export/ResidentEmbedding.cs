@@ -6,11 +6,16 @@ namespace Afm.Onnx.Export;
 
 /// <summary>
 /// The int8 per-channel embedding without a float copy, in a graph that already runs resident weights (MatMulNBits): one
-/// uint8 initializer <c>N.nbits</c> [vocab, blocks, block] holds <c>q + 128</c> (the stored int8 values with the sign bit
-/// flipped), which <c>com.microsoft.GatherBlockQuantized</c> (the lookup) and, when the output projection is tied,
-/// 8-bit <c>MatMulNBits</c> (the head) both read. Both ops' default 8-bit zero point is 128, so each dequantizes
-/// <c>(q + 128 - 128) x scale = q x scale</c>, the stored format's value exactly. The row's one scale is repeated in each of
-/// its blocks (blocks: the largest power of two >= 16 dividing the row, as both ops require), so the blocks change nothing.
+/// uint8 initializer <c>N.nbits</c> [vocab, blocks, block] holds <c>u = q + 128</c> (the stored int8 values with the sign bit
+/// flipped), which <c>com.microsoft.GatherBlockQuantized</c> (the lookup) reads with its default 8-bit zero point 128:
+/// <c>(u - 128) x scale = q x scale</c>, the stored format's value exactly.
+/// A tied output projection does not run as 8-bit MatMulNBits: ORT 1.31's CPU kernel is fast at 8 bits only with int8
+/// activations (accuracy_level 4), which moved its outputs by ~2 % of their range (specs/onnx-export.md), and at accuracy_level 0
+/// takes ~0.6 s for [16384 x 768]. <see cref="NBitsLinear"/> runs the head's bytes as their nibbles, <c>u = 16 hi + lo</c>, so
+/// <c>q x scale = (hi - 8) x 16 scale + (lo - 0) x scale</c>: two 4-bit MatMulNBits (the kernel's fast exact path) whose
+/// outputs add; every dequantized product is exact in float32, so only the float accumulation order differs from one matmul.
+/// The row's one scale is repeated in each of its blocks (blocks: the largest power of two >= 16 dividing the row, as both ops
+/// require), so the blocks change nothing.
 /// </summary>
 internal static class ResidentEmbedding
 {
@@ -25,7 +30,8 @@ internal static class ResidentEmbedding
         return null;
     }
 
-    public sealed record Tables(string Data, long Rows, long Columns, int Block, Half[] Scale);
+    /// <param name="Shifted">The uint8 values <c>q + 128</c>, row-major (the head's nibbles come from them).</param>
+    public sealed record Tables(string Data, long Rows, long Columns, int Block, Half[] Scale, byte[] Shifted);
 
     /// <summary>The shared uint8 table (once per weight; the caller keeps it).</summary>
     public static Tables Emit(OnnxGraphBuilder graph, string name, Int8ChannelWeight q)
@@ -36,7 +42,7 @@ internal static class ResidentEmbedding
         var shifted = MemoryMarshal.AsBytes(q.Values.AsSpan()).ToArray();
         for (int i = 0; i < shifted.Length; i++) shifted[i] ^= 0x80; // int8 q -> uint8 q + 128
         var data = graph.Initializer(DecoderNames.Contrib.NBitsWeight(name), DataType.Uint8, shifted, q.Rows, q.Columns / block, block);
-        return new Tables(data, q.Rows, q.Columns, block, q.Scale);
+        return new Tables(data, q.Rows, q.Columns, block, q.Scale, shifted);
     }
 
     /// <summary>Rows <paramref name="ids"/> (any shape) of the dequantized table, as [count, columns].</summary>
@@ -50,14 +56,15 @@ internal static class ResidentEmbedding
         return graph.Node("Reshape", [rows, graph.Int64s(-1, t.Columns)]);
     }
 
-    /// <summary><paramref name="x"/> [rows, columns] times the table transposed (the tied output projection).</summary>
+    /// <summary><paramref name="x"/> [rows, columns] times the table transposed (the tied output projection), as 8-bit MatMulNBits
+    /// with zero point 128 (which NBitsLinear runs as two 4-bit halves).</summary>
     public static string Head(OnnxGraphBuilder graph, string x, string name, Tables t)
     {
         long blocks = t.Columns / t.Block;
-        var scales = graph.Initializer(DecoderNames.Contrib.NBitsScales(name), RowScales(t, blocks), t.Rows, blocks);
-        using var scope = graph.Scope(DecoderNames.Scopes.OfWeight(name));
-        return graph.DomainNode(DecoderNames.Contrib.Domain, DecoderNames.Contrib.MatMulNBits, [x, t.Data, scales], (string?)null,
-            Attr.Int("K", t.Columns), Attr.Int("N", t.Rows), Attr.Int("bits", 8), Attr.Int("block_size", t.Block), Attr.Int("accuracy_level", 0));
+        var zeroPoints = new byte[t.Rows * blocks];
+        Array.Fill(zeroPoints, (byte)128);
+        var layout = new NBitsLinear.Layout(8, t.Block, t.Shifted, RowScales(t, blocks), zeroPoints);
+        return NBitsLinear.Emit(graph, x, name, t.Rows, t.Columns, layout, null, name);
     }
 
     private static float[] RowScales(Tables t, long blocks)
