@@ -50,12 +50,12 @@ internal static class ExportAdaptersCommand
         var compiled = new List<(byte[], AdapterDescription)>();
         foreach (var trained in AdaptersStageOutput.Adapters(adaptersDirectory))
         {
-            var (folder, path) = (trained.Folder, trained.Weights);
+            var path = trained.Weights;
             try
             {
                 var adapter = TrainedAdapter.Load(path);
-                if (adapter.Name != Path.GetFileName(folder))
-                    throw new AdapterException(AdapterCodes.Invalid, $"the adapter in folder '{Path.GetFileName(folder)}' names itself '{adapter.Name}'.");
+                if (adapter.Name != trained.Name)
+                    throw new AdapterException(AdapterCodes.Invalid, $"the adapter in folder '{trained.Name}' names itself '{adapter.Name}'.");
                 compiled.Add(AdapterCompiler.Compile(adapter, baseGraph));
             }
             catch (AdapterException e)

@@ -52,7 +52,7 @@ public sealed class OnnxLanguageModel(DecoderSession session, AfmTokenizer token
         return string.Concat(chunks.Select(c => c.Text));
     }
 
-    // Generations run one prompt after another (ILanguageModel's GenerateAll), not through the DecodeBatcher: which
+    // Generations run one prompt after another (GenerateScorer), not through the DecodeBatcher: which
     // steps share a run there depends on timing (a member still in its prefill is not waited for), and a row's logits can
     // differ in their last bits with the run's other rows, so a near tie in a greedy step could flip and the report, which
     // the artifact carries, would not be the same bytes from one build to the next. Scores stay batched: their runs are

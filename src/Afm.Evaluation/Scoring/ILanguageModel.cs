@@ -21,8 +21,4 @@ public interface ILanguageModel
 
     /// <summary>The greedy continuation of <paramref name="prompt"/>: at most <paramref name="maxTokens"/> tokens, cut before the first stop.</summary>
     string Generate(string prompt, int maxTokens, IReadOnlyList<string> stop);
-
-    /// <summary><see cref="Generate"/> of each prompt, in order; a model may decode them together.</summary>
-    IReadOnlyList<string> GenerateAll(IReadOnlyList<string> prompts, int maxTokens, IReadOnlyList<string> stop) =>
-        prompts.Select(p => Generate(p, maxTokens, stop)).ToList();
 }
