@@ -70,7 +70,7 @@ internal static class ExportHuggingFaceCommand
     /// <summary>Every trained adapter (AdaptersStageOutput), by the decoder's tensor names (adapter.safetensors, specs/adapters.md).</summary>
     private static List<HfAdapter> Adapters(string directory)
     {
-        return Afm.Training.Adapters.AdaptersStageOutput.Adapters(directory).Select(adapter =>
+        return AdaptersStageOutput.Adapters(directory).Select(adapter =>
         {
             var file = SafeTensorsFile.Read(adapter.Weights);
             var tensors = file.Tensors.ToDictionary(t => t.Key,

@@ -82,5 +82,5 @@ internal static class ExportGgufCommand
     }
 
     private static IEnumerable<TrainedAdapter> TrainedAdapters(string? folder) =>
-        Afm.Training.Adapters.AdaptersStageOutput.Adapters(folder).Select(a => TrainedAdapter.Load(a.Weights));
+        AdaptersStageOutput.Adapters(folder).Select(a => TrainedAdapter.Load(a.Weights));
 }
