@@ -14,7 +14,7 @@ using Afm.Tokenizers;
 namespace Afm.Evaluation.Running;
 
 /// <summary>An exported graph to evaluate: "float" or "quantized", with the folder of its compiled adapters (or none).</summary>
-public sealed record VariantGraph(string Name, string GraphPath, string? AdaptersFolder);
+internal sealed record VariantGraph(string Name, string GraphPath, string? AdaptersFolder);
 
 /// <summary>
 /// The evaluate stage (verb <c>evaluate</c>, target AfmEvaluate): every task on every variant the build has. A graph alone is a variant (float, quantized); on the

@@ -17,7 +17,7 @@ namespace Afm.Training.Adapters;
 /// <param name="FloatWeightsPath">The trained float weights (train/model.safetensors).</param>
 /// <param name="BaseWeightsPath">The file the adapters are trained against (quantize/model.safetensors with a plan, else the float weights): its SHA-256 goes into every adapter.</param>
 /// <param name="DequantizedBase">The quantized weights dequantized to float32 by name, or null when the base is the float model.</param>
-public sealed record AdaptersStageInputs(ModelSpec Spec, string FloatWeightsPath, string BaseWeightsPath,
+internal sealed record AdaptersStageInputs(ModelSpec Spec, string FloatWeightsPath, string BaseWeightsPath,
     IReadOnlyDictionary<string, (long[] Shape, float[] Values)>? DequantizedBase, string DataDirectory, string TokenizerDirectory, string OutputDirectory);
 
 /// <summary>
