@@ -1,4 +1,3 @@
-using System.Reflection;
 using System.Text;
 using System.Text.Json;
 using Afm.Core.Artifacts;
@@ -86,13 +85,13 @@ public static class ArtifactBuilder
         leftOut = inputs.Sources ? [] : DeployLayout.RemoveSources(entries);
         var stages = StagesThatRan(inputs, spec, quantized, adapted, adaptersExported);
         var buildInputs = BuildInputs.Of(spec);
-        entries[ArtifactLayout.Provenance] = ArtifactEntry.Of(ProvenanceStatement.Create(spec, buildInputs, stages, inputs.Sources, ToolchainVersion(), entries));
+        entries[ArtifactLayout.Provenance] = ArtifactEntry.Of(ProvenanceStatement.Create(spec, buildInputs, stages, inputs.Sources, ToolchainInfo.Current.Version, entries));
 
         var manifest = new Manifest
         {
             Name = spec.Name,
             Version = spec.Version,
-            Toolchain = new ToolchainInfo("AfmToolchain", ToolchainVersion()),
+            Toolchain = ToolchainInfo.Current,
             Seed = spec.Seed,
             Threads = spec.Threads,
             Determinism = spec.Determinism.ToString().ToLowerInvariant(),
@@ -120,7 +119,7 @@ public static class ArtifactBuilder
     /// <summary>Every file of each trained adapter (AdaptersStageOutput: adapter.safetensors, and what later stages put beside it) and the report.</summary>
     private static void AdapterEntries(SortedDictionary<string, ArtifactEntry> entries, string adaptersDirectory)
     {
-        foreach (var adapter in Afm.Training.Adapters.AdaptersStageOutput.Adapters(adaptersDirectory))
+        foreach (var adapter in AdaptersStageOutput.Adapters(adaptersDirectory))
             foreach (var file in Directory.EnumerateFiles(adapter.Folder).Order(StringComparer.Ordinal))
                 if (Path.GetFileName(file) != Afm.Training.Adapters.AdaptersStage.ResultFile)
                     entries[$"{ArtifactLayout.AdaptersFolder}{adapter.Name}/{Path.GetFileName(file)}"] = ArtifactEntry.FromFile(file);
@@ -144,9 +143,6 @@ public static class ArtifactBuilder
     }
 
     private const string ValidateStage = "validate";
-
-    public static string ToolchainVersion() =>
-        typeof(ArtifactBuilder).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
 
     private static ArtifactEntry Utf8(string text) => ArtifactEntry.Of(new UTF8Encoding(false).GetBytes(text));
 }

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Afm.Core.Artifacts;
 using Afm.Profiling.Profile;
 
@@ -13,9 +12,7 @@ public static class ProfileEntries
 {
     public static void Add(IDictionary<string, ArtifactEntry> entries, string profileDirectory, Afm.Core.Spec.ModelSpec spec)
     {
-        var indexPath = Path.Combine(profileDirectory, StageLayout.Profile.Index);
-        if (!File.Exists(indexPath)) return;
-        var index = JsonSerializer.Deserialize<ProfileIndex>(File.ReadAllText(indexPath), ProfileDocument.JsonOptions)!;
+        if (ProfileStage.ReadIndex(profileDirectory) is not { } index) return;
         // Only the project's current devices: a folder of a device removed since stays in obj but not in the artifact.
         var declared = spec.Devices.Select(d => d.Name).ToHashSet(StringComparer.Ordinal);
         foreach (var device in index.Devices.Except(index.Measured, StringComparer.Ordinal).Where(declared.Contains))

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Afm.Core.Artifacts;
 using Afm.Cli.Compilation;
 using Afm.Core.IO;
 using Afm.Data.Packing;
@@ -13,7 +14,7 @@ internal static class DataCommand
         var spec = StageOptions.Spec();
         var tokenizer = StageOptions.Tokenizer();
         var output = StageOptions.Out("Data folder to (re)create.");
-        var command = new Command("data", "Prepare packed training and validation data.") { spec, tokenizer, output };
+        var command = new Command(StageLayout.Data.Name, "Prepare packed training and validation data.") { spec, tokenizer, output };
         command.SetAction(result => CompilerRun.Guard(() =>
             Run(result.GetValue(spec)!, result.GetValue(tokenizer)!, result.GetValue(output)!)));
         return command;

@@ -27,7 +27,7 @@ internal static class ExportHuggingFaceCommand
         var quantize = new Option<string?>("--quantize") { Description = "The quantize folder; optional (absent: the float weights are exported)." };
         var adapters = new Option<string?>("--adapters") { Description = "The adapters folder; optional (absent: no adapters)." };
         var output = StageOptions.Out("The folder to (re)create in the Hugging Face layout.");
-        var command = new Command("export-huggingface", "Write the model in the Hugging Face layout (config.json, model.safetensors, PEFT adapters).")
+        var command = new Command(StageLayout.ExportHuggingFace.Name, "Write the model in the Hugging Face layout (config.json, model.safetensors, PEFT adapters).")
             { spec, train, tokenizer, quantize, adapters, output };
         command.SetAction(result => CompilerRun.Guard(() => Run(SpecFile.Load(result.GetValue(spec)!), result.GetValue(train)!, result.GetValue(tokenizer)!,
             result.GetValue(quantize), result.GetValue(adapters), result.GetValue(output)!)));
@@ -70,7 +70,7 @@ internal static class ExportHuggingFaceCommand
     /// <summary>Every trained adapter (AdaptersStageOutput), by the decoder's tensor names (adapter.safetensors, specs/adapters.md).</summary>
     private static List<HfAdapter> Adapters(string directory)
     {
-        return Afm.Training.Adapters.AdaptersStageOutput.Adapters(directory).Select(adapter =>
+        return AdaptersStageOutput.Adapters(directory).Select(adapter =>
         {
             var file = SafeTensorsFile.Read(adapter.Weights);
             var tensors = file.Tensors.ToDictionary(t => t.Key,

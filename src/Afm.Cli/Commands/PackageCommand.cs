@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Afm.Core.Artifacts;
 using Afm.Cli.Compilation;
 using Afm.Cli.Packaging;
 using Afm.Packaging;
@@ -24,7 +25,7 @@ internal static class PackageCommand
         var signingKey = new Option<string?>("--signing-key") { Description = "A PEM file with the signing certificate's private key, when it is not in the certificate file (MSBuild: AfmSigningKey)." };
         var evaluate = new Option<string?>("--evaluate") { Description = "The folder written by `afm evaluate` (evaluation report); optional." };
         var output = StageOptions.Out("The .afmpkg file to write.");
-        var command = new Command("package", "Assemble the model artifact with its manifest and reports.") { spec, tokenizer, data, train, export, quantize, output };
+        var command = new Command(StageLayout.Package.Name, "Assemble the model artifact with its manifest and reports.") { spec, tokenizer, data, train, export, quantize, output };
         command.Options.Add(profile);
         command.Options.Add(adapters);
         command.Options.Add(onnxAdapters);

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Afm.Core.Artifacts;
 using System.Globalization;
 using Afm.Cli.Compilation;
 using Afm.Core.IO;
@@ -23,7 +24,7 @@ internal static class ProfileCommand
         var device = new Option<string?>("--device") { Description = "The device profile to use (needed when there are several)." };
         var set = new Option<string[]>("--set") { Description = "layer=format, e.g. layers.3.mlp=2bit (a name covers the layers under it; * is a wildcard). Repeatable." };
         var html = new Option<string?>("--html") { Description = "Write a self-contained what-if page to this file." };
-        var command = new Command("profile", "Profile per-layer latency, energy and memory on the project's devices, or explore what-if formats.")
+        var command = new Command(StageLayout.Profile.Name, "Profile per-layer latency, energy and memory on the project's devices, or explore what-if formats.")
             { input, spec, output, device, set, html };
         command.Validators.Add(result =>
         {

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Afm.Core.Artifacts;
 using Afm.Cli.Compilation;
 using Afm.Core.IO;
 using Afm.Data.Tokenization;
@@ -12,7 +13,7 @@ internal static class TokenizerCommand
     {
         var spec = StageOptions.Spec();
         var output = StageOptions.Out("Tokenizer folder to (re)create.");
-        var command = new Command("tokenizer", "Train the BPE tokenizer declared by the project's Tokenizer item.") { spec, output };
+        var command = new Command(StageLayout.Tokenizer.Name, "Train the BPE tokenizer declared by the project's Tokenizer item.") { spec, output };
         command.SetAction(result => CompilerRun.Guard(() => Run(result.GetValue(spec)!, result.GetValue(output)!)));
         return command;
     }

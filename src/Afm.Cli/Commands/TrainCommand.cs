@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Afm.Core.Artifacts;
 using Afm.Cli.Compilation;
 using Afm.Training.Stages;
 
@@ -20,7 +21,7 @@ internal static class TrainCommand
         var teacherSpec = new Option<string>("--teacher-spec") { Description = "The teacher's spec.json." };
         var teacherTokenizer = new Option<string>("--teacher-tokenizer") { Description = "The teacher's tokenizer folder." };
         var tokenizer = new Option<string>("--tokenizer") { Description = "This model's tokenizer folder (compared with the teacher's)." };
-        var command = new Command("train", "Train the model through its TrainingStage items.")
+        var command = new Command(StageLayout.Train.Name, "Train the model through its TrainingStage items.")
             { spec, data, output, teacherWeights, teacherSpec, teacherTokenizer, tokenizer };
         command.SetAction(result => CompilerRun.Guard(() =>
             Run(result.GetValue(spec)!, result.GetValue(data)!, result.GetValue(output)!, spec => TeacherInputs.Resolve(spec,

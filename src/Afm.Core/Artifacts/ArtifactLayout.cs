@@ -10,7 +10,7 @@ public static class ArtifactLayout
     /// <summary>The CMS signature of <see cref="Manifest"/>'s bytes, when the build signs (specs/artifact.md, "Signing").</summary>
     public const string ManifestSignature = Manifest + ".p7s";
     public const string Spec = "spec.json";
-    /// <summary>The in-toto/SLSA provenance statement (Afm.Cli's ProvenanceStatement).</summary>
+    /// <summary>The in-toto/SLSA provenance statement (Afm.Packaging's ProvenanceStatement).</summary>
     public const string Provenance = "provenance.json";
     public const string Weights = ModelFolder + "model.safetensors";
     /// <summary>The decoder graph with KV cache that ONNX Runtime loads (specs/onnx-export.md).</summary>

@@ -1,3 +1,5 @@
+using System.Reflection;
+
 namespace Afm.Core.Artifacts;
 
 /// <summary>
@@ -25,6 +27,14 @@ public sealed record Manifest
     public required IReadOnlyList<HashedFile> Files { get; init; }
 }
 
-public sealed record ToolchainInfo(string Name, string Version);
+public sealed record ToolchainInfo(string Name, string Version)
+{
+    /// <summary>
+    /// This toolchain: its version is the assemblies' informational version (with the commit when built from git), the
+    /// same in every project of one build, so the manifest and the graphs the exporters write (their producer) agree.
+    /// </summary>
+    public static ToolchainInfo Current { get; } = new("AfmToolchain",
+        typeof(ToolchainInfo).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown");
+}
 
 public sealed record HashedFile(string Path, long Size, string Sha256);

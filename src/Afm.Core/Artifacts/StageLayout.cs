@@ -14,9 +14,11 @@ namespace Afm.Core.Artifacts;
 /// The generator's rule: a stage class's <c>Folder</c> becomes <c>_Afm&lt;Stage&gt;Directory</c> under
 /// <c>$(AfmIntermediateDirectory)</c>, each other constant <c>X</c> becomes <c>_Afm&lt;Stage&gt;X</c> inside that folder, and
 /// every stage's <c>Name</c> gives its fingerprint <c>_Afm&lt;Stage&gt;Fingerprint</c> in <see cref="Spec"/>'s folder.
-/// <see cref="Intermediate"/>'s constants <c>X</c> become <c>_AfmX</c> in the intermediate folder itself. Constants
-/// ending in <c>Suffix</c> are parts of names, and classes nested in a stage's class (one per device, per adapter)
-/// name files in subfolders the targets do not list: neither is generated.
+/// <see cref="Intermediate"/>'s constants <c>X</c> become <c>_AfmX</c> in the intermediate folder itself. A class
+/// <c>N</c> nested in a stage's class names the files of each of its subfolders (one per device, per adapter): its
+/// constants <c>X</c> become <c>_Afm&lt;Stage&gt;&lt;N&gt;X</c>, the bare file name, for a target's wildcard
+/// (<c>$(_AfmAdaptersDirectory)*\$(_AfmAdaptersAdapterWeights)</c>). Constants ending in <c>Suffix</c> are parts of
+/// names and are not generated.
 /// </remarks>
 public static class StageLayout
 {

@@ -21,7 +21,7 @@ public static class ProfileSource
         {
             var obj = Path.Combine(Path.GetDirectoryName(full)!, "obj");
             if (Directory.Exists(obj))
-                folders.AddRange(Directory.GetDirectories(obj).Order(StringComparer.Ordinal).Select(c => Path.Combine(c, "afm", "profile")).Where(Directory.Exists));
+                folders.AddRange(Directory.GetDirectories(obj).Order(StringComparer.Ordinal).Select(c => Path.Combine(c, "afm", Afm.Core.Artifacts.StageLayout.Profile.Name)).Where(Directory.Exists));
         }
         else if (Directory.Exists(full)) folders.Add(full);
         else throw ProfileDiagnostics.Error(ProfileDiagnostics.NoProfile, $"'{path}' is not an .afmpkg, an .afmproj, a profile folder or a profile.json.");

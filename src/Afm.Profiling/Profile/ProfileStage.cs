@@ -60,6 +60,17 @@ public static class ProfileStage
         return warnings;
     }
 
+    /// <summary>
+    /// The index of a profile stage's folder (which devices it profiled, which were measured), read by every later
+    /// stage that uses the profiles (quantize, package); null when the folder or its index is absent (no DeviceProfile).
+    /// </summary>
+    public static ProfileIndex? ReadIndex(string? profileDirectory)
+    {
+        if (string.IsNullOrEmpty(profileDirectory)) return null;
+        var indexPath = Path.Combine(profileDirectory, IndexFile);
+        return File.Exists(indexPath) ? JsonSerializer.Deserialize<ProfileIndex>(File.ReadAllText(indexPath), ProfileDocument.JsonOptions)! : null;
+    }
+
     public static void WriteDevice(string folder, ProfileDocument profile)
     {
         Directory.CreateDirectory(folder);

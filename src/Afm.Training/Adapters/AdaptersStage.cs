@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
+using Afm.Core.Artifacts;
 using Afm.Core.Diagnostics;
 using Afm.Core.IO;
 using Afm.Core.Spec;
@@ -16,7 +17,7 @@ namespace Afm.Training.Adapters;
 /// <param name="FloatWeightsPath">The trained float weights (train/model.safetensors).</param>
 /// <param name="BaseWeightsPath">The file the adapters are trained against (quantize/model.safetensors with a plan, else the float weights): its SHA-256 goes into every adapter.</param>
 /// <param name="DequantizedBase">The quantized weights dequantized to float32 by name, or null when the base is the float model.</param>
-public sealed record AdaptersStageInputs(ModelSpec Spec, string FloatWeightsPath, string BaseWeightsPath,
+internal sealed record AdaptersStageInputs(ModelSpec Spec, string FloatWeightsPath, string BaseWeightsPath,
     IReadOnlyDictionary<string, (long[] Shape, float[] Values)>? DequantizedBase, string DataDirectory, string TokenizerDirectory, string OutputDirectory);
 
 /// <summary>
@@ -28,14 +29,49 @@ public sealed record AdaptersStageInputs(ModelSpec Spec, string FloatWeightsPath
 /// </summary>
 public static class AdaptersStage
 {
-    public const string ResultFile = Afm.Core.Artifacts.StageLayout.Adapters.Adapter.Result;
+    public const string ResultFile = StageLayout.Adapters.Adapter.Result;
     /// <summary>The sft stage name feature data is packed under (in work/&lt;adapter&gt;/); diagnostics of its lines name it.</summary>
     public const string FeatureDataStage = "feature-data";
+    /// <summary>The folder under the stage's own where feature data is packed (<c>work/&lt;adapter&gt;/</c>): not an adapter.</summary>
+    private const string WorkFolder = "work";
     // 3: recovery results carry the objective, KL to float and the bootstrap measurement (RecoveryMeasurement).
     private const string FormatVersion = "afm-adapters-3";
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
-    public static AdaptersReport Run(AdaptersStageInputs inputs, Action<string>? progress = null, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// The stage's entry (<c>afm adapters</c>, target AfmAdapters): trains every Adapter item on the base exactly as the
+    /// artifact holds it (the quantized weights dequantized when the project has a QuantizationPlan, else the float
+    /// weights), then writes <c>report.md</c> and, last, <c>report.json</c>, the target's declared output. Without
+    /// Adapter items the folder is removed, so nothing an earlier build left is packaged.
+    /// </summary>
+    /// <param name="quantizeDirectory">The quantize stage's folder; null or empty without a QuantizationPlan.</param>
+    /// <param name="dequantize">Reads quantized weights back to float32 by name: Afm.Compression's
+    /// <c>QuantizedWeightsFile.Dequantize</c>, which this library cannot reference (Afm.Compression references it).</param>
+    public static void Run(ModelSpec spec, string tokenizerDirectory, string dataDirectory, string trainDirectory, string? quantizeDirectory,
+        string outputDirectory, Func<string, IReadOnlyDictionary<string, (long[] Shape, float[] Values)>> dequantize, Action<string> progress)
+    {
+        if (spec.Adapters.Count == 0)
+        {
+            if (Directory.Exists(outputDirectory)) Directory.Delete(outputDirectory, recursive: true);
+            progress("adapters: the project has no Adapter items; nothing to do");
+            return;
+        }
+        string floatWeights = Path.Combine(trainDirectory, StageLayout.Train.Weights);
+        string? quantized = spec.Quantization is not null && quantizeDirectory is { Length: > 0 } q ? Path.Combine(q, StageLayout.Quantize.Weights) : null;
+        if (spec.Quantization is not null && (quantized is null || !File.Exists(quantized)))
+            throw new InvalidOperationException("The project has a QuantizationPlan but the quantized weights are missing; the adapters stage runs after quantize.");
+        // The base exactly as exported: palettized weights decoded back to float32, never the float model.
+        var dequantized = quantized is null ? null : dequantize(quantized);
+        Directory.CreateDirectory(outputDirectory);
+        File.Delete(Path.Combine(outputDirectory, StageLayout.Adapters.Report)); // the declared output goes first, so a failed run is never up to date
+        var report = Train(new AdaptersStageInputs(spec, floatWeights, quantized ?? floatWeights, dequantized, dataDirectory,
+            tokenizerDirectory, outputDirectory), progress);
+        AtomicOutput.WriteAllText(Path.Combine(outputDirectory, StageLayout.Adapters.ReportMarkdown), AdaptersReportMarkdown.Render($"{spec.Name} {spec.Version}", report));
+        AtomicOutput.WriteAllText(Path.Combine(outputDirectory, StageLayout.Adapters.Report), SpecJson.Serialize(report));
+        progress($"adapters: {report.Adapters.Count} adapters on the {report.Base} base");
+    }
+
+    private static AdaptersReport Train(AdaptersStageInputs inputs, Action<string>? progress = null, CancellationToken cancellationToken = default)
     {
         var spec = inputs.Spec;
         TorchRuntime.UseThreads(spec.Threads, spec.Determinism);
@@ -65,7 +101,7 @@ public static class AdaptersStage
         }
         // Folders of adapters the project no longer declares would otherwise be packaged.
         foreach (string stale in Directory.GetDirectories(inputs.OutputDirectory))
-            if (Path.GetFileName(stale) is var name && name != "work" && !results.ContainsKey(name)) Directory.Delete(stale, recursive: true);
+            if (Path.GetFileName(stale) is var name && name != WorkFolder && !results.ContainsKey(name)) Directory.Delete(stale, recursive: true);
         return new AdaptersReport
         {
             Base = inputs.DequantizedBase is null ? "float" : "quantized",
@@ -186,7 +222,7 @@ public static class AdaptersStage
             return new AdapterData($"stage {stage}", LossMaskedSequences.Open(inputs.DataDirectory, stage, DataSplit.Train),
                 LossMaskedSequences.Open(inputs.DataDirectory, stage, DataSplit.Validation));
         }
-        string work = Path.Combine(inputs.OutputDirectory, "work", a.Name);
+        string work = Path.Combine(inputs.OutputDirectory, WorkFolder, a.Name);
         // One stage name for every feature adapter: the train/validation split hashes example ids that include it, so
         // adapters over the same files (e.g. from recovery vs from zero) are measured on the same held-out examples.
         var stageSpec = new TrainingStageSpec

@@ -20,7 +20,7 @@ public static class BaseModelWeights
     {
         var baseModel = spec.BaseModel!;
         var folder = Path.Combine(checkpointDirectory, Folder);
-        var weights = Path.Combine(folder, "model.safetensors");
+        var weights = Path.Combine(folder, Checkpoints.StageCheckpoint.WeightsFile);
         var stamp = Path.Combine(folder, "source.json");
         // What the converted file was made from: the checkpoint's content, its format's reader and the architecture.
         var source = SpecJson.Serialize(new { baseModel.Format, Class = baseModel.Architecture, baseModel.Files, Decoder = spec.Architecture });

@@ -61,6 +61,10 @@ public sealed class StageLayoutPropsTests
                 yield return (directory, "$(AfmIntermediateDirectory)" + folder.Replace('/', '\\'));
                 foreach (var file in Files(stage))
                     yield return ($"_Afm{stage.Name}{file.Name}", $"$({directory}){((string)file.GetRawConstantValue()!).Replace('/', '\\')}");
+                // A file of each subfolder (one per device, per adapter): its bare name, since the subfolder varies.
+                foreach (var nested in stage.GetNestedTypes().OrderBy(t => t.MetadataToken))
+                    foreach (var file in Files(nested))
+                        yield return ($"_Afm{stage.Name}{nested.Name}{file.Name}", (string)file.GetRawConstantValue()!);
             }
             if (Constant(stage, "Name") is { } name)
                 yield return ($"_Afm{stage.Name}Fingerprint", $"$(_AfmSpecDirectory){StageLayout.Spec.Fingerprint(name)}");

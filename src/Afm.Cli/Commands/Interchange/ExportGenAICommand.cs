@@ -22,7 +22,7 @@ internal static class ExportGenAICommand
         var onnxAdapters = new Option<string?>("--onnx-adapters") { Description = "The folder written by `afm export-adapters`; optional." };
         var tokenizer = StageOptions.Tokenizer();
         var output = StageOptions.Out("The GenAI folder (bin/<Configuration>/<name>.<version>.genai).");
-        var command = new Command("export-genai", "Write the ONNX Runtime GenAI folder of the model.") { spec, export, onnxAdapters, tokenizer, output };
+        var command = new Command(StageLayout.ExportGenAI.Name, "Write the ONNX Runtime GenAI folder of the model.") { spec, export, onnxAdapters, tokenizer, output };
         command.SetAction(result => CompilerRun.Guard(() =>
         {
             var model = SpecFile.Load(result.GetValue(spec)!);

@@ -26,7 +26,7 @@ internal static class ExportGgufCommand
         var tokenizer = StageOptions.Tokenizer();
         var adapters = new Option<string?>("--adapters") { Description = "The folder of trained adapters (<name>/adapter.safetensors); optional." };
         var output = StageOptions.Out("Folder for the .gguf files (bin/<Configuration>/).");
-        var command = new Command("export-gguf", "Write the model and its adapters as GGUF files for llama.cpp.") { spec, train, quantize, tokenizer, adapters, output };
+        var command = new Command(StageLayout.ExportGguf.Name, "Write the model and its adapters as GGUF files for llama.cpp.") { spec, train, quantize, tokenizer, adapters, output };
         command.SetAction(result => CompilerRun.Guard(() =>
         {
             var model = SpecFile.Load(result.GetValue(spec)!);
@@ -82,5 +82,5 @@ internal static class ExportGgufCommand
     }
 
     private static IEnumerable<TrainedAdapter> TrainedAdapters(string? folder) =>
-        Afm.Training.Adapters.AdaptersStageOutput.Adapters(folder).Select(a => TrainedAdapter.Load(a.Weights));
+        AdaptersStageOutput.Adapters(folder).Select(a => TrainedAdapter.Load(a.Weights));
 }

@@ -1,6 +1,6 @@
-using Afm.Training.Adapters;
+using Afm.Core.Artifacts;
 
-namespace Afm.Training.Tests;
+namespace Afm.Core.Tests.Artifacts;
 
 /// <summary>The one rule by which every stage after the adapters stage finds the trained adapters (issue #21).</summary>
 public sealed class AdaptersStageOutputSpecs : IDisposable

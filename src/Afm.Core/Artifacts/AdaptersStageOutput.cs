@@ -1,6 +1,4 @@
-using Afm.Core.Artifacts;
-
-namespace Afm.Training.Adapters;
+namespace Afm.Core.Artifacts;
 
 /// <summary>One trained adapter the adapters stage left: its name and folder (<c>adapters/&lt;name&gt;/</c>).</summary>
 public sealed record TrainedAdapterFolder(string Name, string Folder)

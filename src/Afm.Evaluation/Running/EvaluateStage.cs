@@ -1,9 +1,12 @@
+using System.Text;
 using Afm.Core.Artifacts;
 using Afm.Core.Diagnostics;
+using Afm.Core.IO;
 using Afm.Core.Spec;
 using Afm.Evaluation.Reports;
 using Afm.Evaluation.Scoring;
 using Afm.Evaluation.Tasks;
+using Afm.Onnx.Export;
 using Afm.Runtime.Adapters;
 using Afm.Runtime.Sessions;
 using Afm.Tokenizers;
@@ -11,16 +14,50 @@ using Afm.Tokenizers;
 namespace Afm.Evaluation.Running;
 
 /// <summary>An exported graph to evaluate: "float" or "quantized", with the folder of its compiled adapters (or none).</summary>
-public sealed record VariantGraph(string Name, string GraphPath, string? AdaptersFolder);
+internal sealed record VariantGraph(string Name, string GraphPath, string? AdaptersFolder);
 
 /// <summary>
-/// The evaluate stage: every task on every variant the build has. A graph alone is a variant (float, quantized); on the
+/// The evaluate stage (verb <c>evaluate</c>, target AfmEvaluate): every task on every variant the build has. A graph alone is a variant (float, quantized); on the
 /// graph with adapters, each accuracy-recovery adapter makes a variant for every task (<c>quantized+recovery-r16</c>),
 /// and a task's feature adapter (Adapter metadata) a variant for that task only (<c>quantized+summarize</c>).
 /// </summary>
-public static class EvaluationStage
+public static class EvaluateStage
 {
-    public static EvaluationReport Run(ModelSpec spec, string tokenizerDirectory, IReadOnlyList<VariantGraph> graphs, Action<string> progress)
+    /// <summary>
+    /// The stage's entry (<c>afm evaluate</c>, target AfmEvaluate): evaluates the exported graph (with the compiled
+    /// adapters) and, with <paramref name="evaluateFloat"/> and a quantized export, the trained float weights exported to
+    /// a private graph first (<c>float/model.onnx</c> in the stage's folder) so the float model runs the same way; then
+    /// writes the chart, the markdown and, last, the report, the target's declared output (StageLayout.Evaluate).
+    /// </summary>
+    /// <param name="exportAdaptersDirectory">The export-adapters stage's folder; null or empty: no adapter variants.</param>
+    /// <param name="trainDirectory">The train stage's folder: its float weights with <paramref name="evaluateFloat"/>.</param>
+    /// <param name="quantized">The export holds the quantized weights (the project has a QuantizationPlan).</param>
+    public static EvaluationReport Run(ModelSpec spec, string tokenizerDirectory, string exportDirectory, string? exportAdaptersDirectory,
+        string? trainDirectory, bool quantized, bool evaluateFloat, string outputDirectory, Action<string> progress)
+    {
+        var graphs = new List<VariantGraph>();
+        if (quantized && evaluateFloat && trainDirectory is { Length: > 0 })
+        {
+            var floatGraph = Path.Combine(outputDirectory, FloatFolder, StageLayout.Export.Model);
+            var weights = SafeTensorsWeights.Load(spec.Architecture, Path.Combine(trainDirectory, StageLayout.Train.Weights));
+            DecoderExporter.Export(weights with { Ops = spec.OnnxOps }, ToolchainInfo.Current.Version, floatGraph);
+            graphs.Add(new VariantGraph(FloatVariant, floatGraph, null));
+        }
+        graphs.Add(new VariantGraph(quantized ? QuantizedVariant : FloatVariant, Path.Combine(exportDirectory, StageLayout.Export.Model),
+            exportAdaptersDirectory is { Length: > 0 } ? exportAdaptersDirectory : null));
+        var report = Evaluate(spec, tokenizerDirectory, graphs, progress);
+        AtomicOutput.WriteFile(Path.Combine(outputDirectory, StageLayout.Evaluate.Chart), stream => stream.Write(EvaluationChart.RenderPng(report)));
+        AtomicOutput.WriteAllTextIfChanged(Path.Combine(outputDirectory, StageLayout.Evaluate.ReportMarkdown), EvaluationMarkdown.Render(report));
+        // Last: the report is the target's declared output, so it exists only when everything beside it was written.
+        AtomicOutput.WriteFile(Path.Combine(outputDirectory, StageLayout.Evaluate.Report), stream => stream.Write(Encoding.UTF8.GetBytes(report.ToJson())));
+        return report;
+    }
+
+    private const string FloatVariant = "float", QuantizedVariant = "quantized";
+    /// <summary>The float model's private graph, inside the stage's folder (not packaged).</summary>
+    private const string FloatFolder = "float";
+
+    private static EvaluationReport Evaluate(ModelSpec spec, string tokenizerDirectory, IReadOnlyList<VariantGraph> graphs, Action<string> progress)
     {
         var tokenizer = AfmTokenizer.Load(tokenizerDirectory);
         var tasks = spec.EvalTasks.Select(t => new LoadedTask(t, spec.Seed)).ToList();
