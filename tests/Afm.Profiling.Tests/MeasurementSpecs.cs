@@ -51,6 +51,39 @@ public sealed class MeasurementSpecs
         }
     }
 
+    /// <summary>
+    /// The graphs a plan may export besides the float one: fused contrib ops, resident weights (MatMulNBits at each width,
+    /// GatherBlockQuantized), and both. Every kernel is attributed to an op with the census's count for the format that graph
+    /// runs the op's weight in, and the kernels sum to what ran.
+    /// </summary>
+    public static TheoryData<bool, int> Forms => new() { { true, 0 }, { false, 4 }, { false, 8 }, { false, 2 }, { true, 4 } };
+
+    [Theory]
+    [MemberData(nameof(Forms))]
+    public void Every_kernel_of_a_fused_or_resident_export_is_attributed_to_an_op_with_the_census_count(bool fused, int nbits)
+    {
+        var arch = Micro.Architecture() with { Layers = 3 };
+        var form = new GraphForm(fused ? OnnxOps.Fused : OnnxOps.Standard, nbits);
+        var model = ExportedDecoder.Export(arch, form);
+        var timer = new OrtOpTimer(threads: 1, warmupRuns: 1, measuredRuns: 2);
+        var nodes = timer.TimeNodes([WholeModel.Run(model, arch, Phase.Prefill, 5, 9, form.Ops), WholeModel.Run(model, arch, Phase.Decode, 5, 9, form.Ops)]);
+        foreach (var phase in nodes)
+        {
+            var measured = WholeModel.PerOp(phase);
+            Assert.DoesNotContain(KernelAttribution.Unscoped, measured.Keys);
+            var ops = DecoderOpCosts.For(arch, 1, 9, 4, form: form);
+            Assert.Equal(ops.Select(o => o.Name).Order(), measured.Keys.Order());
+            foreach (var op in ops)
+            {
+                int expected = op.KernelsIn(form.FormatOf(op));
+                Assert.True(expected == measured[op.Name].Kernels, $"{form.Name}, {op.Name}: census {expected}, ran {measured[op.Name].Kernels}");
+            }
+            Assert.Equal(phase.Count, ops.Sum(o => o.KernelsIn(form.FormatOf(o))));
+            if (nbits != 0) Assert.Contains(phase, n => n.OpType == "MatMulNBits");
+            if (fused) Assert.Contains(phase, n => n.OpType == "GroupQueryAttention");
+        }
+    }
+
     [Fact]
     public void Kernels_are_attributed_by_the_scopes_of_their_names_and_residuals_by_creation_order()
     {
@@ -75,7 +108,8 @@ public sealed class MeasurementSpecs
     {
         var graphs = HostCalibration.Graphs(Micro.Architecture(), 4);
         var times = new OrtOpTimer(threads: 1, warmupRuns: 1, measuredRuns: 3).TimeAll(graphs);
-        Assert.Equal([HostCalibration.StreamKernels, 1, 1], times.Skip(1).Select(t => t.Kernels));
+        // Stream, Gemm, batched MatMul, then two MatMulNBits sizes at 4 and at 2 bits.
+        Assert.Equal([HostCalibration.StreamKernels, 1, 1, 1, 1, 1, 1], times.Skip(1).Select(t => t.Kernels));
         // The chain's RMSNorm and SiLU run fused, as in the export: fewer kernels than nodes.
         Assert.InRange(times[0].Kernels, 10, graphs[0].Nodes - 1);
         Assert.All(times, t => Assert.True(t.Milliseconds > 0));
