@@ -175,9 +175,9 @@ public sealed class CostModelSpecs
         Assert.Equal(2048 + 64 * 5, cost.WeightBytes);
         Assert.Equal(4096, cost.DequantOps);
         // One token: its product is in the measured rate (4096 elements at 4 G/s = 1.024 us); 2368 B of weights plus
-        // 1 x (64 + 64) x 4 B of activations at 1 GB/s = 2.88 us is longer; 4096 elements are below a split product.
+        // 1 x (64 + 64) x 2 B of activations at 1 GB/s = 2.624 us is longer; 4096 elements are below a split product.
         Assert.True(cost.MemoryBound);
-        Assert.Equal((2368 + 512) * 1e-6 + 0.010, cost.LatencyMs, 12);
+        Assert.Equal((2368 + 256) * 1e-6 + 0.010, cost.LatencyMs, 12);
     }
 
     [Fact]

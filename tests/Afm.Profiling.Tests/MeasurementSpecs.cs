@@ -137,13 +137,19 @@ public sealed class MeasurementSpecs
         var arch = Micro.Architecture(); // d 64, 4 heads of 16
         // kernel chain 16 kernels in 160 us -> 10 us per kernel; stream 8 x 10 us + 8 x 3 x 4 x 64 x 4 B in 24.576 us -> 1 GB/s;
         // gemm 10 + 2 x 4 x 64 x 512 FLOPs in 26.2144 us -> 10 GFLOP/s; batched 10 + 2 x 4 x 4 x 4 x 16 FLOPs in 1.024 us -> 2 GFLOP/s.
+        // MatMulNBits [1024 | 4096 rows x 64]: 4 bits 10 + 7 + 65536 elements at 4 G/s, then 196608 more elements in 49.152 us more;
+        // 2 bits 10 + 3 + 65536 at 0.5 G/s, then 393.216 us more.
         var (device, info) = HostCalibration.FromTimes(BuiltInDeviceProfiles.HostBeforeCalibration, 2, arch, 4,
-            [(0.160, 16), ((80 + 24.576) / 1e3, 8), ((10 + 26.2144) / 1e3, 1), ((10 + 1.024) / 1e3, 1)]);
+            [(0.160, 16), ((80 + 24.576) / 1e3, 8), ((10 + 26.2144) / 1e3, 1), ((10 + 1.024) / 1e3, 1),
+             (33.384 / 1e3, 1), (82.536 / 1e3, 1), (144.072 / 1e3, 1), (537.288 / 1e3, 1)]);
         Assert.Equal(10, device.LaunchOverheadUs, 9);
         Assert.Equal(1, device.MemoryBandwidthGBps, 9);
         Assert.Equal(10, device.Fp32GFlops, 6);
         Assert.Equal(2, device.AttentionGFlops, 6);
         Assert.Equal(2, info.MeasuredAttentionGFlops!.Value, 6);
+        Assert.Equal((4.0, 7.0), (device.MatMulNBitsGOps(4), device.MatMulNBitsParallelUs(4)), new PairTolerance(1e-9));
+        Assert.Equal((0.5, 3.0), (device.MatMulNBitsGOps(2), device.MatMulNBitsParallelUs(2)), new PairTolerance(1e-9));
+        Assert.Equal(4.0, info.MeasuredMatMulNBitsGOps![4], 9);
         Assert.Equal(2, info.Threads);
     }
 
@@ -164,5 +170,11 @@ public sealed class MeasurementSpecs
         Assert.Equal([1.5, 1.5, 3], RankCorrelation.Ranks([2.0, 2.0, 5.0]));
         Assert.Equal(1.0, RankCorrelation.Spearman([1, 2, 3, 4], [10, 20, 30, 400]), 12);
         Assert.Equal(-1.0, RankCorrelation.Spearman([1, 2, 3], [3, 2, 1]), 12);
+    }
+
+    private sealed class PairTolerance(double tolerance) : IEqualityComparer<(double, double)>
+    {
+        public bool Equals((double, double) x, (double, double) y) => Math.Abs(x.Item1 - y.Item1) <= tolerance && Math.Abs(x.Item2 - y.Item2) <= tolerance;
+        public int GetHashCode((double, double) obj) => 0;
     }
 }

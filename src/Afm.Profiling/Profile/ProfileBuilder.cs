@@ -37,7 +37,7 @@ public static class ProfileBuilder
             {
                 var phaseOp = perPhase[p][i];
                 IReadOnlyDictionary<string, OpCost> byFormat = phaseOp.HasWeight
-                    ? formats.Where(f => f.Kind != FormatKind.NBits || WeightFormat.NBitsBlock(phaseOp.WeightColumns) is not null).ToDictionary(f => f.Name, f => CostModel.Cost(phaseOp, f, device, workload.GroupSize))
+                    ? formats.ToDictionary(f => f.Name, f => CostModel.Cost(phaseOp, f, device, workload.GroupSize))
                     : new Dictionary<string, OpCost> { [ProfiledOp.AnyFormat] = CostModel.Cost(phaseOp, WeightFormat.Fp32, device, workload.GroupSize) };
                 return byFormat;
             });
