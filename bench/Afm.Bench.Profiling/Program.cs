@@ -67,7 +67,7 @@ for (int rep = 1; rep <= repetitions; rep++)
     Console.WriteLine();
     Console.WriteLine($"== repetition {rep}/{repetitions}; load average before: {load} (numbers under contention; re-measure on a quiet machine)");
     Console.WriteLine($"host calibration ({info.Method}; quantile {quantile} of {runs} interleaved runs): {info.MeasuredGFlops:0.0} GFLOP/s, attention {info.MeasuredAttentionGFlops:0.0} GFLOP/s, {info.MeasuredBandwidthGBps:0.0} GB/s, {info.MeasuredLaunchOverheadUs:0.00} us per kernel, "
-        + "MatMulNBits " + string.Join(", ", info.MeasuredMatMulNBitsGOps!.Select(r => $"{r.Key}-bit {r.Value:0.00} G elements/s + {info.MeasuredMatMulNBitsParallelUs![r.Key]:0.0} us split")));
+        + "MatMulNBits " + string.Join(", ", info.MeasuredMatMulNBitsGOps!.Select(r => $"{r.Key}-bit {r.Value:0.00} G elements/s + {info.MeasuredMatMulNBitsParallelUs![r.Key]:0.0} us split")) + $", norm over rows {info.MeasuredRowsNormOverheadUs:0.00} us per kernel");
     foreach (var (how, report) in new[] { ("micro", result.Prefill), ("micro", result.Decode), ("model", result.WholePrefill!), ("model", result.WholeDecode!) })
     {
         if (report is null) continue;

@@ -108,8 +108,8 @@ public sealed class MeasurementSpecs
     {
         var graphs = HostCalibration.Graphs(Micro.Architecture(), 4);
         var times = new OrtOpTimer(threads: 1, warmupRuns: 1, measuredRuns: 3).TimeAll(graphs);
-        // Stream, Gemm, batched MatMul, then two MatMulNBits sizes at 4 and at 2 bits.
-        Assert.Equal([HostCalibration.StreamKernels, 1, 1, 1, 1, 1, 1], times.Skip(1).Select(t => t.Kernels));
+        // Stream, Gemm, batched MatMul, two MatMulNBits sizes at 4 and at 2 bits, then 4 norms over rows (each fused into one kernel).
+        Assert.Equal([HostCalibration.StreamKernels, 1, 1, 1, 1, 1, 1, 4], times.Skip(1).Select(t => t.Kernels));
         // The chain's RMSNorm and SiLU run fused, as in the export: fewer kernels than nodes.
         Assert.InRange(times[0].Kernels, 10, graphs[0].Nodes - 1);
         Assert.All(times, t => Assert.True(t.Milliseconds > 0));
@@ -141,7 +141,7 @@ public sealed class MeasurementSpecs
         // 2 bits 10 + 3 + 65536 at 0.5 G/s, then 393.216 us more.
         var (device, info) = HostCalibration.FromTimes(BuiltInDeviceProfiles.HostBeforeCalibration, 2, arch, 4,
             [(0.160, 16), ((80 + 24.576) / 1e3, 8), ((10 + 26.2144) / 1e3, 1), ((10 + 1.024) / 1e3, 1),
-             (33.384 / 1e3, 1), (82.536 / 1e3, 1), (144.072 / 1e3, 1), (537.288 / 1e3, 1)]);
+             (33.384 / 1e3, 1), (82.536 / 1e3, 1), (144.072 / 1e3, 1), (537.288 / 1e3, 1), (0.060, 4)]);
         Assert.Equal(10, device.LaunchOverheadUs, 9);
         Assert.Equal(1, device.MemoryBandwidthGBps, 9);
         Assert.Equal(10, device.Fp32GFlops, 6);
@@ -150,6 +150,8 @@ public sealed class MeasurementSpecs
         Assert.Equal((4.0, 7.0), (device.MatMulNBitsGOps(4), device.MatMulNBitsParallelUs(4)), new PairTolerance(1e-9));
         Assert.Equal((0.5, 3.0), (device.MatMulNBitsGOps(2), device.MatMulNBitsParallelUs(2)), new PairTolerance(1e-9));
         Assert.Equal(4.0, info.MeasuredMatMulNBitsGOps![4], 9);
+        // 4 norms over rows in 60 us: 15 us per kernel, QK-norm's fixed cost.
+        Assert.Equal(15, device.RowsNormOverheadUs!.Value, 9);
         Assert.Equal(2, info.Threads);
     }
 

@@ -63,11 +63,13 @@ public sealed class ProfileSpecs
     }
 
     [Fact]
-    public void A_what_if_pattern_naming_no_layer_is_AFM5104_and_a_bad_format_AFM5103()
+    public void A_what_if_pattern_naming_no_layer_is_AFM5104_a_bad_format_AFM5103_and_one_the_profile_does_not_cost_AFM5107()
     {
         var layers = new LayerCosts(Profile()).Layers;
         Assert.Equal("AFM5104", Assert.Throws<Afm.Core.Diagnostics.DiagnosticException>(() => FormatAssignment.Parse(["layers.9.mlp=2bit"], layers)).Diagnostic.Code);
         Assert.Equal("AFM5103", Assert.Throws<Afm.Core.Diagnostics.DiagnosticException>(() => FormatAssignment.Parse(["layers.0.mlp=9bit"], layers)).Diagnostic.Code);
+        // A float graph's profile does not cost MatMulNBits: a diagnostic, not a missing key.
+        Assert.Equal("AFM5107", Assert.Throws<Afm.Core.Diagnostics.DiagnosticException>(() => FormatAssignment.Parse(["layers.0.mlp=nbits4"], layers, Profile().Formats)).Diagnostic.Code);
     }
 
     [Fact]

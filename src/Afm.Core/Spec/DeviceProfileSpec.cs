@@ -40,6 +40,11 @@ public sealed record DeviceProfileSpec
     /// </summary>
     public double? MatMulNBits4ParallelUs { get; init; }
     public double? MatMulNBits2ParallelUs { get; init; }
+    /// <summary>
+    /// Fixed cost of one norm kernel over several short rows (QK-norm over the heads), microseconds: on a CPU the rows are
+    /// split across threads, which costs more than <see cref="LaunchOverheadUs"/>; null: <see cref="LaunchOverheadUs"/>.
+    /// </summary>
+    public double? RowsNormOverheadUs { get; init; }
     /// <summary>Fixed cost of dispatching one operation, microseconds.</summary>
     public required double LaunchOverheadUs { get; init; }
     /// <summary>Energy of moving one byte between memory and the compute units, picojoules.</summary>

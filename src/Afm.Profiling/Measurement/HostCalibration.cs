@@ -38,7 +38,7 @@ public static class HostCalibration
     public static string MethodFor(long tokens, long dim, long heads, long headDim) =>
         $"onnxruntime-cpu kernel times (all optimizations): a chain of the optimized export's kernel types at [1,{dim}] (per kernel), {StreamKernels} adds of separate [{tokens},{dim}] inputs (bandwidth), " +
         $"gemm {tokens}x{dim}x{GemmOutputs}, batched matmul {heads}x[{tokens}x{headDim}]x[{headDim}x{tokens}], " +
-        $"MatMulNBits [1,{dim}]x[{dim},{string.Join("|", NBitsRows)}] at {string.Join(" and ", NBitsWidths)} bits (rate and fixed cost of a split product)";
+        $"MatMulNBits [1,{dim}]x[{dim},{string.Join("|", NBitsRows)}] at {string.Join(" and ", NBitsWidths)} bits (rate and fixed cost of a split product), 4 norms of [{NormRows},{headDim}] (per multi-row norm kernel)";
 
     /// <summary>The widths whose MatMulNBits rate is measured (8 bits run as two 4-bit halves).</summary>
     public static readonly int[] NBitsWidths = [4, 2];
@@ -82,8 +82,20 @@ public static class HostCalibration
             Graph(w => w.Finish("gemm", w.Graph.Node("Gemm", [w.FloatInput("x", tokens, d), w.Weight("w", GemmOutputs, d)], null, Attr.Int("transB", 1)), tokens, GemmOutputs)),
             Graph(w => w.Finish("batched", w.Graph.Node("MatMul", [w.FloatInput("a", heads, tokens, hd), w.FloatInput("b", heads, hd, tokens)]), heads, tokens, tokens)),
             .. NBitsWidths.SelectMany(bits => NBitsRows.Select(rows => NBitsProduct(d, rows, bits))),
+            RowsNormChain(hd, (float)arch.NormEpsilon),
         ];
     }
+
+    /// <summary>Norms chained over [<see cref="NormRows"/>, hd]: several short rows, as QK-norm normalizes each head (not its count).</summary>
+    private static MicroGraph RowsNormChain(long hd, float epsilon) => Graph(w =>
+    {
+        var ops = new Afm.Onnx.Export.DecoderOps(w.Graph, epsilon);
+        var x = w.FloatInput("x", NormRows, hd);
+        for (int i = 0; i < 4; i++) x = ops.RmsNorm(x, w.Weight($"scale{i}", hd));
+        return w.Finish("rows-norm", x, NormRows, hd);
+    });
+
+    private const long NormRows = 8;
 
     /// <summary>
     /// One token [1, d] times a resident [rows, d] weight of <paramref name="bits"/> (random indices, the exporter's
@@ -132,6 +144,9 @@ public static class HostCalibration
             nbitsParallelUs[NBitsWidths[k]] = Math.Max(0, Us(small) - overheadUs - smallElements / (rate * 1e3));
         }
 
+        // Several short rows per norm: the kernel's fixed cost (the bytes are a few KB).
+        int rowsAt = 4 + 2 * NBitsWidths.Length;
+        double rowsNormUs = Us(rowsAt) / times[rowsAt].Kernels;
         var device = host with
         {
             ComputeType = ComputeType.Fp32,
@@ -146,10 +161,11 @@ public static class HostCalibration
             MatMulNBits2ParallelUs = nbitsParallelUs[2],
             MemoryBandwidthGBps = bandwidth,
             LaunchOverheadUs = overheadUs,
+            RowsNormOverheadUs = rowsNormUs,
             MemoryGB = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 1e9,
             Calibrate = true,
         };
-        return (device, new CalibrationInfo(MethodFor(tokens, d, heads, hd), gflops, bandwidth, overheadUs, threads) { MeasuredAttentionGFlops = attentionGflops, MeasuredMatMulNBitsGOps = nbitsRates, MeasuredMatMulNBitsParallelUs = nbitsParallelUs });
+        return (device, new CalibrationInfo(MethodFor(tokens, d, heads, hd), gflops, bandwidth, overheadUs, threads) { MeasuredAttentionGFlops = attentionGflops, MeasuredMatMulNBitsGOps = nbitsRates, MeasuredMatMulNBitsParallelUs = nbitsParallelUs, MeasuredRowsNormOverheadUs = rowsNormUs });
     }
 
     /// <summary>

@@ -55,7 +55,8 @@ public static class CostModel
         double rate = op.Kind is OpKind.Attention or OpKind.Rope ? device.AttentionRateGFlops : device.ComputeGFlops;
         double computeSeconds = computeFlops / (rate * 1e9) + dequant / (dequantRate * 1e9) + fixedUs * 1e-6;
         double memorySeconds = bytes / (device.MemoryBandwidthGBps * 1e9);
-        double seconds = Math.Max(computeSeconds, memorySeconds) + op.KernelsIn(format) * device.LaunchOverheadUs * 1e-6;
+        double launchUs = op.Kind == OpKind.QkNorm ? device.RowsNormOverheadUs ?? device.LaunchOverheadUs : device.LaunchOverheadUs;
+        double seconds = Math.Max(computeSeconds, memorySeconds) + op.KernelsIn(format) * launchUs * 1e-6;
         double joules = bytes * device.EnergyPerBytePj * 1e-12 + (flops + dequant) * device.EnergyPerOpPj * 1e-12
             + device.StaticPowerMw * 1e-3 * seconds;
         return new OpCost(seconds * 1e3, joules * 1e3, bytes, flops, dequant, weightBytes, memorySeconds >= computeSeconds);

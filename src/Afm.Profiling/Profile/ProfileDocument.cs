@@ -18,6 +18,8 @@ public sealed record CalibrationInfo(string Method, double MeasuredGFlops, doubl
     public IReadOnlyDictionary<int, double>? MeasuredMatMulNBitsGOps { get; init; }
     /// <summary>MatMulNBits' fixed cost of a product split across threads per width, microseconds.</summary>
     public IReadOnlyDictionary<int, double>? MeasuredMatMulNBitsParallelUs { get; init; }
+    /// <summary>Fixed cost of a norm kernel over several short rows (QK-norm), microseconds.</summary>
+    public double? MeasuredRowsNormOverheadUs { get; init; }
 }
 
 /// <summary>One op of profile.json: its identity and its cost per phase and format ("any" for weightless ops).</summary>
