@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Afm.Core.Diagnostics;
 
 namespace Afm.Core.Spec;
@@ -31,19 +32,24 @@ public sealed record DeviceProfileSpec
     /// G elements/s, beyond the product's FLOPs at the compute rate; null: <see cref="Int8GOps"/>. Measured on <c>host</c>
     /// (specs/profiling.md): ORT's CPU kernel has a fast path for 4 bits only, so each width gets its own rate.
     /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] // measured on host only: absent from spec.json otherwise
     public double? MatMulNBits4GOps { get; init; }
     /// <summary>The same at 2 bits; null: <see cref="Int8GOps"/>.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public double? MatMulNBits2GOps { get; init; }
     /// <summary>
     /// Fixed cost, beyond <see cref="LaunchOverheadUs"/>, of a MatMulNBits product large enough to be split across threads
     /// (waking the thread pool), microseconds per width (4 then 2 bits); null: none. Measured on <c>host</c>.
     /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public double? MatMulNBits4ParallelUs { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public double? MatMulNBits2ParallelUs { get; init; }
     /// <summary>
     /// Fixed cost of one norm kernel over several short rows (QK-norm over the heads), microseconds: on a CPU the rows are
     /// split across threads, which costs more than <see cref="LaunchOverheadUs"/>; null: <see cref="LaunchOverheadUs"/>.
     /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public double? RowsNormOverheadUs { get; init; }
     /// <summary>Fixed cost of dispatching one operation, microseconds.</summary>
     public required double LaunchOverheadUs { get; init; }
