@@ -29,6 +29,18 @@ if (options.IndexOf("--nbits") is int at and >= 0)
     options.RemoveRange(at, 2);
 }
 args = [.. options];
+if (options.Remove("--norm-rows"))
+{
+    // Norm kernels over [rows, hd] (4 chained), interleaved with the model's whole decode step as in calibration.
+    var a = ReadArchitecture(options.Count > 1 ? options[1] : FindSample());
+    long[] rowsList = [1, 2, 4, 6, 8, 16];
+    var graphs = rowsList.Select(r => HostCalibration.RowsNormChain(a.HeadDim, 1e-5f, r)).ToList();
+    var m = ExportedDecoder.Export(a);
+    var times = HostCalibration.Timer(2).TimeAll([.. graphs, WholeModel.Run(m, a, Phase.Decode, 128, a.MaxSequenceLength)]);
+    for (int i = 0; i < graphs.Count; i++) Console.WriteLine($"hd {a.HeadDim} rows {rowsList[i]}: {times[i].Milliseconds * 1e3 / times[i].Kernels:0.0} us per kernel ({times[i].Kernels} kernels)");
+    Console.WriteLine(File.ReadAllText("/proc/loadavg"));
+    return;
+}
 if (options.Remove("--nbits-sizes"))
 {
     // MatMulNBits [1, d] x [rows, d] at several sizes, interleaved: how its time grows with the weight (fixed cost vs rate).

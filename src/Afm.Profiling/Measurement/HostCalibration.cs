@@ -82,17 +82,17 @@ public static class HostCalibration
             Graph(w => w.Finish("gemm", w.Graph.Node("Gemm", [w.FloatInput("x", tokens, d), w.Weight("w", GemmOutputs, d)], null, Attr.Int("transB", 1)), tokens, GemmOutputs)),
             Graph(w => w.Finish("batched", w.Graph.Node("MatMul", [w.FloatInput("a", heads, tokens, hd), w.FloatInput("b", heads, hd, tokens)]), heads, tokens, tokens)),
             .. NBitsWidths.SelectMany(bits => NBitsRows.Select(rows => NBitsProduct(d, rows, bits))),
-            RowsNormChain(hd, (float)arch.NormEpsilon),
+            RowsNormChain(hd, (float)arch.NormEpsilon, NormRows),
         ];
     }
 
     /// <summary>Norms chained over [<see cref="NormRows"/>, hd]: several short rows, as QK-norm normalizes each head (not its count).</summary>
-    private static MicroGraph RowsNormChain(long hd, float epsilon) => Graph(w =>
+    public static MicroGraph RowsNormChain(long hd, float epsilon, long rows) => Graph(w =>
     {
         var ops = new Afm.Onnx.Export.DecoderOps(w.Graph, epsilon);
-        var x = w.FloatInput("x", NormRows, hd);
+        var x = w.FloatInput("x", rows, hd);
         for (int i = 0; i < 4; i++) x = ops.RmsNorm(x, w.Weight($"scale{i}", hd));
-        return w.Finish("rows-norm", x, NormRows, hd);
+        return w.Finish("rows-norm", x, rows, hd);
     });
 
     private const long NormRows = 8;
