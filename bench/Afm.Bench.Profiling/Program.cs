@@ -5,7 +5,7 @@ using Afm.Profiling.Formats;
 using Afm.Profiling.Measurement;
 using Afm.Profiling.Model;
 
-// Usage: dotnet run -c Release --project bench/Afm.Bench.Profiling [path/to.afmproj] [threads] [repetitions] [runs] [quantile] [model.onnx]
+// Usage: dotnet run -c Release --project bench/Afm.Bench.Profiling [--fused] [--nbits 4|2|8] [--dim768] [path/to.afmproj] [threads] [repetitions] [runs] [quantile] [model.onnx]
 // Calibrates the host profile with ONNX Runtime (benchmark graphs sized like the model's kernels, not its ops),
 // predicts every op of the sample model with the roofline, and measures it two ways in the same interleaved rounds as
 // the calibration: each op's micro graph (built from the exporter's own blocks), and the whole exported model.onnx
@@ -13,17 +13,59 @@ using Afm.Profiling.Model;
 // scopes of their names. Prints predicted vs measured per op and per layer, Spearman's rank correlation and the error
 // of the total for both, and repeats the whole comparison (default 3 times) in one process, so the spread between
 // repetitions says how much of an error is noise. Without a model.onnx, the exporter writes one for the project's
-// architecture with random weights (values do not change which kernels run or their time).
+// architecture with random weights (values do not change which kernels run or their time). --fused exports ONNX Runtime's
+// fused contrib ops (AfmOnnxOps=fused), --nbits N every projection resident as N-bit MatMulNBits and the int8 embedding as
+// GatherBlockQuantized (RuntimeForm="nbits"); micro graphs are then skipped and the whole model is compared, each op costed in
+// the format that graph runs it in. --dim768 replaces the project's shapes by the Peers bench's larger model (dim 768, 12
+// layers, 12/4 heads, FFN 2048, vocabulary 16384, context 512).
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+var options = args.ToList();
+bool fused = options.Remove("--fused"), dim768 = options.Remove("--dim768");
+int nbits = 0;
+if (options.IndexOf("--nbits") is int at and >= 0)
+{
+    nbits = int.Parse(options[at + 1], CultureInfo.InvariantCulture);
+    options.RemoveRange(at, 2);
+}
+args = [.. options];
+if (options.Remove("--norm-rows"))
+{
+    // Norm kernels over [rows, hd] (4 chained), interleaved with the model's whole decode step as in calibration.
+    var a = ReadArchitecture(options.Count > 1 ? options[1] : FindSample());
+    long[] rowsList = [1, 2, 4, 6, 8, 16];
+    var graphs = rowsList.Select(r => HostCalibration.RowsNormChain(a.HeadDim, 1e-5f, r)).ToList();
+    var m = ExportedDecoder.Export(a);
+    var times = HostCalibration.Timer(2).TimeAll([.. graphs, WholeModel.Run(m, a, Phase.Decode, 128, a.MaxSequenceLength)]);
+    for (int i = 0; i < graphs.Count; i++) Console.WriteLine($"hd {a.HeadDim} rows {rowsList[i]}: {times[i].Milliseconds * 1e3 / times[i].Kernels:0.0} us per kernel ({times[i].Kernels} kernels)");
+    Console.WriteLine(File.ReadAllText("/proc/loadavg"));
+    return;
+}
+if (options.Remove("--nbits-sizes"))
+{
+    // MatMulNBits [1, d] x [rows, d] at several sizes, interleaved: how its time grows with the weight (fixed cost vs rate).
+    long[] rowsList = [32, 64, 128, 256, 512, 1024, 2048, 4096];
+    foreach (var d in new long[] { 128, 768 })
+    {
+        var graphs = new[] { 4, 2 }.SelectMany(b => rowsList.Select(r => HostCalibration.NBitsProduct(d, r, b))).ToList();
+        var times = HostCalibration.Timer(int.Parse(options[0], CultureInfo.InvariantCulture), 41).TimeAll(graphs);
+        for (int i = 0; i < graphs.Count; i++) Console.WriteLine($"d {d} {graphs[i].Name} rows {rowsList[i % rowsList.Length]}: {times[i].Milliseconds * 1e3:0.0} us ({times[i].Kernels} kernels)");
+    }
+    Console.WriteLine(File.ReadAllText("/proc/loadavg"));
+    return;
+}
+var form = new GraphForm(fused ? OnnxOps.Fused : OnnxOps.Standard, nbits);
 var project = args.Length > 0 ? args[0] : FindSample();
 int threads = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2;
 int repetitions = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 3;
 int runs = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : HostCalibration.MeasuredRuns;
 double quantile = args.Length > 4 ? double.Parse(args[4], CultureInfo.InvariantCulture) : HostCalibration.TimingQuantile;
 var arch = ReadArchitecture(project);
-var model = args.Length > 5 ? File.ReadAllBytes(args[5]) : ExportedDecoder.Export(arch);
-Console.WriteLine($"model: {Path.GetFileName(project)}: dim {arch.ModelDim}, {arch.Layers} layers, {arch.Heads}/{arch.KvHeads} heads, ffn {arch.FfnDim}, vocab {arch.VocabSize}; {threads} threads");
+if (dim768)
+    arch = arch with { ModelDim = 768, Layers = 12, Heads = 12, KvHeads = 4, FfnDim = 2048, VocabSize = 16384, MaxSequenceLength = 512 };
+var model = args.Length > 5 ? File.ReadAllBytes(args[5]) : ExportedDecoder.Export(arch, form);
+var cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown CPU";
+Console.WriteLine($"model: {(dim768 ? "dim768-12l" : Path.GetFileName(project))}: dim {arch.ModelDim}, {arch.Layers} layers, {arch.Heads}/{arch.KvHeads} heads, ffn {arch.FfnDim}, vocab {arch.VocabSize}; graph {form.Name}; {threads} threads; CPU {cpu}, {Environment.ProcessorCount} logical cores");
 
 var timer = new OrtOpTimer(threads, HostCalibration.WarmupRuns, runs) { Quantile = quantile };
 int prompt = Math.Min(128, arch.MaxSequenceLength), context = arch.MaxSequenceLength;
@@ -32,13 +74,15 @@ var stageLines = new List<string>();
 for (int rep = 1; rep <= repetitions; rep++)
 {
     var load = File.ReadAllText("/proc/loadavg").Trim();
-    var result = PredictedVsMeasured.CalibrateAndCompare(arch, BuiltInDeviceProfiles.HostBeforeCalibration, prompt, context, timer, model: model);
+    var result = PredictedVsMeasured.CalibrateAndCompare(arch, BuiltInDeviceProfiles.HostBeforeCalibration, prompt, context, timer, model: model, form: form);
     var info = result.Calibration;
     Console.WriteLine();
     Console.WriteLine($"== repetition {rep}/{repetitions}; load average before: {load} (numbers under contention; re-measure on a quiet machine)");
-    Console.WriteLine($"host calibration ({info.Method}; quantile {quantile} of {runs} interleaved runs): {info.MeasuredGFlops:0.0} GFLOP/s, attention {info.MeasuredAttentionGFlops:0.0} GFLOP/s, {info.MeasuredBandwidthGBps:0.0} GB/s, {info.MeasuredLaunchOverheadUs:0.00} us per kernel");
+    Console.WriteLine($"host calibration ({info.Method}; quantile {quantile} of {runs} interleaved runs): {info.MeasuredGFlops:0.0} GFLOP/s, attention {info.MeasuredAttentionGFlops:0.0} GFLOP/s, {info.MeasuredBandwidthGBps:0.0} GB/s, {info.MeasuredLaunchOverheadUs:0.00} us per kernel, "
+        + "MatMulNBits " + string.Join(", ", info.MeasuredMatMulNBitsGOps!.Select(r => $"{r.Key}-bit {r.Value:0.00} G elements/s + {info.MeasuredMatMulNBitsParallelUs![r.Key]:0.0} us split")) + $", norm over rows {info.MeasuredRowsNormOverheadUs:0.00} us per kernel");
     foreach (var (how, report) in new[] { ("micro", result.Prefill), ("micro", result.Decode), ("model", result.WholePrefill!), ("model", result.WholeDecode!) })
     {
+        if (report is null) continue;
         Console.WriteLine((report.Phase == Phase.Prefill ? $"prefill of {prompt} tokens (fp32)" : $"decode step at a context of {context} tokens (fp32)")
             + (how == "micro" ? ", each op its own micro graph" : ", the whole model.onnx, kernels attributed to ops"));
         if (rep == 1)
@@ -57,11 +101,11 @@ for (int rep = 1; rep <= repetitions; rep++)
     }
     // The profile stage's own calibration (the same graphs and timer, interleaved with the model but not with the micro
     // graphs, right after): its prediction of the whole model, which is what profile.json carries for host.
-    var (stageHost, _) = HostCalibration.Calibrate(BuiltInDeviceProfiles.HostBeforeCalibration, threads, arch, prompt, context);
+    var (stageHost, _) = HostCalibration.Calibrate(BuiltInDeviceProfiles.HostBeforeCalibration, threads, arch, prompt, context, form);
     foreach (var whole in new[] { result.WholePrefill!, result.WholeDecode! })
     {
         var (tokens, keys) = DecoderOpCosts.Workload(whole.Phase, prompt, context);
-        double predicted = DecoderOpCosts.For(arch, tokens, keys, 4).Sum(op => CostModel.Cost(op, WeightFormat.Fp32, stageHost, 16).LatencyMs);
+        double predicted = DecoderOpCosts.For(arch, tokens, keys, 4, form: form).Sum(op => CostModel.Cost(op, form.FormatOf(op), stageHost, 16).LatencyMs);
         var line = $"rep {rep}: stage calibration ({stageHost.LaunchOverheadUs:0.00} us/kernel, {stageHost.MemoryBandwidthGBps:0.0} GB/s, {stageHost.Fp32GFlops:0.0}/{stageHost.AttentionGFlops:0.0} GFLOP/s) "
             + $"predicts model {whole.Phase} {predicted:0.000} ms vs measured {whole.MeasuredTotalMs:0.000} ms: error {(predicted - whole.MeasuredTotalMs) / whole.MeasuredTotalMs * 100:+0.0;-0.0;0.0}%";
         Console.WriteLine(line);

@@ -37,6 +37,28 @@ public class DeviceBudgetSpecs
         Assert.All(report.Frontier, f => Assert.NotNull(f.Devices!["phone-npu"].LatencyMs));
     }
 
+    /// <summary>
+    /// With RuntimeForm="nbits" the profile is of the resident graph, and every tensor is costed as ONNX Runtime runs it there:
+    /// projections as MatMulNBits at their bits, the int8 embedding as GatherBlockQuantized with the tied head's nibble pair.
+    /// </summary>
+    [Fact]
+    public void A_resident_plan_is_costed_in_the_MatMulNBits_formats_of_the_graph_it_exports()
+    {
+        var plan = MicroModel.Plan(target: null) with { Method = QuantizationMethod.Uniform, RuntimeForm = RuntimeForm.NBits };
+        var laptop = MicroModel.Device(BuiltInDeviceProfiles.LaptopCpu, plan: plan);
+        Assert.True(laptop.ResidentGraph);
+        Assert.False(Laptop.ResidentGraph);
+        var result = MicroModel.Quantize(plan, [laptop]);
+        var report = result.Report;
+        foreach (var layer in report.Layers.Where(l => l.Role != "vector" && laptop.Covers(l.Name)))
+        {
+            var tensor = result.Weights.Single(t => t.Name == layer.Name + ".weight");
+            var expected = layer.RuntimeForm == Storage.RuntimeForms.GatherBlockQuantized ? "nbits8" : $"nbits{layer.Bits}";
+            Assert.Equal(expected, laptop.FormatOf(tensor).Name);
+            Assert.Equal(laptop.Cost(layer.Name, tensor).LatencyMs, layer.Devices!["laptop-cpu"].LatencyMs!.Value, 6); // the report rounds
+        }
+    }
+
     [Fact]
     public void A_latency_budget_forces_low_bits_on_the_layers_whose_low_bits_save_the_most_time()
     {

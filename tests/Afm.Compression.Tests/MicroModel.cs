@@ -63,10 +63,11 @@ internal static class MicroModel
             ValidationSequences: 32, devices));
 
     /// <summary>The profile stage's costs of the micro model on a built-in device (an estimate: no measurement, deterministic).</summary>
-    public static DeviceCosts Device(DeviceProfileSpec device, ArchitectureSpec? architecture = null)
+    /// <param name="plan">The project's plan (default <see cref="Plan"/>): with RuntimeForm="nbits" the profile is of the resident graph.</param>
+    public static DeviceCosts Device(DeviceProfileSpec device, ArchitectureSpec? architecture = null, QuantizationPlanSpec? plan = null)
     {
-        var spec = Spec(Plan(), architecture);
-        var profile = ProfileBuilder.Build(spec.Name, spec.Architecture, device, ProfileBuilder.WorkloadFor(spec, device));
+        var spec = Spec(plan ?? Plan(), architecture);
+        var profile = ProfileBuilder.Build(spec.Name, spec.Architecture, device, ProfileBuilder.WorkloadFor(spec, device), form: Profiling.Model.GraphForm.Of(spec));
         return new DeviceCosts(new LayerCosts(profile), measured: false);
     }
 

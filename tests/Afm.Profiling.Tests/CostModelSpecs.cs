@@ -145,9 +145,91 @@ public sealed class CostModelSpecs
     [InlineData("pal3", FormatKind.Palettized, 3)]
     [InlineData("INT8", FormatKind.Int8, 8)]
     [InlineData("fp16", FormatKind.Fp16, 16)]
+    [InlineData("nbits4", FormatKind.NBits, 4)]
+    [InlineData("NBits8", FormatKind.NBits, 8)]
     public void Formats_parse_from_the_names_people_write(string text, FormatKind kind, int bits)
     {
         Assert.True(WeightFormat.TryParse(text, out var format));
         Assert.Equal(new WeightFormat(kind, bits), format);
+        Assert.True(WeightFormat.TryParse(format.Name, out var again));
+        Assert.Equal(format, again);
+    }
+
+    [Theory]
+    [InlineData("nbits3")]
+    [InlineData("nbits")]
+    public void MatMulNBits_widths_other_than_2_4_8_do_not_parse(string text) => Assert.False(WeightFormat.TryParse(text, out _));
+
+    /// <summary>Rates of MatMulNBits that differ per width, as measured on host (4 bits fast, 2 bits slow).</summary>
+    private static DeviceProfileSpec NBitsDevice() => Micro.Device(ComputeType.Fp32) with
+    {
+        MatMulNBits4GOps = 4, MatMulNBits2GOps = 0.5, MatMulNBits4ParallelUs = 7, MatMulNBits2ParallelUs = 3,
+    };
+
+    [Fact]
+    public void A_resident_4_bit_projection_reads_packed_indices_with_a_float_scale_and_a_zero_point_per_block()
+    {
+        // q_proj [64, 64], one token: blocks of 64 (the largest power of two <= 128 dividing 64), so one block per row:
+        // 64 * 64 / 2 packed bytes + 64 rows x (4 scale bytes + 1 zero-point byte).
+        var cost = CostModel.Cost(QProj(1), WeightFormat.NBits(4), NBitsDevice(), groupSize: 16);
+        Assert.Equal(2048 + 64 * 5, cost.WeightBytes);
+        Assert.Equal(4096, cost.DequantOps);
+        // One token: its product is in the measured rate (4096 elements at 4 G/s = 1.024 us); 2368 B of weights plus
+        // 1 x (64 + 64) x 2 B of activations at 1 GB/s = 2.624 us is longer; 4096 elements are below a split product.
+        Assert.True(cost.MemoryBound);
+        Assert.Equal((2368 + 256) * 1e-6 + 0.010, cost.LatencyMs, 12);
+    }
+
+    [Fact]
+    public void Each_width_runs_at_its_own_measured_rate_and_8_bits_as_two_4_bit_halves()
+    {
+        var device = NBitsDevice() with { MemoryBandwidthGBps = 1e6 };
+        double Compute(int bits) => CostModel.Cost(QProj(1), WeightFormat.NBits(bits), device, 16).LatencyMs - 0.010;
+        Assert.Equal(4096 / 4e9 * 1e3, Compute(4), 12);
+        Assert.Equal(4096 / 0.5e9 * 1e3, Compute(2), 12);
+        Assert.Equal(2 * Compute(4), Compute(8), 12);
+        var eight = CostModel.Cost(QProj(1), WeightFormat.NBits(8), device, 16);
+        Assert.Equal(2 * 4096, eight.DequantOps);
+        // Each byte split into its nibbles: 64 x 64 bytes and two sets of scales and 4-bit zero points.
+        Assert.Equal(4096 + 2 * 64 * (4 + 1), eight.WeightBytes);
+    }
+
+    [Fact]
+    public void A_product_large_enough_to_be_split_across_threads_pays_the_measured_fixed_cost_once_per_half()
+    {
+        var arch = Micro.Architecture() with { VocabSize = 2048 };
+        var head = DecoderOpCosts.For(arch, 1, 1, 4, new KernelCensus(new Dictionary<string, int> { ["lm_head"] = 1 }, 2)).Single(o => o.Name == "lm_head");
+        Assert.True(head.WeightRows * head.WeightColumns > CostModel.ParallelElements);
+        var device = NBitsDevice() with { MemoryBandwidthGBps = 1e6 };
+        double elementsUs = 2048 * 64 / 4e3;
+        Assert.Equal((elementsUs + 7 + 10) * 1e-3, CostModel.Cost(head, WeightFormat.NBits(4), device, 16).LatencyMs, 9);
+        Assert.Equal((2 * (elementsUs + 7) + 10) * 1e-3, CostModel.Cost(head, WeightFormat.NBits(8), device, 16).LatencyMs, 9);
+        Assert.Equal(10e-3 + 4096 / 4e6, CostModel.Cost(QProj(1), WeightFormat.NBits(4), device, 16).LatencyMs, 9);
+    }
+
+    [Fact]
+    public void Further_tokens_add_their_flops_at_the_compute_rate()
+    {
+        var device = NBitsDevice() with { MemoryBandwidthGBps = 1e6 };
+        // 8 tokens: the first in the MatMulNBits rate (4096 elements at 4 G/s), 7 more x 2 x 4096 FLOPs at 1 GFLOP/s.
+        Assert.Equal((4096 / 4e3 + 7 * 2 * 4096 / 1e3 + 10) * 1e-3, CostModel.Cost(QProj(8), WeightFormat.NBits(4), device, 16).LatencyMs, 9);
+    }
+
+    [Fact]
+    public void The_fused_graph_has_no_residual_ops_and_its_norms_read_the_skip_and_write_the_sum()
+    {
+        var arch = Micro.Architecture();
+        var census = new KernelCensus(new Dictionary<string, int>(), censusLayers: 2);
+        var standard = DecoderOpCosts.For(arch, 8, 8, 4, census).ToDictionary(o => o.Name);
+        var fused = DecoderOpCosts.For(arch, 8, 8, 4, census, new GraphForm(OnnxOps.Fused)).ToDictionary(o => o.Name);
+        Assert.DoesNotContain(fused.Keys, n => n.EndsWith("_residual", StringComparison.Ordinal));
+        Assert.Contains("layers.0.attn_residual", standard.Keys);
+        // Head width 16: GroupQueryAttention rotates q and k itself, so there is no rope op.
+        Assert.DoesNotContain("layers.0.attn.rope", fused.Keys);
+        Assert.Equal(2L * 8 * 64 * 4, fused["layers.0.attn_norm"].ActivationBytes);
+        Assert.Equal(4L * 8 * 64 * 4, fused["layers.0.mlp_norm"].ActivationBytes);
+        Assert.Equal(4L * 8 * 64 * 4, fused["norm"].ActivationBytes);
+        // Attention keeps its arithmetic and adds the rotation's 3 FLOPs per element of q and k.
+        Assert.Equal(standard["layers.0.attn.attention"].Flops + 3L * 8 * (64 + 32), fused["layers.0.attn.attention"].Flops);
     }
 }

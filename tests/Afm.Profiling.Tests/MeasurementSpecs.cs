@@ -51,6 +51,39 @@ public sealed class MeasurementSpecs
         }
     }
 
+    /// <summary>
+    /// The graphs a plan may export besides the float one: fused contrib ops, resident weights (MatMulNBits at each width,
+    /// GatherBlockQuantized), and both. Every kernel is attributed to an op with the census's count for the format that graph
+    /// runs the op's weight in, and the kernels sum to what ran.
+    /// </summary>
+    public static TheoryData<bool, int> Forms => new() { { true, 0 }, { false, 4 }, { false, 8 }, { false, 2 }, { true, 4 } };
+
+    [Theory]
+    [MemberData(nameof(Forms))]
+    public void Every_kernel_of_a_fused_or_resident_export_is_attributed_to_an_op_with_the_census_count(bool fused, int nbits)
+    {
+        var arch = Micro.Architecture() with { Layers = 3 };
+        var form = new GraphForm(fused ? OnnxOps.Fused : OnnxOps.Standard, nbits);
+        var model = ExportedDecoder.Export(arch, form);
+        var timer = new OrtOpTimer(threads: 1, warmupRuns: 1, measuredRuns: 2);
+        var nodes = timer.TimeNodes([WholeModel.Run(model, arch, Phase.Prefill, 5, 9, form.Ops), WholeModel.Run(model, arch, Phase.Decode, 5, 9, form.Ops)]);
+        foreach (var phase in nodes)
+        {
+            var measured = WholeModel.PerOp(phase);
+            Assert.DoesNotContain(KernelAttribution.Unscoped, measured.Keys);
+            var ops = DecoderOpCosts.For(arch, 1, 9, 4, form: form);
+            Assert.Equal(ops.Select(o => o.Name).Order(), measured.Keys.Order());
+            foreach (var op in ops)
+            {
+                int expected = op.KernelsIn(form.FormatOf(op));
+                Assert.True(expected == measured[op.Name].Kernels, $"{form.Name}, {op.Name}: census {expected}, ran {measured[op.Name].Kernels}");
+            }
+            Assert.Equal(phase.Count, ops.Sum(o => o.KernelsIn(form.FormatOf(o))));
+            if (nbits != 0) Assert.Contains(phase, n => n.OpType == "MatMulNBits");
+            if (fused) Assert.Contains(phase, n => n.OpType == "GroupQueryAttention");
+        }
+    }
+
     [Fact]
     public void Kernels_are_attributed_by_the_scopes_of_their_names_and_residuals_by_creation_order()
     {
@@ -75,7 +108,8 @@ public sealed class MeasurementSpecs
     {
         var graphs = HostCalibration.Graphs(Micro.Architecture(), 4);
         var times = new OrtOpTimer(threads: 1, warmupRuns: 1, measuredRuns: 3).TimeAll(graphs);
-        Assert.Equal([HostCalibration.StreamKernels, 1, 1], times.Skip(1).Select(t => t.Kernels));
+        // Stream, Gemm, batched MatMul, two MatMulNBits sizes at 4 and at 2 bits, then 4 norms over rows (each fused into one kernel).
+        Assert.Equal([HostCalibration.StreamKernels, 1, 1, 1, 1, 1, 1, 4], times.Skip(1).Select(t => t.Kernels));
         // The chain's RMSNorm and SiLU run fused, as in the export: fewer kernels than nodes.
         Assert.InRange(times[0].Kernels, 10, graphs[0].Nodes - 1);
         Assert.All(times, t => Assert.True(t.Milliseconds > 0));
@@ -103,13 +137,21 @@ public sealed class MeasurementSpecs
         var arch = Micro.Architecture(); // d 64, 4 heads of 16
         // kernel chain 16 kernels in 160 us -> 10 us per kernel; stream 8 x 10 us + 8 x 3 x 4 x 64 x 4 B in 24.576 us -> 1 GB/s;
         // gemm 10 + 2 x 4 x 64 x 512 FLOPs in 26.2144 us -> 10 GFLOP/s; batched 10 + 2 x 4 x 4 x 4 x 16 FLOPs in 1.024 us -> 2 GFLOP/s.
+        // MatMulNBits [1024 | 4096 rows x 64]: 4 bits 10 + 7 + 65536 elements at 4 G/s, then 196608 more elements in 49.152 us more;
+        // 2 bits 10 + 3 + 65536 at 0.5 G/s, then 393.216 us more.
         var (device, info) = HostCalibration.FromTimes(BuiltInDeviceProfiles.HostBeforeCalibration, 2, arch, 4,
-            [(0.160, 16), ((80 + 24.576) / 1e3, 8), ((10 + 26.2144) / 1e3, 1), ((10 + 1.024) / 1e3, 1)]);
+            [(0.160, 16), ((80 + 24.576) / 1e3, 8), ((10 + 26.2144) / 1e3, 1), ((10 + 1.024) / 1e3, 1),
+             (33.384 / 1e3, 1), (82.536 / 1e3, 1), (144.072 / 1e3, 1), (537.288 / 1e3, 1), (0.060, 4)]);
         Assert.Equal(10, device.LaunchOverheadUs, 9);
         Assert.Equal(1, device.MemoryBandwidthGBps, 9);
         Assert.Equal(10, device.Fp32GFlops, 6);
         Assert.Equal(2, device.AttentionGFlops, 6);
         Assert.Equal(2, info.MeasuredAttentionGFlops!.Value, 6);
+        Assert.Equal((4.0, 7.0), (device.MatMulNBitsGOps(4), device.MatMulNBitsParallelUs(4)), new PairTolerance(1e-9));
+        Assert.Equal((0.5, 3.0), (device.MatMulNBitsGOps(2), device.MatMulNBitsParallelUs(2)), new PairTolerance(1e-9));
+        Assert.Equal(4.0, info.MeasuredMatMulNBitsGOps![4], 9);
+        // 4 norms over rows in 60 us: 15 us per kernel, QK-norm's fixed cost.
+        Assert.Equal(15, device.RowsNormOverheadUs!.Value, 9);
         Assert.Equal(2, info.Threads);
     }
 
@@ -130,5 +172,11 @@ public sealed class MeasurementSpecs
         Assert.Equal([1.5, 1.5, 3], RankCorrelation.Ranks([2.0, 2.0, 5.0]));
         Assert.Equal(1.0, RankCorrelation.Spearman([1, 2, 3, 4], [10, 20, 30, 400]), 12);
         Assert.Equal(-1.0, RankCorrelation.Spearman([1, 2, 3], [3, 2, 1]), 12);
+    }
+
+    private sealed class PairTolerance(double tolerance) : IEqualityComparer<(double, double)>
+    {
+        public bool Equals((double, double) x, (double, double) y) => Math.Abs(x.Item1 - y.Item1) <= tolerance && Math.Abs(x.Item2 - y.Item2) <= tolerance;
+        public int GetHashCode((double, double) obj) => 0;
     }
 }

@@ -21,6 +21,26 @@ public sealed class ProfileSpecs
     }
 
     [Fact]
+    public void A_graph_that_runs_weights_resident_also_tabulates_the_MatMulNBits_formats_with_their_own_kernels()
+    {
+        var form = new Model.GraphForm(OnnxOps.Standard, 4);
+        var profile = ProfileBuilder.Build("micro", Micro.Architecture(), BuiltInDeviceProfiles.LaptopCpu, new ProfileWorkload(16, 64, 16, 4), form: form);
+        Assert.Equal([.. WeightFormat.Standard.Select(f => f.Name), "nbits4", "nbits2", "nbits8"], profile.Formats);
+        var loaded = new LayerCosts(ProfileDocument.FromJson(profile.ToJson()));
+        var fp32 = loaded.Cost("layers.0.mlp.up_proj", WeightFormat.Fp32, Phase.Decode);
+        var nbits4 = loaded.Cost("layers.0.mlp.up_proj", WeightFormat.NBits(4), Phase.Decode);
+        Assert.True(nbits4.WeightBytes < fp32.WeightBytes / 6);
+        // The embedding's nbits8: the lookup by GatherBlockQuantized (a Reshape before and after) and the tied head as
+        // two 4-bit MatMulNBits added, counted on the resident export.
+        var op = profile.Ops.Single(o => o.Name == "lm_head");
+        Assert.Equal(3, op.Kernels);
+        Assert.True(op.Costs["decode"].ContainsKey("nbits8"));
+        Assert.Equal(5, Model.DecoderOpCosts.For(Micro.Architecture(), 1, 64, 4, form: form).Single(o => o.Name == "lm_head").KernelsIn(WeightFormat.NBits(8)));
+        // A float graph's profile keeps the standard formats only (profile.json unchanged for it).
+        Assert.Equal(WeightFormat.Standard.Select(f => f.Name), Profile().Formats);
+    }
+
+    [Fact]
     public void Fewer_bits_mean_fewer_weight_bytes_and_a_cheaper_memory_bound_decode_step()
     {
         var costs = new LayerCosts(Profile());
@@ -43,11 +63,13 @@ public sealed class ProfileSpecs
     }
 
     [Fact]
-    public void A_what_if_pattern_naming_no_layer_is_AFM5104_and_a_bad_format_AFM5103()
+    public void A_what_if_pattern_naming_no_layer_is_AFM5104_a_bad_format_AFM5103_and_one_the_profile_does_not_cost_AFM5107()
     {
         var layers = new LayerCosts(Profile()).Layers;
         Assert.Equal("AFM5104", Assert.Throws<Afm.Core.Diagnostics.DiagnosticException>(() => FormatAssignment.Parse(["layers.9.mlp=2bit"], layers)).Diagnostic.Code);
         Assert.Equal("AFM5103", Assert.Throws<Afm.Core.Diagnostics.DiagnosticException>(() => FormatAssignment.Parse(["layers.0.mlp=9bit"], layers)).Diagnostic.Code);
+        // A float graph's profile does not cost MatMulNBits: a diagnostic, not a missing key.
+        Assert.Equal("AFM5107", Assert.Throws<Afm.Core.Diagnostics.DiagnosticException>(() => FormatAssignment.Parse(["layers.0.mlp=nbits4"], layers, Profile().Formats)).Diagnostic.Code);
     }
 
     [Fact]

@@ -49,7 +49,7 @@ internal static class ProfileCommand
     private static int WhatIf(ProfileDocument profile, IReadOnlyList<string> settings, string? htmlPath)
     {
         var costs = new LayerCosts(profile);
-        var assignment = FormatAssignment.Parse(settings, costs.Layers);
+        var assignment = FormatAssignment.Parse(settings, costs.Layers, costs.Profile.Formats);
         var none = new Dictionary<string, WeightFormat>();
         CompilerOutput.Info($"{profile.Model} on {profile.Device.Name}: prefill of {profile.Workload.PromptTokens} tokens, decode step at {profile.Workload.ContextTokens}; every layer {profile.BaselineFormat} unless set");
         foreach (var (layer, format) in assignment.OrderBy(a => a.Key, StringComparer.Ordinal))

@@ -28,16 +28,26 @@ public sealed class DeviceCosts(LayerCosts costs, bool measured)
         return new DeviceCosts(new LayerCosts(document), document.Calibration is not null);
     }
 
-    /// <summary>The profile's name for a stored tensor's format. Uniform blocks cost like a LUT of the same bits (same
-    /// index bits, same overhead bytes by construction); an int8 LUT is costed as the profile's fp16 LUT.</summary>
-    public static WeightFormat FormatOf(QuantizedTensor tensor) => tensor switch
-    {
-        PalettizedTensor or UniformTensor => WeightFormat.Palettized(tensor.Bits),
-        Int8ChannelTensor => WeightFormat.Int8,
-        _ => WeightFormat.Fp32,
-    };
+    /// <summary>
+    /// The profile's name for a stored tensor's format as the exported graph runs it. In a profile of a graph that runs
+    /// weights resident (it tabulates the MatMulNBits formats: RuntimeForm="nbits"), a tensor MatMulNBits runs exactly
+    /// (<see cref="RuntimeForms.NBitsBlock"/>) costs as nbits at its bits, and the int8 embedding as nbits8 (GatherBlockQuantized,
+    /// the tied head's nibble pair). Otherwise uniform blocks cost like a LUT of the same bits (same index bits, same overhead
+    /// bytes by construction), and an int8 LUT is costed as the profile's fp16 LUT.
+    /// </summary>
+    public WeightFormat FormatOf(QuantizedTensor tensor) => ResidentGraph && tensor is Int8ChannelTensor ? WeightFormat.NBits(8)
+        : ResidentGraph && RuntimeForms.NBitsBlock(tensor) is not null ? WeightFormat.NBits(tensor.Bits)
+        : tensor switch
+        {
+            PalettizedTensor or UniformTensor => WeightFormat.Palettized(tensor.Bits),
+            Int8ChannelTensor => WeightFormat.Int8,
+            _ => WeightFormat.Fp32,
+        };
 
-    /// <summary>Whether the profile has a cost for this tensor (it tabulates fp32, fp16, int8 and 4/3/2-bit palettes).</summary>
+    /// <summary>Whether the profiled graph runs weights resident: the profile tabulates the MatMulNBits formats.</summary>
+    public bool ResidentGraph => WeightFormat.Resident.All(f => costs.Profile.Formats.Contains(f.Name, StringComparer.Ordinal));
+
+    /// <summary>Whether the profile has a cost for this tensor (it tabulates fp32, fp16, int8, 4/3/2-bit palettes, and nbits2/4/8 for a resident graph).</summary>
     public bool Tabulates(QuantizedTensor tensor) => costs.Profile.Formats.Contains(FormatOf(tensor).Name, StringComparer.Ordinal);
 
     public IReadOnlyList<string> Formats => costs.Profile.Formats;

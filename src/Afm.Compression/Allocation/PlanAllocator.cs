@@ -68,7 +68,7 @@ internal static class PlanAllocator
         // Every format the budget must cost: the candidates of allocatable layers and the one format of every other matrix.
         var missing = layers.Where(l => l.Role != LayerRole.Vector && device.Covers(l.Name))
             .SelectMany(l => candidates[l.WeightName].Values.Select(c => c.Tensor)).Where(t => !device.Tabulates(t))
-            .Select(t => DeviceCosts.FormatOf(t).Name).Distinct().ToList();
+            .Select(t => device.FormatOf(t).Name).Distinct().ToList();
         if (missing.Count > 0)
             throw new DiagnosticException(new Diagnostic(DiagnosticSeverity.Error, ErrorDeviceNotCosted,
                 $"The profile of device '{device.Device}' has no cost for {string.Join(", ", missing)}, which QuantizationPlan '{plan.Name}' uses; it tabulates {string.Join(", ", device.Formats)}. With a latency or energy budget use Bits, LowBits and Override bits of 2, 3 or 4.", at));

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Afm.Core.Diagnostics;
 
 namespace Afm.Core.Spec;
@@ -26,6 +27,30 @@ public sealed record DeviceProfileSpec
     /// 0: the compute type's rate. Small inner dimensions run well below a projection's rate on a CPU.
     /// </summary>
     public double AttentionGFlops { get; init; }
+    /// <summary>
+    /// Rate at which ONNX Runtime's MatMulNBits (resident weights, RuntimeForm="nbits") dequantizes 4-bit weight elements,
+    /// G elements/s, beyond the product's FLOPs at the compute rate; null: <see cref="Int8GOps"/>. Measured on <c>host</c>
+    /// (specs/profiling.md): ORT's CPU kernel has a fast path for 4 bits only, so each width gets its own rate.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] // measured on host only: absent from spec.json otherwise
+    public double? MatMulNBits4GOps { get; init; }
+    /// <summary>The same at 2 bits; null: <see cref="Int8GOps"/>.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? MatMulNBits2GOps { get; init; }
+    /// <summary>
+    /// Fixed cost, beyond <see cref="LaunchOverheadUs"/>, of a MatMulNBits product large enough to be split across threads
+    /// (waking the thread pool), microseconds per width (4 then 2 bits); null: none. Measured on <c>host</c>.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? MatMulNBits4ParallelUs { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? MatMulNBits2ParallelUs { get; init; }
+    /// <summary>
+    /// Fixed cost of one norm kernel over several short rows (QK-norm over the heads), microseconds: on a CPU the rows are
+    /// split across threads, which costs more than <see cref="LaunchOverheadUs"/>; null: <see cref="LaunchOverheadUs"/>.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? RowsNormOverheadUs { get; init; }
     /// <summary>Fixed cost of dispatching one operation, microseconds.</summary>
     public required double LaunchOverheadUs { get; init; }
     /// <summary>Energy of moving one byte between memory and the compute units, picojoules.</summary>
@@ -47,5 +72,8 @@ public sealed record DeviceProfileSpec
     public double ComputeGFlops => ComputeType == ComputeType.Fp16 ? Fp16GFlops : Fp32GFlops;
     /// <summary>The rate attention's FLOPs run at: <see cref="AttentionGFlops"/>, or the compute rate when it is 0.</summary>
     public double AttentionRateGFlops => AttentionGFlops > 0 ? AttentionGFlops : ComputeGFlops;
+    /// <summary>The dequantization rate of resident weights of <paramref name="bits"/> (8 bits run as two 4-bit halves).</summary>
+    public double MatMulNBitsGOps(int bits) => (bits == 2 ? MatMulNBits2GOps : MatMulNBits4GOps) ?? Int8GOps;
+    public double MatMulNBitsParallelUs(int bits) => (bits == 2 ? MatMulNBits2ParallelUs : MatMulNBits4ParallelUs) ?? 0;
     public int ActivationBytes => ComputeType == ComputeType.Fp16 ? 2 : 4;
 }

@@ -37,7 +37,16 @@ public static class HostCalibration
     /// <summary>The description of the method recorded with the profile (<see cref="CalibrationInfo.Method"/>).</summary>
     public static string MethodFor(long tokens, long dim, long heads, long headDim) =>
         $"onnxruntime-cpu kernel times (all optimizations): a chain of the optimized export's kernel types at [1,{dim}] (per kernel), {StreamKernels} adds of separate [{tokens},{dim}] inputs (bandwidth), " +
-        $"gemm {tokens}x{dim}x{GemmOutputs}, batched matmul {heads}x[{tokens}x{headDim}]x[{headDim}x{tokens}]";
+        $"gemm {tokens}x{dim}x{GemmOutputs}, batched matmul {heads}x[{tokens}x{headDim}]x[{headDim}x{tokens}], " +
+        $"MatMulNBits [1,{dim}]x[{dim},{string.Join("|", NBitsRows)}] at {string.Join(" and ", NBitsWidths)} bits (rate and fixed cost of a split product), 4 norms of [{NormRows},{headDim}] (per multi-row norm kernel)";
+
+    /// <summary>The widths whose MatMulNBits rate is measured (8 bits run as two 4-bit halves).</summary>
+    public static readonly int[] NBitsWidths = [4, 2];
+    /// <summary>
+    /// Rows of the two MatMulNBits products per width: both large enough to be split across threads, so the slope between
+    /// them is the rate and what is left of the smaller one beyond it the fixed cost of a split product.
+    /// </summary>
+    private static readonly long[] NBitsRows = [1024, 4096];
 
     /// <summary>
     /// Measures this machine for the profile stage as the bench verifies it (<see cref="PredictedVsMeasured.CalibrateAndCompare"/>):
@@ -46,14 +55,16 @@ public static class HostCalibration
     /// ~3x the bandwidth and 0.6-0.9x the per-kernel cost, under-predicting the model by 14-42%; between runs of the
     /// model their inputs are as cold as the model's own.
     /// </summary>
+    /// <param name="form">The graph the project exports (null: float, standard operators): the model the graphs interleave with.</param>
     public static (DeviceProfileSpec Device, CalibrationInfo Info) Calibrate(DeviceProfileSpec host, int threads, ArchitectureSpec arch, int promptTokens,
-        int? contextTokens = null)
+        int? contextTokens = null, Model.GraphForm? form = null)
     {
+        form ??= Model.GraphForm.Float;
         var graphs = Graphs(arch, promptTokens);
-        var model = ExportedDecoder.Export(arch);
+        var model = ExportedDecoder.Export(arch, form);
         int context = contextTokens ?? arch.MaxSequenceLength;
-        var timed = Timer(threads).TimeAll([.. graphs, WholeModel.Run(model, arch, Formats.Phase.Prefill, promptTokens, context),
-            WholeModel.Run(model, arch, Formats.Phase.Decode, promptTokens, context)]);
+        var timed = Timer(threads).TimeAll([.. graphs, WholeModel.Run(model, arch, Formats.Phase.Prefill, promptTokens, context, form.Ops),
+            WholeModel.Run(model, arch, Formats.Phase.Decode, promptTokens, context, form.Ops)]);
         return FromTimes(host, threads, arch, promptTokens, timed.Take(graphs.Count).ToList());
     }
 
@@ -70,8 +81,37 @@ public static class HostCalibration
             Stream(tokens, d),
             Graph(w => w.Finish("gemm", w.Graph.Node("Gemm", [w.FloatInput("x", tokens, d), w.Weight("w", GemmOutputs, d)], null, Attr.Int("transB", 1)), tokens, GemmOutputs)),
             Graph(w => w.Finish("batched", w.Graph.Node("MatMul", [w.FloatInput("a", heads, tokens, hd), w.FloatInput("b", heads, hd, tokens)]), heads, tokens, tokens)),
+            .. NBitsWidths.SelectMany(bits => NBitsRows.Select(rows => NBitsProduct(d, rows, bits))),
+            RowsNormChain(hd, (float)arch.NormEpsilon, NormRows),
         ];
     }
+
+    /// <summary>Norms chained over [<see cref="NormRows"/>, hd]: several short rows, as QK-norm normalizes each head (not its count).</summary>
+    public static MicroGraph RowsNormChain(long hd, float epsilon, long rows) => Graph(w =>
+    {
+        var ops = new Afm.Onnx.Export.DecoderOps(w.Graph, epsilon);
+        var x = w.FloatInput("x", rows, hd);
+        for (int i = 0; i < 4; i++) x = ops.RmsNorm(x, w.Weight($"scale{i}", hd));
+        return w.Finish("rows-norm", x, rows, hd);
+    });
+
+    private const long NormRows = 8;
+
+    /// <summary>
+    /// One token [1, d] times a resident [rows, d] weight of <paramref name="bits"/> (random indices, the exporter's
+    /// MatMulNBits node): a decode step's product at the model's inner dimension but none of its shapes (rows 512).
+    /// </summary>
+    public static MicroGraph NBitsProduct(long d, long rows, int bits) => Graph(w =>
+    {
+        int block = Formats.WeightFormat.NBitsBlock(d) ?? 16;
+        long blocks = d / block;
+        var packed = new byte[rows * d * bits / 8];
+        new Random(bits).NextBytes(packed);
+        var layout = new Afm.Onnx.Export.NBitsLinear.Layout(bits, block, packed, Enumerable.Repeat(1f / 512, (int)(rows * blocks)).ToArray(),
+            Enumerable.Repeat((byte)(1 << (bits - 1)), (int)(rows * blocks)).ToArray());
+        var y = Afm.Onnx.Export.NBitsLinear.Emit(w.Graph, w.FloatInput("x", 1, d), $"nbits{bits}", rows, d, layout, null, $"nbits{bits}");
+        return w.Finish($"nbits{bits}", y, 1, rows);
+    });
 
     /// <summary>
     /// The calibrated profile from the times of <see cref="Graphs"/> (in their order) and the kernels ONNX Runtime
@@ -89,7 +129,24 @@ public static class HostCalibration
         double bandwidth = times[1].Kernels * 3.0 * tokens * d * 4 / (StreamUs(1, times[1].Kernels) * 1e-6) / 1e9;
         double gflops = 2.0 * tokens * d * GemmOutputs / (StreamUs(2, 1) * 1e-6) / 1e9;
         double attentionGflops = 2.0 * heads * tokens * tokens * hd / (StreamUs(3, 1) * 1e-6) / 1e9;
+        // MatMulNBits: the weight elements dequantized per second beyond the kernel's fixed cost and the product's FLOPs at
+        // the Gemm's rate (CostModel charges both).
+        var nbitsRates = new Dictionary<int, double>();
+        var nbitsParallelUs = new Dictionary<int, double>();
+        for (int k = 0; k < NBitsWidths.Length; k++)
+        {
+            int small = 4 + 2 * k, large = small + 1;
+            double smallElements = NBitsRows[0] * d, largeElements = NBitsRows[1] * d;
+            // The slope: elements per microsecond between the two sizes (a faster larger graph under load: the smaller's average).
+            double slopeUs = Math.Max(Us(large) - Us(small), 0.05 * Us(large));
+            double rate = (largeElements - smallElements) / (slopeUs * 1e-6) / 1e9;
+            nbitsRates[NBitsWidths[k]] = rate;
+            nbitsParallelUs[NBitsWidths[k]] = Math.Max(0, Us(small) - overheadUs - smallElements / (rate * 1e3));
+        }
 
+        // Several short rows per norm: the kernel's fixed cost (the bytes are a few KB).
+        int rowsAt = 4 + 2 * NBitsWidths.Length;
+        double rowsNormUs = Us(rowsAt) / times[rowsAt].Kernels;
         var device = host with
         {
             ComputeType = ComputeType.Fp32,
@@ -98,12 +155,17 @@ public static class HostCalibration
             Fp16GFlops = gflops,
             Int8GOps = gflops,
             AttentionGFlops = attentionGflops,
+            MatMulNBits4GOps = nbitsRates[4],
+            MatMulNBits2GOps = nbitsRates[2],
+            MatMulNBits4ParallelUs = nbitsParallelUs[4],
+            MatMulNBits2ParallelUs = nbitsParallelUs[2],
             MemoryBandwidthGBps = bandwidth,
             LaunchOverheadUs = overheadUs,
+            RowsNormOverheadUs = rowsNormUs,
             MemoryGB = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 1e9,
             Calibrate = true,
         };
-        return (device, new CalibrationInfo(MethodFor(tokens, d, heads, hd), gflops, bandwidth, overheadUs, threads) { MeasuredAttentionGFlops = attentionGflops });
+        return (device, new CalibrationInfo(MethodFor(tokens, d, heads, hd), gflops, bandwidth, overheadUs, threads) { MeasuredAttentionGFlops = attentionGflops, MeasuredMatMulNBitsGOps = nbitsRates, MeasuredMatMulNBitsParallelUs = nbitsParallelUs, MeasuredRowsNormOverheadUs = rowsNormUs });
     }
 
     /// <summary>

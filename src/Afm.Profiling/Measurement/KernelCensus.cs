@@ -13,7 +13,7 @@ namespace Afm.Profiling.Measurement;
 /// </summary>
 public sealed class KernelCensus
 {
-    private static readonly ConcurrentDictionary<ArchitectureSpec, KernelCensus> Cache = new();
+    private static readonly ConcurrentDictionary<(ArchitectureSpec, Model.GraphForm), KernelCensus> Cache = new();
     private readonly IReadOnlyDictionary<string, int> counts;
     private readonly int censusLayers;
 
@@ -32,12 +32,15 @@ public sealed class KernelCensus
     /// size that appears in a shape constant is kept, since equal constants change what it merges. Cached per structure.
     /// A model with per-layer shapes (layer-wise scaling) has no alike layers between: its census keeps every layer.
     /// </summary>
-    public static KernelCensus For(ArchitectureSpec arch)
+    public static KernelCensus For(ArchitectureSpec arch) => For(arch, Model.GraphForm.Float);
+
+    /// <summary>The census of the graph of <paramref name="form"/> (fused operators, resident weights at its bits).</summary>
+    public static KernelCensus For(ArchitectureSpec arch, Model.GraphForm form)
     {
         var structure = arch.LayerShapes is { } shapes
             ? arch with { FfnDim = Math.Min(arch.FfnDim, 16), LayerShapes = shapes.Select(s => s with { FfnDim = Math.Min(s.FfnDim, 16) }).ToList() }
             : arch with { FfnDim = Math.Min(arch.FfnDim, 16), Layers = Math.Min(arch.Layers, 3) };
-        var census = Cache.GetOrAdd(structure, s => Take(ExportedDecoder.Export(s), s.Layers));
+        var census = Cache.GetOrAdd((structure, form), s => Take(ExportedDecoder.Export(s.Item1, s.Item2), s.Item1.Layers));
         return census.censusLayers == arch.Layers ? census : new KernelCensus(census.counts, census.censusLayers) { modelLayers = arch.Layers };
     }
 

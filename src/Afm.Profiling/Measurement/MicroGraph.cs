@@ -5,7 +5,13 @@ using Google.Protobuf;
 namespace Afm.Profiling.Measurement;
 
 /// <summary>A one-operation ONNX model and the inputs to run it with (random values: timing does not depend on them).</summary>
-public sealed record MicroGraph(string Name, byte[] Model, IReadOnlyList<MicroInput> Inputs, IReadOnlyList<string> Outputs, int Nodes);
+public sealed record MicroGraph(string Name, byte[] Model, IReadOnlyList<MicroInput> Inputs, IReadOnlyList<string> Outputs, int Nodes)
+{
+    /// <summary>Every output written into a buffer (float, of its shape), or into the input it names (a cache updated in place); null: ORT allocates them.</summary>
+    public IReadOnlyList<MicroOutput>? BoundOutputs { get; init; }
+}
+
+public sealed record MicroOutput(string Name, long[] Shape, string? Input);
 
 public sealed record MicroInput(string Name, long[] Shape, float[]? Floats, long[]? Int64s);
 
@@ -73,6 +79,8 @@ internal sealed class MicroGraphWriter
         }
         var model = new ModelProto { IrVersion = 8, ProducerName = "AfmToolchain.Profiling", Graph = Graph.Build(name) };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
+        // ONNX Runtime's contrib ops (MatMulNBits of resident weights, the fused graph's kernels); unused imports cost nothing.
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = Afm.Onnx.Export.DecoderNames.Contrib.Domain, Version = Afm.Onnx.Export.DecoderNames.Contrib.Opset });
         return new MicroGraph(name, model.ToByteArray(), inputs, names, opNodes);
     }
 

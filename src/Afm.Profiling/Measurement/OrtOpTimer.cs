@@ -123,10 +123,22 @@ public sealed class OrtOpTimer(int threads, int warmupRuns = 3, int measuredRuns
                 ? OrtValue.CreateTensorValueFromMemory(i.Floats, i.Shape)
                 : OrtValue.CreateTensorValueFromMemory(i.Int64s!, i.Shape)).ToList();
             names = graph.Inputs.Select(i => i.Name).ToArray();
+            // Outputs written into given buffers (the fused graph's cache, as DecoderSession binds it): an output bound to an
+            // input is that input's value, the others are allocated once.
+            if (graph.BoundOutputs is { } bound)
+                outputValues = bound.Select(o => o.Input is { } input ? values[Array.IndexOf(names, input)]
+                    : OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float, o.Shape)).ToList();
         }
+
+        private readonly List<OrtValue>? outputValues;
 
         public void RunOnce()
         {
+            if (outputValues is not null)
+            {
+                session.Run(runOptions, names, values, graph.BoundOutputs!.Select(o => o.Name).ToArray(), outputValues);
+                return;
+            }
             using var outputs = session.Run(runOptions, names, values, graph.Outputs.ToArray());
         }
 
@@ -139,6 +151,8 @@ public sealed class OrtOpTimer(int threads, int warmupRuns = 3, int measuredRuns
         public void Dispose()
         {
             foreach (var value in values) value.Dispose();
+            foreach (var (value, output) in (outputValues ?? []).Zip(graph.BoundOutputs ?? []))
+                if (output.Input is null) value.Dispose();
             runOptions.Dispose();
             session.Dispose();
             options.Dispose();

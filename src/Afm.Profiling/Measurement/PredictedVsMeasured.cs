@@ -31,7 +31,9 @@ public sealed record ComparisonReport(Phase Phase, IReadOnlyList<OpComparison> O
 /// <summary>A calibration of the host and both phases compared with it, all timed in the same rounds.</summary>
 /// <remarks><see cref="Prefill"/>/<see cref="Decode"/> time each op as its own micro graph; <see cref="WholePrefill"/>/
 /// <see cref="WholeDecode"/> time the whole exported model and attribute its kernels to the ops.</remarks>
-public sealed record CalibratedComparison(DeviceProfileSpec Host, CalibrationInfo Calibration, ComparisonReport Prefill, ComparisonReport Decode)
+/// A graph of another form than float standard (fused operators, resident weights) has no micro graphs: <see cref="Prefill"/> and
+/// <see cref="Decode"/> are null, the whole model is compared.
+public sealed record CalibratedComparison(DeviceProfileSpec Host, CalibrationInfo Calibration, ComparisonReport? Prefill, ComparisonReport? Decode)
 {
     public ComparisonReport? WholePrefill { get; init; }
     public ComparisonReport? WholeDecode { get; init; }
@@ -57,14 +59,17 @@ public static class PredictedVsMeasured
     /// comparison measures the cost model, not how the machine's load changed between two timings.
     /// </summary>
     /// <param name="model">The exported model.onnx to time as a whole too (prefill and a decode step), or null for micro graphs only.</param>
+    /// <param name="form">The form of <paramref name="model"/> (null: float, standard operators); ops are costed in the formats it runs.</param>
     public static CalibratedComparison CalibrateAndCompare(ArchitectureSpec arch, DeviceProfileSpec hostBeforeCalibration, int promptTokens,
-        int contextTokens, OrtOpTimer timer, Action<string>? progress = null, byte[]? model = null)
+        int contextTokens, OrtOpTimer timer, Action<string>? progress = null, byte[]? model = null, GraphForm? form = null)
     {
+        form ??= GraphForm.Float;
+        bool micro = form == GraphForm.Float;
         var calibration = HostCalibration.Graphs(arch, promptTokens);
-        var prefill = Distinct(arch, Phase.Prefill, promptTokens, contextTokens);
-        var decode = Distinct(arch, Phase.Decode, promptTokens, contextTokens);
+        var prefill = Distinct(arch, Phase.Prefill, promptTokens, contextTokens, micro, form);
+        var decode = Distinct(arch, Phase.Decode, promptTokens, contextTokens, micro, form);
         List<MicroGraph> whole = model is null ? [] :
-            [WholeModel.Run(model, arch, Phase.Prefill, promptTokens, contextTokens), WholeModel.Run(model, arch, Phase.Decode, promptTokens, contextTokens)];
+            [WholeModel.Run(model, arch, Phase.Prefill, promptTokens, contextTokens, form.Ops), WholeModel.Run(model, arch, Phase.Decode, promptTokens, contextTokens, form.Ops)];
         var nodes = timer.TimeNodes([.. calibration, .. prefill.Graphs, .. decode.Graphs, .. whole]);
         var timed = nodes.Select(g => (g.Sum(n => n.Milliseconds), g.Count)).ToList();
         var (host, info) = HostCalibration.FromTimes(hostBeforeCalibration, timer.Threads, arch, promptTokens, timed.Take(calibration.Count).ToList());
@@ -72,23 +77,24 @@ public static class PredictedVsMeasured
         var kernels = timed.Select(t => t.Count).ToList();
         int wholeAt = calibration.Count + prefill.Graphs.Count + decode.Graphs.Count;
         return new CalibratedComparison(host, info,
-            Report(prefill, host, times, kernels, calibration.Count, progress),
-            Report(decode, host, times, kernels, calibration.Count + prefill.Graphs.Count, progress))
+            micro ? Report(prefill, host, times, kernels, calibration.Count, progress) : null,
+            micro ? Report(decode, host, times, kernels, calibration.Count + prefill.Graphs.Count, progress) : null)
         {
-            WholePrefill = model is null ? null : WholeReport(prefill.Ops, host, Phase.Prefill, nodes[wholeAt]),
-            WholeDecode = model is null ? null : WholeReport(decode.Ops, host, Phase.Decode, nodes[wholeAt + 1]),
+            WholePrefill = model is null ? null : WholeReport(prefill.Ops, host, Phase.Prefill, nodes[wholeAt], form),
+            WholeDecode = model is null ? null : WholeReport(decode.Ops, host, Phase.Decode, nodes[wholeAt + 1], form),
         };
     }
 
     /// <summary>Every op predicted, and measured as the kernels of the whole model attributed to it.</summary>
-    private static ComparisonReport WholeReport(IReadOnlyList<Op> ops, DeviceProfileSpec host, Phase phase, IReadOnlyList<NodeTime> nodes)
+    private static ComparisonReport WholeReport(IReadOnlyList<Op> ops, DeviceProfileSpec host, Phase phase, IReadOnlyList<NodeTime> nodes, GraphForm form)
     {
         var measured = WholeModel.PerOp(nodes);
         var result = ops.Select(op =>
         {
             var (ms, kernels) = measured.GetValueOrDefault(op.Name);
-            return new OpComparison(op.Name, op.Kind, CostModel.Cost(op, WeightFormat.Fp32, host, groupSize: 16).LatencyMs, ms)
-                { Group = op.Group, PredictedKernels = op.Kernels, MeasuredKernels = kernels };
+            var format = form.FormatOf(op);
+            return new OpComparison(op.Name, op.Kind, CostModel.Cost(op, format, host, groupSize: 16).LatencyMs, ms)
+                { Group = op.Group, PredictedKernels = op.KernelsIn(format), MeasuredKernels = kernels };
         }).ToList();
         var claimed = ops.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
         return new ComparisonReport(phase, result) { UnattributedMs = measured.Where(m => !claimed.Contains(m.Key)).Sum(m => m.Value.Milliseconds) };
@@ -97,10 +103,11 @@ public static class PredictedVsMeasured
     /// <summary>The ops of a phase and one micro graph per distinct signature (kind and shapes).</summary>
     private sealed record PhaseGraphs(Phase Phase, IReadOnlyList<Op> Ops, IReadOnlyList<int> GraphOfOp, IReadOnlyList<MicroGraph> Graphs);
 
-    private static PhaseGraphs Distinct(ArchitectureSpec arch, Phase phase, int promptTokens, int contextTokens)
+    private static PhaseGraphs Distinct(ArchitectureSpec arch, Phase phase, int promptTokens, int contextTokens, bool micro = true, GraphForm? form = null)
     {
         var (tokens, keys) = DecoderOpCosts.Workload(phase, promptTokens, contextTokens);
-        var ops = DecoderOpCosts.For(arch, tokens, keys, activationBytes: 4);
+        var ops = DecoderOpCosts.For(arch, tokens, keys, activationBytes: 4, form: form);
+        if (!micro) return new PhaseGraphs(phase, ops, [], []);
         var index = new Dictionary<string, int>(StringComparer.Ordinal);
         var graphs = new List<MicroGraph>();
         var graphOfOp = new List<int>();

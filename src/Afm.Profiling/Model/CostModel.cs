@@ -18,24 +18,47 @@ public sealed record OpCost(double LatencyMs, double EnergyMj, long BytesMoved, 
 /// </summary>
 public static class CostModel
 {
+    /// <summary>
+    /// Weight elements above which ONNX Runtime's MLAS splits a one-token MatMulNBits across threads: measured with
+    /// bench/Afm.Bench.Profiling --nbits-sizes, the time jumps between 49k and 65k elements (d 768: 64 vs 128 rows;
+    /// d 128: 256 vs 512 rows), MLAS' unit of 64Ki multiply-adds per thread.
+    /// </summary>
+    public const long ParallelElements = 64 * 1024 - 1;
+
     public static OpCost Cost(Op op, WeightFormat format, DeviceProfileSpec device, int groupSize)
     {
-        long weightRead = 0, weightBytes = 0, dequant = 0;
+        long weightRead = 0, weightBytes = 0, dequant = 0, flops = op.Flops, computeFlops = op.Flops;
+        double dequantRate = device.Int8GOps, fixedUs = 0;
         if (op.HasWeight)
         {
             weightRead = format.RowsBytes(op.WeightRowsRead, op.WeightRows, op.WeightColumns, groupSize);
             weightBytes = format.MatrixBytes(op.WeightRows, op.WeightColumns, groupSize);
             if (format.NeedsDequantization(device.ComputeType == ComputeType.Fp16)) dequant = op.WeightRowsRead * op.WeightColumns;
+            if (format.Kind == FormatKind.NBits && op.Kind == OpKind.Linear)
+            {
+                // MatMulNBits: its measured rate is of one token's product with the weight dequantized (both in the rate);
+                // further tokens add their FLOPs at the compute rate. A product large enough to be split across threads
+                // pays the measured cost of waking them. 8 bits are two 4-bit products whose outputs add (Afm.Onnx's
+                // NBitsLinear): twice the elements, FLOPs and fixed cost.
+                int halves = format.Bits == 8 ? 2 : 1, width = format.Bits == 8 ? 4 : format.Bits;
+                long elements = op.WeightRows * op.WeightColumns;
+                dequantRate = device.MatMulNBitsGOps(width);
+                dequant = halves * elements;
+                flops = halves * flops;
+                computeFlops = halves * Math.Max(0, op.Flops - 2 * elements);
+                if (elements > ParallelElements) fixedUs = halves * device.MatMulNBitsParallelUs(width);
+            }
         }
         long bytes = weightRead + op.FixedWeightBytes + op.ActivationBytes;
         // Attention's products, and rope's product by the rotation, run over the head dimension: a rate of their own
         // on a CPU (AttentionGFlops).
         double rate = op.Kind is OpKind.Attention or OpKind.Rope ? device.AttentionRateGFlops : device.ComputeGFlops;
-        double computeSeconds = op.Flops / (rate * 1e9) + dequant / (device.Int8GOps * 1e9);
+        double computeSeconds = computeFlops / (rate * 1e9) + dequant / (dequantRate * 1e9) + fixedUs * 1e-6;
         double memorySeconds = bytes / (device.MemoryBandwidthGBps * 1e9);
-        double seconds = Math.Max(computeSeconds, memorySeconds) + op.Kernels * device.LaunchOverheadUs * 1e-6;
-        double joules = bytes * device.EnergyPerBytePj * 1e-12 + (op.Flops + dequant) * device.EnergyPerOpPj * 1e-12
+        double launchUs = op.Kind == OpKind.QkNorm ? device.RowsNormOverheadUs ?? device.LaunchOverheadUs : device.LaunchOverheadUs;
+        double seconds = Math.Max(computeSeconds, memorySeconds) + op.KernelsIn(format) * launchUs * 1e-6;
+        double joules = bytes * device.EnergyPerBytePj * 1e-12 + (flops + dequant) * device.EnergyPerOpPj * 1e-12
             + device.StaticPowerMw * 1e-3 * seconds;
-        return new OpCost(seconds * 1e3, joules * 1e3, bytes, op.Flops, dequant, weightBytes, memorySeconds >= computeSeconds);
+        return new OpCost(seconds * 1e3, joules * 1e3, bytes, flops, dequant, weightBytes, memorySeconds >= computeSeconds);
     }
 }

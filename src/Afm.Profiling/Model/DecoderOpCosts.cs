@@ -17,9 +17,23 @@ public static class DecoderOpCosts
     /// <param name="keys">Keys each token attends to: the prompt for prefill, the context length (cache + the new token) for decode.</param>
     /// <param name="activationBytes">Bytes of one activation element in the device's compute type.</param>
     /// <param name="kernels">Kernels per op; by default counted on the architecture's export (<see cref="KernelCensus.For"/>).</param>
-    public static IReadOnlyList<Op> For(ArchitectureSpec arch, long tokens, long keys, int activationBytes, KernelCensus? kernels = null)
+    /// <param name="form">The graph the project exports (null: standard operators, float weights): fused operators change
+    /// the ops (<see cref="FusedOps"/>), resident weights add each op's kernels at every MatMulNBits width.</param>
+    public static IReadOnlyList<Op> For(ArchitectureSpec arch, long tokens, long keys, int activationBytes, KernelCensus? kernels = null,
+        GraphForm? form = null)
     {
-        kernels ??= KernelCensus.For(arch);
+        form ??= GraphForm.Float;
+        var floatForm = form with { NBits = 0 };
+        kernels ??= KernelCensus.For(arch, floatForm);
+        var ops = form.Ops == OnnxOps.Fused ? FusedOps(arch, tokens, keys, activationBytes) : StandardOps(arch, tokens, keys, activationBytes);
+        var counted = ops.Select(op => WithKernels(op, kernels.Of(op.Name), tokens, activationBytes)).ToList();
+        if (!form.Resident) return counted;
+        var resident = WeightFormat.Resident.ToDictionary(f => f.Bits, f => KernelCensus.For(arch, form.WithNBits(f.Bits)));
+        return counted.Select(op => op.HasWeight ? op with { NBitsKernels = resident.ToDictionary(r => r.Key, r => r.Value.Of(op.Name)) } : op).ToList();
+    }
+
+    private static List<Op> StandardOps(ArchitectureSpec arch, long tokens, long keys, int activationBytes)
+    {
         long n = tokens, t = keys, a = activationBytes, d = arch.ModelDim, v = arch.VocabSize, hd = arch.HeadDim;
         var ops = new List<Op>
         {
@@ -65,9 +79,65 @@ public static class DecoderOpCosts
             ops.AddRange(layerOps.Select(op => op with { Block = block }));
         }
         ops.Add(Norm("norm", "head", n, d, a));
-        var head = Linear("lm_head", "head", n, v, d, a);
+        AddHead(ops, arch, n, a);
+        return ops;
+    }
+
+    private static void AddHead(List<Op> ops, ArchitectureSpec arch, long n, long a)
+    {
+        var head = Linear("lm_head", "head", n, arch.VocabSize, arch.ModelDim, a);
         ops.Add(arch.TieEmbeddings ? head with { Layer = "embed" } : head);
-        return ops.Select(op => WithKernels(op, kernels.Of(op.Name), n, a)).ToList();
+    }
+
+    /// <summary>
+    /// The ops of the fused graph (<see cref="OnnxOps.Fused"/>, Afm.Onnx's FusedDecoderOps): each residual addition runs
+    /// inside the next norm (SkipSimplifiedLayerNormalization reads x and the skip, writes the sum and the normalized
+    /// value), so there are no residual ops; attention is one GroupQueryAttention over the cache buffer, written in place
+    /// (the new keys and values written, the cache read once, the scores through product, softmax and second product),
+    /// which also rotates q and k when the head width lets it (then there is no rope op); positions only derive the
+    /// lengths from the mask (and gather cos/sin rows when the graph rotates itself).
+    /// </summary>
+    private static List<Op> FusedOps(ArchitectureSpec arch, long tokens, long keys, int activationBytes)
+    {
+        long n = tokens, t = keys, a = activationBytes, d = arch.ModelDim, hd = arch.HeadDim;
+        bool rotaryInside = Afm.Onnx.Export.FusedDecoderOps.RotaryInside(arch.HeadDim);
+        var ops = new List<Op>
+        {
+            new("embed", OpKind.Embedding, "embed", "embed", arch.VocabSize, d, n, 0, n * d * a, 0, 0),
+            new("positions", OpKind.Positions, null, "embed", 0, 0, 0, 0, t * 8 + (rotaryInside ? 0 : 4 * n * hd * a), 0, 0),
+        };
+        for (int i = 0; i < arch.Layers; i++)
+        {
+            string p = $"layers.{i}";
+            var shape = arch.Layer(i);
+            long heads = shape.Heads, q = heads * hd, kvd = shape.KvHeads * hd, f = shape.FfnDim;
+            var layerOps = new List<Op>
+            {
+                i == 0 ? Norm($"{p}.attn_norm", p, n, d, a) : SkipNorm($"{p}.attn_norm", p, n, d, a),
+                Linear($"{p}.attn.q_proj", p, n, q, d, a, arch.AttentionBias),
+                Linear($"{p}.attn.k_proj", p, n, kvd, d, a, arch.AttentionBias),
+                Linear($"{p}.attn.v_proj", p, n, kvd, d, a, arch.AttentionBias),
+            };
+            if (arch.QkNorm)
+                layerOps.Add(new($"{p}.attn.qk_norm", OpKind.QkNorm, null, p, 0, 0, 0, 4 * n * (q + kvd), 2 * n * (q + kvd) * a, 2 * hd * 4, 0));
+            if (!rotaryInside)
+                layerOps.Add(new($"{p}.attn.rope", OpKind.Rope, null, p, 0, 0, 0, (2 * hd + 3) * n * (q + kvd), (9 * n * (q + kvd) + 4 * n * hd) * a, 2 * hd * hd * 4, 0));
+            // Inside rotation: x cos + rotate(x) sin per element of q and k (3 FLOPs), reading the cos/sin rows.
+            long rotary = rotaryInside ? 3 * n * (q + kvd) : 0;
+            layerOps.Add(new($"{p}.attn.attention", OpKind.Attention, null, p, 0, 0, 0, heads * n * t * (4 * hd + 5) + rotary,
+                (n * (2 * q + 2 * kvd) + 2 * n * kvd + 2 * t * kvd + 4 * heads * n * t + (rotaryInside ? n * hd : 0)) * a, 0, 0));
+            layerOps.Add(Linear($"{p}.attn.o_proj", p, n, d, q, a));
+            layerOps.Add(SkipNorm($"{p}.mlp_norm", p, n, d, a));
+            layerOps.Add(Linear($"{p}.mlp.gate_proj", p, n, f, d, a));
+            layerOps.Add(Linear($"{p}.mlp.up_proj", p, n, f, d, a));
+            layerOps.Add(new($"{p}.mlp.swiglu", OpKind.SwiGlu, null, p, 0, 0, 0, 6 * n * f, 5 * n * f * a, 0, 0));
+            layerOps.Add(Linear($"{p}.mlp.down_proj", p, n, d, f, a));
+            int block = i;
+            ops.AddRange(layerOps.Select(op => op with { Block = block }));
+        }
+        ops.Add(arch.Layers == 0 ? Norm("norm", "head", n, d, a) : SkipNorm("norm", "head", n, d, a));
+        AddHead(ops, arch, n, a);
+        return ops;
     }
 
     /// <summary>
@@ -92,6 +162,10 @@ public static class DecoderOpCosts
     /// <summary>One fused kernel (SimplifiedLayerNormalization): x read, y written.</summary>
     private static Op Norm(string name, string group, long n, long d, long a) =>
         new(name, OpKind.RmsNorm, null, group, 0, 0, 0, 4 * n * d, 2 * n * d * a, d * 4, 0);
+
+    /// <summary>One fused kernel (SkipSimplifiedLayerNormalization): x and the skip read, their sum and its norm written.</summary>
+    private static Op SkipNorm(string name, string group, long n, long d, long a) =>
+        new(name, OpKind.RmsNorm, null, group, 0, 0, 0, 5 * n * d, 4 * n * d * a, d * 4, 0);
 
     private static Op Residual(string name, string group, long n, long d, long a) =>
         new(name, OpKind.Residual, null, group, 0, 0, 0, n * d, 3 * n * d * a, 0, 0);

@@ -22,6 +22,16 @@ public sealed record Op(string Name, OpKind Kind, string? Layer, string Group, l
 {
     public bool HasWeight => Layer is not null;
 
+    /// <summary>
+    /// Kernels of the op when its weight runs resident at each width (2, 4, 8 bits), counted on the export of that form
+    /// (MatMulNBits, the nibble pair of 8 bits, GatherBlockQuantized); null when the profiled graph runs no weight resident.
+    /// </summary>
+    public IReadOnlyDictionary<int, int>? NBitsKernels { get; init; }
+
+    /// <summary>The kernels ONNX Runtime runs for the op with its weight in <paramref name="format"/>.</summary>
+    public int KernelsIn(Formats.WeightFormat format) =>
+        format.Kind == Formats.FormatKind.NBits && NBitsKernels is { } resident && resident.TryGetValue(format.Bits, out var k) ? k : Kernels;
+
     /// <summary>Index of the decoder block the op is part of (its shape is <c>ArchitectureSpec.Layer(Block)</c>), or null outside the blocks.</summary>
     public int? Block { get; init; }
 }

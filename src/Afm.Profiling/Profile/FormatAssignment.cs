@@ -9,7 +9,11 @@ namespace Afm.Profiling.Profile;
 /// </summary>
 public static class FormatAssignment
 {
-    public static Dictionary<string, WeightFormat> Parse(IEnumerable<string> settings, IReadOnlyList<string> layers)
+    public static Dictionary<string, WeightFormat> Parse(IEnumerable<string> settings, IReadOnlyList<string> layers) => Parse(settings, layers, null);
+
+    /// <param name="tabulated">The formats the profile costs (<see cref="ProfileDocument.Formats"/>): another is AFM5107 (nbits
+    /// formats only in a profile of a graph that runs weights resident).</param>
+    public static Dictionary<string, WeightFormat> Parse(IEnumerable<string> settings, IReadOnlyList<string> layers, IReadOnlyList<string>? tabulated)
     {
         var assignment = new Dictionary<string, WeightFormat>(StringComparer.Ordinal);
         foreach (var setting in settings)
@@ -20,7 +24,11 @@ public static class FormatAssignment
                     $"--set '{setting}' is not pattern=format. Write, for example, --set layers.3.mlp=2bit.");
             if (!WeightFormat.TryParse(parts[1], out var format))
                 throw ProfileDiagnostics.Error(ProfileDiagnostics.UnknownFormat,
-                    $"--set '{setting}': '{parts[1]}' is not a weight format. Write fp32, fp16, int8, or a palettized width such as 4bit, 3bit, 2bit.");
+                    $"--set '{setting}': '{parts[1]}' is not a weight format. Write fp32, fp16, int8, a palettized width such as 4bit, 3bit, 2bit, or (in a profile of a RuntimeForm=\"nbits\" graph) nbits4, nbits2, nbits8.");
+            if (tabulated is not null && !tabulated.Contains(format.Name, StringComparer.Ordinal))
+                throw ProfileDiagnostics.Error(ProfileDiagnostics.FormatNotProfiled,
+                    $"--set '{setting}': this profile does not cost {format.Name}; it tabulates {string.Join(", ", tabulated)}. " +
+                    "The MatMulNBits formats (nbits4, nbits2, nbits8) are costed only for a project whose QuantizationPlan has RuntimeForm=\"nbits\".");
             var matched = layers.Where(l => Matches(parts[0], l)).ToList();
             if (matched.Count == 0)
                 throw ProfileDiagnostics.Error(ProfileDiagnostics.PatternMatchesNoLayer,

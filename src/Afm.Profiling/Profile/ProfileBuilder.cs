@@ -18,15 +18,18 @@ public static class ProfileBuilder
         spec.Quantization?.GroupSize ?? DefaultGroupSize,
         device.ActivationBytes);
 
+    /// <param name="form">The graph the project exports (<see cref="GraphForm.Of"/>; null: float, standard operators): its ops and
+    /// kernels are costed, and a graph that runs weights resident also tabulates the MatMulNBits formats.</param>
     public static ProfileDocument Build(string modelName, ArchitectureSpec arch, DeviceProfileSpec device, ProfileWorkload workload,
-        CalibrationInfo? calibration = null)
+        CalibrationInfo? calibration = null, GraphForm? form = null)
     {
-        var formats = WeightFormat.Standard;
+        form ??= GraphForm.Float;
+        var formats = form.Resident ? [.. WeightFormat.Standard, .. WeightFormat.Resident] : WeightFormat.Standard;
         var phases = new[] { Phase.Prefill, Phase.Decode };
         var perPhase = phases.ToDictionary(p => p, p =>
         {
             var (tokens, keys) = DecoderOpCosts.Workload(p, workload.PromptTokens, workload.ContextTokens);
-            return DecoderOpCosts.For(arch, tokens, keys, workload.ActivationBytes);
+            return DecoderOpCosts.For(arch, tokens, keys, workload.ActivationBytes, form: form);
         });
         var ops = perPhase[Phase.Prefill].Select((op, i) =>
         {

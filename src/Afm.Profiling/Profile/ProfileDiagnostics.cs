@@ -11,6 +11,7 @@ public static class ProfileDiagnostics
     public const string PatternMatchesNoLayer = "AFM5104";
     public const string UnknownDeviceName = "AFM5105";
     public const string NoProfile = "AFM5106";
+    public const string FormatNotProfiled = "AFM5107";
 
     public static DiagnosticException Error(string code, string message, SourceLocation? location = null) =>
         new(new Diagnostic(DiagnosticSeverity.Error, code, message, location ?? SourceLocation.FileOnly("afm")));

@@ -14,6 +14,12 @@ public sealed record CalibrationInfo(string Method, double MeasuredGFlops, doubl
 {
     /// <summary>Rate of the batched products over the head dimension (attention), GFLOP/s; null in profiles measured before it was.</summary>
     public double? MeasuredAttentionGFlops { get; init; }
+    /// <summary>MatMulNBits' dequantization rate per width, G elements/s; null in profiles measured before it was.</summary>
+    public IReadOnlyDictionary<int, double>? MeasuredMatMulNBitsGOps { get; init; }
+    /// <summary>MatMulNBits' fixed cost of a product split across threads per width, microseconds.</summary>
+    public IReadOnlyDictionary<int, double>? MeasuredMatMulNBitsParallelUs { get; init; }
+    /// <summary>Fixed cost of a norm kernel over several short rows (QK-norm), microseconds.</summary>
+    public double? MeasuredRowsNormOverheadUs { get; init; }
 }
 
 /// <summary>One op of profile.json: its identity and its cost per phase and format ("any" for weightless ops).</summary>

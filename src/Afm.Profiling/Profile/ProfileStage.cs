@@ -25,6 +25,7 @@ public static class ProfileStage
         var warnings = new List<Diagnostic>();
         var arch = spec.Architecture;
         var measured = new List<string>();
+        var form = Model.GraphForm.Of(spec);
         // The index is the stage's declared output: gone until every device is written, so a killed run re-runs.
         var indexPath = Path.Combine(outputDirectory, IndexFile);
         if (File.Exists(indexPath)) File.Delete(indexPath);
@@ -40,11 +41,11 @@ public static class ProfileStage
             if (device.Calibrate)
             {
                 progress?.Invoke($"profile: calibrating {device.Name} with ONNX Runtime ({spec.Threads} threads)");
-                (device, calibration) = HostCalibration.Calibrate(device, spec.Threads, arch, workload.PromptTokens, workload.ContextTokens);
+                (device, calibration) = HostCalibration.Calibrate(device, spec.Threads, arch, workload.PromptTokens, workload.ContextTokens, form);
                 measured.Add(device.Name);
                 progress?.Invoke($"profile: {device.Name} measured {calibration.MeasuredGFlops:0.#} GFLOP/s, {calibration.MeasuredBandwidthGBps:0.#} GB/s, {calibration.MeasuredLaunchOverheadUs:0.##} us per kernel");
             }
-            var profile = ProfileBuilder.Build(spec.Name, arch, device, workload, calibration);
+            var profile = ProfileBuilder.Build(spec.Name, arch, device, workload, calibration, form);
             var costs = new LayerCosts(profile);
             var baseline = costs.Totals(new Dictionary<string, WeightFormat>(), Phase.Decode);
             if (baseline.WeightBytes > device.MemoryGB * 1e9)
