@@ -13,8 +13,6 @@ namespace Afm.Serving.Tests;
 /// </summary>
 public sealed class StructuredOutputAcceptanceTests(ChatArtifactFixture fixture) : IClassFixture<ChatArtifactFixture>
 {
-    private static readonly NodePeer Ajv = new("json-schema", "ajv/package.json");
-
     [Fact]
     public async Task Two_hundred_random_schemas_each_answered_with_json_that_validates()
     {
@@ -44,7 +42,7 @@ public sealed class StructuredOutputAcceptanceTests(ChatArtifactFixture fixture)
         });
 
         var pairs = new JsonArray([.. schemas.Select((s, i) => new JsonObject { ["schema"] = s.DeepClone(), ["content"] = contents[i] })]);
-        var results = Ajv.Ask("validate.mjs", new JsonObject { ["pairs"] = pairs })["results"]!.AsArray();
+        var results = NodePeer.JsonSchema.Ask("validate.mjs", new JsonObject { ["pairs"] = pairs })["results"]!.AsArray();
         Assert.Equal(schemas.Count, results.Count);
         var failures = results.Select((r, i) => (r, i)).Where(x => !(bool)x.r!["valid"]!)
             .Select(x => $"schema {x.i}: {x.r!["errors"]}\n  {schemas[x.i].ToJsonString()}\n  {contents[x.i]}").ToList();
