@@ -41,7 +41,7 @@ public sealed class ChatTemplate : IDisposable
     /// artifact tokenizer's <c>chat_template</c>, else null (the plain transcript). One that cannot render
     /// <see cref="SampleConversation"/> is AFM7013 at start, never a failure at request time.
     /// </summary>
-    public static ChatTemplate? ForModel(AfmModel model, string? given)
+    public static ChatTemplate? ForModel(AfmModel model, string? given, string source = "afm serve")
     {
         var text = given ?? model.Tokenizer.ChatTemplate;
         if (string.IsNullOrWhiteSpace(text)) return null;
@@ -51,7 +51,7 @@ public sealed class ChatTemplate : IDisposable
         }
         catch (ChatTemplateException e)
         {
-            throw RuntimeCodes.Error(RuntimeCodes.ChatTemplateUnusable, "afm serve",
+            throw RuntimeCodes.Error(RuntimeCodes.ChatTemplateUnusable, source,
                 $"the chat template ({(given is null ? "the artifact's tokenizer_config.json" : "--chat-template-file")}) cannot render a three-turn conversation: {e.Message}");
         }
     }
