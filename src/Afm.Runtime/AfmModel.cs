@@ -31,6 +31,12 @@ public sealed class AfmModel : IDisposable
     public string ManifestSha256 => artifact.ManifestSha256;
     /// <summary>The verified, extracted files of the artifact (deleted on dispose).</summary>
     public string ArtifactDirectory => artifact.Directory;
+    /// <summary>
+    /// When the artifact file was written, as its file system says (Unix seconds): the server's <c>created</c>. The
+    /// artifact holds no time of its own (two builds of the same inputs give the same bytes), so this is the one honest
+    /// date there is; a copy that does not keep modification times moves it.
+    /// </summary>
+    public long WrittenUnixSeconds { get; private init; }
     /// <summary>"name" as the server's /v1/models lists it.</summary>
     public string Id => artifact.Manifest.Name;
     public AfmTokenizer Tokenizer { get; }
@@ -50,7 +56,10 @@ public sealed class AfmModel : IDisposable
         {
             session = new DecoderSession(artifact.OnnxModelPath, options ?? new RuntimeOptions());
             var adapters = AdapterSet.Load(artifact.Directory, session.BaseSha256, session.GraphInputs);
-            return new AfmModel(artifact, session, AfmTokenizer.Load(artifact.TokenizerDirectory), adapters);
+            return new AfmModel(artifact, session, AfmTokenizer.Load(artifact.TokenizerDirectory), adapters)
+            {
+                WrittenUnixSeconds = new DateTimeOffset(File.GetLastWriteTimeUtc(artifactPath)).ToUnixTimeSeconds(),
+            };
         }
         catch
         {

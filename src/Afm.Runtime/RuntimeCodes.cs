@@ -34,6 +34,8 @@ public static class RuntimeCodes
     public const string NoRoomToExtract = "AFM7012";
     /// <summary>The chat template <c>afm serve</c> would render chat requests with (the artifact's or --chat-template-file's) cannot render a fixed conversation.</summary>
     public const string ChatTemplateUnusable = "AFM7013";
+    /// <summary><c>afm run --chat</c>: the chat template refused the conversation so far (e.g. <c>raise_exception</c>).</summary>
+    public const string ChatTurnRefused = "AFM7014";
 
     public static DiagnosticException Error(string code, string file, string message) =>
         new(new Diagnostic(DiagnosticSeverity.Error, code, message, SourceLocation.FileOnly(file)));

@@ -85,6 +85,8 @@ public sealed class AfmServer : IAsyncDisposable
             ? Results.Json(entry)
             : Results.Json(new ApiError(404, $"The model '{id}' does not exist; GET /v1/models lists the models this server serves.", "model", "model_not_found").Body,
                 statusCode: 404)).WithName("model");
+        // llama-server's list of adapters with the ids its per-request "lora" field uses; none is active without that field.
+        app.MapGet("/lora-adapters", () => Results.Json(model.Adapters.Available.Select((a, id) => new { id, name = a.Name, scale = 0.0 }).ToList())).WithName("lora_adapters");
         app.MapGet("/healthz", () => Results.Json(new { status = "ok", model = model.Id })).WithName("healthz");
         app.MapGet("/metrics", () => Results.Text(metrics.Render(gate), "text/plain; version=0.0.4")).WithName("metrics");
 

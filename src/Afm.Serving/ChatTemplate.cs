@@ -2,7 +2,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Afm.Runtime;
 using Afm.Tokenizers;
-using Microsoft.ML.OnnxRuntimeGenAI;
 
 namespace Afm.Serving;
 
@@ -11,16 +10,14 @@ namespace Afm.Serving;
 /// --chat-template</c>), rendered by ONNX Runtime GenAI's <c>Tokenizer.ApplyChatTemplate</c> rather than a template
 /// engine of our own (issue #19). GenAI 0.18 renders the real templates of Qwen2.5, Qwen3, Llama 3.1, Mistral v0.3,
 /// Phi-3 and SmolLM2, with and without tools, exactly as Hugging Face's own renderer does (ChatTemplateRenderingTests).
-/// GenAI reads the template's <c>bos_token</c>/<c>eos_token</c> from a tokenizer folder, so a tiny one is written
-/// for it (a three-token vocabulary: rendering never tokenizes) and removed once loaded.
+/// It runs in a process of its own under a deadline and a memory limit (<see cref="ChatTemplateRenderer"/>): a
+/// template is code, and a hostile one must not hang or end the server or the build that checks it.
 /// </summary>
 public sealed class ChatTemplate : IDisposable
 {
-    private readonly Tokenizer renderer;
-    // GenAI's tokenizer object is not documented as safe for concurrent calls; rendering is microseconds.
-    private readonly Lock gate = new();
+    private readonly ChatTemplateRenderer renderer;
 
-    private ChatTemplate(string source, Tokenizer renderer)
+    private ChatTemplate(string source, ChatTemplateRenderer renderer)
     {
         Source = source;
         this.renderer = renderer;
@@ -44,7 +41,7 @@ public sealed class ChatTemplate : IDisposable
     /// artifact tokenizer's <c>chat_template</c>, else null (the plain transcript). One that cannot render
     /// <see cref="SampleConversation"/> is AFM7013 at start, never a failure at request time.
     /// </summary>
-    public static ChatTemplate? ForModel(AfmModel model, string? given)
+    public static ChatTemplate? ForModel(AfmModel model, string? given, string source = "afm serve")
     {
         var text = given ?? model.Tokenizer.ChatTemplate;
         if (string.IsNullOrWhiteSpace(text)) return null;
@@ -54,7 +51,7 @@ public sealed class ChatTemplate : IDisposable
         }
         catch (ChatTemplateException e)
         {
-            throw RuntimeCodes.Error(RuntimeCodes.ChatTemplateUnusable, "afm serve",
+            throw RuntimeCodes.Error(RuntimeCodes.ChatTemplateUnusable, source,
                 $"the chat template ({(given is null ? "the artifact's tokenizer_config.json" : "--chat-template-file")}) cannot render a three-turn conversation: {e.Message}");
         }
     }
@@ -79,42 +76,12 @@ public sealed class ChatTemplate : IDisposable
         }
     }
 
-    public static ChatTemplate Load(string template, string? beginOfSequence, string? endOfSequence)
-    {
-        var folder = Path.Combine(Path.GetTempPath(), "afm-chat-template-" + Guid.NewGuid().ToString("N")[..12]);
-        Directory.CreateDirectory(folder);
-        try
-        {
-            string bos = beginOfSequence ?? "", eos = endOfSequence ?? "";
-            var vocabulary = new JsonObject { ["\u0001"] = 0 };
-            var added = new JsonArray();
-            foreach (var token in new[] { bos, eos }.Where(t => t.Length > 0).Distinct())
-            {
-                vocabulary[token] = vocabulary.Count;
-                added.Add(new JsonObject { ["id"] = vocabulary.Count - 1, ["content"] = token, ["single_word"] = false, ["lstrip"] = false, ["rstrip"] = false, ["normalized"] = false, ["special"] = true });
-            }
-            var tokenizer = new JsonObject
-            {
-                ["version"] = "1.0", ["added_tokens"] = added,
-                ["model"] = new JsonObject { ["type"] = "BPE", ["vocab"] = vocabulary, ["merges"] = new JsonArray(), ["fuse_unk"] = false, ["byte_fallback"] = false },
-            };
-            File.WriteAllText(Path.Combine(folder, "tokenizer.json"), tokenizer.ToJsonString());
-            File.WriteAllText(Path.Combine(folder, "tokenizer_config.json"), new JsonObject
-            {
-                ["bos_token"] = bos, ["eos_token"] = eos, ["tokenizer_class"] = "PreTrainedTokenizerFast", ["chat_template"] = template,
-            }.ToJsonString());
-            // GenAI opens a tokenizer folder through its config; only the keys its reader requires.
-            File.WriteAllText(Path.Combine(folder, "genai_config.json"), new JsonObject
-            {
-                ["model"] = new JsonObject { ["type"] = "llama", ["vocab_size"] = vocabulary.Count, ["context_length"] = 1, ["bos_token_id"] = 0, ["eos_token_id"] = 0, ["pad_token_id"] = 0 },
-            }.ToJsonString());
-            return new ChatTemplate(template, new Tokenizer(folder));
-        }
-        finally
-        {
-            try { Directory.Delete(folder, recursive: true); } catch (IOException) { }
-        }
-    }
+    /// <summary>
+    /// <paramref name="template"/> with the bos/eos token texts it may write; its renderer process starts with the
+    /// first render (<see cref="ChatTemplateRenderer"/>).
+    /// </summary>
+    public static ChatTemplate Load(string template, string? beginOfSequence, string? endOfSequence) =>
+        new(template, new ChatTemplateRenderer(beginOfSequence, endOfSequence));
 
     /// <summary>
     /// The prompt of a conversation: <paramref name="messages"/> and <paramref name="tools"/> as the template's JSON
@@ -128,14 +95,7 @@ public sealed class ChatTemplate : IDisposable
         // "type": "function", no "required") for most templates: Llama 3.1's rendered a schema that was not the
         // request's. So the request's tools are set as a Jinja literal ahead of the template, exactly as given.
         var source = tools is null ? Source : "{% set tools = " + Literal(tools) + " %}" + Source;
-        try
-        {
-            lock (gate) return renderer.ApplyChatTemplate(source, messages.ToJsonString(), "", addGenerationPrompt);
-        }
-        catch (OnnxRuntimeGenAIException e)
-        {
-            throw new ChatTemplateException(e.Message);
-        }
+        return renderer.Render(source, messages.ToJsonString(), addGenerationPrompt);
     }
 
     /// <summary>A JSON value as a Jinja literal: lists, dicts and strings as in JSON; true, false and none.</summary>

@@ -31,6 +31,7 @@ internal sealed partial class CompletionEndpoint
     /// </summary>
     private async Task<(int Prompt, int Completion)> StreamToolAnswer(Choice choice, CompletionRequest request, Func<object[], object?, Task> send, CancellationToken aborted)
     {
+        if (request.Tools!.Forced is not null) return await StreamForcedCall(choice, send, aborted);
         var text = new StringBuilder();
         var tokens = new List<TokenLogprob>();
         GenerationChunk? last = null;
@@ -60,6 +61,41 @@ internal sealed partial class CompletionEndpoint
             }
             await send([new { index = choice.Index, delta = new { }, logprobs = chatLogprobs, finish_reason = "tool_calls" }], null);
         }
+        var stats = last!.Stats!;
+        return (stats.PromptTokens, stats.CompletionTokens);
+    }
+
+    /// <summary>
+    /// A forced call streamed as it is generated (<see cref="ForcedCallStream"/>): the role, then once the name is known a
+    /// delta with index 0, id, type and name (empty arguments), then the arguments' characters in deltas as the tokens
+    /// come, then the finish reason "tool_calls" ("length" when the budget ended the arguments). A budget too small for
+    /// any call leaves the text as content, as the whole answer would.
+    /// </summary>
+    private async Task<(int Prompt, int Completion)> StreamForcedCall(Choice choice, Func<object[], object?, Task> send, CancellationToken aborted)
+    {
+        var none = (object?)null;
+        var call = new ForcedCallStream();
+        var tokens = new List<TokenLogprob>();
+        GenerationChunk? last = null;
+        await send([new { index = choice.Index, delta = new { role = "assistant", content = none }, logprobs = none, finish_reason = none }], null);
+        await foreach (var chunk in generator.GenerateAsync(choice.PromptIds, choice.Options, aborted))
+        {
+            if (chunk.Logprobs is not null) tokens.AddRange(chunk.Logprobs);
+            last = chunk;
+            var (named, arguments) = call.Add(chunk.Text);
+            if (named)
+                await send([new { index = choice.Index, delta = new { tool_calls = new[] { new { index = 0, id = ToolCallParser.NewId(), type = "function", function = new { name = call.Name, arguments = "" } } } }, logprobs = none, finish_reason = none }], null);
+            if (arguments.Length > 0)
+                await send([new { index = choice.Index, delta = new { tool_calls = new[] { new { index = 0, function = new { arguments } } } }, logprobs = none, finish_reason = none }], null);
+        }
+        var chatLogprobs = choice.Options.TopLogprobs is null ? null : logprobs.Chat(tokens);
+        if (call.Name is null)
+        {
+            if (call.Text.Length > 0) await send([new { index = choice.Index, delta = new { content = call.Text }, logprobs = chatLogprobs, finish_reason = none }], null);
+            await send([new { index = choice.Index, delta = new { }, logprobs = none, finish_reason = Finish(last!.Finish) }], null);
+        }
+        else
+            await send([new { index = choice.Index, delta = new { }, logprobs = chatLogprobs, finish_reason = call.Complete ? "tool_calls" : "length" }], null);
         var stats = last!.Stats!;
         return (stats.PromptTokens, stats.CompletionTokens);
     }

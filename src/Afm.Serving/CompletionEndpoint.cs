@@ -31,7 +31,7 @@ internal sealed partial class CompletionEndpoint(AfmModel model, TextGenerator g
         {
             using var body = new MemoryStream();
             await context.Request.Body.CopyToAsync(body, aborted);
-            var request = CompletionRequest.Parse(body.ToArray(), chat, model.Id, options, template);
+            var request = CompletionRequest.Parse(body.ToArray(), chat, model.Id, options, template, [.. model.Adapters.Available.Select(a => a.Name)]);
             if (request.Options.Adapter is { } adapter && !model.Adapters.Contains(adapter))
                 throw new ApiError(404, $"The model '{model.Id}' has no adapter '{adapter}'; GET /v1/models lists the adapters it has.", "adapter", "adapter_not_found");
             TextGenerator.ValidateOptions(request.Options, "request");

@@ -41,7 +41,8 @@ public sealed record CompletionRequest(string Model, IReadOnlyList<PromptInput> 
     public const int MaxLegacyLogprobs = 5;
 
     /// <param name="template">The model's chat template, which renders chat messages; null for the plain transcript.</param>
-    public static CompletionRequest Parse(byte[] body, bool chat, string modelId, ServerOptions server, ChatTemplate? template = null)
+    /// <param name="adapters">The names of the adapters <c>lora</c> ids index (<see cref="LoraField"/>).</param>
+    public static CompletionRequest Parse(byte[] body, bool chat, string modelId, ServerOptions server, ChatTemplate? template = null, IReadOnlyList<string>? adapters = null)
     {
         JsonDocument document;
         try { document = JsonDocument.Parse(body); }
@@ -57,6 +58,13 @@ public sealed record CompletionRequest(string Model, IReadOnlyList<PromptInput> 
             if (separator >= 0) model = model[..separator];
             if (model != modelId) throw new ApiError(404, $"The model '{model}' does not exist; this server serves '{modelId}'.", "model", "model_not_found");
             if (string.IsNullOrEmpty(adapter)) adapter = null;
+            double adapterScale = 1;
+            if (LoraField.Read(root, adapters ?? []) is { } lora)
+            {
+                if (adapter is not null)
+                    throw new ApiError(400, $"'lora' and the adapter '{Clip(adapter)}' of 'model' (or 'adapter') both choose an adapter; use one.", "lora");
+                (adapter, adapterScale) = lora;
+            }
 
             var stops = new List<string>();
             if (root.TryGetProperty("stop", out var stop) && stop.ValueKind != JsonValueKind.Null)
@@ -98,7 +106,7 @@ public sealed record CompletionRequest(string Model, IReadOnlyList<PromptInput> 
             var topLogprobs = chat ? ChatLogprobs(root) : LegacyLogprobCount(root);
             var options = new GenerationOptions
             {
-                MaxTokens = (int)maxTokens, Sampling = sampling, StopSequences = stops, Adapter = adapter,
+                MaxTokens = (int)maxTokens, Sampling = sampling, StopSequences = stops, Adapter = adapter, AdapterScale = adapterScale,
                 TopLogprobs = topLogprobs, PromptLogprobs = echo && topLogprobs is not null, Constraint = ToolOrFormat(root, tools),
             };
             return new CompletionRequest(adapter is null ? modelId : $"{modelId}:{adapter}", prompts, options, stream, (int)n, echo, !chat, includeUsage, tools);

@@ -44,6 +44,7 @@ public sealed class ServerMetrics(Afm.Runtime.Batching.DecodeBatcher? batcher = 
             Counter(text, "afm_prompt_cache_misses_total", "Prompts that found no cached prefix to reuse.", promptCache.Misses);
             Counter(text, "afm_prompt_cache_evictions_total", "Cached prompts dropped to stay within --prompt-cache-mb.", promptCache.Evictions);
             Counter(text, "afm_prompt_cache_reused_tokens_total", "Prompt tokens not prefilled because the cache held them.", promptCache.ReusedTokens);
+            Counter(text, "afm_prompt_cache_skipped_stores_total", "Prompts not stored because earlier ones were still being copied.", promptCache.SkippedStores);
             Gauge(text, "afm_prompt_cache_bytes", "Bytes the prompt cache holds now.", promptCache.Bytes);
             Gauge(text, "afm_prompt_cache_entries", "Prompts the prompt cache holds now.", promptCache.Entries);
         }

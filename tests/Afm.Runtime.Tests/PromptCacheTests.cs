@@ -40,6 +40,7 @@ public abstract class PromptCacheBehaviour(ArtifactFixture fixture)
         foreach (var turn in turns) AssertSame(await Generate(plain, turn), await Generate(cached, turn));
         Assert.Equal(1, cache.Misses);
         Assert.Equal(2, cache.Hits);
+        cache.WaitForStores(); // stores are copied in the background; counts of entries are read once they are in
         Assert.Equal(1, cache.Entries); // each turn extends the one before, which it replaces
     }
 
@@ -54,6 +55,7 @@ public abstract class PromptCacheBehaviour(ArtifactFixture fixture)
         Assert.Equal(1, cache.Hits);
         // At least the system prompt (but a token at its end may merge with what follows), less than the shorter prompt.
         Assert.InRange(cache.ReusedTokens - reused, fixture.Model.Generator.Tokenize(System).Count - 2, fixture.Model.Generator.Tokenize(System + "User: the kite?").Count - 1);
+        cache.WaitForStores();
         Assert.Equal(2, cache.Entries);
     }
 
@@ -70,6 +72,25 @@ public abstract class PromptCacheBehaviour(ArtifactFixture fixture)
     }
 
     [Fact]
+    public void A_shared_view_keeps_the_prompt_while_the_generation_goes_on()
+    {
+        // The prompt cache copies a prompt in the background from such a view: a standard graph's next run replaces (and
+        // once disposed) the tensors, a fused graph's writes the positions after the prompt.
+        var session = fixture.Model.Session;
+        using var cache = session.NewCache();
+        session.Forward(fixture.Model.Generator.Tokenize(System).Select(i => (long)i).ToArray(), cache);
+        var view = cache.Share();
+        float[] Prompt() => [.. Enumerable.Range(0, session.LayerKvHeads[0]).SelectMany(h =>
+            view.Keys[0].GetTensorDataAsSpan<float>().Slice(h * view.Stride * session.HeadDim, view.Length * session.HeadDim).ToArray())];
+        var before = Prompt();
+        for (int i = 0; i < 3; i++) session.Forward([5], cache);
+        Assert.Equal(before, Prompt());
+        view.Dispose();
+        view.Dispose(); // releases once: the cache's own tensors stay usable
+        Assert.Equal(session.VocabSize, session.Forward([5], cache).Length);
+    }
+
+    [Fact]
     public async Task The_least_recently_used_entry_is_evicted_to_stay_within_the_bound()
     {
         var session = fixture.Model.Session;
@@ -80,8 +101,10 @@ public abstract class PromptCacheBehaviour(ArtifactFixture fixture)
         var cached = Generator(cache);
         await Generate(cached, a);
         await Generate(cached, b);
+        cache.WaitForStores();
         Assert.Equal(0, cache.Evictions);
         await Generate(cached, System + "User: 3?"); // reuses a (now the most recently used) and needs room: b goes
+        cache.WaitForStores();
         Assert.Equal(1, cache.Evictions);
         Assert.True(cache.Bytes <= cache.CapacityBytes);
         long misses = cache.Misses;

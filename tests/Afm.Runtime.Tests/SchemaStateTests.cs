@@ -69,6 +69,38 @@ public sealed class SchemaStateTests
         }
     }
 
+    [Theory]
+    [InlineData("a b")]
+    [InlineData("tab\tbed")]
+    [InlineData("q\"t")]
+    [InlineData("back\\slash")]
+    [InlineData("naïve 日本")]
+    public void A_key_with_spaces_quotes_or_other_letters_is_written_as_JSON_writes_it(string key)
+    {
+        // Found by the 200 random schemas over HTTP (StructuredOutputAcceptanceTests): the space of "a b" was refused as
+        // whitespace, and the constrained choice ended cut.
+        var schema = new System.Text.Json.Nodes.JsonObject { ["type"] = "object", ["properties"] = new System.Text.Json.Nodes.JsonObject { [key] = new System.Text.Json.Nodes.JsonObject { ["type"] = "integer" } } };
+        using var document = JsonDocument.Parse(schema.ToJsonString());
+        ITextAutomaton? state = SchemaState.Start(SchemaShape.Compile(document.RootElement));
+        var text = "{ " + JsonSerializer.Serialize(key) + ": 1}";
+        foreach (var c in text) state = state?.Advance(c);
+        Assert.True(state is { IsComplete: true }, text);
+    }
+
+    [Theory]
+    [InlineData("123456789012345", true)]
+    [InlineData("-123456789012345.25e-99", true)]
+    [InlineData("1234567890123456", false)] // past 2^53: no longer exact
+    [InlineData("222e4999", false)] // JavaScript reads Infinity
+    [InlineData("1.5E+100", false)]
+    public void A_number_is_a_finite_double(string number, bool allowed)
+    {
+        using var document = JsonDocument.Parse("{\"type\":\"number\"}");
+        ITextAutomaton? state = SchemaState.Start(SchemaShape.Compile(document.RootElement));
+        foreach (var c in number) state = state?.Advance(c);
+        Assert.Equal(allowed, state is { IsComplete: true });
+    }
+
     [Fact]
     public void The_characters_to_complete_a_schema_are_its_shortest_instance()
     {

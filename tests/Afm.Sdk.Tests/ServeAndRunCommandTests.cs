@@ -28,6 +28,14 @@ public sealed class ServeAndRunCommandTests(ServeAndRunCommandTests.BuiltModel m
     private ProcessResult Afm(params string[] arguments) =>
         ProcessRunner.Run("dotnet", [RepositoryLayout.Compiler, .. arguments], model.Project.Directory, Patience);
 
+    private ProcessResult Chat(string input, params string[] arguments) =>
+        ProcessRunner.Run("dotnet", [RepositoryLayout.Compiler, "run", model.Package, "--chat", "--temperature", "0", .. arguments],
+            model.Project.Directory, Patience, input: input);
+
+    /// <summary>The prompt tokens of each turn, from its closing line of counts.</summary>
+    private static List<int> PromptTokens(ProcessResult run) =>
+        [.. System.Text.RegularExpressions.Regex.Matches(run.Output, @"\[micro: (\d+) prompt tokens").Select(m => int.Parse(m.Groups[1].Value))];
+
     /// <summary>The generated text: the output before the closing line of counts (which holds timings).</summary>
     private string Sample(params string[] seed)
     {
@@ -63,5 +71,56 @@ public sealed class ServeAndRunCommandTests(ServeAndRunCommandTests.BuiltModel m
     public void Run_with_a_seed_repeats_its_sample()
     {
         Assert.Equal(Sample("--seed", "7"), Sample("--seed", "7"));
+    }
+
+    /// <summary>A template of the content alone: the micro model's context is 32 tokens, too few for two turns of a transcript.</summary>
+    private string Template(string name, string text)
+    {
+        var path = Path.Combine(model.Project.Directory, name);
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    [Fact]
+    public void Run_chat_answers_each_line_of_a_pipe_as_a_turn_of_one_conversation()
+    {
+        var template = Template("content.jinja", "{% for m in messages %}{{ m.content }}|{% endfor %}");
+        var run = Chat("Hi\n\nOk\n", "--chat-template-file", template, "--max-tokens", "3");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var turns = PromptTokens(run);
+        Assert.Equal(2, turns.Count); // the empty line is no turn
+        Assert.True(turns[1] > turns[0] + 1, run.ToString()); // the second prompt holds the first turn and its answer
+    }
+
+    [Fact]
+    public void Run_chat_without_a_template_prompts_with_the_transcript()
+    {
+        var run = Chat("Hi\n", "--max-tokens", "2");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        // "User: Hi\nAssistant:" after the end-of-document token: more tokens than the two characters of the message.
+        Assert.True(Assert.Single(PromptTokens(run)) > 4, run.ToString());
+    }
+
+    [Fact]
+    public void Run_chat_renders_with_a_chat_template_and_a_refused_turn_is_AFM7014()
+    {
+        // Renders the start check's three messages and a second turn's three, refuses a third turn's five.
+        var template = Template("three.jinja", "{% if messages|length > 3 %}{{ raise_exception('three messages at most') }}{% endif %}"
+            + "{% for m in messages %}{{ m.content }}{% endfor %}");
+        var run = Chat("a\nb\nc\n", "--chat-template-file", template, "--max-tokens", "2");
+        Assert.Equal(1, run.ExitCode);
+        Assert.Equal(2, PromptTokens(run).Count);
+        Assert.Contains("error AFM7014: the chat template refused the conversation: ", run.Output);
+        Assert.Contains("three messages at most", run.Output);
+    }
+
+    [Theory]
+    [InlineData("--prompt", "Ada", "--chat")]
+    [InlineData("--system", "x")]
+    public void Run_needs_either_a_prompt_or_chat(params string[] arguments)
+    {
+        var run = Afm(["run", model.Package, .. arguments]);
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Contains("--chat", run.Output);
     }
 }

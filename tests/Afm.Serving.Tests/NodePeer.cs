@@ -17,6 +17,8 @@ internal sealed class NodePeer
 
     public static readonly NodePeer HuggingFaceJinja = new("hf-jinja", "@huggingface/jinja/package.json");
     public static readonly NodePeer OpenAI = new("openai", "openai/package.json");
+    /// <summary>Ajv, the JSON Schema validator that checks structured output independently of the server.</summary>
+    public static readonly NodePeer JsonSchema = new("json-schema", "ajv/package.json");
 
     /// <summary>Runs <paramref name="script"/> with one JSON request on stdin; its last stdout line is the JSON answer.</summary>
     public JsonNode Ask(string script, JsonObject request, TimeSpan? timeout = null)

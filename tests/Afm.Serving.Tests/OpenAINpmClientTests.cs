@@ -88,6 +88,14 @@ public sealed class OpenAINpmClientTests(ChatArtifactFixture fixture) : IClassFi
         Assert.Null(stream["error"]);
         Assert.Equal("tool_calls", (string)stream["finish_reason"]!);
         AssertWeatherCall(Assert.Single(stream["tool_calls"]!.AsArray())!);
+        // Incremental: the arguments came in pieces as they were generated, not as one delta at the end.
+        Assert.True((int)stream["argument_deltas"]! > 3, stream.ToJsonString());
+        // The same call as the answer that is not streamed (greedy): same name, same arguments once parsed.
+        var whole = Ask(test, "chat", Body("Weather in Oslo?", 160, tools: true));
+        var wholeCall = whole["message"]!["tool_calls"]![0]!["function"]!;
+        var streamedCall = stream["tool_calls"]![0]!["function"]!;
+        Assert.Equal((string)wholeCall["name"]!, (string)streamedCall["name"]!);
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse((string)wholeCall["arguments"]!), JsonNode.Parse((string)streamedCall["arguments"]!)));
     }
 
     [Description("The weather of a city")]

@@ -121,4 +121,18 @@ public sealed class ServerOperationsTests(ArtifactFixture fixture) : IClassFixtu
         var streamed = await (await test.Post("/v1/completions", """{"prompt":"Ada","max_tokens":2,"stream":true}""")).Content.ReadAsStringAsync();
         Assert.Contains($"\"system_fingerprint\":\"{answer.GetProperty("system_fingerprint").GetString()}\"", streamed);
     }
+
+    [Fact]
+    public async Task Models_are_created_when_the_artifact_file_was_written()
+    {
+        await using var test = await TestServer.StartAsync(fixture.Model, new ServerOptions());
+        long written = new DateTimeOffset(File.GetLastWriteTimeUtc(fixture.Path)).ToUnixTimeSeconds();
+        Assert.True(written > 1_700_000_000); // a real time, not 0
+        var models = await TestServer.Json(await test.Client.GetAsync("/v1/models"));
+        foreach (var model in models.GetProperty("data").EnumerateArray()) // the base and its adapter
+            Assert.Equal(written, model.GetProperty("created").GetInt64());
+        Assert.Equal(2, models.GetProperty("data").GetArrayLength());
+        var one = await TestServer.Json(await test.Client.GetAsync("/v1/models/" + fixture.Model.Id));
+        Assert.Equal(written, one.GetProperty("created").GetInt64());
+    }
 }

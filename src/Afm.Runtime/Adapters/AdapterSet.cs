@@ -20,6 +20,11 @@ public sealed class AdapterSet : IDisposable
 {
     private readonly SortedDictionary<string, LoadedAdapter> loaded = new(StringComparer.Ordinal);
     private readonly SortedDictionary<string, AdapterException> refused = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> files = new(StringComparer.Ordinal);
+    private readonly ScaledAdapters scaled = new();
+
+    /// <summary>The largest scale (in absolute value) an adapter may be run at; 1 is the adapter as trained.</summary>
+    public const double MaxScale = 4;
 
     public static AdapterSet Empty { get; } = new();
 
@@ -42,6 +47,7 @@ public sealed class AdapterSet : IDisposable
                 try
                 {
                     set.loaded[name] = Open(descriptionFile, name, baseSha256, graphInputs);
+                    set.files[name] = Path.Combine(folder, name + OnnxAdapterFormat.Extension);
                 }
                 catch (AdapterException e)
                 {
@@ -87,10 +93,25 @@ public sealed class AdapterSet : IDisposable
         throw RuntimeCodes.Error(RuntimeCodes.AdapterNotAvailable, source, $"the artifact has no adapter '{name}'; {known}.");
     }
 
+    /// <summary>
+    /// The adapter <paramref name="name"/> (null: none) at <paramref name="scale"/> for one generation: as loaded at 1,
+    /// none at 0, else a scaled copy (<see cref="ScaledAdapters"/>). Errors as <see cref="Resolve"/>.
+    /// </summary>
+    public AdapterLease Activate(string? name, double scale, string source)
+    {
+        if (name is null || scale == 0) return AdapterLease.None;
+        var adapter = Resolve(name, source);
+        return scale == 1 ? new AdapterLease(adapter.Handle, name) : scaled.Rent(adapter, files[name], scale);
+    }
+
+    /// <summary>Scaled copies held now (at most <see cref="ScaledAdapters.Capacity"/>).</summary>
+    internal int ScaledCopies => scaled.Count;
+
     public bool Contains(string name) => loaded.ContainsKey(name) || refused.ContainsKey(name);
 
     public void Dispose()
     {
+        scaled.Dispose();
         foreach (var adapter in loaded.Values) adapter.Handle.Dispose();
         loaded.Clear();
     }

@@ -46,6 +46,8 @@ public sealed record GenerationOptions
     public bool StopAtEndOfDocument { get; init; } = true;
     /// <summary>An adapter of the artifact to activate for this generation (null: the base model).</summary>
     public string? Adapter { get; init; }
+    /// <summary>The scale <see cref="Adapter"/> runs at (llama-server's per-request LoRA scale): 1 as trained, 0 off, up to ±<see cref="Adapters.AdapterSet.MaxScale"/>.</summary>
+    public double AdapterScale { get; init; } = 1;
     /// <summary>
     /// Report each generated token's log-probability with this many most likely alternatives (0: the chosen token
     /// only); null reports none. At most <see cref="MaxTopLogprobs"/>.

@@ -90,6 +90,8 @@ public sealed class TextGenerator(DecoderSession session, AfmTokenizer tokenizer
             problem = $"frequency penalty must be between -{SamplingOptions.MaxPenalty} and {SamplingOptions.MaxPenalty}, got {sampling.FrequencyPenalty}.";
         else if (sampling.LogitBias.Where(b => !(Math.Abs(b.Value) <= SamplingOptions.MaxLogitBias)).Select(b => $"{b.Key}: {b.Value}").FirstOrDefault() is { } bias)
             problem = $"a logit bias must be between -{SamplingOptions.MaxLogitBias} and {SamplingOptions.MaxLogitBias}, got {bias}.";
+        else if (!(Math.Abs(options.AdapterScale) <= Adapters.AdapterSet.MaxScale))
+            problem = $"an adapter's scale must be between -{Adapters.AdapterSet.MaxScale} and {Adapters.AdapterSet.MaxScale}, got {options.AdapterScale}.";
         else if (options.TopLogprobs is < 0 or > GenerationOptions.MaxTopLogprobs)
             problem = $"top logprobs must be between 0 and {GenerationOptions.MaxTopLogprobs}, got {options.TopLogprobs}.";
         if (problem is not null) throw RuntimeCodes.Error(RuntimeCodes.InvalidGenerationOption, source, problem);
@@ -108,7 +110,8 @@ public sealed class TextGenerator(DecoderSession session, AfmTokenizer tokenizer
     {
         Validate(options, promptIds.Count);
         int budget = Math.Min(options.MaxTokens, session.MaxSequenceLength - promptIds.Count);
-        var adapter = options.Adapter is { } name ? adapters.Resolve(name, "afm").Handle : null;
+        using var lease = adapters.Activate(options.Adapter, options.AdapterScale, "afm");
+        var adapter = lease.Handle;
         var sampler = new Sampler(options.Sampling, Suppression);
         var adjustment = new LogitAdjustment(options.Sampling);
         var constraint = options.Constraint is { } start ? new Constraints.TokenConstraint(Trie, tokenizer.EndOfDocumentId, start) : null;
@@ -130,15 +133,15 @@ public sealed class TextGenerator(DecoderSession session, AfmTokenizer tokenizer
         else
         {
             // With a prompt cache only the tokens after the longest cached prefix run (a prompt's own logprobs need them all).
-            int reused = promptCache?.Restore(options.Adapter ?? "", promptIds, cache, session) ?? 0;
+            int reused = promptCache?.Restore(lease.Key, promptIds, cache, session) ?? 0;
             logits = session.Forward(ids[reused..], cache, adapter);
-            promptCache?.Store(options.Adapter ?? "", promptIds, cache, session);
+            promptCache?.Store(lease.Key, promptIds, cache, session);
         }
         var prefill = clock.Elapsed;
         if (promptLogprobs is not null) yield return new GenerationChunk("", PromptLogprobs: promptLogprobs);
         clock.Restart();
         // Joins after prefill, with room for every token it may still feed; the prompt's OrtValue cache is copied once.
-        using var batched = batcher is not null && budget > 1 ? batcher.Join(SequenceCache.From(cache, session, promptIds.Count + budget), options.Adapter, adapter) : null;
+        using var batched = batcher is not null && budget > 1 ? batcher.Join(SequenceCache.From(cache, session, promptIds.Count + budget), lease.Key, adapter) : null;
         if (batched is not null) cache.Dispose(); // its copy lives on in the batch; without this the prompt's cache is held twice until the end
 
         var generated = new List<int>();

@@ -10,15 +10,24 @@ namespace Afm.Runtime.Sessions;
 /// counts), under the same adapter (an adapter changes every key and value). Bounded in bytes, least recently used
 /// entry evicted first; storing a prompt drops the entries it extends (their every match is also its match). Safe for
 /// concurrent generations: entries are copied in and out under a lock.
+/// Storing is off the request's path: <see cref="Store"/> shares the prompt's tensors (<see cref="KvCache.Share"/>) with
+/// a background copy and returns, so the first token is not kept waiting for a copy of every prompt, misses included.
+/// At most <see cref="MaxPendingStores"/> copies wait at once (a prompt offered beyond that is not stored), and a
+/// lookup first waits for those in flight: a copy costs less than prefilling what it may hold, and a chat's next turn
+/// finds its previous turn whatever the timing.
 /// </summary>
 public sealed class PromptCache
 {
     /// <summary>Fewer shared tokens than this are recomputed: copying a cache costs about as much as running so few.</summary>
     public const int MinimumReuse = 8;
 
+    /// <summary>Background copies that may wait at once; each holds its prompt's tensors until it is done.</summary>
+    public const int MaxPendingStores = 2;
+
     private readonly object gate = new();
     private readonly LinkedList<Entry> entries = []; // most recently used first
-    private long hits, misses, evictions, reusedTokens, bytes;
+    private readonly List<Task> pending = [];
+    private long hits, misses, evictions, reusedTokens, bytes, skippedStores;
 
     /// <param name="capacityBytes">The most bytes of key/value state (and token ids) held at once.</param>
     public PromptCache(long capacityBytes)
@@ -35,6 +44,8 @@ public sealed class PromptCache
     public long Evictions => Interlocked.Read(ref evictions);
     /// <summary>Prompt tokens not prefilled thanks to the cache.</summary>
     public long ReusedTokens => Interlocked.Read(ref reusedTokens);
+    /// <summary>Prompts not stored because <see cref="MaxPendingStores"/> copies were already waiting.</summary>
+    public long SkippedStores => Interlocked.Read(ref skippedStores);
     public long Bytes
     {
         get { lock (gate) return bytes; }
@@ -52,6 +63,7 @@ public sealed class PromptCache
     public int Restore(string adapter, IReadOnlyList<int> prompt, KvCache cache, DecoderSession session)
     {
         if (cache.Length != 0) throw new ArgumentException("The cache to restore into must be empty.", nameof(cache));
+        WaitForStores();
         lock (gate)
         {
             LinkedListNode<Entry>? best = null;
@@ -76,35 +88,72 @@ public sealed class PromptCache
         }
     }
 
-    /// <summary>Keeps the state of <paramref name="prompt"/> (all of it in <paramref name="cache"/>) for later prompts.</summary>
+    /// <summary>
+    /// Keeps the state of <paramref name="prompt"/> (all of it in <paramref name="cache"/>) for later prompts: copied in the
+    /// background, while the generation goes on with <paramref name="cache"/>.
+    /// </summary>
     public void Store(string adapter, IReadOnlyList<int> prompt, KvCache cache, DecoderSession session)
     {
         if (cache.Length != prompt.Count) throw new ArgumentException("The cache must hold exactly the prompt.", nameof(cache));
         if (prompt.Count < MinimumReuse) return;
         long size = EntryBytes(session, prompt.Count);
         if (size > CapacityBytes) return;
-        var entry = Entry.From(adapter, prompt, cache, session, size);
+        int[] tokens = [.. prompt];
+        lock (gate)
+        {
+            if (pending.Count >= MaxPendingStores)
+            {
+                Interlocked.Increment(ref skippedStores);
+                return;
+            }
+            var view = cache.Share();
+            var copy = Task.Run(() =>
+            {
+                using (view) Add(Entry.From(adapter, tokens, view, session, size));
+            });
+            pending.Add(copy);
+            copy.ContinueWith(done => { lock (gate) pending.Remove(done); }, TaskContinuationOptions.ExecuteSynchronously);
+        }
+    }
+
+    /// <summary>Returns once every store begun so far is in the cache.</summary>
+    public void WaitForStores()
+    {
+        Task[] copies;
+        lock (gate) copies = [.. pending];
+        try
+        {
+            Task.WaitAll(copies);
+        }
+        catch (AggregateException)
+        {
+            // A copy that failed stored nothing: its prompt will be a miss, which is all a cache may cost.
+        }
+    }
+
+    private void Add(Entry entry)
+    {
         lock (gate)
         {
             for (var node = entries.First; node is not null;)
             {
                 var next = node.Next;
                 // The same adapter and a prefix of this prompt (the same prompt included): every match it gives, this gives.
-                if (node.Value.Adapter == adapter && node.Value.Tokens.Length <= prompt.Count && Common(node.Value.Tokens, prompt) == node.Value.Tokens.Length)
+                if (node.Value.Adapter == entry.Adapter && node.Value.Tokens.Length <= entry.Tokens.Length && Common(node.Value.Tokens, entry.Tokens) == node.Value.Tokens.Length)
                 {
                     bytes -= node.Value.Bytes;
                     entries.Remove(node);
                 }
                 node = next;
             }
-            while (bytes + size > CapacityBytes && entries.Last is { } oldest)
+            while (bytes + entry.Bytes > CapacityBytes && entries.Last is { } oldest)
             {
                 bytes -= oldest.Value.Bytes;
                 entries.RemoveLast();
                 Interlocked.Increment(ref evictions);
             }
             entries.AddFirst(entry);
-            bytes += size;
+            bytes += entry.Bytes;
         }
     }
 
@@ -128,9 +177,9 @@ public sealed class PromptCache
         public required float[][] Values { get; init; }
         public required long Bytes { get; init; }
 
-        public static Entry From(string adapter, IReadOnlyList<int> prompt, KvCache cache, DecoderSession session, long size)
+        public static Entry From(string adapter, int[] prompt, KvCache.View cache, DecoderSession session, long size)
         {
-            int length = prompt.Count;
+            int length = prompt.Length;
             float[] Copy(OrtValue value, int layer)
             {
                 var target = new float[session.LayerKvHeads[layer] * length * session.HeadDim];
@@ -141,7 +190,7 @@ public sealed class PromptCache
             }
             return new Entry
             {
-                Adapter = adapter, Tokens = [.. prompt], Bytes = size,
+                Adapter = adapter, Tokens = prompt, Bytes = size,
                 Keys = Enumerable.Range(0, session.Layers).Select(l => Copy(cache.Keys[l], l)).ToArray(),
                 Values = Enumerable.Range(0, session.Layers).Select(l => Copy(cache.Values[l], l)).ToArray(),
             };

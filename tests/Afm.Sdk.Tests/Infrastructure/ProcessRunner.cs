@@ -11,11 +11,12 @@ public sealed record ProcessResult(int ExitCode, string Output)
 public static class ProcessRunner
 {
     public static ProcessResult Run(string fileName, IEnumerable<string> arguments, string workingDirectory, TimeSpan? timeout = null,
-        IReadOnlyDictionary<string, string>? environment = null)
+        IReadOnlyDictionary<string, string>? environment = null, string? input = null)
     {
         var info = new ProcessStartInfo(fileName)
         {
             WorkingDirectory = workingDirectory,
+            RedirectStandardInput = input is not null,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
@@ -36,6 +37,11 @@ public static class ProcessRunner
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
+        if (input is not null)
+        {
+            process.StandardInput.Write(input); // a pipe: the whole input, then its end
+            process.StandardInput.Close();
+        }
         if (!process.WaitForExit(timeout ?? TimeSpan.FromMinutes(15)))
         {
             process.Kill(entireProcessTree: true);

@@ -1,6 +1,7 @@
 // The official OpenAI npm client against afm serve. One JSON request on stdin, one JSON answer on stdout:
 //   {"op":"chat","baseURL":"http://127.0.0.1:P/v1","body":{...}} -> {"message":{...},"finish_reason":"...","usage":{...}}
-//   {"op":"stream","baseURL":...,"body":{...}} -> {"content":"...","tool_calls":[...],"finish_reason":"...","chunks":n}
+//   {"op":"stream","baseURL":...,"body":{...}} -> {"content":"...","tool_calls":[...],"finish_reason":"...","chunks":n,
+//      "argument_deltas":n}
 //      (deltas put together as the client's documentation shows: content appended, tool calls by index)
 //   {"op":"tool_round_trip","baseURL":...,"body":{...},"result":"..."} -> {"call":{...},"finish_reason":"...",
 //      "next":{"message":{...},"finish_reason":"..."}}: the forced call, its result sent back as a tool message, the next turn.
@@ -16,7 +17,7 @@ try {
     answer = { message: completion.choices[0].message, finish_reason: completion.choices[0].finish_reason, usage: completion.usage };
   } else if (request.op === "stream") {
     const stream = await client.chat.completions.create({ ...request.body, stream: true });
-    let content = "", finish = null, chunks = 0;
+    let content = "", finish = null, chunks = 0, argumentDeltas = 0;
     const calls = [];
     for await (const chunk of stream) {
       chunks++;
@@ -28,11 +29,11 @@ try {
         const call = calls[delta.index];
         if (delta.id) call.id = delta.id;
         if (delta.function?.name) call.function.name += delta.function.name;
-        if (delta.function?.arguments) call.function.arguments += delta.function.arguments;
+        if (delta.function?.arguments) { call.function.arguments += delta.function.arguments; argumentDeltas++; }
       }
       finish = choice.finish_reason ?? finish;
     }
-    answer = { content, tool_calls: calls, finish_reason: finish, chunks };
+    answer = { content, tool_calls: calls, finish_reason: finish, chunks, argument_deltas: argumentDeltas };
   } else if (request.op === "tool_round_trip") {
     const first = await client.chat.completions.create(request.body);
     const message = first.choices[0].message;

@@ -66,7 +66,7 @@ internal static class ServeCommand
     }
 
     /// <summary>The template file's text; one that cannot be read is AFM7013 at the file, before the artifact is loaded.</summary>
-    private static string ReadTemplate(string path)
+    internal static string ReadTemplate(string path)
     {
         try { return File.ReadAllText(path); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)

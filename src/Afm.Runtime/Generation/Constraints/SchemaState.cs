@@ -16,7 +16,15 @@ public sealed record SchemaState : ITextAutomaton
     internal sealed record Value(SchemaShape Shape) : Goal;
     /// <summary>Inside a string: Pending 0 plain, -1 after a backslash, 1-4 hex digits of a \u escape left.</summary>
     internal sealed record InString(int Pending) : Goal;
-    internal sealed record InNumber(NumberMode Mode, bool Integer) : Goal;
+    /// <summary>Inside a number: Digits counts the digits of the integer part or of the exponent, whichever is being written.</summary>
+    internal sealed record InNumber(NumberMode Mode, bool Integer, int Digits = 0) : Goal;
+
+    /// <summary>
+    /// Every number is a finite double, exact when whole: at most 15 digits before the point (2^53 has 16) and 2 in the
+    /// exponent. RFC 8259's grammar has no bound, but readers do: JavaScript's JSON.parse reads 222e4999 as Infinity,
+    /// which Ajv then refuses as a number (found by StructuredOutputAcceptanceTests).
+    /// </summary>
+    internal const int MaxIntegerDigits = 15, MaxExponentDigits = 2;
     internal sealed record OneOf(IReadOnlyList<string> Options, int At) : Goal;
     /// <summary>After '[' (First) or after an item: an item (after ',' unless first) or ']'.</summary>
     internal sealed record ArrayRest(SchemaShape Items, bool First) : Goal;
@@ -110,7 +118,9 @@ public sealed record SchemaState : ITextAutomaton
                 return matching.Any(x => x.Length == o.At + 1) ? Pop() : Replace(new OneOf(matching, o.At + 1));
         }
 
-        if (space) return Whitespace >= JsonState.MaxWhitespace || goals.Top is Exact { At: > 0 } ? null : this with { Whitespace = Whitespace + 1 };
+        // Inside an exact text (a key's quotes and characters) every character is the text's own, a space included: a key
+        // such as "a b" could not be written when spaces were read as whitespace between tokens here.
+        if (space && goals.Top is not Exact { At: > 0 }) return Whitespace >= JsonState.MaxWhitespace ? null : this with { Whitespace = Whitespace + 1 };
         var fresh = this with { Whitespace = 0 };
         switch (goals.Top)
         {
@@ -171,7 +181,13 @@ public sealed record SchemaState : ITextAutomaton
             NumberMode.Exponent or NumberMode.ExponentSign or NumberMode.ExponentDigits when digit => NumberMode.ExponentDigits,
             _ => null,
         };
-        if (next is { } mode) return Replace(n with { Mode = mode });
+        if (next is { } mode)
+        {
+            int digits = mode == n.Mode ? n.Digits + 1 : mode is NumberMode.Integer or NumberMode.ExponentDigits ? 1 : 0;
+            if (mode == NumberMode.Integer && digits > MaxIntegerDigits || mode == NumberMode.ExponentDigits && digits > MaxExponentDigits)
+                return null;
+            return Replace(new InNumber(mode, n.Integer, digits));
+        }
         // The number ends here when it can; the character belongs to what follows.
         return Terminal(n.Mode) ? Pop().Advance(c) : null;
     }
