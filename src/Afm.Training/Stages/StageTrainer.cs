@@ -11,7 +11,7 @@ using static TorchSharp.torch;
 namespace Afm.Training.Stages;
 
 /// <summary>Runs one training stage's optimizer loop on a model, with validation and progress lines.</summary>
-internal sealed class StageTrainer
+internal sealed class StageTrainer : IStageRun
 {
     /// <summary>Validation uses at most this many sequences (the first ones, so every run measures the same set).</summary>
     internal const int MaxValidationSequences = 512;
@@ -44,6 +44,9 @@ internal sealed class StageTrainer
     /// <summary>With a teacher, the loss is the distillation loss (Distillation/DistillationLoss.cs); validation stays plain next-token loss.</summary>
     public Distillation.TeacherModel? Teacher { get; init; }
     public long SequencesConsumed { get; private set; }
+
+    public IEnumerable<(string Name, Tensor Tensor)> Weights() => model.named_parameters().Select(p => (p.name, (Tensor)p.parameter));
+    public IReadOnlyDictionary<string, string> WeightsMetadata() => StageCheckpoint.WeightsMetadata(model);
 
     /// <summary>Called after every <c>CheckpointEvery</c> steps (not after the last): step, data position, curves so far.</summary>
     public delegate void CheckpointWriter(long step, long sequencesConsumed, IReadOnlyList<TrainPoint> trainCurve, IReadOnlyList<ValidationPoint> validationCurve);
@@ -196,13 +199,16 @@ internal sealed class StageTrainer
     }
 
     /// <param name="doneHere">Steps this process ran (a resumed stage measures its own speed).</param>
-    private string ProgressLine(long doneHere, long done, long steps, double loss, double lr, long tokens, TimeSpan elapsed)
+    private string ProgressLine(long doneHere, long done, long steps, double loss, double lr, long tokens, TimeSpan elapsed) =>
+        ProgressLine(stage.Name, doneHere, done, steps, loss, lr, tokens, elapsed);
+
+    internal static string ProgressLine(string stageName, long doneHere, long done, long steps, double loss, double lr, long tokens, TimeSpan elapsed)
     {
         double tokensPerSecond = tokens / Math.Max(1e-9, elapsed.TotalSeconds);
         var eta = TimeSpan.FromSeconds((steps - done) * elapsed.TotalSeconds / Math.Max(1, doneHere));
         string rate = tokensPerSecond >= 1000 ? $"{tokensPerSecond / 1000:0.0}k" : $"{tokensPerSecond:0}";
         return string.Create(CultureInfo.InvariantCulture,
-            $"train {stage.Name}: step {done}/{steps} loss {loss:0.000} lr {lr:0.0e0} {rate} tok/s eta {(int)eta.TotalMinutes:00}:{eta.Seconds:00}");
+            $"train {stageName}: step {done}/{steps} loss {loss:0.000} lr {lr:0.0e0} {rate} tok/s eta {(int)eta.TotalMinutes:00}:{eta.Seconds:00}");
     }
 
     /// <summary>Six decimals: plenty for curves, and keeps the JSON short and stable.</summary>
