@@ -27,8 +27,11 @@ internal static class PreferencePacker
         foreach (var stale in Directory.GetFiles(directory, "*.bin*")) File.Delete(stale);
 
         var pairs = Read(stage, tokenizer);
-        var byId = pairs.ToDictionary(p => p.Id, StringComparer.Ordinal);
-        var (trainIds, validIds) = DocumentSplit.Split(pairs.Select(p => new TokenizedDocument(p.Id, [])).ToList(), spec.Seed, spec.ValidationFraction);
+        // Split by file name and line, not by stage: a reward stage and a dpo stage on the same Data hold out the same
+        // pairs, so the reward model never scores a dpo stage's held-out prompts it was trained on.
+        var byDocument = new Dictionary<TokenizedDocument, Pair>(ReferenceEqualityComparer.Instance);
+        foreach (var pair in pairs) byDocument[new TokenizedDocument(pair.Id, [])] = pair;
+        var (trainIds, validIds) = DocumentSplit.Split(byDocument.Keys.ToList(), spec.Seed, spec.ValidationFraction);
         var stageAt = stage.Location ?? new SourceLocation(stage.Data.FirstOrDefault() ?? stage.Name, 0, 0);
         if (validIds.Count == 0)
             throw DataDiagnostics.Error(DataDiagnostics.NoValidationSequences,
@@ -36,8 +39,8 @@ internal static class PreferencePacker
                 + $"about 1 in {Math.Round(1 / spec.ValidationFraction)} is held out).", stageAt);
 
         int length = stage.SequenceLength, eod = tokenizer.EndOfDocumentId;
-        var train = WriteSplit(directory, stage.Name, DataSplit.Train, trainIds.Select(d => byId[d.Id]).ToList(), length, eod, tokenizer.VocabSize, shardBytes);
-        var valid = WriteSplit(directory, stage.Name, DataSplit.Validation, validIds.Select(d => byId[d.Id]).ToList(), length, eod, tokenizer.VocabSize, shardBytes);
+        var train = WriteSplit(directory, stage.Name, DataSplit.Train, trainIds.Select(d => byDocument[d]).ToList(), length, eod, tokenizer.VocabSize, shardBytes);
+        var valid = WriteSplit(directory, stage.Name, DataSplit.Validation, validIds.Select(d => byDocument[d]).ToList(), length, eod, tokenizer.VocabSize, shardBytes);
         progress?.Invoke($"stage {stage.Name} ({stage.Kind.ToString().ToLowerInvariant()}): {pairs.Count} preference pairs ({trainIds.Count} train, {validIds.Count} validation), " +
                          $"each as two sequences of {length} tokens");
         return new StageData { Name = stage.Name, SequenceLength = length, Train = train, Valid = valid, UnigramCrossEntropy = null };
@@ -67,7 +70,7 @@ internal static class PreferencePacker
                         $"Preference pair of stage '{stage.Name}' is {longest} tokens (prompt {prompt.Count} + the longer response + end-of-document), " +
                         $"more than the stage's SequenceLength {stage.SequenceLength}. Raise SequenceLength or shorten the pair.",
                         new SourceLocation(file, lineNumber, 1));
-                pairs.Add(new Pair($"{stage.Name}/{Path.GetFileName(file)}:{lineNumber}", chosen, prompt.Count, rejected, prompt.Count, record));
+                pairs.Add(new Pair($"{Path.GetFileName(file)}:{lineNumber}", chosen, prompt.Count, rejected, prompt.Count, record));
             }
         }
         if (pairs.Count == 0)

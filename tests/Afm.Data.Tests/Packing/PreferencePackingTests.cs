@@ -61,6 +61,19 @@ public sealed class PreferencePackingTests(DataStageFixture fixture) : IClassFix
         Assert.Equal(4, seen.Count);
     }
 
+    [Fact]
+    public void A_reward_and_a_dpo_stage_on_the_same_Data_hold_out_the_same_pairs()
+    {
+        using var output = new TempDirectory();
+        var file = Write(output, Enumerable.Range(0, 60).Select(i => Line(i)));
+        var dpo = Reward(file) with { Name = "align", Kind = StageKind.Dpo };
+        DataStage.Run(fixture.Spec(Reward(file), dpo), fixture.TokenizerDirectory, output.Combine("data"));
+
+        using var rm = PreferencePairs.TryOpen(output.Combine("data"), "rm", DataSplit.Validation)!;
+        using var align = PreferencePairs.TryOpen(output.Combine("data"), "align", DataSplit.Validation)!;
+        Assert.Equal(rm.ContentHash(), align.ContentHash());
+    }
+
     [Theory]
     [InlineData("not json", "AFM2300")]
     [InlineData("[1, 2]", "AFM2300")]
