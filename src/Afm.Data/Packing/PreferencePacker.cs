@@ -1,4 +1,3 @@
-using System.Text;
 using Afm.Core.Diagnostics;
 using Afm.Core.IO;
 using Afm.Core.Spec;
@@ -16,8 +15,6 @@ namespace Afm.Data.Packing;
 /// </summary>
 internal static class PreferencePacker
 {
-    private static readonly UTF8Encoding Utf8NoBom = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false);
-
     private sealed record Pair(string Id, int[] Chosen, int ChosenResponse, int[] Rejected, int RejectedResponse, PreferenceRecord Record);
 
     public static StageData Pack(TrainingStageSpec stage, AfmTokenizer tokenizer, ModelSpec spec, string outputDirectory, long shardBytes, Action<string>? progress)
@@ -49,29 +46,21 @@ internal static class PreferencePacker
     private static List<Pair> Read(TrainingStageSpec stage, AfmTokenizer tokenizer)
     {
         var pairs = new List<Pair>();
-        foreach (var file in stage.Data)
+        foreach (var (file, lineNumber, line) in DataLines.Of(stage.Data))
         {
-            if (new FileInfo(file).Length == 0) continue; // as CorpusReader: an empty file, or a pipe that would never end
-            using var reader = new StreamReader(file, Utf8NoBom);
-            var lineNumber = 0;
-            while (reader.ReadLine() is { } line)
-            {
-                lineNumber++;
-                if (string.IsNullOrWhiteSpace(line)) continue;
-                var record = PreferenceRecord.Parse(line, stage.PromptField, file, lineNumber);
-                var prompt = tokenizer.Encode(record.Prompt);
-                int[] chosen = [.. prompt, .. tokenizer.Encode(record.Chosen), tokenizer.EndOfDocumentId];
-                int[] rejected = [.. prompt, .. tokenizer.Encode(record.Rejected), tokenizer.EndOfDocumentId];
-                // The reward reads the hidden state at the end-of-document, and dpo scores every response token: both
-                // must be inputs of the L-token window.
-                int longest = Math.Max(chosen.Length, rejected.Length);
-                if (longest > stage.SequenceLength)
-                    throw DataDiagnostics.Error(PreferenceRecord.PairTooLong,
-                        $"Preference pair of stage '{stage.Name}' is {longest} tokens (prompt {prompt.Count} + the longer response + end-of-document), " +
-                        $"more than the stage's SequenceLength {stage.SequenceLength}. Raise SequenceLength or shorten the pair.",
-                        new SourceLocation(file, lineNumber, 1));
-                pairs.Add(new Pair($"{Path.GetFileName(file)}:{lineNumber}", chosen, prompt.Count, rejected, prompt.Count, record));
-            }
+            var record = PreferenceRecord.Parse(line, stage.PromptField, file, lineNumber);
+            var prompt = tokenizer.Encode(record.Prompt);
+            int[] chosen = [.. prompt, .. tokenizer.Encode(record.Chosen), tokenizer.EndOfDocumentId];
+            int[] rejected = [.. prompt, .. tokenizer.Encode(record.Rejected), tokenizer.EndOfDocumentId];
+            // The reward reads the hidden state at the end-of-document, and dpo scores every response token: both
+            // must be inputs of the L-token window.
+            int longest = Math.Max(chosen.Length, rejected.Length);
+            if (longest > stage.SequenceLength)
+                throw DataDiagnostics.Error(PreferenceRecord.PairTooLong,
+                    $"Preference pair of stage '{stage.Name}' is {longest} tokens (prompt {prompt.Count} + the longer response + end-of-document), " +
+                    $"more than the stage's SequenceLength {stage.SequenceLength}. Raise SequenceLength or shorten the pair.",
+                    new SourceLocation(file, lineNumber, 1));
+            pairs.Add(new Pair($"{Path.GetFileName(file)}:{lineNumber}", chosen, prompt.Count, rejected, prompt.Count, record));
         }
         if (pairs.Count == 0)
             throw DataDiagnostics.Error(PreferenceRecord.NoPairs,

@@ -22,8 +22,6 @@ internal sealed class PreferenceTrainer : IStageRun
     /// <summary>dpo with a RewardModel: the held-out prompts answered greedily and scored.</summary>
     internal const int MaxScoredPrompts = 64;
     internal const int MaxNewTokens = 48;
-    private const int CurvePoints = 200;
-    private static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(2);
 
     private readonly TrainingStageSpec stage;
     private readonly PreferenceStageSpec settings;
@@ -88,29 +86,15 @@ internal sealed class PreferenceTrainer : IStageRun
 
         long steps = stage.Steps;
         int batchSize = stage.BatchSize, width = train.SequenceLength + 1;
-        long tokensPerStep = 2L * batchSize * stage.SequenceLength;
-        long curveEvery = Math.Max(1, steps / CurvePoints);
         var tokens = new int[batchSize * width];
         var mask = new byte[tokens.Length];
         var pairs = new long[batchSize];
-        var trainCurve = new List<TrainPoint>();
-        var validationCurve = new List<ValidationPoint>();
-        long firstStep = 0;
-        if (resume is var (state, directory))
-        {
-            ResumeCheckpoint.LoadOptimizer(Path.Combine(directory, StageCheckpoint.OptimizerFile), optimizer);
-            sampler.Seek(state.SequencesConsumed);
-            set_rng_state(tensor(Convert.FromBase64String(state.TorchRngState)));
-            trainCurve.AddRange(state.TrainCurve);
-            validationCurve.AddRange(state.ValidationCurve);
-            firstStep = state.Step;
-        }
+        var loop = new StageLoop(stage, 2L * batchSize * stage.SequenceLength, progress);
         // Step 0 is the incoming model on the held-out pairs (for a reward stage: the untrained head, every reward 0).
-        if (firstStep == 0) validationCurve.Add(new ValidationPoint(0, StageTrainer.Round(Measure().Loss)));
-        var clock = Stopwatch.StartNew();
-        var lastProgress = TimeSpan.Zero;
+        double ValidationLoss() => Measure().Loss;
+        loop.Start(resume, optimizer, sampler, ValidationLoss);
 
-        for (long step = firstStep; step < steps; step++)
+        for (long step = loop.FirstStep; step < steps; step++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
@@ -121,39 +105,13 @@ internal sealed class PreferenceTrainer : IStageRun
             loss.backward();
             if (stage.GradientClip > 0) nn.utils.clip_grad_norm_(tensors, stage.GradientClip);
             optimizer.Step(lr, stage.LearningRate);
-
-            long done = step + 1;
-            double lossValue = loss.item<float>();
-            if (done % curveEvery == 0 || done == steps)
-                trainCurve.Add(new TrainPoint(done, done * tokensPerStep, StageTrainer.Round(lr), StageTrainer.Round(lossValue)));
-            if (done % stage.EvalEvery == 0 || done == steps)
-                validationCurve.Add(new ValidationPoint(done, StageTrainer.Round(Measure().Loss)));
-            if (checkpoint is not null && stage.CheckpointEvery > 0 && done % stage.CheckpointEvery == 0 && done < steps)
-                checkpoint(done, sampler.Consumed, trainCurve, validationCurve);
-            if (progress is not null && (clock.Elapsed - lastProgress >= ProgressInterval || done == steps))
-            {
-                lastProgress = clock.Elapsed;
-                progress(StageTrainer.ProgressLine(stage.Name, done - firstStep, done, steps, lossValue, lr, (done - firstStep) * tokensPerStep, clock.Elapsed));
-            }
+            loop.Finished(step + 1, loss.item<float>(), lr, ValidationLoss, sampler, checkpoint);
         }
 
         SequencesConsumed = sampler.Consumed;
-        var final = Measure();
-        var report = final.Report;
+        var report = Measure().Report;
         if (scorer is not null) report = report with { RewardModel = scorerName, ScoredPrompts = ScoredPrompts(), MeanRewardReference = MeanGreedyReward(reference!), MeanRewardTrained = MeanGreedyReward(policy!) };
-        return new StageReport
-        {
-            Name = stage.Name,
-            Steps = steps,
-            Tokens = steps * tokensPerStep,
-            SequenceLength = stage.SequenceLength,
-            BatchSize = stage.BatchSize,
-            RopeBase = stage.RopeBase,
-            TrainCurve = trainCurve,
-            ValidationCurve = validationCurve,
-            FinalValidationLoss = validationCurve[^1].Loss,
-            Preference = report,
-        };
+        return loop.Report(perplexity: false, report);
     }
 
     /// <summary>The stage's training loss on one batch (specs/post-training.md).</summary>

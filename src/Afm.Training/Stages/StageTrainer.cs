@@ -15,9 +15,6 @@ internal sealed class StageTrainer : IStageRun
 {
     /// <summary>Validation uses at most this many sequences (the first ones, so every run measures the same set).</summary>
     internal const int MaxValidationSequences = 512;
-    /// <summary>The report keeps about this many training points per stage.</summary>
-    private const int CurvePoints = 200;
-    private static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(2);
 
     private readonly AfmDecoder model;
     private readonly TrainingStageSpec stage;
@@ -63,30 +60,16 @@ internal sealed class StageTrainer : IStageRun
         var parameters = model.parameters().ToList();
 
         long steps = stage.Steps, length = stage.SequenceLength, batchSize = stage.BatchSize;
-        long tokensPerStep = batchSize * length;
-        long curveEvery = Math.Max(1, steps / CurvePoints);
         var buffer = new int[batchSize * (length + 1)];
         // sft stages: the loss counts only response targets (the data stage wrote a mask next to the tokens).
         var maskBuffer = train is ILossMaskedSequences ? new byte[buffer.Length] : [];
-        var trainCurve = new List<TrainPoint>();
-        var validationCurve = new List<ValidationPoint>();
-        long firstStep = 0;
-        if (resume is var (state, directory))
-        {
-            ResumeCheckpoint.LoadOptimizer(Path.Combine(directory, StageCheckpoint.OptimizerFile), optimizer);
-            sampler.Seek(state.SequencesConsumed);
-            set_rng_state(tensor(Convert.FromBase64String(state.TorchRngState)));
-            trainCurve.AddRange(state.TrainCurve);
-            validationCurve.AddRange(state.ValidationCurve);
-            firstStep = state.Step;
-        }
+        var loop = new StageLoop(stage, batchSize * length, progress);
         // Step 0 of the validation curve is the incoming weights (the previous stage's) measured on this stage's
         // data: for context lengthening, the loss at the long length before the stage, to compare with after.
-        if (firstStep == 0 && validation is not null) validationCurve.Add(new ValidationPoint(0, Round(ValidationLoss())));
-        var clock = Stopwatch.StartNew();
-        var lastProgress = TimeSpan.Zero;
+        Func<double>? validationLoss = validation is null ? null : ValidationLoss;
+        loop.Start(resume, optimizer, sampler, validationLoss);
 
-        for (long step = firstStep; step < steps; step++)
+        for (long step = loop.FirstStep; step < steps; step++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
@@ -107,37 +90,11 @@ internal sealed class StageTrainer : IStageRun
             loss.backward();
             if (stage.GradientClip > 0) nn.utils.clip_grad_norm_(parameters, stage.GradientClip);
             optimizer.Step(lr, stage.LearningRate);
-
-            long done = step + 1;
-            double lossValue = loss.item<float>();
-            if (done % curveEvery == 0 || done == steps)
-                trainCurve.Add(new TrainPoint(done, done * tokensPerStep, Round(lr), Round(lossValue)));
-            if (validation is not null && (done % stage.EvalEvery == 0 || done == steps))
-                validationCurve.Add(new ValidationPoint(done, Round(ValidationLoss())));
-            if (checkpoint is not null && stage.CheckpointEvery > 0 && done % stage.CheckpointEvery == 0 && done < steps)
-                checkpoint(done, sampler.Consumed, trainCurve, validationCurve);
-            if (progress is not null && (clock.Elapsed - lastProgress >= ProgressInterval || done == steps))
-            {
-                lastProgress = clock.Elapsed;
-                progress(ProgressLine(done - firstStep, done, steps, lossValue, lr, (done - firstStep) * tokensPerStep, clock.Elapsed));
-            }
+            loop.Finished(step + 1, loss.item<float>(), lr, validationLoss, sampler, checkpoint);
         }
 
         SequencesConsumed = sampler.Consumed;
-        double? finalLoss = validationCurve.Count > 0 ? validationCurve[^1].Loss : null;
-        return new StageReport
-        {
-            Name = stage.Name,
-            Steps = steps,
-            Tokens = steps * tokensPerStep,
-            SequenceLength = stage.SequenceLength,
-            BatchSize = stage.BatchSize,
-            RopeBase = stage.RopeBase,
-            TrainCurve = trainCurve,
-            ValidationCurve = validationCurve,
-            FinalValidationLoss = finalLoss,
-            FinalValidationPerplexity = finalLoss is double l ? Round(Math.Exp(l)) : null,
-        };
+        return loop.Report(perplexity: true);
     }
 
     /// <summary>Mean next-token loss over the first <see cref="MaxValidationSequences"/> validation sequences.</summary>
@@ -199,9 +156,6 @@ internal sealed class StageTrainer : IStageRun
     }
 
     /// <param name="doneHere">Steps this process ran (a resumed stage measures its own speed).</param>
-    private string ProgressLine(long doneHere, long done, long steps, double loss, double lr, long tokens, TimeSpan elapsed) =>
-        ProgressLine(stage.Name, doneHere, done, steps, loss, lr, tokens, elapsed);
-
     internal static string ProgressLine(string stageName, long doneHere, long done, long steps, double loss, double lr, long tokens, TimeSpan elapsed)
     {
         double tokensPerSecond = tokens / Math.Max(1e-9, elapsed.TotalSeconds);
