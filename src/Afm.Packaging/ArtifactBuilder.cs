@@ -81,6 +81,8 @@ public static class ArtifactBuilder
         entries[ArtifactLayout.TrainingReport] = ArtifactEntry.FromFile(reportPath);
         var report = JsonSerializer.Deserialize<TrainingSummary>(File.ReadAllBytes(reportPath), SpecJson.Options)!;
         entries[ArtifactLayout.TrainingChart] = ArtifactEntry.Of(LossChart.RenderPng($"{spec.Name} {spec.Version}: training", Curves(report), report.UnigramBaselineLoss));
+        if (Afm.Training.PostTraining.PostTrainingReportMarkdown.Render($"{spec.Name} {spec.Version}", report) is { } postTraining)
+            entries[ArtifactLayout.PostTrainingReportMarkdown] = Utf8(postTraining);
 
         leftOut = inputs.Sources ? [] : DeployLayout.RemoveSources(entries);
         var stages = StagesThatRan(inputs, spec, quantized, adapted, adaptersExported);

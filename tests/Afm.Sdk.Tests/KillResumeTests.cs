@@ -36,14 +36,14 @@ public sealed class KillResumeTests
         Assert.Equal(Sha256(TrainedWeights(reference)), Sha256(TrainedWeights(project)));
     }
 
-    private static string TrainedWeights(ModelProject project) =>
+    internal static string TrainedWeights(ModelProject project) =>
         Directory.GetFiles(project.Directory, "model.safetensors", SearchOption.AllDirectories)
             .Single(f => Path.GetFileName(Path.GetDirectoryName(f)) == "train");
 
-    private static string Sha256(string path) => Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path)));
+    internal static string Sha256(string path) => Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path)));
 
-    /// <summary>Starts `dotnet build`, waits for the first mid-stage checkpoint, then SIGKILLs the whole process tree.</summary>
-    private static void BuildUntilMidStageCheckpointThenKill(ModelProject project)
+    /// <summary>Starts `dotnet build`, waits for the first mid-stage checkpoint of <paramref name="stage"/>, then SIGKILLs the whole process tree.</summary>
+    internal static void BuildUntilMidStageCheckpointThenKill(ModelProject project, string stage = "core")
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -67,7 +67,7 @@ public sealed class KillResumeTests
         string? checkpoint = null;
         while (checkpoint is null && !build.HasExited && deadline.Elapsed < TimeSpan.FromMinutes(10))
         {
-            checkpoint = Directory.GetDirectories(project.Directory, "core.step-*", SearchOption.AllDirectories).FirstOrDefault();
+            checkpoint = Directory.GetDirectories(project.Directory, $"{stage}.step-*", SearchOption.AllDirectories).FirstOrDefault();
             if (checkpoint is null) Thread.Sleep(20);
         }
         Assert.False(build.HasExited, "the build finished before a mid-stage checkpoint was seen");

@@ -22,6 +22,8 @@ public static class ArtifactLayout
     public const string ModelFolder = "model/";
     public const string TrainingReport = "reports/training.json";
     public const string TrainingChart = "reports/training-loss.png";
+    /// <summary>Only with reward or dpo stages: their held-out results as Markdown (specs/post-training.md).</summary>
+    public const string PostTrainingReportMarkdown = "reports/post-training.md";
     public const string DataReport = "reports/data.json";
     /// <summary>What the data stage removed and packed (Afm.Data.Reporting.DataReport), as JSON and Markdown.</summary>
     public const string DataCleaningReport = "reports/data-report.json";

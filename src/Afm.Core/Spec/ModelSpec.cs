@@ -32,9 +32,12 @@ public sealed record ModelSpec
     /// calibration and recovery adapters (named <see cref="CalibrationDataName"/>, never trained); null otherwise.
     /// </summary>
     public TrainingStageSpec? CalibrationData { get; init; }
-    /// <summary>The stage whose packed data the quantize stage calibrates on: the last training stage, else <see cref="CalibrationData"/>.</summary>
+    /// <summary>
+    /// The stage whose packed data the quantize stage calibrates on: the last pretrain or sft stage (preference pairs are
+    /// padded pairs of responses, not text the model reads), else <see cref="CalibrationData"/>.
+    /// </summary>
     [System.Text.Json.Serialization.JsonIgnore]
-    public TrainingStageSpec? CalibrationStage => TrainingStages.Count > 0 ? TrainingStages[^1] : CalibrationData;
+    public TrainingStageSpec? CalibrationStage => TrainingStages.LastOrDefault(s => !s.IsPreference) ?? CalibrationData;
     /// <summary>Every stage the data stage packs: the training stages, then <see cref="CalibrationData"/> when there is one.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public IEnumerable<TrainingStageSpec> PackedStages => CalibrationData is null ? TrainingStages : TrainingStages.Append(CalibrationData);
@@ -221,8 +224,41 @@ public sealed record EvalSetSpec
     public SourceLocation? Location { get; init; }
 }
 
-/// <summary>pretrain: next-token loss on every packed token of the Mix. sft: loss only on the response tokens of prompt/response JSON lines.</summary>
-public enum StageKind { Pretrain, Sft }
+/// <summary>
+/// pretrain: next-token loss on every packed token of the Mix. sft: loss only on the response tokens of prompt/response
+/// JSON lines. reward: a reward model (the decoder plus a scalar head) trained on preference pairs; it does not change
+/// the model the later stages continue. dpo: the model trained on preference pairs against a frozen reference
+/// (specs/post-training.md).
+/// </summary>
+public enum StageKind { Pretrain, Sft, Reward, Dpo }
+
+/// <summary>The loss of a dpo stage: DPO's logistic loss or IPO's squared loss (specs/post-training.md).</summary>
+public enum PreferenceLoss { Dpo, Ipo }
+
+/// <summary>The settings only reward and dpo stages have (specs/post-training.md); defaults are the documented ones.</summary>
+public sealed record PreferenceStageSpec
+{
+    /// <summary>reward: the Bradley-Terry target probability grows with the preference level; false: 1 for every pair (plain Bradley-Terry).</summary>
+    public bool SoftLabels { get; init; } = true;
+    /// <summary>reward: weight of the single-sided grade regularizer.</summary>
+    public double GradeWeight { get; init; } = PreferenceDefaults.GradeWeight;
+    /// <summary>dpo: the loss.</summary>
+    public PreferenceLoss Loss { get; init; } = PreferenceLoss.Dpo;
+    /// <summary>dpo: the strength of the implicit KL to the reference (DPO's beta; IPO's tau).</summary>
+    public double Beta { get; init; } = PreferenceDefaults.Beta;
+    /// <summary>dpo: the name of an earlier reward stage whose model scores the held-out responses in the report; null: none.</summary>
+    public string? RewardModel { get; init; }
+}
+
+/// <summary>Defaults and level targets of the preference stages (specs/post-training.md).</summary>
+public static class PreferenceDefaults
+{
+    public const double GradeWeight = 0.1;
+    public const double Beta = 0.1;
+}
+
+/// <summary>How much better the chosen response of a preference pair is, as annotators say it (AFM report 4.3.1).</summary>
+public enum PreferenceLevel { SignificantlyBetter, Better, SlightlyBetter, NegligiblyBetter }
 
 /// <summary>The optimizer a stage trains with (specs/afmproj.md, Optimizer metadata).</summary>
 public enum StageOptimizer { AdamW, Afm }
@@ -259,7 +295,14 @@ public sealed record TrainingStageSpec
     public string PromptField { get; init; } = "prompt";
     /// <summary>sft stages: the JSON field holding the response (the loss is on its tokens and the end-of-document).</summary>
     public string ResponseField { get; init; } = "response";
+    /// <summary>reward and dpo stages only; null (and absent from JSON, so older fingerprints stand) for the others.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public PreferenceStageSpec? Preference { get; init; }
     public SourceLocation? Location { get; init; }
+
+    /// <summary>reward and dpo stages train on preference pairs; the others are language-model stages.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool IsPreference => Kind is StageKind.Reward or StageKind.Dpo;
 
     public long Steps => Math.Max(1, Tokens / ((long)SequenceLength * BatchSize));
 }

@@ -39,6 +39,7 @@ public static class DataStage
 
         var stages = spec.PackedStages.Select(stage => stage.Kind == StageKind.Sft
             ? SftPacker.Pack(stage, tokenizer, spec, outputDirectory, shardBytes, MaxValidationSequences, progress)
+            : stage.IsPreference ? PreferencePacker.Pack(stage, tokenizer, spec, outputDirectory, shardBytes, progress)
             : StagePacker.Pack(stage, corpora, spec.Seed, tokenizer.VocabSize, outputDirectory, shardBytes, MaxValidationSequences, progress)).ToList();
 
         var index = new DataIndex

@@ -28,8 +28,6 @@ internal static class SftPacker
     /// <summary>An sft stage's Data files hold no example.</summary>
     public const string NoSftExamples = "AFM3002";
 
-    private static readonly UTF8Encoding Utf8NoBom = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false);
-
     public static StageData Pack(TrainingStageSpec stage, AfmTokenizer tokenizer, ModelSpec spec, string outputDirectory,
         long shardBytes, int maxValidationSequences, Action<string>? progress)
     {
@@ -67,21 +65,13 @@ internal static class SftPacker
     private static List<(TokenizedDocument Document, int ResponseStart)> ReadExamples(TrainingStageSpec stage, AfmTokenizer tokenizer)
     {
         var examples = new List<(TokenizedDocument, int)>();
-        foreach (var file in stage.Data)
+        foreach (var (file, lineNumber, line) in DataLines.Of(stage.Data))
         {
-            if (new FileInfo(file).Length == 0) continue; // as CorpusReader: an empty file, or a pipe that would never end
-            using var reader = new StreamReader(file, Utf8NoBom);
-            var lineNumber = 0;
-            while (reader.ReadLine() is { } line)
-            {
-                lineNumber++;
-                if (string.IsNullOrWhiteSpace(line)) continue;
-                var (prompt, response) = Parse(line, stage, file, lineNumber);
-                var promptIds = tokenizer.Encode(prompt);
-                var responseIds = tokenizer.Encode(response);
-                int[] tokens = [.. promptIds, .. responseIds, tokenizer.EndOfDocumentId];
-                examples.Add((new TokenizedDocument($"{stage.Name}/{Path.GetFileName(file)}:{lineNumber}", tokens), promptIds.Count));
-            }
+            var (prompt, response) = Parse(line, stage, file, lineNumber);
+            var promptIds = tokenizer.Encode(prompt);
+            var responseIds = tokenizer.Encode(response);
+            int[] tokens = [.. promptIds, .. responseIds, tokenizer.EndOfDocumentId];
+            examples.Add((new TokenizedDocument($"{stage.Name}/{Path.GetFileName(file)}:{lineNumber}", tokens), promptIds.Count));
         }
         if (examples.Count == 0)
             throw DataDiagnostics.Error(NoSftExamples,

@@ -63,6 +63,18 @@ public static class SampleCorpusGenerator
         foreach (var (context, choices, label) in world.CapitalQuestions(new SplitMix64(options.Seed ^ StableHash.Of("sample", "task-capitals"))))
             questions.Append(JsonSerializer.Serialize(new { context, choices, label }, SingleLine)).Append('\n');
         files.Add(WriteFile(outputDirectory, "task-capitals.jsonl", questions));
+        // Preference pairs of notification summaries for reward and dpo stages (its own stream: the corpora do not change).
+        var pairs = new StringBuilder();
+        var pairRandom = new SplitMix64(options.Seed ^ StableHash.Of("sample", "preferences"));
+        for (int i = 0; i < options.PreferencePairs; i++)
+        {
+            var (prompt, chosen, rejected, level, chosenGrade, rejectedGrade) = PreferenceWriter.Write(ref pairRandom);
+            var record = new Dictionary<string, object> { ["prompt"] = prompt, ["chosen"] = chosen, ["rejected"] = rejected, ["level"] = level };
+            if (chosenGrade is { } c) record["chosen_grade"] = c;
+            if (rejectedGrade is { } r) record["rejected_grade"] = r;
+            pairs.Append(JsonSerializer.Serialize(record, SingleLine)).Append('\n');
+        }
+        files.Add(WriteFile(outputDirectory, "preferences.jsonl", pairs));
         return files;
     }
 

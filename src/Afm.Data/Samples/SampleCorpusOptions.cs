@@ -11,6 +11,8 @@ public sealed record SampleCorpusOptions
     public int ArithmeticDocuments { get; init; } = 2000;
     public int FactDocuments { get; init; } = 2000;
     public int Notifications { get; init; } = 1600;
+    /// <summary>Preference pairs of notification summaries in preferences.jsonl (reward and dpo stages).</summary>
+    public int PreferencePairs { get; init; } = 1200;
     /// <summary>Held-out documents per style in eval.jsonl.</summary>
     public int EvalPerStyle { get; init; } = 50;
 
@@ -20,6 +22,7 @@ public sealed record SampleCorpusOptions
         ArithmeticDocuments = Scale(ArithmeticDocuments, factor),
         FactDocuments = Scale(FactDocuments, factor),
         Notifications = Scale(Notifications, factor),
+        PreferencePairs = Scale(PreferencePairs, factor),
         EvalPerStyle = Scale(EvalPerStyle, factor),
     };
 

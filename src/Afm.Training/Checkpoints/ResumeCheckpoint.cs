@@ -36,15 +36,19 @@ public static class ResumeCheckpoint
 {
     private const string Infix = ".step-";
 
-    public static void Save(string checkpointDirectory, ResumeState state, AfmDecoder model, StageOptimizerBase optimizer)
+    public static void Save(string checkpointDirectory, ResumeState state, AfmDecoder model, StageOptimizerBase optimizer) =>
+        Save(checkpointDirectory, state, model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)), StageCheckpoint.WeightsMetadata(model), optimizer);
+
+    /// <summary>As above for a model that is more than the decoder (a reward model: the decoder's weights plus its head's).</summary>
+    public static void Save(string checkpointDirectory, ResumeState state, IEnumerable<(string Name, Tensor Tensor)> weights,
+        IReadOnlyDictionary<string, string> metadata, StageOptimizerBase optimizer)
     {
         string name = $"{state.Stage}{Infix}{state.Step.ToString("D9", CultureInfo.InvariantCulture)}";
         string final = Path.Combine(checkpointDirectory, name);
         string temp = Path.Combine(checkpointDirectory, $".{name}.{Environment.ProcessId}.tmp");
         if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
         Directory.CreateDirectory(temp);
-        SafeTensors.Write(Path.Combine(temp, StageCheckpoint.WeightsFile),
-            model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)), StageCheckpoint.WeightsMetadata(model));
+        SafeTensors.Write(Path.Combine(temp, StageCheckpoint.WeightsFile), weights, metadata);
         SaveOptimizer(Path.Combine(temp, StageCheckpoint.OptimizerFile), optimizer);
         AtomicOutput.WriteAllText(Path.Combine(temp, StageCheckpoint.StateFile), JsonSerializer.Serialize(state, StageCheckpoint.Json));
         if (Directory.Exists(final)) Directory.Delete(final, recursive: true);

@@ -38,7 +38,12 @@ public static class StageCheckpoint
 
     public static string StageDirectory(string checkpointDirectory, string stage) => Path.Combine(checkpointDirectory, stage);
 
-    public static void Save(string checkpointDirectory, StageState state, AfmDecoder model, StageOptimizerBase optimizer, StageReport report)
+    public static void Save(string checkpointDirectory, StageState state, AfmDecoder model, StageOptimizerBase optimizer, StageReport report) =>
+        Save(checkpointDirectory, state, model.named_parameters().Select(p => (p.name, (TorchSharp.torch.Tensor)p.parameter)), WeightsMetadata(model), optimizer, report);
+
+    /// <summary>As above for a model that is more than the decoder (a reward model: the decoder's weights plus its head's).</summary>
+    public static void Save(string checkpointDirectory, StageState state, IEnumerable<(string Name, TorchSharp.torch.Tensor Tensor)> weights,
+        IReadOnlyDictionary<string, string> metadata, StageOptimizerBase optimizer, StageReport report)
     {
         string final = StageDirectory(checkpointDirectory, state.Stage);
         // Leftovers of a killed run of this stage are never complete checkpoints: drop them.
@@ -47,8 +52,7 @@ public static class StageCheckpoint
         string temp = Path.Combine(checkpointDirectory, $".{state.Stage}.{Environment.ProcessId}.tmp");
         Directory.CreateDirectory(temp);
 
-        SafeTensors.Write(Path.Combine(temp, WeightsFile), model.named_parameters().Select(p => (p.name, (TorchSharp.torch.Tensor)p.parameter)),
-            WeightsMetadata(model));
+        SafeTensors.Write(Path.Combine(temp, WeightsFile), weights, metadata);
         ResumeCheckpoint.SaveOptimizer(Path.Combine(temp, OptimizerFile), optimizer);
         AtomicOutput.WriteAllText(Path.Combine(temp, ReportFile), JsonSerializer.Serialize(report, Json));
         // state.json last: its presence marks a complete checkpoint.

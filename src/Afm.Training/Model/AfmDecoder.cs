@@ -63,11 +63,17 @@ public sealed class AfmDecoder : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor inputIds)
     {
         using var scope = NewDisposeScope();
+        var logits = nn.functional.linear(Hidden(inputIds), OutputWeight);
+        return logits.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>input ids [batch, time] (int64) -> the final-normed hidden states [batch, time, dim] the output projection reads (a reward head reads them too).</summary>
+    public Tensor Hidden(Tensor inputIds)
+    {
+        using var scope = NewDisposeScope();
         var x = embed.forward(inputIds);
         foreach (var layer in layers) x = layer.forward(x);
-        x = norm.forward(x);
-        var logits = nn.functional.linear(x, OutputWeight);
-        return logits.MoveToOuterDisposeScope();
+        return norm.forward(x).MoveToOuterDisposeScope();
     }
 
     /// <summary>

@@ -11,9 +11,13 @@ public static class OptimizerFactory
     /// embedding: the tied embedding doubles as the output projection, and decaying rare tokens' rows toward
     /// zero only hurts them.
     /// </summary>
-    public static StageOptimizerBase Create(AfmDecoder model, TrainingStageSpec stage)
+    public static StageOptimizerBase Create(AfmDecoder model, TrainingStageSpec stage) =>
+        Create(model.named_parameters().Select(p => (p.name, p.parameter)).ToList(), stage);
+
+    /// <summary>As above for any named parameters (a reward model's decoder and head; the head is a matrix, decayed like the blocks').</summary>
+    public static StageOptimizerBase Create(IReadOnlyList<(string name, TorchSharp.Modules.Parameter parameter)> named, TrainingStageSpec stage)
     {
-        var parameters = model.named_parameters()
+        var parameters = named
             .Select(p => new OptimizedParameter(p.name, p.parameter, p.parameter.dim() >= 2 && !p.name.StartsWith("embed.", StringComparison.Ordinal)))
             .ToList();
         return stage.Optimizer switch

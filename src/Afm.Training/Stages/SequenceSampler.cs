@@ -40,7 +40,10 @@ public sealed class SequenceSampler
     public void NextBatch(Span<int> batch, int batchSize) => NextBatch(batch, batchSize, []);
 
     /// <summary>Also fills <paramref name="lossMask"/> (batchSize * (L + 1) bytes) when it is not empty; the source must then have loss masks.</summary>
-    public void NextBatch(Span<int> batch, int batchSize, Span<byte> lossMask)
+    public void NextBatch(Span<int> batch, int batchSize, Span<byte> lossMask) => NextBatch(batch, batchSize, lossMask, []);
+
+    /// <summary>Also writes which sequences were handed out into <paramref name="indices"/> when it is not empty (preference stages read each pair's labels by it).</summary>
+    public void NextBatch(Span<int> batch, int batchSize, Span<byte> lossMask, Span<long> indices)
     {
         int width = source.SequenceLength + 1;
         var masked = lossMask.IsEmpty ? null : source as ILossMaskedSequences
@@ -49,6 +52,7 @@ public sealed class SequenceSampler
         {
             if (epoch < 0 || next == order.Length) StartEpoch();
             long index = order[next++];
+            if (!indices.IsEmpty) indices[b] = index;
             source.Read(index, batch.Slice(b * width, width));
             masked?.ReadLossMask(index, lossMask.Slice(b * width, width));
             Consumed++;

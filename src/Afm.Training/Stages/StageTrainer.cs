@@ -11,13 +11,10 @@ using static TorchSharp.torch;
 namespace Afm.Training.Stages;
 
 /// <summary>Runs one training stage's optimizer loop on a model, with validation and progress lines.</summary>
-internal sealed class StageTrainer
+internal sealed class StageTrainer : IStageRun
 {
     /// <summary>Validation uses at most this many sequences (the first ones, so every run measures the same set).</summary>
     internal const int MaxValidationSequences = 512;
-    /// <summary>The report keeps about this many training points per stage.</summary>
-    private const int CurvePoints = 200;
-    private static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(2);
 
     private readonly AfmDecoder model;
     private readonly TrainingStageSpec stage;
@@ -45,6 +42,9 @@ internal sealed class StageTrainer
     public Distillation.TeacherModel? Teacher { get; init; }
     public long SequencesConsumed { get; private set; }
 
+    public IEnumerable<(string Name, Tensor Tensor)> Weights() => model.named_parameters().Select(p => (p.name, (Tensor)p.parameter));
+    public IReadOnlyDictionary<string, string> WeightsMetadata() => StageCheckpoint.WeightsMetadata(model);
+
     /// <summary>Called after every <c>CheckpointEvery</c> steps (not after the last): step, data position, curves so far.</summary>
     public delegate void CheckpointWriter(long step, long sequencesConsumed, IReadOnlyList<TrainPoint> trainCurve, IReadOnlyList<ValidationPoint> validationCurve);
 
@@ -60,30 +60,16 @@ internal sealed class StageTrainer
         var parameters = model.parameters().ToList();
 
         long steps = stage.Steps, length = stage.SequenceLength, batchSize = stage.BatchSize;
-        long tokensPerStep = batchSize * length;
-        long curveEvery = Math.Max(1, steps / CurvePoints);
         var buffer = new int[batchSize * (length + 1)];
         // sft stages: the loss counts only response targets (the data stage wrote a mask next to the tokens).
         var maskBuffer = train is ILossMaskedSequences ? new byte[buffer.Length] : [];
-        var trainCurve = new List<TrainPoint>();
-        var validationCurve = new List<ValidationPoint>();
-        long firstStep = 0;
-        if (resume is var (state, directory))
-        {
-            ResumeCheckpoint.LoadOptimizer(Path.Combine(directory, StageCheckpoint.OptimizerFile), optimizer);
-            sampler.Seek(state.SequencesConsumed);
-            set_rng_state(tensor(Convert.FromBase64String(state.TorchRngState)));
-            trainCurve.AddRange(state.TrainCurve);
-            validationCurve.AddRange(state.ValidationCurve);
-            firstStep = state.Step;
-        }
+        var loop = new StageLoop(stage, batchSize * length, progress);
         // Step 0 of the validation curve is the incoming weights (the previous stage's) measured on this stage's
         // data: for context lengthening, the loss at the long length before the stage, to compare with after.
-        if (firstStep == 0 && validation is not null) validationCurve.Add(new ValidationPoint(0, Round(ValidationLoss())));
-        var clock = Stopwatch.StartNew();
-        var lastProgress = TimeSpan.Zero;
+        Func<double>? validationLoss = validation is null ? null : ValidationLoss;
+        loop.Start(resume, optimizer, sampler, validationLoss);
 
-        for (long step = firstStep; step < steps; step++)
+        for (long step = loop.FirstStep; step < steps; step++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
@@ -104,37 +90,11 @@ internal sealed class StageTrainer
             loss.backward();
             if (stage.GradientClip > 0) nn.utils.clip_grad_norm_(parameters, stage.GradientClip);
             optimizer.Step(lr, stage.LearningRate);
-
-            long done = step + 1;
-            double lossValue = loss.item<float>();
-            if (done % curveEvery == 0 || done == steps)
-                trainCurve.Add(new TrainPoint(done, done * tokensPerStep, Round(lr), Round(lossValue)));
-            if (validation is not null && (done % stage.EvalEvery == 0 || done == steps))
-                validationCurve.Add(new ValidationPoint(done, Round(ValidationLoss())));
-            if (checkpoint is not null && stage.CheckpointEvery > 0 && done % stage.CheckpointEvery == 0 && done < steps)
-                checkpoint(done, sampler.Consumed, trainCurve, validationCurve);
-            if (progress is not null && (clock.Elapsed - lastProgress >= ProgressInterval || done == steps))
-            {
-                lastProgress = clock.Elapsed;
-                progress(ProgressLine(done - firstStep, done, steps, lossValue, lr, (done - firstStep) * tokensPerStep, clock.Elapsed));
-            }
+            loop.Finished(step + 1, loss.item<float>(), lr, validationLoss, sampler, checkpoint);
         }
 
         SequencesConsumed = sampler.Consumed;
-        double? finalLoss = validationCurve.Count > 0 ? validationCurve[^1].Loss : null;
-        return new StageReport
-        {
-            Name = stage.Name,
-            Steps = steps,
-            Tokens = steps * tokensPerStep,
-            SequenceLength = stage.SequenceLength,
-            BatchSize = stage.BatchSize,
-            RopeBase = stage.RopeBase,
-            TrainCurve = trainCurve,
-            ValidationCurve = validationCurve,
-            FinalValidationLoss = finalLoss,
-            FinalValidationPerplexity = finalLoss is double l ? Round(Math.Exp(l)) : null,
-        };
+        return loop.Report(perplexity: true);
     }
 
     /// <summary>Mean next-token loss over the first <see cref="MaxValidationSequences"/> validation sequences.</summary>
@@ -196,13 +156,13 @@ internal sealed class StageTrainer
     }
 
     /// <param name="doneHere">Steps this process ran (a resumed stage measures its own speed).</param>
-    private string ProgressLine(long doneHere, long done, long steps, double loss, double lr, long tokens, TimeSpan elapsed)
+    internal static string ProgressLine(string stageName, long doneHere, long done, long steps, double loss, double lr, long tokens, TimeSpan elapsed)
     {
         double tokensPerSecond = tokens / Math.Max(1e-9, elapsed.TotalSeconds);
         var eta = TimeSpan.FromSeconds((steps - done) * elapsed.TotalSeconds / Math.Max(1, doneHere));
         string rate = tokensPerSecond >= 1000 ? $"{tokensPerSecond / 1000:0.0}k" : $"{tokensPerSecond:0}";
         return string.Create(CultureInfo.InvariantCulture,
-            $"train {stage.Name}: step {done}/{steps} loss {loss:0.000} lr {lr:0.0e0} {rate} tok/s eta {(int)eta.TotalMinutes:00}:{eta.Seconds:00}");
+            $"train {stageName}: step {done}/{steps} loss {loss:0.000} lr {lr:0.0e0} {rate} tok/s eta {(int)eta.TotalMinutes:00}:{eta.Seconds:00}");
     }
 
     /// <summary>Six decimals: plenty for curves, and keeps the JSON short and stable.</summary>

@@ -36,8 +36,8 @@ public static class TrainStage
         {
             IPackedSequences Open(string stage, string split)
             {
-                // Masked (loss on response tokens only) for sft stages, plain for pretrain stages.
-                var sequences = LossMaskedSequences.Open(dataDirectory, stage, split);
+                // Pairs for reward and dpo stages, masked (loss on response tokens only) for sft stages, plain for pretrain stages.
+                var sequences = (IPackedSequences?)PreferencePairs.TryOpen(dataDirectory, stage, split) ?? LossMaskedSequences.Open(dataDirectory, stage, split);
                 opened.Add(sequences);
                 return sequences;
             }

@@ -8,6 +8,7 @@ using Afm.Data.Packing;
 using Afm.Training.Checkpoints;
 using Afm.Training.Distillation;
 using Afm.Training.Model;
+using Afm.Training.PostTraining;
 using static TorchSharp.torch;
 
 namespace Afm.Training.Stages;
@@ -46,7 +47,13 @@ public static class Trainer
         var reports = new List<StageReport>();
         var timings = new List<StageTiming>();
         string previousFingerprint = "";
-        bool modelHoldsPreviousStage = true; // fresh init counts as "the previous stage" for stage 0
+        // The model holds the weights the next stage starts from: the fresh init for stage 0, or, when a stage was
+        // skipped or the project starts from a BaseModel, they are loaded from disk first when a stage needs them.
+        bool modelHoldsPreviousStage = initialWeights is null;
+        // The last stage whose result later stages continue (every kind but reward): null before the first.
+        string? lastModelStage = null;
+        string IncomingWeights() => lastModelStage is null ? initialWeights!
+            : Path.Combine(StageCheckpoint.StageDirectory(checkpointDirectory, lastModelStage), StageCheckpoint.WeightsFile);
         for (int index = 0; index < spec.TrainingStages.Count; index++)
         {
             var stage = spec.TrainingStages[index];
@@ -62,28 +69,34 @@ public static class Trainer
                 progress?.Invoke($"train {stage.Name}: up to date ({stageDir}), skipped");
                 reports.Add(existing);
                 timings.Add(new StageTiming(stage.Name, 0, 0, Skipped: true));
-                modelHoldsPreviousStage = false; // the weights are on disk; load them only if a later stage trains
+                if (stage.Kind != StageKind.Reward)
+                {
+                    modelHoldsPreviousStage = false; // the weights are on disk; load them only if a later stage trains
+                    lastModelStage = stage.Name;
+                }
             }
             else
             {
                 var resume = ResumeCheckpoint.TryLatest(checkpointDirectory, stage.Name, fingerprint);
-                if (resume is var (resumeState, resumeDirectory))
+                // Preference stages copy the incoming weights (a reward model starts from them, dpo keeps them as its
+                // reference) even when they resume; other stages need them only when they start from step 0.
+                if (stage.IsPreference || resume is null)
                 {
-                    LoadWeights(model, Path.Combine(resumeDirectory, StageCheckpoint.WeightsFile));
-                    progress?.Invoke($"train {stage.Name}: resuming at step {resumeState.Step}/{stage.Steps} from {resumeDirectory}");
+                    if (!modelHoldsPreviousStage) LoadWeights(model, IncomingWeights());
+                    else if (index == 0 && resume is null && teacherModel?.Source.Spec.Init == TeacherInit.PruneFfn)
+                        Distiller.InitializeByPruning(teacherModel, model, train, progress);
+                    modelHoldsPreviousStage = true;
                 }
-                else if (!modelHoldsPreviousStage)
-                    LoadWeights(model, Path.Combine(StageCheckpoint.StageDirectory(checkpointDirectory, spec.TrainingStages[index - 1].Name), StageCheckpoint.WeightsFile));
-                else if (index == 0 && initialWeights is not null)
-                    LoadWeights(model, initialWeights);
-                else if (index == 0 && teacherModel?.Source.Spec.Init == TeacherInit.PruneFfn)
-                    Distiller.InitializeByPruning(teacherModel, model, train, progress);
+                using var stageRun = StageRun.Create(spec, stage, model, train, validation, checkpointDirectory, resume, progress, teacherModel);
+                var run = stageRun.Run;
+                if (resume is var (resumeState, resumeDirectory))
+                    progress?.Invoke($"train {stage.Name}: resuming at step {resumeState.Step}/{stage.Steps} from {resumeDirectory}");
                 progress?.Invoke($"train {stage.Name}: {stage.Steps} steps x {stage.BatchSize} x {stage.SequenceLength} tokens, " +
                     $"lr {stage.LearningRate:0.0e0} ({stage.Schedule}), rope base {stage.RopeBase:0}, {model.ParameterCount:N0} parameters" +
-                    (teacherModel is { Weight: > 0 } t ? ", " + t.TargetDescription : ""));
+                    (stage.IsPreference ? $", {stage.Kind.ToString().ToLowerInvariant()} on preference pairs" : "") +
+                    (!stage.IsPreference && teacherModel is { Weight: > 0 } t ? ", " + t.TargetDescription : ""));
                 var clock = Stopwatch.StartNew();
-                var trainer = new StageTrainer(model, stage, train, validation, progress) { Teacher = teacherModel };
-                var report = trainer.Run(dataSeed, resume, (step, consumed, trainCurve, validationCurve) =>
+                var report = run.Run(dataSeed, resume, (step, consumed, trainCurve, validationCurve) =>
                 {
                     using var rng = get_rng_state();
                     ResumeCheckpoint.Save(checkpointDirectory, new ResumeState
@@ -91,22 +104,25 @@ public static class Trainer
                         Stage = stage.Name, Step = step, Fingerprint = fingerprint, DataSeed = dataSeed, SequencesConsumed = consumed,
                         TorchRngState = Convert.ToBase64String(rng.data<byte>().ToArray()),
                         TrainCurve = trainCurve.ToList(), ValidationCurve = validationCurve.ToList(),
-                    }, model, trainer.Optimizer!);
+                    }, run.Weights(), run.WeightsMetadata(), run.Optimizer!);
                     progress?.Invoke($"train {stage.Name}: checkpoint at step {step}/{stage.Steps}");
                 }, cancellationToken);
                 double seconds = clock.Elapsed.TotalSeconds;
                 var state = new StageState
                 {
                     Stage = stage.Name, Step = stage.Steps, Seed = spec.Seed, Threads = spec.Threads,
-                    DataSeed = dataSeed, SequencesConsumed = trainer.SequencesConsumed, Fingerprint = fingerprint,
+                    DataSeed = dataSeed, SequencesConsumed = run.SequencesConsumed, Fingerprint = fingerprint,
                 };
-                StageCheckpoint.Save(checkpointDirectory, state, model, trainer.Optimizer!, report);
-                trainer.Optimizer!.Dispose();
+                StageCheckpoint.Save(checkpointDirectory, state, run.Weights(), run.WeightsMetadata(), run.Optimizer!, report);
+                run.Optimizer!.Dispose();
                 reports.Add(report);
                 timings.Add(new StageTiming(stage.Name, Math.Round(seconds, 3), Math.Round(report.Tokens / Math.Max(1e-9, seconds), 1), Skipped: false));
+                // A reward stage trained a copy: the model still holds what the stage before it left.
+                if (stage.Kind != StageKind.Reward) lastModelStage = stage.Name;
                 modelHoldsPreviousStage = true;
-                progress?.Invoke($"train {stage.Name}: done in {seconds:0.0}s, validation loss " +
-                    (report.FinalValidationLoss is double l ? $"{l:0.000} (perplexity {report.FinalValidationPerplexity:0.00})" : "n/a"));
+                progress?.Invoke($"train {stage.Name}: done in {seconds:0.0}s, " + (report.Preference is { } p
+                    ? $"held-out preference accuracy {p.Accuracy:P1} over {p.HeldOutPairs} pairs, mean margin {p.MeanMargin:0.000}"
+                    : "validation loss " + (report.FinalValidationLoss is double l ? $"{l:0.000} (perplexity {report.FinalValidationPerplexity:0.00})" : "n/a")));
             }
             previousFingerprint = fingerprint;
         }
@@ -114,7 +130,7 @@ public static class Trainer
         return new TrainingReport
         {
             ParameterCount = model.ParameterCount,
-            FinalWeightsPath = Path.Combine(StageCheckpoint.StageDirectory(checkpointDirectory, spec.TrainingStages[^1].Name), StageCheckpoint.WeightsFile),
+            FinalWeightsPath = IncomingWeights(),
             Stages = reports,
             Timings = new TrainingTimings { Stages = timings },
         };
@@ -144,11 +160,14 @@ public static class Trainer
     /// Copies every parameter from a safetensors file; names and shapes must match exactly. Each tensor is read from the
     /// file straight into its parameter's memory (fp32; bf16/fp16 files are widened), so loading holds one copy of the model.
     /// </summary>
-    internal static void LoadWeights(AfmDecoder model, string weightsPath)
+    internal static void LoadWeights(AfmDecoder model, string weightsPath) =>
+        LoadParameters(model.named_parameters().Select(p => (p.name, p.parameter)).ToList(), weightsPath);
+
+    /// <summary>As <see cref="LoadWeights"/> for any named parameters (a reward model: the decoder's and its head's).</summary>
+    internal static void LoadParameters(IReadOnlyList<(string name, TorchSharp.Modules.Parameter parameter)> expected, string weightsPath)
     {
         using var reader = SafeTensorsReader.Open(weightsPath);
         var tensors = reader.Header.Tensors;
-        var expected = model.named_parameters().ToList();
         var missing = expected.Select(p => p.name).Where(n => !tensors.ContainsKey(n)).ToList();
         var unexpected = tensors.Keys.Except(expected.Select(p => p.name)).ToList();
         if (missing.Count > 0 || unexpected.Count > 0)
@@ -190,6 +209,10 @@ public static class Trainer
             Base = spec.BaseModel is { } b ? new { b.Format, b.Architecture, b.Files } : null,
         };
         byte[] json = JsonSerializer.SerializeToUtf8Bytes(facts);
+        // Preference pairs: their content too (a changed pair with the same counts trains again). Appended rather than
+        // added to the facts, so the fingerprints of language-model stages stay what they were.
+        if (train is PreferencePairs trainPairs && validation is PreferencePairs validationPairs)
+            json = [.. json, .. Encoding.UTF8.GetBytes(trainPairs.ContentHash() + validationPairs.ContentHash())];
         return Convert.ToHexStringLower(SHA256.HashData(json));
     }
 }

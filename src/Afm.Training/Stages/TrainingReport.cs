@@ -26,7 +26,30 @@ public sealed record StageReport
     /// <summary>Null when the stage has no validation sequences.</summary>
     public double? FinalValidationLoss { get; init; }
     public double? FinalValidationPerplexity { get; init; }
+    /// <summary>reward and dpo stages: held-out preference results (specs/post-training.md); absent for language-model stages,
+    /// whose validation loss is the next-token loss (for these it is the held-out preference loss).</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public PreferenceReport? Preference { get; init; }
 }
+
+/// <summary>What a reward or dpo stage measured on its held-out pairs.</summary>
+/// <param name="Kind">"reward" or "dpo".</param>
+/// <param name="Accuracy">Share of held-out pairs ranked right: reward r_c &gt; r_r, or implicit reward margin &gt; 0 (dpo).</param>
+/// <param name="MeanMargin">Mean of r_c - r_r (reward) or of the implicit reward margin β h (dpo).</param>
+/// <param name="ByLevel">The same, per preference level (levels with no held-out pair are left out).</param>
+public sealed record PreferenceReport(string Kind, int HeldOutPairs, double Accuracy, double MeanMargin, IReadOnlyList<LevelResult> ByLevel)
+{
+    /// <summary>dpo: mean implicit rewards β (log π - log π_ref) of the held-out chosen and rejected responses.</summary>
+    public double? MeanChosenReward { get; init; }
+    public double? MeanRejectedReward { get; init; }
+    /// <summary>dpo with a RewardModel: its name, and the mean reward it gives greedy responses to the held-out prompts, from the reference (the incoming model) and from the trained model.</summary>
+    public string? RewardModel { get; init; }
+    public int? ScoredPrompts { get; init; }
+    public double? MeanRewardReference { get; init; }
+    public double? MeanRewardTrained { get; init; }
+}
+
+public sealed record LevelResult(string Level, int Pairs, double Accuracy, double MeanMargin);
 
 public sealed record TrainPoint(long Step, long Tokens, double LearningRate, double Loss);
 

@@ -34,7 +34,7 @@ public sealed class SampleCorpusGeneratorTests
     {
         using var output = new TempDirectory();
         var files = SampleCorpusGenerator.Generate(output.Path, Small).Select(Path.GetFileName);
-        Assert.Equal(["stories.jsonl", "arithmetic.jsonl", "facts.jsonl", "notifications.jsonl", "eval.jsonl", "task-summaries.jsonl", "task-capitals.jsonl"], files);
+        Assert.Equal(["stories.jsonl", "arithmetic.jsonl", "facts.jsonl", "notifications.jsonl", "eval.jsonl", "task-summaries.jsonl", "task-capitals.jsonl", "preferences.jsonl"], files);
         Assert.Equal(Small.Stories, File.ReadAllLines(output.Combine("stories.jsonl")).Length);
         Assert.Equal(Small.Notifications, File.ReadAllLines(output.Combine("notifications.jsonl")).Length);
         Assert.Equal(4 * Small.EvalPerStyle, File.ReadAllLines(output.Combine("eval.jsonl")).Length);
@@ -83,6 +83,43 @@ public sealed class SampleCorpusGeneratorTests
             line => Assert.False(string.IsNullOrEmpty(JsonDocument.Parse(line).RootElement.GetProperty("summary").GetString())));
         var training = new[] { "stories", "arithmetic", "facts", "notifications" }.SelectMany(n => Texts(output.Combine(n + ".jsonl"))).ToHashSet();
         Assert.DoesNotContain(Texts(output.Combine("eval.jsonl")), training.Contains);
+    }
+
+    [Fact]
+    public void Preference_pairs_prefer_the_reference_summary_and_their_level_says_how_wrong_the_other_is()
+    {
+        using var output = new TempDirectory();
+        SampleCorpusGenerator.Generate(output.Path, new SampleCorpusOptions { PreferencePairs = 400 });
+        var levels = new Dictionary<string, int>();
+        foreach (var line in File.ReadLines(output.Combine("preferences.jsonl")))
+        {
+            var root = JsonDocument.Parse(line).RootElement;
+            var (prompt, chosen, rejected, level) = (root.GetProperty("prompt").GetString()!, root.GetProperty("chosen").GetString()!,
+                root.GetProperty("rejected").GetString()!, root.GetProperty("level").GetString()!);
+            levels[level] = levels.GetValueOrDefault(level) + 1;
+            Assert.NotEqual(chosen, rejected);
+            // The reference summary's numbers are the notification's; the rejected one is wrong in the way its level says.
+            var chosenWords = chosen.TrimEnd('.').Split(' ');
+            var rejectedWords = rejected.TrimEnd('.').Split(' ');
+            switch (level)
+            {
+                case "negligibly better":
+                    Assert.Equal(chosen.TrimEnd('.'), rejected);
+                    break;
+                case "slightly better" or "better":
+                    Assert.NotEqual(chosen.TrimEnd('.'), rejected.TrimEnd('.'));
+                    Assert.EndsWith(".", rejected);
+                    break;
+            }
+            Assert.All(chosenWords.Where(w => w.Any(char.IsDigit)), number => Assert.Contains(number, prompt));
+            if (root.TryGetProperty("chosen_grade", out var grade))
+                Assert.True(grade.GetDouble() > root.GetProperty("rejected_grade").GetDouble());
+            // One wrong fact keeps the rest of the summary: its first or last word is the reference's.
+            if (level == "slightly better")
+                Assert.True(chosenWords[0] == rejectedWords[0] || chosenWords[^1] == rejectedWords[^1], $"{chosen} / {rejected}");
+        }
+        Assert.Equal(4, levels.Count);
+        Assert.All(levels.Values, n => Assert.InRange(n, 60, 140));
     }
 
     private static IEnumerable<string> Texts(string file) =>

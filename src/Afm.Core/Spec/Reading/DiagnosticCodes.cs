@@ -91,6 +91,13 @@ internal static class DiagnosticCodes
     public const string UnknownAdapterObjective = "AFM1427";
     public const string DistillationWithoutMix = "AFM1428";
 
+    // 1440-1459: post-training stage kinds (reward, dpo; specs/post-training.md).
+    public const string StageKindNotBuilt = "AFM1440";
+    public const string PreferenceStageWithoutData = "AFM1441";
+    public const string UnknownPreferenceLoss = "AFM1442";
+    public const string RewardModelUnknown = "AFM1443";
+    public const string PreferenceStageFirst = "AFM1444";
+
     // 15xx: items of later pipeline stages.
     public const string StageNotAvailable = "AFM1501";
 

@@ -1,8 +1,9 @@
 namespace Afm.Core.Spec.Reading;
 
 /// <summary>
-/// Reads the metadata only sft stages have (Data, PromptField, ResponseField) and checks that metadata of one
-/// stage kind is not written on the other, where it would be silently ignored.
+/// Reads the Data metadata of the stages that train on JSON lines files instead of the corpora (sft: prompt/response;
+/// reward and dpo: preference pairs) with its PromptField and ResponseField, and checks that metadata of one stage kind
+/// is not written on another, where it would be silently ignored.
 /// </summary>
 internal static class SftDataReader
 {
@@ -11,27 +12,35 @@ internal static class SftDataReader
 
     public static readonly string[] Metadata = ["Data", "PromptField", "ResponseField"];
 
-    /// <summary>The sft settings of a stage; Files is null when the stage's Data has an error.</summary>
+    /// <summary>The data settings of a stage; Files is null when the stage's Data has an error.</summary>
     public static (IReadOnlyList<string>? Files, string PromptField, string ResponseField) Read(SpecContext context, ItemView item, StageKind? kind)
     {
         var prompt = item.Get("PromptField")?.Text ?? DefaultPromptField;
         var response = item.Get("ResponseField")?.Text ?? DefaultResponseField;
-        if (kind != StageKind.Sft)
+        if (kind is not (StageKind.Sft or StageKind.Reward or StageKind.Dpo))
         {
             // Data on a pretrain stage would look like it trains on that data while the stage samples the Mix.
             foreach (var name in Metadata)
                 if (kind == StageKind.Pretrain && item.Get(name) is { } misplaced)
                     context.Error(DiagnosticCodes.MetadataNotForStageKind, misplaced.Location,
-                        $"{misplaced.What} applies only to Kind=\"sft\" stages; a pretrain stage samples the corpora of its Mix. Remove {name}, or add Kind=\"sft\".");
+                        $"{misplaced.What} applies only to Kind=\"sft\" stages (Data and PromptField also to reward and dpo stages); a pretrain stage samples the corpora of its Mix. Remove {name}, or add Kind=\"sft\".");
             return ([], prompt, response);
         }
+        var kindName = kind.Value.ToString().ToLowerInvariant();
         if (item.Get("Mix") is { } mix)
             context.Error(DiagnosticCodes.MetadataNotForStageKind, mix.Location,
-                $"{mix.What} does not apply to an sft stage, which trains on its Data files only. Remove Mix.");
+                $"{mix.What} does not apply to an {kindName} stage, which trains on its Data files only. Remove Mix.");
+        if (kind != StageKind.Sft && item.Get("ResponseField") is { } responseField)
+            context.Error(DiagnosticCodes.MetadataNotForStageKind, responseField.Location,
+                $"{responseField.What} does not apply to a {kindName} stage: its Data lines hold \"chosen\" and \"rejected\" responses (specs/post-training.md). Remove ResponseField.");
         if (item.Get("Data") is not { } data)
         {
-            context.Error(DiagnosticCodes.SftStageWithoutData, item.Location,
-                $"{item.Describe} is an sft stage without Data. Add Data=\"data/sft/*.jsonl\" (JSON lines with \"{prompt}\" and \"{response}\" fields).");
+            if (kind == StageKind.Sft)
+                context.Error(DiagnosticCodes.SftStageWithoutData, item.Location,
+                    $"{item.Describe} is an sft stage without Data. Add Data=\"data/sft/*.jsonl\" (JSON lines with \"{prompt}\" and \"{response}\" fields).");
+            else
+                context.Error(DiagnosticCodes.PreferenceStageWithoutData, item.Location,
+                    $"{item.Describe} is a {kindName} stage without Data. Add Data=\"data/preferences/*.jsonl\" (JSON lines with \"{prompt}\", \"chosen\", \"rejected\" and \"level\" fields; specs/post-training.md).");
             return (null, prompt, response);
         }
         return (DataPatterns.Read(context, item, data, DiagnosticCodes.StageDataMatchedNoFiles), prompt, response);

@@ -21,7 +21,7 @@ internal static class StageReader
     [
         "Kind", "Tokens", "SequenceLength", "BatchSize", "LearningRate", "Warmup", "FinalLearningRateRatio",
         "Schedule", "WeightDecay", "GradientClip", "RopeBase", "Mix", "EvalEvery", "CheckpointEvery", "Optimizer",
-        .. SftDataReader.Metadata,
+        .. SftDataReader.Metadata, .. PreferenceStageReader.Metadata,
     ];
 
     /// <summary>Each stage with its spec, or null where the stage had an error.</summary>
@@ -48,6 +48,7 @@ internal static class StageReader
             learningRate = spec?.LearningRate ?? (item.Get("LearningRate") is null ? learningRate : null);
             stages.Add((item, nameIsValid ? spec : null));
         }
+        PreferenceStageReader.CheckOrder(context, stages, hasBaseModel: stagesOptional);
         return stages;
     }
 
@@ -85,8 +86,9 @@ internal static class StageReader
         var gradientClip = item.Get("GradientClip") is { } gc ? context.Double(gc, SpecContext.Positive) : DefaultGradientClip;
         var ropeBase = item.Get("RopeBase") is { } rb ? context.Double(rb, SpecContext.Positive) : ropeBaseDefault;
         var sft = SftDataReader.Read(context, item, kind);
-        // An sft stage trains on its Data only; its Mix error (if written) was reported by SftDataReader.
-        var mix = kind == StageKind.Sft ? Array.Empty<MixEntry>() : item.Get("Mix") is { } m ? MixReader.Read(context, m, corpora, corpusGaps) : MixReader.Default(corpora);
+        var preference = PreferenceStageReader.Read(context, item, kind, out var preferenceValid);
+        // sft, reward and dpo stages train on their Data only; a Mix error (if written) was reported by SftDataReader.
+        var mix = kind is StageKind.Sft or StageKind.Reward or StageKind.Dpo ? Array.Empty<MixEntry>() : item.Get("Mix") is { } m ? MixReader.Read(context, m, corpora, corpusGaps) : MixReader.Default(corpora);
         var warmupValue = item.Get("Warmup");
         var warmup = warmupValue is { } w ? context.Int(w, SpecContext.NonNegative) : null;
         var evalEvery = item.Get("EvalEvery") is { } e ? context.Int(e, SpecContext.Positive) : null;
@@ -104,7 +106,7 @@ internal static class StageReader
 
         if (kind is null || learningRate is null || finalRatio is null || schedule is null || weightDecay is null
             || gradientClip is null || ropeBase is null || mix is null || warmupSteps is null || evalEverySteps is null
-            || optimizer is null || checkpointEverySteps is null || sft.Files is null) return null;
+            || optimizer is null || checkpointEverySteps is null || sft.Files is null || !preferenceValid) return null;
         return new TrainingStageSpec
         {
             Name = item.Include,
@@ -126,6 +128,7 @@ internal static class StageReader
             Data = sft.Files,
             PromptField = sft.PromptField,
             ResponseField = sft.ResponseField,
+            Preference = preference,
             Location = item.Location,
         };
     }
@@ -135,8 +138,15 @@ internal static class StageReader
         if (item.Get("Kind") is not { } value) return StageKind.Pretrain;
         if (string.Equals(value.Text, "pretrain", StringComparison.OrdinalIgnoreCase)) return StageKind.Pretrain;
         if (string.Equals(value.Text, "sft", StringComparison.OrdinalIgnoreCase)) return StageKind.Sft;
-        context.Error(DiagnosticCodes.UnknownStageKind, value.Location,
-            $"{value.What} is '{value.Text}', which is not a stage kind this toolchain supports. Write Kind=\"pretrain\" (or remove Kind) or Kind=\"sft\".");
+        if (string.Equals(value.Text, "reward", StringComparison.OrdinalIgnoreCase)) return StageKind.Reward;
+        if (string.Equals(value.Text, "dpo", StringComparison.OrdinalIgnoreCase)) return StageKind.Dpo;
+        if (PreferenceStageReader.KindsNotBuilt.Contains(value.Text, StringComparer.OrdinalIgnoreCase))
+            context.Error(DiagnosticCodes.StageKindNotBuilt, value.Location,
+                $"{value.What} is '{value.Text}', a post-training stage kind of the AFM report that this toolchain does not have yet (issue #20); " +
+                "no stage of that kind can be built. Use Kind=\"reward\" and Kind=\"dpo\" stages, or remove the stage.");
+        else
+            context.Error(DiagnosticCodes.UnknownStageKind, value.Location,
+                $"{value.What} is '{value.Text}', which is not a stage kind this toolchain supports. Write Kind=\"pretrain\" (or remove Kind), \"sft\", \"reward\" or \"dpo\".");
         return null;
     }
 

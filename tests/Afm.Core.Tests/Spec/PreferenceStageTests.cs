@@ -1,0 +1,113 @@
+using Afm.Core.Spec;
+
+namespace Afm.Core.Tests.Spec;
+
+/// <summary>Kind="reward" and Kind="dpo" stages (specs/post-training.md): preference pairs named by Data.</summary>
+public sealed class PreferenceStageTests
+{
+    private const string Context = "<TrainingStage Include=\"context\" Tokens=\"300k\" SequenceLength=\"1024\" RopeBase=\"6315089\" />";
+    private const string Core = "<TrainingStage Include=\"core\" Tokens=\"4M\" SequenceLength=\"256\" LearningRate=\"0.01\" Mix=\"web=3;code=1\" />";
+    private const string RewardStage = "<TrainingStage Include=\"rm\" Kind=\"reward\" Tokens=\"100k\" SequenceLength=\"128\" Data=\"data/pref/*.jsonl\" />";
+
+    private static TestProject With(params string[] stages)
+    {
+        // The stages replace the default project's "context" stage: TrainingStages[0] is "core", then these.
+        var project = TestProject.With(Context, string.Join("\n", stages));
+        project.WriteFile("data/pref/a.jsonl", "{\"prompt\": \"p\", \"chosen\": \"a\", \"rejected\": \"b\", \"level\": \"better\"}\n");
+        return project;
+    }
+
+    [Fact]
+    public void A_reward_stage_reads_its_Data_and_the_documented_defaults()
+    {
+        using var project = With(RewardStage);
+        var result = project.Read();
+        Assert.True(result.Succeeded, string.Join("\n", result.Diagnostics));
+        var rm = result.Spec!.TrainingStages[1];
+        Assert.Equal(StageKind.Reward, rm.Kind);
+        Assert.True(rm.IsPreference);
+        Assert.Equal(["a.jsonl"], rm.Data.Select(Path.GetFileName));
+        Assert.Empty(rm.Mix);
+        Assert.Equal(new PreferenceStageSpec { SoftLabels = true, GradeWeight = 0.1, Loss = PreferenceLoss.Dpo, Beta = 0.1 }, rm.Preference);
+    }
+
+    [Fact]
+    public void A_dpo_stage_reads_Loss_Beta_and_the_reward_model_it_names()
+    {
+        using var project = With(RewardStage,
+            "<TrainingStage Include=\"align\" Kind=\"dpo\" Tokens=\"100k\" SequenceLength=\"128\" Data=\"data/pref/*.jsonl\" Loss=\"ipo\" Beta=\"0.5\" RewardModel=\"rm\" />");
+        var result = project.Read();
+        Assert.True(result.Succeeded, string.Join("\n", result.Diagnostics));
+        var dpo = result.Spec!.TrainingStages[2];
+        Assert.Equal("align", dpo.Name);
+        Assert.Equal((StageKind.Dpo, PreferenceLoss.Ipo, 0.5, "rm"), (dpo.Kind, dpo.Preference!.Loss, dpo.Preference.Beta, dpo.Preference.RewardModel));
+    }
+
+    [Fact]
+    public void Language_model_stages_have_no_preference_settings_and_the_quantizer_calibrates_on_the_last_of_them()
+    {
+        using var project = With(RewardStage);
+        var spec = project.Read().Spec!;
+        Assert.Null(spec.TrainingStages[0].Preference);
+        Assert.Equal("core", spec.CalibrationStage!.Name);
+    }
+
+    [Theory]
+    [InlineData("rejection-sampling")]
+    [InlineData("rl")]
+    public void A_post_training_kind_not_built_yet_is_AFM1440_at_Kind(string kind)
+    {
+        using var project = With($"<TrainingStage Include=\"x\" Kind=\"{kind}\" Tokens=\"100k\" SequenceLength=\"128\" />");
+        var diagnostic = DiagnosticAssert.SingleError(project.Read(), "AFM1440", project.Locate("Kind="));
+        Assert.Contains("does not have yet", diagnostic.Message);
+    }
+
+    [Fact]
+    public void A_preference_stage_without_Data_is_AFM1441_at_the_stage()
+    {
+        using var project = With("<TrainingStage Include=\"rm\" Kind=\"reward\" Tokens=\"100k\" SequenceLength=\"128\" />");
+        DiagnosticAssert.SingleError(project.Read(), "AFM1441", project.Locate("<TrainingStage Include=\"rm\""));
+    }
+
+    [Fact]
+    public void An_unknown_Loss_is_AFM1442_at_Loss()
+    {
+        using var project = With("<TrainingStage Include=\"d\" Kind=\"dpo\" Tokens=\"100k\" SequenceLength=\"128\" Data=\"data/pref/*.jsonl\" Loss=\"kto\" />");
+        DiagnosticAssert.SingleError(project.Read(), "AFM1442", project.Locate("Loss="));
+    }
+
+    [Fact]
+    public void A_RewardModel_that_names_no_earlier_reward_stage_is_AFM1443_at_RewardModel()
+    {
+        using var project = With(
+            "<TrainingStage Include=\"d\" Kind=\"dpo\" Tokens=\"100k\" SequenceLength=\"128\" Data=\"data/pref/*.jsonl\" RewardModel=\"rm\" />", RewardStage);
+        DiagnosticAssert.SingleError(project.Read(), "AFM1443", project.Locate("RewardModel="));
+    }
+
+    [Fact]
+    public void A_preference_stage_first_without_a_BaseModel_is_AFM1444()
+    {
+        using var project = TestProject.With(Core, RewardStage);
+        project.WriteFile("data/pref/a.jsonl", "{}\n");
+        DiagnosticAssert.SingleError(project.Read(), "AFM1444", project.Locate("<TrainingStage Include=\"rm\""));
+    }
+
+    [Theory]
+    [InlineData("Beta=\"0.1\"", "Beta=")]
+    [InlineData("SoftLabels=\"false\"", "SoftLabels=")]
+    public void Metadata_of_another_preference_kind_is_AFM1414_at_it(string metadata, string at)
+    {
+        var stage = metadata.StartsWith("Beta", StringComparison.Ordinal)
+            ? RewardStage.Replace(" />", $" {metadata} />")
+            : $"<TrainingStage Include=\"d\" Kind=\"dpo\" Tokens=\"100k\" SequenceLength=\"128\" Data=\"data/pref/*.jsonl\" {metadata} />";
+        using var project = With(stage);
+        DiagnosticAssert.SingleError(project.Read(), "AFM1414", project.Locate(at));
+    }
+
+    [Fact]
+    public void ResponseField_on_a_reward_stage_is_AFM1414()
+    {
+        using var project = With(RewardStage.Replace(" />", " ResponseField=\"answer\" />"));
+        DiagnosticAssert.SingleError(project.Read(), "AFM1414", project.Locate("ResponseField="));
+    }
+}
