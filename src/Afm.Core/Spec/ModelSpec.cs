@@ -259,6 +259,9 @@ public sealed record TrainingStageSpec
     public string PromptField { get; init; } = "prompt";
     /// <summary>sft stages: the JSON field holding the response (the loss is on its tokens and the end-of-document).</summary>
     public string ResponseField { get; init; } = "response";
+    /// <summary>What the stage computes in (Precision metadata); left out of JSON when fp32, so older fingerprints hold.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
+    public TrainingPrecision Precision { get; init; }
     public SourceLocation? Location { get; init; }
 
     public long Steps => Math.Max(1, Tokens / ((long)SequenceLength * BatchSize));

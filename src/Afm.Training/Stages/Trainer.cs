@@ -8,6 +8,7 @@ using Afm.Data.Packing;
 using Afm.Training.Checkpoints;
 using Afm.Training.Distillation;
 using Afm.Training.Model;
+using Afm.Training.Precision;
 using static TorchSharp.torch;
 
 namespace Afm.Training.Stages;
@@ -53,7 +54,8 @@ public static class Trainer
             var train = openData(stage.Name, DataSplit.Train);
             var validation = openData(stage.Name, DataSplit.Validation);
             ulong dataSeed = DataSeed(spec.Seed, index);
-            string fingerprint = Fingerprint(spec, stage, index, previousFingerprint, train, validation, teacherModel?.FingerprintFacts);
+            var precision = PrecisionChoice.Resolve(stage.Precision, spec.Determinism, $"train {stage.Name}", progress);
+            string fingerprint = Fingerprint(spec, stage, index, previousFingerprint, train, validation, teacherModel?.FingerprintFacts, precision);
             string stageDir = StageCheckpoint.StageDirectory(checkpointDirectory, stage.Name);
 
             var existing = StageCheckpoint.TryFind(checkpointDirectory, stage.Name, fingerprint);
@@ -82,7 +84,7 @@ public static class Trainer
                     $"lr {stage.LearningRate:0.0e0} ({stage.Schedule}), rope base {stage.RopeBase:0}, {model.ParameterCount:N0} parameters" +
                     (teacherModel is { Weight: > 0 } t ? ", " + t.TargetDescription : ""));
                 var clock = Stopwatch.StartNew();
-                var trainer = new StageTrainer(model, stage, train, validation, progress) { Teacher = teacherModel };
+                var trainer = new StageTrainer(model, stage, train, validation, progress) { Teacher = teacherModel, Precision = precision };
                 var report = trainer.Run(dataSeed, resume, (step, consumed, trainCurve, validationCurve) =>
                 {
                     using var rng = get_rng_state();
@@ -174,7 +176,7 @@ public static class Trainer
     }
 
     private static string Fingerprint(ModelSpec spec, TrainingStageSpec stage, int index, string previous,
-        IPackedSequences train, IPackedSequences validation, object? teacher = null)
+        IPackedSequences train, IPackedSequences validation, object? teacher, PrecisionDecision precision)
     {
         var facts = new
         {
@@ -190,6 +192,9 @@ public static class Trainer
             Base = spec.BaseModel is { } b ? new { b.Format, b.Architecture, b.Files } : null,
         };
         byte[] json = JsonSerializer.SerializeToUtf8Bytes(facts);
+        // What ran, when the stage declared anything but fp32 (fp32 stages keep the fingerprints they had): a checkpoint of
+        // the other precision (auto resolving otherwise on another CPU) is never resumed or reused.
+        if (stage.Precision != TrainingPrecision.Fp32) json = [.. json, .. Encoding.UTF8.GetBytes("|ran:" + precision.Ran)];
         return Convert.ToHexStringLower(SHA256.HashData(json));
     }
 }
