@@ -92,7 +92,7 @@ Console.WriteLine($"fp32 step breakdown (replayed at the same shapes): linear-la
                   $"elementwise and the rest {other * 1000:0} ms ({other / step:P0})");
 double matmulFlops = 6.0 * (parameters) * tokensPerStep;
 Console.WriteLine($"replayed matmuls alone run at {matmulFlops / matmulSeconds / 1e9:0.0} GFLOP/s ({matmulFlops / matmulSeconds / 1e9 / peak32:P0} of the 1024x1024 peak) at the model's shapes (inner dimension {architecture.ModelDim}).");
-Console.WriteLine($"bf16 vs fp32: speed {fp32.Total / bf16.Total:0.00}x, held-out loss difference after {WarmupSteps + timedSteps} steps {bf16.HeldOutLoss - fp32.HeldOutLoss:+0.0000;-0.0000}");
+Console.WriteLine($"bf16 vs fp32: speed {fp32.Total / bf16.Total:0.00}x, held-out loss difference after {WarmupSteps + timedSteps} steps {(bf16.HeldOutLoss < fp32.HeldOutLoss ? "-" : "+")}{Math.Abs(bf16.HeldOutLoss - fp32.HeldOutLoss):0.0000}");
 Console.WriteLine(bf16.Total < 0.8 * fp32.Total && Math.Abs(bf16.HeldOutLoss - fp32.HeldOutLoss) < 0.02
     ? "decision: bf16 is clearly faster and as accurate here -> worth adopting."
     : "decision: keep fp32 (bf16 is not clearly faster, or not as accurate, on this machine).");
