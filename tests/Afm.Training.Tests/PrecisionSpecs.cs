@@ -64,7 +64,7 @@ public sealed partial class PrecisionSpecs
     public void Auto_under_machine_determinism_follows_the_measured_matmul_speed_and_logs_it()
     {
         var lines = new List<string>();
-        var decision = PrecisionChoice.Resolve(TrainingPrecision.Auto, DeterminismMode.Machine, "train core", lines.Add);
+        var decision = PrecisionChoice.Resolve(TrainingPrecision.Auto, DeterminismMode.Machine, (128, 64, 256), "train core", lines.Add);
         var probe = lines.Select(l => ProbeLine().Match(l)).Single(m => m.Success);
         double fp32 = double.Parse(probe.Groups["fp32"].Value, CultureInfo.InvariantCulture);
         double bf16 = double.Parse(probe.Groups["bf16"].Value, CultureInfo.InvariantCulture);
@@ -106,6 +106,6 @@ public sealed partial class PrecisionSpecs
         Assert.All(damaged.named_parameters(), p => Assert.True(MicroModels.SameValues(before[p.name], p.parameter), p.name));
     }
 
-    [GeneratedRegex(@"fp32 (?<fp32>[\d.]+) GFLOP/s, bf16 (?<bf16>[\d.]+) GFLOP/s")]
+    [GeneratedRegex(@"\[128x64\] x \[64x256\] matmul: fp32 (?<fp32>[\d.]+) GFLOP/s, bf16 (?<bf16>[\d.]+) GFLOP/s")]
     private static partial Regex ProbeLine();
 }

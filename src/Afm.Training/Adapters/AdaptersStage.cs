@@ -53,7 +53,8 @@ public static class AdaptersStage
         {
             cancellationToken.ThrowIfCancellationRequested();
             using var data = OpenData(inputs, adapterSpec, progress);
-            var precision = PrecisionChoice.Resolve(adapterSpec.Precision, spec.Determinism, $"adapters {adapterSpec.Name}", progress);
+            var precision = PrecisionChoice.Resolve(adapterSpec.Precision, spec.Determinism,
+                PrecisionChoice.Shape(spec.Architecture, adapterSpec.BatchSize, adapterSpec.SequenceLength), $"adapters {adapterSpec.Name}", progress);
             string fingerprint = Fingerprint(spec, adapterSpec, baseSha, floatSha, data.Describe,
                 adapterSpec.InitFrom is { } init ? results[init].Fingerprint : null, precision);
             string directory = Path.Combine(inputs.OutputDirectory, adapterSpec.Name);

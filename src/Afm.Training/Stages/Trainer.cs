@@ -54,7 +54,8 @@ public static class Trainer
             var train = openData(stage.Name, DataSplit.Train);
             var validation = openData(stage.Name, DataSplit.Validation);
             ulong dataSeed = DataSeed(spec.Seed, index);
-            var precision = PrecisionChoice.Resolve(stage.Precision, spec.Determinism, $"train {stage.Name}", progress);
+            var precision = PrecisionChoice.Resolve(stage.Precision, spec.Determinism,
+                PrecisionChoice.Shape(spec.Architecture, stage.BatchSize, stage.SequenceLength), $"train {stage.Name}", progress);
             string fingerprint = Fingerprint(spec, stage, index, previousFingerprint, train, validation, teacherModel?.FingerprintFacts, precision);
             string stageDir = StageCheckpoint.StageDirectory(checkpointDirectory, stage.Name);
 
