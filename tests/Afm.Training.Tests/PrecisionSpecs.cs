@@ -77,14 +77,7 @@ public sealed partial class PrecisionSpecs
     [Fact]
     public void A_bf16_mixed_recovery_adapter_recovers_on_the_float32_base_it_leaves_untouched()
     {
-        var report = Trainer.Train(MicroModels.Spec(), MicroModels.CountingData(), MicroModels.TempDirectory());
-        using var damaged = AdapterBase.FromFloat(MicroModels.Architecture(), report.FinalWeightsPath);
-        using (no_grad())
-        {
-            var generator = new Generator(7);
-            foreach (var (name, p) in damaged.named_parameters())
-                if (name.Contains("_proj", StringComparison.Ordinal)) p.add_(randn(p.shape, generator: generator).mul(p.std()).mul(1.5));
-        }
+        using var damaged = AdapterTrainerSpecs.TrainedAndDamaged().Damaged;
         var validation = MicroModels.CountingData()("core", "validation");
         double damagedLoss = AdapterEvaluator.MeanLoss(damaged, validation);
         var before = damaged.named_parameters().ToDictionary(p => p.name, p => p.parameter.clone());
