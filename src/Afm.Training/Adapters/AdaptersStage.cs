@@ -61,7 +61,8 @@ public static class AdaptersStage
             if (TryReuse(directory, fingerprint) is { } reused)
             {
                 progress?.Invoke($"adapters {adapterSpec.Name}: up to date, skipped");
-                results[adapterSpec.Name] = reused;
+                // Results written before Precision existed are of fp32 adapters (the fingerprint says so): say it as a fresh build would.
+                results[adapterSpec.Name] = reused with { Precision = reused.Precision ?? precision.Ran, PrecisionReason = reused.PrecisionReason ?? precision.Reason };
                 continue;
             }
             results[adapterSpec.Name] = TrainOne(inputs, adapterSpec, data, models, baseLosses, sequenceLosses, baseSha, fingerprint, precision, directory, progress, cancellationToken);

@@ -63,7 +63,9 @@ public static class Trainer
             if (existing is not null)
             {
                 progress?.Invoke($"train {stage.Name}: up to date ({stageDir}), skipped");
-                reports.Add(existing);
+                // A checkpoint written before Precision existed has no precision in its report: it is an fp32 stage (its
+                // fingerprint says so), and a fresh build's report must read the same.
+                reports.Add(existing with { Precision = existing.Precision ?? precision.Ran, PrecisionReason = existing.PrecisionReason ?? precision.Reason });
                 timings.Add(new StageTiming(stage.Name, 0, 0, Skipped: true));
                 modelHoldsPreviousStage = false; // the weights are on disk; load them only if a later stage trains
             }
