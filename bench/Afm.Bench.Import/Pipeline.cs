@@ -50,6 +50,8 @@ internal static class Pipeline
 
         var start = new ProcessStartInfo("dotnet") { WorkingDirectory = project, RedirectStandardOutput = true, UseShellExecute = false };
         foreach (var a in new[] { "build", "-c", "Release", "-v:n", "-nologo" }) start.ArgumentList.Add(a);
+        // The quantize stage then prints each phase's time and resident memory before and after it releases free memory.
+        start.Environment["AFM_PROFILE_MEMORY"] = "1";
         var clock = Stopwatch.StartNew();
         using var build = Process.Start(start)!;
         var output = new StringBuilder();
