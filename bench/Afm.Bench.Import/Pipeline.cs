@@ -61,7 +61,13 @@ internal static class Pipeline
         {
             if (e.Data is null) return;
             long rss = AfmProcesses(repository).Sum(p => Rss(p.Pid, "VmRSS:"));
-            lock (output) output.AppendLine(FormattableString.Invariant($"[{clock.Elapsed.TotalSeconds,7:0.0} s {rss / 1e9,6:0.000} GB] {e.Data}"));
+            var line = FormattableString.Invariant($"[{clock.Elapsed.TotalSeconds,7:0.0} s {rss / 1e9,6:0.000} GB] {e.Data}");
+            // Also appended to build.log as it comes, so a run stopped from outside (or still running) can be read.
+            lock (output)
+            {
+                output.AppendLine(line);
+                File.AppendAllText(Path.Combine(project, "build.log"), line + "\n");
+            }
         };
         build.BeginOutputReadLine();
         var stages = new Dictionary<int, (string Command, double First, double Last, long PeakRss)>();
@@ -82,7 +88,6 @@ internal static class Pipeline
         }
         build.WaitForExit();
         var log = Path.Combine(project, "build.log");
-        File.WriteAllText(log, output.ToString());
         if (stopped)
             Console.WriteLine($"stopped after {limit.TotalMinutes:0} minutes; the last stage below did not finish");
         else if (build.ExitCode != 0)
