@@ -60,9 +60,10 @@ public static class TorchRuntime
     /// <summary>
     /// Gives memory the process no longer uses back to the system, between the phases of a stage that holds a large model:
     /// the garbage collector's free regions (an aggressive, compacting collection decommits them) and glibc's free heap pages
-    /// (malloc_trim). libtorch frees tensors below glibc's mmap threshold (which grows to 32 MB after a large free) into the
-    /// heap, where free pages between live ones stay resident; on Qwen3's shapes the quantize stage's resident memory grew
-    /// by 0.8 GB beyond the model this way. Values are untouched: only unused pages are released.
+    /// (malloc_trim: libtorch frees tensors below glibc's mmap threshold, which grows to 32 MB after a large free, into the
+    /// heap, where free pages can stay resident). Measured on 1 layer of Qwen3-0.6B's shapes (bench/Afm.Bench.Import,
+    /// 2026-12-03): after the quantize stage's validation phase it took the resident memory from 1.48 to 1.10 GB. Values
+    /// are untouched: only unused pages are released.
     /// </summary>
     public static void ReleaseFreeMemory()
     {
