@@ -50,10 +50,25 @@ internal static class Pipeline
 
         var start = new ProcessStartInfo("dotnet") { WorkingDirectory = project, RedirectStandardOutput = true, UseShellExecute = false };
         foreach (var a in new[] { "build", "-c", "Release", "-v:n", "-nologo" }) start.ArgumentList.Add(a);
+        // The quantize stage then prints each phase's time and resident memory before and after it releases free memory.
+        start.Environment["AFM_PROFILE_MEMORY"] = "1";
         var clock = Stopwatch.StartNew();
         using var build = Process.Start(start)!;
         var output = new StringBuilder();
-        build.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
+        // Every line of the log carries when it came and the resident memory of the running stage then (VmRSS, GB), so each
+        // quantize phase's time and memory can be read off its progress lines.
+        build.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            long rss = AfmProcesses(repository).Sum(p => Rss(p.Pid, "VmRSS:"));
+            var line = FormattableString.Invariant($"[{clock.Elapsed.TotalSeconds,7:0.0} s {rss / 1e9,6:0.000} GB] {e.Data}");
+            // Also appended to build.log as it comes, so a run stopped from outside (or still running) can be read.
+            lock (output)
+            {
+                output.AppendLine(line);
+                File.AppendAllText(Path.Combine(project, "build.log"), line + "\n");
+            }
+        };
         build.BeginOutputReadLine();
         var stages = new Dictionary<int, (string Command, double First, double Last, long PeakRss)>();
         bool stopped = false;
@@ -73,7 +88,6 @@ internal static class Pipeline
         }
         build.WaitForExit();
         var log = Path.Combine(project, "build.log");
-        File.WriteAllText(log, output.ToString());
         if (stopped)
             Console.WriteLine($"stopped after {limit.TotalMinutes:0} minutes; the last stage below did not finish");
         else if (build.ExitCode != 0)
@@ -111,11 +125,14 @@ internal static class Pipeline
         }
     }
 
-    private static long PeakRss(int pid)
+    private static long PeakRss(int pid) => Rss(pid, "VmHWM:");
+
+    /// <summary>A /proc/&lt;pid&gt;/status size in bytes (VmHWM: the peak resident memory; VmRSS: the current one); 0 once the process is gone.</summary>
+    private static long Rss(int pid, string field)
     {
         try
         {
-            var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+            var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith(field, StringComparison.Ordinal));
             return line is null ? 0 : long.Parse(line.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
         }
         catch (IOException) { return 0; }

@@ -15,14 +15,14 @@ internal static class OpReplay
     public static double MatmulSeconds(ArchitectureSpec a, int batch, int length, int reps)
     {
         long rows = (long)batch * length;
-        int headDim = a.ModelDim / a.Heads;
+        int headDim = a.HeadDim;
         var shapes = new List<(long Out, long In)>();
         for (int l = 0; l < a.Layers; l++)
         {
-            shapes.Add((a.ModelDim, a.ModelDim)); // q
+            shapes.Add((a.Heads * headDim, a.ModelDim)); // q
             shapes.Add((a.KvHeads * headDim, a.ModelDim)); // k
             shapes.Add((a.KvHeads * headDim, a.ModelDim)); // v
-            shapes.Add((a.ModelDim, a.ModelDim)); // o
+            shapes.Add((a.ModelDim, a.Heads * headDim)); // o
             shapes.Add((a.FfnDim, a.ModelDim)); // gate
             shapes.Add((a.FfnDim, a.ModelDim)); // up
             shapes.Add((a.ModelDim, a.FfnDim)); // down
@@ -48,7 +48,7 @@ internal static class OpReplay
     /// <summary>Seconds per step of causal sdpa forward + backward over all layers (keys/values already repeated to every head).</summary>
     public static double AttentionSeconds(ArchitectureSpec a, int batch, int length, int reps)
     {
-        int headDim = a.ModelDim / a.Heads;
+        int headDim = a.HeadDim;
         using var outer = NewDisposeScope();
         var q = randn(batch, a.Heads, length, headDim).requires_grad_(true);
         var k = randn(batch, a.Heads, length, headDim).requires_grad_(true);

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Afm.Core.Spec;
 using Afm.Training.Model;
 using Afm.Training.Optimization;
+using Afm.Training.Precision;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -15,10 +16,10 @@ internal sealed record StepTimes(double Forward, double Backward, double Optimiz
 }
 
 /// <summary>
-/// Trains the sample-shaped model for a few steps on a learnable synthetic stream, the way StageTrainer does
-/// (AdamW, global clipping), timing forward, backward and optimizer separately. With <c>bf16</c>, the forward and
-/// backward run on a bfloat16 copy of the weights while the optimizer updates float32 master weights: TorchSharp
-/// 0.107 has no autocast, so this is the usual manual mixed-precision scheme (norms still normalize in float32).
+/// Trains a model for a few steps on a learnable synthetic stream, the way StageTrainer does (AdamW, global clipping),
+/// timing forward, backward and optimizer separately. With <c>bf16</c> the step is StageTrainer's Precision="bf16-mixed"
+/// (Afm.Training.Precision.Bf16Compute): forward and backward on a bfloat16 copy of the weights, float32 master weights
+/// updated by the optimizer; the copy of the weights into bf16 is counted in the forward time.
 /// </summary>
 internal static class TrainingRun
 {
@@ -26,18 +27,12 @@ internal static class TrainingRun
     {
         // seed: 1234 does not fix the init (TorchSharp 0.107's nn.init ignores the generator; see AfmDecoder): the
         // fp32 and bf16 runs start from the same weights because Program's SamplePeak reseeds torch's global
-        // generator (MatmulPeak's manual_seed(0)) and draws the same matrices just before each run. The bf16 copy's own
-        // init does not matter: every step copies the master weights into it.
+        // generator (manual_seed(0)) just before each run, and the bf16 copy puts the generator's state back.
         using var master = new AfmDecoder(architecture, seed: 1234);
-        using var lowPrecision = bf16 ? new AfmDecoder(architecture, seed: 1234) : null;
-        lowPrecision?.to(ScalarType.BFloat16);
-        var compute = lowPrecision ?? master;
         master.train();
-        compute.train();
+        using var mixed = bf16 ? new Bf16Compute(master) : null;
         using var optimizer = OptimizerFactory.Create(master, stage);
         var masterParameters = master.parameters().ToList();
-        var computeParameters = compute.parameters().ToList();
-        if (bf16) SeedGradients(master, stage);
 
         double forward = 0, backward = 0, update = 0;
         int length = stage.SequenceLength, batch = stage.BatchSize;
@@ -46,20 +41,15 @@ internal static class TrainingRun
             using var scope = NewDisposeScope();
             var tokens = Batch(step, batch, length, architecture.VocabSize);
             var clock = Stopwatch.StartNew();
-            if (bf16)
-                using (no_grad())
-                    for (int i = 0; i < masterParameters.Count; i++) computeParameters[i].copy_(masterParameters[i]);
-            foreach (var p in computeParameters) p.grad?.zero_();
-            var logits = compute.forward(tokens.narrow(1, 0, length));
-            var loss = nn.functional.cross_entropy(logits.to_type(ScalarType.Float32).reshape(-1, architecture.VocabSize),
-                tokens.narrow(1, 1, length).reshape(-1));
+            optimizer.ZeroGrad();
+            mixed?.LoadMasterWeights(stage.RopeBase);
+            var logits = mixed is null ? master.forward(tokens.narrow(1, 0, length)) : mixed.Forward(tokens.narrow(1, 0, length));
+            var loss = nn.functional.cross_entropy(logits.reshape(-1, architecture.VocabSize), tokens.narrow(1, 1, length).reshape(-1));
             loss.item<float>(); // CPU ops are synchronous; kept so the forward time includes the loss
             double forwardSeconds = clock.Elapsed.TotalSeconds;
             loss.backward();
+            mixed?.StoreGradients();
             double backwardSeconds = clock.Elapsed.TotalSeconds - forwardSeconds;
-            if (bf16)
-                using (no_grad())
-                    for (int i = 0; i < masterParameters.Count; i++) masterParameters[i].grad!.copy_(computeParameters[i].grad!);
             nn.utils.clip_grad_norm_(masterParameters, stage.GradientClip);
             optimizer.Step(stage.LearningRate, stage.LearningRate);
             double updateSeconds = clock.Elapsed.TotalSeconds - forwardSeconds - backwardSeconds;
@@ -87,14 +77,6 @@ internal static class TrainingRun
             total += nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), tokens.narrow(1, 1, stage.SequenceLength).reshape(-1)).item<float>();
         }
         return total / batches;
-    }
-
-    /// <summary>Gives every master weight a gradient tensor (one float32 backward) that later steps overwrite.</summary>
-    private static void SeedGradients(AfmDecoder master, TrainingStageSpec stage)
-    {
-        using var scope = NewDisposeScope();
-        var tokens = Batch(0, 1, stage.SequenceLength, master.Architecture.VocabSize);
-        master.forward(tokens.narrow(1, 0, stage.SequenceLength)).sum().backward();
     }
 
     /// <summary>

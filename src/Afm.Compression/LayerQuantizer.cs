@@ -11,6 +11,20 @@ namespace Afm.Compression;
 public sealed class LayerQuantizer(QuantizationPlanSpec plan, long seed, int threads, IReadOnlyDictionary<string, float[]>? importance,
     IReadOnlyDictionary<string, double[]>? hessians = null)
 {
+    /// <summary>
+    /// Every candidate of <paramref name="layer"/> (one per entry of <paramref name="bits"/>) from the float values in
+    /// <paramref name="floats"/>: the int8 embedding is quantized a slice of rows at a time from the weights file, so its
+    /// float values (0.6 GB for a 151,936-token vocabulary) are never held; other layers read their array once for all widths.
+    /// </summary>
+    public List<(int Bits, QuantizedTensor Tensor)> Candidates(LayerPlan layer, IReadOnlyDictionary<string, float[]> floats, IEnumerable<int> bits)
+    {
+        if (layer.Role == LayerRole.Int8Embedding)
+            return [.. bits.Select(b => (b, (QuantizedTensor)Int8ChannelQuantizer.Quantize(layer.WeightName, layer.Shape,
+                (first, destination) => Calibration.WeightsFileArrays.ReadRange(floats, layer.WeightName, first, destination))))];
+        var values = floats[layer.WeightName];
+        return [.. bits.Select(b => (b, Quantize(layer, values, layer.IsQuantized ? b : null)))];
+    }
+
     public QuantizedTensor Quantize(LayerPlan layer, float[] values, int? bits = null) => layer.Role switch
     {
         LayerRole.Vector or LayerRole.Float => new FloatTensor(layer.WeightName, layer.Shape, values),

@@ -15,7 +15,7 @@ public sealed class AdapterTrainerSpecs
     };
 
     /// <summary>A trained micro model, and the same model with every block projection perturbed: a stand-in for a lossy quantization.</summary>
-    private static (string FloatWeights, Model.AfmDecoder Damaged) TrainedAndDamaged()
+    internal static (string FloatWeights, Model.AfmDecoder Damaged) TrainedAndDamaged()
     {
         var report = Trainer.Train(MicroModels.Spec(), MicroModels.CountingData(), MicroModels.TempDirectory());
         var damaged = AdapterBase.FromFloat(MicroModels.Architecture(), report.FinalWeightsPath);

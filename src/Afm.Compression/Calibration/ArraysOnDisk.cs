@@ -45,10 +45,23 @@ public sealed class WeightsFileArrays(string path) : ArraysOnDisk<float>
     }
 
     /// <summary>Tensor <paramref name="key"/>'s values into <paramref name="destination"/> (all of them), with no array between.</summary>
-    public void ReadInto(string key, Span<float> destination)
+    public void ReadInto(string key, Span<float> destination) => ReadRange(key, 0, destination);
+
+    /// <summary>Values <paramref name="first"/> to <paramref name="first"/> + destination.Length of tensor <paramref name="key"/> (row-major).</summary>
+    public void ReadRange(string key, long first, Span<float> destination)
     {
         using var reader = SafeTensorsReader.Open(path);
-        reader.ReadFloat32(key, 0, destination);
+        reader.ReadFloat32(key, first, destination);
+    }
+
+    /// <summary>
+    /// A slice of <paramref name="floats"/>[<paramref name="key"/>]: read from the file when the values live there (a slice of a
+    /// 0.6 GB embedding, never the whole of it), else copied from the array.
+    /// </summary>
+    public static void ReadRange(IReadOnlyDictionary<string, float[]> floats, string key, long first, Span<float> destination)
+    {
+        if (floats is WeightsFileArrays file) file.ReadRange(key, first, destination);
+        else floats[key].AsSpan(checked((int)first), destination.Length).CopyTo(destination);
     }
 }
 

@@ -33,6 +33,8 @@ public static class FisherImportance
             {
                 foreach (var (name, p) in parameters) p.requires_grad = group.Any(g => g.name == name);
                 Accumulate(model, source, indices, group, result, batchSize);
+                // The group's gradients and sums are free now; without this their pages stay resident under the next group's.
+                Afm.Training.TorchRuntime.ReleaseFreeMemory();
             }
             return result;
         }

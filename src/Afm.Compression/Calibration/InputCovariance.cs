@@ -32,6 +32,7 @@ public static class InputCovariance
                 if (group.Count > 0 && size + bytes > groupBytes)
                 {
                     Accumulate(model, source, indices, group, result, batchSize);
+                    Afm.Training.TorchRuntime.ReleaseFreeMemory(); // the group's moments are in the file now
                     (group, size) = ([], 0);
                 }
                 group.Add(linear);

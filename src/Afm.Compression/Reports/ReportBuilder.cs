@@ -19,7 +19,7 @@ internal static class ReportBuilder
     {
         var chosenByName = chosen.ToDictionary(t => t.Name, StringComparer.Ordinal);
         var runtime = RuntimeForms.Of(chosen, spec.Architecture.TieEmbeddings);
-        var layerReports = layers.Select(l => Layer(l, chosenByName[l.WeightName], candidates.GetValueOrDefault(l.WeightName), plan, original[l.WeightName])
+        var layerReports = layers.Select(l => Layer(l, chosenByName[l.WeightName], candidates.GetValueOrDefault(l.WeightName), plan, original)
             with { Devices = DeviceReport.Layer(devices, l, chosenByName[l.WeightName]),
                 RuntimeForm = runtime[l.WeightName].Form, ResidentBytes = runtime[l.WeightName].Bytes,
                 OutputError = chosenByName[l.WeightName] is FloatTensor || !hessians.TryGetValue(l.WeightName, out var h) ? null
@@ -64,7 +64,7 @@ internal static class ReportBuilder
         };
     }
 
-    private static LayerReport Layer(LayerPlan layer, QuantizedTensor tensor, LayerCandidates? options, QuantizationPlanSpec plan, float[] original)
+    private static LayerReport Layer(LayerPlan layer, QuantizedTensor tensor, LayerCandidates? options, QuantizationPlanSpec plan, IReadOnlyDictionary<string, float[]> original)
     {
         string format = tensor switch { PalettizedTensor => "palettize", UniformTensor => "uniform", Int8ChannelTensor => "int8-per-channel", _ => "float" };
         string role = layer.Role switch
@@ -83,18 +83,32 @@ internal static class ReportBuilder
     }
 
     /// <summary>Relative Frobenius error ||W - Q(W)|| / ||W||.</summary>
-    private static double RelativeError(float[] original, QuantizedTensor tensor)
+    /// <remarks>
+    /// Summed in element order over slices of <see cref="SliceElements"/> (the same sums as over whole arrays): the float values
+    /// come from the weights file a slice at a time, so a 151,936 x 1024 embedding costs 2 x 4 MB here, not two 0.6 GB arrays
+    /// (issue #15: the report was the quantize stage's peak on Qwen3's shapes).
+    /// </remarks>
+    private static double RelativeError(IReadOnlyDictionary<string, float[]> originals, QuantizedTensor tensor)
     {
-        var restored = tensor.Dequantize();
+        var original = new float[Math.Min(SliceElements, tensor.Count)];
+        var restored = new float[original.Length];
         double error = 0, norm = 0;
-        for (int i = 0; i < original.Length; i++)
+        for (long first = 0; first < tensor.Count; first += original.Length)
         {
-            double d = original[i] - (double)restored[i];
-            error += d * d;
-            norm += (double)original[i] * original[i];
+            int n = (int)Math.Min(original.Length, tensor.Count - first);
+            Calibration.WeightsFileArrays.ReadRange(originals, tensor.Name, first, original.AsSpan(0, n));
+            tensor.DequantizeRange(first, restored.AsSpan(0, n));
+            for (int i = 0; i < n; i++)
+            {
+                double d = original[i] - (double)restored[i];
+                error += d * d;
+                norm += (double)original[i] * original[i];
+            }
         }
         return norm > 0 ? Math.Sqrt(error / norm) : 0;
     }
+
+    private const int SliceElements = 1 << 20;
 
     private static double RelativeOutputError(float[] original, QuantizedTensor tensor, double[] hessian)
     {

@@ -29,7 +29,13 @@ public abstract record QuantizedTensor(string Name, long[] Shape)
     }
 
     /// <summary><see cref="Dequantize"/> written into <paramref name="result"/> (<see cref="Count"/> values), e.g. a parameter's own memory.</summary>
-    public abstract void DequantizeInto(Span<float> result);
+    public void DequantizeInto(Span<float> result) => DequantizeRange(0, result);
+
+    /// <summary>
+    /// Values <paramref name="first"/> to <paramref name="first"/> + result.Length of <see cref="Dequantize"/> (row-major), each
+    /// computed as the whole tensor's would be: a report reads a 151,936-row embedding a slice at a time.
+    /// </summary>
+    public abstract void DequantizeRange(long first, Span<float> result);
 }
 
 /// <summary>k-means palettization: rows grouped by <see cref="GroupSize"/> share a lookup table of 2^bits entries.</summary>
@@ -51,11 +57,14 @@ public sealed record PalettizedTensor(string Name, long[] Shape, int IndexBits, 
     public override long StorageBytes => BitPacking.PackedLength(Count, IndexBits)
         + (LutInt8 is null ? Groups * Entries * 2 : Groups * Entries + Groups * 2);
 
-    public override void DequantizeInto(Span<float> result)
+    public override void DequantizeRange(long first, Span<float> result)
     {
         long columns = Columns;
-        for (int i = 0; i < result.Length; i++)
-            result[i] = Lut[(i / columns / GroupSize) * Entries + Indices[i]];
+        for (int k = 0; k < result.Length; k++)
+        {
+            long i = first + k;
+            result[k] = Lut[(i / columns / GroupSize) * Entries + Indices[i]];
+        }
     }
 }
 
@@ -74,12 +83,12 @@ public sealed record UniformTensor(string Name, long[] Shape, int IndexBits, int
     public override int Bits => IndexBits;
     public override long StorageBytes => BitPacking.PackedLength(Count, IndexBits) + Blocks * 4;
 
-    public override void DequantizeInto(Span<float> result)
+    public override void DequantizeRange(long first, Span<float> result)
     {
-        for (int i = 0; i < result.Length; i++)
+        for (int k = 0; k < result.Length; k++)
         {
-            long block = i / BlockSize;
-            result[i] = Offset[block] + Indices[i] * Scale[block];
+            long i = first + k, block = i / BlockSize;
+            result[k] = Offset[block] + Indices[i] * Scale[block];
         }
     }
 }
@@ -90,10 +99,10 @@ public sealed record Int8ChannelTensor(string Name, long[] Shape, sbyte[] Values
     public override int Bits => 8;
     public override long StorageBytes => Count + Rows * 2;
 
-    public override void DequantizeInto(Span<float> result)
+    public override void DequantizeRange(long first, Span<float> result)
     {
         long columns = Columns;
-        for (int i = 0; i < result.Length; i++) result[i] = Values[i] * Scale[i / columns];
+        for (int k = 0; k < result.Length; k++) result[k] = Values[first + k] * Scale[(first + k) / columns];
     }
 }
 
@@ -102,5 +111,5 @@ public sealed record FloatTensor(string Name, long[] Shape, float[] Values) : Qu
 {
     public override int Bits => 32;
     public override long StorageBytes => Count * 4;
-    public override void DequantizeInto(Span<float> result) => Values.CopyTo(result);
+    public override void DequantizeRange(long first, Span<float> result) => Values.AsSpan((int)first, result.Length).CopyTo(result);
 }

@@ -55,6 +55,9 @@ public sealed record AdapterSpec
     public string ResponseField { get; init; } = "response";
     /// <summary>feature: the adapter (by <see cref="Name"/>) whose weights this one starts from, or null for a fresh (B = 0) start.</summary>
     public string? InitFrom { get; init; }
+    /// <summary>What the adapter trains in (Precision metadata); left out of JSON when fp32, so older fingerprints hold.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
+    public TrainingPrecision Precision { get; init; }
     public SourceLocation? Location { get; init; }
 
     public long Steps => Math.Max(1, Tokens / ((long)SequenceLength * BatchSize));

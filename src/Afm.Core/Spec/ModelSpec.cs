@@ -298,6 +298,9 @@ public sealed record TrainingStageSpec
     /// <summary>reward and dpo stages only; null (and absent from JSON, so older fingerprints stand) for the others.</summary>
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public PreferenceStageSpec? Preference { get; init; }
+    /// <summary>What the stage computes in (Precision metadata); left out of JSON when fp32, so older fingerprints hold.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
+    public TrainingPrecision Precision { get; init; }
     public SourceLocation? Location { get; init; }
 
     /// <summary>reward and dpo stages train on preference pairs; the others are language-model stages.</summary>

@@ -39,7 +39,7 @@ public static class ProjectSpecReader
             context.Error(DiagnosticCodes.CorpusMissing, context.Locator.Project,
                 "The project has no corpus. Add <Corpus Include=\"data/*.txt\" Name=\"web\" /> to an <ItemGroup>.");
         var evalSets = FileSetReader.Read(context, "EvalSet", defaultName: "eval", hasDecontaminate: true, out _);
-        var stages = StageReader.Read(context, properties.RopeBase, corpora, corpusGaps, stagesOptional: hasBase);
+        var stages = StageReader.Read(context, properties.RopeBase, corpora, corpusGaps, stagesOptional: hasBase, properties.Determinism);
         StageReader.CheckSequenceLengths(context, stages, properties);
         LaterStageItems.Warn(context);
         var cleaning = DataCleaningReader.Read(context);

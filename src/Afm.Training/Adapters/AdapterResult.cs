@@ -24,6 +24,9 @@ public sealed record AdapterResult
     /// <summary>Hash of everything the adapter depends on; an adapter whose fingerprint is unchanged is not trained again.</summary>
     public required string Fingerprint { get; init; }
     public required int ValidationSequences { get; init; }
+    /// <summary>What the adapter trained in (fp32 or bf16-mixed) and why (specs/afmproj.md, "Precision"); null in results written before Precision existed.</summary>
+    public string? Precision { get; init; }
+    public string? PrecisionReason { get; init; }
     /// <summary>The float (unquantized) model; recovery adapters only.</summary>
     public double? FloatLoss { get; init; }
     /// <summary>The base the adapter runs on (quantized when the project has a plan), without adapter.</summary>

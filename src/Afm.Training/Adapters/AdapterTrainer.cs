@@ -4,6 +4,7 @@ using Afm.Core.Spec;
 using Afm.Data.Packing;
 using Afm.Training.Model;
 using Afm.Training.Optimization;
+using Afm.Training.Precision;
 using Afm.Training.Stages;
 using static TorchSharp.torch;
 
@@ -17,12 +18,17 @@ public sealed record AdapterTrainPoint(long Step, double LearningRate, double Lo
 /// to LearningRate * FinalLearningRateRatio, global gradient-norm clipping at 1. The loss is next-token
 /// cross-entropy (response targets only when the data has a loss mask, as sft stages), optionally mixed with
 /// distillation from a teacher (the float model): (1 - w) * CE + w * KL(teacher || student) per target token.
+/// Under bf16-mixed <see cref="Precision"/> the passes run on frozen bfloat16 copies of the base and the teacher, made for
+/// the training only; A and B stay float32 (the LoRA hook rounds them to the input's type) and losses are float32.
 /// </summary>
 public sealed class AdapterTrainer(AfmDecoder baseModel, LoraAdapter adapter, AdapterSpec spec, Action<string>? progress)
 {
     private const double GradientClip = 1.0;
     private const int CurvePoints = 100;
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(2);
+
+    /// <summary>What the passes compute in (the adapter's resolved Precision).</summary>
+    public PrecisionDecision Precision { get; init; } = new(TrainingPrecision.Fp32, false, "declared");
 
     /// <param name="teacher">Required when the spec's Distillation is above 0; its parameters must be frozen.</param>
     public IReadOnlyList<AdapterTrainPoint> Train(IPackedSequences data, ulong dataSeed, AfmDecoder? teacher = null,
@@ -43,10 +49,14 @@ public sealed class AdapterTrainer(AfmDecoder baseModel, LoraAdapter adapter, Ad
         var clock = Stopwatch.StartNew();
         var lastProgress = TimeSpan.Zero;
 
-        adapter.Attach(baseModel);
+        using var computeBase = Precision.Bf16Mixed ? AdapterBase.Freeze(AfmDecoder.CopyAs(baseModel, ScalarType.BFloat16)) : null;
+        using var computeTeacher = Precision.Bf16Mixed && teacher is not null ? AdapterBase.Freeze(AfmDecoder.CopyAs(teacher, ScalarType.BFloat16)) : null;
+        var model = computeBase ?? baseModel;
+        teacher = computeTeacher ?? teacher;
+        adapter.Attach(model);
         try
         {
-            baseModel.train();
+            model.train();
             for (long step = 0; step < steps; step++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -58,7 +68,7 @@ public sealed class AdapterTrainer(AfmDecoder baseModel, LoraAdapter adapter, Ad
                 double lr = LearningRateScheduler.At(spec.LearningRate, spec.FinalLearningRateRatio, LearningRateSchedule.Cosine,
                     spec.WarmupSteps, steps, step);
                 optimizer.ZeroGrad();
-                var logits = baseModel.forward(inputs);
+                var logits = model.forward(inputs).to_type(ScalarType.Float32);
                 var loss = MaskedLoss.Loss(logits, targets).Loss;
                 if (spec.Distillation > 0)
                     loss = loss.mul(1 - spec.Distillation).add(Distill(logits, inputs, targets, teacher!).mul(spec.Distillation));
@@ -81,7 +91,7 @@ public sealed class AdapterTrainer(AfmDecoder baseModel, LoraAdapter adapter, Ad
         finally
         {
             adapter.Detach();
-            baseModel.eval();
+            model.eval();
         }
         return curve;
     }
@@ -90,7 +100,7 @@ public sealed class AdapterTrainer(AfmDecoder baseModel, LoraAdapter adapter, Ad
     private static Tensor Distill(Tensor studentLogits, Tensor inputs, Tensor targets, AfmDecoder teacher)
     {
         Tensor teacherLogProbs;
-        using (no_grad()) teacherLogProbs = nn.functional.log_softmax(teacher.forward(inputs), -1);
+        using (no_grad()) teacherLogProbs = nn.functional.log_softmax(teacher.forward(inputs).to_type(ScalarType.Float32), -1);
         var studentLogProbs = nn.functional.log_softmax(studentLogits, -1);
         var perToken = (teacherLogProbs.exp() * (teacherLogProbs - studentLogProbs)).sum(-1);
         var counted = targets.ne(MaskedLoss.IgnoreIndex).to_type(ScalarType.Float32);

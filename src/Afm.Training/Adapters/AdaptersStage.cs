@@ -10,6 +10,7 @@ using Afm.Data.Corpora;
 using Afm.Data.Packing;
 using Afm.Training.Checkpoints;
 using Afm.Training.Model;
+using Afm.Training.Precision;
 using static TorchSharp.torch;
 
 namespace Afm.Training.Adapters;
@@ -88,16 +89,19 @@ public static class AdaptersStage
         {
             cancellationToken.ThrowIfCancellationRequested();
             using var data = OpenData(inputs, adapterSpec, progress);
+            var precision = PrecisionChoice.Resolve(adapterSpec.Precision, spec.Determinism,
+                PrecisionChoice.Shape(spec.Architecture, adapterSpec.BatchSize, adapterSpec.SequenceLength), $"adapters {adapterSpec.Name}", progress);
             string fingerprint = Fingerprint(spec, adapterSpec, baseSha, floatSha, data.Describe,
-                adapterSpec.InitFrom is { } init ? results[init].Fingerprint : null);
+                adapterSpec.InitFrom is { } init ? results[init].Fingerprint : null, precision);
             string directory = Path.Combine(inputs.OutputDirectory, adapterSpec.Name);
             if (TryReuse(directory, fingerprint) is { } reused)
             {
                 progress?.Invoke($"adapters {adapterSpec.Name}: up to date, skipped");
-                results[adapterSpec.Name] = reused;
+                // Results written before Precision existed are of fp32 adapters (the fingerprint says so): say it as a fresh build would.
+                results[adapterSpec.Name] = reused with { Precision = reused.Precision ?? precision.Ran, PrecisionReason = reused.PrecisionReason ?? precision.Reason };
                 continue;
             }
-            results[adapterSpec.Name] = TrainOne(inputs, adapterSpec, data, models, baseLosses, sequenceLosses, baseSha, fingerprint, directory, progress, cancellationToken);
+            results[adapterSpec.Name] = TrainOne(inputs, adapterSpec, data, models, baseLosses, sequenceLosses, baseSha, fingerprint, precision, directory, progress, cancellationToken);
         }
         // Folders of adapters the project no longer declares would otherwise be packaged.
         foreach (string stale in Directory.GetDirectories(inputs.OutputDirectory))
@@ -111,7 +115,7 @@ public static class AdaptersStage
     }
 
     private static AdapterResult TrainOne(AdaptersStageInputs inputs, AdapterSpec a, AdapterData data, LazyModels models,
-        Dictionary<string, double> baseLosses, Dictionary<string, SequenceLosses> sequenceLosses, string baseSha, string fingerprint, string directory, Action<string>? progress, CancellationToken cancellationToken)
+        Dictionary<string, double> baseLosses, Dictionary<string, SequenceLosses> sequenceLosses, string baseSha, string fingerprint, PrecisionDecision precision, string directory, Action<string>? progress, CancellationToken cancellationToken)
     {
         var spec = inputs.Spec;
         var baseModel = models.Base;
@@ -140,13 +144,13 @@ public static class AdaptersStage
         progress?.Invoke(string.Create(CultureInfo.InvariantCulture,
             $"adapters {a.Name}: {a.KindName} rank {a.Rank}, {a.Steps} steps x {a.BatchSize} x {a.SequenceLength} tokens, lr {a.LearningRate:0.0e0}, {adapter.ParameterCount:N0} parameters{origin}"));
         var clock = Stopwatch.StartNew();
-        var curve = new AdapterTrainer(baseModel, adapter, a, progress).Train(data.Train, (ulong)AdapterSeed(spec.Seed, a.Name + "/data"),
+        var curve = new AdapterTrainer(baseModel, adapter, a, progress) { Precision = precision }.Train(data.Train, (ulong)AdapterSeed(spec.Seed, a.Name + "/data"),
             a.Distillation > 0 ? models.Float : null, cancellationToken);
         adapter.Attach(baseModel);
         double adaptedLoss = AdapterEvaluator.MeanLoss(baseModel, data.Validation);
         adapter.Detach();
         var recovery = a.Kind == AdapterKind.AccuracyRecovery
-            ? RecoveryEvaluation.Measure(spec, a, data.Describe, data.Train, data.Validation, models, adapter, sequenceLosses, progress, cancellationToken)
+            ? RecoveryEvaluation.Measure(spec, a, data.Describe, data.Train, data.Validation, models, adapter, sequenceLosses, precision, progress, cancellationToken)
             : null;
 
         var info = new AdapterInfo(a.Name, a.KindName, a.Rank, a.Version, baseSha);
@@ -165,6 +169,7 @@ public static class AdaptersStage
                 Objective = a.Kind == AdapterKind.AccuracyRecovery ? a.ObjectiveName : null, Distillation = a.Kind == AdapterKind.AccuracyRecovery ? a.Distillation : null,
                 ControlLoss = recovery?.ControlLoss, BaseDivergence = recovery?.BaseDivergence, AdaptedDivergence = recovery?.AdaptedDivergence,
                 Recovery = recovery?.Measurement,
+                Precision = precision.Ran, PrecisionReason = precision.Reason,
                 FloatLoss = Round(floatLoss), BaseLoss = Round(baseLoss)!.Value, InitialLoss = Round(initialLoss), AdaptedLoss = Round(adaptedLoss)!.Value,
                 TrainCurve = curve,
             };
@@ -193,7 +198,7 @@ public static class AdaptersStage
         }
     }
 
-    private static string Fingerprint(ModelSpec spec, AdapterSpec adapter, string baseSha, string floatSha, string data, string? initFrom)
+    private static string Fingerprint(ModelSpec spec, AdapterSpec adapter, string baseSha, string floatSha, string data, string? initFrom, PrecisionDecision precision)
     {
         var facts = new
         {
@@ -201,7 +206,10 @@ public static class AdaptersStage
             FormatVersion, spec.Seed, spec.Threads, spec.Determinism, spec.Architecture, Adapter = adapter with { Location = null, Data = [] },
             DataFiles = adapter.Data.Select(AdapterFile.Sha256), baseSha, floatSha, data, initFrom,
         };
-        return Convert.ToHexStringLower(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(facts)));
+        byte[] json = JsonSerializer.SerializeToUtf8Bytes(facts);
+        // What ran, for adapters that declared anything but fp32 (fp32 ones keep their fingerprints), as in the trainer's.
+        if (adapter.Precision != TrainingPrecision.Fp32) json = [.. json, .. System.Text.Encoding.UTF8.GetBytes("|ran:" + precision.Ran)];
+        return Convert.ToHexStringLower(SHA256.HashData(json));
     }
 
     /// <summary>A seed per (project seed, name): adapters draw different A, and reordering them changes nothing.</summary>

@@ -107,11 +107,15 @@ public sealed class LoraAdapter : IDisposable
             string moduleName = pair.Weight[..^".weight".Length];
             if (!modules.TryGetValue(moduleName, out var module) || module is not Linear linear)
                 throw new InvalidOperationException($"The model has no linear projection '{moduleName}'.");
-            var remover = linear.register_forward_hook((_, input, output) =>
-                output + nn.functional.linear(nn.functional.linear(input, pair.A), pair.B).mul(Scale));
+            var remover = linear.register_forward_hook((_, input, output) => output + Update(input, pair).mul(Scale));
             hooks.Add(remover.remove);
         }
     }
+
+    /// <summary>x A^T B^T; on a bf16 base (Precision="bf16-mixed") A and B are rounded to bf16 on the way, their gradients flow back to the float32 pair.</summary>
+    private static Tensor Update(Tensor x, LoraPair pair) => x.dtype == pair.A.dtype
+        ? nn.functional.linear(nn.functional.linear(x, pair.A), pair.B)
+        : nn.functional.linear(nn.functional.linear(x, pair.A.to_type(x.dtype)), pair.B.to_type(x.dtype));
 
     public void Detach()
     {

@@ -1,5 +1,6 @@
 using Afm.Core.Spec;
 using Afm.Data.Packing;
+using Afm.Training.Precision;
 using Afm.Training.Stages;
 
 namespace Afm.Training.Adapters;
@@ -18,8 +19,8 @@ internal sealed record RecoveryFigures(double? ControlLoss, double BaseDivergenc
 internal static class RecoveryEvaluation
 {
     public static RecoveryFigures Measure(ModelSpec spec, AdapterSpec a, string data, IPackedSequences train, IPackedSequences validation,
-        AdaptersStage.LazyModels models, LoraAdapter adapter, Dictionary<string, SequenceLosses> cache, Action<string>? progress,
-        CancellationToken cancellationToken)
+        AdaptersStage.LazyModels models, LoraAdapter adapter, Dictionary<string, SequenceLosses> cache, PrecisionDecision precision,
+        Action<string>? progress, CancellationToken cancellationToken)
     {
         SequenceLosses Cached(string key, Func<SequenceLosses> measure) =>
             cache.TryGetValue($"{key}|{data}", out var losses) ? losses : cache[$"{key}|{data}"] = measure();
@@ -39,7 +40,7 @@ internal static class RecoveryEvaluation
         {
             adapter.Detach();
         }
-        SequenceLosses? control = a.Control && models.Quantized ? TrainControl(spec, a, train, validation, models, progress, cancellationToken) : null;
+        SequenceLosses? control = a.Control && models.Quantized ? TrainControl(spec, a, train, validation, models, precision, progress, cancellationToken) : null;
         var measurement = RecoveryMeasurement.Compute(floatLosses, baseLosses, adapted, control,
             (ulong)AdaptersStage.AdapterSeed(spec.Seed, a.Name + "/bootstrap"));
         return new RecoveryFigures(control is null ? null : AdapterTrainer.Round(control.Mean), AdapterTrainer.Round(baseDivergence),
@@ -47,12 +48,12 @@ internal static class RecoveryEvaluation
     }
 
     private static SequenceLosses TrainControl(ModelSpec spec, AdapterSpec a, IPackedSequences train, IPackedSequences validation,
-        AdaptersStage.LazyModels models, Action<string>? progress, CancellationToken cancellationToken)
+        AdaptersStage.LazyModels models, PrecisionDecision precision, Action<string>? progress, CancellationToken cancellationToken)
     {
         progress?.Invoke($"adapters {a.Name}: training its float control (the same adapter on the float model)");
         var floatBase = models.ControlBase;
         using var control = LoraAdapter.Create(spec.Architecture, a.Rank, a.Alpha, AdaptersStage.AdapterSeed(spec.Seed, a.Name));
-        new AdapterTrainer(floatBase, control, a with { Name = $"{a.Name} (float control)" }, progress)
+        new AdapterTrainer(floatBase, control, a with { Name = $"{a.Name} (float control)" }, progress) { Precision = precision }
             .Train(train, (ulong)AdaptersStage.AdapterSeed(spec.Seed, a.Name + "/data"), a.Distillation > 0 ? models.Float : null, cancellationToken);
         control.Attach(floatBase);
         try

@@ -28,7 +28,11 @@ public sealed class AfmDecoder : nn.Module<Tensor, Tensor>
     /// (its <c>nn.init</c> calls libtorch without the generator): the initial weights come from torch's global
     /// generator, so the caller fixes them by calling <c>manual_seed</c> just before (as <c>Trainer.Train</c> does),
     /// and other torch users drawing in between change them.</param>
-    public AfmDecoder(ArchitectureSpec architecture, long seed = 0) : base("afm")
+    public AfmDecoder(ArchitectureSpec architecture, long seed = 0) : this(architecture, seed, initialize: true)
+    {
+    }
+
+    private AfmDecoder(ArchitectureSpec architecture, long seed, bool initialize) : base("afm")
     {
         if (architecture.Inconsistency() is { } why) throw new ArgumentException($"No decoder has this architecture: {why}.", nameof(architecture));
         Architecture = architecture;
@@ -38,7 +42,32 @@ public sealed class AfmDecoder : nn.Module<Tensor, Tensor>
         norm = new RmsNorm("norm", architecture.ModelDim, architecture.NormEpsilon);
         if (!architecture.TieEmbeddings) lm_head = nn.Linear(architecture.ModelDim, architecture.VocabSize, hasBias: false);
         RegisterComponents();
-        Initialize(seed);
+        if (initialize) Initialize(seed);
+    }
+
+    /// <summary>
+    /// A copy of <paramref name="source"/>'s weights (and RoPE base) in <paramref name="dtype"/>, in the source's train/eval
+    /// mode: the compute copy of mixed-precision training (Precision/Bf16Compute.cs). Building modules draws their default
+    /// init from torch's global generator, which fixes later inits and is checkpointed, so its state is put back.
+    /// </summary>
+    public static AfmDecoder CopyAs(AfmDecoder source, ScalarType dtype)
+    {
+        using var generatorState = get_rng_state();
+        var copy = new AfmDecoder(source.Architecture, seed: 0, initialize: false) { RopeBase = source.RopeBase };
+        set_rng_state(generatorState);
+        try
+        {
+            copy.to(dtype);
+            using var noGrad = no_grad();
+            foreach (var ((_, to), (_, from)) in copy.named_parameters().Zip(source.named_parameters())) to.copy_(from);
+        }
+        catch
+        {
+            copy.Dispose();
+            throw;
+        }
+        copy.train(source.training);
+        return copy;
     }
 
     public ArchitectureSpec Architecture { get; }

@@ -1,3 +1,4 @@
+using Afm.Training.Precision;
 using Afm.Core.Spec;
 using Afm.Data.Packing;
 using Afm.Training.Checkpoints;
@@ -24,7 +25,8 @@ internal sealed class StageRun : IDisposable
     /// <param name="model">Holds the incoming weights (for a preference stage even when it resumes); a resumed stage's
     /// checkpoint is loaded here, into the model the stage trains.</param>
     public static StageRun Create(ModelSpec spec, TrainingStageSpec stage, AfmDecoder model, IPackedSequences train, IPackedSequences validation,
-        string checkpointDirectory, (ResumeState State, string Directory)? resume, Action<string>? progress, TeacherModel? teacher)
+        string checkpointDirectory, (ResumeState State, string Directory)? resume, Action<string>? progress, TeacherModel? teacher,
+        PrecisionDecision precision)
     {
         var result = new StageRun();
         string? resumeWeights = resume is var (_, directory) ? Path.Combine(directory, StageCheckpoint.WeightsFile) : null;
@@ -48,7 +50,7 @@ internal sealed class StageRun : IDisposable
                     break;
                 default:
                     if (resumeWeights is not null) Trainer.LoadWeights(model, resumeWeights);
-                    result.Run = new StageTrainer(model, stage, train, validation, progress) { Teacher = teacher };
+                    result.Run = new StageTrainer(model, stage, train, validation, progress) { Teacher = teacher, Precision = precision };
                     break;
             }
             return result;

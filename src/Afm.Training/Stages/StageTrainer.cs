@@ -5,6 +5,7 @@ using Afm.Data.Packing;
 using Afm.Training.Checkpoints;
 using Afm.Training.Model;
 using Afm.Training.Optimization;
+using Afm.Training.Precision;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -40,6 +41,8 @@ internal sealed class StageTrainer : IStageRun
     public StageOptimizerBase? Optimizer { get; private set; }
     /// <summary>With a teacher, the loss is the distillation loss (Distillation/DistillationLoss.cs); validation stays plain next-token loss.</summary>
     public Distillation.TeacherModel? Teacher { get; init; }
+    /// <summary>What the passes compute in (the stage's resolved Precision); validation always measures the float32 masters.</summary>
+    public PrecisionDecision Precision { get; init; } = new(TrainingPrecision.Fp32, false, "declared");
     public long SequencesConsumed { get; private set; }
 
     public IEnumerable<(string Name, Tensor Tensor)> Weights() => model.named_parameters().Select(p => (p.name, (Tensor)p.parameter));
@@ -58,6 +61,7 @@ internal sealed class StageTrainer : IStageRun
         Optimizer = optimizer;
         var sampler = new SequenceSampler(train, dataSeed);
         var parameters = model.parameters().ToList();
+        using var bf16 = Precision.Bf16Mixed ? new Bf16Compute(model) : null;
 
         long steps = stage.Steps, length = stage.SequenceLength, batchSize = stage.BatchSize;
         var buffer = new int[batchSize * (length + 1)];
@@ -79,7 +83,8 @@ internal sealed class StageTrainer : IStageRun
 
             double lr = LearningRateScheduler.At(stage, step);
             optimizer.ZeroGrad();
-            var logits = model.forward(inputs);
+            bf16?.LoadMasterWeights(stage.RopeBase);
+            var logits = bf16 is null ? model.forward(inputs) : bf16.Forward(inputs);
             // Weight 0 (pruned initialization only) needs no teacher forward: the loss is the plain one.
             var loss = Teacher is { Weight: > 0 }
                 ? Teacher.Loss(logits, maskBuffer.Length > 0 ? MaskedLoss.Targets(batch, maskBuffer, batchSize, length)
@@ -88,13 +93,14 @@ internal sealed class StageTrainer : IStageRun
                 ? MaskedLoss.Loss(logits, MaskedLoss.Targets(batch, maskBuffer, batchSize, length)).Loss
                 : nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), batch.narrow(1, 1, length).reshape(-1));
             loss.backward();
+            bf16?.StoreGradients();
             if (stage.GradientClip > 0) nn.utils.clip_grad_norm_(parameters, stage.GradientClip);
             optimizer.Step(lr, stage.LearningRate);
             loop.Finished(step + 1, loss.item<float>(), lr, validationLoss, sampler, checkpoint);
         }
 
         SequencesConsumed = sampler.Consumed;
-        return loop.Report(perplexity: true);
+        return loop.Report(perplexity: true) with { Precision = Precision.Ran, PrecisionReason = Precision.Reason };
     }
 
     /// <summary>Mean next-token loss over the first <see cref="MaxValidationSequences"/> validation sequences.</summary>

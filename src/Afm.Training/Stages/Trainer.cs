@@ -9,6 +9,7 @@ using Afm.Training.Checkpoints;
 using Afm.Training.Distillation;
 using Afm.Training.Model;
 using Afm.Training.PostTraining;
+using Afm.Training.Precision;
 using static TorchSharp.torch;
 
 namespace Afm.Training.Stages;
@@ -60,14 +61,18 @@ public static class Trainer
             var train = openData(stage.Name, DataSplit.Train);
             var validation = openData(stage.Name, DataSplit.Validation);
             ulong dataSeed = DataSeed(spec.Seed, index);
-            string fingerprint = Fingerprint(spec, stage, index, previousFingerprint, train, validation, teacherModel?.FingerprintFacts);
+            var precision = PrecisionChoice.Resolve(stage.Precision, spec.Determinism,
+                PrecisionChoice.Shape(spec.Architecture, stage.BatchSize, stage.SequenceLength), $"train {stage.Name}", progress);
+            string fingerprint = Fingerprint(spec, stage, index, previousFingerprint, train, validation, teacherModel?.FingerprintFacts, precision);
             string stageDir = StageCheckpoint.StageDirectory(checkpointDirectory, stage.Name);
 
             var existing = StageCheckpoint.TryFind(checkpointDirectory, stage.Name, fingerprint);
             if (existing is not null)
             {
                 progress?.Invoke($"train {stage.Name}: up to date ({stageDir}), skipped");
-                reports.Add(existing);
+                // A checkpoint written before Precision existed has no precision in its report: it is an fp32 stage (its
+                // fingerprint says so), and a fresh build's report must read the same.
+                reports.Add(existing with { Precision = existing.Precision ?? precision.Ran, PrecisionReason = existing.PrecisionReason ?? precision.Reason });
                 timings.Add(new StageTiming(stage.Name, 0, 0, Skipped: true));
                 if (stage.Kind != StageKind.Reward)
                 {
@@ -87,7 +92,7 @@ public static class Trainer
                         Distiller.InitializeByPruning(teacherModel, model, train, progress);
                     modelHoldsPreviousStage = true;
                 }
-                using var stageRun = StageRun.Create(spec, stage, model, train, validation, checkpointDirectory, resume, progress, teacherModel);
+                using var stageRun = StageRun.Create(spec, stage, model, train, validation, checkpointDirectory, resume, progress, teacherModel, precision);
                 var run = stageRun.Run;
                 if (resume is var (resumeState, resumeDirectory))
                     progress?.Invoke($"train {stage.Name}: resuming at step {resumeState.Step}/{stage.Steps} from {resumeDirectory}");
@@ -107,6 +112,8 @@ public static class Trainer
                     }, run.Weights(), run.WeightsMetadata(), run.Optimizer!);
                     progress?.Invoke($"train {stage.Name}: checkpoint at step {step}/{stage.Steps}");
                 }, cancellationToken);
+                // Every report says what ran (reward and dpo stages always float32), as a reused stage's does.
+                report = report with { Precision = report.Precision ?? precision.Ran, PrecisionReason = report.PrecisionReason ?? precision.Reason };
                 double seconds = clock.Elapsed.TotalSeconds;
                 var state = new StageState
                 {
@@ -193,7 +200,7 @@ public static class Trainer
     }
 
     private static string Fingerprint(ModelSpec spec, TrainingStageSpec stage, int index, string previous,
-        IPackedSequences train, IPackedSequences validation, object? teacher = null)
+        IPackedSequences train, IPackedSequences validation, object? teacher, PrecisionDecision precision)
     {
         var facts = new
         {
@@ -213,6 +220,9 @@ public static class Trainer
         // added to the facts, so the fingerprints of language-model stages stay what they were.
         if (train is PreferencePairs trainPairs && validation is PreferencePairs validationPairs)
             json = [.. json, .. Encoding.UTF8.GetBytes(trainPairs.ContentHash() + validationPairs.ContentHash())];
+        // What ran, when the stage declared anything but fp32 (fp32 stages keep the fingerprints they had): a checkpoint of
+        // the other precision (auto resolving otherwise on another CPU) is never resumed or reused.
+        if (stage.Precision != TrainingPrecision.Fp32) json = [.. json, .. Encoding.UTF8.GetBytes("|ran:" + precision.Ran)];
         return Convert.ToHexStringLower(SHA256.HashData(json));
     }
 }

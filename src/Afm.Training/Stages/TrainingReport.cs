@@ -21,6 +21,10 @@ public sealed record StageReport
     public required int SequenceLength { get; init; }
     public required int BatchSize { get; init; }
     public required double RopeBase { get; init; }
+    /// <summary>What the forward and backward passes computed in: fp32 or bf16-mixed (specs/afmproj.md, "Precision").</summary>
+    public string? Precision { get; init; }
+    /// <summary>Why: "declared", or how auto resolved (portable determinism, the measured bf16/fp32 matmul speed).</summary>
+    public string? PrecisionReason { get; init; }
     public required IReadOnlyList<TrainPoint> TrainCurve { get; init; }
     public required IReadOnlyList<ValidationPoint> ValidationCurve { get; init; }
     /// <summary>Null when the stage has no validation sequences.</summary>

@@ -110,4 +110,11 @@ public sealed class PreferenceStageTests
         using var project = With(RewardStage.Replace(" />", " ResponseField=\"answer\" />"));
         DiagnosticAssert.SingleError(project.Read(), "AFM1414", project.Locate("ResponseField="));
     }
+
+    [Fact]
+    public void Precision_on_a_reward_stage_is_AFM1414_at_it()
+    {
+        using var project = With(RewardStage.Replace(" />", " Precision=\"auto\" />"));
+        DiagnosticAssert.SingleError(project.Read(), "AFM1414", project.Locate("Precision="));
+    }
 }

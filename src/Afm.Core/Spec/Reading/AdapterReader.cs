@@ -15,7 +15,7 @@ internal static class AdapterReader
     public const double DefaultMixDistillation = 0.5;
 
     private static readonly string[] Common =
-        ["Kind", "Tokens", "BatchSize", "LearningRate", "Warmup", "FinalLearningRateRatio", "Alpha", "Version"];
+        ["Kind", "Tokens", "BatchSize", "LearningRate", "Warmup", "FinalLearningRateRatio", "Alpha", "Version", PrecisionReader.Metadata];
     private static readonly string[] RecoveryOnly = ["Ranks", "TrainingStage", "Objective", "Distillation", "Control"];
     private static readonly string[] FeatureOnly = ["Rank", "InitFrom", "SequenceLength", .. SftDataReader.Metadata];
 
@@ -70,13 +70,15 @@ internal static class AdapterReader
         var stage = ReadTrainingStage(context, item, stages);
         var (objective, distillation) = ReadObjective(context, item);
         var control = item.Get("Control") is { } c ? context.Bool(c) : false;
-        if (ranks is null || stage is null || objective is null || distillation is null || control is null) yield break;
+        var precision = PrecisionReader.Read(context, item, properties.Determinism);
+        if (ranks is null || stage is null || objective is null || distillation is null || control is null || precision is null) yield break;
         foreach (int rank in ranks)
             if (ReadSettings(context, item, properties, rank, stage.SequenceLength) is { } spec)
                 yield return spec with
                 {
                     Name = $"{item.Include}-r{rank.ToString(CultureInfo.InvariantCulture)}", Kind = AdapterKind.AccuracyRecovery,
                     TrainingStage = stage.Name, Objective = objective.Value, Distillation = distillation.Value, Control = control.Value,
+                    Precision = precision.Value,
                 };
     }
 
@@ -136,12 +138,13 @@ internal static class AdapterReader
         var firstLength = stages.FirstOrDefault()?.SequenceLength;
         var length = item.Get("SequenceLength") is { } s ? context.Int(s, SpecContext.Positive) : firstLength;
         var sft = ReadData(context, item);
-        if (rank is null || length is null || sft.Files is null) return null;
+        var precision = PrecisionReader.Read(context, item, properties.Determinism);
+        if (rank is null || length is null || sft.Files is null || precision is null) return null;
         if (properties.MaxSequenceLength is int max && length > max)
             context.Error(DiagnosticCodes.SequenceLengthExceedsMax, item.Get("SequenceLength")!.Value.Location,
                 $"SequenceLength of {item.Describe} is {length}, but MaxSequenceLength is {max}. Lower SequenceLength or raise MaxSequenceLength.");
         return ReadSettings(context, item, properties, rank.Value, length.Value) is { } spec
-            ? spec with { Data = sft.Files, PromptField = sft.PromptField, ResponseField = sft.ResponseField, InitFrom = item.Get("InitFrom")?.Text }
+            ? spec with { Data = sft.Files, PromptField = sft.PromptField, ResponseField = sft.ResponseField, InitFrom = item.Get("InitFrom")?.Text, Precision = precision.Value }
             : null;
     }
 

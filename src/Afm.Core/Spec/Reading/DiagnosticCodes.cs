@@ -109,6 +109,9 @@ internal static class DiagnosticCodes
     public const string TokenizerWithBaseModel = "AFM1604";
     public const string SequenceLengthBeyondBaseModel = "AFM1605";
     public const string BaseModelNotReadable = "AFM1607";
+    // 1633-1639: Precision of TrainingStage and Adapter items (set aside for the imported models' precision work).
+    public const string UnknownPrecision = "AFM1633";
+    public const string Bf16UnderPortableDeterminism = "AFM1634";
 
     // 40xx: the quantization plan (41xx and 42xx are raised by the quantize stage and the baseline gate).
     public const string MultipleQuantizationPlans = "AFM4001";

@@ -21,13 +21,14 @@ internal static class StageReader
     [
         "Kind", "Tokens", "SequenceLength", "BatchSize", "LearningRate", "Warmup", "FinalLearningRateRatio",
         "Schedule", "WeightDecay", "GradientClip", "RopeBase", "Mix", "EvalEvery", "CheckpointEvery", "Optimizer",
-        .. SftDataReader.Metadata, .. PreferenceStageReader.Metadata,
+        PrecisionReader.Metadata, .. SftDataReader.Metadata, .. PreferenceStageReader.Metadata,
     ];
 
     /// <summary>Each stage with its spec, or null where the stage had an error.</summary>
     /// <param name="stagesOptional">A project with a BaseModel may have none: the base is then compressed, adapted and packaged as it is.</param>
+    /// <param name="determinism">The project's AfmDeterminism (null when it had an error): bf16-mixed is not portable.</param>
     public static List<(ItemView Item, TrainingStageSpec? Spec)> Read(SpecContext context, double? projectRopeBase, IReadOnlyList<FileSet> corpora, FileSetGaps corpusGaps,
-        bool stagesOptional = false)
+        bool stagesOptional = false, DeterminismMode? determinism = null)
     {
         var items = context.Items("TrainingStage");
         if (items.Count == 0 && !stagesOptional)
@@ -42,7 +43,7 @@ internal static class StageReader
         {
             item.WarnAboutUnknownMetadata(Known);
             var nameIsValid = CheckName(context, item, seen);
-            var spec = ReadStage(context, item, ropeBase, learningRate, corpora, corpusGaps);
+            var spec = ReadStage(context, item, ropeBase, learningRate, corpora, corpusGaps, determinism);
             // A broken stage still passes on what it can, so the next stage is checked on its own merits.
             ropeBase = spec?.RopeBase ?? (item.Get("RopeBase") is null ? ropeBase : null);
             learningRate = spec?.LearningRate ?? (item.Get("LearningRate") is null ? learningRate : null);
@@ -67,7 +68,8 @@ internal static class StageReader
         return false;
     }
 
-    private static TrainingStageSpec? ReadStage(SpecContext context, ItemView item, double? ropeBaseDefault, double? learningRateDefault, IReadOnlyList<FileSet> corpora, FileSetGaps corpusGaps)
+    private static TrainingStageSpec? ReadStage(SpecContext context, ItemView item, double? ropeBaseDefault, double? learningRateDefault, IReadOnlyList<FileSet> corpora, FileSetGaps corpusGaps,
+        DeterminismMode? determinism)
     {
         var kind = ReadKind(context, item);
         var tokens = item.Required("Tokens", "4M") is { } t ? context.TokenCount(t) : null;
@@ -92,6 +94,14 @@ internal static class StageReader
         var warmupValue = item.Get("Warmup");
         var warmup = warmupValue is { } w ? context.Int(w, SpecContext.NonNegative) : null;
         var evalEvery = item.Get("EvalEvery") is { } e ? context.Int(e, SpecContext.Positive) : null;
+        var precision = PrecisionReader.Read(context, item, determinism);
+        // Reward and dpo stages train in float32 only (their trainer has no bf16 path): another Precision would be ignored.
+        if (kind is StageKind.Reward or StageKind.Dpo && precision is not TrainingPrecision.Fp32 && item.Get(PrecisionReader.Metadata) is { } declared)
+        {
+            context.Error(DiagnosticCodes.MetadataNotForStageKind, declared.Location,
+                $"{declared.What} applies only to pretrain and sft stages and adapters; reward and dpo stages train in float32 (specs/post-training.md). Remove Precision.");
+            precision = null;
+        }
 
         if (tokens is not long tokenCount || sequenceLength is not int length || batchSize is not int batch) return null;
         var steps = Math.Max(1, tokenCount / ((long)length * batch));
@@ -106,7 +116,7 @@ internal static class StageReader
 
         if (kind is null || learningRate is null || finalRatio is null || schedule is null || weightDecay is null
             || gradientClip is null || ropeBase is null || mix is null || warmupSteps is null || evalEverySteps is null
-            || optimizer is null || checkpointEverySteps is null || sft.Files is null || !preferenceValid) return null;
+            || optimizer is null || checkpointEverySteps is null || sft.Files is null || !preferenceValid || precision is null) return null;
         return new TrainingStageSpec
         {
             Name = item.Include,
@@ -129,6 +139,7 @@ internal static class StageReader
             PromptField = sft.PromptField,
             ResponseField = sft.ResponseField,
             Preference = preference,
+            Precision = precision.Value,
             Location = item.Location,
         };
     }
