@@ -100,7 +100,7 @@ internal sealed class StageTrainer : IStageRun
         }
 
         SequencesConsumed = sampler.Consumed;
-        return loop.Report(perplexity: true) with { Precision = Precision.Ran, PrecisionReason = Precision.Reason };
+        return loop.Report(perplexity: true);
     }
 
     /// <summary>Mean next-token loss over the first <see cref="MaxValidationSequences"/> validation sequences.</summary>

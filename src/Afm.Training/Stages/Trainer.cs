@@ -64,15 +64,17 @@ public static class Trainer
             var precision = PrecisionChoice.Resolve(stage.Precision, spec.Determinism,
                 PrecisionChoice.Shape(spec.Architecture, stage.BatchSize, stage.SequenceLength), $"train {stage.Name}", progress);
             string fingerprint = Fingerprint(spec, stage, index, previousFingerprint, train, validation, teacherModel?.FingerprintFacts, precision);
+            // Every report says what ran, fresh or reused: a checkpoint written before Precision existed has no precision in
+            // its report (its fingerprint says fp32), and reward and dpo stages always train in float32.
+            StageReport SaysWhatRan(StageReport report) =>
+                report with { Precision = report.Precision ?? precision.Ran, PrecisionReason = report.PrecisionReason ?? precision.Reason };
             string stageDir = StageCheckpoint.StageDirectory(checkpointDirectory, stage.Name);
 
             var existing = StageCheckpoint.TryFind(checkpointDirectory, stage.Name, fingerprint);
             if (existing is not null)
             {
                 progress?.Invoke($"train {stage.Name}: up to date ({stageDir}), skipped");
-                // A checkpoint written before Precision existed has no precision in its report: it is an fp32 stage (its
-                // fingerprint says so), and a fresh build's report must read the same.
-                reports.Add(existing with { Precision = existing.Precision ?? precision.Ran, PrecisionReason = existing.PrecisionReason ?? precision.Reason });
+                reports.Add(SaysWhatRan(existing));
                 timings.Add(new StageTiming(stage.Name, 0, 0, Skipped: true));
                 if (stage.Kind != StageKind.Reward)
                 {
@@ -101,7 +103,7 @@ public static class Trainer
                     (stage.IsPreference ? $", {stage.Kind.ToString().ToLowerInvariant()} on preference pairs" : "") +
                     (!stage.IsPreference && teacherModel is { Weight: > 0 } t ? ", " + t.TargetDescription : ""));
                 var clock = Stopwatch.StartNew();
-                var report = run.Run(dataSeed, resume, (step, consumed, trainCurve, validationCurve) =>
+                var report = SaysWhatRan(run.Run(dataSeed, resume, (step, consumed, trainCurve, validationCurve) =>
                 {
                     using var rng = get_rng_state();
                     ResumeCheckpoint.Save(checkpointDirectory, new ResumeState
@@ -111,9 +113,7 @@ public static class Trainer
                         TrainCurve = trainCurve.ToList(), ValidationCurve = validationCurve.ToList(),
                     }, run.Weights(), run.WeightsMetadata(), run.Optimizer!);
                     progress?.Invoke($"train {stage.Name}: checkpoint at step {step}/{stage.Steps}");
-                }, cancellationToken);
-                // Every report says what ran (reward and dpo stages always float32), as a reused stage's does.
-                report = report with { Precision = report.Precision ?? precision.Ran, PrecisionReason = report.PrecisionReason ?? precision.Reason };
+                }, cancellationToken));
                 double seconds = clock.Elapsed.TotalSeconds;
                 var state = new StageState
                 {
