@@ -142,6 +142,14 @@ public sealed partial class CommandLineTests : IDisposable
         Assert.DoesNotContain("AFM7001", result.Output);
     }
 
+    [Fact]
+    public void A_quantization_baseline_that_never_ends_is_AFM4203_not_read_to_the_end()
+    {
+        var report = Write("report.json", "{}");
+        var result = Afm("quantization-baseline", "--report", report, "--baseline", "/dev/zero");
+        AssertDiagnostic(result, "AFM4203");
+    }
+
     [Theory]
     [InlineData("--temperature", "Infinity")]
     [InlineData("--temperature", "1e308")]

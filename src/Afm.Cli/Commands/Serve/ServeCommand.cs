@@ -76,7 +76,7 @@ internal static class ServeCommand
     {
         try
         {
-            return Afm.Core.IO.TextDocumentFile.TryRead(path, MaxTemplateBytes) ?? throw RuntimeCodes.Error(RuntimeCodes.ChatTemplateUnusable, path,
+            return Afm.Core.IO.BoundedFile.TryReadAllText(path, MaxTemplateBytes) ?? throw RuntimeCodes.Error(RuntimeCodes.ChatTemplateUnusable, path,
                 $"the chat template file holds more than {MaxTemplateBytes >> 20} MiB; a chat template is a few KB of Jinja. Give the template file itself.");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
