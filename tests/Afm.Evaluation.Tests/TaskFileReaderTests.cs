@@ -1,3 +1,4 @@
+using Afm.Core.IO;
 using Afm.Core.Diagnostics;
 using Afm.Core.Spec;
 using Afm.Evaluation.Tasks;
@@ -81,5 +82,25 @@ public class TaskFileReaderTests
         var lines = files.Write("b.jsonl", """{"text": "x"}""", """{"text": "y"}""");
         var documents = TaskFileReader.ReadDocuments(TaskFiles.Task(EvalTaskKind.Perplexity, text, lines));
         Assert.Equal(["one\ntwo\n", "x", "y"], documents.Select(d => d.Text));
+    }
+
+    [Fact]
+    public void A_task_line_longer_than_16_Mi_characters_is_AFM2350_at_that_line()
+    {
+        using var files = new TaskFiles();
+        var file = files.Write("g.jsonl", """{"prompt": "p", "reference": "r"}""");
+        using (var stream = new FileStream(file, FileMode.Open)) stream.SetLength(stream.Length + (1L << 30)); // sparse: line 2 has no end
+        var error = ErrorOf(() => TaskFileReader.ReadGenerate(TaskFiles.Task(EvalTaskKind.Generate, file)));
+        Assert.Equal((JsonLinesFile.LineTooLong, new SourceLocation(file, 2, 1)), (error.Code, error.Location));
+    }
+
+    [Fact]
+    public void A_perplexity_text_file_over_1_GB_is_AFM2351_at_the_file()
+    {
+        using var files = new TaskFiles();
+        var file = Path.Combine(files.Directory, "book.txt");
+        using (var stream = File.Create(file)) stream.SetLength(TextDocumentFile.MaxDocumentBytes + 1); // sparse
+        var error = ErrorOf(() => TaskFileReader.ReadDocuments(TaskFiles.Task(EvalTaskKind.Perplexity, file)));
+        Assert.Equal((TextDocumentFile.TooLarge, SourceLocation.FileOnly(file)), (error.Code, error.Location));
     }
 }

@@ -56,6 +56,20 @@ public sealed class HfImportDiagnosticsSpecs
         Assert.Contains("model-00002-of-00002.safetensors", e.Message);
     }
 
+    [Theory]
+    [InlineData("config.json", "AFM1621")]
+    [InlineData("generation_config.json", "AFM1621")]
+    [InlineData("model.safetensors.index.json", "AFM1632")]
+    public void A_json_file_of_gigabytes_is_refused_from_its_size_before_it_is_read(string file, string code)
+    {
+        var folder = Valid("huge-" + file, shards: file.EndsWith("index.json", StringComparison.Ordinal) ? 2 : 1);
+        using (var stream = File.Create(Path.Combine(folder, file))) stream.SetLength(4L << 30); // sparse: 4 GiB
+        var e = Refused(folder);
+        Assert.Equal(code, e.Code);
+        Assert.Contains(file, e.Message);
+        Assert.Contains("bytes", e.Message);
+    }
+
     [Fact]
     public void An_index_entry_that_leaves_the_folder_is_refused()
     {

@@ -125,6 +125,32 @@ public sealed partial class CommandLineTests : IDisposable
     }
 
     [Theory]
+    [InlineData("/dev/zero", "serve", "missing.afmpkg")]
+    [InlineData("/dev/zero", "run", "missing.afmpkg", "--chat")]
+    [InlineData("BIG", "serve", "missing.afmpkg")]
+    public void A_chat_template_file_that_never_ends_or_is_huge_is_AFM7013_before_the_artifact_is_opened(string template, params string[] arguments)
+    {
+        if (template == "BIG")
+        {
+            template = Path.Combine(directory, "big.jinja");
+            using var file = File.Create(template);
+            file.SetLength(2L << 30); // sparse: 2 GiB
+        }
+        var result = Afm([.. arguments, "--chat-template-file", template]);
+        AssertDiagnostic(result, "AFM7013");
+        Assert.Contains("1 MiB", result.Output);
+        Assert.DoesNotContain("AFM7001", result.Output);
+    }
+
+    [Fact]
+    public void A_quantization_baseline_that_never_ends_is_AFM4203_not_read_to_the_end()
+    {
+        var report = Write("report.json", "{}");
+        var result = Afm("quantization-baseline", "--report", report, "--baseline", "/dev/zero");
+        AssertDiagnostic(result, "AFM4203");
+    }
+
+    [Theory]
     [InlineData("--temperature", "Infinity")]
     [InlineData("--temperature", "1e308")]
     [InlineData("--temperature", "NaN")]

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Afm.Core.IO;
 using System.Globalization;
 using System.Text.Json;
 using Afm.Cli.Compilation;
@@ -33,9 +34,12 @@ internal static class QuantizationBaselineCommand
         return command;
     }
 
+    private const long BaselineMaxBytes = 64 << 20;
+
     private static QuantizationReport? Load(string path)
     {
-        try { return JsonSerializer.Deserialize<QuantizationReport>(File.ReadAllText(path), SpecFile.Options); }
+        // A report is a few KB; a larger file (or /dev/zero as the baseline) is not one, and is read no further.
+        try { return BoundedFile.TryReadAllBytes(path, BaselineMaxBytes) is { } bytes ? JsonSerializer.Deserialize<QuantizationReport>(bytes, SpecFile.Options) : null; }
         catch (JsonException) { return null; }
     }
 }

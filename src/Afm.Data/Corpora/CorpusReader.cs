@@ -1,6 +1,6 @@
-using System.Text;
 using System.Text.Json;
 using Afm.Core.Diagnostics;
+using Afm.Core.IO;
 using Afm.Core.Spec;
 
 namespace Afm.Data.Corpora;
@@ -11,8 +11,6 @@ namespace Afm.Data.Corpora;
 /// </summary>
 public static class CorpusReader
 {
-    private static readonly UTF8Encoding Utf8NoBom = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false);
-
     public static IEnumerable<Document> Read(CorpusSpec corpus) =>
         Read(corpus.Name, corpus.Files, corpus.Format, corpus.TextField, corpus.Location);
 
@@ -48,25 +46,21 @@ public static class CorpusReader
 
     /// <summary>
     /// A text file is one document, unless it holds only white space: then it holds none, as a blank JSON line does,
-    /// so a corpus of empty files is AFM2002 instead of a model trained on end-of-document tokens alone.
+    /// so a corpus of empty files is AFM2002 instead of a model trained on end-of-document tokens alone. A file larger
+    /// than <see cref="TextDocumentFile.MaxDocumentBytes"/> is AFM2351 at the file.
     /// </summary>
     private static IEnumerable<Document> ReadText(string file, string id)
     {
-        var text = File.ReadAllText(file, Utf8NoBom);
+        var text = TextDocumentFile.Read(file);
         return string.IsNullOrWhiteSpace(text) ? [] : [new Document(id, text)];
     }
 
+    /// <summary>One document per non-blank line; a line longer than <see cref="JsonLinesFile.MaxLineCharacters"/> is AFM2350 at file(line).</summary>
     private static IEnumerable<Document> ReadJsonLines(string file, string idPrefix, string textField)
     {
-        using var reader = new StreamReader(file, Utf8NoBom, detectEncodingFromByteOrderMarks: true);
-        var lineNumber = 0;
-        while (reader.ReadLine() is { } line)
-        {
-            lineNumber++;
-            if (string.IsNullOrWhiteSpace(line))
-                continue;
-            yield return new Document($"{idPrefix}:{lineNumber}", ParseText(line, textField, file, lineNumber));
-        }
+        foreach (var (lineNumber, line) in JsonLinesFile.Lines(file))
+            if (!string.IsNullOrWhiteSpace(line))
+                yield return new Document($"{idPrefix}:{lineNumber}", ParseText(line, textField, file, lineNumber));
     }
 
     private static string ParseText(string line, string textField, string file, int lineNumber)

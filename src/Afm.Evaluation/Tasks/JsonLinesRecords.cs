@@ -1,20 +1,19 @@
 using System.Text.Json;
 using Afm.Core.Diagnostics;
+using Afm.Core.IO;
 
 namespace Afm.Evaluation.Tasks;
 
 /// <summary>
 /// The records of a JSON lines task file, one object per non-blank line, with typed field access whose every mistake
-/// is a diagnostic at file(line) (AFM2400-2403) rather than an exception.
+/// is a diagnostic at file(line) (AFM2400-2403; a line too long to read, AFM2350) rather than an exception.
 /// </summary>
 internal static class JsonLinesRecords
 {
     public static IEnumerable<(JsonElement Record, SourceLocation Location)> Read(string file)
     {
-        int line = 0;
-        foreach (var text in File.ReadLines(file))
+        foreach (var (line, text) in JsonLinesFile.Lines(file))
         {
-            line++;
             if (string.IsNullOrWhiteSpace(text)) continue;
             var location = new SourceLocation(file, line, 1);
             JsonElement root;

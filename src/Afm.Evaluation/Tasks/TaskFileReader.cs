@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Afm.Core.Diagnostics;
+using Afm.Core.IO;
 using Afm.Core.Spec;
 
 namespace Afm.Evaluation.Tasks;
@@ -34,7 +35,7 @@ public static class TaskFileReader
         return NotEmpty(items, task.Files, "prompt/reference records");
     }
 
-    /// <summary>A .jsonl file holds one document per record (TextField); any other file is one document.</summary>
+    /// <summary>A .jsonl file holds one document per record (TextField); any other file is one document (at most 1 GB, TextDocumentFile).</summary>
     public static IReadOnlyList<TextDocument> ReadDocuments(EvalTaskSpec task)
     {
         var documents = new List<TextDocument>();
@@ -43,7 +44,8 @@ public static class TaskFileReader
             if (file.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase))
                 documents.AddRange(JsonLinesRecords.Read(file).Select(r =>
                     new TextDocument(JsonLinesRecords.String(r.Record, task.TextField, r.Location, "TextField"), r.Location)));
-            else if (File.ReadAllText(file) is { Length: > 0 } text)
+            // Never opened when empty (a pipe would wait for a writer); a text file over 1 GB is AFM2351.
+            else if (new FileInfo(file).Length > 0 && TextDocumentFile.Read(file) is { Length: > 0 } text)
                 documents.Add(new TextDocument(text, SourceLocation.FileOnly(file)));
         }
         return NotEmpty(documents.Where(d => d.Text.Length > 0).ToList(), task.Files, "non-empty documents");

@@ -22,7 +22,10 @@ public sealed class SignaturePolicy
     public bool Required { get; }
     public IReadOnlyList<X509Certificate2> Trusted { get; }
 
-    /// <summary>Reads each trusted certificate from a PEM (or DER) file; an unreadable one is AFM7011.</summary>
+    /// <summary>The largest --trust file read: a PEM bundle of a whole system's roots is a few hundred KB.</summary>
+    public const long MaxCertificateFileBytes = 16 << 20;
+
+    /// <summary>Reads each trusted certificate from a PEM (or DER) file; an unreadable one, or one over <see cref="MaxCertificateFileBytes"/>, is AFM7011.</summary>
     public static SignaturePolicy Load(bool required, IEnumerable<string> trustFiles)
     {
         var trusted = new List<X509Certificate2>();
@@ -31,9 +34,13 @@ public sealed class SignaturePolicy
             if (!File.Exists(file)) throw RuntimeCodes.Error(RuntimeCodes.CertificateUnusable, file, $"no certificate file at '{Path.GetFullPath(file)}' (--trust).");
             try
             {
+                // Read once, bounded: --trust /dev/zero (or a file of gigabytes) was read until the memory ran out.
+                var bytes = Afm.Core.IO.BoundedFile.TryReadAllBytes(file, MaxCertificateFileBytes) ?? throw RuntimeCodes.Error(RuntimeCodes.CertificateUnusable, file,
+                    $"'{file}' holds more than {MaxCertificateFileBytes >> 20} MiB; a certificate file (PEM or DER) is a few KB (--trust).");
                 var certificates = new X509Certificate2Collection();
-                if (File.ReadAllText(file).Contains("-----BEGIN CERTIFICATE-----", StringComparison.Ordinal)) certificates.ImportFromPemFile(file);
-                else certificates.Add(X509CertificateLoader.LoadCertificateFromFile(file));
+                var text = System.Text.Encoding.UTF8.GetString(bytes).TrimStart('\uFEFF'); // as ImportFromPemFile read it: without a byte order mark
+                if (text.Contains("-----BEGIN CERTIFICATE-----", StringComparison.Ordinal)) certificates.ImportFromPem(text);
+                else certificates.Add(X509CertificateLoader.LoadCertificate(bytes));
                 trusted.AddRange(certificates);
             }
             catch (CryptographicException e)

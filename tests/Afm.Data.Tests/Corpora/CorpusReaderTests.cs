@@ -1,3 +1,4 @@
+using Afm.Core.IO;
 using Afm.Core.Diagnostics;
 using Afm.Core.Spec;
 using Afm.Data.Corpora;
@@ -88,4 +89,22 @@ public sealed class CorpusReaderTests : IDisposable
     }
 
     public void Dispose() => _directory.Dispose();
+
+    [Fact]
+    public void A_json_lines_corpus_line_longer_than_16_Mi_characters_is_AFM2350_at_that_line()
+    {
+        WriteFile("huge.jsonl", "{\"text\":\"ok\"}\n");
+        using (var stream = new FileStream(_directory.Combine("huge.jsonl"), FileMode.Open)) stream.SetLength(stream.Length + (2L << 30)); // sparse
+        var error = Assert.Throws<DiagnosticException>(() => CorpusReader.Read(Corpus(CorpusFormat.JsonLines, "huge.jsonl")).ToList()).Diagnostic;
+        Assert.Equal((JsonLinesFile.LineTooLong, new SourceLocation(_directory.Combine("huge.jsonl"), 2, 1)), (error.Code, error.Location));
+    }
+
+    [Fact]
+    public void A_text_corpus_file_over_1_GB_is_AFM2351_at_the_file_before_it_is_read()
+    {
+        var path = _directory.Combine("web.txt");
+        using (var stream = File.Create(path)) stream.SetLength(3L << 30); // sparse: a 3 GiB document, more than .NET's largest string
+        var error = Assert.Throws<DiagnosticException>(() => CorpusReader.Read(Corpus(CorpusFormat.Text, "web.txt")).ToList()).Diagnostic;
+        Assert.Equal((TextDocumentFile.TooLarge, SourceLocation.FileOnly(path)), (error.Code, error.Location));
+    }
 }

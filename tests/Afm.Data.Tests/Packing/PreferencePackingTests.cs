@@ -1,3 +1,4 @@
+using Afm.Core.IO;
 using Afm.Core.Diagnostics;
 using Afm.Core.Spec;
 using Afm.Data.Packing;
@@ -101,6 +102,17 @@ public sealed class PreferencePackingTests(DataStageFixture fixture) : IClassFix
         var error = Assert.Throws<DiagnosticException>(() =>
             DataStage.Run(fixture.Spec(Reward(file)), fixture.TokenizerDirectory, output.Combine("data"))).Diagnostic;
         Assert.Equal(("AFM2305", new SourceLocation(file, 2, 1)), (error.Code, error.Location));
+    }
+
+    [Fact]
+    public void A_preference_file_without_line_breaks_is_AFM2350_at_line_1()
+    {
+        using var output = new TempDirectory();
+        var file = output.Combine("pairs.jsonl");
+        using (var stream = File.Create(file)) stream.SetLength(1L << 30); // sparse: 1 GiB, one line
+        var error = Assert.Throws<DiagnosticException>(() =>
+            DataStage.Run(fixture.Spec(Reward(file)), fixture.TokenizerDirectory, output.Combine("data"))).Diagnostic;
+        Assert.Equal((JsonLinesFile.LineTooLong, new SourceLocation(file, 1, 1)), (error.Code, error.Location));
     }
 
     [Fact]

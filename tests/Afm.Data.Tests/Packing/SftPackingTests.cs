@@ -1,3 +1,4 @@
+using Afm.Core.IO;
 using Afm.Core.Diagnostics;
 using Afm.Core.Spec;
 using Afm.Data.Packing;
@@ -72,6 +73,18 @@ public sealed class SftPackingTests(DataStageFixture fixture) : IClassFixture<Da
             DataStage.Run(fixture.Spec(Sft(file)), fixture.TokenizerDirectory, output.Combine("data"))).Diagnostic;
         Assert.Equal(("AFM3001", new SourceLocation(file, 7, 1)), (error.Code, error.Location));
         Assert.Contains("\"response\"", error.Message);
+    }
+
+    [Fact]
+    public void A_line_longer_than_16_Mi_characters_is_AFM2350_at_that_line_without_reading_it_whole()
+    {
+        using var output = new TempDirectory();
+        var file = WriteExamples(output, 5);
+        // Line 6: 1 GiB of zero bytes without a line break (sparse), as a file written without newlines would be.
+        using (var stream = new FileStream(file, FileMode.Open)) stream.SetLength(stream.Length + (1L << 30));
+        var error = Assert.Throws<DiagnosticException>(() =>
+            DataStage.Run(fixture.Spec(Sft(file)), fixture.TokenizerDirectory, output.Combine("data"))).Diagnostic;
+        Assert.Equal((JsonLinesFile.LineTooLong, new SourceLocation(file, 6, 1)), (error.Code, error.Location));
     }
 
     [Fact]

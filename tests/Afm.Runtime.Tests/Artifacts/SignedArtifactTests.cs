@@ -126,6 +126,22 @@ public sealed class SignedArtifactTests : IDisposable
         Assert.Equal("AFM7011", error.Diagnostic.Code);
     }
 
+    [Theory]
+    [InlineData("/dev/zero")]
+    [InlineData("huge.pem")]
+    public void A_trust_file_that_never_ends_or_holds_gigabytes_is_AFM7011_read_no_further_than_16_MiB(string file)
+    {
+        if (!file.StartsWith('/'))
+        {
+            file = Path.Combine(Directory.CreateDirectory(directory).FullName, file);
+            using var stream = File.Create(file);
+            stream.SetLength(4L << 30); // sparse: 4 GiB
+        }
+        var error = Assert.Throws<DiagnosticException>(() => SignaturePolicy.Load(false, [file])).Diagnostic;
+        Assert.Equal("AFM7011", error.Code);
+        Assert.Contains("16 MiB", error.Message);
+    }
+
     private static byte[] ManifestWithHashesOf(SortedDictionary<string, byte[]> entries)
     {
         var manifest = System.Text.Json.JsonSerializer.Deserialize<Manifest>(entries[VerifiedArtifact.ManifestEntry], Web)!;

@@ -65,10 +65,20 @@ internal static class ServeCommand
         return command;
     }
 
-    /// <summary>The template file's text; one that cannot be read is AFM7013 at the file, before the artifact is loaded.</summary>
+    /// <summary>The largest chat template file read (a real template is a few KB; tokenizer_config.json's is inside a file of at most 256 MiB).</summary>
+    internal const long MaxTemplateBytes = 1 << 20;
+
+    /// <summary>
+    /// The template file's text; one that cannot be read, or holds more than <see cref="MaxTemplateBytes"/> (a device
+    /// such as /dev/zero never ends), is AFM7013 at the file, before the artifact is loaded.
+    /// </summary>
     internal static string ReadTemplate(string path)
     {
-        try { return File.ReadAllText(path); }
+        try
+        {
+            return Afm.Core.IO.BoundedFile.TryReadAllText(path, MaxTemplateBytes) ?? throw RuntimeCodes.Error(RuntimeCodes.ChatTemplateUnusable, path,
+                $"the chat template file holds more than {MaxTemplateBytes >> 20} MiB; a chat template is a few KB of Jinja. Give the template file itself.");
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
         {
             throw RuntimeCodes.Error(RuntimeCodes.ChatTemplateUnusable, path, $"cannot read the chat template file: {e.Message}");

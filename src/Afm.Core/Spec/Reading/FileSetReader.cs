@@ -23,8 +23,8 @@ internal static class FileSetReader
 {
     public const string DefaultTextField = "text";
 
-    /// <summary>A text file is one document, held as one .NET string, which cannot exceed 2^30 characters.</summary>
-    public const long MaxTextFileBytes = 1L << 30;
+    /// <summary>A text file is one document, held as one .NET string: the readers' own limit (<see cref="IO.TextDocumentFile"/>).</summary>
+    public const long MaxTextFileBytes = IO.TextDocumentFile.MaxDocumentBytes;
 
     private sealed class Draft(string name, CorpusFormat format, string textField, bool decontaminate, SourceLocation location)
     {
