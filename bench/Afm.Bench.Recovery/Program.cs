@@ -15,12 +15,13 @@ using Afm.Training.Adapters;
 // split of the model's stage (held out from the adapters' training), plus KL(float || model) before and after.
 // Usage: setup.sh [work folder]; then
 //   dotnet run -c Release --project bench/Afm.Bench.Recovery [-- <work folder> <adapter tokens> <adapter lr> <plans, ;-separated>]
-// (defaults: /tmp/afm-bench-recovery 40k 3e-3 3.7;2.5)
+// (defaults: /work/cache/afm-bench-recovery 100k 2e-3 3.7;2.5)
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 string root = BenchRepository.FindRoot();
-string work = Path.GetFullPath(args.Length > 0 ? args[0] : Path.Combine(Path.GetTempPath(), "afm-bench-recovery"));
-string tokens = args.Length > 1 ? args[1] : "40k";
-double lr = args.Length > 2 ? double.Parse(args[2], CultureInfo.InvariantCulture) : 3e-3;
+// The model trains for ~17 min even on a quiet machine: it is cached in a persistent folder, not /tmp.
+string work = Path.GetFullPath(args.Length > 0 ? args[0] : "/work/cache/afm-bench-recovery");
+string tokens = args.Length > 1 ? args[1] : "100k";
+double lr = args.Length > 2 ? double.Parse(args[2], CultureInfo.InvariantCulture) : 2e-3;
 double[] plans = (args.Length > 3 ? args[3] : "3.7;2.5").Split(';').Select(p => double.Parse(p, CultureInfo.InvariantCulture)).ToArray();
 int[] ranks = [8, 16, 32];
 (AdapterObjective Objective, double Weight)[] objectives = [(AdapterObjective.NextToken, 0), (AdapterObjective.Distill, 1), (AdapterObjective.Mix, 0.5)];
@@ -74,6 +75,25 @@ var adapters = objectives.SelectMany(o => ranks.Select(rank =>
     return a with { WarmupSteps = (int)Math.Min(100, a.Steps / 10) };
 })).ToList();
 
+// 2a. The trend: the quantize stage's defaults at 3.7 bpw on the checkpoint of every training stage before the last (each
+// stage is one more pass over the Bible with its own annealed schedule), so the quantization loss is seen against the
+// training tokens; the last stage's point is the 3.7 run below.
+var trend = new List<(string Stage, long Tokens, JsonDocument Report)>();
+long seen = 0;
+foreach (var stage in spec.TrainingStages.SkipLast(1))
+{
+    seen += stage.Steps * stage.BatchSize * stage.SequenceLength;
+    string run = Path.Combine(work, "runs", "trend", stage.Name);
+    Directory.CreateDirectory(run);
+    string specPath = Path.Combine(run, "spec.json");
+    File.WriteAllText(specPath, SpecJson.Serialize(spec with { Quantization = spec.Quantization! with { TargetBitsPerWeight = 3.7 }, Adapters = [] }));
+    string checkpoint = Path.Combine(afm, "train", Afm.Core.Artifacts.StageLayout.Train.Checkpoints, stage.Name);
+    string report = Path.Combine(run, "quantize", "report.json");
+    if (!File.Exists(report) || File.GetLastWriteTimeUtc(Path.Combine(checkpoint, "model.safetensors")) > File.GetLastWriteTimeUtc(report))
+        if (Run("dotnet", [compiler, "quantize", "--spec", specPath, "--data", Path.Combine(afm, "data"), "--train", checkpoint, "--out", Path.Combine(run, "quantize")], work) != 0) return 1;
+    trend.Add((stage.Name, seen, JsonDocument.Parse(File.ReadAllText(report))));
+}
+
 var reports = new List<(double Plan, double Bits, AdaptersReport Report, TimeSpan Time)>();
 foreach (double plan in plans)
 {
@@ -108,6 +128,20 @@ foreach (var (plan, bits, report, time) in reports)
         Console.WriteLine($"| {bits:0.000} bpw ({plan}) | {a.Name} | {a.FloatLoss:0.0000} | {a.BaseLoss:0.0000} | {a.AdaptedLoss:0.0000} | {a.ControlLoss:0.0000} | " +
             $"{RecoveryText.Loss(m)} | {a.BaseDivergence:0.00000} | {a.AdaptedDivergence:0.00000} | {RecoveryText.Share(m)} | {RecoveryText.ControlGain(m)} | {RecoveryText.NetShare(m)} |");
     }
+}
+Console.WriteLine();
+Console.WriteLine("Quantization loss against training tokens (3.7 bpw, the quantizer's defaults; the last stage's validation split, 256 sequences):");
+Console.WriteLine("| after stage | training tokens | bits/weight | L(float) | L(quantized) | KL(float‖quantized) | uniform baseline KL |");
+Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
+var points = trend.Select(t => (t.Stage, t.Tokens, t.Report.RootElement)).ToList();
+if (reports.FirstOrDefault(r => r.Plan == 3.7) is { Report: not null } last)
+    points.Add((spec.TrainingStages[^1].Name, seen + spec.TrainingStages[^1].Steps * spec.TrainingStages[^1].BatchSize * spec.TrainingStages[^1].SequenceLength,
+        JsonDocument.Parse(File.ReadAllText(Path.Combine(work, "runs", "3.7", "quantize", "report.json"))).RootElement));
+foreach (var (stage, seenTokens, r) in points)
+{
+    var p = r.GetProperty("perplexity");
+    Console.WriteLine($"| {stage} | {seenTokens:N0} | {r.GetProperty("totals").GetProperty("bitsPerWeight").GetDouble():0.000} | {p.GetProperty("floatLoss").GetDouble():0.0000} | " +
+        $"{p.GetProperty("quantizedLoss").GetDouble():0.0000} | {p.GetProperty("quantizedDivergence").GetDouble():0.00000} | {p.GetProperty("uniformBaselineDivergence").GetDouble():0.00000} |");
 }
 foreach (var (plan, bits, _, time) in reports) Console.WriteLine($"plan {plan}: {bits:0.000} bits/weight, quantize + adapters {time.TotalSeconds:0}s");
 Console.WriteLine($"load average at the end {LoadAverage()}");
