@@ -14,16 +14,22 @@ using Afm.Training.Adapters;
 // stage's own report: quantization loss, share, control gain and net share, with bootstrap intervals, on the validation
 // split of the model's stage (held out from the adapters' training), plus KL(float || model) before and after.
 // Usage: setup.sh [work folder]; then
-//   dotnet run -c Release --project bench/Afm.Bench.Recovery [-- <work folder> <adapter tokens> <adapter lr> <plans, ;-separated>]
-// (defaults: /tmp/afm-bench-recovery 40k 3e-3 3.7;2.5)
+//   dotnet run -c Release --project bench/Afm.Bench.Recovery [-- <work folder> <adapter tokens> <adapter lr> <plans, ;-separated>
+//     <ranks, ;-separated> <objectives: next-token;distill;mix>]
+// (defaults: /work/cache/afm-bench-recovery 100k 2e-3 3.7;2.5)
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 string root = BenchRepository.FindRoot();
-string work = Path.GetFullPath(args.Length > 0 ? args[0] : Path.Combine(Path.GetTempPath(), "afm-bench-recovery"));
-string tokens = args.Length > 1 ? args[1] : "40k";
-double lr = args.Length > 2 ? double.Parse(args[2], CultureInfo.InvariantCulture) : 3e-3;
+// The model trains for ~17 min even on a quiet machine: it is cached in a persistent folder, not /tmp.
+string work = Path.GetFullPath(args.Length > 0 ? args[0] : "/work/cache/afm-bench-recovery");
+string tokens = args.Length > 1 ? args[1] : "100k";
+double lr = args.Length > 2 ? double.Parse(args[2], CultureInfo.InvariantCulture) : 2e-3;
 double[] plans = (args.Length > 3 ? args[3] : "3.7;2.5").Split(';').Select(p => double.Parse(p, CultureInfo.InvariantCulture)).ToArray();
-int[] ranks = [8, 16, 32];
-(AdapterObjective Objective, double Weight)[] objectives = [(AdapterObjective.NextToken, 0), (AdapterObjective.Distill, 1), (AdapterObjective.Mix, 0.5)];
+int[] ranks = (args.Length > 4 ? args[4] : "8;16;32").Split(';').Select(int.Parse).ToArray();
+(AdapterObjective Objective, double Weight)[] objectives = (args.Length > 5 ? args[5] : "next-token;distill;mix").Split(';').Select(o => o switch
+{
+    "next-token" => (AdapterObjective.NextToken, 0.0), "distill" => (AdapterObjective.Distill, 1.0), "mix" => (AdapterObjective.Mix, 0.5),
+    _ => throw new ArgumentException($"objective '{o}': next-token, distill or mix"),
+}).ToArray();
 
 string corpus = Path.Combine(work, "data", "kjv.txt");
 if (!File.Exists(corpus))
@@ -58,7 +64,8 @@ if (!File.Exists(stamp) || File.ReadAllText(stamp) != projectSha || !File.Exists
 else Console.WriteLine($"model: reused from {work} (kjv-recovery.afmproj unchanged)");
 
 // 2. Per plan: quantize, then the adapters with their controls, by the compiler this repository builds (Release).
-string compiler = Path.Combine(root, "src", "Afm.Cli", "bin", "Release", "net10.0", "afm.dll");
+// AFM_BENCH_COMPILER: another build of afm.dll (e.g. one built with -o while a run of this bench uses the Release folder).
+string compiler = Environment.GetEnvironmentVariable("AFM_BENCH_COMPILER") ?? Path.Combine(root, "src", "Afm.Cli", "bin", "Release", "net10.0", "afm.dll");
 if (!File.Exists(compiler)) { Console.Error.WriteLine($"{compiler} is missing: dotnet build src/Afm.Cli -c Release"); return 1; }
 var spec = JsonSerializer.Deserialize<ModelSpec>(File.ReadAllText(Path.Combine(afm, "spec", "spec.json")), SpecJson.Options)!;
 var template = new AdapterSpec
@@ -74,10 +81,30 @@ var adapters = objectives.SelectMany(o => ranks.Select(rank =>
     return a with { WarmupSteps = (int)Math.Min(100, a.Steps / 10) };
 })).ToList();
 
+// 2a. The trend: the quantize stage's defaults at 3.7 bpw on the checkpoint of every training stage before the last (each
+// stage is one more pass over the Bible with its own annealed schedule), so the quantization loss is seen against the
+// training tokens; the last stage's point is the 3.7 run below.
+var trend = new List<(string Stage, long Tokens, JsonDocument Report)>();
+long seen = 0;
+foreach (var stage in spec.TrainingStages.SkipLast(1))
+{
+    seen += stage.Steps * stage.BatchSize * stage.SequenceLength;
+    string run = Path.Combine(work, "runs", "trend", stage.Name);
+    Directory.CreateDirectory(run);
+    string specPath = Path.Combine(run, "spec.json");
+    File.WriteAllText(specPath, SpecJson.Serialize(spec with { Quantization = spec.Quantization! with { TargetBitsPerWeight = 3.7 }, Adapters = [] }));
+    string checkpoint = Path.Combine(afm, "train", Afm.Core.Artifacts.StageLayout.Train.Checkpoints, stage.Name);
+    string report = Path.Combine(run, "quantize", "report.json");
+    if (!File.Exists(report) || File.GetLastWriteTimeUtc(Path.Combine(checkpoint, "model.safetensors")) > File.GetLastWriteTimeUtc(report))
+        if (Run("dotnet", [compiler, "quantize", "--spec", specPath, "--data", Path.Combine(afm, "data"), "--train", checkpoint, "--out", Path.Combine(run, "quantize")], work) != 0) return 1;
+    trend.Add((stage.Name, seen, JsonDocument.Parse(File.ReadAllText(report))));
+}
+
 var reports = new List<(double Plan, double Bits, AdaptersReport Report, TimeSpan Time)>();
 foreach (double plan in plans)
 {
-    string run = Path.Combine(work, "runs", plan.ToString("0.0##", CultureInfo.InvariantCulture));
+    // One folder per plan and adapter settings, so runs with other tokens or learning rates keep their adapters.
+    string run = Path.Combine(work, "runs", FormattableString.Invariant($"{plan:0.0##}-{tokens}-lr{lr:0.0e0}"));
     Directory.CreateDirectory(run);
     string specPath = Path.Combine(run, "spec.json");
     var planSpec = spec with { Quantization = spec.Quantization! with { TargetBitsPerWeight = plan }, Adapters = adapters };
@@ -108,6 +135,27 @@ foreach (var (plan, bits, report, time) in reports)
         Console.WriteLine($"| {bits:0.000} bpw ({plan}) | {a.Name} | {a.FloatLoss:0.0000} | {a.BaseLoss:0.0000} | {a.AdaptedLoss:0.0000} | {a.ControlLoss:0.0000} | " +
             $"{RecoveryText.Loss(m)} | {a.BaseDivergence:0.00000} | {a.AdaptedDivergence:0.00000} | {RecoveryText.Share(m)} | {RecoveryText.ControlGain(m)} | {RecoveryText.NetShare(m)} |");
     }
+}
+Console.WriteLine();
+Console.WriteLine("Quantization loss against training tokens (3.7 bpw, the quantizer's defaults; the last stage's validation split, 256 sequences):");
+Console.WriteLine("| after stage | training tokens | bits/weight | L(float) | L(quantized) | KL(float‖quantized) | uniform baseline KL |");
+Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
+var points = trend.Select(t => (t.Stage, t.Tokens, t.Report.RootElement)).ToList();
+if (reports.FirstOrDefault(r => r.Plan == 3.7) is { Report: not null } last)
+    points.Add((spec.TrainingStages[^1].Name, seen + spec.TrainingStages[^1].Steps * spec.TrainingStages[^1].BatchSize * spec.TrainingStages[^1].SequenceLength,
+        JsonDocument.Parse(File.ReadAllText(Path.Combine(work, "runs", FormattableString.Invariant($"3.7-{tokens}-lr{lr:0.0e0}"), "quantize", "report.json"))).RootElement));
+foreach (var (stage, seenTokens, r) in points)
+{
+    var p = r.GetProperty("perplexity");
+    Console.WriteLine($"| {stage} | {seenTokens:N0} | {r.GetProperty("totals").GetProperty("bitsPerWeight").GetDouble():0.000} | {p.GetProperty("floatLoss").GetDouble():0.0000} | " +
+        $"{p.GetProperty("quantizedLoss").GetDouble():0.0000} | {p.GetProperty("quantizedDivergence").GetDouble():0.00000} | {p.GetProperty("uniformBaselineDivergence").GetDouble():0.00000} |");
+}
+// The adapters stage's per-layer KL (measured with every control): which parts carry the loss, and what each adapter's own pairs win back.
+foreach (var (plan, bits, _, _) in reports)
+{
+    string md = File.ReadAllText(Path.Combine(work, "runs", FormattableString.Invariant($"{plan:0.0##}-{tokens}-lr{lr:0.0e0}"), "adapters", "report.md"));
+    int at = md.IndexOf("### Per-layer KL", StringComparison.Ordinal);
+    if (at >= 0) Console.WriteLine($"{Environment.NewLine}{bits:0.000} bpw ({plan}): {md[at..].Split(Environment.NewLine + Environment.NewLine + "#")[0].TrimEnd()}");
 }
 foreach (var (plan, bits, _, time) in reports) Console.WriteLine($"plan {plan}: {bits:0.000} bits/weight, quantize + adapters {time.TotalSeconds:0}s");
 Console.WriteLine($"load average at the end {LoadAverage()}");

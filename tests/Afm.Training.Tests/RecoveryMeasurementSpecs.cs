@@ -6,7 +6,7 @@ namespace Afm.Training.Tests;
 public sealed class RecoveryMeasurementSpecs
 {
     /// <summary>Every one of <paramref name="n"/> sequences of 10 targets at <paramref name="perToken"/> nats per target (plus <paramref name="wobble"/>(i)).</summary>
-    private static SequenceLosses Losses(int n, double perToken, Func<int, double>? wobble = null) =>
+    internal static SequenceLosses Losses(int n, double perToken, Func<int, double>? wobble = null) =>
         new(Enumerable.Range(0, n).Select(i => 10 * (perToken + (wobble?.Invoke(i) ?? 0))).ToArray(), Enumerable.Repeat(10L, n).ToArray());
 
     [Fact]

@@ -44,6 +44,8 @@ public sealed record AdapterResult
     public double? AdaptedDivergence { get; init; }
     /// <summary>Recovery adapters: the quantization loss and the shares recovered, with bootstrap intervals.</summary>
     public RecoveryMeasurement? Recovery { get; init; }
+    /// <summary>Recovery adapters with a control: KL(float ‖ float with one part quantized), without and with the adapter's pairs of that part, per part.</summary>
+    public IReadOnlyList<LayerDivergence>? LayerDivergences { get; init; }
     public double? FloatPerplexity => FloatLoss is double l ? Math.Exp(l) : null;
     public double BasePerplexity => Math.Exp(BaseLoss);
     public double AdaptedPerplexity => Math.Exp(AdaptedLoss);

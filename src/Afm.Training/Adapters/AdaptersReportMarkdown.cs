@@ -33,6 +33,8 @@ public static class AdaptersReportMarkdown
                     md.AppendLine(CultureInfo.InvariantCulture, $"| {a.Name} | {RecoveryText.Loss(a.Recovery!)} | {F(a.BaseDivergence, "0.00000")} | {F(a.AdaptedDivergence, "0.00000")} | {RecoveryText.Share(a.Recovery!)} | {RecoveryText.ControlGain(a.Recovery!)} | {RecoveryText.NetShare(a.Recovery!)} |");
                 md.AppendLine();
             }
+            var layered = recovery.Where(a => a.LayerDivergences is { Count: > 0 }).ToList();
+            if (layered.Count > 0) LayerTable(md, layered);
         }
         var features = report.Adapters.Where(a => a.Kind == "feature").ToList();
         if (features.Count > 0)
@@ -46,5 +48,23 @@ public static class AdaptersReportMarkdown
             md.AppendLine();
         }
         return md.ToString();
+    }
+
+    /// <summary>Which parts carry the quantization loss: one row per part, the bare figure, then one column per adapter.</summary>
+    private static void LayerTable(StringBuilder md, IReadOnlyList<AdapterResult> adapters)
+    {
+        md.AppendLine("### Per-layer KL").AppendLine();
+        md.AppendLine("KL(float ‖ float model with only this part quantized), nats/token on the same validation sequences; per adapter, the same " +
+            "with that adapter's pairs of the part attached (— : LoRA does not adapt the part). Marginal figures: they need not add up to " +
+            "the whole model's KL, and a pair may correct another part's error.").AppendLine();
+        md.AppendLine("| part | quantized | " + string.Join(" | ", adapters.Select(a => a.Name)) + " |");
+        md.AppendLine("|---|---:|" + string.Concat(adapters.Select(_ => "---:|")));
+        foreach (var row in adapters[0].LayerDivergences!)
+        {
+            var cells = adapters.Select(a => a.LayerDivergences!.FirstOrDefault(l => l.Part == row.Part)?.Adapted is double v
+                ? v.ToString("0.00000", CultureInfo.InvariantCulture) : "—");
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {row.Part} | {row.Quantized:0.00000} | {string.Join(" | ", cells)} |");
+        }
+        md.AppendLine();
     }
 }

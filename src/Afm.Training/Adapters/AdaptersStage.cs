@@ -36,7 +36,8 @@ public static class AdaptersStage
     /// <summary>The folder under the stage's own where feature data is packed (<c>work/&lt;adapter&gt;/</c>): not an adapter.</summary>
     private const string WorkFolder = "work";
     // 3: recovery results carry the objective, KL to float and the bootstrap measurement (RecoveryMeasurement).
-    private const string FormatVersion = "afm-adapters-3";
+    // 4: with Control="true" they also carry the per-layer KL (LayerDivergences).
+    private const string FormatVersion = "afm-adapters-4";
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
     /// <summary>
@@ -168,7 +169,7 @@ public static class AdaptersStage
                 Bytes = bytes, BaseSha256 = baseSha, Fingerprint = fingerprint, ValidationSequences = validation,
                 Objective = a.Kind == AdapterKind.AccuracyRecovery ? a.ObjectiveName : null, Distillation = a.Kind == AdapterKind.AccuracyRecovery ? a.Distillation : null,
                 ControlLoss = recovery?.ControlLoss, BaseDivergence = recovery?.BaseDivergence, AdaptedDivergence = recovery?.AdaptedDivergence,
-                Recovery = recovery?.Measurement,
+                Recovery = recovery?.Measurement, LayerDivergences = recovery?.Layers,
                 Precision = precision.Ran, PrecisionReason = precision.Reason,
                 FloatLoss = Round(floatLoss), BaseLoss = Round(baseLoss)!.Value, InitialLoss = Round(initialLoss), AdaptedLoss = Round(adaptedLoss)!.Value,
                 TrainCurve = curve,
@@ -260,6 +261,11 @@ public static class AdaptersStage
     {
         private AfmDecoder? baseModel, floatModel, controlModel;
         private readonly Dictionary<string, double> floatLosses = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, Dictionary<string, double>> partDivergences = new(StringComparer.Ordinal);
+
+        /// <summary>KL(float ‖ float with one part quantized) per part, on one adapter data's validation: the same for every adapter on it.</summary>
+        public Dictionary<string, double> QuantizedPartDivergences(string data) =>
+            partDivergences.TryGetValue(data, out var parts) ? parts : partDivergences[data] = new(StringComparer.Ordinal);
 
         public AfmDecoder Base => baseModel ??= inputs.DequantizedBase is { } weights
             ? AdapterBase.FromWeights(inputs.Spec.Architecture, weights, ropeBase)

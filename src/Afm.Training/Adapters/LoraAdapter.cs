@@ -98,11 +98,12 @@ public sealed class LoraAdapter : IDisposable
     }
 
     /// <summary>Adds the low-rank update to the decoder's projections until <see cref="Detach"/>. The base stays as it is.</summary>
-    public void Attach(AfmDecoder model)
+    /// <param name="weights">Only the pairs of the base weights it accepts (e.g. one block's, for a per-layer measurement); null: all.</param>
+    public void Attach(AfmDecoder model, Func<string, bool>? weights = null)
     {
         if (hooks.Count > 0) throw new InvalidOperationException("The adapter is attached already.");
         var modules = model.named_modules().ToDictionary(m => m.name, m => m.module, StringComparer.Ordinal);
-        foreach (var pair in Pairs)
+        foreach (var pair in Pairs.Where(p => weights?.Invoke(p.Weight) ?? true))
         {
             string moduleName = pair.Weight[..^".weight".Length];
             if (!modules.TryGetValue(moduleName, out var module) || module is not Linear linear)

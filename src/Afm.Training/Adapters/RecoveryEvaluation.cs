@@ -6,7 +6,8 @@ using Afm.Training.Stages;
 namespace Afm.Training.Adapters;
 
 /// <summary>What <see cref="RecoveryEvaluation.Measure"/> found for one recovery adapter (AdapterResult's recovery fields).</summary>
-internal sealed record RecoveryFigures(double? ControlLoss, double BaseDivergence, double AdaptedDivergence, RecoveryMeasurement Measurement);
+internal sealed record RecoveryFigures(double? ControlLoss, double BaseDivergence, double AdaptedDivergence, RecoveryMeasurement Measurement,
+    IReadOnlyList<LayerDivergence>? Layers);
 
 /// <summary>
 /// Measures a trained recovery adapter against the float model on its validation sequences: per-sequence losses of the
@@ -15,6 +16,8 @@ internal sealed record RecoveryFigures(double? ControlLoss, double BaseDivergenc
 /// with and without the adapter, and the bootstrap <see cref="RecoveryMeasurement"/>. The control has the adapter's
 /// name, hence its seed, initial A and batch order, and its objective (distill's teacher is the float model, which the
 /// control's base is a separate copy of), and is measured then discarded: it costs one more training of the adapter.
+/// With a control, the per-layer KL (<see cref="LayerDivergences"/>) is measured too, on the control's float copy once the
+/// control is detached from it: which parts carry the quantization loss and how much of each the adapter's own pairs win back.
 /// </summary>
 internal static class RecoveryEvaluation
 {
@@ -43,8 +46,11 @@ internal static class RecoveryEvaluation
         SequenceLosses? control = a.Control && models.Quantized ? TrainControl(spec, a, train, validation, models, precision, progress, cancellationToken) : null;
         var measurement = RecoveryMeasurement.Compute(floatLosses, baseLosses, adapted, control,
             (ulong)AdaptersStage.AdapterSeed(spec.Seed, a.Name + "/bootstrap"));
+        if (control is not null) progress?.Invoke($"adapters {a.Name}: per-layer KL to the float model, each part quantized alone, with and without its adapter pairs");
+        var layers = control is null ? null
+            : LayerDivergences.Measure(models.Float, models.Base, models.ControlBase, adapter, validation, models.QuantizedPartDivergences(data));
         return new RecoveryFigures(control is null ? null : AdapterTrainer.Round(control.Mean), AdapterTrainer.Round(baseDivergence),
-            AdapterTrainer.Round(adaptedDivergence), measurement);
+            AdapterTrainer.Round(adaptedDivergence), measurement, layers);
     }
 
     private static SequenceLosses TrainControl(ModelSpec spec, AdapterSpec a, IPackedSequences train, IPackedSequences validation,
