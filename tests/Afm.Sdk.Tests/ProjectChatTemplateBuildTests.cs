@@ -13,7 +13,9 @@ namespace Afm.Sdk.Tests;
 public sealed class ProjectChatTemplateBuildTests
 {
     private const string Package = "bin/Debug/micro.0.3.0.afmpkg";
-    private static readonly string Properties = MicroModel.Properties + "\n    <AfmChatTemplate>chat/template.jinja</AfmChatTemplate>";
+    private const string HfTemplate = "bin/Debug/micro.0.3.0.hf/chat_template.jinja";
+    private static readonly string Properties = MicroModel.Properties
+        + "\n    <AfmChatTemplate>chat/template.jinja</AfmChatTemplate>\n    <AfmExportFormats>huggingface</AfmExportFormats>";
 
     // Renders the build's three-message check and a chat's first turn, refuses more messages: a run that meets the
     // refusal proves it rendered with this template, not the transcript.
@@ -28,6 +30,7 @@ public sealed class ProjectChatTemplateBuildTests
         var first = project.Build();
         Assert.True(first.ExitCode == 0, first.ToString());
         Assert.Equal(Limited.Replace("LIMIT", "first"), Entry(project));
+        Assert.Equal(Limited.Replace("LIMIT", "first"), File.ReadAllText(project.PathOf(HfTemplate))); // transformers' file of the Hugging Face folder
         Assert.True(project.Build("-question").ExitCode == 0, "an unchanged project with a chat template is up to date");
 
         // The artifact's template is the one a chat renders with: a third turn (five messages) meets its refusal.
@@ -46,6 +49,7 @@ public sealed class ProjectChatTemplateBuildTests
         Assert.Equal(weights, File.GetLastWriteTimeUtc(project.PathOf("obj/Debug/afm/train/model.safetensors")));
         Assert.Equal(tokenizer, File.GetLastWriteTimeUtc(project.PathOf("obj/Debug/afm/tokenizer/tokenizer.json")));
         Assert.Equal(Limited.Replace("LIMIT", "second"), Entry(project));
+        Assert.Equal(Limited.Replace("LIMIT", "second"), File.ReadAllText(project.PathOf(HfTemplate)));
         Assert.True(project.Build("-question").ExitCode == 0, "the edited project is up to date after its build");
 
         // A template that does not render is AFM1659 at the property, from the package stage (nothing else re-runs).

@@ -1,8 +1,6 @@
-using System.ClientModel;
 using System.Text.Json.Nodes;
 using Afm.Runtime.Tests;
 using Microsoft.Extensions.AI;
-using OpenAI;
 using AIChatMessage = Microsoft.Extensions.AI.ChatMessage;
 using AIChatRole = Microsoft.Extensions.AI.ChatRole;
 
@@ -22,10 +20,7 @@ public sealed class AutoToolCallStreamTests(ToolCallingArtifactFixture fixture) 
     private static ServerOptions Options => new() { ChatTemplate = Template };
 
     private static JsonNode Ask(TestServer test, string op, JsonObject body, string? result = null) =>
-        NodePeer.OpenAI.Ask("client.mjs", new JsonObject
-        {
-            ["op"] = op, ["baseURL"] = new Uri(test.Address, "/v1").ToString(), ["body"] = body, ["result"] = result,
-        });
+        test.AskNpmClient(op, new JsonObject { ["body"] = body, ["result"] = result });
 
     private JsonObject Body(params JsonNode[] messages) => new()
     {
@@ -90,8 +85,7 @@ public sealed class AutoToolCallStreamTests(ToolCallingArtifactFixture fixture) 
         await using var test = await TestServer.StartAsync(fixture.Model, Options);
         var calls = new List<(string City, string Unit)>();
         var weather = AIFunctionFactory.Create((string city, string unit) => { calls.Add((city, unit)); return "3 degrees"; }, "get_weather", "The weather of a city");
-        using var inner = new OpenAIClient(new ApiKeyCredential("unused"), new OpenAIClientOptions { Endpoint = new Uri(test.Address, "/v1") })
-            .GetChatClient(fixture.Model.Id).AsIChatClient();
+        using var inner = test.ChatClient(fixture.Model.Id);
         var options = new ChatOptions { Tools = [weather], ToolMode = ChatToolMode.Auto, MaxOutputTokens = 40, Temperature = 0 };
 
         // The streamed call alone, as the client assembles it from its deltas.

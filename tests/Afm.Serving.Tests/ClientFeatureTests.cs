@@ -1,9 +1,7 @@
-using System.ClientModel;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Afm.Runtime.Tests;
 using Microsoft.Extensions.AI;
-using OpenAI;
 using AIChatMessage = Microsoft.Extensions.AI.ChatMessage;
 using AIChatRole = Microsoft.Extensions.AI.ChatRole;
 
@@ -19,13 +17,7 @@ public sealed class ClientFeatureTests(ChatArtifactFixture fixture) : IClassFixt
 {
     private const string Schema = """{"type":"object","properties":{"name":{"type":"string"},"dark":{"type":"boolean"}},"required":["name","dark"],"additionalProperties":false}""";
 
-    private static JsonNode Ask(TestServer test, string op, JsonObject request)
-    {
-        request["op"] = op;
-        request["baseURL"] = new Uri(test.Address, "/v1").ToString();
-        var answer = NodePeer.OpenAI.Ask("client.mjs", request);
-        return answer;
-    }
+    private static JsonNode Ask(TestServer test, string op, JsonObject request) => test.AskNpmClient(op, request);
 
     private JsonObject Chat(string content, int maxTokens) => new()
     {
@@ -143,9 +135,7 @@ public sealed class ClientFeatureTests(ChatArtifactFixture fixture) : IClassFixt
         Assert.True(PromptCacheServerTests.Metric(metrics, "afm_prompt_cache_hits_total") >= 2, metrics); // turns 2 and 3 start like the turn before
     }
 
-    private IChatClient Client(TestServer test) =>
-        new OpenAIClient(new ApiKeyCredential("unused"), new OpenAIClientOptions { Endpoint = new Uri(test.Address, "/v1") })
-            .GetChatClient(fixture.Model.Id).AsIChatClient();
+    private IChatClient Client(TestServer test) => test.ChatClient(fixture.Model.Id);
 
     [Fact]
     public async Task Microsoft_Extensions_AI_gets_json_that_follows_its_schema_streamed_and_not()

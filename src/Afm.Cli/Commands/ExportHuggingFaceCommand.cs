@@ -50,7 +50,7 @@ internal static class ExportHuggingFaceCommand
         {
             Architecture = spec.Architecture, RopeBase = ropeBase, Weights = weights, Dequantized = quantizedPath is not null,
             ModelName = spec.Name, Version = spec.Version, BosTokenId = bos, EosTokenIds = eos,
-            WriteTokenizer = folder => Afm.Tokenizers.HuggingFaceTokenizerWriter.Write(tokenizer, folder),
+            WriteTokenizer = folder => Afm.Tokenizers.HuggingFaceTokenizerWriter.Write(tokenizer, folder, ChatTemplateCheck.ProjectTemplateText(spec)),
             Adapters = adaptersDirectory is { Length: > 0 } a ? Adapters(a) : [],
         };
         try

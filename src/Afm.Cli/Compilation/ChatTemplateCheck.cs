@@ -25,6 +25,9 @@ internal static class ChatTemplateCheck
         }
     }
 
+    /// <summary>The text of the project's AfmChatTemplate, or null without one (the interchange exports write it beside the tokenizer).</summary>
+    public static string? ProjectTemplateText(ModelSpec spec) => spec.ChatTemplate is { } declared ? File.ReadAllText(declared.Path) : null;
+
     /// <summary>
     /// The project's AfmChatTemplate, checked by the package stage (the first with the tokenizer whose tokens the template
     /// writes): one that does not render is AFM1659 at the property and no artifact is written.

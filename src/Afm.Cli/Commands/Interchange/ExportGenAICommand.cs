@@ -37,7 +37,7 @@ internal static class ExportGenAICommand
             var onnx = File.ReadAllBytes(onnxPath);
             var externalData = onnxPath + Afm.Onnx.Export.OnnxModelFile.DataSuffix;
             InterchangeDiagnostics.Check(model, () =>
-                GenAIFolder.Write(path, model.Architecture, new GenAITokenIds(loaded.Roles.BeginOfSequence ?? eos, eos, loaded.Roles.Padding ?? eos), onnx, into => HuggingFaceTokenizerWriter.Write(loaded, into), adapters,
+                GenAIFolder.Write(path, model.Architecture, new GenAITokenIds(loaded.Roles.BeginOfSequence ?? eos, eos, loaded.Roles.Padding ?? eos), onnx, into => HuggingFaceTokenizerWriter.Write(loaded, into, ChatTemplateCheck.ProjectTemplateText(model)), adapters,
                     File.Exists(externalData) ? externalData : null));
             CompilerOutput.Progress($"export-genai: {Path.GetFullPath(path)} (model.onnx {onnx.Length:N0} bytes, {adapters.Count} adapters, tokenizer.json)");
             return 0;

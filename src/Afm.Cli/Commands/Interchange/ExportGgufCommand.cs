@@ -71,7 +71,9 @@ internal static class ExportGgufCommand
     {
         try
         {
-            return GgufTokenizer.From(AfmTokenizer.Load(folder)).Metadata();
+            var tokenizer = GgufTokenizer.From(AfmTokenizer.Load(folder));
+            // The project's AfmChatTemplate over the tokenizer's own, as in the artifact.
+            return (ChatTemplateCheck.ProjectTemplateText(model) is { } template ? tokenizer with { ChatTemplate = template } : tokenizer).Metadata();
         }
         catch (NotSupportedException e)
         {
