@@ -103,6 +103,18 @@ public sealed class AutoCallStreamTests
     }
 
     [Fact]
+    public void Text_after_a_call_is_read_once_however_long_it_is()
+    {
+        // 200,000 tokens of text after a call (a model that does not stop): each is looked at once, not the whole tail
+        // again per token (a rescan would be 10^11 character comparisons here).
+        var stream = new AutoCallStream(Names);
+        stream.Add("<tool_call>{\"name\": \"get_time\", \"arguments\": {\"zone\": \"CET\"}}</tool_call>");
+        for (int i = 0; i < 200_000; i++) Assert.Empty(stream.Add(" more"));
+        Assert.Empty(stream.Finish());
+        Assert.Equal(1, stream.Calls);
+    }
+
+    [Fact]
     public void A_suffix_that_could_open_a_call_is_held_until_it_cannot()
     {
         var stream = new AutoCallStream(Names);

@@ -94,7 +94,7 @@ internal sealed class AutoCallStream(IReadOnlyCollection<string> names)
     /// <summary>The answer's first characters: a JSON object (after whitespace and an optional python tag) is a call, anything else is text.</summary>
     private bool StartStep()
     {
-        int i = SkipSpace(position);
+        int i = position = SkipSpace(position); // whitespace is looked at once (content is sent from contentSent)
         if (i == text.Length) return false;
         if (Rest(i).StartsWith(PythonTag, StringComparison.Ordinal)) i = SkipSpace(i + PythonTag.Length);
         else if (PythonTag.StartsWith(Rest(i), StringComparison.Ordinal)) return false;
@@ -132,7 +132,7 @@ internal sealed class AutoCallStream(IReadOnlyCollection<string> names)
     /// <summary>Between an opener and a call, or after a call: where the next call starts, if one does.</summary>
     private bool BetweenStep()
     {
-        int i = SkipSpace(position);
+        int i = position = SkipSpace(position);
         if (i == text.Length) return false;
         if (expectCall)
         {
@@ -145,7 +145,12 @@ internal sealed class AutoCallStream(IReadOnlyCollection<string> names)
         {
             case Format.Hermes:
                 var next = Rest(i).IndexOf(HermesOpen, StringComparison.Ordinal);
-                if (next < 0) return false;
+                if (next < 0)
+                {
+                    // Only an end that could begin the opener is looked at again: each character once, however long the text.
+                    position = Math.Max(i, text.Length - (HermesOpen.Length - 1));
+                    return false;
+                }
                 position = i + next + HermesOpen.Length;
                 expectCall = true;
                 return true;
