@@ -43,6 +43,10 @@ public static class ArtifactBuilder
         };
         foreach (var file in Directory.EnumerateFiles(inputs.TokenizerDirectory).Order(StringComparer.Ordinal))
             entries[ArtifactLayout.TokenizerFolder + Path.GetFileName(file)] = ArtifactEntry.FromFile(file);
+        // The project's chat template goes beside the tokenizer under Hugging Face's name, where every tokenizer folder's
+        // reader takes it (Afm.Tokenizers' ChatTemplateFile); only this stage carries it, so editing it re-trains nothing.
+        if (spec.ChatTemplate is { } chatTemplate)
+            entries[ArtifactLayout.TokenizerFolder + Afm.Tokenizers.HuggingFaceFiles.ChatTemplateJinja] = ArtifactEntry.FromFile(chatTemplate.Path);
 
         if (inputs.ExportDirectory is { Length: > 0 } exportDirectory)
         {

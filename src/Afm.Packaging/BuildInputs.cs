@@ -24,6 +24,7 @@ public static class BuildInputs
         foreach (var stage in spec.TrainingStages) Add("training-data", stage.Data);
         foreach (var adapter in spec.Adapters) Add("adapter-data", adapter.Data);
         if (spec.Teacher is { } teacher) Add("teacher-project", [teacher.ProjectPath]);
+        if (spec.ChatTemplate is { } chatTemplate) Add("chat-template", [chatTemplate.Path]);
         if (spec.BaseModel is { } baseModel) Add("base-model", baseModel.Files.Select(f => Path.Combine(baseModel.Folder, f.Path)));
         var projectDirectory = Path.GetDirectoryName(spec.ProjectPath)!;
         return roles

@@ -24,43 +24,41 @@ internal sealed partial class CompletionEndpoint
     private static object Call(ToolCall call) => new { id = call.Id, type = "function", function = new { name = call.Name, arguments = call.Arguments } };
 
     /// <summary>
-    /// A choice of a request with tools, streamed: whether the text is a call is known only once it is whole, so the
-    /// choice is generated first, then sent as OpenAI streams it: the role, then for each call a delta with its index,
-    /// id, type and name (empty arguments) and one with its arguments, or the text as one content delta; then the
-    /// finish reason.
+    /// A choice of a request with tools, streamed as it is generated (<see cref="AutoCallStream"/>): the role, then text
+    /// as content deltas until the model opens a call, then per call a delta with its index, id, type and name (empty
+    /// arguments) and its arguments in pieces as the tokens come; then the finish reason ("tool_calls", or the
+    /// generation's when the budget cut a call's arguments). An answer in a shape the stream cannot follow is read whole
+    /// at its end, as the answer that is not streamed, and sent then.
     /// </summary>
     private async Task<(int Prompt, int Completion)> StreamToolAnswer(Choice choice, CompletionRequest request, Func<object[], object?, Task> send, CancellationToken aborted)
     {
         if (request.Tools!.Forced is not null) return await StreamForcedCall(choice, send, aborted);
-        var text = new StringBuilder();
+        var none = (object?)null;
+        var answer = new AutoCallStream(request.Tools!.Functions.Select(f => f.Name).ToList());
         var tokens = new List<TokenLogprob>();
         GenerationChunk? last = null;
+        async Task Send(List<CallStreamEvent> events)
+        {
+            foreach (var e in events)
+                await send([e switch
+                {
+                    CallStreamEvent.Content c => new { index = choice.Index, delta = (object)new { content = c.Text }, logprobs = none, finish_reason = none },
+                    CallStreamEvent.CallStart s => new { index = choice.Index, delta = (object)new { tool_calls = new[] { new { index = s.Index, id = ToolCallParser.NewId(), type = "function", function = new { name = s.Name, arguments = "" } } } }, logprobs = none, finish_reason = none },
+                    CallStreamEvent.Arguments a => new { index = choice.Index, delta = (object)new { tool_calls = new[] { new { index = a.Index, function = new { arguments = a.Text } } } }, logprobs = none, finish_reason = none },
+                    _ => throw new InvalidOperationException("unknown stream event"),
+                }], null);
+        }
+        await send([new { index = choice.Index, delta = new { role = "assistant", content = none }, logprobs = none, finish_reason = none }], null);
         await foreach (var chunk in generator.GenerateAsync(choice.PromptIds, choice.Options, aborted))
         {
-            text.Append(chunk.Text);
             if (chunk.Logprobs is not null) tokens.AddRange(chunk.Logprobs);
             last = chunk;
+            await Send(answer.Add(chunk.Text));
         }
-        var none = (object?)null;
-        await send([new { index = choice.Index, delta = new { role = "assistant", content = none }, logprobs = none, finish_reason = none }], null);
-        var (content, calls) = ToolCallParser.Parse(text.ToString(), request.Tools!.Functions.Select(f => f.Name).ToList());
+        await Send(answer.Finish());
         var chatLogprobs = choice.Options.TopLogprobs is null ? null : logprobs.Chat(tokens);
-        if (calls.Count == 0)
-        {
-            await send([new { index = choice.Index, delta = new { content = text.ToString() }, logprobs = chatLogprobs, finish_reason = none }], null);
-            await send([new { index = choice.Index, delta = new { }, logprobs = none, finish_reason = Finish(last!.Finish) }], null);
-        }
-        else
-        {
-            if (content is not null) await send([new { index = choice.Index, delta = new { content }, logprobs = none, finish_reason = none }], null);
-            for (int i = 0; i < calls.Count; i++)
-            {
-                var call = calls[i];
-                await send([new { index = choice.Index, delta = new { tool_calls = new[] { new { index = i, id = call.Id, type = "function", function = new { name = call.Name, arguments = "" } } } }, logprobs = none, finish_reason = none }], null);
-                await send([new { index = choice.Index, delta = new { tool_calls = new[] { new { index = i, function = new { arguments = call.Arguments } } } }, logprobs = none, finish_reason = none }], null);
-            }
-            await send([new { index = choice.Index, delta = new { }, logprobs = chatLogprobs, finish_reason = "tool_calls" }], null);
-        }
+        var finish = answer.Calls > 0 && !answer.CallCut ? "tool_calls" : Finish(last!.Finish);
+        await send([new { index = choice.Index, delta = new { }, logprobs = chatLogprobs, finish_reason = finish }], null);
         var stats = last!.Stats!;
         return (stats.PromptTokens, stats.CompletionTokens);
     }

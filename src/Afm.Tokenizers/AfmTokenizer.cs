@@ -51,7 +51,10 @@ public sealed class AfmTokenizer
     /// <summary>The token that ends a document (and generation): id 0 for a tokenizer trained here, the eos token of a checkpoint.</summary>
     public int EndOfDocumentId => Roles.EndOfSequence ?? throw new InvalidOperationException("The tokenizer has no end-of-sequence token.");
 
-    /// <summary>The chat template of a checkpoint's tokenizer_config.json (a Jinja template), carried as text; null if none.</summary>
+    /// <summary>
+    /// The chat template (a Jinja template), carried as text: the folder's chat_template.jinja (<see cref="ChatTemplateFile"/>),
+    /// else a checkpoint's tokenizer_config.json <c>chat_template</c>; null if none.
+    /// </summary>
     public string? ChatTemplate { get; }
 
     /// <summary>Unused tokens at the end of the vocabulary (a trained tokenizer's &lt;|reserved_k|&gt; padding).</summary>

@@ -10,6 +10,8 @@ public static class HuggingFaceFiles
     public const string TokenizerJson = "tokenizer.json";
     public const string TokenizerConfigJson = "tokenizer_config.json";
     public const string SentencePieceModel = "tokenizer.model";
+    /// <summary>The chat template as a file of its own (<see cref="ChatTemplateFile"/>).</summary>
+    public const string ChatTemplateJinja = "chat_template.jinja";
 
     // tokenizer.json
     internal const string Version = "version", Truncation = "truncation", Padding = "padding", AddedTokens = "added_tokens",

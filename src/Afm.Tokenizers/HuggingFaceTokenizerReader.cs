@@ -18,6 +18,7 @@ internal static class HuggingFaceTokenizerReader
         var jsonPath = Path.Combine(directory, K.TokenizerJson);
         var modelPath = Path.Combine(directory, K.SentencePieceModel);
         var config = TokenizerConfig.Read(Path.Combine(directory, K.TokenizerConfigJson), location);
+        if (ChatTemplateFile.Read(directory, location) is { } template) config = config with { ChatTemplate = template };
         if (File.Exists(jsonPath))
             return new TokenizerJsonReader(jsonPath, location ?? SourceLocation.FileOnly(jsonPath)).Read(config);
         if (File.Exists(modelPath))

@@ -16,23 +16,34 @@ namespace Afm.Tokenizers;
 public static class HuggingFaceTokenizerWriter
 {
     /// <summary>Writes the files into <paramref name="directory"/> (created if needed) under temporary names, then renames them.</summary>
-    public static void Write(AfmTokenizer tokenizer, string directory)
+    /// <param name="chatTemplate">A chat template to write as chat_template.jinja (the project's AfmChatTemplate), which
+    /// transformers and afm take over tokenizer_config.json's; null: only the tokenizer's own files.</param>
+    public static void Write(AfmTokenizer tokenizer, string directory, string? chatTemplate = null)
     {
         Directory.CreateDirectory(directory);
         if (tokenizer.SourceDirectory is { } source)
         {
-            foreach (var name in new[] { K.TokenizerJson, K.TokenizerConfigJson, K.SentencePieceModel })
+            // chat_template.jinja too: a checkpoint's template may live there rather than in tokenizer_config.json.
+            foreach (var name in new[] { K.TokenizerJson, K.TokenizerConfigJson, K.SentencePieceModel, K.ChatTemplateJinja })
             {
                 var from = Path.Combine(source, name);
                 if (File.Exists(from))
                     AtomicOutput.WriteAllBytes(Path.Combine(directory, name), File.ReadAllBytes(from));
             }
+            WriteChatTemplate(directory, chatTemplate);
             return;
         }
         var tokenizerJson = TokenizerJson(tokenizer);
         var config = TokenizerConfigJson(tokenizer);
         AtomicOutput.WriteAllBytes(Path.Combine(directory, K.TokenizerJson), Serialize(tokenizerJson));
         AtomicOutput.WriteAllBytes(Path.Combine(directory, K.TokenizerConfigJson), Serialize(config));
+        WriteChatTemplate(directory, chatTemplate);
+    }
+
+    private static void WriteChatTemplate(string directory, string? chatTemplate)
+    {
+        if (chatTemplate is not null)
+            AtomicOutput.WriteAllBytes(Path.Combine(directory, K.ChatTemplateJinja), new System.Text.UTF8Encoding(false).GetBytes(chatTemplate));
     }
 
     /// <summary>tokenizer.json of a tokenizer trained here.</summary>

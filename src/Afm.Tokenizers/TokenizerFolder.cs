@@ -66,7 +66,7 @@ public static class TokenizerFolder
         var model = new ByteLevelBpeModel(vocabulary, merges, [manifest.PreTokenizerPattern], nfc: false, ignoreMerges: false,
             specials.ToDictionary(t => t.Content, t => t.Id, StringComparer.Ordinal));
         var roles = new SpecialTokenRoles(manifest.EndOfDocumentId, manifest.EndOfDocumentId, Padding: manifest.EndOfDocumentId, Unknown: null, AddBeginOfSequence: true);
-        return new AfmTokenizer(model, specials, roles, manifest, chatTemplate: null, manifest.ReservedCount);
+        return new AfmTokenizer(model, specials, roles, manifest, ChatTemplateFile.Read(directory, location: null), manifest.ReservedCount);
     }
 
     private static void WriteVocab(Stream stream, IReadOnlyList<string> spellings)

@@ -33,6 +33,37 @@ public sealed class ScaledAdapterTests(ArtifactFixture fixture) : IClassFixture<
         Assert.Equal(ScaledAdapters.Capacity, fixture.Model.Adapters.ScaledCopies);
     }
 
+    [Fact]
+    public async Task A_copy_is_built_outside_the_lock_and_once_for_every_request_that_waits_for_it()
+    {
+        using var started = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var builds = new System.Collections.Concurrent.ConcurrentBag<float>();
+        using var copies = new ScaledAdapters((file, scale) =>
+        {
+            builds.Add(scale);
+            if (scale == 0.5f)
+            {
+                started.Set();
+                release.Wait();
+            }
+            return Microsoft.ML.OnnxRuntime.OrtLoraAdapter.Create(ScaledAdapters.Scaled(File.ReadAllBytes(file), scale), null);
+        });
+        var adapter = fixture.Model.Adapters.Resolve(TestArtifact.Adapter, "test");
+        var slow = Task.Run(() => copies.Rent(adapter, AdapterFile, 0.5));
+        started.Wait();
+        var same = Task.Run(() => copies.Rent(adapter, AdapterFile, 0.5));
+        // While the first copy is being built, another scale is built and rented: no lock is held over a build.
+        using (var other = copies.Rent(adapter, AdapterFile, 0.25)) Assert.NotNull(other.Handle);
+        Assert.False(slow.IsCompleted);
+        release.Set();
+        using var first = await slow;
+        using var second = await same;
+        Assert.Same(first.Handle, second.Handle);
+        Assert.Equal([0.25f, 0.5f], builds.Order());
+        Assert.Equal(2, copies.Count);
+    }
+
     [Theory]
     [InlineData(4.5)]
     [InlineData(double.NaN)]

@@ -60,6 +60,7 @@ internal static class TestArtifact
         foreach (var file in Directory.EnumerateFiles(tokenizerDirectory))
             entries["tokenizer/" + Path.GetFileName(file)] = File.ReadAllBytes(file);
         var decoder = RandomDecoder(vocabulary.VocabSize, options.Context) with { BaseSha256 = BaseSha256, Ops = options.Ops };
+        if (options.Chains.Count > 0) decoder = Chained(decoder, options.Chains.Select(c => c.Select(t => SpecialId(vocabulary, t)).ToList()).ToList());
         if (options.Favoured.Count > 0) Favour((FloatWeight)decoder.Weights["embed.weight"], options.Favoured);
         var onnx = DecoderExporter.Export(decoder, "test");
         entries[VerifiedArtifact.OnnxModelEntry] = onnx;
@@ -102,6 +103,39 @@ internal static class TestArtifact
         long columns = embed.Shape[1];
         for (long row = 0; row < embed.Shape[0]; row++) embed.Values[row * columns] = shared;
         foreach (var (id, strength) in favoured) embed.Values[id * columns] = shared * strength;
+    }
+
+    private static int SpecialId(BpeVocabulary vocabulary, string token) =>
+        vocabulary.SpecialTokens.ToList().IndexOf(token) is var id and >= 0 ? id : throw new ArgumentException($"'{token}' is not a special token of the test tokenizer.");
+
+    /// <summary>
+    /// <paramref name="decoder"/> made to answer each chain's next token after its token, whatever came before: the
+    /// layers write nothing into the residual stream (o_proj and down_proj zero), so the last position holds its token's
+    /// embedding e, and an untied head whose row for token b is 8 x RMSNorm(e_a) (a followed by b in a chain) gives b
+    /// a logit of 8 x 32 = 256, where any other token's is 8 x a dot product of two nearly unrelated vectors (below 100).
+    /// A model that really writes a given text, token by token, with no training.
+    /// </summary>
+    private static DecoderModel Chained(DecoderModel decoder, IReadOnlyList<IReadOnlyList<int>> chains)
+    {
+        var embed = (FloatWeight)decoder.Weights["embed.weight"];
+        long vocab = embed.Shape[0], dim = embed.Shape[1];
+        var head = new float[vocab * dim];
+        foreach (var chain in chains)
+            for (int k = 0; k + 1 < chain.Count; k++)
+            {
+                int from = chain[k], to = chain[k + 1];
+                double meanSquare = 0;
+                for (long d = 0; d < dim; d++) meanSquare += embed.Values[from * dim + d] * (double)embed.Values[from * dim + d] / dim;
+                var scale = 8 / Math.Sqrt(meanSquare + 1e-5);
+                for (long d = 0; d < dim; d++) head[to * dim + d] = (float)(embed.Values[from * dim + d] * scale);
+            }
+        var weights = new SortedDictionary<string, ExportWeight>(decoder.Weights.ToDictionary(), StringComparer.Ordinal) { ["lm_head.weight"] = new FloatWeight(head, [vocab, dim]) };
+        foreach (var name in weights.Keys.Where(n => n.EndsWith("o_proj.weight", StringComparison.Ordinal) || n.EndsWith("down_proj.weight", StringComparison.Ordinal)).ToList())
+        {
+            var zero = (FloatWeight)weights[name];
+            weights[name] = new FloatWeight(new float[zero.Values.Length], zero.Shape);
+        }
+        return decoder with { Architecture = decoder.Architecture with { TieEmbeddings = false }, Weights = weights };
     }
 
     public static DecoderModel RandomDecoder(int vocabSize, int context = 96)
@@ -147,9 +181,11 @@ internal static class TestArtifact
 /// <param name="Favoured">Token id -> strength (above 1): ids the logits favour at every position, most the strongest.</param>
 /// <param name="Ops">The graph's operators: the fused graph's runtime path (in-place cache buffers) runs the same tests.</param>
 /// <param name="Context">The model's context in tokens (a chat template's system text and tool list need hundreds).</param>
+/// <param name="Chains">Runs of special tokens the model writes in order: after a chain's token, always its next one (see Chained).</param>
 internal sealed record TestArtifactOptions(int VocabSize = 300, IReadOnlyList<string>? SpecialTokens = null, IReadOnlyDictionary<int, float>? Favoured = null,
-    OnnxOps Ops = OnnxOps.Standard, int Context = 96)
+    OnnxOps Ops = OnnxOps.Standard, int Context = 96, IReadOnlyList<IReadOnlyList<string>>? Chains = null)
 {
+    public IReadOnlyList<IReadOnlyList<string>> Chains { get; init; } = Chains ?? [];
     public IReadOnlyList<string> SpecialTokens { get; init; } = SpecialTokens ?? [];
     public IReadOnlyDictionary<int, float> Favoured { get; init; } = Favoured ?? new Dictionary<int, float>();
 }
@@ -185,3 +221,24 @@ public sealed class FusedArtifactFixture() : ArtifactFixture(new TestArtifactOpt
 /// template's system text and tool list.
 /// </summary>
 public sealed class ChatArtifactFixture() : ArtifactFixture(new TestArtifactOptions(SpecialTokens: ["<|im_start|>", "<|im_end|>"], Context: 2048));
+
+/// <summary>
+/// A test model that really calls a tool (issue #19's streamed auto calls): after <see cref="Go"/> it writes a Hermes
+/// call of get_weather token by token, and after <see cref="Say"/> (a tool's result) a sentence; each piece is a
+/// special token, so the text is exactly this, in these steps.
+/// </summary>
+public static class ToolCallingModel
+{
+    public const string Go = "<|go|>", Say = "<|say|>", EndOfText = "<|endoftext|>";
+    /// <summary>The call, one token each: the opener, the head with the name, four pieces of arguments, the closer.</summary>
+    public static readonly IReadOnlyList<string> Call =
+        ["<tool_call>", "{\"name\": \"get_weather\", \"arguments\": ", "{\"city\": ", "\"Oslo\", ", "\"unit\": ", "\"celsius\"}", "}</tool_call>"];
+    public static readonly IReadOnlyList<string> Answer = ["It is ", "3 degrees in Oslo."];
+    public const string Arguments = """{"city":"Oslo","unit":"celsius"}""";
+
+    internal static IReadOnlyList<string> SpecialTokens => [Go, Say, .. Call, .. Answer];
+    internal static IReadOnlyList<IReadOnlyList<string>> Chains => [[Go, .. Call, EndOfText], [Say, .. Answer, EndOfText]];
+}
+
+/// <summary>The <see cref="ToolCallingModel"/>'s artifact, with room for a chat template's prompt.</summary>
+public sealed class ToolCallingArtifactFixture() : ArtifactFixture(new TestArtifactOptions(SpecialTokens: ToolCallingModel.SpecialTokens, Context: 512, Chains: ToolCallingModel.Chains));

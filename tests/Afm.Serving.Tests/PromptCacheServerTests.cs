@@ -28,7 +28,7 @@ public sealed class PromptCacheServerTests(ArtifactFixture fixture) : IClassFixt
         return texts;
     }
 
-    private static long Metric(string metrics, string name) =>
+    internal static long Metric(string metrics, string name) =>
         long.Parse(metrics.Split('\n').Single(l => l.StartsWith(name + " ", StringComparison.Ordinal))[(name.Length + 1)..]);
 
     [Fact]

@@ -47,6 +47,24 @@ public sealed class ServerLoraScaleTests(ArtifactFixture fixture) : IClassFixtur
     }
 
     [Fact]
+    public async Task Concurrent_requests_of_new_and_kept_scales_each_get_their_own_copy()
+    {
+        await using var test = await TestServer.StartAsync(fixture.Model, new ServerOptions());
+        double[] scales = [0.5, -0.75, 1.5, 0.125, 0.5, -0.75, 1.5, 0.125, 0.5, -0.75, 1.5, 0.125];
+        // Alone, one after another: what each scale answers.
+        var alone = new Dictionary<double, (string Text, double[] Logprobs)>();
+        foreach (var scale in scales.Distinct()) alone[scale] = await Complete(test, $",\"lora\":[{{\"id\":0,\"scale\":{scale.ToString(System.Globalization.CultureInfo.InvariantCulture)}}}]");
+        // Twelve at once (copies built while others run), several of the same scale: each answers as it did alone.
+        var together = await Task.WhenAll(scales.Select(scale =>
+            Complete(test, $",\"lora\":[{{\"id\":0,\"scale\":{scale.ToString(System.Globalization.CultureInfo.InvariantCulture)}}}]")));
+        foreach (var (scale, answer) in scales.Zip(together))
+        {
+            Assert.Equal(alone[scale].Text, answer.Text);
+            Assert.Equal(alone[scale].Logprobs, answer.Logprobs, (a, b) => Math.Abs(a - b) < 1e-4); // a batched run may differ in the last bits
+        }
+    }
+
+    [Fact]
     public async Task The_adapters_are_listed_with_their_ids()
     {
         await using var test = await TestServer.StartAsync(fixture.Model, new ServerOptions());

@@ -26,6 +26,19 @@ internal sealed class TestServer : IAsyncDisposable
     public Task<HttpResponseMessage> Post(string path, string json) =>
         Client.PostAsync(path, new StringContent(json, Encoding.UTF8, "application/json"));
 
+    /// <summary>The official openai npm client (tests/peers/openai/client.mjs) doing <paramref name="op"/> against this server.</summary>
+    public System.Text.Json.Nodes.JsonNode AskNpmClient(string op, System.Text.Json.Nodes.JsonObject request)
+    {
+        request["op"] = op;
+        request["baseURL"] = new Uri(Address, "/v1").ToString();
+        return NodePeer.OpenAI.Ask("client.mjs", request);
+    }
+
+    /// <summary>Microsoft.Extensions.AI's chat client over the OpenAI .NET library, pointed at this server.</summary>
+    public Microsoft.Extensions.AI.IChatClient ChatClient(string model, string key = "unused") =>
+        Microsoft.Extensions.AI.OpenAIClientExtensions.AsIChatClient(new OpenAI.OpenAIClient(new System.ClientModel.ApiKeyCredential(key),
+            new OpenAI.OpenAIClientOptions { Endpoint = new Uri(Address, "/v1") }).GetChatClient(model));
+
     public static async Task<JsonElement> Json(HttpResponseMessage response) =>
         JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
 

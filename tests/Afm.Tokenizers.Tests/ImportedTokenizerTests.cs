@@ -158,6 +158,36 @@ public sealed class ImportedTokenizerTests
         Assert.Equal("{{ messages }}", AfmTokenizer.LoadHuggingFace(folder.Path, BaseModel).ChatTemplate);
     }
 
+    [Fact]
+    public void A_chat_template_jinja_file_wins_over_the_config_and_is_written_out_with_the_tokenizer()
+    {
+        using var folder = new TempDirectory();
+        folder.Write("tokenizer.json", HandWrittenTokenizers.Qwen2Style());
+        folder.Write("tokenizer_config.json", HandWrittenTokenizers.Qwen2Config());
+        File.WriteAllText(Path.Combine(folder.Path, "chat_template.jinja"), "{{ messages[0].content }}");
+        var qwen = AfmTokenizer.LoadHuggingFace(folder.Path, BaseModel);
+        Assert.Equal("{{ messages[0].content }}", qwen.ChatTemplate); // transformers' rule: the file over tokenizer_config.json's key
+
+        // The tokenizer stage's copy keeps the file, so the artifact (and every reader of its folder) keeps the template.
+        using var copy = new TempDirectory();
+        HuggingFaceTokenizerWriter.Write(qwen, copy.Path);
+        Assert.Equal("{{ messages[0].content }}", AfmTokenizer.Load(copy.Path).ChatTemplate);
+        // A project's template given to the writer replaces it.
+        HuggingFaceTokenizerWriter.Write(qwen, copy.Path, "{{ messages[-1].content }}");
+        Assert.Equal("{{ messages[-1].content }}", AfmTokenizer.Load(copy.Path).ChatTemplate);
+    }
+
+    [Fact]
+    public void A_chat_template_jinja_file_that_is_not_UTF8_is_AFM1651_at_the_base_model()
+    {
+        using var folder = new TempDirectory();
+        folder.Write("tokenizer.json", HandWrittenTokenizers.Qwen2Style());
+        File.WriteAllBytes(Path.Combine(folder.Path, "chat_template.jinja"), [0x7b, 0xff, 0x7d]);
+        var e = Assert.Throws<Afm.Core.Diagnostics.DiagnosticException>(() => AfmTokenizer.LoadHuggingFace(folder.Path, BaseModel));
+        Assert.Equal("AFM1651", e.Diagnostic.Code);
+        Assert.Equal(BaseModel, e.Diagnostic.Location);
+    }
+
     private static int IdOf(AfmTokenizer tokenizer, string spelling) =>
         Enumerable.Range(0, tokenizer.VocabSize).First(id => tokenizer.Spelling(id) == spelling);
 }

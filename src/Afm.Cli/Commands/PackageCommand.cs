@@ -46,6 +46,7 @@ internal static class PackageCommand
                 Sources = result.GetValue(sources),
                 EvaluateDirectory = result.GetValue(evaluate),
             };
+            ChatTemplateCheck.ProjectTemplate(model, inputs.TokenizerDirectory);
             // Loaded before the build so a wrong certificate fails in a second, not after every entry was read.
             var signer = result.GetValue(signingCertificate) is { Length: > 0 } certificate ? SigningIdentity.Load(certificate, result.GetValue(signingKey) is { Length: > 0 } key ? key : null) : null;
             var package = PackageStage.Run(inputs, result.GetValue(output)!, signer is null ? null : signer.SignManifest);

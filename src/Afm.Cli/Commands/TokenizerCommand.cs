@@ -59,15 +59,9 @@ internal static class TokenizerCommand
     private static void CheckChatTemplate(Afm.Tokenizers.AfmTokenizer tokenizer, Afm.Core.Diagnostics.SourceLocation location)
     {
         if (string.IsNullOrWhiteSpace(tokenizer.ChatTemplate)) return;
-        try
-        {
-            Afm.Serving.ChatTemplate.Checked(tokenizer, tokenizer.ChatTemplate).Dispose();
-        }
-        catch (Afm.Serving.ChatTemplateException e)
-        {
+        if (ChatTemplateCheck.Problem(tokenizer, tokenizer.ChatTemplate) is { } problem)
             CompilerOutput.Report(new Afm.Core.Diagnostics.Diagnostic(Afm.Core.Diagnostics.DiagnosticSeverity.Warning, Afm.Tokenizers.TokenizerDiagnostics.ChatTemplateUnrenderable,
-                $"BaseModel: tokenizer_config.json's chat_template cannot render a three-turn conversation with afm serve's renderer (ONNX Runtime GenAI): {e.Message}; chat requests need `afm serve --chat-template-file`.",
+                $"BaseModel: its chat template (chat_template.jinja, else tokenizer_config.json's chat_template) cannot render a three-turn conversation with afm serve's renderer (ONNX Runtime GenAI): {problem}; chat requests need AfmChatTemplate or `afm serve --chat-template-file`.",
                 location));
-        }
     }
 }

@@ -36,8 +36,10 @@ internal static class ValidateCommand
         StageFingerprints.Write(result.Spec, outputDirectory);
         // The files validate read besides the snapshot (the BaseModel's): the SDK reads them back as Inputs of validate,
         // so an edited or replaced checkpoint is hashed again and re-runs every stage whose fingerprint names it.
+        // The project's chat template too: a removed or edited one is checked again (AFM1658) before the package stage reads it.
         AtomicOutput.WriteAllTextIfChanged(Path.Combine(outputDirectory, StageLayout.Spec.ValidateInputs),
-            string.Concat(result.Spec.BaseModel?.Files.Select(f => Path.Combine(result.Spec.BaseModel.Folder, f.Path) + "\n") ?? []));
+            string.Concat((result.Spec.BaseModel?.Files.Select(f => Path.Combine(result.Spec.BaseModel.Folder, f.Path)) ?? [])
+                .Concat(result.Spec.ChatTemplate is { } template ? [template.Path] : []).Select(f => f + "\n")));
         AtomicOutput.WriteAllText(Path.Combine(outputDirectory, StageLayout.Spec.ValidateStamp), "");
         CompilerOutput.Progress($"validate: {result.Spec.Name} {result.Spec.Version} — {result.Spec.TrainingStages.Count} training stage(s), " +
                                 $"{result.Spec.Corpora.Count} corpus/corpora");

@@ -74,9 +74,11 @@ public static class StageFingerprints
         // The runtime formats beside the package (their weights, tokenizer, graph and adapters are file inputs of the targets).
         // The Hugging Face folder: what its config and README say (the weights, tokenizer and adapters are file inputs), so
         // another export format turned on does not write it again.
-        Write(directory, StageLayout.ExportHuggingFace.Name, new { spec.Name, spec.Version, spec.Architecture, baseModel, quantized = spec.Quantization is not null });
-        Write(directory, StageLayout.ExportGguf.Name, new { spec.Name, spec.Version, spec.Architecture, spec.Exports.GgufTypes, quantized = spec.Quantization is not null });
-        Write(directory, StageLayout.ExportGenAI.Name, new { spec.Architecture });
+        // The project's chat template by its file (its content is a file input of the targets), written beside each format's tokenizer.
+        var chatTemplate = spec.ChatTemplate?.Path;
+        Write(directory, StageLayout.ExportHuggingFace.Name, new { spec.Name, spec.Version, spec.Architecture, baseModel, quantized = spec.Quantization is not null, chatTemplate });
+        Write(directory, StageLayout.ExportGguf.Name, new { spec.Name, spec.Version, spec.Architecture, spec.Exports.GgufTypes, quantized = spec.Quantization is not null, chatTemplate });
+        Write(directory, StageLayout.ExportGenAI.Name, new { spec.Architecture, chatTemplate });
         // The tasks and how they are read (their files, the graphs and the adapters are file inputs of the target); the seed
         // draws the few-shot examples and the bootstrap resamples.
         // Tolerance only concerns the gate, which reads it from spec.json: editing it re-runs no evaluation.

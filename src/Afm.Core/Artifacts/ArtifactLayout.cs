@@ -17,6 +17,7 @@ public static class ArtifactLayout
     public const string OnnxModel = ModelFolder + "model.onnx";
     /// <summary>The graph's external data (initializers of a model above 1 GiB, specs/onnx-export.md), next to it when the export wrote one.</summary>
     public const string OnnxExternalData = OnnxModel + ".data";
+    /// <summary>The tokenizer's files, and the project's chat template as <c>chat_template.jinja</c> (Afm.Tokenizers' ChatTemplateFile).</summary>
     public const string TokenizerFolder = "tokenizer/";
     /// <summary>The folder of the graph and the weights it was exported from.</summary>
     public const string ModelFolder = "model/";

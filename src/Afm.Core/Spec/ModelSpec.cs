@@ -58,6 +58,8 @@ public sealed record ModelSpec
     public BaseModelSpec? BaseModel { get; init; }
     /// <summary>The evaluate stage's benchmark tasks, in project order (specs/afmproj.md, EvalTask); empty: no evaluation.</summary>
     public IReadOnlyList<EvalTaskSpec> EvalTasks { get; init; } = [];
+    /// <summary>The project's chat template (AfmChatTemplate), or null: the artifact then has only a checkpoint's, if any.</summary>
+    public ChatTemplateSpec? ChatTemplate { get; init; }
 }
 
 /// <summary>How far the same-inputs-same-bytes promise reaches (specs/afmproj.md, AfmDeterminism).</summary>

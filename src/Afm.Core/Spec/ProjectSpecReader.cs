@@ -53,6 +53,7 @@ public static class ProjectSpecReader
         var adapters = AdapterReader.Read(context, properties, calibration is null ? stages.Select(s => s.Spec).ToList() : [calibration]);
         var exports = ExportFormatsReader.Read(context);
         var evalTasks = EvalTaskReader.Read(context, evalSets, adapters);
+        var chatTemplate = ChatTemplateReader.Read(context);
         ResourceCheck.Run(context, ModelShape(properties, tokenizer, stages), TrainingShapes(context, stages, adapters),
             corpora.Sum(c => c.Bytes), corpora.FirstOrDefault()?.Location ?? context.Locator.Project,
             machine ?? MachineCapacity.Of(context.Property("AfmIntermediateDirectory")?.Text ?? context.ProjectDirectory));
@@ -65,7 +66,7 @@ public static class ProjectSpecReader
         var spec = Assemble(snapshot, properties, tokenizer!, corpora, evalSets, stages.Select(s => s.Spec!).ToList());
         if (baseModel is not null)
             spec = spec with { Architecture = BaseModelReader.Architecture(baseModel, properties), BaseModel = baseModel.Spec };
-        return new SpecResult(cleaning.Apply(spec) with { Quantization = quantization, Devices = devices, Teacher = teacher, Adapters = adapters, Exports = exports, EvalTasks = evalTasks,
+        return new SpecResult(cleaning.Apply(spec) with { Quantization = quantization, Devices = devices, Teacher = teacher, Adapters = adapters, Exports = exports, EvalTasks = evalTasks, ChatTemplate = chatTemplate,
             CalibrationData = calibration is null ? null : CalibrationDataReader.Sized(calibration, quantization, adapters) }, context.Diagnostics);
     }
 

@@ -1,4 +1,5 @@
 using Afm.Core.Artifacts;
+using Afm.Core.Spec;
 using Afm.Onnx.Adapters;
 using Afm.Onnx.Export;
 using Afm.Tokenizers;
@@ -29,7 +30,7 @@ public static class ExportGenAIStage
         var externalData = onnxPath + OnnxModelFile.DataSuffix;
         var ids = new GenAITokenIds(tokenizer.Roles.BeginOfSequence ?? eos, eos, tokenizer.Roles.Padding ?? eos);
         InterchangeDiagnostics.Check(model, () => GenAIFolder.Write(outputDirectory, model.Architecture, ids, onnx,
-            into => HuggingFaceTokenizerWriter.Write(tokenizer, into), adapters, File.Exists(externalData) ? externalData : null));
+            into => HuggingFaceTokenizerWriter.Write(tokenizer, into, ChatTemplateSpec.TextOf(model)), adapters, File.Exists(externalData) ? externalData : null));
         progress($"{StageLayout.ExportGenAI.Name}: {Path.GetFullPath(outputDirectory)} (model.onnx {onnx.Length:N0} bytes, {adapters.Count} adapters, tokenizer.json)");
     }
 }

@@ -1,4 +1,5 @@
 using Afm.Core.Artifacts;
+using Afm.Core.Spec;
 using Afm.Onnx.Adapters;
 using Afm.Onnx.Export;
 using Afm.Tokenizers;
@@ -56,7 +57,9 @@ public static class ExportGgufStage
     {
         try
         {
-            return GgufTokenizer.From(AfmTokenizer.Load(inputs.TokenizerDirectory)).Metadata();
+            var tokenizer = GgufTokenizer.From(AfmTokenizer.Load(inputs.TokenizerDirectory));
+            // The project's AfmChatTemplate over the tokenizer's own, as in the artifact.
+            return (ChatTemplateSpec.TextOf(inputs.Spec) is { } template ? tokenizer with { ChatTemplate = template } : tokenizer).Metadata();
         }
         catch (NotSupportedException e)
         {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Afm.Core.Artifacts;
+using Afm.Core.Spec;
 using Afm.Core.IO;
 using Afm.Tokenizers;
 
@@ -32,7 +33,7 @@ public static class ExportHuggingFaceStage
         {
             Architecture = spec.Architecture, RopeBase = ropeBase, Weights = weights, Dequantized = quantizedPath is not null,
             ModelName = spec.Name, Version = spec.Version, BosTokenId = bos, EosTokenIds = eos,
-            WriteTokenizer = folder => HuggingFaceTokenizerWriter.Write(tokenizer, folder),
+            WriteTokenizer = folder => HuggingFaceTokenizerWriter.Write(tokenizer, folder, ChatTemplateSpec.TextOf(spec)),
             Adapters = Adapters(inputs.AdaptersDirectory),
         };
         try

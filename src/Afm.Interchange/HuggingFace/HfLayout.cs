@@ -19,5 +19,5 @@ public static class HfLayout
 
     /// <summary>The tokenizer's files a checkpoint may carry (read by the tokenizer's loader, hashed with the checkpoint).</summary>
     public static readonly IReadOnlyList<string> TokenizerFiles =
-        ["tokenizer.json", "tokenizer_config.json", "tokenizer.model", "special_tokens_map.json", "vocab.json", "merges.txt", "added_tokens.json"];
+        ["tokenizer.json", "tokenizer_config.json", "tokenizer.model", "special_tokens_map.json", "vocab.json", "merges.txt", "added_tokens.json", "chat_template.jinja"];
 }

@@ -11,12 +11,18 @@ namespace Afm.Runtime.Adapters;
 /// <see cref="Capacity"/> copies are kept, the least recently used dropped first; a copy a generation still uses is
 /// released when that generation ends.
 /// </summary>
-internal sealed class ScaledAdapters : IDisposable
+internal sealed class ScaledAdapters(Func<string, float, OrtLoraAdapter>? build = null) : IDisposable
 {
     public const int Capacity = 8;
 
     private readonly object gate = new();
     private readonly LinkedList<Entry> entries = []; // most recently used first
+    // Copies being built, by adapter and scale: built outside the lock (reading, scaling and loading an adapter takes
+    // as long as its file is large), so a request of a copy that is kept, or of another adapter, never waits for it;
+    // a request of the same copy waits for that one build instead of making its own.
+    private readonly Dictionary<(string Name, double Scale), Task> building = [];
+    private bool disposed;
+    private readonly Func<string, float, OrtLoraAdapter> build = build ?? ((file, scale) => OrtLoraAdapter.Create(Scaled(File.ReadAllBytes(file), scale), null));
 
     public int Count
     {
@@ -26,36 +32,74 @@ internal sealed class ScaledAdapters : IDisposable
     /// <summary>The copy of <paramref name="adapter"/> (read from <paramref name="file"/>) at <paramref name="scale"/>, held until the lease is disposed.</summary>
     public AdapterLease Rent(LoadedAdapter adapter, string file, double scale)
     {
-        lock (gate)
+        var key = (adapter.Name, scale);
+        while (true)
         {
-            var node = entries.First;
-            while (node is not null && (node.Value.Name != adapter.Name || node.Value.Scale != scale)) node = node.Next;
-            if (node is null)
+            Task? inFlight;
+            TaskCompletionSource? mine = null;
+            lock (gate)
             {
-                node = entries.AddFirst(new Entry(adapter.Name, scale, OrtLoraAdapter.Create(Scaled(File.ReadAllBytes(file), (float)scale), null)));
-                while (entries.Count > Capacity && entries.Last is { } oldest)
+                var node = entries.First;
+                while (node is not null && (node.Value.Name != adapter.Name || node.Value.Scale != scale)) node = node.Next;
+                if (node is not null)
                 {
-                    entries.RemoveLast();
-                    oldest.Value.Evicted = true;
-                    oldest.Value.ReleaseIfUnused();
+                    entries.Remove(node);
+                    entries.AddFirst(node);
+                    return Lease(node.Value);
+                }
+                if (!building.TryGetValue(key, out inFlight))
+                {
+                    mine = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    building[key] = mine.Task;
                 }
             }
-            else
+            if (mine is null)
             {
-                entries.Remove(node);
-                entries.AddFirst(node);
+                // Another request builds this copy: wait for it, then look again (a failed build is that request's
+                // error; this one then builds its own).
+                ((IAsyncResult)inFlight!).AsyncWaitHandle.WaitOne();
+                continue;
             }
-            var entry = node.Value;
-            entry.Users++;
-            return new AdapterLease(entry.Handle, AdapterLease.KeyOf(adapter.Name, scale), () =>
+            try
             {
+                var handle = build(file, (float)scale);
                 lock (gate)
                 {
-                    entry.Users--;
-                    entry.ReleaseIfUnused();
+                    if (disposed)
+                    {
+                        handle.Dispose();
+                        throw new ObjectDisposedException(nameof(ScaledAdapters));
+                    }
+                    var entry = entries.AddFirst(new Entry(adapter.Name, scale, handle)).Value;
+                    while (entries.Count > Capacity && entries.Last is { } oldest)
+                    {
+                        entries.RemoveLast();
+                        oldest.Value.Evicted = true;
+                        oldest.Value.ReleaseIfUnused();
+                    }
+                    return Lease(entry);
                 }
-            });
+            }
+            finally
+            {
+                lock (gate) building.Remove(key);
+                mine.SetResult();
+            }
         }
+    }
+
+    /// <summary>Called under the lock: one more user of <paramref name="entry"/> until the lease is disposed.</summary>
+    private AdapterLease Lease(Entry entry)
+    {
+        entry.Users++;
+        return new AdapterLease(entry.Handle, AdapterLease.KeyOf(entry.Name, entry.Scale), () =>
+        {
+            lock (gate)
+            {
+                entry.Users--;
+                entry.ReleaseIfUnused();
+            }
+        });
     }
 
     /// <summary>The adapter file's bytes with every <c>.lora_B</c> tensor multiplied by <paramref name="scale"/>.</summary>
@@ -72,6 +116,7 @@ internal sealed class ScaledAdapters : IDisposable
     {
         lock (gate)
         {
+            disposed = true;
             foreach (var entry in entries)
             {
                 entry.Evicted = true;

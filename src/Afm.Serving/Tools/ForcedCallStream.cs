@@ -22,6 +22,10 @@ internal sealed partial class ForcedCallStream
     /// <summary>The arguments' text is complete (its object closed).</summary>
     public bool Complete => closed;
 
+    /// <summary>How much of <see cref="Text"/> the name and the arguments took: once <see cref="Complete"/>, where the call's
+    /// own closing brace can come.</summary>
+    public int Consumed => sent;
+
     /// <summary>The whole text so far (what a choice that turned out not to be a call answers as content).</summary>
     public string Text => text.ToString();
 

@@ -16,7 +16,7 @@ internal static class FakeSdkEvaluation
         "ModelName", "Version", "Seed", "AfmThreads", "ModelDim", "Layers", "Heads", "KvHeads", "FfnDim", "RopeBase",
         "TieEmbeddings", "QkNorm", "MaxSequenceLength", "NormEpsilon", "ValidationFraction", "AfmIntermediateDirectory", "AfmAllowExceedingMachine",
         "HeadDim", "AttentionBias", "LayerWiseScaling", "QkvMultipliers", "FfnMultipliers", "GqaGroups", "FfnDimDivisor",
-        "AfmExportFormats", "AfmGgufTypes", "AfmOnnxOps", "AfmDeterminism",
+        "AfmExportFormats", "AfmGgufTypes", "AfmOnnxOps", "AfmDeterminism", "AfmChatTemplate",
     ];
 
     private static readonly string[] ItemTypes = ["Tokenizer", "Corpus", "EvalSet", "TrainingStage", "DeviceProfile", "QuantizationPlan", "Adapter", "Teacher", "BaseModel", "EvalTask"];

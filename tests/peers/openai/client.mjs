@@ -5,11 +5,17 @@
 //      (deltas put together as the client's documentation shows: content appended, tool calls by index)
 //   {"op":"tool_round_trip","baseURL":...,"body":{...},"result":"..."} -> {"call":{...},"finish_reason":"...",
 //      "next":{"message":{...},"finish_reason":"..."}}: the forced call, its result sent back as a tool message, the next turn.
+//   {"op":"raw_chat"|"raw_completion",...} -> {"response":{...}}: the client's parsed answer, whole
+//   {"op":"raw_chat_stream"|"raw_completion_stream",...} -> {"chunks":[...]}: every chunk the client parsed
+//   {"op":"retrieve","baseURL":...,"id":"..."} -> {"model":{...}}
+//   {"op":"conversation","baseURL":...,"body":{...},"turns":["...",...]} -> {"answers":[...]}: a chat of several turns,
+//      each the whole conversation so far (every other turn streamed), as a chat application sends it
+// "apiKey" sets the client's key (default "unused"); a failure answers {"error", "status"}.
 import OpenAI from "openai";
 import { readFileSync } from "node:fs";
 
 const request = JSON.parse(readFileSync(0, "utf8"));
-const client = new OpenAI({ baseURL: request.baseURL, apiKey: "unused", maxRetries: 0, timeout: 60_000 });
+const client = new OpenAI({ baseURL: request.baseURL, apiKey: request.apiKey ?? "unused", maxRetries: 0, timeout: 60_000 });
 let answer;
 try {
   if (request.op === "chat") {
@@ -44,6 +50,33 @@ try {
       call, finish_reason: first.choices[0].finish_reason,
       next: { message: next.choices[0].message, finish_reason: next.choices[0].finish_reason, usage: next.usage },
     };
+  } else if (request.op === "raw_chat") {
+    answer = { response: await client.chat.completions.create(request.body) };
+  } else if (request.op === "raw_completion") {
+    answer = { response: await client.completions.create(request.body) };
+  } else if (request.op === "raw_chat_stream" || request.op === "raw_completion_stream") {
+    const api = request.op === "raw_chat_stream" ? client.chat.completions : client.completions;
+    const chunks = [];
+    for await (const chunk of await api.create({ ...request.body, stream: true })) chunks.push(chunk);
+    answer = { chunks };
+  } else if (request.op === "retrieve") {
+    answer = { model: await client.models.retrieve(request.id) };
+  } else if (request.op === "conversation") {
+    const messages = [...request.body.messages];
+    const answers = [];
+    for (const [i, turn] of request.turns.entries()) {
+      messages.push({ role: "user", content: turn });
+      let content = "";
+      if (i % 2 === 1) {
+        for await (const chunk of await client.chat.completions.create({ ...request.body, messages, stream: true }))
+          content += chunk.choices[0]?.delta?.content ?? "";
+      } else {
+        content = (await client.chat.completions.create({ ...request.body, messages })).choices[0].message.content;
+      }
+      answers.push(content);
+      messages.push({ role: "assistant", content });
+    }
+    answer = { answers };
   } else {
     answer = { error: `unknown op ${request.op}` };
   }

@@ -112,6 +112,8 @@ internal static class DiagnosticCodes
     // 1633-1639: Precision of TrainingStage and Adapter items (set aside for the imported models' precision work).
     public const string UnknownPrecision = "AFM1633";
     public const string Bf16UnderPortableDeterminism = "AFM1634";
+    // 1658-1659: AfmChatTemplate (1659, the render check, is raised by the package stage).
+    public const string ChatTemplateFileUnusable = ChatTemplateSpec.FileUnusableCode;
 
     // 40xx: the quantization plan (41xx and 42xx are raised by the quantize stage and the baseline gate).
     public const string MultipleQuantizationPlans = "AFM4001";
