@@ -169,7 +169,8 @@ public sealed class ErrorCompensation
             for (int l = 0; l < count; l++)
                 for (int c = 0; c < columns; c++)
                     d[c * width + l] = (double)original[(first + l) * columns + c] - quantized[(first + l) * columns + c];
-            for (int i = 0; i < columns; i++) Lanes.DotRows(hessian.AsSpan(i * columns, columns), d, s.AsSpan(i * width, width));
+            Array.Clear(s);
+            for (int i = 0; i < columns; i++) Lanes.AddDots(s.AsSpan(i * width, width), hessian.AsSpan(i * columns, columns), d);
             for (int l = 0; l < count; l++)
                 for (int i = 0; i < columns; i++) total += d[i * width + l] * s[i * width + l];
         }

@@ -53,30 +53,13 @@ internal static class Lanes
         }
     }
 
-    /// <summary>sums[l] = sum over k, in ascending order, of weights[k] * rows[k * Width + l], for every lane l.</summary>
-    public static void DotRows(ReadOnlySpan<double> weights, double[] rows, Span<double> sums)
-    {
-        var s0 = Vector256<double>.Zero;
-        var s1 = Vector256<double>.Zero;
-        ref double r = ref rows[0];
-        for (int k = 0; k < weights.Length; k++)
-        {
-            var w = Vector256.Create(weights[k]);
-            nuint at = (nuint)(k * Width);
-            s0 += w * Vector256.LoadUnsafe(ref r, at);
-            s1 += w * Vector256.LoadUnsafe(ref r, at + 4);
-        }
-        s0.CopyTo(sums);
-        s1.CopyTo(sums[4..]);
-    }
-
     /// <summary>sums[l] -= weights[k] * rows[k * Width + l] for k in ascending order, for every lane l.</summary>
-    public static void SubtractDots(double[] sums, ReadOnlySpan<double> weights, ReadOnlySpan<double> rows) => Dots(sums, weights, rows, -1);
+    public static void SubtractDots(Span<double> sums, ReadOnlySpan<double> weights, ReadOnlySpan<double> rows) => Dots(sums, weights, rows, -1);
 
     /// <summary>sums[l] += weights[k] * rows[k * Width + l] for k in ascending order, for every lane l.</summary>
-    public static void AddDots(double[] sums, ReadOnlySpan<double> weights, ReadOnlySpan<double> rows) => Dots(sums, weights, rows, 1);
+    public static void AddDots(Span<double> sums, ReadOnlySpan<double> weights, ReadOnlySpan<double> rows) => Dots(sums, weights, rows, 1);
 
-    private static void Dots(double[] sums, ReadOnlySpan<double> weights, ReadOnlySpan<double> rows, int sign)
+    private static void Dots(Span<double> sums, ReadOnlySpan<double> weights, ReadOnlySpan<double> rows, int sign)
     {
         if (weights.IsEmpty) return;
         var s0 = Vector256.Create(sums[0], sums[1], sums[2], sums[3]);
@@ -99,6 +82,6 @@ internal static class Lanes
                 s1 += w * Vector256.LoadUnsafe(ref r, at + 4);
             }
         s0.CopyTo(sums);
-        s1.CopyTo(sums.AsSpan(4));
+        s1.CopyTo(sums[4..]);
     }
 }
