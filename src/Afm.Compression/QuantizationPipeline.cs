@@ -115,13 +115,13 @@ public static class QuantizationPipeline
         memory.Release("allocation and tuning");
         progress?.Invoke("quantize: validation perplexity of float, quantized and uniform baseline");
         var validation = Evaluator.Spread(inputs.Validation, inputs.ValidationSequences);
-        var (quantizedLoss, floatLoss, quantizedDivergence) = LossWith(model, original, chosen.ToDictionary(t => t.Name, t => (Func<QuantizedTensor>)(() => t)),
-            inputs.Validation, validation);
-        (double Loss, double ReferenceLoss, double Divergence)? baseline = plan.Method == QuantizationMethod.Palettize
-            ? LossWith(model, original, chosen.ToDictionary(t => t.Name, t => t is PalettizedTensor p
-                    ? () => LayerQuantizer.UniformAtEqualBits(p, original[t.Name]) : (Func<QuantizedTensor>)(() => t)),
-                inputs.Validation, validation)
-            : null;
+        var variants = new List<IReadOnlyDictionary<string, Func<QuantizedTensor>>> { chosen.ToDictionary(t => t.Name, t => (Func<QuantizedTensor>)(() => t)) };
+        if (plan.Method == QuantizationMethod.Palettize)
+            variants.Add(chosen.ToDictionary(t => t.Name, t => t is PalettizedTensor p
+                ? () => LayerQuantizer.UniformAtEqualBits(p, original[t.Name]) : (Func<QuantizedTensor>)(() => t)));
+        var (floatLoss, losses) = LossesWith(model, original, variants, inputs.Validation, validation);
+        var (quantizedLoss, quantizedDivergence) = losses[0];
+        (double Loss, double Divergence)? baseline = losses.Length > 1 ? losses[1] : null;
 
         memory.Release("validation");
         // Measured profiles (the host) change from run to run: only the budget's own device may put them in the report.
@@ -171,22 +171,22 @@ public static class QuantizationPipeline
     private static long StatisticsGroupBytes(long modelBytes) => Math.Max(modelBytes / 8, 16L << 20);
 
     /// <summary>
-    /// Validation loss with <paramref name="values"/> in place (each computed when set), the float model's, and the divergence
-    /// from it; the float values are swapped in for the reference's pass of each batch, so the model is held once.
+    /// Validation loss of the float model, and the loss and divergence from it with each of <paramref name="variants"/> in place
+    /// (each value computed when set), on one decoder: per batch the float values are put back for the reference's pass, then
+    /// each variant is set for its own. The reference's pass and its weight swap serve every variant (they ran once per variant).
     /// </summary>
-    private static (double Loss, double ReferenceLoss, double Divergence) LossWith(Training.Model.AfmDecoder model, IReadOnlyDictionary<string, float[]> floats,
-        Dictionary<string, Func<QuantizedTensor>> values, IPackedSequences source, IReadOnlyList<long> indices)
-    {
-        void Quantized() { foreach (var value in values.Values) ModelWeights.Set(model, value()); }
-        Quantized();
-        return Evaluator.MeanLossAndDivergence([model], model.forward, inputs =>
+    private static (double ReferenceLoss, (double Loss, double Divergence)[] Variants) LossesWith(Training.Model.AfmDecoder model,
+        IReadOnlyDictionary<string, float[]> floats, IReadOnlyList<IReadOnlyDictionary<string, Func<QuantizedTensor>>> variants,
+        IPackedSequences source, IReadOnlyList<long> indices) =>
+        Evaluator.MeanLossesAndDivergences([model], inputs =>
         {
-            foreach (var name in values.Keys) ModelWeights.Restore(model, name, floats);
-            var logits = model.forward(inputs);
-            Quantized();
-            return logits;
-        }, source, indices);
-    }
+            foreach (var name in variants[0].Keys) ModelWeights.Restore(model, name, floats);
+            return model.forward(inputs);
+        }, [.. variants.Select(values => (Func<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor>)(inputs =>
+        {
+            foreach (var value in values.Values) ModelWeights.Set(model, value());
+            return model.forward(inputs);
+        }))], source, indices);
 
     /// <summary>RoPE base and architecture travel with the weights, as in the float file.</summary>
     private static Dictionary<string, string> SafeTensorsMetadata(string weightsPath) =>

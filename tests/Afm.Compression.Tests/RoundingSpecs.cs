@@ -107,6 +107,22 @@ public class RoundingSpecs
     }
 
     [Fact]
+    public void Rounding_a_block_of_rows_together_gives_each_row_its_own_rounding_bit_for_bit()
+    {
+        // 11 rows: one full group of vector lanes and a partial one, whose unused lanes must not leak into the rows.
+        const int rows = 11, columns = 20;
+        var h = CorrelatedSecondMoment(columns);
+        var values = QuantizerSpecs.Weights(rows * columns);
+        var compensation = new ErrorCompensation(h, columns);
+        var levels = new float[] { -0.04f, -0.015f, 0.0f, 0.02f, 0.045f };
+        Func<int, double, float> round = (_, v) => levels[WeightedKMeans1D.Nearest(levels, (float)v)];
+        var together = compensation.RoundRows(values, round);
+        for (int r = 0; r < rows; r++)
+            Assert.Equal(compensation.Round(values.AsSpan(r * columns, columns), round), together.AsSpan(r * columns, columns).ToArray());
+        Assert.NotEqual(values.Select(v => round(0, v)).ToArray(), together); // compensation moved some weights off their nearest level
+    }
+
+    [Fact]
     public void A_table_entry_no_weight_uses_keeps_its_value()
     {
         const int columns = 8;

@@ -28,4 +28,27 @@ public sealed class EvaluatorSpecs
         Assert.True(small > 0, $"divergence {small}");
         Assert.True(large > small, $"divergence {large} at 50% vs {small} at 5%");
     }
+
+    [Fact]
+    public void One_reference_pass_for_several_models_gives_each_the_values_it_gets_alone()
+    {
+        var report = Trainer.Train(MicroModels.Spec(), MicroModels.CountingData(), MicroModels.TempDirectory());
+        using var reference = Trainer.LoadModel(MicroModels.Architecture(), report.FinalWeightsPath);
+        using var small = Trainer.LoadModel(MicroModels.Architecture(), report.FinalWeightsPath);
+        using var large = Trainer.LoadModel(MicroModels.Architecture(), report.FinalWeightsPath);
+        foreach (var (model, scale) in new[] { (small, 1.05), (large, 1.5) })
+            using (no_grad())
+                foreach (var p in model.parameters().Where(p => p.dim() == 2)) p.mul_(scale);
+        var validation = MicroModels.CountingData()("core", "validation");
+        var indices = Evaluator.Spread(validation, 8);
+        var together = Evaluator.MeanLossesAndDivergences([reference, small, large], reference.forward, [small.forward, large.forward], validation, indices);
+        var alone = new[] { small, large }.Select(m => Evaluator.MeanLossAndDivergence(reference, m, validation, indices)).ToArray();
+        Assert.Equal(alone[0].ReferenceLoss, together.ReferenceLoss);
+        for (int v = 0; v < 2; v++)
+        {
+            Assert.Equal(alone[v].Loss, together.Variants[v].Loss);
+            Assert.Equal(alone[v].Divergence, together.Variants[v].Divergence);
+        }
+        Assert.True(together.Variants[1].Divergence > together.Variants[0].Divergence);
+    }
 }

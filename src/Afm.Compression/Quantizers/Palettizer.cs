@@ -69,18 +69,10 @@ public static class Palettizer
         {
             var levels = table.ToArray();
             var assignment = new byte[slice.Length];
-            var quantized = new float[slice.Length];
-            for (int row = 0; row * columns < slice.Length; row++)
-            {
-                var rounded = compensation.Round(slice.Slice(row * columns, columns), (_, v) => levels[WeightedKMeans1D.Nearest(levels, (float)v)]);
-                for (int c = 0; c < columns; c++)
-                {
-                    // The lowest index holding the rounded value (not the index the rounding found, which for a value above
-                    // the table is its last entry): repeated entries then stay unused, and the refit keeps their values.
-                    assignment[row * columns + c] = (byte)WeightedKMeans1D.Nearest(levels, rounded[c]);
-                    quantized[row * columns + c] = rounded[c];
-                }
-            }
+            var quantized = compensation.RoundRows(slice, (_, v) => levels[WeightedKMeans1D.Nearest(levels, (float)v)]);
+            // The lowest index holding the rounded value (not the index the rounding found, which for a value above
+            // the table is its last entry): repeated entries then stay unused, and the refit keeps their values.
+            for (int i = 0; i < quantized.Length; i++) assignment[i] = (byte)WeightedKMeans1D.Nearest(levels, quantized[i]);
             double error = compensation.Error(slice, quantized);
             if (error < bestError) { best = assignment; bestCenters = centers; bestError = error; }
             if (round == refits) break;

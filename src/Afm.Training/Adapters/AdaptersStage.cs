@@ -17,9 +17,11 @@ namespace Afm.Training.Adapters;
 
 /// <param name="FloatWeightsPath">The trained float weights (train/model.safetensors).</param>
 /// <param name="BaseWeightsPath">The file the adapters are trained against (quantize/model.safetensors with a plan, else the float weights): its SHA-256 goes into every adapter.</param>
-/// <param name="DequantizedBase">The quantized weights dequantized to float32 by name, or null when the base is the float model.</param>
+/// <param name="DequantizeBase">Reads the quantized weights dequantized to float32 by name, or null when the base is the float
+/// model. Called once, when the base is built: the arrays are garbage as soon as they are in the decoder (issue #15: held for
+/// the whole stage they were one more fp32 copy of the model, 0.6 GB of the embedding alone for Qwen3-0.6B's vocabulary).</param>
 internal sealed record AdaptersStageInputs(ModelSpec Spec, string FloatWeightsPath, string BaseWeightsPath,
-    IReadOnlyDictionary<string, (long[] Shape, float[] Values)>? DequantizedBase, string DataDirectory, string TokenizerDirectory, string OutputDirectory);
+    Func<IReadOnlyDictionary<string, (long[] Shape, float[] Values)>>? DequantizeBase, string DataDirectory, string TokenizerDirectory, string OutputDirectory);
 
 /// <summary>
 /// The adapters stage: trains every adapter of the spec in order (recovery adapters first, so InitFrom sources exist) on
@@ -63,7 +65,7 @@ public static class AdaptersStage
         if (spec.Quantization is not null && (quantized is null || !File.Exists(quantized)))
             throw new InvalidOperationException("The project has a QuantizationPlan but the quantized weights are missing; the adapters stage runs after quantize.");
         // The base exactly as exported: palettized weights decoded back to float32, never the float model.
-        var dequantized = quantized is null ? null : dequantize(quantized);
+        Func<IReadOnlyDictionary<string, (long[] Shape, float[] Values)>>? dequantized = quantized is null ? null : () => dequantize(quantized);
         Directory.CreateDirectory(outputDirectory);
         File.Delete(Path.Combine(outputDirectory, StageLayout.Adapters.Report)); // the declared output goes first, so a failed run is never up to date
         var report = Train(new AdaptersStageInputs(spec, floatWeights, quantized ?? floatWeights, dequantized, dataDirectory,
@@ -79,7 +81,7 @@ public static class AdaptersStage
         TorchRuntime.UseThreads(spec.Threads, spec.Determinism);
         Directory.CreateDirectory(inputs.OutputDirectory);
         string baseSha = AdapterFile.Sha256(inputs.BaseWeightsPath);
-        string floatSha = inputs.DequantizedBase is null ? baseSha : AdapterFile.Sha256(inputs.FloatWeightsPath);
+        string floatSha = inputs.DequantizeBase is null ? baseSha : AdapterFile.Sha256(inputs.FloatWeightsPath);
         double ropeBase = double.Parse(SafeTensors.ReadMetadata(inputs.FloatWeightsPath).GetValueOrDefault("rope_base")
             ?? spec.CalibrationStage!.RopeBase.ToString("R", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
         using var models = new LazyModels(inputs, ropeBase);
@@ -109,7 +111,7 @@ public static class AdaptersStage
             if (Path.GetFileName(stale) is var name && name != WorkFolder && !results.ContainsKey(name)) Directory.Delete(stale, recursive: true);
         return new AdaptersReport
         {
-            Base = inputs.DequantizedBase is null ? "float" : "quantized",
+            Base = inputs.DequantizeBase is null ? "float" : "quantized",
             BaseSha256 = baseSha,
             Adapters = spec.Adapters.Select(a => results[a.Name]).ToList(),
         };
@@ -267,16 +269,22 @@ public static class AdaptersStage
         public Dictionary<string, double> QuantizedPartDivergences(string data) =>
             partDivergences.TryGetValue(data, out var parts) ? parts : partDivergences[data] = new(StringComparer.Ordinal);
 
-        public AfmDecoder Base => baseModel ??= inputs.DequantizedBase is { } weights
-            ? AdapterBase.FromWeights(inputs.Spec.Architecture, weights, ropeBase)
-            : AdapterBase.FromFloat(inputs.Spec.Architecture, inputs.FloatWeightsPath);
+        public AfmDecoder Base => baseModel ??= BuildBase();
 
-        public AfmDecoder Float => inputs.DequantizedBase is null ? Base : floatModel ??= AdapterBase.FromFloat(inputs.Spec.Architecture, inputs.FloatWeightsPath);
+        private AfmDecoder BuildBase()
+        {
+            if (inputs.DequantizeBase is not { } dequantize) return AdapterBase.FromFloat(inputs.Spec.Architecture, inputs.FloatWeightsPath);
+            var model = AdapterBase.FromWeights(inputs.Spec.Architecture, dequantize(), ropeBase);
+            TorchRuntime.ReleaseFreeMemory(); // the dequantized arrays, garbage now, go back to the system
+            return model;
+        }
+
+        public AfmDecoder Float => inputs.DequantizeBase is null ? Base : floatModel ??= AdapterBase.FromFloat(inputs.Spec.Architecture, inputs.FloatWeightsPath);
 
         /// <summary>A second float model the controls train on: the teacher (<see cref="Float"/>) must stay without adapter.</summary>
         public AfmDecoder ControlBase => controlModel ??= AdapterBase.FromFloat(inputs.Spec.Architecture, inputs.FloatWeightsPath);
 
-        public bool Quantized => inputs.DequantizedBase is not null;
+        public bool Quantized => inputs.DequantizeBase is not null;
 
         public double FloatLoss(string data, IPackedSequences validation)
         {

@@ -45,6 +45,31 @@ public static class Evaluator
         return (means[0], means[1], means[2]);
     }
 
+    /// <summary>
+    /// The reference's mean loss and, for each of <paramref name="forwards"/>, its mean loss and mean KL(reference || it), with
+    /// one reference pass per batch for all of them. Called in this order on each batch: the reference, then each forward;
+    /// every value is the one <see cref="MeanLossAndDivergence(AfmDecoder[], Func{Tensor, Tensor}, Func{Tensor, Tensor}, IPackedSequences, IReadOnlyList{long}, int)"/>
+    /// gives for that forward alone, without repeating the reference's pass (and, in the quantize stage, its weight swap) per variant.
+    /// </summary>
+    public static (double ReferenceLoss, (double Loss, double Divergence)[] Variants) MeanLossesAndDivergences(AfmDecoder[] models,
+        Func<Tensor, Tensor> referenceForward, IReadOnlyList<Func<Tensor, Tensor>> forwards, IPackedSequences source, IReadOnlyList<long> indices, int batchSize = 8)
+    {
+        var means = MeanOverBatches(models, source, indices, batchSize, (batch, length) =>
+        {
+            var inputs = batch.narrow(1, 0, length);
+            using var referenceLogits = referenceForward(inputs);
+            var values = new List<double> { Loss(referenceLogits, batch, length) };
+            foreach (var forward in forwards)
+            {
+                using var logits = forward(inputs);
+                values.Add(Loss(logits, batch, length));
+                values.Add(MeanDivergence(referenceLogits, logits));
+            }
+            return [.. values];
+        });
+        return (means[0], [.. Enumerable.Range(0, forwards.Count).Select(v => (means[1 + 2 * v], means[2 + 2 * v]))]);
+    }
+
     /// <summary>fp64 elements one slice of the divergence may hold per tensor (2^21: 16 MB).</summary>
     private const long DivergenceSliceElements = 1L << 21;
 
