@@ -52,8 +52,63 @@ public sealed class PreferenceStageTests
         Assert.Equal("core", spec.CalibrationStage!.Name);
     }
 
+    private const string Sampling = "<TrainingStage Include=\"rs\" Kind=\"rejection-sampling\" Tokens=\"100k\" SequenceLength=\"128\" Data=\"data/pref/*.jsonl\" ";
+
+    [Fact]
+    public void A_rejection_sampling_stage_reads_its_committee_reward_model_and_the_documented_defaults()
+    {
+        using var project = With(RewardStage, Sampling + "RewardModel=\"rm\" Committee=\"core\" Samples=\"8\" />");
+        var result = project.Read();
+        Assert.True(result.Succeeded, string.Join("\n", result.Diagnostics));
+        var rs = result.Spec!.TrainingStages[2];
+        Assert.Equal(StageKind.RejectionSampling, rs.Kind);
+        Assert.True(rs.IsPreference);
+        Assert.Equal(("rm", 8, 1.0), (rs.Preference!.RewardModel, rs.Preference.Samples, rs.Preference.Temperature));
+        Assert.Equal(["core"], rs.Preference.Committee!);
+        Assert.Null(rs.Preference.PolicySteps);
+    }
+
+    [Fact]
+    public void A_rejection_sampling_stage_without_RewardModel_is_AFM1445_at_the_stage()
+    {
+        using var project = With(RewardStage, Sampling + "/>");
+        DiagnosticAssert.SingleError(project.Read(), "AFM1445", project.Locate("<TrainingStage Include=\"rs\""));
+    }
+
     [Theory]
-    [InlineData("rejection-sampling")]
+    [InlineData("rm")]
+    [InlineData("later")]
+    public void A_Committee_member_that_is_no_earlier_model_stage_is_AFM1446_at_Committee(string member)
+    {
+        using var project = With(RewardStage, Sampling + $"RewardModel=\"rm\" Committee=\"core;{member}\" />",
+            "<TrainingStage Include=\"later\" Kind=\"sft\" Tokens=\"100k\" SequenceLength=\"128\" Data=\"data/pref/*.jsonl\" />");
+        var diagnostic = DiagnosticAssert.SingleError(project.Read(), "AFM1446", project.Locate("Committee="));
+        Assert.Contains($"'{member}'", diagnostic.Message);
+    }
+
+    [Fact]
+    public void A_Committee_member_named_twice_is_AFM1446_at_Committee()
+    {
+        using var project = With(RewardStage, Sampling + "RewardModel=\"rm\" Committee=\"core; core\" />");
+        DiagnosticAssert.SingleError(project.Read(), "AFM1446", project.Locate("Committee="));
+    }
+
+    [Fact]
+    public void A_Committee_member_from_another_project_is_AFM1447_at_Committee()
+    {
+        using var project = With(RewardStage, Sampling + "RewardModel=\"rm\" Committee=\"core;../big/big.afmproj\" />");
+        var diagnostic = DiagnosticAssert.SingleError(project.Read(), "AFM1447", project.Locate("Committee="));
+        Assert.Contains("not built", diagnostic.Message);
+    }
+
+    [Fact]
+    public void Committee_on_a_dpo_stage_is_AFM1414_at_it()
+    {
+        using var project = With(RewardStage, "<TrainingStage Include=\"d\" Kind=\"dpo\" Tokens=\"100k\" SequenceLength=\"128\" Data=\"data/pref/*.jsonl\" Committee=\"core\" />");
+        DiagnosticAssert.SingleError(project.Read(), "AFM1414", project.Locate("Committee="));
+    }
+
+    [Theory]
     [InlineData("rl")]
     public void A_post_training_kind_not_built_yet_is_AFM1440_at_Kind(string kind)
     {
