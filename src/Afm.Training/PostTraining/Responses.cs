@@ -11,9 +11,9 @@ namespace Afm.Training.PostTraining;
 /// end-of-document, which is added when the answer runs out, and the whole sequence fits the stage's L tokens. Tokens are
 /// chosen by the toolchain's own <see cref="Sampler"/> (greedy, or seeded sampling: the same seed gives the same answer).
 /// </summary>
-internal static class Responses
+public static class Responses
 {
-    internal const int MaxNewTokens = 48;
+    public const int MaxNewTokens = 48;
 
     /// <summary>The prompt of pair <paramref name="pair"/> and its end-of-document id.</summary>
     public static (long[] Prompt, int EndOfDocument) Prompt(PreferencePairs pairs, long pair)

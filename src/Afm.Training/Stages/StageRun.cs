@@ -58,6 +58,13 @@ internal sealed class StageRun : IDisposable
                     var ranker = result.Own(RewardModel.Load(spec.Architecture, StageWeights(checkpointDirectory, settings.RewardModel!)));
                     result.Run = new RejectionSamplingRun(model, start, ranker, committee, stage, Pairs(stage, train), Pairs(stage, validation), progress);
                     break;
+                case StageKind.Rl:
+                    var rlReference = result.Own(Copy(model));
+                    rlReference.eval();
+                    if (resumeWeights is not null) Trainer.LoadWeights(model, resumeWeights);
+                    var rewarder = result.Own(RewardModel.Load(spec.Architecture, StageWeights(checkpointDirectory, stage.Preference!.RewardModel!)));
+                    result.Run = new MdlooTrainer(model, rlReference, rewarder, stage, Pairs(stage, train), Pairs(stage, validation), progress);
+                    break;
                 default:
                     if (resumeWeights is not null) Trainer.LoadWeights(model, resumeWeights);
                     result.Run = new StageTrainer(model, stage, train, validation, progress) { Teacher = teacher, Precision = precision };

@@ -51,10 +51,6 @@ public sealed record SamplingReport(string Kind, string RewardModel, int Samples
     public IReadOnlyList<CommitteeMemberResult>? Committee { get; init; }
     /// <summary>rejection-sampling: mean reward of the kept responses (the best of the whole committee per prompt).</summary>
     public double? MeanKeptReward { get; init; }
-    /// <summary>rl: mean reward-model score and mean per-sequence KL to the reference of the sampled responses, first and last step.</summary>
-    public double? FirstStepMeanReward { get; init; }
-    public double? LastStepMeanReward { get; init; }
-    public double? LastStepMeanKl { get; init; }
 }
 
 /// <param name="MeanBestReward">Mean over prompts of the member's best reward among its own samples: what it would keep alone.</param>

@@ -108,13 +108,44 @@ public sealed class PreferenceStageTests
         DiagnosticAssert.SingleError(project.Read(), "AFM1414", project.Locate("Committee="));
     }
 
-    [Theory]
-    [InlineData("rl")]
-    public void A_post_training_kind_not_built_yet_is_AFM1440_at_Kind(string kind)
+    private const string Rl = "<TrainingStage Include=\"rl\" Kind=\"rl\" Tokens=\"100k\" SequenceLength=\"128\" Data=\"data/pref/*.jsonl\" ";
+
+    [Fact]
+    public void An_rl_stage_reads_its_reward_model_and_the_documented_defaults()
     {
-        using var project = With($"<TrainingStage Include=\"x\" Kind=\"{kind}\" Tokens=\"100k\" SequenceLength=\"128\" />");
-        var diagnostic = DiagnosticAssert.SingleError(project.Read(), "AFM1440", project.Locate("Kind="));
-        Assert.Contains("does not have yet", diagnostic.Message);
+        using var project = With(RewardStage, Rl + "RewardModel=\"rm\" Beta=\"0.05\" PolicySteps=\"2\" />");
+        var result = project.Read();
+        Assert.True(result.Succeeded, string.Join("\n", result.Diagnostics));
+        var rl = result.Spec!.TrainingStages[2];
+        Assert.Equal(StageKind.Rl, rl.Kind);
+        Assert.True(rl.IsPreference);
+        var p = rl.Preference!;
+        Assert.Equal(("rm", 0.05, 4, 1.0, 2, 1.0), (p.RewardModel, p.Beta, p.Samples, p.Temperature, p.PolicySteps, p.TrustRegion));
+        Assert.Null(p.Committee);
+    }
+
+    [Fact]
+    public void An_rl_stage_without_RewardModel_is_AFM1445_at_the_stage()
+    {
+        using var project = With(RewardStage, Rl + "/>");
+        DiagnosticAssert.SingleError(project.Read(), "AFM1445", project.Locate("<TrainingStage Include=\"rl\""));
+    }
+
+    [Fact]
+    public void An_rl_stage_with_one_sample_per_prompt_is_AFM1448_at_Samples()
+    {
+        using var project = With(RewardStage, Rl + "RewardModel=\"rm\" Samples=\"1\" />");
+        var diagnostic = DiagnosticAssert.SingleError(project.Read(), "AFM1448", project.Locate("Samples="));
+        Assert.Contains("leave-one-out", diagnostic.Message);
+    }
+
+    [Theory]
+    [InlineData("Committee=\"core\"", "Committee=")]
+    [InlineData("Loss=\"ipo\"", "Loss=")]
+    public void Metadata_of_another_post_training_kind_on_an_rl_stage_is_AFM1414_at_it(string metadata, string at)
+    {
+        using var project = With(RewardStage, Rl + $"RewardModel=\"rm\" {metadata} />");
+        DiagnosticAssert.SingleError(project.Read(), "AFM1414", project.Locate(at));
     }
 
     [Fact]

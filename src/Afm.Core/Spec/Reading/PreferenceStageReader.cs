@@ -26,7 +26,7 @@ internal static class PreferenceStageReader
     /// The kinds the AFM report has after sft that this toolchain does not build yet: named so that a project using them
     /// is told so (AFM1440), not that it mistyped a kind.
     /// </summary>
-    public static readonly string[] KindsNotBuilt = ["rl"];
+    public static readonly string[] KindsNotBuilt = [];
 
     /// <summary>The settings of a post-training stage, null for other kinds; <paramref name="valid"/> is false after an error.</summary>
     public static PreferenceStageSpec? Read(SpecContext context, ItemView item, StageKind? kind, out bool valid)

@@ -152,13 +152,14 @@ internal static class StageReader
         if (string.Equals(value.Text, "reward", StringComparison.OrdinalIgnoreCase)) return StageKind.Reward;
         if (string.Equals(value.Text, "dpo", StringComparison.OrdinalIgnoreCase)) return StageKind.Dpo;
         if (string.Equals(value.Text, "rejection-sampling", StringComparison.OrdinalIgnoreCase)) return StageKind.RejectionSampling;
+        if (string.Equals(value.Text, "rl", StringComparison.OrdinalIgnoreCase)) return StageKind.Rl;
         if (PreferenceStageReader.KindsNotBuilt.Contains(value.Text, StringComparer.OrdinalIgnoreCase))
             context.Error(DiagnosticCodes.StageKindNotBuilt, value.Location,
                 $"{value.What} is '{value.Text}', a post-training stage kind of the AFM report that this toolchain does not have yet (issue #20); " +
-                "no stage of that kind can be built. Use Kind=\"reward\", \"dpo\" or \"rejection-sampling\" stages, or remove the stage.");
+                "no stage of that kind can be built. Use Kind=\"reward\", \"dpo\", \"rejection-sampling\" or \"rl\" stages, or remove the stage.");
         else
             context.Error(DiagnosticCodes.UnknownStageKind, value.Location,
-                $"{value.What} is '{value.Text}', which is not a stage kind this toolchain supports. Write Kind=\"pretrain\" (or remove Kind), \"sft\", \"reward\", \"dpo\" or \"rejection-sampling\".");
+                $"{value.What} is '{value.Text}', which is not a stage kind this toolchain supports. Write Kind=\"pretrain\" (or remove Kind), \"sft\", \"reward\", \"dpo\", \"rejection-sampling\" or \"rl\".");
         return null;
     }
 
