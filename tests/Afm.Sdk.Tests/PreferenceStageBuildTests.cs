@@ -133,6 +133,11 @@ public sealed class PreferenceStageBuildTests
         Assert.True(itec.GetProperty("meanKeptReward").GetDouble() >= itec.GetProperty("committee").EnumerateArray().Max(m => m.GetProperty("meanBestReward").GetDouble()), itec.ToString());
         var mdloo = stages[4].GetProperty("sampling");
         Assert.Equal(("rl", "rm"), (mdloo.GetProperty("kind").GetString(), mdloo.GetProperty("rewardModel").GetString()));
+        // The final validation loss is the last language-model stage's (core's), not rl's minus-reward curve.
+        Assert.Equal(stages[0].GetProperty("finalValidationLoss").GetDouble(), report.RootElement.GetProperty("finalValidationLoss").GetDouble());
+        var markdown = System.Text.Encoding.UTF8.GetString(ArtifactReader.Open(project.PathOf("bin/Debug/micro.0.3.0.afmpkg")).Entries["reports/post-training.md"]);
+        Assert.Contains("## itec (rejection-sampling)", markdown);
+        Assert.Contains("## mdloo (rl)", markdown);
         Assert.True(project.Build("-question").ExitCode == 0, "an unchanged project with rejection-sampling and rl stages is up to date");
     }
 }

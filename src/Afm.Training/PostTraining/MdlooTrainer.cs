@@ -103,7 +103,7 @@ internal sealed class MdlooTrainer : IStageRun
     }
 
     /// <summary>One step's answers with what the update needs, all without gradients: the starting policy's log-probabilities (whole distributions, for the KL), the advantages.</summary>
-    private sealed record Answers(Tensor Inputs, Tensor Targets, Tensor Mask, Tensor Lengths, Tensor OldLogProbs, Tensor Advantages, double MeanReward);
+    private sealed record Answers(Tensor Inputs, Tensor Targets, Tensor Mask, Tensor OldLogProbs, Tensor Advantages, double MeanReward);
 
     private Answers Answer(long[] pairs, ulong dataSeed, long step)
     {
@@ -141,28 +141,16 @@ internal sealed class MdlooTrainer : IStageRun
             var kl = ((oldTokens - referenceTokens) * maskTensor).sum(1);
             var rewards = tensor(Responses.Score(scorer, sequences, endOfDocument).Select(v => (float)v).ToArray()) - settings.Beta * kl;
             var grouped = rewards.view(pairs.Length, Samples);
-            // Leave-one-out: A_i = R_i - (sum of the group - R_i) / (k - 1).
-            var advantages = (grouped - (grouped.sum(1, keepdim: true) - grouped) / (Samples - 1)).reshape(n);
+            var advantages = PreferenceLosses.LeaveOneOut(grouped).reshape(n);
             policy.train();
             return new Answers(inputs.MoveToOuterDisposeScope(), targets.MoveToOuterDisposeScope(), maskTensor.MoveToOuterDisposeScope(),
-                maskTensor.sum(1).MoveToOuterDisposeScope(), oldLogProbs.MoveToOuterDisposeScope(), advantages.MoveToOuterDisposeScope(),
+                oldLogProbs.MoveToOuterDisposeScope(), advantages.MoveToOuterDisposeScope(),
                 rewards.mean().item<float>());
         }
     }
 
-    /// <summary>
-    /// The MDPO objective to minimize (specs/post-training.md): per answer, averaged over its tokens,
-    /// -A exp(log π_θ(y_t) - log π_k(y_t)) + TrustRegion x KL(π_θ(·|s_t) || π_k(·|s_t)), averaged over answers.
-    /// </summary>
-    private Tensor Objective(Answers batch)
-    {
-        var logProbs = nn.functional.log_softmax(policy.forward(batch.Inputs), -1);
-        var tokens = logProbs.gather(2, batch.Targets.unsqueeze(2)).squeeze(2);
-        var oldTokens = batch.OldLogProbs.gather(2, batch.Targets.unsqueeze(2)).squeeze(2);
-        var ratio = (tokens - oldTokens).exp();
-        var kl = (logProbs.exp() * (logProbs - batch.OldLogProbs)).sum(2);
-        var surrogate = (ratio * batch.Mask).sum(1) / batch.Lengths;
-        var trust = (kl * batch.Mask).sum(1) / batch.Lengths;
-        return -(batch.Advantages * surrogate).mean() + settings.TrustRegion!.Value * trust.mean();
-    }
+    /// <summary>The MDPO objective to minimize (<see cref="PreferenceLosses.MirrorDescent"/>, specs/post-training.md).</summary>
+    private Tensor Objective(Answers batch) =>
+        PreferenceLosses.MirrorDescent(nn.functional.log_softmax(policy.forward(batch.Inputs), -1), batch.OldLogProbs, batch.Targets,
+            batch.Mask, batch.Advantages, settings.TrustRegion!.Value);
 }
