@@ -18,35 +18,14 @@ namespace Afm.Training.PostTraining;
 /// on-policy MDPO: the importance-weighted advantage minus <c>TrustRegion</c> x the KL from the step's starting policy,
 /// a KL-regularized trust region instead of PPO's clipping.
 /// </summary>
-internal sealed class MdlooTrainer : IStageRun
+internal sealed class MdlooTrainer(AfmDecoder policy, AfmDecoder reference, RewardModel scorer, TrainingStageSpec stage,
+    PreferencePairs train, PreferencePairs validation, Action<string>? progress) : IStageRun
 {
     /// <summary>Held-out prompts answered greedily for the validation curve (minus their mean reward); the report uses <see cref="PreferenceTrainer.MaxScoredPrompts"/>.</summary>
     private const int CurvePrompts = 16;
 
-    private readonly AfmDecoder policy;
-    private readonly AfmDecoder reference;
-    private readonly RewardModel scorer;
-    private readonly TrainingStageSpec stage;
-    private readonly PreferenceStageSpec settings;
-    private readonly PreferencePairs train;
-    private readonly PreferencePairs validation;
-    private readonly Action<string>? progress;
-    private readonly IReadOnlyList<(string name, Parameter parameter)> parameters;
-
-    public MdlooTrainer(AfmDecoder policy, AfmDecoder reference, RewardModel scorer, TrainingStageSpec stage,
-        PreferencePairs train, PreferencePairs validation, Action<string>? progress)
-    {
-        if (validation.Count == 0) throw new InvalidOperationException($"Stage '{stage.Name}' has no held-out pairs (the data stage refuses this with AFM2004).");
-        this.policy = policy;
-        this.reference = reference;
-        this.scorer = scorer;
-        this.stage = stage;
-        settings = stage.Preference ?? throw new InvalidOperationException($"Stage '{stage.Name}' has no rl settings.");
-        this.train = train;
-        this.validation = validation;
-        this.progress = progress;
-        parameters = policy.named_parameters().Select(p => (p.name, p.parameter)).ToList();
-    }
+    private readonly PreferenceStageSpec settings = Responses.SamplingSettings(stage, validation);
+    private readonly IReadOnlyList<(string name, Parameter parameter)> parameters = policy.named_parameters().Select(p => (p.name, p.parameter)).ToList();
 
     public StageOptimizerBase? Optimizer { get; private set; }
     public long SequencesConsumed { get; private set; }

@@ -16,34 +16,12 @@ namespace Afm.Training.PostTraining;
 /// <see cref="StageTrainer"/> over them, so its checkpoints and resume are an sft stage's). The sampling is a pure function
 /// of the members' weights and the stage's data seed: a resumed stage draws the same answers again before it continues.
 /// </summary>
-internal sealed class RejectionSamplingRun : IStageRun
+/// <param name="incoming">A copy of the weights the stage starts from (the model may hold a resumed checkpoint's).</param>
+internal sealed class RejectionSamplingRun(AfmDecoder model, AfmDecoder incoming, RewardModel scorer, IReadOnlyList<(string Name, string WeightsPath)> committee,
+    TrainingStageSpec stage, PreferencePairs train, PreferencePairs validation, Action<string>? progress) : IStageRun
 {
-    private readonly AfmDecoder model;
-    private readonly AfmDecoder incoming;
-    private readonly RewardModel scorer;
-    private readonly IReadOnlyList<(string Name, string WeightsPath)> committee;
-    private readonly TrainingStageSpec stage;
-    private readonly PreferenceStageSpec settings;
-    private readonly PreferencePairs train;
-    private readonly PreferencePairs validation;
-    private readonly Action<string>? progress;
+    private readonly PreferenceStageSpec settings = Responses.SamplingSettings(stage, validation);
     private StageTrainer? trainer;
-
-    /// <param name="incoming">A copy of the weights the stage starts from (the model may hold a resumed checkpoint's).</param>
-    public RejectionSamplingRun(AfmDecoder model, AfmDecoder incoming, RewardModel scorer, IReadOnlyList<(string Name, string WeightsPath)> committee,
-        TrainingStageSpec stage, PreferencePairs train, PreferencePairs validation, Action<string>? progress)
-    {
-        if (validation.Count == 0) throw new InvalidOperationException($"Stage '{stage.Name}' has no held-out pairs (the data stage refuses this with AFM2004).");
-        this.model = model;
-        this.incoming = incoming;
-        this.scorer = scorer;
-        this.committee = committee;
-        this.stage = stage;
-        settings = stage.Preference ?? throw new InvalidOperationException($"Stage '{stage.Name}' has no rejection-sampling settings.");
-        this.train = train;
-        this.validation = validation;
-        this.progress = progress;
-    }
 
     public StageOptimizerBase? Optimizer => trainer?.Optimizer;
     public long SequencesConsumed => trainer?.SequencesConsumed ?? 0;

@@ -90,6 +90,13 @@ public static class Responses
         return Stages.StageTrainer.Round(total / Math.Max(1, prompts));
     }
 
+    /// <summary>The settings of a rejection-sampling or rl stage, which needs held-out prompts to report on.</summary>
+    internal static Core.Spec.PreferenceStageSpec SamplingSettings(Core.Spec.TrainingStageSpec stage, PreferencePairs validation)
+    {
+        if (validation.Count == 0) throw new InvalidOperationException($"Stage '{stage.Name}' has no held-out pairs (the data stage refuses this with AFM2004).");
+        return stage.Preference ?? throw new InvalidOperationException($"Stage '{stage.Name}' has no {Core.Spec.StageKinds.Name(stage.Kind)} settings.");
+    }
+
     /// <summary>A sampler whose seed is a function of the stage's data seed and where the answer is drawn (member or step, prompt, sample).</summary>
     public static Sampler Seeded(double temperature, ulong dataSeed, long a, long b, long c)
     {
