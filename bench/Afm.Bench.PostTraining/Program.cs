@@ -4,24 +4,34 @@ using Afm.Core.Spec;
 using Afm.Data.Packing;
 using Afm.Data.Samples;
 using Afm.Data.Tokenization;
+using Afm.Runtime.Generation;
 using Afm.Training;
+using Afm.Training.PostTraining;
 using Afm.Training.Stages;
 
 // Post-training on the sample's notification summaries, through the real pipeline in process (sample generator ->
 // tokenizer stage -> data stage -> Trainer.Train), side by side in one run:
 //   core (pretrain on stories + notifications) -> sft (notification -> summary) -> rm-soft (reward, soft labels)
-//   -> rm-plain (reward, SoftLabels=false: plain Bradley-Terry) -> dpo (against the sft model, scored by rm-soft).
+//   [-> rm-plain (reward, SoftLabels=false: plain Bradley-Terry), only with plain=true] -> dpo (against the sft model,
+//   scored by rm-soft) -> rs-committee (rejection sampling: sft and dpo answer each prompt 4 times, rm-soft keeps the
+//   best), rs-sft / rs-dpo (each member alone with 8 answers: the same number of answers per prompt as the committee);
+//   and in a second project sharing the first stages' checkpoints: core -> sft -> rm-soft -> rl (MDLOO from the sft model).
 // Prints each reward model's held-out pairwise accuracy overall and per level (goal >= 90%, and soft vs plain on the
-// slightly-better pairs), and the dpo stage's held-out preference accuracy, implicit margins and the mean rm-soft reward
-// of greedy answers to held-out prompts from the sft model (its reference) and from the dpo model.
+// slightly-better pairs), the dpo stage's held-out preference accuracy and implicit margins, the committee's and each
+// member's mean kept reward, and for the sft, dpo, rl and rejection-sampled models on every held-out prompt: the mean
+// rm-soft reward of greedy answers, their exact match with the reference summary (the chosen response), and the
+// next-token loss on the pretraining validation data.
 // Stages whose checkpoint fingerprint matches are reused from an earlier run of the same arguments.
-// Usage: dotnet run -c Release --project bench/Afm.Bench.PostTraining [coreTokens=300k] [sftTokens=200k] [rewardTokens=300k] [dpoTokens=100k]
+// Usage: dotnet run -c Release --project bench/Afm.Bench.PostTraining [coreTokens=300k] [sftTokens=200k] [rewardTokens=300k]
+//        [dpoTokens=100k] [rsTokens=16k] [rlTokens=96k] [plain=false]
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 TorchRuntime.PrepareProcess();
 
 long Arg(int i, long fallback) => args.Length > i ? long.Parse(args[i], CultureInfo.InvariantCulture) : fallback;
 long coreTokens = Arg(0, 300_000), sftTokens = Arg(1, 200_000), rewardTokens = Arg(2, 300_000), dpoTokens = Arg(3, 100_000);
+long rsTokens = Arg(4, 16_384), rlTokens = Arg(5, 98_304);
+bool withPlain = args.Length > 6 && bool.Parse(args[6]);
 string scratch = Path.Combine(Path.GetTempPath(), "afm-bench-posttraining", $"c{coreTokens}-s{sftTokens}-r{rewardTokens}-d{dpoTokens}");
 string sample = Path.Combine(scratch, "sample");
 SampleCorpusGenerator.Generate(sample, new SampleCorpusOptions());
@@ -32,7 +42,7 @@ TrainingStageSpec Stage(string name, StageKind kind, long tokens, double lr, Pre
 {
     Name = name, Kind = kind, Tokens = tokens, SequenceLength = Length, BatchSize = 16, LearningRate = lr,
     WarmupSteps = 10, FinalLearningRateRatio = 0.1, Schedule = LearningRateSchedule.Cosine, WeightDecay = 0.1, GradientClip = 1.0,
-    RopeBase = 500000, EvalEvery = (int)Math.Max(1, tokens / (16 * Length) / 5),
+    RopeBase = 500000, EvalEvery = (int)Math.Max(1, tokens / (16 * Length) / 2),
     Mix = kind == StageKind.Pretrain ? [new MixEntry("notifications", 0.5), new MixEntry("stories", 0.5)] : [],
     Data = kind switch { StageKind.Pretrain => [], StageKind.Sft => [File("notifications.jsonl")], _ => [File("preferences.jsonl")] },
     PromptField = kind == StageKind.Sft ? "text" : "prompt", ResponseField = "summary",
@@ -52,23 +62,44 @@ var spec = new ModelSpec
     Corpora = [Corpus("notifications"), Corpus("stories")], EvalSets = [],
     // 20% held out: about 240 preference pairs, 60 per level, so per-level accuracies are not a handful of pairs.
     ValidationFraction = 0.2,
-    TrainingStages =
+    TrainingStages = Stages(rl: false),
+};
+// A stage continues the last stage before it that is not a reward stage: dpo and rl must both start from sft, so rl is the
+// next stage of a second project whose first stages are the same (same fingerprints: their checkpoints are reused).
+var rlSpec = spec with { TrainingStages = Stages(rl: true) };
+// The data stage packs every stage of both.
+var dataSpec = spec with { TrainingStages = [.. spec.TrainingStages, rlSpec.TrainingStages[^1]] };
+TrainingStageSpec[] Stages(bool rl)
+{
+    return
     [
         Stage("core", StageKind.Pretrain, coreTokens, 3e-3),
         Stage("sft", StageKind.Sft, sftTokens, 2e-3),
         Stage("rm-soft", StageKind.Reward, rewardTokens, 1e-3, new PreferenceStageSpec()),
-        Stage("rm-plain", StageKind.Reward, rewardTokens, 1e-3, new PreferenceStageSpec { SoftLabels = false }),
+        .. withPlain ? [Stage("rm-plain", StageKind.Reward, rewardTokens, 1e-3, new PreferenceStageSpec { SoftLabels = false })] : Array.Empty<TrainingStageSpec>(),
+        .. rl ? [Stage("rl", StageKind.Rl, rlTokens, 2e-4, new PreferenceStageSpec
+            { RewardModel = "rm-soft", Beta = 0.05, Samples = 4, Temperature = 1.0, PolicySteps = 4, TrustRegion = 1.0 })] : PostTraining(),
+    ];
+}
+TrainingStageSpec[] PostTraining()
+{
+    var rs = new PreferenceStageSpec { RewardModel = "rm-soft", Temperature = 1.0 };
+    return
+    [
         Stage("dpo", StageKind.Dpo, dpoTokens, 1e-4, new PreferenceStageSpec { Beta = 0.1, RewardModel = "rm-soft" }),
-    ],
-};
+        Stage("rs-committee", StageKind.RejectionSampling, rsTokens, 1e-4, rs with { Committee = ["sft", "dpo"], Samples = 4 }),
+        Stage("rs-sft", StageKind.RejectionSampling, rsTokens, 1e-4, rs with { Committee = ["sft"], Samples = 8 }),
+        Stage("rs-dpo", StageKind.RejectionSampling, rsTokens, 1e-4, rs with { Committee = ["dpo"], Samples = 8 }),
+    ];
+}
 
 Console.WriteLine($"CPU: {CpuModel()}, {Environment.ProcessorCount} cores, load {Load()} at start; threads {spec.Threads}");
 var clock = Stopwatch.StartNew();
-string tokenizer = Path.Combine(scratch, "tokenizer"), data = Path.Combine(scratch, "data");
+string tokenizer = Path.Combine(scratch, "tokenizer"), data = Path.Combine(scratch, "data"), checkpoints = Path.Combine(scratch, "checkpoints");
 if (!System.IO.File.Exists(Path.Combine(data, "index.json")))
 {
-    TokenizerStage.Run(spec, tokenizer);
-    DataStage.Run(spec, tokenizer, data, Console.WriteLine);
+    TokenizerStage.Run(dataSpec, tokenizer);
+    DataStage.Run(dataSpec, tokenizer, data, Console.WriteLine);
 }
 var opened = new List<IDisposable>();
 IPackedSequences Open(string stage, string split)
@@ -77,28 +108,75 @@ IPackedSequences Open(string stage, string split)
     if (sequences is IDisposable d) opened.Add(d);
     return sequences;
 }
-var report = Trainer.Train(spec, Open, Path.Combine(scratch, "checkpoints"), line => { if (line.Contains("done in", StringComparison.Ordinal)) Console.WriteLine(line); });
-foreach (var d in opened) d.Dispose();
+void Progress(string line) { if (line.Contains("done in", StringComparison.Ordinal) || line.Contains("kept", StringComparison.Ordinal)) Console.WriteLine($"[{clock.Elapsed.TotalMinutes:0.0} min, load {Load()}] {line}"); }
+var report = Trainer.Train(spec, Open, checkpoints, Progress);
+var rlReport = Trainer.Train(rlSpec, Open, checkpoints, Progress);
+var stages = report.Stages.Zip(report.Timings!.Stages).Concat(rlReport.Stages.Zip(rlReport.Timings!.Stages).TakeLast(1)).ToList();
 
 Console.WriteLine();
-foreach (var (stage, timing) in report.Stages.Zip(report.Timings!.Stages))
-    Console.WriteLine($"{stage.Name,-9} {stage.Steps,5} steps  {(timing.Skipped ? "reused from an earlier run" : $"{timing.Seconds:0} s")}  final validation loss {stage.FinalValidationLoss:0.0000}");
+foreach (var (stage, timing) in stages)
+    Console.WriteLine($"{stage.Name,-13} {stage.Steps,5} steps  {(timing.Skipped ? "reused from an earlier run" : $"{timing.Seconds:0} s")}  final validation loss {stage.FinalValidationLoss:0.0000}");
 Console.WriteLine();
+StageReport Named(string name) => stages.Single(s => s.First.Name == name).First;
 Console.WriteLine("Held-out pairwise accuracy of the reward models (share of pairs with r(chosen) > r(rejected)):");
-Console.WriteLine($"  {"level",-22} {"pairs",5} {"soft labels",12} {"plain BT",10}");
-var soft = report.Stages.Single(s => s.Name == "rm-soft").Preference!;
-var plain = report.Stages.Single(s => s.Name == "rm-plain").Preference!;
+var soft = Named("rm-soft").Preference!;
+var plain = withPlain ? Named("rm-plain").Preference : null;
+Console.WriteLine($"  {"level",-22} {"pairs",5} {"soft labels",12} {(plain is null ? "" : "plain BT"),10}");
 foreach (var level in soft.ByLevel)
 {
-    var other = plain.ByLevel.Single(l => l.Level == level.Level);
-    Console.WriteLine($"  {level.Level,-22} {level.Pairs,5} {level.Accuracy,12:P1} {other.Accuracy,10:P1}   mean margin {level.MeanMargin:0.00} / {other.MeanMargin:0.00}");
+    var other = plain?.ByLevel.Single(l => l.Level == level.Level);
+    Console.WriteLine($"  {level.Level,-22} {level.Pairs,5} {level.Accuracy,12:P1} {(other is null ? "" : other.Accuracy.ToString("P1")),10}   mean margin {level.MeanMargin:0.00}" + (other is null ? "" : $" / {other.MeanMargin:0.00}"));
 }
-Console.WriteLine($"  {"all",-22} {soft.HeldOutPairs,5} {soft.Accuracy,12:P1} {plain.Accuracy,10:P1}");
-var dpo = report.Stages.Single(s => s.Name == "dpo").Preference!;
+Console.WriteLine($"  {"all",-22} {soft.HeldOutPairs,5} {soft.Accuracy,12:P1} {(plain is null ? "" : plain.Accuracy.ToString("P1")),10}");
+var dpo = Named("dpo").Preference!;
 Console.WriteLine();
 Console.WriteLine($"dpo (beta 0.1) vs its reference, the sft model: held-out preference accuracy {dpo.Accuracy:P1} over {dpo.HeldOutPairs} pairs, " +
                   $"mean implicit margin {dpo.MeanMargin:0.000} (chosen {dpo.MeanChosenReward:0.000}, rejected {dpo.MeanRejectedReward:0.000})");
-Console.WriteLine($"mean rm-soft reward of greedy answers to {dpo.ScoredPrompts} held-out prompts: sft {dpo.MeanRewardReference:0.000}, dpo {dpo.MeanRewardTrained:0.000}");
+
+Console.WriteLine();
+Console.WriteLine("Rejection sampling: mean rm-soft reward of the kept answer per training prompt (best of the answers drawn for it):");
+foreach (var name in new[] { "rs-committee", "rs-sft", "rs-dpo" })
+{
+    var sampling = Named(name).Sampling!;
+    Console.WriteLine($"  {name,-13} {sampling.Prompts} prompts, {sampling.Samples} answers per member: kept {sampling.MeanKeptReward:0.000}; " +
+        string.Join("; ", sampling.Committee!.Select(m => $"{m.Name}: best of its own {m.MeanBestReward:0.000}, mean {m.MeanReward:0.000}, kept {m.KeptShare:P0}")));
+}
+
+// Every model on every held-out prompt: greedy answer's rm-soft reward, exact match with the reference summary, and the
+// next-token loss on the pretraining validation data (core's held-out sequences).
+Console.WriteLine();
+using var validationPairs = PreferencePairs.TryOpen(data, "dpo", DataSplit.Validation)!;
+var pretrainValidation = Open("core", DataSplit.Validation);
+var pretrainIndices = Evaluator.Spread(pretrainValidation, 512);
+using var rewardModel = RewardModel.Load(spec.Architecture, Path.Combine(checkpoints, "rm-soft", "model.safetensors"));
+Console.WriteLine($"On all {validationPairs.Count} held-out prompts (greedy, at most {Responses.MaxNewTokens} new tokens) and {pretrainIndices.Count} pretraining validation sequences:");
+Console.WriteLine($"  {"model",-13} {"mean reward",12} {"exact match",12} {"pretrain loss",14} {"vs sft",8}");
+double? sftLoss = null;
+foreach (var name in new[] { "sft", "dpo", "rl", "rs-committee" })
+{
+    using var model = Trainer.LoadModel(spec.Architecture, Path.Combine(checkpoints, name, "model.safetensors"));
+    double reward = 0;
+    int exact = 0;
+    var chosenTokens = new int[validationPairs.SequenceLength + 1];
+    var chosenMask = new byte[chosenTokens.Length];
+    using (TorchSharp.torch.no_grad())
+    {
+        for (long p = 0; p < validationPairs.Count; p++)
+        {
+            var (prompt, endOfDocument) = Responses.Prompt(validationPairs, p);
+            var answer = Responses.Generate(model, prompt, endOfDocument, validationPairs.ResponseLength, [new Sampler(SamplingOptions.Greedy)])[0];
+            reward += Responses.Score(rewardModel, [answer], endOfDocument)[0];
+            validationPairs.Read(p, chosenTokens);
+            validationPairs.ReadLossMask(p, chosenMask);
+            int end = Array.LastIndexOf(chosenMask, (byte)1, validationPairs.ResponseLength);
+            if (answer.Length == end + 1 && answer.Select((t, i) => t == chosenTokens[i]).All(b => b)) exact++;
+        }
+    }
+    double loss = Evaluator.MeanLoss(model, pretrainValidation, pretrainIndices);
+    sftLoss ??= loss;
+    Console.WriteLine($"  {name,-13} {reward / validationPairs.Count,12:0.000} {exact / (double)validationPairs.Count,12:P1} {loss,14:0.0000} {(loss / sftLoss.Value - 1),8:+0.0%;-0.0%}");
+}
+foreach (var d in opened) d.Dispose();
 Console.WriteLine($"wall {clock.Elapsed.TotalMinutes:0.0} min, load {Load()} at the end");
 return 0;
 

@@ -97,15 +97,47 @@ public sealed class PreferenceStageBuildTests
     }
 
     [Fact]
-    public void A_kind_not_built_yet_is_refused_at_Kind_before_anything_runs()
+    public void An_rl_stage_with_one_sample_per_prompt_is_refused_at_Samples_before_anything_runs()
     {
-        using var project = ModelProject.Create(MicroModel.Project(items: Items.Replace("Kind=\"dpo\"", "Kind=\"rl\"")));
+        using var project = ModelProject.Create(MicroModel.Project(items: Items.Replace("Kind=\"dpo\"", "Kind=\"rl\" Samples=\"1\"")));
         project.WriteFile("data/pref/bank.jsonl", Pairs(10));
 
         var build = project.Build();
 
         Assert.NotEqual(0, build.ExitCode);
-        Assert.Matches(@"micro\.afmproj\(\d+,\d+\): error AFM1440: Kind of TrainingStage 'align' is 'rl'", build.Output);
+        Assert.Matches(@"micro\.afmproj\(\d+,\d+\): error AFM1448: Samples of TrainingStage 'align' is 1", build.Output);
         Assert.DoesNotContain("train core", build.Output);
+    }
+
+    [Fact]
+    public void Rejection_sampling_and_rl_stages_build_report_their_rewards_and_an_unchanged_build_is_up_to_date()
+    {
+        const string sampling = """
+                <TrainingStage Include="itec" Kind="rejection-sampling" Committee="core;align" Samples="2" RewardModel="rm" Data="data/pref/*.jsonl"
+                               PromptField="text" Tokens="8k" SequenceLength="48" BatchSize="8" LearningRate="0.002" Warmup="2" />
+                <TrainingStage Include="mdloo" Kind="rl" RewardModel="rm" Samples="4" PolicySteps="2" Data="data/pref/*.jsonl"
+                               PromptField="text" Tokens="8k" SequenceLength="48" BatchSize="8" LearningRate="0.002" Warmup="2" />
+            """;
+        using var project = ModelProject.Create(MicroModel.Project(properties: MicroModel.Properties + "\n    <ValidationFraction>0.25</ValidationFraction>",
+            items: Items + sampling));
+        project.WriteFile("data/pref/bank.jsonl", Pairs(120));
+
+        var build = project.Build();
+
+        Assert.True(build.ExitCode == 0, build.ToString());
+        using var report = ArtifactReader.Open(project.PathOf("bin/Debug/micro.0.3.0.afmpkg")).Json("reports/training.json");
+        var stages = report.RootElement.GetProperty("stages");
+        var itec = stages[3].GetProperty("sampling");
+        Assert.Equal("rejection-sampling", itec.GetProperty("kind").GetString());
+        Assert.Equal(["core", "align"], itec.GetProperty("committee").EnumerateArray().Select(m => m.GetProperty("name").GetString()));
+        Assert.True(itec.GetProperty("meanKeptReward").GetDouble() >= itec.GetProperty("committee").EnumerateArray().Max(m => m.GetProperty("meanBestReward").GetDouble()), itec.ToString());
+        var mdloo = stages[4].GetProperty("sampling");
+        Assert.Equal(("rl", "rm"), (mdloo.GetProperty("kind").GetString(), mdloo.GetProperty("rewardModel").GetString()));
+        // The final validation loss is the last language-model stage's (core's), not rl's minus-reward curve.
+        Assert.Equal(stages[0].GetProperty("finalValidationLoss").GetDouble(), report.RootElement.GetProperty("finalValidationLoss").GetDouble());
+        var markdown = System.Text.Encoding.UTF8.GetString(ArtifactReader.Open(project.PathOf("bin/Debug/micro.0.3.0.afmpkg")).Entries["reports/post-training.md"]);
+        Assert.Contains("## itec (rejection-sampling)", markdown);
+        Assert.Contains("## mdloo (rl)", markdown);
+        Assert.True(project.Build("-question").ExitCode == 0, "an unchanged project with rejection-sampling and rl stages is up to date");
     }
 }

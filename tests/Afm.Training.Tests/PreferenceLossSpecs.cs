@@ -68,4 +68,44 @@ public sealed class PreferenceLossSpecs
     }
 
     private static double Sigmoid(double x) => 1 / (1 + Math.Exp(-x));
+
+    [Fact]
+    public void The_leave_one_out_advantage_is_each_reward_minus_the_mean_of_the_others_of_its_prompt()
+    {
+        var advantages = PreferenceLosses.LeaveOneOut(tensor(new[] { 1f, 2f, 3f, 4f, 5f, 5f, 5f, 5f }, [2, 4]));
+        float[] expected = [-2f, -2f / 3, 2f / 3, 2f, 0f, 0f, 0f, 0f];
+        Assert.All(expected.Zip(advantages.reshape(8).data<float>().ToArray()), p => Assert.Equal(p.First, p.Second, 5));
+    }
+
+    [Fact]
+    public void At_the_iterations_start_the_mirror_descent_gradient_is_the_policy_gradient_and_the_trust_region_adds_none()
+    {
+        // One answer of two target tokens over a vocabulary of 3; at θ = θ_k the ratio is 1 and the KL is 0 with zero gradient.
+        var logits = tensor(new[] { 0.2f, -0.1f, 0.5f, 1.0f, 0.0f, -1.0f }, [1, 2, 3]).requires_grad_(true);
+        var old = nn.functional.log_softmax(logits.detach(), -1);
+        var targets = tensor(new long[] { 2, 0 }, [1, 2]);
+        var mask = ones(1, 2);
+        var advantage = tensor(new[] { 1.5f });
+        var withTrust = PreferenceLosses.MirrorDescent(nn.functional.log_softmax(logits, -1), old, targets, mask, advantage, trustRegion: 10);
+        Assert.Equal(-1.5, withTrust.item<float>(), 5);
+        withTrust.backward();
+        var gradient = logits.grad!.clone();
+
+        logits.grad!.zero_();
+        // The plain policy gradient of -A/|y| Σ_t log π(y_t).
+        (-(advantage / 2) * nn.functional.log_softmax(logits, -1).gather(2, targets.unsqueeze(2)).sum()).sum().backward();
+        Assert.True(gradient.allclose(logits.grad!, rtol: 1e-5, atol: 1e-6));
+    }
+
+    [Fact]
+    public void Away_from_the_iterations_start_the_trust_region_penalizes_the_kl_to_the_starting_policy()
+    {
+        var old = nn.functional.log_softmax(tensor(new[] { 0.2f, -0.1f, 0.5f }, [1, 1, 3]), -1);
+        var moved = nn.functional.log_softmax(tensor(new[] { 1.2f, -0.1f, 0.5f }, [1, 1, 3]), -1);
+        var targets = tensor(new long[] { 0 }, [1, 1]);
+        var none = PreferenceLosses.MirrorDescent(moved, old, targets, ones(1, 1), zeros(1), trustRegion: 2).item<float>();
+        double kl = (moved.exp() * (moved - old)).sum().item<float>();
+        Assert.True(kl > 0);
+        Assert.Equal(2 * kl, none, 5);
+    }
 }

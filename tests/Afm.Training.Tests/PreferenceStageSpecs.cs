@@ -6,13 +6,13 @@ namespace Afm.Training.Tests;
 
 public sealed class PreferenceStageSpecs
 {
-    private static TrainingStageSpec Reward(long steps = 60, bool softLabels = true, double gradeWeight = 0.1) =>
+    internal static TrainingStageSpec Reward(long steps = 60, bool softLabels = true, double gradeWeight = 0.1) =>
         MicroModels.Stage("rm", steps: steps, lr: 3e-3, evalEvery: 20) with
         {
             Kind = StageKind.Reward, Mix = [], Preference = new PreferenceStageSpec { SoftLabels = softLabels, GradeWeight = gradeWeight },
         };
 
-    private static TrainingStageSpec Dpo(long steps = 40, PreferenceLoss loss = PreferenceLoss.Dpo, string? rewardModel = null) =>
+    internal static TrainingStageSpec Dpo(long steps = 40, PreferenceLoss loss = PreferenceLoss.Dpo, string? rewardModel = null) =>
         MicroModels.Stage("dpo", steps: steps, lr: 2e-3, evalEvery: 20) with
         {
             Kind = StageKind.Dpo, Mix = [], Preference = new PreferenceStageSpec { Loss = loss, Beta = 0.1, RewardModel = rewardModel },
@@ -69,7 +69,7 @@ public sealed class PreferenceStageSpecs
     }
 
     /// <summary>Trains until the line <paramref name="stopAfter"/> is reported, then cancels (a killed build, minus the kill).</summary>
-    private static void TrainUntil(ModelSpec spec, Func<string, string, Afm.Data.Packing.IPackedSequences> data, string dir, string stopAfter)
+    internal static void TrainUntil(ModelSpec spec, Func<string, string, Afm.Data.Packing.IPackedSequences> data, string dir, string stopAfter)
     {
         using var cancel = new CancellationTokenSource();
         Assert.ThrowsAny<OperationCanceledException>(() => Trainer.Train(spec, data, dir,

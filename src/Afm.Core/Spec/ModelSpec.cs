@@ -230,9 +230,21 @@ public sealed record EvalSetSpec
 /// pretrain: next-token loss on every packed token of the Mix. sft: loss only on the response tokens of prompt/response
 /// JSON lines. reward: a reward model (the decoder plus a scalar head) trained on preference pairs; it does not change
 /// the model the later stages continue. dpo: the model trained on preference pairs against a frozen reference
-/// (specs/post-training.md).
+/// (specs/post-training.md). rejection-sampling (iTeC): the model fine-tuned with the sft loss on the best of a committee's
+/// sampled responses per prompt, as a reward model ranks them. rl (MDLOO): online RL against a reward model with a
+/// leave-one-out advantage and mirror-descent policy updates.
 /// </summary>
-public enum StageKind { Pretrain, Sft, Reward, Dpo }
+public enum StageKind { Pretrain, Sft, Reward, Dpo, RejectionSampling, Rl }
+
+/// <summary>The .afmproj spelling of each <see cref="StageKind"/> (one name per thing, from the project to the reports).</summary>
+public static class StageKinds
+{
+    public static string Name(StageKind kind) => kind switch
+    {
+        StageKind.RejectionSampling => "rejection-sampling",
+        _ => kind.ToString().ToLowerInvariant(),
+    };
+}
 
 /// <summary>The loss of a dpo stage: DPO's logistic loss or IPO's squared loss (specs/post-training.md).</summary>
 public enum PreferenceLoss { Dpo, Ipo }
@@ -248,8 +260,24 @@ public sealed record PreferenceStageSpec
     public PreferenceLoss Loss { get; init; } = PreferenceLoss.Dpo;
     /// <summary>dpo: the strength of the implicit KL to the reference (DPO's beta; IPO's tau).</summary>
     public double Beta { get; init; } = PreferenceDefaults.Beta;
-    /// <summary>dpo: the name of an earlier reward stage whose model scores the held-out responses in the report; null: none.</summary>
+    /// <summary>dpo: the name of an earlier reward stage whose model scores the held-out responses in the report; null: none.
+    /// rejection-sampling and rl: the reward stage whose model ranks (iTeC) or rewards (MDLOO) the sampled responses.</summary>
     public string? RewardModel { get; init; }
+    /// <summary>rejection-sampling: the earlier stages whose models sample responses (the committee), in project order.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<string>? Committee { get; init; }
+    /// <summary>rejection-sampling: responses per prompt from each committee member; rl: responses per prompt (at least 2).</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public int? Samples { get; init; }
+    /// <summary>rejection-sampling and rl: the sampling temperature of the responses.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public double? Temperature { get; init; }
+    /// <summary>rl: gradient steps of each mirror-descent iteration (MDPO's m).</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public int? PolicySteps { get; init; }
+    /// <summary>rl: the weight 1/t of the KL to the iteration's starting policy in the mirror-descent objective.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public double? TrustRegion { get; init; }
 }
 
 /// <summary>Defaults and level targets of the preference stages (specs/post-training.md).</summary>
@@ -257,6 +285,10 @@ public static class PreferenceDefaults
 {
     public const double GradeWeight = 0.1;
     public const double Beta = 0.1;
+    public const int Samples = 4;
+    public const double Temperature = 1.0;
+    public const int PolicySteps = 4;
+    public const double TrustRegion = 1.0;
 }
 
 /// <summary>How much better the chosen response of a preference pair is, as annotators say it (AFM report 4.3.1).</summary>
@@ -305,9 +337,10 @@ public sealed record TrainingStageSpec
     public TrainingPrecision Precision { get; init; }
     public SourceLocation? Location { get; init; }
 
-    /// <summary>reward and dpo stages train on preference pairs; the others are language-model stages.</summary>
+    /// <summary>reward, dpo, rejection-sampling and rl stages train on preference data (the last two on its prompts only);
+    /// the others are language-model stages.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
-    public bool IsPreference => Kind is StageKind.Reward or StageKind.Dpo;
+    public bool IsPreference => Kind is StageKind.Reward or StageKind.Dpo or StageKind.RejectionSampling or StageKind.Rl;
 
     public long Steps => Math.Max(1, Tokens / ((long)SequenceLength * BatchSize));
 }

@@ -38,7 +38,7 @@ internal static class PreferencePacker
         int length = stage.SequenceLength, eod = tokenizer.EndOfDocumentId;
         var train = WriteSplit(directory, stage.Name, DataSplit.Train, trainIds.Select(d => byDocument[d]).ToList(), length, eod, tokenizer.VocabSize, shardBytes);
         var valid = WriteSplit(directory, stage.Name, DataSplit.Validation, validIds.Select(d => byDocument[d]).ToList(), length, eod, tokenizer.VocabSize, shardBytes);
-        progress?.Invoke($"stage {stage.Name} ({stage.Kind.ToString().ToLowerInvariant()}): {pairs.Count} preference pairs ({trainIds.Count} train, {validIds.Count} validation), " +
+        progress?.Invoke($"stage {stage.Name} ({StageKinds.Name(stage.Kind)}): {pairs.Count} preference pairs ({trainIds.Count} train, {validIds.Count} validation), " +
                          $"each as two sequences of {length} tokens");
         return new StageData { Name = stage.Name, SequenceLength = length, Train = train, Valid = valid, UnigramCrossEntropy = null };
     }
@@ -64,7 +64,7 @@ internal static class PreferencePacker
         }
         if (pairs.Count == 0)
             throw DataDiagnostics.Error(PreferenceRecord.NoPairs,
-                $"The {stage.Kind.ToString().ToLowerInvariant()} stage '{stage.Name}' has no preference pairs: its Data files hold no non-blank line. Add pairs or fix Data.",
+                $"The {StageKinds.Name(stage.Kind)} stage '{stage.Name}' has no preference pairs: its Data files hold no non-blank line. Add pairs or fix Data.",
                 stage.Location ?? new SourceLocation(stage.Data.FirstOrDefault() ?? stage.Name, 0, 0));
         return pairs;
     }

@@ -63,4 +63,31 @@ public static class PreferenceLosses
             _ => throw new ArgumentOutOfRangeException(nameof(loss), loss, "Unknown preference loss."),
         };
     }
+
+    /// <summary>
+    /// MDLOO's leave-one-out advantages: rewards [prompts x k] (each prompt's k answers in a row) -> [prompts x k],
+    /// <c>A_i = R_i - (Σ_j R_j - R_i) / (k - 1)</c>.
+    /// </summary>
+    public static Tensor LeaveOneOut(Tensor rewards)
+    {
+        long k = rewards.shape[1];
+        return rewards - (rewards.sum(1, keepdim: true) - rewards) / (k - 1);
+    }
+
+    /// <summary>
+    /// On-policy MDPO's objective to minimize (Tomar et al.), per answer averaged over its target tokens, then over answers:
+    /// <c>-A exp(log π_θ(y_t) - log π_k(y_t)) + λ KL(π_θ(·|s_t) || π_k(·|s_t))</c>. logProbs, oldLogProbs: [n, L, V] log
+    /// distributions of the policy being trained and of the iteration's starting policy; targets [n, L]; mask [n, L] (0/1
+    /// float, at least one 1 per row); advantages [n].
+    /// </summary>
+    public static Tensor MirrorDescent(Tensor logProbs, Tensor oldLogProbs, Tensor targets, Tensor mask, Tensor advantages, double trustRegion)
+    {
+        var index = targets.unsqueeze(2);
+        var ratio = (logProbs.gather(2, index) - oldLogProbs.gather(2, index)).squeeze(2).exp();
+        var kl = (logProbs.exp() * (logProbs - oldLogProbs)).sum(2);
+        var lengths = mask.sum(1);
+        var surrogate = (ratio * mask).sum(1) / lengths;
+        var trust = (kl * mask).sum(1) / lengths;
+        return -(advantages * surrogate).mean() + trustRegion * trust.mean();
+    }
 }

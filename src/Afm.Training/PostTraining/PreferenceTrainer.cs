@@ -21,7 +21,6 @@ internal sealed class PreferenceTrainer : IStageRun
     internal const int MaxValidationPairs = 512;
     /// <summary>dpo with a RewardModel: the held-out prompts answered greedily and scored.</summary>
     internal const int MaxScoredPrompts = 64;
-    internal const int MaxNewTokens = 48;
 
     private readonly TrainingStageSpec stage;
     private readonly PreferenceStageSpec settings;
@@ -188,47 +187,8 @@ internal sealed class PreferenceTrainer : IStageRun
 
     private int ScoredPrompts() => (int)Math.Min(validation.Count, MaxScoredPrompts);
 
-    /// <summary>
-    /// The mean reward the stage's RewardModel gives to <paramref name="model"/>'s greedy answers to the first held-out
-    /// prompts (up to <see cref="MaxNewTokens"/> tokens, ended by end-of-document, which is added when the answer runs out).
-    /// </summary>
-    private double MeanGreedyReward(AfmDecoder model)
-    {
-        int width = validation.SequenceLength + 1, length = validation.ResponseLength;
-        var tokens = new int[width];
-        var mask = new byte[width];
-        double total = 0;
-        int prompts = ScoredPrompts();
-        model.eval();
-        using (no_grad())
-        {
-            for (int p = 0; p < prompts; p++)
-            {
-                using var scope = NewDisposeScope();
-                validation.Read(p, tokens);
-                validation.ReadLossMask(p, mask);
-                int responseStart = Array.IndexOf(mask, (byte)1, 0, length + 1);
-                int endOfDocument = tokens[Array.LastIndexOf(mask, (byte)1, length)];
-                var ids = tokens.Take(responseStart).Select(t => (long)t).ToList();
-                for (int k = 0; k < MaxNewTokens && ids.Count < length; k++)
-                {
-                    using var stepScope = NewDisposeScope();
-                    var logits = model.forward(tensor(ids.ToArray(), [1, ids.Count]));
-                    long next = logits[0, -1].argmax().item<long>();
-                    ids.Add(next);
-                    if (next == endOfDocument) break;
-                }
-                if (ids[^1] != endOfDocument)
-                {
-                    if (ids.Count >= length) ids.RemoveAt(ids.Count - 1);
-                    ids.Add(endOfDocument);
-                }
-                total += scorer!.Rewards(tensor(ids.ToArray(), [1, ids.Count]), tensor(new long[] { ids.Count - 1 })).item<float>();
-            }
-        }
-        if (ReferenceEquals(model, policy)) model.train();
-        return StageTrainer.Round(total / Math.Max(1, prompts));
-    }
+    /// <summary>The mean reward the stage's RewardModel gives <paramref name="model"/>'s greedy answers to the first held-out prompts (<see cref="Responses"/>).</summary>
+    private double MeanGreedyReward(AfmDecoder model) => Responses.MeanGreedyReward(model, scorer!, validation, ScoredPrompts());
 
     /// <summary>
     /// n pairs as 2n rows: the n chosen responses, then the n rejected ones. Inputs are the first L tokens of each row,

@@ -26,7 +26,7 @@ internal sealed class StageRun : IDisposable
     /// checkpoint is loaded here, into the model the stage trains.</param>
     public static StageRun Create(ModelSpec spec, TrainingStageSpec stage, AfmDecoder model, IPackedSequences train, IPackedSequences validation,
         string checkpointDirectory, (ResumeState State, string Directory)? resume, Action<string>? progress, TeacherModel? teacher,
-        PrecisionDecision precision)
+        PrecisionDecision precision, (string Name, string WeightsPath)? incoming = null)
     {
         var result = new StageRun();
         string? resumeWeights = resume is var (_, directory) ? Path.Combine(directory, StageCheckpoint.WeightsFile) : null;
@@ -43,10 +43,27 @@ internal sealed class StageRun : IDisposable
                     var reference = result.Own(Copy(model));
                     reference.eval();
                     if (resumeWeights is not null) Trainer.LoadWeights(model, resumeWeights);
-                    var scorer = stage.Preference?.RewardModel is { } name
-                        ? result.Own(RewardModel.Load(spec.Architecture, Path.Combine(StageCheckpoint.StageDirectory(checkpointDirectory, name), StageCheckpoint.WeightsFile)))
-                        : null;
+                    var scorer = stage.Preference?.RewardModel is { } name ? result.Own(RewardModel.Load(spec.Architecture, StageWeights(checkpointDirectory, name))) : null;
                     result.Run = PreferenceTrainer.ForDpo(model, reference, scorer, stage, Pairs(stage, train), Pairs(stage, validation), progress);
+                    break;
+                case StageKind.RejectionSampling:
+                    var start = result.Own(Copy(model));
+                    start.eval();
+                    if (resumeWeights is not null) Trainer.LoadWeights(model, resumeWeights);
+                    var settings = stage.Preference!;
+                    // Without a Committee, the model the stage starts from answers alone (best-of-Samples fine-tuning).
+                    var committee = settings.Committee is { Count: > 0 } names
+                        ? names.Select(n => (n, StageWeights(checkpointDirectory, n))).ToList()
+                        : [incoming ?? throw new InvalidOperationException($"Stage '{stage.Name}' has no stage before it to sample from.")];
+                    var ranker = result.Own(RewardModel.Load(spec.Architecture, StageWeights(checkpointDirectory, settings.RewardModel!)));
+                    result.Run = new RejectionSamplingRun(model, start, ranker, committee, stage, Pairs(stage, train), Pairs(stage, validation), progress);
+                    break;
+                case StageKind.Rl:
+                    var rlReference = result.Own(Copy(model));
+                    rlReference.eval();
+                    if (resumeWeights is not null) Trainer.LoadWeights(model, resumeWeights);
+                    var rewarder = result.Own(RewardModel.Load(spec.Architecture, StageWeights(checkpointDirectory, stage.Preference!.RewardModel!)));
+                    result.Run = new MdlooTrainer(model, rlReference, rewarder, stage, Pairs(stage, train), Pairs(stage, validation), progress);
                     break;
                 default:
                     if (resumeWeights is not null) Trainer.LoadWeights(model, resumeWeights);
@@ -62,6 +79,9 @@ internal sealed class StageRun : IDisposable
         }
     }
 
+    private static string StageWeights(string checkpointDirectory, string stage) =>
+        Path.Combine(StageCheckpoint.StageDirectory(checkpointDirectory, stage), StageCheckpoint.WeightsFile);
+
     private T Own<T>(T disposable) where T : IDisposable
     {
         owned.Add(disposable);
@@ -69,7 +89,7 @@ internal sealed class StageRun : IDisposable
     }
 
     private static PreferencePairs Pairs(TrainingStageSpec stage, IPackedSequences sequences) => sequences as PreferencePairs
-        ?? throw new InvalidOperationException($"Stage '{stage.Name}' is a {stage.Kind.ToString().ToLowerInvariant()} stage, but its data are not preference pairs (rebuild the data stage).");
+        ?? throw new InvalidOperationException($"Stage '{stage.Name}' is a {StageKinds.Name(stage.Kind)} stage, but its data are not preference pairs (rebuild the data stage).");
 
     /// <summary>A new decoder with <paramref name="model"/>'s architecture, weights and RoPE base.</summary>
     private static AfmDecoder Copy(AfmDecoder model)

@@ -94,13 +94,14 @@ public static class Trainer
                         Distiller.InitializeByPruning(teacherModel, model, train, progress);
                     modelHoldsPreviousStage = true;
                 }
-                using var stageRun = StageRun.Create(spec, stage, model, train, validation, checkpointDirectory, resume, progress, teacherModel, precision);
+                using var stageRun = StageRun.Create(spec, stage, model, train, validation, checkpointDirectory, resume, progress, teacherModel, precision,
+                    (lastModelStage ?? "base", IncomingWeights()));
                 var run = stageRun.Run;
                 if (resume is var (resumeState, resumeDirectory))
                     progress?.Invoke($"train {stage.Name}: resuming at step {resumeState.Step}/{stage.Steps} from {resumeDirectory}");
                 progress?.Invoke($"train {stage.Name}: {stage.Steps} steps x {stage.BatchSize} x {stage.SequenceLength} tokens, " +
                     $"lr {stage.LearningRate:0.0e0} ({stage.Schedule}), rope base {stage.RopeBase:0}, {model.ParameterCount:N0} parameters" +
-                    (stage.IsPreference ? $", {stage.Kind.ToString().ToLowerInvariant()} on preference pairs" : "") +
+                    (stage.IsPreference ? $", {StageKinds.Name(stage.Kind)} on preference data" : "") +
                     (!stage.IsPreference && teacherModel is { Weight: > 0 } t ? ", " + t.TargetDescription : ""));
                 var clock = Stopwatch.StartNew();
                 var report = SaysWhatRan(run.Run(dataSeed, resume, (step, consumed, trainCurve, validationCurve) =>

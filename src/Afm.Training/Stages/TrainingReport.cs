@@ -34,7 +34,29 @@ public sealed record StageReport
     /// whose validation loss is the next-token loss (for these it is the held-out preference loss).</summary>
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public PreferenceReport? Preference { get; init; }
+    /// <summary>rejection-sampling and rl stages: what their sampled responses scored (specs/post-training.md).</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public SamplingReport? Sampling { get; init; }
 }
+
+/// <summary>
+/// What a rejection-sampling or rl stage measured with its reward model. <paramref name="Prompts"/>: training prompts
+/// answered (rejection sampling: each once by every committee member; rl: over the whole stage). The greedy figures answer
+/// the first <paramref name="ScoredPrompts"/> held-out prompts with the incoming and with the trained model.
+/// </summary>
+public sealed record SamplingReport(string Kind, string RewardModel, int Samples, double Temperature, long Prompts,
+    int ScoredPrompts, double MeanRewardIncoming, double MeanRewardTrained)
+{
+    /// <summary>rejection-sampling: each committee member's results, in Committee order.</summary>
+    public IReadOnlyList<CommitteeMemberResult>? Committee { get; init; }
+    /// <summary>rejection-sampling: mean reward of the kept responses (the best of the whole committee per prompt).</summary>
+    public double? MeanKeptReward { get; init; }
+}
+
+/// <param name="MeanBestReward">Mean over prompts of the member's best reward among its own samples: what it would keep alone.</param>
+/// <param name="MeanReward">Mean reward of all the member's samples.</param>
+/// <param name="KeptShare">Share of prompts whose kept response is this member's.</param>
+public sealed record CommitteeMemberResult(string Name, double MeanBestReward, double MeanReward, double KeptShare);
 
 /// <summary>What a reward or dpo stage measured on its held-out pairs.</summary>
 /// <param name="Kind">"reward" or "dpo".</param>

@@ -16,9 +16,9 @@ public sealed record TrainingSummary
 
     public static TrainingSummary From(TrainingReport training, DataIndex data)
     {
-        // The final model's figures: a preference stage's validation loss is not a next-token loss (and a reward stage's
-        // model is not the final model), so the last language-model stage's.
-        var last = training.Stages.LastOrDefault(s => s.Preference is null) ?? training.Stages[^1];
+        // The final model's figures: a post-training stage's validation loss is not a next-token loss on its data (a reward
+        // stage's model is not the final model; rl's curve is minus a reward), so the last language-model stage's.
+        var last = training.Stages.LastOrDefault(s => s.Preference is null && s.Sampling is null) ?? training.Stages[^1];
         var baseline = data.Stage(last.Name).UnigramCrossEntropy;
         return new TrainingSummary
         {

@@ -52,14 +52,100 @@ public sealed class PreferenceStageTests
         Assert.Equal("core", spec.CalibrationStage!.Name);
     }
 
-    [Theory]
-    [InlineData("rejection-sampling")]
-    [InlineData("rl")]
-    public void A_post_training_kind_not_built_yet_is_AFM1440_at_Kind(string kind)
+    private const string Sampling = "<TrainingStage Include=\"rs\" Kind=\"rejection-sampling\" Tokens=\"100k\" SequenceLength=\"128\" Data=\"data/pref/*.jsonl\" ";
+
+    [Fact]
+    public void A_rejection_sampling_stage_reads_its_committee_reward_model_and_the_documented_defaults()
     {
-        using var project = With($"<TrainingStage Include=\"x\" Kind=\"{kind}\" Tokens=\"100k\" SequenceLength=\"128\" />");
-        var diagnostic = DiagnosticAssert.SingleError(project.Read(), "AFM1440", project.Locate("Kind="));
-        Assert.Contains("does not have yet", diagnostic.Message);
+        using var project = With(RewardStage, Sampling + "RewardModel=\"rm\" Committee=\"core\" Samples=\"8\" />");
+        var result = project.Read();
+        Assert.True(result.Succeeded, string.Join("\n", result.Diagnostics));
+        var rs = result.Spec!.TrainingStages[2];
+        Assert.Equal(StageKind.RejectionSampling, rs.Kind);
+        Assert.True(rs.IsPreference);
+        Assert.Equal(("rm", 8, 1.0), (rs.Preference!.RewardModel, rs.Preference.Samples, rs.Preference.Temperature));
+        Assert.Equal(["core"], rs.Preference.Committee!);
+        Assert.Null(rs.Preference.PolicySteps);
+    }
+
+    [Fact]
+    public void A_rejection_sampling_stage_without_RewardModel_is_AFM1445_at_the_stage()
+    {
+        using var project = With(RewardStage, Sampling + "/>");
+        DiagnosticAssert.SingleError(project.Read(), "AFM1445", project.Locate("<TrainingStage Include=\"rs\""));
+    }
+
+    [Theory]
+    [InlineData("rm")]
+    [InlineData("later")]
+    public void A_Committee_member_that_is_no_earlier_model_stage_is_AFM1446_at_Committee(string member)
+    {
+        using var project = With(RewardStage, Sampling + $"RewardModel=\"rm\" Committee=\"core;{member}\" />",
+            "<TrainingStage Include=\"later\" Kind=\"sft\" Tokens=\"100k\" SequenceLength=\"128\" Data=\"data/pref/*.jsonl\" />");
+        var diagnostic = DiagnosticAssert.SingleError(project.Read(), "AFM1446", project.Locate("Committee="));
+        Assert.Contains($"'{member}'", diagnostic.Message);
+    }
+
+    [Fact]
+    public void A_Committee_member_named_twice_is_AFM1446_at_Committee()
+    {
+        using var project = With(RewardStage, Sampling + "RewardModel=\"rm\" Committee=\"core; core\" />");
+        DiagnosticAssert.SingleError(project.Read(), "AFM1446", project.Locate("Committee="));
+    }
+
+    [Fact]
+    public void A_Committee_member_from_another_project_is_AFM1447_at_Committee()
+    {
+        using var project = With(RewardStage, Sampling + "RewardModel=\"rm\" Committee=\"core;../big/big.afmproj\" />");
+        var diagnostic = DiagnosticAssert.SingleError(project.Read(), "AFM1447", project.Locate("Committee="));
+        Assert.Contains("not built", diagnostic.Message);
+    }
+
+    [Fact]
+    public void Committee_on_a_dpo_stage_is_AFM1414_at_it()
+    {
+        using var project = With(RewardStage, "<TrainingStage Include=\"d\" Kind=\"dpo\" Tokens=\"100k\" SequenceLength=\"128\" Data=\"data/pref/*.jsonl\" Committee=\"core\" />");
+        DiagnosticAssert.SingleError(project.Read(), "AFM1414", project.Locate("Committee="));
+    }
+
+    private const string Rl = "<TrainingStage Include=\"rl\" Kind=\"rl\" Tokens=\"100k\" SequenceLength=\"128\" Data=\"data/pref/*.jsonl\" ";
+
+    [Fact]
+    public void An_rl_stage_reads_its_reward_model_and_the_documented_defaults()
+    {
+        using var project = With(RewardStage, Rl + "RewardModel=\"rm\" Beta=\"0.05\" PolicySteps=\"2\" />");
+        var result = project.Read();
+        Assert.True(result.Succeeded, string.Join("\n", result.Diagnostics));
+        var rl = result.Spec!.TrainingStages[2];
+        Assert.Equal(StageKind.Rl, rl.Kind);
+        Assert.True(rl.IsPreference);
+        var p = rl.Preference!;
+        Assert.Equal(("rm", 0.05, 4, 1.0, 2, 1.0), (p.RewardModel, p.Beta, p.Samples, p.Temperature, p.PolicySteps, p.TrustRegion));
+        Assert.Null(p.Committee);
+    }
+
+    [Fact]
+    public void An_rl_stage_without_RewardModel_is_AFM1445_at_the_stage()
+    {
+        using var project = With(RewardStage, Rl + "/>");
+        DiagnosticAssert.SingleError(project.Read(), "AFM1445", project.Locate("<TrainingStage Include=\"rl\""));
+    }
+
+    [Fact]
+    public void An_rl_stage_with_one_sample_per_prompt_is_AFM1448_at_Samples()
+    {
+        using var project = With(RewardStage, Rl + "RewardModel=\"rm\" Samples=\"1\" />");
+        var diagnostic = DiagnosticAssert.SingleError(project.Read(), "AFM1448", project.Locate("Samples="));
+        Assert.Contains("leave-one-out", diagnostic.Message);
+    }
+
+    [Theory]
+    [InlineData("Committee=\"core\"", "Committee=")]
+    [InlineData("Loss=\"ipo\"", "Loss=")]
+    public void Metadata_of_another_post_training_kind_on_an_rl_stage_is_AFM1414_at_it(string metadata, string at)
+    {
+        using var project = With(RewardStage, Rl + $"RewardModel=\"rm\" {metadata} />");
+        DiagnosticAssert.SingleError(project.Read(), "AFM1414", project.Locate(at));
     }
 
     [Fact]

@@ -91,12 +91,17 @@ internal static class DiagnosticCodes
     public const string UnknownAdapterObjective = "AFM1427";
     public const string DistillationWithoutMix = "AFM1428";
 
-    // 1440-1459: post-training stage kinds (reward, dpo; specs/post-training.md).
+    // 1440-1459: post-training stage kinds (reward, dpo, rejection-sampling, rl; specs/post-training.md).
     public const string StageKindNotBuilt = "AFM1440";
     public const string PreferenceStageWithoutData = "AFM1441";
     public const string UnknownPreferenceLoss = "AFM1442";
     public const string RewardModelUnknown = "AFM1443";
     public const string PreferenceStageFirst = "AFM1444";
+    // rejection-sampling (iTeC) and rl (MDLOO) stages.
+    public const string SamplingStageWithoutRewardModel = "AFM1445";
+    public const string CommitteeMemberUnknown = "AFM1446";
+    public const string CommitteeMemberNotAStage = "AFM1447";
+    public const string TooFewSamples = "AFM1448";
 
     // 15xx: items of later pipeline stages.
     public const string StageNotAvailable = "AFM1501";

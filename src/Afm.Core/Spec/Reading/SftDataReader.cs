@@ -17,22 +17,22 @@ internal static class SftDataReader
     {
         var prompt = item.Get("PromptField")?.Text ?? DefaultPromptField;
         var response = item.Get("ResponseField")?.Text ?? DefaultResponseField;
-        if (kind is not (StageKind.Sft or StageKind.Reward or StageKind.Dpo))
+        if (kind is null or StageKind.Pretrain)
         {
             // Data on a pretrain stage would look like it trains on that data while the stage samples the Mix.
             foreach (var name in Metadata)
                 if (kind == StageKind.Pretrain && item.Get(name) is { } misplaced)
                     context.Error(DiagnosticCodes.MetadataNotForStageKind, misplaced.Location,
-                        $"{misplaced.What} applies only to Kind=\"sft\" stages (Data and PromptField also to reward and dpo stages); a pretrain stage samples the corpora of its Mix. Remove {name}, or add Kind=\"sft\".");
+                        $"{misplaced.What} applies only to Kind=\"sft\" stages (Data and PromptField also to the post-training kinds); a pretrain stage samples the corpora of its Mix. Remove {name}, or add Kind=\"sft\".");
             return ([], prompt, response);
         }
-        var kindName = kind.Value.ToString().ToLowerInvariant();
+        var kindName = StageKinds.Name(kind.Value);
         if (item.Get("Mix") is { } mix)
             context.Error(DiagnosticCodes.MetadataNotForStageKind, mix.Location,
                 $"{mix.What} does not apply to an {kindName} stage, which trains on its Data files only. Remove Mix.");
         if (kind != StageKind.Sft && item.Get("ResponseField") is { } responseField)
             context.Error(DiagnosticCodes.MetadataNotForStageKind, responseField.Location,
-                $"{responseField.What} does not apply to a {kindName} stage: its Data lines hold \"chosen\" and \"rejected\" responses (specs/post-training.md). Remove ResponseField.");
+                $"{responseField.What} does not apply to a {kindName} stage: its Data lines are preference pairs with \"chosen\" and \"rejected\" responses (specs/post-training.md). Remove ResponseField.");
         if (item.Get("Data") is not { } data)
         {
             if (kind == StageKind.Sft)

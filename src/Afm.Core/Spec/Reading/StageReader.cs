@@ -89,17 +89,17 @@ internal static class StageReader
         var ropeBase = item.Get("RopeBase") is { } rb ? context.Double(rb, SpecContext.Positive) : ropeBaseDefault;
         var sft = SftDataReader.Read(context, item, kind);
         var preference = PreferenceStageReader.Read(context, item, kind, out var preferenceValid);
-        // sft, reward and dpo stages train on their Data only; a Mix error (if written) was reported by SftDataReader.
-        var mix = kind is StageKind.Sft or StageKind.Reward or StageKind.Dpo ? Array.Empty<MixEntry>() : item.Get("Mix") is { } m ? MixReader.Read(context, m, corpora, corpusGaps) : MixReader.Default(corpora);
+        // sft and post-training stages train on their Data only; a Mix error (if written) was reported by SftDataReader.
+        var mix = kind is not (null or StageKind.Pretrain) ? Array.Empty<MixEntry>() : item.Get("Mix") is { } m ? MixReader.Read(context, m, corpora, corpusGaps) : MixReader.Default(corpora);
         var warmupValue = item.Get("Warmup");
         var warmup = warmupValue is { } w ? context.Int(w, SpecContext.NonNegative) : null;
         var evalEvery = item.Get("EvalEvery") is { } e ? context.Int(e, SpecContext.Positive) : null;
         var precision = PrecisionReader.Read(context, item, determinism);
-        // Reward and dpo stages train in float32 only (their trainer has no bf16 path): another Precision would be ignored.
-        if (kind is StageKind.Reward or StageKind.Dpo && precision is not TrainingPrecision.Fp32 && item.Get(PrecisionReader.Metadata) is { } declared)
+        // Post-training stages train in float32 only (their trainers have no bf16 path): another Precision would be ignored.
+        if (kind is not (null or StageKind.Pretrain or StageKind.Sft) && precision is not TrainingPrecision.Fp32 && item.Get(PrecisionReader.Metadata) is { } declared)
         {
             context.Error(DiagnosticCodes.MetadataNotForStageKind, declared.Location,
-                $"{declared.What} applies only to pretrain and sft stages and adapters; reward and dpo stages train in float32 (specs/post-training.md). Remove Precision.");
+                $"{declared.What} applies only to pretrain and sft stages and adapters; post-training stages (reward, dpo, rejection-sampling, rl) train in float32 (specs/post-training.md). Remove Precision.");
             precision = null;
         }
 
@@ -151,13 +151,15 @@ internal static class StageReader
         if (string.Equals(value.Text, "sft", StringComparison.OrdinalIgnoreCase)) return StageKind.Sft;
         if (string.Equals(value.Text, "reward", StringComparison.OrdinalIgnoreCase)) return StageKind.Reward;
         if (string.Equals(value.Text, "dpo", StringComparison.OrdinalIgnoreCase)) return StageKind.Dpo;
+        if (string.Equals(value.Text, "rejection-sampling", StringComparison.OrdinalIgnoreCase)) return StageKind.RejectionSampling;
+        if (string.Equals(value.Text, "rl", StringComparison.OrdinalIgnoreCase)) return StageKind.Rl;
         if (PreferenceStageReader.KindsNotBuilt.Contains(value.Text, StringComparer.OrdinalIgnoreCase))
             context.Error(DiagnosticCodes.StageKindNotBuilt, value.Location,
                 $"{value.What} is '{value.Text}', a post-training stage kind of the AFM report that this toolchain does not have yet (issue #20); " +
-                "no stage of that kind can be built. Use Kind=\"reward\" and Kind=\"dpo\" stages, or remove the stage.");
+                "no stage of that kind can be built. Use Kind=\"reward\", \"dpo\", \"rejection-sampling\" or \"rl\" stages, or remove the stage.");
         else
             context.Error(DiagnosticCodes.UnknownStageKind, value.Location,
-                $"{value.What} is '{value.Text}', which is not a stage kind this toolchain supports. Write Kind=\"pretrain\" (or remove Kind), \"sft\", \"reward\" or \"dpo\".");
+                $"{value.What} is '{value.Text}', which is not a stage kind this toolchain supports. Write Kind=\"pretrain\" (or remove Kind), \"sft\", \"reward\", \"dpo\", \"rejection-sampling\" or \"rl\".");
         return null;
     }
 
