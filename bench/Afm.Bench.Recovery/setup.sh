@@ -2,9 +2,9 @@
 # Installs Debian's King James Bible (public domain) and writes it as one plain-text corpus file for the recovery
 # bench: <work folder>/data/kjv.txt, one verse per line, without the verse references ("Ge1:1 ").
 # bible-kjv-text holds the compressed text; bible-kjv holds `bible`, the only program that reads it.
-# Usage: bench/Afm.Bench.Recovery/setup.sh [work folder]   (default /work/cache/afm-bench-recovery; run as root or with sudo)
+# Usage: bench/Afm.Bench.Recovery/setup.sh [work folder]   (default ${XDG_CACHE_HOME:-~/.cache}/afm-bench-recovery, as the bench; run as root or with sudo)
 set -eu
-work="${1:-/work/cache/afm-bench-recovery}"
+work="${1:-${XDG_CACHE_HOME:-$HOME/.cache}/afm-bench-recovery}"
 if ! command -v bible >/dev/null 2>&1; then
     apt-get install -y bible-kjv-text bible-kjv
 fi
