@@ -36,6 +36,10 @@ public static class RuntimeCodes
     public const string ChatTemplateUnusable = "AFM7013";
     /// <summary><c>afm run --chat</c>: the chat template refused the conversation so far (e.g. <c>raise_exception</c>).</summary>
     public const string ChatTurnRefused = "AFM7014";
+    /// <summary><c>afm run --chat</c>: a line of standard input (one user turn) is longer than <see cref="ChatTurnMaxCharacters"/>.</summary>
+    public const string ChatTurnTooLong = "AFM7015";
+    /// <summary>1 Mi characters a turn, as a chat request to <c>afm serve</c> is at most 1 MiB by default.</summary>
+    public const int ChatTurnMaxCharacters = 1 << 20;
 
     public static DiagnosticException Error(string code, string file, string message) =>
         new(new Diagnostic(DiagnosticSeverity.Error, code, message, SourceLocation.FileOnly(file)));

@@ -102,6 +102,15 @@ public sealed class ServeAndRunCommandTests(ServeAndRunCommandTests.BuiltModel m
     }
 
     [Fact]
+    public void Run_chat_answers_the_turns_before_a_line_over_the_limit_then_ends_with_AFM7015()
+    {
+        var run = Chat("Hi\n" + new string('a', (1 << 20) + 1) + "\nnever read\n", "--max-tokens", "2");
+        Assert.Equal(1, run.ExitCode);
+        Assert.Single(PromptTokens(run));
+        Assert.Contains("error AFM7015: line 2 of standard input (one user turn) is longer than 1,048,576 characters", run.Output);
+    }
+
+    [Fact]
     public void Run_chat_renders_with_a_chat_template_and_a_refused_turn_is_AFM7014()
     {
         // Renders the start check's three messages and a second turn's three, refuses a third turn's five.

@@ -26,6 +26,18 @@ public static class JsonLinesFile
         // Never opened when empty: a pipe or device reports a size of 0, and opening a pipe would wait for a writer forever.
         if (new FileInfo(file).Length == 0) yield break;
         using var reader = new StreamReader(file, Utf8NoBom, detectEncodingFromByteOrderMarks: true);
+        foreach (var line in BoundedLines(reader, maxLineCharacters, number => TooLong(file, number, maxLineCharacters)))
+            yield return line;
+    }
+
+    /// <summary>
+    /// The lines of <paramref name="reader"/> split as <see cref="TextReader.ReadLine"/> splits them, each yielded as soon
+    /// as its line break is read (so an interactive reader is answered line by line), with
+    /// <paramref name="tooLong"/>(line number) thrown once a line passes <paramref name="maxLineCharacters"/>, after
+    /// reading at most that much of it (also `afm run --chat`'s standard input).
+    /// </summary>
+    public static IEnumerable<(int Line, string Text)> BoundedLines(TextReader reader, int maxLineCharacters, Func<int, Exception> tooLong)
+    {
         var buffer = new char[BufferCharacters];
         var line = new StringBuilder();
         int lineNumber = 0, count, start;
@@ -39,7 +51,7 @@ public static class JsonLinesFile
             {
                 char c = buffer[i];
                 if (c != '\n' && c != '\r') continue;
-                Append(line, buffer, start, i - start, file, lineNumber + 1, maxLineCharacters);
+                Append(line, buffer, start, i - start, lineNumber + 1, maxLineCharacters, tooLong);
                 yield return (++lineNumber, line.ToString());
                 line.Clear();
                 if (c == '\r')
@@ -49,18 +61,20 @@ public static class JsonLinesFile
                 }
                 start = i + 1;
             }
-            Append(line, buffer, start, count - start, file, lineNumber + 1, maxLineCharacters);
+            Append(line, buffer, start, count - start, lineNumber + 1, maxLineCharacters, tooLong);
         }
         if (line.Length > 0) yield return (++lineNumber, line.ToString());
     }
 
-    private static void Append(StringBuilder line, char[] buffer, int start, int length, string file, int lineNumber, int maxLineCharacters)
+    private static void Append(StringBuilder line, char[] buffer, int start, int length, int lineNumber, int maxLineCharacters, Func<int, Exception> tooLong)
     {
-        if (line.Length + length > maxLineCharacters)
-            throw new DiagnosticException(new Diagnostic(DiagnosticSeverity.Error, LineTooLong,
-                $"Line {lineNumber} is longer than {maxLineCharacters:N0} characters, the limit of a line of a JSON-lines file (one record a line): " +
-                "is the file JSON lines, and are its records separated by line breaks? Split the record, or shorten it.",
-                new SourceLocation(file, lineNumber, 1)));
+        if (line.Length + length > maxLineCharacters) throw tooLong(lineNumber);
         line.Append(buffer, start, length);
     }
+
+    private static DiagnosticException TooLong(string file, int lineNumber, int maxLineCharacters) =>
+        new(new Diagnostic(DiagnosticSeverity.Error, LineTooLong,
+            $"Line {lineNumber} is longer than {maxLineCharacters:N0} characters, the limit of a line of a JSON-lines file (one record a line): " +
+            "is the file JSON lines, and are its records separated by line breaks? Split the record, or shorten it.",
+            new SourceLocation(file, lineNumber, 1)));
 }

@@ -63,7 +63,11 @@ internal static class RunCommand
             using var template = Afm.Serving.ChatTemplate.ForModel(model, templateText, "afm run");
             var conversation = new Afm.Serving.ChatConversation(model, template, result.GetValue(system));
             // One line a turn; a turn the template cannot render ends the chat with its error, as a server's 400 would.
-            while (Console.In.ReadLine() is { } line)
+            // Read with a bound: a turn of a line without end (e.g. /dev/zero piped in) is AFM7015, not an out-of-memory.
+            var turns = Afm.Core.IO.JsonLinesFile.BoundedLines(Console.In, RuntimeCodes.ChatTurnMaxCharacters, number =>
+                RuntimeCodes.Error(RuntimeCodes.ChatTurnTooLong, "afm run",
+                    $"line {number} of standard input (one user turn) is longer than {RuntimeCodes.ChatTurnMaxCharacters:N0} characters, the limit of a chat turn"));
+            foreach (var (_, line) in turns)
             {
                 if (line.Length == 0) continue;
                 IReadOnlyList<int> ids;
