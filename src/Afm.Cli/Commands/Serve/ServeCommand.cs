@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Afm.Core.Spec;
 using Afm.Cli.Compilation;
 using Afm.Runtime;
 using Afm.Serving;
@@ -65,19 +66,17 @@ internal static class ServeCommand
         return command;
     }
 
-    /// <summary>The largest chat template file read (a real template is a few KB; tokenizer_config.json's is inside a file of at most 256 MiB).</summary>
-    internal const long MaxTemplateBytes = 1 << 20;
-
     /// <summary>
-    /// The template file's text; one that cannot be read, or holds more than <see cref="MaxTemplateBytes"/> (a device
-    /// such as /dev/zero never ends), is AFM7013 at the file, before the artifact is loaded.
+    /// The template file's text; one that cannot be read, or holds more than <see cref="ChatTemplateSpec.MaxBytes"/> (the
+    /// bound of a project's AfmChatTemplate; a device such as /dev/zero never ends), is AFM7013 at the file, before the
+    /// artifact is loaded.
     /// </summary>
     internal static string ReadTemplate(string path)
     {
         try
         {
-            return Afm.Core.IO.BoundedFile.TryReadAllText(path, MaxTemplateBytes) ?? throw RuntimeCodes.Error(RuntimeCodes.ChatTemplateUnusable, path,
-                $"the chat template file holds more than {MaxTemplateBytes >> 20} MiB; a chat template is a few KB of Jinja. Give the template file itself.");
+            return Afm.Core.IO.BoundedFile.TryReadAllText(path, ChatTemplateSpec.MaxBytes) ?? throw RuntimeCodes.Error(RuntimeCodes.ChatTemplateUnusable, path,
+                $"the chat template file holds more than {ChatTemplateSpec.MaxBytes >> 20} MiB; a chat template is a few KB of Jinja. Give the template file itself.");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
         {
