@@ -40,29 +40,23 @@ internal sealed class StageRun : IDisposable
                     result.Run = PreferenceTrainer.ForReward(rewardModel, stage, Pairs(stage, train), Pairs(stage, validation), progress);
                     break;
                 case StageKind.Dpo:
-                    var reference = result.Own(Copy(model));
-                    reference.eval();
-                    if (resumeWeights is not null) Trainer.LoadWeights(model, resumeWeights);
-                    var scorer = stage.Preference?.RewardModel is { } name ? result.Own(RewardModel.Load(spec.Architecture, StageWeights(checkpointDirectory, name))) : null;
+                    var reference = result.FrozenIncoming(model, resumeWeights);
+                    var scorer = stage.Preference?.RewardModel is { } name ? result.Ranker(spec, checkpointDirectory, name) : null;
                     result.Run = PreferenceTrainer.ForDpo(model, reference, scorer, stage, Pairs(stage, train), Pairs(stage, validation), progress);
                     break;
                 case StageKind.RejectionSampling:
-                    var start = result.Own(Copy(model));
-                    start.eval();
-                    if (resumeWeights is not null) Trainer.LoadWeights(model, resumeWeights);
+                    var start = result.FrozenIncoming(model, resumeWeights);
                     var settings = stage.Preference!;
                     // Without a Committee, the model the stage starts from answers alone (best-of-Samples fine-tuning).
                     var committee = settings.Committee is { Count: > 0 } names
                         ? names.Select(n => (n, StageWeights(checkpointDirectory, n))).ToList()
                         : [incoming ?? throw new InvalidOperationException($"Stage '{stage.Name}' has no stage before it to sample from.")];
-                    var ranker = result.Own(RewardModel.Load(spec.Architecture, StageWeights(checkpointDirectory, settings.RewardModel!)));
+                    var ranker = result.Ranker(spec, checkpointDirectory, settings.RewardModel!);
                     result.Run = new RejectionSamplingRun(model, start, ranker, committee, stage, Pairs(stage, train), Pairs(stage, validation), progress);
                     break;
                 case StageKind.Rl:
-                    var rlReference = result.Own(Copy(model));
-                    rlReference.eval();
-                    if (resumeWeights is not null) Trainer.LoadWeights(model, resumeWeights);
-                    var rewarder = result.Own(RewardModel.Load(spec.Architecture, StageWeights(checkpointDirectory, stage.Preference!.RewardModel!)));
+                    var rlReference = result.FrozenIncoming(model, resumeWeights);
+                    var rewarder = result.Ranker(spec, checkpointDirectory, stage.Preference!.RewardModel!);
                     result.Run = new MdlooTrainer(model, rlReference, rewarder, stage, Pairs(stage, train), Pairs(stage, validation), progress);
                     break;
                 default:
@@ -78,6 +72,22 @@ internal sealed class StageRun : IDisposable
             throw;
         }
     }
+
+    /// <summary>
+    /// A frozen copy of the weights the stage starts from (dpo's and rl's reference, rejection sampling's incoming model),
+    /// taken before a resumed stage's checkpoint is loaded into <paramref name="model"/>, the model the stage trains.
+    /// </summary>
+    private AfmDecoder FrozenIncoming(AfmDecoder model, string? resumeWeights)
+    {
+        var incoming = Own(Copy(model));
+        incoming.eval();
+        if (resumeWeights is not null) Trainer.LoadWeights(model, resumeWeights);
+        return incoming;
+    }
+
+    /// <summary>The reward model an earlier reward stage of this project trained.</summary>
+    private RewardModel Ranker(ModelSpec spec, string checkpointDirectory, string rewardStage) =>
+        Own(RewardModel.Load(spec.Architecture, StageWeights(checkpointDirectory, rewardStage)));
 
     private static string StageWeights(string checkpointDirectory, string stage) =>
         Path.Combine(StageCheckpoint.StageDirectory(checkpointDirectory, stage), StageCheckpoint.WeightsFile);
