@@ -18,8 +18,13 @@ public static class TextDocumentFile
     /// </summary>
     public const long MaxDocumentBytes = 1_000_000_000;
 
-    /// <summary>The file as one document; larger than <see cref="MaxDocumentBytes"/> is AFM2351 at the file.</summary>
-    public static string Read(string file) => BoundedFile.TryReadAllText(file, MaxDocumentBytes) ?? throw new DiagnosticException(new Diagnostic(DiagnosticSeverity.Error, TooLarge,
-        $"The file is larger than {MaxDocumentBytes / 1e9:0.#} GB, the limit of a text file read as one document. Split it into several files, or write it as JSON lines (one document a line).",
-        SourceLocation.FileOnly(file)));
+    /// <summary>
+    /// The file as one document; larger than <see cref="MaxDocumentBytes"/> is AFM2351 at the file. A file of size 0 is
+    /// the empty document and is never opened, as <see cref="JsonLinesFile.Lines(string)"/> does: a pipe or device
+    /// reports a size of 0, and opening a pipe would wait for a writer forever.
+    /// </summary>
+    public static string Read(string file) => new FileInfo(file).Length == 0 ? ""
+        : BoundedFile.TryReadAllText(file, MaxDocumentBytes) ?? throw new DiagnosticException(new Diagnostic(DiagnosticSeverity.Error, TooLarge,
+            $"The file is larger than {MaxDocumentBytes / 1e9:0.#} GB, the limit of a text file read as one document. Split it into several files, or write it as JSON lines (one document a line).",
+            SourceLocation.FileOnly(file)));
 }

@@ -24,9 +24,8 @@ public static class CorpusReader
         foreach (var file in files)
         {
             var relative = Path.GetRelativePath(baseDirectory, file).Replace('\\', '/');
-            // Never opened when empty: a pipe or device reports a size of 0 (validate refuses the ones it can name), and
-            // opening a pipe would wait for a writer forever.
-            if (new FileInfo(file).Length == 0) continue;
+            // Both readers skip a file of size 0 without opening it (a pipe would wait for a writer forever; validate refuses
+            // the ones it can name): it holds no document.
             var documents = format == CorpusFormat.JsonLines
                 ? ReadJsonLines(file, $"{name}/{relative}", textField)
                 : ReadText(file, $"{name}/{relative}");

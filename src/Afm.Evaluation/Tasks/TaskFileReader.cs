@@ -44,8 +44,8 @@ public static class TaskFileReader
             if (file.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase))
                 documents.AddRange(JsonLinesRecords.Read(file).Select(r =>
                     new TextDocument(JsonLinesRecords.String(r.Record, task.TextField, r.Location, "TextField"), r.Location)));
-            // Never opened when empty (a pipe would wait for a writer); a text file over 1 GB is AFM2351.
-            else if (new FileInfo(file).Length > 0 && TextDocumentFile.Read(file) is { Length: > 0 } text)
+            // A text file over 1 GB is AFM2351; one of size 0 (or a pipe) is never opened.
+            else if (TextDocumentFile.Read(file) is { Length: > 0 } text)
                 documents.Add(new TextDocument(text, SourceLocation.FileOnly(file)));
         }
         return NotEmpty(documents.Where(d => d.Text.Length > 0).ToList(), task.Files, "non-empty documents");
