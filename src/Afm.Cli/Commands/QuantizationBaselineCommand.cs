@@ -34,12 +34,5 @@ internal static class QuantizationBaselineCommand
         return command;
     }
 
-    private const long BaselineMaxBytes = 64 << 20;
-
-    private static QuantizationReport? Load(string path)
-    {
-        // A report is a few KB; a larger file (or /dev/zero as the baseline) is not one, and is read no further.
-        try { return BoundedFile.TryReadAllBytes(path, BaselineMaxBytes) is { } bytes ? JsonSerializer.Deserialize<QuantizationReport>(bytes, SpecFile.Options) : null; }
-        catch (JsonException) { return null; }
-    }
+    private static QuantizationReport? Load(string path) => BoundedFile.TryReadReport<QuantizationReport>(path, SpecFile.Options);
 }

@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Json;
 
 namespace Afm.Core.IO;
 
@@ -6,7 +7,7 @@ namespace Afm.Core.IO;
 /// A file a user names read whole, but never more than a bound: a larger file is found from its size before it is
 /// read, and a pipe, a device that never ends (/dev/zero) or a file that grows is read no further than the bound plus
 /// one byte. What the bound is, and which diagnostic says so, is the caller's (TextDocumentFile, the chat template of
-/// `afm serve`, trusted certificates, baseline reports).
+/// `afm serve`, trusted certificates) but the toolchain's own JSON reports, read back as baselines, share one (<see cref="TryReadReport"/>).
 /// </summary>
 public static class BoundedFile
 {
@@ -34,5 +35,18 @@ public static class BoundedFile
         if (TryReadAllBytes(path, maxBytes) is not { } bytes) return null;
         using var reader = new StreamReader(new MemoryStream(bytes), Utf8NoBom, detectEncodingFromByteOrderMarks: true);
         return reader.ReadToEnd();
+    }
+
+    /// <summary>The bound of a report the toolchain wrote and reads back (a committed baseline): a report is a few KB.</summary>
+    public const long ReportMaxBytes = 64 << 20;
+
+    /// <summary>
+    /// The <typeparamref name="T"/> report in <paramref name="path"/>, or null when the file is not one: over
+    /// <see cref="ReportMaxBytes"/> (/dev/zero named as the baseline is read no further), unreadable, or not its JSON.
+    /// </summary>
+    public static T? TryReadReport<T>(string path, JsonSerializerOptions options) where T : class
+    {
+        try { return TryReadAllBytes(path, ReportMaxBytes) is { } bytes ? JsonSerializer.Deserialize<T>(bytes, options) : null; }
+        catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException or NotSupportedException) { return null; }
     }
 }

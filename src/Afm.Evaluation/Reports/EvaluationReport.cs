@@ -39,13 +39,6 @@ public sealed record EvaluationReport
 
     public string ToJson() => JsonSerializer.Serialize(this, Json) + "\n";
 
-    private const long MaxBytes = 64 << 20;
-
     /// <summary>The report in <paramref name="path"/>, or null when it is not one (unreadable JSON, missing fields, over 64 MiB).</summary>
-    public static EvaluationReport? TryLoad(string path)
-    {
-        // A report is a few KB; a larger file (or /dev/zero as the baseline) is not one, and is read no further.
-        try { return Afm.Core.IO.BoundedFile.TryReadAllBytes(path, MaxBytes) is { } bytes ? JsonSerializer.Deserialize<EvaluationReport>(bytes, Json) : null; }
-        catch (Exception e) when (e is JsonException or IOException or NotSupportedException) { return null; }
-    }
+    public static EvaluationReport? TryLoad(string path) => Afm.Core.IO.BoundedFile.TryReadReport<EvaluationReport>(path, Json);
 }
