@@ -17,13 +17,10 @@ public static class ChatTemplateFile
         var path = Path.Combine(directory, HuggingFaceFiles.ChatTemplateJinja);
         if (!File.Exists(path)) return null;
         var at = location ?? SourceLocation.FileOnly(path);
-        var length = new FileInfo(path).Length;
-        if (length > JsonInput.MaxBytes)
-            throw TokenizerDiagnostics.Error(TokenizerDiagnostics.TokenizerFileTooLarge,
-                $"{path} is {length / (1 << 20)} MiB; the toolchain reads tokenizer files of at most {JsonInput.MaxBytes >> 20} MiB.", at);
+        var bytes = TokenizerFileInput.ReadBytes(path, at);
         try
         {
-            return new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(File.ReadAllBytes(path));
+            return new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes);
         }
         catch (DecoderFallbackException)
         {

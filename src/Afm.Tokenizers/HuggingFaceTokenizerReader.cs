@@ -43,7 +43,7 @@ internal static class HuggingFaceTokenizerReader
     {
         public AfmTokenizer Read(TokenizerConfig config)
         {
-            var root = JsonInput.ReadObject(path, at, TokenizerDiagnostics.MalformedTokenizerFile);
+            var root = TokenizerFileInput.ReadObject(path, at, TokenizerDiagnostics.MalformedTokenizerFile);
             var model = Object(root, K.Model, required: true)!;
             var type = String(model, K.Type, $"{K.Model}.{K.Type}");
             if (type is not null && type != K.BpeType)

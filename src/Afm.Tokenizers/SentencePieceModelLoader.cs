@@ -18,13 +18,11 @@ internal static class SentencePieceModelLoader
 {
     public static AfmTokenizer Load(string path, TokenizerConfig config, SourceLocation at)
     {
-        var length = new FileInfo(path).Length;
-        if (length > JsonInput.MaxBytes)
-            throw TokenizerDiagnostics.Error(TokenizerDiagnostics.TokenizerFileTooLarge, $"{path} is {length >> 20} MiB; the toolchain reads tokenizer files of at most {JsonInput.MaxBytes >> 20} MiB.", at);
+        var bytes = TokenizerFileInput.ReadBytes(path, at);
         SentencePieceModelReader model;
         try
         {
-            model = SentencePieceModelReader.Read(File.ReadAllBytes(path));
+            model = SentencePieceModelReader.Read(bytes);
         }
         catch (InvalidDataException e)
         {

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Afm.Core.Diagnostics;
+using Afm.Core.IO;
 using K = Afm.Tokenizers.HuggingFaceFiles;
 
 namespace Afm.Tokenizers;
@@ -20,7 +21,7 @@ public sealed record TokenizerConfig(string? BosToken, string? EosToken, string?
         if (!File.Exists(path))
             return None;
         var at = location ?? SourceLocation.FileOnly(path);
-        var root = JsonInput.ReadObject(path, at, TokenizerDiagnostics.MalformedTokenizerConfig);
+        var root = TokenizerFileInput.ReadObject(path, at, TokenizerDiagnostics.MalformedTokenizerConfig);
         string? Token(string key) => root[key] switch
         {
             null => null,
@@ -62,21 +63,32 @@ public sealed record TokenizerConfig(string? BosToken, string? EosToken, string?
     }
 }
 
-/// <summary>Reading a JSON file a user supplies: bounded in size, every failure a diagnostic.</summary>
-internal static class JsonInput
+/// <summary>Reading a tokenizer folder's files a user supplies: bounded in size, every failure a diagnostic.</summary>
+internal static class TokenizerFileInput
 {
     /// <summary>The largest tokenizer file read: real ones are a few tens of MB at most.</summary>
     public const long MaxBytes = 256L << 20;
 
+    /// <summary>
+    /// Every file of a tokenizer folder (tokenizer.json, tokenizer_config.json, tokenizer.model, chat_template.jinja),
+    /// read whole but no further than <see cref="MaxBytes"/>: a larger file is refused from its size, a pipe or
+    /// /dev/zero after that many bytes (AFM1656).
+    /// </summary>
+    public static byte[] ReadBytes(string path, SourceLocation at)
+    {
+        if (BoundedFile.TryReadAllBytes(path, MaxBytes) is { } bytes) return bytes;
+        var length = new FileInfo(path).Length;
+        var size = length > MaxBytes ? $"is {length >> 20} MiB" : $"holds more than {MaxBytes >> 20} MiB";
+        throw TokenizerDiagnostics.Error(TokenizerDiagnostics.TokenizerFileTooLarge,
+            $"{path} {size}; the toolchain reads tokenizer files of at most {MaxBytes >> 20} MiB.", at);
+    }
+
     public static JsonObject ReadObject(string path, SourceLocation at, string malformedCode)
     {
-        var length = new FileInfo(path).Length;
-        if (length > MaxBytes)
-            throw TokenizerDiagnostics.Error(TokenizerDiagnostics.TokenizerFileTooLarge,
-                $"{path} is {length / (1 << 20)} MiB; the toolchain reads tokenizer files of at most {MaxBytes >> 20} MiB.", at);
+        var bytes = ReadBytes(path, at);
         try
         {
-            return JsonNode.Parse(File.ReadAllBytes(path), documentOptions: new JsonDocumentOptions { MaxDepth = 64 }) as JsonObject
+            return JsonNode.Parse(bytes, documentOptions: new JsonDocumentOptions { MaxDepth = 64 }) as JsonObject
                 ?? throw TokenizerDiagnostics.Error(malformedCode, $"{path} does not hold a JSON object.", at);
         }
         catch (JsonException e)

@@ -132,9 +132,24 @@ public sealed class TokenizerDiagnosticsTests
         var diagnostic = Load(folder =>
         {
             using var file = File.Create(Path.Combine(folder.Path, "tokenizer.json"));
-            file.SetLength(JsonInput.MaxBytes + 1); // sparse: no disk is used
+            file.SetLength(TokenizerFileInput.MaxBytes + 1); // sparse: no disk is used
         });
         Assert.Equal("AFM1656", diagnostic.Code);
+    }
+
+    [Theory]
+    [InlineData("tokenizer.model")]
+    [InlineData("chat_template.jinja")]
+    public void A_file_that_never_ends_is_read_no_further_than_the_bound(string name)
+    {
+        // /dev/zero reports size 0, so only reading with a bound stops it: File.ReadAllBytes read until memory ran out.
+        var diagnostic = Load(folder =>
+        {
+            if (name != "tokenizer.model") folder.Write("tokenizer.json", HandWrittenTokenizers.Qwen2Style());
+            File.CreateSymbolicLink(Path.Combine(folder.Path, name), "/dev/zero");
+        });
+        Assert.Equal("AFM1656", diagnostic.Code);
+        Assert.Contains($"holds more than {TokenizerFileInput.MaxBytes >> 20} MiB", diagnostic.Message);
     }
 
     [Fact]
