@@ -16,6 +16,8 @@ using Afm.Training.Adapters;
 // Usage: setup.sh [work folder]; then
 //   dotnet run -c Release --project bench/Afm.Bench.Recovery [-- <work folder> <adapter tokens> <adapter lr> <plans, ;-separated>
 //     <ranks, ;-separated> <objectives: next-token;distill;mix>]
+// A plan is a target bits/weight, optionally with the grid tuning's steps: "3.7/t0" is 3.7 bpw without grid tuning (the
+// quantizer's default is 80 steps), to see whether grid tuning and the adapter compete for the same error.
 // (defaults: ${XDG_CACHE_HOME:-~/.cache}/afm-bench-recovery 100k 2e-3 3.7;2.5)
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 string root = BenchRepository.FindRoot();
@@ -25,7 +27,7 @@ string cacheHome = Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Len
 string work = Path.GetFullPath(args.Length > 0 ? args[0] : Path.Combine(cacheHome, "afm-bench-recovery"));
 string tokens = args.Length > 1 ? args[1] : "100k";
 double lr = args.Length > 2 ? double.Parse(args[2], CultureInfo.InvariantCulture) : 2e-3;
-double[] plans = (args.Length > 3 ? args[3] : "3.7;2.5").Split(';').Select(p => double.Parse(p, CultureInfo.InvariantCulture)).ToArray();
+Plan[] plans = (args.Length > 3 ? args[3] : "3.7;2.5").Split(';').Select(Plan.Parse).ToArray();
 int[] ranks = (args.Length > 4 ? args[4] : "8;16;32").Split(';').Select(int.Parse).ToArray();
 (AdapterObjective Objective, double Weight)[] objectives = (args.Length > 5 ? args[5] : "next-token;distill;mix").Split(';').Select(o => o switch
 {
@@ -102,14 +104,16 @@ foreach (var stage in spec.TrainingStages.SkipLast(1))
     trend.Add((stage.Name, seen, JsonDocument.Parse(File.ReadAllText(report))));
 }
 
-var reports = new List<(double Plan, double Bits, AdaptersReport Report, TimeSpan Time)>();
-foreach (double plan in plans)
+var reports = new List<(Plan Plan, double Bits, AdaptersReport Report, TimeSpan Time)>();
+string RunFolder(Plan plan) => Path.Combine(work, "runs", FormattableString.Invariant($"{plan.Folder}-{tokens}-lr{lr:0.0e0}"));
+foreach (var plan in plans)
 {
     // One folder per plan and adapter settings, so runs with other tokens or learning rates keep their adapters.
-    string run = Path.Combine(work, "runs", FormattableString.Invariant($"{plan:0.0##}-{tokens}-lr{lr:0.0e0}"));
+    string run = RunFolder(plan);
     Directory.CreateDirectory(run);
     string specPath = Path.Combine(run, "spec.json");
-    var planSpec = spec with { Quantization = spec.Quantization! with { TargetBitsPerWeight = plan }, Adapters = adapters };
+    var quantization = spec.Quantization! with { TargetBitsPerWeight = plan.Bits };
+    var planSpec = spec with { Quantization = plan.TuningSteps is int t ? quantization with { TuningSteps = t } : quantization, Adapters = adapters };
     File.WriteAllText(specPath, SpecJson.Serialize(planSpec));
     clock.Restart();
     string[] common = ["--spec", specPath, "--data", Path.Combine(afm, "data"), "--train", Path.Combine(afm, "train")];
@@ -143,9 +147,9 @@ Console.WriteLine("Quantization loss against training tokens (3.7 bpw, the quant
 Console.WriteLine("| after stage | training tokens | bits/weight | L(float) | L(quantized) | KL(float‖quantized) | uniform baseline KL |");
 Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
 var points = trend.Select(t => (t.Stage, t.Tokens, t.Report.RootElement)).ToList();
-if (reports.FirstOrDefault(r => r.Plan == 3.7) is { Report: not null } last)
+if (reports.FirstOrDefault(r => r.Plan == new Plan(3.7, null)) is { Report: not null } last)
     points.Add((spec.TrainingStages[^1].Name, seen + spec.TrainingStages[^1].Steps * spec.TrainingStages[^1].BatchSize * spec.TrainingStages[^1].SequenceLength,
-        JsonDocument.Parse(File.ReadAllText(Path.Combine(work, "runs", FormattableString.Invariant($"3.7-{tokens}-lr{lr:0.0e0}"), "quantize", "report.json"))).RootElement));
+        JsonDocument.Parse(File.ReadAllText(Path.Combine(RunFolder(last.Plan), "quantize", "report.json"))).RootElement));
 foreach (var (stage, seenTokens, r) in points)
 {
     var p = r.GetProperty("perplexity");
@@ -155,7 +159,7 @@ foreach (var (stage, seenTokens, r) in points)
 // The adapters stage's per-layer KL (measured with every control): which parts carry the loss, and what each adapter's own pairs win back.
 foreach (var (plan, bits, _, _) in reports)
 {
-    string md = File.ReadAllText(Path.Combine(work, "runs", FormattableString.Invariant($"{plan:0.0##}-{tokens}-lr{lr:0.0e0}"), "adapters", "report.md"));
+    string md = File.ReadAllText(Path.Combine(RunFolder(plan), "adapters", "report.md"));
     int at = md.IndexOf("### Per-layer KL", StringComparison.Ordinal);
     if (at >= 0) Console.WriteLine($"{Environment.NewLine}{bits:0.000} bpw ({plan}): {md[at..].Split(Environment.NewLine + Environment.NewLine + "#")[0].TrimEnd()}");
 }
@@ -177,3 +181,18 @@ static long TokenCount(string text) =>
     : long.Parse(text, CultureInfo.InvariantCulture);
 
 static string LoadAverage() => File.ReadAllText("/proc/loadavg").Split(' ')[0];
+
+/// <summary>A plan of the bench: target bits/weight and, when given ("3.7/t0"), the grid tuning's steps instead of the quantizer's default.</summary>
+internal sealed record Plan(double Bits, int? TuningSteps)
+{
+    public static Plan Parse(string text)
+    {
+        var parts = text.Split("/t");
+        return new Plan(double.Parse(parts[0], CultureInfo.InvariantCulture), parts.Length > 1 ? int.Parse(parts[1], CultureInfo.InvariantCulture) : null);
+    }
+
+    /// <summary>"3.7", or "3.7-t0" with its tuning steps: the run folder's prefix (runs of earlier sessions keep their folders).</summary>
+    public string Folder => FormattableString.Invariant($"{Bits:0.0##}") + (TuningSteps is int t ? $"-t{t}" : "");
+
+    public override string ToString() => FormattableString.Invariant($"{Bits}") + (TuningSteps is int t ? $", {t} tuning steps" : "");
+}

@@ -50,7 +50,7 @@ public static class ProjectSpecReader
         var teacher = TeacherReader.Read(context);
         var calibration = CalibrationDataReader.Shape(hasBase, stages.Count, quantization, context, properties, corpora);
         // Recovery adapters of a project without a stage train on the calibration data, as on a stage's.
-        var adapters = AdapterReader.Read(context, properties, calibration is null ? stages.Select(s => s.Spec).ToList() : [calibration]);
+        var adapters = AdapterReader.Read(context, properties, calibration is null ? stages.Select(s => s.Spec).ToList() : [calibration], quantization is not null);
         var exports = ExportFormatsReader.Read(context);
         var evalTasks = EvalTaskReader.Read(context, evalSets, adapters);
         var chatTemplate = ChatTemplateReader.Read(context);

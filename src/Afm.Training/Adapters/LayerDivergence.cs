@@ -35,6 +35,12 @@ internal static class LayerDivergences
 
     /// <param name="probe">A float model to put the parts into, one at a time; left as the float model after.</param>
     /// <param name="quantizedOnly">Cached KL per part without adapter, filled on first use (the same for every adapter on the same data).</param>
+    /// <remarks>
+    /// One pass over the sequences: per batch the float model's logits are computed once and every variant (each part bare,
+    /// unless cached, then with the adapter's pairs of that part) is measured against them, as the quantize stage measures its
+    /// variants (<see cref="Evaluator.MeanLossesAndDivergences"/>); each variant's value is the one a pass of its own gives.
+    /// The probe's part is swapped in before the part's first variant and back after its last, on every batch.
+    /// </remarks>
     public static IReadOnlyList<LayerDivergence> Measure(AfmDecoder floatModel, AfmDecoder quantizedBase, AfmDecoder probe, LoraAdapter adapter,
         IPackedSequences validation, IDictionary<string, double> quantizedOnly)
     {
@@ -44,27 +50,44 @@ internal static class LayerDivergences
         var probes = probe.named_parameters().ToDictionary(p => p.name, p => p.parameter, StringComparer.Ordinal);
         var parts = floats.Keys.Where(name => !SameValues(floats[name], quantized[name])).GroupBy(PartOf, StringComparer.Ordinal).ToList();
         var adapted = adapter.Pairs.Select(p => PartOf(p.Weight)).ToHashSet(StringComparer.Ordinal);
+        // Per part, the variants it needs: bare (unless cached) and with the pairs (if the adapter has pairs there); the
+        // first swaps the quantized part in, the last swaps the float part back.
+        var variants = new List<(string Part, bool WithAdapter)>();
+        foreach (var part in parts)
+        {
+            if (!quantizedOnly.ContainsKey(part.Key)) variants.Add((part.Key, false));
+            if (adapted.Contains(part.Key)) variants.Add((part.Key, true));
+        }
+        var names = parts.ToDictionary(p => p.Key, p => p.ToList(), StringComparer.Ordinal);
+        var forwards = variants.Select((v, i) => (Func<Tensor, Tensor>)(inputs =>
+        {
+            if (i == 0 || variants[i - 1].Part != v.Part) Copy(names[v.Part], quantized, probes);
+            bool last = i == variants.Count - 1 || variants[i + 1].Part != v.Part;
+            if (v.WithAdapter) adapter.Attach(probe, weight => PartOf(weight) == v.Part);
+            try { return probe.forward(inputs); }
+            finally
+            {
+                if (v.WithAdapter) adapter.Detach();
+                if (last) Copy(names[v.Part], floats, probes);
+            }
+        })).ToList();
+        (double Loss, double Divergence)[] measured = [];
+        try
+        {
+            if (forwards.Count > 0)
+                measured = Evaluator.MeanLossesAndDivergences([floatModel, probe], floatModel.forward, forwards, validation, indices).Variants;
+        }
+        finally
+        {
+            foreach (var part in parts) Copy(part, floats, probes);
+        }
         var result = new List<LayerDivergence>();
         foreach (var part in parts)
         {
-            Copy(part, quantized, probes);
-            try
-            {
-                if (!quantizedOnly.TryGetValue(part.Key, out double bare))
-                    quantizedOnly[part.Key] = bare = Evaluator.MeanLossAndDivergence(floatModel, probe, validation, indices).Divergence;
-                double? withAdapter = null;
-                if (adapted.Contains(part.Key))
-                {
-                    adapter.Attach(probe, weight => PartOf(weight) == part.Key);
-                    try { withAdapter = Evaluator.MeanLossAndDivergence(floatModel, probe, validation, indices).Divergence; }
-                    finally { adapter.Detach(); }
-                }
-                result.Add(new LayerDivergence(part.Key, AdapterTrainer.Round(bare), withAdapter is double w ? AdapterTrainer.Round(w) : null));
-            }
-            finally
-            {
-                Copy(part, floats, probes);
-            }
+            int bare = variants.IndexOf((part.Key, false)), withAdapter = variants.IndexOf((part.Key, true));
+            if (bare >= 0) quantizedOnly[part.Key] = measured[bare].Divergence;
+            result.Add(new LayerDivergence(part.Key, AdapterTrainer.Round(quantizedOnly[part.Key]),
+                withAdapter >= 0 ? AdapterTrainer.Round(measured[withAdapter].Divergence) : null));
         }
         return result;
     }

@@ -23,8 +23,8 @@ public sealed class AdapterTests
         Assert.Empty(result.Diagnostics);
         var adapters = result.Spec!.Adapters;
         Assert.Equal(["recovery-r8", "recovery-r16", "recovery-r32"], adapters.Select(a => a.Name));
-        Assert.All(adapters, a => Assert.Equal((AdapterKind.AccuracyRecovery, "context", 1024, "1.0.0", 200_000L, 0.0),
-            (a.Kind, a.TrainingStage, a.SequenceLength, a.Version, a.Tokens, a.Distillation)));
+        Assert.All(adapters, a => Assert.Equal((AdapterKind.AccuracyRecovery, "context", 1024, "1.0.0", 200_000L, AdapterObjective.Distill, 1.0),
+            (a.Kind, a.TrainingStage, a.SequenceLength, a.Version, a.Tokens, a.Objective, a.Distillation)));
         Assert.Equal([16.0, 32.0, 64.0], adapters.Select(a => a.Alpha));
     }
 
@@ -43,12 +43,14 @@ public sealed class AdapterTests
     }
 
     [Fact]
-    public void Recovery_adapters_without_a_plan_are_a_warning()
+    public void Recovery_adapters_without_a_plan_are_a_warning_and_default_to_next_token()
     {
         using var project = With(Recovery);
         var result = project.Read();
         Assert.NotNull(result.Spec);
         Assert.Equal(("AFM6009", project.Locate("<Adapter")), (result.Diagnostics.Single().Code, result.Diagnostics.Single().Location));
+        // Distill, the default with a plan, would be AFM6011 here: the float model is the base, there is nothing to distill.
+        Assert.All(result.Spec!.Adapters, a => Assert.Equal((AdapterObjective.NextToken, 0.0), (a.Objective, a.Distillation)));
     }
 
     [Theory]
@@ -94,7 +96,7 @@ public sealed class AdapterTests
     }
 
     [Theory]
-    [InlineData("", AdapterObjective.NextToken, 0.0)]
+    [InlineData("", AdapterObjective.Distill, 1.0)]
     [InlineData("Objective=\"next-token\"", AdapterObjective.NextToken, 0.0)]
     [InlineData("Objective=\"distill\"", AdapterObjective.Distill, 1.0)]
     [InlineData("Objective=\"MIX\"", AdapterObjective.Mix, 0.5)]
@@ -102,7 +104,7 @@ public sealed class AdapterTests
     [InlineData("Distillation=\"0.25\"", AdapterObjective.Mix, 0.25)]
     [InlineData("Distillation=\"1\"", AdapterObjective.Distill, 1.0)]
     [InlineData("Distillation=\"0\"", AdapterObjective.NextToken, 0.0)]
-    public void Objective_sets_the_weight_of_the_distillation_term(string metadata, AdapterObjective objective, double weight)
+    public void Objective_sets_the_weight_of_the_distillation_term_and_a_quantized_project_distills_by_default(string metadata, AdapterObjective objective, double weight)
     {
         using var project = With(Plan, Recovery.Replace("/>", metadata + " />"));
         var result = project.Read();

@@ -19,7 +19,8 @@ internal static class AdapterReader
     private static readonly string[] RecoveryOnly = ["Ranks", "TrainingStage", "Objective", "Distillation", "Control"];
     private static readonly string[] FeatureOnly = ["Rank", "InitFrom", "SequenceLength", .. SftDataReader.Metadata];
 
-    public static List<AdapterSpec> Read(SpecContext context, ProjectProperties properties, IReadOnlyList<TrainingStageSpec?> stages)
+    /// <param name="quantized">The project has a QuantizationPlan: a recovery adapter without Objective then distills (see ReadObjective).</param>
+    public static List<AdapterSpec> Read(SpecContext context, ProjectProperties properties, IReadOnlyList<TrainingStageSpec?> stages, bool quantized)
     {
         var items = context.Items("Adapter");
         var recovery = new List<AdapterSpec>();
@@ -36,7 +37,7 @@ internal static class AdapterReader
                         $"{misplaced.What} applies only to Kind=\"{(kind == AdapterKind.AccuracyRecovery ? "feature" : "accuracy-recovery")}\" adapters. Remove {name}" +
                         (name == "Ranks" ? ", or write Rank=\"16\" for a feature adapter." : "."));
             if (!CheckName(context, item, seen)) continue;
-            if (kind == AdapterKind.AccuracyRecovery) recovery.AddRange(ReadRecovery(context, item, properties, stages));
+            if (kind == AdapterKind.AccuracyRecovery) recovery.AddRange(ReadRecovery(context, item, properties, stages, quantized));
             else if (ReadFeature(context, item, properties, stages) is { } feature) features.Add((feature, item));
         }
         foreach (var spec in recovery)
@@ -64,11 +65,12 @@ internal static class AdapterReader
         return false;
     }
 
-    private static IEnumerable<AdapterSpec> ReadRecovery(SpecContext context, ItemView item, ProjectProperties properties, IReadOnlyList<TrainingStageSpec?> stages)
+    private static IEnumerable<AdapterSpec> ReadRecovery(SpecContext context, ItemView item, ProjectProperties properties, IReadOnlyList<TrainingStageSpec?> stages,
+        bool quantized)
     {
         var ranks = ReadRanks(context, item, properties);
         var stage = ReadTrainingStage(context, item, stages);
-        var (objective, distillation) = ReadObjective(context, item);
+        var (objective, distillation) = ReadObjective(context, item, quantized);
         var control = item.Get("Control") is { } c ? context.Bool(c) : false;
         var precision = PrecisionReader.Read(context, item, properties.Determinism);
         if (ranks is null || stage is null || objective is null || distillation is null || control is null || precision is null) yield break;
@@ -104,14 +106,17 @@ internal static class AdapterReader
     /// <summary>
     /// Objective and the KL weight it implies. Distillation is the weight of mix only; without Objective it still means mix
     /// (how projects wrote a mix before Objective existed), so Distillation="0" stays next-token and "1" distill.
+    /// Without either, a quantized project distills: on the recovery bench's real-text model distill recovered the most
+    /// net of the float control at every rank, plan and token count, and its control gains nothing, so all it wins is
+    /// recovery (bench/Afm.Bench.Recovery/README.md). Without a plan there is nothing to distill (AFM6011): next-token.
     /// </summary>
-    private static (AdapterObjective? Objective, double? Distillation) ReadObjective(SpecContext context, ItemView item)
+    private static (AdapterObjective? Objective, double? Distillation) ReadObjective(SpecContext context, ItemView item, bool quantized)
     {
         var weight = item.Get("Distillation");
         double? w = weight is { } d ? context.Double(d, (v => v >= 0 && v <= 1, "between 0 and 1")) : null;
         if (item.Get("Objective") is not { } value)
         {
-            if (weight is null) return (AdapterObjective.NextToken, 0);
+            if (weight is null) return quantized ? (AdapterObjective.Distill, 1) : (AdapterObjective.NextToken, 0);
             return w switch { null => (null, null), 0.0 => (AdapterObjective.NextToken, 0), 1.0 => (AdapterObjective.Distill, 1), _ => (AdapterObjective.Mix, w) };
         }
         var objective = context.Choice(value, DiagnosticCodes.UnknownAdapterObjective,
