@@ -43,7 +43,7 @@ public static class HostCalibration
     public static string MethodFor(long tokens, long dim, long heads, long headDim, long gemmOutputs) =>
         $"onnxruntime-cpu kernel times (all optimizations): a chain of the optimized export's kernel types at [1,{dim}] (per kernel), {StreamKernels} adds of separate [{tokens},{dim}] inputs (bandwidth), " +
         $"gemm {tokens}x{dim}x{gemmOutputs}, batched matmul {heads}x[{tokens}x{headDim}]x[{headDim}x{tokens}], " +
-        $"MatMulNBits [1,{dim}]x[{dim},{string.Join("|", NBitsRows)}] at {string.Join(" and ", NBitsWidths)} bits (rate and fixed cost of a split product), 4 norms of [{NormRows},{headDim}] (per multi-row norm kernel), gemm [{tokens},in]x[in,out] at every projection shape of the model (rate per shape)";
+        $"{NBitsProducts} MatMulNBits in a row [1,{dim}]x[{dim},{string.Join("|", NBitsRows)}] at {string.Join(" and ", NBitsWidths)} bits (rate and fixed cost of a split product), 4 norms of [{NormRows},{headDim}] (per multi-row norm kernel), gemm [{tokens},in]x[in,out] at every projection shape of the model (rate per shape)";
 
     /// <summary>The widths whose MatMulNBits rate is measured (8 bits run as two 4-bit halves).</summary>
     public static readonly int[] NBitsWidths = [4, 2];
@@ -87,7 +87,7 @@ public static class HostCalibration
             Stream(tokens, d),
             Graph(w => w.Finish("gemm", w.Graph.Node("Gemm", [w.FloatInput("x", tokens, d), w.Weight("w", outputs, d)], null, Attr.Int("transB", 1)), tokens, outputs)),
             Graph(w => w.Finish("batched", w.Graph.Node("MatMul", [w.FloatInput("a", heads, tokens, hd), w.FloatInput("b", heads, hd, tokens)]), heads, tokens, tokens)),
-            .. NBitsWidths.SelectMany(bits => NBitsRows.Select(rows => NBitsProduct(d, rows, bits, activations))),
+            .. NBitsWidths.SelectMany(bits => NBitsRows.Select(rows => NBitsProduct(d, rows, bits, activations, NBitsProducts))),
             RowsNormChain(hd, (float)arch.NormEpsilon, NormRows),
             .. ProductShapes(arch).Select(s => Graph(w => w.Finish($"gemm{s.Inputs}x{s.Outputs}",
                 w.Graph.Node("Gemm", [w.FloatInput("x", tokens, s.Inputs), w.Weight("w", s.Outputs, s.Inputs)], null, Attr.Int("transB", 1)), tokens, s.Outputs))),
@@ -126,18 +126,30 @@ public static class HostCalibration
     /// <summary>
     /// One token [1, d] times a resident [rows, d] weight of <paramref name="bits"/> (random indices, the exporter's
     /// MatMulNBits node): a decode step's product at the model's inner dimension but none of its shapes (rows 512).
+    /// <paramref name="products"/> independent products of the same x (separate weights) run one after the other, as a model's
+    /// projections do: a product alone in its graph found the thread pool asleep and paid ~67 us to wake it (dim768, load ~25),
+    /// where the model's projections, each right after other kernels, paid ~15.
     /// </summary>
-    public static MicroGraph NBitsProduct(long d, long rows, int bits, RuntimeActivations activations = RuntimeActivations.Float32) => Graph(w =>
+    public static MicroGraph NBitsProduct(long d, long rows, int bits, RuntimeActivations activations = RuntimeActivations.Float32, int products = 1) => Graph(w =>
     {
         int block = Formats.WeightFormat.NBitsBlock(d) ?? 16;
         long blocks = d / block;
-        var packed = new byte[rows * d * bits / 8];
-        new Random(bits).NextBytes(packed);
-        var layout = new Afm.Onnx.Export.NBitsLinear.Layout(bits, block, packed, Enumerable.Repeat(1f / 512, (int)(rows * blocks)).ToArray(),
-            Enumerable.Repeat((byte)(1 << (bits - 1)), (int)(rows * blocks)).ToArray());
-        var y = Afm.Onnx.Export.NBitsLinear.Emit(w.Graph, w.FloatInput("x", 1, d), $"nbits{bits}", rows, d, layout, null, $"nbits{bits}", activations);
-        return w.Finish($"nbits{bits}", y, 1, rows);
+        var x = w.FloatInput("x", 1, d);
+        var outputs = new List<(string, long[])>();
+        for (int p = 0; p < products; p++)
+        {
+            var packed = new byte[rows * d * bits / 8];
+            new Random(bits + 16 * p).NextBytes(packed);
+            var layout = new Afm.Onnx.Export.NBitsLinear.Layout(bits, block, packed, Enumerable.Repeat(1f / 512, (int)(rows * blocks)).ToArray(),
+                Enumerable.Repeat((byte)(1 << (bits - 1)), (int)(rows * blocks)).ToArray());
+            var name = products == 1 ? $"nbits{bits}" : $"nbits{bits}-{p}";
+            outputs.Add((Afm.Onnx.Export.NBitsLinear.Emit(w.Graph, x, name, rows, d, layout, null, name, activations), [1, rows]));
+        }
+        return w.Finish($"nbits{bits}", outputs);
     });
+
+    /// <summary>Products per MatMulNBits calibration graph (<see cref="NBitsProduct"/>); its time per product is the graph's over its kernels.</summary>
+    public const int NBitsProducts = 4;
 
     /// <summary>
     /// The calibrated profile from the times of <see cref="Graphs"/> (in their order) and the kernels ONNX Runtime
@@ -162,12 +174,13 @@ public static class HostCalibration
         for (int k = 0; k < NBitsWidths.Length; k++)
         {
             int small = 4 + 2 * k, large = small + 1;
+            double Product(int i) => Us(i) / times[i].Kernels;
             double smallElements = NBitsRows[0] * d, largeElements = NBitsRows[1] * d;
             // The slope: elements per microsecond between the two sizes (a faster larger graph under load: the smaller's average).
-            double slopeUs = Math.Max(Us(large) - Us(small), 0.05 * Us(large));
+            double slopeUs = Math.Max(Product(large) - Product(small), 0.05 * Product(large));
             double rate = (largeElements - smallElements) / (slopeUs * 1e-6) / 1e9;
             nbitsRates[NBitsWidths[k]] = rate;
-            nbitsParallelUs[NBitsWidths[k]] = Math.Max(0, Us(small) - overheadUs - smallElements / (rate * 1e3));
+            nbitsParallelUs[NBitsWidths[k]] = Math.Max(0, Product(small) - overheadUs - smallElements / (rate * 1e3));
         }
 
         // Several short rows per norm: the kernel's fixed cost (the bytes are a few KB).
