@@ -130,6 +130,22 @@ internal sealed record BenchModel(string Name, ArchitectureSpec Architecture)
     /// </summary>
     private Resident NBits(DecoderModel model, string folder, string label, Func<string, int> bitsOf, bool palette = false, int threads = 1)
     {
+        var stored = NBitsStored(model, folder, label, bitsOf, palette, threads);
+        var path = Path.Combine(folder, label + ".onnx");
+        File.WriteAllBytes(path, DecoderExporter.Export(stored.Graph(RuntimeActivations.Float32, OnnxOps.Standard), "bench"));
+        return new Resident(label, path, stored.BitsPerWeight, stored.BytesPerToken);
+    }
+
+    /// <summary>The RuntimeForm="nbits" weights stored as the quantize stage writes them, and what a decode step reads of them.</summary>
+    public sealed record StoredNBits(string Path, ArchitectureSpec Architecture, double BitsPerWeight, long BytesPerToken)
+    {
+        /// <summary>The exported model of these weights with the given activations and operators (no LoRA inputs).</summary>
+        public DecoderModel Graph(RuntimeActivations activations, OnnxOps ops) =>
+            QuantizedSafeTensorsWeights.Load(Architecture, Path) with { LoraInputs = false, NBitsActivations = activations, Ops = ops };
+    }
+
+    public StoredNBits NBitsStored(DecoderModel model, string folder, string label, Func<string, int> bitsOf, bool palette = false, int threads = 1)
+    {
         var tensors = new List<QuantizedTensor>();
         foreach (var (name, weight) in model.Weights)
         {
@@ -142,19 +158,17 @@ internal sealed record BenchModel(string Name, ArchitectureSpec Architecture)
         }
         var stored = Path.Combine(folder, label + ".safetensors");
         QuantizedWeightsFile.Write(stored, tensors);
-        var path = Path.Combine(folder, label + ".onnx");
-        File.WriteAllBytes(path, DecoderExporter.Export(QuantizedSafeTensorsWeights.Load(Architecture, stored) with { LoraInputs = false }, "bench"));
         var resident = RuntimeForms.Of(tensors, Architecture.TieEmbeddings);
         var projections = tensors.Where(t => resident[t.Name].Form == RuntimeForms.MatMulNBits).ToList();
         if (projections.Count != tensors.Count(t => t.Shape.Length == 2 && t.Name != "embed.weight"))
             throw new InvalidOperationException($"{label}: not every projection runs as MatMulNBits.");
         // A step reads every projection's resident bytes (packed indices, float32 scales, zero points) and the int8 output matrix.
         long bytes = projections.Sum(t => resident[t.Name].Bytes) + Architecture.VocabSize * (long)Architecture.ModelDim;
-        return new Resident(label, path, 8.0 * projections.Sum(t => t.StorageBytes) / projections.Sum(t => t.Count), bytes);
+        return new StoredNBits(stored, Architecture, 8.0 * projections.Sum(t => t.StorageBytes) / projections.Sum(t => t.Count), bytes);
     }
 
     /// <summary>A byte-level BPE of the model's size (learned on a few sentences, padded with reserved tokens) for the GGUF files.</summary>
-    private IEnumerable<KeyValuePair<string, object>> Vocabulary(string folder)
+    internal IEnumerable<KeyValuePair<string, object>> Vocabulary(string folder)
     {
         var tokenizer = BpeTrainer.Train(["The quick brown fox jumps over the lazy dog.\n", "Benchmarks measure, they do not guess: 1 2 3.\n"],
             new BpeTrainingOptions(Architecture.VocabSize, SplitDigits: true, ByteFallback: true, ["<|endoftext|>"]));

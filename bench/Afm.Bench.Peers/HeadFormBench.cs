@@ -39,7 +39,7 @@ internal static class HeadFormBench
         {
             ("8-bit MatMulNBits, accuracy_level 0", (g, input) => EightBit(g, input, weight, 0), 3),
             ("8-bit MatMulNBits, accuracy_level 4 (int8 activations)", (g, input) => EightBit(g, input, weight, 4), 30),
-            ("exporter's head: two 4-bit MatMulNBits over the nibbles", (g, input) => ResidentEmbedding.Head(g, input, "embed.weight", ResidentEmbedding.Emit(g, "embed.weight", weight)), 30),
+            ("exporter's head: two 4-bit MatMulNBits over the nibbles", (g, input) => ResidentEmbedding.Head(g, input, "embed.weight", ResidentEmbedding.Emit(g, "embed.weight", weight), Afm.Core.Spec.RuntimeActivations.Float32), 30),
             ("float MatMul of the dequantized table (48 MiB resident)", (g, input) => g.Node("MatMul", [input, g.Initializer("w_t", Transposed(w, n, k), k, n)]), 30),
         };
         print($"| [{n} x {k}] head, x [1, {k}], {threads} threads | best | median | max abs error vs double (max abs y) |");

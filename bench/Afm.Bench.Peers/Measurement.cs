@@ -19,7 +19,7 @@ internal static class Runtimes
     public const string ChildFlag = "--child";
     public static readonly int[] Prompt = Enumerable.Range(0, 16).Select(i => 300 + (i * 37) % 1000).ToArray();
 
-    public static Measurement Ours(string onnx, int tokens, int threads) => Child("ours", onnx, tokens, threads);
+    public static Measurement Ours(string onnx, int tokens, int threads, bool spinning = false) => Child(spinning ? "ours-spinning" : "ours", onnx, tokens, threads);
     public static Measurement GenAI(string folder, int tokens, int threads) => Child("genai", folder, tokens, threads);
 
     public static Measurement LlamaCpp(string gguf, int tokens, int threads, string peerFolder)
@@ -44,9 +44,9 @@ internal static class Runtimes
         int tokens = int.Parse(args[3], CultureInfo.InvariantCulture), threads = int.Parse(args[4], CultureInfo.InvariantCulture);
         var clock = Stopwatch.StartNew();
         double tokensPerSecond, loadMs;
-        if (runtime == "ours")
+        if (runtime is "ours" or "ours-spinning")
         {
-            using var session = new DecoderSession(path, new RuntimeOptions { IntraOpThreads = threads });
+            using var session = new DecoderSession(path, new RuntimeOptions { IntraOpThreads = threads, AllowSpinning = runtime == "ours-spinning" });
             loadMs = clock.Elapsed.TotalMilliseconds;
             OursDecode(session, 4);
             tokensPerSecond = OursDecode(session, tokens);
@@ -64,7 +64,7 @@ internal static class Runtimes
         return 0;
     }
 
-    private static double OursDecode(DecoderSession session, int tokens)
+    internal static double OursDecode(DecoderSession session, int tokens)
     {
         using var cache = session.NewCache();
         var logits = session.Forward(Prompt.Select(i => (long)i).ToArray(), cache);

@@ -18,6 +18,9 @@ if (args.Length > 0 && args[0] == "--head")
     return 0;
 }
 
+// dotnet run -c Release --project bench/Afm.Bench.Peers -- --decode [tokens rounds]: the 4-bit graph's decode forms beside llama.cpp Q4_0.
+if (args.Length > 0 && args[0] == "--decode") return DecodeForms(args[1..]);
+
 int tokens = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 64;
 int threads = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1;
 int rounds = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 3;
@@ -127,4 +130,24 @@ static string FindRoot()
     for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         if (File.Exists(Path.Combine(dir.FullName, "AfmToolchain.sln"))) return dir.FullName;
     throw new InvalidOperationException("AfmToolchain.sln not found above " + AppContext.BaseDirectory);
+}
+
+static int DecodeForms(string[] args)
+{
+    int tokens = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 128;
+    int rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3;
+    var peer = Path.Combine(FindRoot(), "tests", "peers", "llama-cpp");
+    var work = Path.Combine(Path.GetTempPath(), $"afm-bench-decode-{Environment.ProcessId}");
+    try
+    {
+        Console.WriteLine($"CPU: {Cpu()}; {Environment.ProcessorCount} logical cores; load average {File.ReadAllText("/proc/loadavg").Trim()}");
+        Console.WriteLine($"measured read bandwidth (1 thread, 1 GiB): {Bandwidth.BytesPerSecond(1) / 1e9:F1} GB/s");
+        DecodeFormsBench.Run(BenchModel.Large, Path.Combine(work, BenchModel.Large.Name), tokens, rounds, peer, Console.WriteLine);
+        Console.WriteLine($"load average after: {File.ReadAllText("/proc/loadavg").Trim()}");
+        return 0;
+    }
+    finally
+    {
+        if (Directory.Exists(work)) Directory.Delete(work, recursive: true);
+    }
 }

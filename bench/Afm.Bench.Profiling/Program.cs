@@ -5,7 +5,7 @@ using Afm.Profiling.Formats;
 using Afm.Profiling.Measurement;
 using Afm.Profiling.Model;
 
-// Usage: dotnet run -c Release --project bench/Afm.Bench.Profiling [--fused] [--nbits 4|2|8] [--dim768] [path/to.afmproj] [threads] [repetitions] [runs] [quantile] [model.onnx]
+// Usage: dotnet run -c Release --project bench/Afm.Bench.Profiling [--fused] [--nbits 4|2|8 [--int8]] [--dim768] [path/to.afmproj] [threads] [repetitions] [runs] [quantile] [model.onnx]
 // Calibrates the host profile with ONNX Runtime (benchmark graphs sized like the model's kernels, not its ops),
 // predicts every op of the sample model with the roofline, and measures it two ways in the same interleaved rounds as
 // the calibration: each op's micro graph (built from the exporter's own blocks), and the whole exported model.onnx
@@ -15,13 +15,13 @@ using Afm.Profiling.Model;
 // repetitions says how much of an error is noise. Without a model.onnx, the exporter writes one for the project's
 // architecture with random weights (values do not change which kernels run or their time). --fused exports ONNX Runtime's
 // fused contrib ops (AfmOnnxOps=fused), --nbits N every projection resident as N-bit MatMulNBits and the int8 embedding as
-// GatherBlockQuantized (RuntimeForm="nbits"); micro graphs are then skipped and the whole model is compared, each op costed in
+// GatherBlockQuantized (RuntimeForm="nbits"), with --int8 their activations int8 (RuntimeActivations="int8"); micro graphs are then skipped and the whole model is compared, each op costed in
 // the format that graph runs it in. --dim768 replaces the project's shapes by the Peers bench's larger model (dim 768, 12
 // layers, 12/4 heads, FFN 2048, vocabulary 16384, context 512).
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 var options = args.ToList();
-bool fused = options.Remove("--fused"), dim768 = options.Remove("--dim768");
+bool fused = options.Remove("--fused"), dim768 = options.Remove("--dim768"), int8 = options.Remove("--int8");
 int nbits = 0;
 if (options.IndexOf("--nbits") is int at and >= 0)
 {
@@ -54,7 +54,7 @@ if (options.Remove("--nbits-sizes"))
     Console.WriteLine(File.ReadAllText("/proc/loadavg"));
     return;
 }
-var form = new GraphForm(fused ? OnnxOps.Fused : OnnxOps.Standard, nbits);
+var form = new GraphForm(fused ? OnnxOps.Fused : OnnxOps.Standard, nbits, int8 ? RuntimeActivations.Int8 : RuntimeActivations.Float32);
 var project = args.Length > 0 ? args[0] : FindSample();
 int threads = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2;
 int repetitions = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 3;

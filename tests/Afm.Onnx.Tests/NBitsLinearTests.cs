@@ -1,3 +1,4 @@
+using Afm.Core.Spec;
 using Afm.Compression.Quantizers;
 using Afm.Compression.Storage;
 using Afm.Onnx.Export;
@@ -60,7 +61,7 @@ public sealed class NBitsLinearTests : IDisposable
         var graph = new OnnxGraphBuilder();
         var input = graph.Input("x", DataType.Float, (long)dim, (long)dim);
         var table = ResidentEmbedding.Emit(graph, "embed.weight", weight);
-        graph.Output(ResidentEmbedding.Head(graph, input, "embed.weight", table), "y", DataType.Float, (long)dim, (long)vocab);
+        graph.Output(ResidentEmbedding.Head(graph, input, "embed.weight", table, RuntimeActivations.Float32), "y", DataType.Float, (long)dim, (long)vocab);
         var identity = new float[dim * dim];
         for (int i = 0; i < dim; i++) identity[i * dim + i] = 1;
         var actual = Run(graph, "x", identity, [dim, dim]); // [dim, vocab] = E^T
@@ -153,7 +154,7 @@ public sealed class NBitsLinearTests : IDisposable
         var graph = new OnnxGraphBuilder();
         var input = graph.Input("x", DataType.Float, (long)rows, weight.Columns);
         var layout = NBitsLinear.Of(weight) ?? throw new InvalidOperationException("The layout does not map onto MatMulNBits.");
-        graph.Output(NBitsLinear.Emit(graph, input, "layer.weight", weight, layout, null), "y", DataType.Float, (long)rows, weight.Rows);
+        graph.Output(NBitsLinear.Emit(graph, input, "layer.weight", weight, layout, null, RuntimeActivations.Float32), "y", DataType.Float, (long)rows, weight.Rows);
         return Run(graph, input, x, [rows, weight.Columns]);
     }
 

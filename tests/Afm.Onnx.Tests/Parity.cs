@@ -9,6 +9,13 @@ internal static class Parity
     /// <summary>The bound for fp32 logits: max abs diff ≤ 1e-3.</summary>
     public const float Tolerance = 1e-3f;
 
+    /// <summary>
+    /// The documented bound for a graph whose MatMulNBits quantize their activations to int8 (plan RuntimeActivations="int8",
+    /// specs/onnx-export.md): max abs diff ≤ 3% of the largest |logit| of the reference. Each activation is rounded to 1/254 of
+    /// its block's largest value, so the error scales with the logits, not a fixed 1e-3.
+    /// </summary>
+    public const float Int8ActivationsRelativeTolerance = 0.03f;
+
     /// <summary>TorchSharp logits [batch, time, vocab], flattened, for a row-major [batch, time] id matrix.</summary>
     public static float[] TorchLogits(Afm.Training.Model.AfmDecoder model, long[] ids, int batch)
     {
@@ -30,10 +37,10 @@ internal static class Parity
 
     public static float MaxDiff(float[] a, float[] b) => a.Zip(b).Max(p => Math.Abs(p.First - p.Second));
 
-    public static void AssertClose(float[] expected, float[] actual)
+    public static void AssertClose(float[] expected, float[] actual, float tolerance = Tolerance)
     {
         Assert.Equal(expected.Length, actual.Length);
         float worst = MaxDiff(expected, actual);
-        Assert.True(worst <= Tolerance, $"max abs diff {worst} exceeds {Tolerance}");
+        Assert.True(worst <= tolerance, $"max abs diff {worst} exceeds {tolerance}");
     }
 }

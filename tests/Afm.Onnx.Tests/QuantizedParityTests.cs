@@ -98,14 +98,38 @@ public sealed class QuantizedParityTests : IDisposable
         Assert.Contains(forms.Values, f => f.Form == RuntimeForms.Expand);
     }
 
-    private void AssertParity(ArchitectureSpec architecture, Expansion expansion, bool nbits = false)
+    /// <summary>
+    /// With int8 activations (RuntimeActivations="int8") every MatMulNBits runs at accuracy_level 4, the tied head is one 8-bit
+    /// node over the lookup's own uint8 table (no nibble copies), and the logits stay within the documented tolerance of the
+    /// TorchSharp model's (3% of the largest logit), in prefill and decode.
+    /// </summary>
+    [Fact]
+    public void Int8_activations_run_every_MatMulNBits_at_accuracy_level_4_within_the_documented_tolerance()
+    {
+        var architecture = MicroDecoder.Architecture(tied: true);
+        var worst = AssertParity(architecture, Expansion.AtLoad, nbits: true, RuntimeActivations.Int8);
+        var model = QuantizedSafeTensorsWeights.Load(architecture, Quantize(architecture, directory, nbits: true)) with { NBitsActivations = RuntimeActivations.Int8 };
+        var graph = Proto.ModelProto.Parser.ParseFrom(DecoderExporter.Export(model, "test")).Graph;
+        var nodes = graph.Node.Where(n => n.OpType == "MatMulNBits").ToList();
+        // q, k, v, gate (now one 8-bit node), up of every layer, and the head.
+        Assert.Equal(5 * architecture.Layers + 1, nodes.Count);
+        Assert.All(nodes, n => Assert.Equal(4, n.Attribute.Single(a => a.Name == "accuracy_level").I));
+        var head = Assert.Single(nodes, n => n.Input[1] == DecoderNames.Contrib.NBitsWeight("embed.weight"));
+        Assert.Equal(8, head.Attribute.Single(a => a.Name == "bits").I);
+        Assert.DoesNotContain(graph.Initializer, t => t.Name.Contains("nibbles", StringComparison.Ordinal));
+        // Not exact: the products see rounded activations (a float32-activation graph is within 1e-3).
+        Assert.True(worst > Tolerance, $"int8 activations moved the logits by only {worst}");
+    }
+
+    /// <returns>The largest absolute logit difference seen.</returns>
+    private float AssertParity(ArchitectureSpec architecture, Expansion expansion, bool nbits = false, RuntimeActivations activations = RuntimeActivations.Float32)
     {
         var path = Quantize(architecture, directory, nbits);
         using var model = MicroDecoder.Create(architecture);
         ModelWeights.Load(model, QuantizedWeightsFile.Dequantize(path));
         model.RopeBase = 250_000; // as training's context-lengthening stage leaves it; the file records it
 
-        var export = QuantizedSafeTensorsWeights.Load(architecture, path);
+        var export = QuantizedSafeTensorsWeights.Load(architecture, path) with { NBitsActivations = activations };
         Assert.Equal(250_000.0, export.RopeBase);
         using var options = OrtWeightExpansion.Options(expansion);
         using var ort = new OrtDecoder(DecoderExporter.Export(export, "test"), architecture, options);
@@ -113,16 +137,24 @@ public sealed class QuantizedParityTests : IDisposable
         var random = new Random(17);
         int batch = 2, prompt = 9, steps = 5;
         var sequence = Enumerable.Range(0, batch * (prompt + steps)).Select(_ => (long)random.Next(architecture.VocabSize)).ToArray();
+        float worst = 0;
+        void Check(float[] expected, float[] actual)
+        {
+            float tolerance = activations == RuntimeActivations.Int8 ? Int8ActivationsRelativeTolerance * expected.Max(Math.Abs) : Tolerance;
+            AssertClose(expected, actual, tolerance);
+            worst = Math.Max(worst, MaxDiff(expected, actual));
+        }
         var (prefill, cache) = ort.Run(Columns(sequence, batch, 0, prompt), batch, ort.Empty(batch));
-        AssertClose(TorchLogits(model, Columns(sequence, batch, 0, prompt), batch), prefill);
+        Check(TorchLogits(model, Columns(sequence, batch, 0, prompt), batch), prefill);
         for (int step = 0; step < steps; step++)
         {
             int position = prompt + step;
             var (logits, next) = ort.Run(Columns(sequence, batch, position, 1), batch, cache);
             cache = next;
             var reference = TorchLogits(model, Columns(sequence, batch, 0, position + 1), batch);
-            AssertClose(LastPosition(reference, batch, position + 1, architecture.VocabSize), logits);
+            Check(LastPosition(reference, batch, position + 1, architecture.VocabSize), logits);
         }
+        return worst;
     }
 
     [Fact]

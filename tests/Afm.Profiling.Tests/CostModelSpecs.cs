@@ -216,6 +216,29 @@ public sealed class CostModelSpecs
     }
 
     [Fact]
+    public void With_int8_activations_8_bits_are_one_node_at_the_measured_rate()
+    {
+        var device = NBitsDevice() with { MemoryBandwidthGBps = 1e6, MatMulNBitsInt8Activations = true };
+        double Compute(int bits) => CostModel.Cost(QProj(1), WeightFormat.NBits(bits), device, 16).LatencyMs - 0.010;
+        Assert.Equal(Compute(4), Compute(8), 12);
+        Assert.Equal(4096, CostModel.Cost(QProj(1), WeightFormat.NBits(8), device, 16).DequantOps);
+    }
+
+    [Fact]
+    public void A_projection_runs_at_the_rate_measured_for_its_shape()
+    {
+        // q_proj of the micro model: [64 -> 64]; 8 tokens, 2 x 8 x 4096 FLOPs, compute bound.
+        var device = NBitsDevice() with { MemoryBandwidthGBps = 1e6 };
+        double At(DeviceProfileSpec d) => CostModel.Cost(QProj(8), WeightFormat.Fp32, d, 16).LatencyMs - 0.010;
+        Assert.Equal(2 * 8 * 4096 / 1e3 * 1e-3, At(device), 12);
+        var measured = device with { ProductGFlops = new Dictionary<string, double> { [DeviceProfileSpec.ProductKey(64, 64)] = 4 } };
+        Assert.Equal(2 * 8 * 4096 / 4e3 * 1e-3, At(measured), 12);
+        // Another shape's rate does not apply.
+        var other = device with { ProductGFlops = new Dictionary<string, double> { [DeviceProfileSpec.ProductKey(64, 128)] = 4 } };
+        Assert.Equal(At(device), At(other), 12);
+    }
+
+    [Fact]
     public void The_fused_graph_has_no_residual_ops_and_its_norms_read_the_skip_and_write_the_sum()
     {
         var arch = Micro.Architecture();

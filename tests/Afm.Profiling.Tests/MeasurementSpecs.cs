@@ -108,8 +108,11 @@ public sealed class MeasurementSpecs
     {
         var graphs = HostCalibration.Graphs(Micro.Architecture(), 4);
         var times = new OrtOpTimer(threads: 1, warmupRuns: 1, measuredRuns: 3).TimeAll(graphs);
-        // Stream, Gemm, batched MatMul, two MatMulNBits sizes at 4 and at 2 bits, then 4 norms over rows (each fused into one kernel).
-        Assert.Equal([HostCalibration.StreamKernels, 1, 1, 1, 1, 1, 1, 4], times.Skip(1).Select(t => t.Kernels));
+        // Stream, Gemm, batched MatMul, two MatMulNBits sizes at 4 and at 2 bits, 4 norms over rows (each fused into one kernel),
+        // then one Gemm per projection shape.
+        const int n = HostCalibration.NBitsProducts;
+        Assert.Equal([HostCalibration.StreamKernels, 1, 1, n, n, n, n, 4, .. HostCalibration.ProductShapes(Micro.Architecture()).Select(_ => 1)],
+            times.Skip(1).Select(t => t.Kernels));
         // The chain's RMSNorm and SiLU run fused, as in the export: fewer kernels than nodes.
         Assert.InRange(times[0].Kernels, 10, graphs[0].Nodes - 1);
         Assert.All(times, t => Assert.True(t.Milliseconds > 0));
@@ -126,7 +129,7 @@ public sealed class MeasurementSpecs
         Assert.Equal((HostCalibration.WarmupRuns, HostCalibration.MeasuredRuns, HostCalibration.TimingQuantile), (timer.WarmupRuns, timer.MeasuredRuns, timer.Quantile));
         var arch = Micro.Architecture();
         var (device, info) = HostCalibration.Calibrate(BuiltInDeviceProfiles.HostBeforeCalibration, 1, arch, 4);
-        Assert.Equal(HostCalibration.MethodFor(4, arch.ModelDim, arch.Heads, arch.HeadDim), info.Method);
+        Assert.Equal(HostCalibration.MethodFor(4, arch.ModelDim, arch.Heads, arch.HeadDim, arch.FfnDim), info.Method);
         Assert.Contains("all optimizations", info.Method);
         Assert.True(device.Calibrate && device.LaunchOverheadUs > 0 && device.MemoryBandwidthGBps > 0 && device.Fp32GFlops > 0 && device.AttentionGFlops > 0);
     }
@@ -136,12 +139,16 @@ public sealed class MeasurementSpecs
     {
         var arch = Micro.Architecture(); // d 64, 4 heads of 16
         // kernel chain 16 kernels in 160 us -> 10 us per kernel; stream 8 x 10 us + 8 x 3 x 4 x 64 x 4 B in 24.576 us -> 1 GB/s;
-        // gemm 10 + 2 x 4 x 64 x 512 FLOPs in 26.2144 us -> 10 GFLOP/s; batched 10 + 2 x 4 x 4 x 4 x 16 FLOPs in 1.024 us -> 2 GFLOP/s.
+        // gemm (outputs: the widest FFN) 10 + 2 x 4 x 64 x f FLOPs in 0.0512 f us -> 10 GFLOP/s; batched 10 + 2 x 4 x 4 x 4 x 16 FLOPs
+        // in 1.024 us -> 2 GFLOP/s.
+        double gemmUs = 2.0 * 4 * 64 * HostCalibration.GemmOutputs(arch) / 10e3;
         // MatMulNBits [1024 | 4096 rows x 64]: 4 bits 10 + 7 + 65536 elements at 4 G/s, then 196608 more elements in 49.152 us more;
         // 2 bits 10 + 3 + 65536 at 0.5 G/s, then 393.216 us more.
         var (device, info) = HostCalibration.FromTimes(BuiltInDeviceProfiles.HostBeforeCalibration, 2, arch, 4,
-            [(0.160, 16), ((80 + 24.576) / 1e3, 8), ((10 + 26.2144) / 1e3, 1), ((10 + 1.024) / 1e3, 1),
-             (33.384 / 1e3, 1), (82.536 / 1e3, 1), (144.072 / 1e3, 1), (537.288 / 1e3, 1), (0.060, 4)]);
+            [(0.160, 16), ((80 + 24.576) / 1e3, 8), ((10 + gemmUs) / 1e3, 1), ((10 + 1.024) / 1e3, 1),
+             (33.384 / 1e3, 1), (82.536 / 1e3, 1), (144.072 / 1e3, 1), (537.288 / 1e3, 1), (0.060, 4),
+             // each projection shape's product: 10 us + its FLOPs at 20 GFLOP/s
+             .. HostCalibration.ProductShapes(arch).Select(p => ((10 + 2.0 * 4 * p.Inputs * p.Outputs / 20e3) / 1e3, 1))]);
         Assert.Equal(10, device.LaunchOverheadUs, 9);
         Assert.Equal(1, device.MemoryBandwidthGBps, 9);
         Assert.Equal(10, device.Fp32GFlops, 6);
@@ -152,6 +159,10 @@ public sealed class MeasurementSpecs
         Assert.Equal(4.0, info.MeasuredMatMulNBitsGOps![4], 9);
         // 4 norms over rows in 60 us: 15 us per kernel, QK-norm's fixed cost.
         Assert.Equal(15, device.RowsNormOverheadUs!.Value, 9);
+        Assert.Equal(HostCalibration.ProductShapes(arch).Count, device.ProductGFlops!.Count);
+        Assert.All(HostCalibration.ProductShapes(arch), p => Assert.Equal(20, device.ProductRateGFlops(p.Inputs, p.Outputs), 6));
+        // A shape without a measured rate runs at the compute rate.
+        Assert.Equal(10, device.ProductRateGFlops(3, 5), 6);
         Assert.Equal(2, info.Threads);
     }
 

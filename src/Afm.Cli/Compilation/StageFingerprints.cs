@@ -45,21 +45,26 @@ public static class StageFingerprints
         // The graph depends on the architecture (and on the trained weights, which the SDK lists as a file input).
         // With a plan the graph is built from the quantized weights (a file input too); adding or removing the plan
         // switches which file that is, so the fingerprint records whether there is one.
-        Write(directory, StageLayout.Export.Name, new { spec.Architecture, Afm.Onnx.Export.DecoderExporter.Opset, quantized = spec.Quantization is not null, spec.OnnxOps });
+        // The plan's RuntimeActivations is how the graph multiplies resident weights: it re-exports, it does not re-quantize.
+        Write(directory, StageLayout.Export.Name, new { spec.Architecture, Afm.Onnx.Export.DecoderExporter.Opset, quantized = spec.Quantization is not null, spec.OnnxOps,
+            runtimeActivations = spec.Quantization?.RuntimeActivations });
         // Only the plan (and what the weights depend on): editing the plan re-runs quantize and later, never training.
         Write(directory, StageLayout.Quantize.Name, new
         {
-            plan = spec.Quantization is null ? null : spec.Quantization with { Location = null, TargetLocation = null, MaxWeightBytesLocation = null, MaxLatencyMsLocation = null, MaxEnergyMjLocation = null },
+            plan = spec.Quantization is null ? null : spec.Quantization with { Location = null, TargetLocation = null, MaxWeightBytesLocation = null, MaxLatencyMsLocation = null, MaxEnergyMjLocation = null,
+                RuntimeActivations = RuntimeActivations.Float32 },
             spec.Architecture,
             spec.Seed,
             spec.Threads,
             spec.Determinism,
         });
-        // Costs depend on the shapes, the devices, the LUT group size and (for the measured host) the threads; not on weights.
+        // Costs depend on the shapes, the devices, the LUT group size, the graph the plan exports (its operators, resident
+        // weights and their activations: GraphForm.Of) and (for the measured host) the threads; not on weights.
         Write(directory, StageLayout.Profile.Name, new
         {
             spec.Name, spec.Architecture, spec.Threads, groupSize = spec.Quantization?.GroupSize,
             devices = spec.Devices.Select(d => d with { Location = null }),
+            graph = Afm.Profiling.Model.GraphForm.Of(spec),
         });
         // The adapters' settings (the weights, data and tokenizer they depend on are file inputs of the target).
         Write(directory, StageLayout.Adapters.Name, new

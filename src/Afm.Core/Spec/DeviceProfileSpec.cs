@@ -46,11 +46,24 @@ public sealed record DeviceProfileSpec
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public double? MatMulNBits2ParallelUs { get; init; }
     /// <summary>
+    /// True when the MatMulNBits figures were measured with int8 activations (plan RuntimeActivations="int8", accuracy_level 4),
+    /// the graph's form: an 8-bit weight is then one node, not two 4-bit halves. Null: float32 activations.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? MatMulNBitsInt8Activations { get; init; }
+    /// <summary>
     /// Fixed cost of one norm kernel over several short rows (QK-norm over the heads), microseconds: on a CPU the rows are
     /// split across threads, which costs more than <see cref="LaunchOverheadUs"/>; null: <see cref="LaunchOverheadUs"/>.
     /// </summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public double? RowsNormOverheadUs { get; init; }
+    /// <summary>
+    /// Measured rate of a float product [n, in] x [in, out] per weight shape (key <see cref="ProductKey"/>), GFLOP/s; a shape
+    /// without one runs at <see cref="ComputeGFlops"/>. Measured on <c>host</c> for the model's projection shapes: on a CPU the
+    /// rate depends on the shape (whether the weight stays in cache, the inner dimension), 16-97 GFLOP/s on one machine.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyDictionary<string, double>? ProductGFlops { get; init; }
     /// <summary>Fixed cost of dispatching one operation, microseconds.</summary>
     public required double LaunchOverheadUs { get; init; }
     /// <summary>Energy of moving one byte between memory and the compute units, picojoules.</summary>
@@ -70,6 +83,11 @@ public sealed record DeviceProfileSpec
     public SourceLocation? Location { get; init; }
 
     public double ComputeGFlops => ComputeType == ComputeType.Fp16 ? Fp16GFlops : Fp32GFlops;
+    /// <summary>The key of a product's weight shape in <see cref="ProductGFlops"/>: inputs x outputs.</summary>
+    public static string ProductKey(long inputs, long outputs) => $"{inputs}x{outputs}";
+    /// <summary>The rate of a product with an [outputs, inputs] weight: its measured one, else <see cref="ComputeGFlops"/>.</summary>
+    public double ProductRateGFlops(long inputs, long outputs) =>
+        ProductGFlops is { } rates && rates.TryGetValue(ProductKey(inputs, outputs), out var rate) && rate > 0 ? rate : ComputeGFlops;
     /// <summary>The rate attention's FLOPs run at: <see cref="AttentionGFlops"/>, or the compute rate when it is 0.</summary>
     public double AttentionRateGFlops => AttentionGFlops > 0 ? AttentionGFlops : ComputeGFlops;
     /// <summary>The dequantization rate of resident weights of <paramref name="bits"/> (8 bits run as two 4-bit halves).</summary>

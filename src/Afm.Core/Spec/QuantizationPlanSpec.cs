@@ -60,6 +60,21 @@ public enum RuntimeForm
     NBits,
 }
 
+/// <summary>
+/// What a resident projection (<see cref="RuntimeForm.NBits"/>) multiplies its packed weights with (specs/quantization.md,
+/// "Runtime activations"): MatMulNBits' <c>accuracy_level</c>.
+/// </summary>
+public enum RuntimeActivations
+{
+    /// <summary>The float32 activations as they are (accuracy_level 0): exact products, the TorchSharp model's logits within 1e-3.</summary>
+    Float32,
+    /// <summary>
+    /// Activations quantized to int8 per block of the weight's block size (accuracy_level 4): the CPU's integer dot-product
+    /// kernels (AVX-512 VNNI, AVX-VNNI, ARM dot product), faster, with a documented tolerance instead of 1e-3.
+    /// </summary>
+    Int8,
+}
+
 /// <summary>A layer-name pattern (<c>*</c> matches any run of characters) and the bits it forces.</summary>
 public sealed record BitsOverride(string Pattern, int Bits);
 
@@ -79,6 +94,8 @@ public sealed record QuantizationPlanSpec
     public required ImportanceKind Importance { get; init; }
     public RoundingKind Rounding { get; init; } = RoundingKind.Gptq;
     public RuntimeForm RuntimeForm { get; init; } = RuntimeForm.Expand;
+    /// <summary>What the resident projections multiply with (only with <see cref="RuntimeForm.NBits"/>).</summary>
+    public RuntimeActivations RuntimeActivations { get; init; } = RuntimeActivations.Float32;
     /// <summary>Mean effective bits per weight of the quantized layers, or null for no target.</summary>
     public double? TargetBitsPerWeight { get; init; }
     /// <summary>Upper bound on the bytes of the quantized weights file's tensor data, or null.</summary>

@@ -14,6 +14,8 @@ public sealed record DecoderModel(ArchitectureSpec Architecture, double RopeBase
     public string? BaseSha256 { get; init; }
     /// <summary>Which operators the graph is written with (specs/onnx-export.md, "The fused graph").</summary>
     public OnnxOps Ops { get; init; } = OnnxOps.Standard;
+    /// <summary>What the MatMulNBits nodes of resident weights multiply with (their accuracy_level; specs/onnx-export.md).</summary>
+    public RuntimeActivations NBitsActivations { get; init; } = RuntimeActivations.Float32;
 }
 
 /// <summary>Exports the generalized decoder to ONNX bytes (layout and opset in specs/onnx-export.md).</summary>

@@ -208,9 +208,9 @@ internal sealed class DecoderGraph
 
     /// <summary>One MatMulNBits over the resident compressed weight when its layout maps exactly (<see cref="NBitsLinear"/>), else Gemm over its float value.</summary>
     private string Linear(string x, string weightName, string? bias) =>
-        weightName == "embed.weight" && residentEmbedding is { } table && bias is null ? ResidentEmbedding.Head(graph, x, weightName, table)
+        weightName == "embed.weight" && residentEmbedding is { } table && bias is null ? ResidentEmbedding.Head(graph, x, weightName, table, model.NBitsActivations)
         : model.Weights.TryGetValue(weightName, out var weight) && NBitsLinear.Of(weight) is { } layout
-            ? NBitsLinear.Emit(graph, x, weightName, weight, layout, bias)
+            ? NBitsLinear.Emit(graph, x, weightName, weight, layout, bias, model.NBitsActivations)
             : ops.Linear(x, Weight(weightName), bias);
 
     private readonly Dictionary<string, string> emitted = new(StringComparer.Ordinal);

@@ -23,7 +23,11 @@ public static class ExportStage
             ? QuantizedSafeTensorsWeights.Load(spec.Architecture, weightsPath)
             : SafeTensorsWeights.Load(spec.Architecture, weightsPath);
         // The graph records which weights file it was exported from: adapters are checked against that hash.
-        weights = weights with { BaseSha256 = Hashing.Sha256OfFile(weightsPath), Ops = spec.OnnxOps };
+        weights = weights with
+        {
+            BaseSha256 = Hashing.Sha256OfFile(weightsPath), Ops = spec.OnnxOps,
+            NBitsActivations = quantizedPath is not null && spec.Quantization is { } plan ? plan.RuntimeActivations : RuntimeActivations.Float32,
+        };
         var path = Path.Combine(outputDirectory, StageLayout.Export.Model);
         var written = DecoderExporter.Export(weights, ToolchainInfo.Current.Version, path);
         progress($"export: {Path.GetFullPath(path)} ({written.ModelBytes:N0} bytes" +

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Afm.Core.Spec;
 using Afm.Onnx.Graph;
 using DataType = Afm.Onnx.Proto.TensorProto.Types.DataType;
 
@@ -75,14 +76,27 @@ internal static class NBitsLinear
         return new Layout(p.Bits, block, p.PackedIndices, scales, zeroPoints);
     }
 
-    /// <summary><paramref name="x"/> [rows, K] times the weight transposed, plus <paramref name="bias"/> [N] when given.</summary>
-    public static string Emit(OnnxGraphBuilder graph, string x, string name, ExportWeight w, Layout layout, string? bias) =>
-        Emit(graph, x, name, w.Rows, w.Columns, layout, bias, name);
+    /// <summary>
+    /// MatMulNBits' <c>accuracy_level</c> for <paramref name="activations"/>: 0 keeps A in float32 (exact products), 4 quantizes
+    /// A to int8 per block and runs MLAS' integer kernels (VNNI).
+    /// </summary>
+    public static int AccuracyLevel(RuntimeActivations activations) => activations == RuntimeActivations.Int8 ? 4 : 0;
 
-    /// <summary>The same for an [<paramref name="n"/>, <paramref name="k"/>] weight; its nodes are profiled under <paramref name="scopeWeight"/>.</summary>
-    public static string Emit(OnnxGraphBuilder graph, string x, string name, long n, long k, Layout layout, string? bias, string scopeWeight)
+    /// <summary><paramref name="x"/> [rows, K] times the weight transposed, plus <paramref name="bias"/> [N] when given.</summary>
+    public static string Emit(OnnxGraphBuilder graph, string x, string name, ExportWeight w, Layout layout, string? bias, RuntimeActivations activations) =>
+        Emit(graph, x, name, w.Rows, w.Columns, layout, bias, name, activations);
+
+    /// <summary>
+    /// The same for an [<paramref name="n"/>, <paramref name="k"/>] weight; its nodes are profiled under <paramref name="scopeWeight"/>.
+    /// <paramref name="packedData"/> names an initializer the graph already holds with exactly B's bytes (the resident embedding's
+    /// table), which a single node reads instead of a copy.
+    /// </summary>
+    public static string Emit(OnnxGraphBuilder graph, string x, string name, long n, long k, Layout layout, string? bias, string scopeWeight,
+        RuntimeActivations activations, string? packedData = null)
     {
-        if (layout.Bits != 8) return EmitNode(graph, x, name, n, k, layout, bias, scopeWeight);
+        int level = AccuracyLevel(activations);
+        // With int8 activations MLAS has a fast 8-bit kernel: the weight stays one node.
+        if (layout.Bits != 8 || level != 0) return EmitNode(graph, x, name, n, k, layout, bias, scopeWeight, level, packedData);
         // ORT 1.31's CPU MatMulNBits runs 8 bits exactly (accuracy_level 0) ~500x slower than 4 bits ([16384 x 768]: 577 vs
         // 1.16 ms for the pair below), and fast only with int8 activations (level 4: ~2% of the output range off). So an 8-bit
         // weight runs as its nibbles: q = 16 hi + lo and zp = 16 zh + zl give (q - zp) s = (hi - zh) 16s + (lo - zl) s, two 4-bit
@@ -90,8 +104,8 @@ internal static class NBitsLinear
         var (high, low) = Nibbles(layout.PackedIndices);
         var highLayout = new Layout(4, layout.BlockSize, high, layout.Scales.Select(s => s * 16).ToArray(), layout.ZeroPoints.Select(z => (byte)(z >> 4)).ToArray());
         var lowLayout = new Layout(4, layout.BlockSize, low, layout.Scales, layout.ZeroPoints.Select(z => (byte)(z & 0xF)).ToArray());
-        var highPart = EmitNode(graph, x, DecoderNames.Contrib.HighNibbles(name), n, k, highLayout, bias, scopeWeight);
-        var lowPart = EmitNode(graph, x, DecoderNames.Contrib.LowNibbles(name), n, k, lowLayout, null, scopeWeight);
+        var highPart = EmitNode(graph, x, DecoderNames.Contrib.HighNibbles(name), n, k, highLayout, bias, scopeWeight, level);
+        var lowPart = EmitNode(graph, x, DecoderNames.Contrib.LowNibbles(name), n, k, lowLayout, null, scopeWeight, level);
         using var scope = graph.Scope(DecoderNames.Scopes.OfWeight(scopeWeight));
         return graph.Node("Add", [highPart, lowPart]);
     }
@@ -110,12 +124,13 @@ internal static class NBitsLinear
         return (high, low);
     }
 
-    private static string EmitNode(OnnxGraphBuilder graph, string x, string name, long n, long k, Layout layout, string? bias, string scopeWeight)
+    private static string EmitNode(OnnxGraphBuilder graph, string x, string name, long n, long k, Layout layout, string? bias, string scopeWeight, int accuracyLevel,
+        string? packedData = null)
     {
         long blocksPerRow = k / layout.BlockSize, blob = layout.BlockSize * layout.Bits / 8;
         if (layout.PackedIndices.LongLength != n * blocksPerRow * blob)
             throw new InvalidDataException($"Weight '{name}': {layout.PackedIndices.Length} packed bytes do not hold [{n}, {k}] indices of {layout.Bits} bits.");
-        var weight = graph.Initializer(DecoderNames.Contrib.NBitsWeight(name), DataType.Uint8, layout.PackedIndices, n, blocksPerRow, blob);
+        var weight = packedData ?? graph.Initializer(DecoderNames.Contrib.NBitsWeight(name), DataType.Uint8, layout.PackedIndices, n, blocksPerRow, blob);
         var scales = graph.Initializer(DecoderNames.Contrib.NBitsScales(name), layout.Scales, n, blocksPerRow);
         var zeroPointBytes = PackZeroPoints(layout.ZeroPoints, n, blocksPerRow, layout.Bits);
         var zero = graph.Initializer(DecoderNames.Contrib.NBitsZeroPoints(name), DataType.Uint8, zeroPointBytes, n, zeroPointBytes.LongLength / n);
@@ -123,7 +138,7 @@ internal static class NBitsLinear
         // Input 4 (g_idx) is deprecated and absent; an empty name skips an optional input.
         string[] inputs = bias is null ? [x, weight, scales, zero] : [x, weight, scales, zero, "", bias];
         return graph.DomainNode(DecoderNames.Contrib.Domain, DecoderNames.Contrib.MatMulNBits, inputs, (string?)null,
-            Attr.Int("K", k), Attr.Int("N", n), Attr.Int("bits", layout.Bits), Attr.Int("block_size", layout.BlockSize), Attr.Int("accuracy_level", 0));
+            Attr.Int("K", k), Attr.Int("N", n), Attr.Int("bits", layout.Bits), Attr.Int("block_size", layout.BlockSize), Attr.Int("accuracy_level", accuracyLevel));
     }
 
     /// <summary>Zero points packed like B: each row's <paramref name="blocksPerRow"/> values LSB first, the row padded to whole bytes.</summary>

@@ -1,3 +1,4 @@
+using Afm.Core.Spec;
 using System.Runtime.InteropServices;
 using Afm.Onnx.Graph;
 using DataType = Afm.Onnx.Proto.TensorProto.Types.DataType;
@@ -57,14 +58,15 @@ internal static class ResidentEmbedding
     }
 
     /// <summary><paramref name="x"/> [rows, columns] times the table transposed (the tied output projection), as 8-bit MatMulNBits
-    /// with zero point 128 (which NBitsLinear runs as two 4-bit halves).</summary>
-    public static string Head(OnnxGraphBuilder graph, string x, string name, Tables t)
+    /// with zero point 128: with float32 activations NBitsLinear runs it as two 4-bit halves; with int8 activations it is one
+    /// node over the lookup's own table (no second copy of its bytes).</summary>
+    public static string Head(OnnxGraphBuilder graph, string x, string name, Tables t, RuntimeActivations activations)
     {
         long blocks = t.Columns / t.Block;
         var zeroPoints = new byte[t.Rows * blocks];
         Array.Fill(zeroPoints, (byte)128);
         var layout = new NBitsLinear.Layout(8, t.Block, t.Shifted, RowScales(t, blocks), zeroPoints);
-        return NBitsLinear.Emit(graph, x, name, t.Rows, t.Columns, layout, null, name);
+        return NBitsLinear.Emit(graph, x, name, t.Rows, t.Columns, layout, null, name, activations, packedData: t.Data);
     }
 
     private static float[] RowScales(Tables t, long blocks)

@@ -63,7 +63,7 @@ public static class ExportedDecoder
         }
         Add("norm.weight", d);
         if (!arch.TieEmbeddings) Add("lm_head.weight", arch.VocabSize, d);
-        return DecoderExporter.Export(new DecoderModel(arch, arch.RopeBase, weights) { Ops = form.Ops }, "profiling");
+        return DecoderExporter.Export(new DecoderModel(arch, arch.RopeBase, weights) { Ops = form.Ops, NBitsActivations = form.Activations }, "profiling");
     }
 
     /// <summary>

@@ -15,7 +15,12 @@ public static class HostCalibration
 {
     /// <summary>Independent adds of the bandwidth benchmark.</summary>
     public const int StreamKernels = 8;
-    private const long GemmOutputs = 512;
+    /// <summary>
+    /// Outputs of the calibration Gemm: the model's widest feed-forward projection, the products that dominate a prompt. A
+    /// fixed 512 outputs (a weight that stays in L2) ran ~2x the rate of dim768-12l's [128, 768] x [768, 2048] products, so
+    /// prefill of that model was under-predicted by 57-66% (specs/profiling.md).
+    /// </summary>
+    public static long GemmOutputs(ArchitectureSpec arch) => Enumerable.Range(0, arch.Layers).Max(l => (long)arch.Layer(l).FfnDim);
     /// <summary>
     /// The runs' 20th percentile per kernel: on the shared build machine (load 25 on 2 cores when measured) it moved
     /// least between repetitions; the median let descheduled runs of multi-threaded kernels in (specs/profiling.md).
@@ -35,10 +40,10 @@ public static class HostCalibration
         new(threads, WarmupRuns, measuredRuns) { Quantile = TimingQuantile };
 
     /// <summary>The description of the method recorded with the profile (<see cref="CalibrationInfo.Method"/>).</summary>
-    public static string MethodFor(long tokens, long dim, long heads, long headDim) =>
+    public static string MethodFor(long tokens, long dim, long heads, long headDim, long gemmOutputs) =>
         $"onnxruntime-cpu kernel times (all optimizations): a chain of the optimized export's kernel types at [1,{dim}] (per kernel), {StreamKernels} adds of separate [{tokens},{dim}] inputs (bandwidth), " +
-        $"gemm {tokens}x{dim}x{GemmOutputs}, batched matmul {heads}x[{tokens}x{headDim}]x[{headDim}x{tokens}], " +
-        $"MatMulNBits [1,{dim}]x[{dim},{string.Join("|", NBitsRows)}] at {string.Join(" and ", NBitsWidths)} bits (rate and fixed cost of a split product), 4 norms of [{NormRows},{headDim}] (per multi-row norm kernel)";
+        $"gemm {tokens}x{dim}x{gemmOutputs}, batched matmul {heads}x[{tokens}x{headDim}]x[{headDim}x{tokens}], " +
+        $"{NBitsProducts} MatMulNBits in a row [1,{dim}]x[{dim},{string.Join("|", NBitsRows)}] at {string.Join(" and ", NBitsWidths)} bits (rate and fixed cost of a split product), 4 norms of [{NormRows},{headDim}] (per multi-row norm kernel), gemm [{tokens},in]x[in,out] at every projection shape of the model (rate per shape)";
 
     /// <summary>The widths whose MatMulNBits rate is measured (8 bits run as two 4-bit halves).</summary>
     public static readonly int[] NBitsWidths = [4, 2];
@@ -60,30 +65,51 @@ public static class HostCalibration
         int? contextTokens = null, Model.GraphForm? form = null)
     {
         form ??= Model.GraphForm.Float;
-        var graphs = Graphs(arch, promptTokens);
+        var graphs = Graphs(arch, promptTokens, form.Activations);
         var model = ExportedDecoder.Export(arch, form);
         int context = contextTokens ?? arch.MaxSequenceLength;
         var timed = Timer(threads).TimeAll([.. graphs, WholeModel.Run(model, arch, Formats.Phase.Prefill, promptTokens, context, form.Ops),
             WholeModel.Run(model, arch, Formats.Phase.Decode, promptTokens, context, form.Ops)]);
-        return FromTimes(host, threads, arch, promptTokens, timed.Take(graphs.Count).ToList());
+        return FromTimes(host, threads, arch, promptTokens, timed.Take(graphs.Count).ToList(), form.Activations);
     }
 
     /// <summary>
     /// The benchmark graphs, in the order <see cref="FromTimes"/> reads their times. Public so that a comparison can
     /// time them interleaved with the ops it predicts (<see cref="PredictedVsMeasured"/>).
     /// </summary>
-    public static IReadOnlyList<MicroGraph> Graphs(ArchitectureSpec arch, long tokens)
+    /// <param name="activations">The graph's MatMulNBits activations: the products are timed as the exported graph runs them.</param>
+    public static IReadOnlyList<MicroGraph> Graphs(ArchitectureSpec arch, long tokens, RuntimeActivations activations = RuntimeActivations.Float32)
     {
-        long d = arch.ModelDim, hd = arch.HeadDim, heads = arch.Heads;
+        long d = arch.ModelDim, hd = arch.HeadDim, heads = arch.Heads, outputs = GemmOutputs(arch);
         return
         [
             KernelChain(d, hd, (float)arch.NormEpsilon),
             Stream(tokens, d),
-            Graph(w => w.Finish("gemm", w.Graph.Node("Gemm", [w.FloatInput("x", tokens, d), w.Weight("w", GemmOutputs, d)], null, Attr.Int("transB", 1)), tokens, GemmOutputs)),
+            Graph(w => w.Finish("gemm", w.Graph.Node("Gemm", [w.FloatInput("x", tokens, d), w.Weight("w", outputs, d)], null, Attr.Int("transB", 1)), tokens, outputs)),
             Graph(w => w.Finish("batched", w.Graph.Node("MatMul", [w.FloatInput("a", heads, tokens, hd), w.FloatInput("b", heads, hd, tokens)]), heads, tokens, tokens)),
-            .. NBitsWidths.SelectMany(bits => NBitsRows.Select(rows => NBitsProduct(d, rows, bits))),
+            .. NBitsWidths.SelectMany(bits => NBitsRows.Select(rows => NBitsProduct(d, rows, bits, activations, NBitsProducts))),
             RowsNormChain(hd, (float)arch.NormEpsilon, NormRows),
+            .. ProductShapes(arch).Select(s => Graph(w => w.Finish($"gemm{s.Inputs}x{s.Outputs}",
+                w.Graph.Node("Gemm", [w.FloatInput("x", tokens, s.Inputs), w.Weight("w", s.Outputs, s.Inputs)], null, Attr.Int("transB", 1)), tokens, s.Outputs))),
         ];
+    }
+
+    /// <summary>
+    /// Every distinct [in -> out] shape of the model's projections and its output projection, in a fixed order: a CPU's product
+    /// rate depends on the shape (measured on dim768-12l, 2 threads: [768 -> 768] 97, [768 -> 2048] 46, [2048 -> 768] 17
+    /// GFLOP/s at 128 tokens), so one rate under-predicted its prompt by 57-66% (specs/profiling.md).
+    /// </summary>
+    public static IReadOnlyList<(long Inputs, long Outputs)> ProductShapes(ArchitectureSpec arch)
+    {
+        long d = arch.ModelDim, hd = arch.HeadDim;
+        var shapes = new List<(long, long)>();
+        for (int l = 0; l < arch.Layers; l++)
+        {
+            var s = arch.Layer(l);
+            shapes.AddRange([(d, s.Heads * hd), (d, s.KvHeads * hd), (s.Heads * hd, d), (d, s.FfnDim), (s.FfnDim, d)]);
+        }
+        shapes.Add((d, arch.VocabSize));
+        return shapes.Distinct().ToList();
     }
 
     /// <summary>Norms chained over [<see cref="NormRows"/>, hd]: several short rows, as QK-norm normalizes each head (not its count).</summary>
@@ -100,25 +126,37 @@ public static class HostCalibration
     /// <summary>
     /// One token [1, d] times a resident [rows, d] weight of <paramref name="bits"/> (random indices, the exporter's
     /// MatMulNBits node): a decode step's product at the model's inner dimension but none of its shapes (rows 512).
+    /// <paramref name="products"/> independent products of the same x (separate weights) run one after the other, as a model's
+    /// projections do: a product alone in its graph found the thread pool asleep and paid ~67 us to wake it (dim768, load ~25),
+    /// where the model's projections, each right after other kernels, paid ~15.
     /// </summary>
-    public static MicroGraph NBitsProduct(long d, long rows, int bits) => Graph(w =>
+    public static MicroGraph NBitsProduct(long d, long rows, int bits, RuntimeActivations activations = RuntimeActivations.Float32, int products = 1) => Graph(w =>
     {
         int block = Formats.WeightFormat.NBitsBlock(d) ?? 16;
         long blocks = d / block;
-        var packed = new byte[rows * d * bits / 8];
-        new Random(bits).NextBytes(packed);
-        var layout = new Afm.Onnx.Export.NBitsLinear.Layout(bits, block, packed, Enumerable.Repeat(1f / 512, (int)(rows * blocks)).ToArray(),
-            Enumerable.Repeat((byte)(1 << (bits - 1)), (int)(rows * blocks)).ToArray());
-        var y = Afm.Onnx.Export.NBitsLinear.Emit(w.Graph, w.FloatInput("x", 1, d), $"nbits{bits}", rows, d, layout, null, $"nbits{bits}");
-        return w.Finish($"nbits{bits}", y, 1, rows);
+        var x = w.FloatInput("x", 1, d);
+        var outputs = new List<(string, long[])>();
+        for (int p = 0; p < products; p++)
+        {
+            var packed = new byte[rows * d * bits / 8];
+            new Random(bits + 16 * p).NextBytes(packed);
+            var layout = new Afm.Onnx.Export.NBitsLinear.Layout(bits, block, packed, Enumerable.Repeat(1f / 512, (int)(rows * blocks)).ToArray(),
+                Enumerable.Repeat((byte)(1 << (bits - 1)), (int)(rows * blocks)).ToArray());
+            var name = products == 1 ? $"nbits{bits}" : $"nbits{bits}-{p}";
+            outputs.Add((Afm.Onnx.Export.NBitsLinear.Emit(w.Graph, x, name, rows, d, layout, null, name, activations), [1, rows]));
+        }
+        return w.Finish($"nbits{bits}", outputs);
     });
+
+    /// <summary>Products per MatMulNBits calibration graph (<see cref="NBitsProduct"/>); its time per product is the graph's over its kernels.</summary>
+    public const int NBitsProducts = 4;
 
     /// <summary>
     /// The calibrated profile from the times of <see cref="Graphs"/> (in their order) and the kernels ONNX Runtime
     /// ran for each: a kernel its optimizer removed is not counted (it would read as a cheaper kernel).
     /// </summary>
     public static (DeviceProfileSpec Device, CalibrationInfo Info) FromTimes(DeviceProfileSpec host, int threads, ArchitectureSpec arch, long tokens,
-        IReadOnlyList<(double Milliseconds, int Kernels)> times)
+        IReadOnlyList<(double Milliseconds, int Kernels)> times, RuntimeActivations activations = RuntimeActivations.Float32)
     {
         long d = arch.ModelDim, hd = arch.HeadDim, heads = arch.Heads;
         double Us(int i) => times[i].Milliseconds * 1e3;
@@ -127,7 +165,7 @@ public static class HostCalibration
         // The roofline adds the fixed cost to the time of the work, so the rates are read from what is beyond it.
         double StreamUs(int i, int kernels) => Math.Max(Us(i) - kernels * overheadUs, 0.05 * Us(i));
         double bandwidth = times[1].Kernels * 3.0 * tokens * d * 4 / (StreamUs(1, times[1].Kernels) * 1e-6) / 1e9;
-        double gflops = 2.0 * tokens * d * GemmOutputs / (StreamUs(2, 1) * 1e-6) / 1e9;
+        double gflops = 2.0 * tokens * d * GemmOutputs(arch) / (StreamUs(2, 1) * 1e-6) / 1e9;
         double attentionGflops = 2.0 * heads * tokens * tokens * hd / (StreamUs(3, 1) * 1e-6) / 1e9;
         // MatMulNBits: the weight elements dequantized per second beyond the kernel's fixed cost and the product's FLOPs at
         // the Gemm's rate (CostModel charges both).
@@ -136,17 +174,21 @@ public static class HostCalibration
         for (int k = 0; k < NBitsWidths.Length; k++)
         {
             int small = 4 + 2 * k, large = small + 1;
+            double Product(int i) => Us(i) / times[i].Kernels;
             double smallElements = NBitsRows[0] * d, largeElements = NBitsRows[1] * d;
             // The slope: elements per microsecond between the two sizes (a faster larger graph under load: the smaller's average).
-            double slopeUs = Math.Max(Us(large) - Us(small), 0.05 * Us(large));
+            double slopeUs = Math.Max(Product(large) - Product(small), 0.05 * Product(large));
             double rate = (largeElements - smallElements) / (slopeUs * 1e-6) / 1e9;
             nbitsRates[NBitsWidths[k]] = rate;
-            nbitsParallelUs[NBitsWidths[k]] = Math.Max(0, Us(small) - overheadUs - smallElements / (rate * 1e3));
+            nbitsParallelUs[NBitsWidths[k]] = Math.Max(0, Product(small) - overheadUs - smallElements / (rate * 1e3));
         }
 
         // Several short rows per norm: the kernel's fixed cost (the bytes are a few KB).
         int rowsAt = 4 + 2 * NBitsWidths.Length;
         double rowsNormUs = Us(rowsAt) / times[rowsAt].Kernels;
+        var shapes = ProductShapes(arch);
+        var productRates = shapes.Select((s, i) => (Key: DeviceProfileSpec.ProductKey(s.Inputs, s.Outputs),
+            Rate: 2.0 * tokens * s.Inputs * s.Outputs / (StreamUs(rowsAt + 1 + i, 1) * 1e-6) / 1e9)).ToDictionary(p => p.Key, p => p.Rate);
         var device = host with
         {
             ComputeType = ComputeType.Fp32,
@@ -159,13 +201,15 @@ public static class HostCalibration
             MatMulNBits2GOps = nbitsRates[2],
             MatMulNBits4ParallelUs = nbitsParallelUs[4],
             MatMulNBits2ParallelUs = nbitsParallelUs[2],
+            MatMulNBitsInt8Activations = activations == RuntimeActivations.Int8 ? true : null,
+            ProductGFlops = productRates,
             MemoryBandwidthGBps = bandwidth,
             LaunchOverheadUs = overheadUs,
             RowsNormOverheadUs = rowsNormUs,
             MemoryGB = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 1e9,
             Calibrate = true,
         };
-        return (device, new CalibrationInfo(MethodFor(tokens, d, heads, hd), gflops, bandwidth, overheadUs, threads) { MeasuredAttentionGFlops = attentionGflops, MeasuredMatMulNBitsGOps = nbitsRates, MeasuredMatMulNBitsParallelUs = nbitsParallelUs, MeasuredRowsNormOverheadUs = rowsNormUs });
+        return (device, new CalibrationInfo(MethodFor(tokens, d, heads, hd, GemmOutputs(arch)), gflops, bandwidth, overheadUs, threads) { MeasuredAttentionGFlops = attentionGflops, MeasuredMatMulNBitsGOps = nbitsRates, MeasuredMatMulNBitsParallelUs = nbitsParallelUs, MeasuredRowsNormOverheadUs = rowsNormUs });
     }
 
     /// <summary>

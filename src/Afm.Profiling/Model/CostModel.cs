@@ -39,8 +39,10 @@ public static class CostModel
                 // MatMulNBits: its measured rate is of one token's product with the weight dequantized (both in the rate);
                 // further tokens add their FLOPs at the compute rate. A product large enough to be split across threads
                 // pays the measured cost of waking them. 8 bits are two 4-bit products whose outputs add (Afm.Onnx's
-                // NBitsLinear): twice the elements, FLOPs and fixed cost.
-                int halves = format.Bits == 8 ? 2 : 1, width = format.Bits == 8 ? 4 : format.Bits;
+                // NBitsLinear): twice the elements, FLOPs and fixed cost. With int8 activations 8 bits are one node, costed at
+                // the 4-bit rate of the same kernels (its integer dot products are the same; it reads twice the bytes, which the
+                // roofline's memory side counts).
+                int halves = format.Bits == 8 && device.MatMulNBitsInt8Activations != true ? 2 : 1, width = format.Bits == 8 ? 4 : format.Bits;
                 long elements = op.WeightRows * op.WeightColumns;
                 dequantRate = device.MatMulNBitsGOps(width);
                 dequant = halves * elements;
@@ -52,7 +54,9 @@ public static class CostModel
         long bytes = weightRead + op.FixedWeightBytes + op.ActivationBytes;
         // Attention's products, and rope's product by the rotation, run over the head dimension: a rate of their own
         // on a CPU (AttentionGFlops).
-        double rate = op.Kind is OpKind.Attention or OpKind.Rope ? device.AttentionRateGFlops : device.ComputeGFlops;
+        // A projection's own shape may have a measured rate (host: whether its weight stays in cache, its inner dimension).
+        double rate = op.Kind is OpKind.Attention or OpKind.Rope ? device.AttentionRateGFlops
+            : op.Kind == OpKind.Linear && op.HasWeight ? device.ProductRateGFlops(op.WeightColumns, op.WeightRows) : device.ComputeGFlops;
         double computeSeconds = computeFlops / (rate * 1e9) + dequant / (dequantRate * 1e9) + fixedUs * 1e-6;
         double memorySeconds = bytes / (device.MemoryBandwidthGBps * 1e9);
         double launchUs = op.Kind == OpKind.QkNorm ? device.RowsNormOverheadUs ?? device.LaunchOverheadUs : device.LaunchOverheadUs;

@@ -11,7 +11,8 @@ namespace Afm.Profiling.Model;
 /// export, so a costed kernel is one `afm run` executes (specs/profiling.md, "The graph the plan exports").
 /// </summary>
 /// <param name="NBits">Bits of every projection when weights run resident (2, 4 or 8), or 0 for a float (or expanded) graph.</param>
-public sealed record GraphForm(OnnxOps Ops, int NBits = 0)
+/// <param name="Activations">What the resident projections multiply with (the plan's RuntimeActivations: MatMulNBits' accuracy_level).</param>
+public sealed record GraphForm(OnnxOps Ops, int NBits = 0, RuntimeActivations Activations = RuntimeActivations.Float32)
 {
     public static readonly GraphForm Float = new(OnnxOps.Standard);
 
@@ -19,7 +20,7 @@ public sealed record GraphForm(OnnxOps Ops, int NBits = 0)
 
     /// <summary>The form of this project's export: its <c>AfmOnnxOps</c>, and resident weights when its plan says RuntimeForm="nbits".</summary>
     public static GraphForm Of(ModelSpec spec) =>
-        new(spec.OnnxOps, spec.Quantization is { RuntimeForm: RuntimeForm.NBits } plan ? plan.Bits : 0);
+        spec.Quantization is { RuntimeForm: RuntimeForm.NBits } plan ? new(spec.OnnxOps, plan.Bits, plan.RuntimeActivations) : new(spec.OnnxOps);
 
     /// <summary>The same operators with every resident projection at <paramref name="bits"/> (a census of each width the profile tabulates).</summary>
     public GraphForm WithNBits(int bits) => this with { NBits = bits };
@@ -33,5 +34,6 @@ public sealed record GraphForm(OnnxOps Ops, int NBits = 0)
         !Resident || !op.HasWeight || WeightFormat.NBitsBlock(op.WeightColumns) is null ? WeightFormat.Fp32
         : op.Layer == "embed" ? WeightFormat.NBits(8) : WeightFormat.NBits(NBits);
 
-    public string Name => (Ops == OnnxOps.Fused ? "fused" : "standard") + (Resident ? $", MatMulNBits {NBits}-bit" : ", float");
+    public string Name => (Ops == OnnxOps.Fused ? "fused" : "standard") + (Resident ? $", MatMulNBits {NBits}-bit" : ", float")
+        + (Resident && Activations == RuntimeActivations.Int8 ? ", int8 activations" : "");
 }

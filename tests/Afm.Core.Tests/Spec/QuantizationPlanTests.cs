@@ -27,6 +27,7 @@ public sealed class QuantizationPlanTests
         Assert.Null(plan.TargetBitsPerWeight);
         Assert.Equal(RoundingKind.Gptq, plan.Rounding);
         Assert.Equal(RuntimeForm.Expand, plan.RuntimeForm);
+        Assert.Equal(RuntimeActivations.Float32, plan.RuntimeActivations);
         Assert.Equal((80, 0.02), (plan.TuningSteps, plan.TuningLearningRate));
     }
 
@@ -75,6 +76,8 @@ public sealed class QuantizationPlanTests
     [InlineData("Device=\"phone\"", "AFM4008", "Device=")]
     [InlineData("RuntimeForm=\"resident\"", "AFM1030", "RuntimeForm=")]
     [InlineData("RuntimeForm=\"nbits\" LutType=\"int8\"", "AFM4303", "LutType=")]
+    [InlineData("RuntimeForm=\"nbits\" RuntimeActivations=\"fp16\"", "AFM1470", "RuntimeActivations=")]
+    [InlineData("RuntimeActivations=\"int8\"", "AFM1471", "RuntimeActivations=")]
     [InlineData("Method=\"uniform\" RuntimeForm=\"nbits\" Bits=\"3\"", "AFM4301", "Bits=")]
     [InlineData("Method=\"uniform\" RuntimeForm=\"nbits\" LowBits=\"1\"", "AFM4301", "LowBits=")]
     [InlineData("Method=\"uniform\" RuntimeForm=\"nbits\" Override=\"lm_head=6\"", "AFM4301", "Override=")]
@@ -85,6 +88,15 @@ public sealed class QuantizationPlanTests
     {
         using var project = WithPlan($"<QuantizationPlan Include=\"device\" {metadata} />");
         DiagnosticAssert.Error(project.Read(), code, project.Locate(attribute));
+    }
+
+    [Fact]
+    public void Int8_activations_are_read_with_resident_weights()
+    {
+        using var project = WithPlan("<QuantizationPlan Include=\"device\" Method=\"uniform\" RuntimeForm=\"nbits\" RuntimeActivations=\"int8\" />");
+        var result = project.Read();
+        Assert.DoesNotContain(result.Diagnostics, d => d.Code is "AFM1470" or "AFM1471" or "AFM1006");
+        Assert.Equal(RuntimeActivations.Int8, result.Spec!.Quantization!.RuntimeActivations);
     }
 
     [Fact]

@@ -102,6 +102,9 @@ internal static class DiagnosticCodes
     public const string CommitteeMemberUnknown = "AFM1446";
     public const string CommitteeMemberNotAStage = "AFM1447";
     public const string TooFewSamples = "AFM1448";
+    // Resident weights at run time (issue #23).
+    public const string UnknownRuntimeActivations = "AFM1470";
+    public const string RuntimeActivationsWithoutNBits = "AFM1471";
 
     // 15xx: items of later pipeline stages.
     public const string StageNotAvailable = "AFM1501";

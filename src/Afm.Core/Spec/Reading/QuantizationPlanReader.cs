@@ -19,6 +19,7 @@ internal static class QuantizationPlanReader
         "Method", "Bits", "LowBits", "GroupSize", "LutType", "Embedding", "Importance", "TargetBitsPerWeight",
         "MaxWeightBytes", "MaxLatencyMs", "MaxEnergyMj", "Device", "Override", "KeepFloat", "CalibrationSequences",
         "KMeansIterations", "Rounding", "TuningSteps", "TuningLearningRate", "RuntimeForm",
+        "RuntimeActivations",
     ];
 
     private static readonly (Func<double, bool>, string) BitsRange = (v => v >= 1 && v <= 8, "between 1 and 8");
@@ -50,6 +51,15 @@ internal static class QuantizationPlanReader
             ("gptq", RoundingKind.Gptq), ("nearest", RoundingKind.Nearest));
         var runtimeForm = context.Choice(item, "RuntimeForm", RuntimeForm.Expand, DiagnosticCodes.UnknownRuntimeForm,
             ("expand", RuntimeForm.Expand), ("nbits", RuntimeForm.NBits));
+        var activations = context.Choice(item, "RuntimeActivations", RuntimeActivations.Float32, DiagnosticCodes.UnknownRuntimeActivations,
+            ("float32", RuntimeActivations.Float32), ("int8", RuntimeActivations.Int8));
+        // Only MatMulNBits nodes take int8 activations: on an expanded graph the setting would do nothing.
+        if (activations == RuntimeActivations.Int8 && runtimeForm == RuntimeForm.Expand)
+        {
+            context.Error(DiagnosticCodes.RuntimeActivationsWithoutNBits, item.Get("RuntimeActivations")!.Value.Location,
+                $"{item.Describe} has RuntimeActivations=\"int8\", which sets how ONNX Runtime's MatMulNBits multiplies resident weights, but its RuntimeForm is 'expand' (weights expanded to float, no MatMulNBits). Add RuntimeForm=\"nbits\", or remove RuntimeActivations.");
+            activations = null;
+        }
         var overrides = item.Get("Override") is { } o ? ReadOverrides(context, o) : [];
         if (runtimeForm == RuntimeForm.NBits && !CheckNBits(context, item, method, lutType, bits, lowBits, overrides)) runtimeForm = null;
         var target = item.Get("TargetBitsPerWeight") is { } t ? context.Double(t, SpecContext.Positive) : null;
@@ -73,7 +83,7 @@ internal static class QuantizationPlanReader
         var tuningRate = item.Get("TuningLearningRate") is { } tl ? context.Double(tl, SpecContext.Positive) : DefaultTuningLearningRate;
 
         if (method is null || bits is null || lowBits is null || lowBits > bits || groupSize is null || lutType is null || embedding is null
-            || importance is null || rounding is null || runtimeForm is null || overrides is null || calibration is null || iterations is null
+            || importance is null || rounding is null || runtimeForm is null || activations is null || overrides is null || calibration is null || iterations is null
             || tuningSteps is null || tuningRate is null
             || (item.Has("TargetBitsPerWeight") && target is null) || (item.Has("MaxWeightBytes") && maxBytes is null)
             || ((item.Has("MaxLatencyMs") || item.Has("MaxEnergyMj")) && device is null)) return null;
@@ -89,6 +99,7 @@ internal static class QuantizationPlanReader
             Importance = importance.Value,
             Rounding = rounding.Value,
             RuntimeForm = runtimeForm.Value,
+            RuntimeActivations = activations.Value,
             TargetBitsPerWeight = target,
             MaxWeightBytes = maxBytes,
             MaxLatencyMs = maxLatency,
