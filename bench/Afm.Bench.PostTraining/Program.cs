@@ -24,8 +24,8 @@ using Afm.Training.Stages;
 // Stages whose checkpoint fingerprint matches are reused from an earlier run with the same core and sft budgets (cached in
 // ${XDG_CACHE_HOME:-~/.cache}/afm-bench-posttraining).
 // Usage: dotnet run -c Release --project bench/Afm.Bench.PostTraining [all|reward|forget] [coreTokens=300k] [sftTokens=200k]
-//        [rewardTokens=300k] [dpoTokens=100k] [rsTokens=16k] [rlTokens=96k] [plain=false]
-// "reward": only core, sft and reward-model variants (soft labels, longer, plain Bradley-Terry, lr 3e-3), beside the sft
+//        [rewardTokens=300k] [dpoTokens=100k] [rsTokens=16k] [rlTokens=96k] [plain=false] [variants of reward or forget, ;-separated]
+// "reward": only core, sft and reward-model variants (soft labels, plain Bradley-Terry, longer, lr 3e-3 and 3e-4), beside the sft
 // model's likelihood ranking of the same pairs. "forget": dpo and rl at smaller learning rates, on every held-out prompt.
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
@@ -85,7 +85,10 @@ TrainingStageSpec[] rewardVariants =
     Stage("rm-long", StageKind.Reward, 2 * rewardTokens, 1e-3, new PreferenceStageSpec()),
     Stages(rl: false)[3],
     Stage("rm-lr3e-3", StageKind.Reward, rewardTokens, 3e-3, new PreferenceStageSpec()),
+    Stage("rm-lr3e-4", StageKind.Reward, rewardTokens, 3e-4, new PreferenceStageSpec()),
 ];
+// An eighth argument (after plain) names the variants "reward" and "forget" train, ';'-separated; default: all.
+TrainingStageSpec[] Chosen(TrainingStageSpec[] all) => numbers.Length > 7 ? all.Where(v => numbers[7].Split(';').Contains(v.Name)).ToArray() : all;
 // Question "forget": dpo and rl with a smaller learning rate than in "all" (the pretraining-loss bound), each the next stage
 // of its own project after core, sft and rm-soft, so each starts from sft.
 TrainingStageSpec[] forgetVariants =
@@ -139,11 +142,12 @@ var report = Trainer.Train(spec, Open, checkpoints, Progress);
 if (question == "reward") return RewardQuestion();
 if (question == "forget")
 {
-    var variants = forgetVariants.Select(v => Trainer.Train(spec with { TrainingStages = [.. spec.TrainingStages, v] }, Open, checkpoints, Progress)).ToList();
+    var chosen = Chosen(forgetVariants);
+    var variants = chosen.Select(v => Trainer.Train(spec with { TrainingStages = [.. spec.TrainingStages, v] }, Open, checkpoints, Progress)).ToList();
     Console.WriteLine();
     foreach (var (stage, timing) in variants.SelectMany(r => r.Stages.Zip(r.Timings!.Stages).TakeLast(1)))
         Console.WriteLine($"{stage.Name,-13} {stage.Steps,5} steps  {timing.Seconds:0} s  final validation loss {stage.FinalValidationLoss:0.0000}");
-    OnHeldOutPrompts(["sft", .. forgetVariants.Select(v => v.Name)]);
+    OnHeldOutPrompts(["sft", .. chosen.Select(v => v.Name)]);
     return Finish();
 }
 var rlReport = Trainer.Train(rlSpec, Open, checkpoints, Progress);
@@ -236,7 +240,7 @@ int RewardQuestion()
     Console.WriteLine("Held-out pairwise accuracy by level (share of pairs with r(chosen) > r(rejected)), mean margin, and the variant's time:");
     Console.WriteLine($"  {"model",-13} " + string.Join(" ", PreferenceRecord.LevelNames.Select(l => $"{l,22}")) + $" {"all",8}");
     Console.WriteLine($"  {"sft logp",-13} " + string.Join(" ", PreferenceRecord.LevelNames.Select(l => $"{likelihood.ByLevel[l],22:P1}")) + $" {likelihood.All,8:P1}   (log π_sft(chosen) > log π_sft(rejected))");
-    foreach (var variant in rewardVariants)
+    foreach (var variant in Chosen(rewardVariants))
     {
         var trained = Trainer.Train(spec with { TrainingStages = [.. spec.TrainingStages, variant] }, Open, checkpoints, Progress);
         var (stage, timing) = trained.Stages.Zip(trained.Timings!.Stages).Last();
