@@ -1,6 +1,7 @@
 using System.Text.Json;
 
-/// <summary>The repository a bench runs from, and the Afm.Sdk version its global.json pins (shared by the adapter benches).</summary>
+/// <summary>The repository a bench runs from, the Afm.Sdk version its global.json pins, and where benches cache what they
+/// train (shared by the adapter, recovery and post-training benches).</summary>
 internal static class BenchRepository
 {
     public static string FindRoot()
@@ -14,5 +15,13 @@ internal static class BenchRepository
     {
         using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(root, "global.json")));
         return json.RootElement.GetProperty("msbuild-sdks").GetProperty("Afm.Sdk").GetString()!;
+    }
+
+    /// <summary>A bench's cache folder, <c>${XDG_CACHE_HOME:-~/.cache}/afm-bench-&lt;name&gt;</c>: models that take minutes to train outlive /tmp.</summary>
+    public static string CacheFolder(string name)
+    {
+        string cacheHome = Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } xdg ? xdg
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
+        return Path.Combine(cacheHome, "afm-bench-" + name);
     }
 }

@@ -21,21 +21,30 @@ using Afm.Training.Stages;
 // member's mean kept reward, and for the sft, dpo, rl and rejection-sampled models on every held-out prompt: the mean
 // rm-soft reward of greedy answers, their exact match with the reference summary (the chosen response), and the
 // next-token loss on the pretraining validation data.
-// Stages whose checkpoint fingerprint matches are reused from an earlier run of the same arguments.
-// Usage: dotnet run -c Release --project bench/Afm.Bench.PostTraining [coreTokens=300k] [sftTokens=200k] [rewardTokens=300k]
-//        [dpoTokens=100k] [rsTokens=16k] [rlTokens=96k] [plain=false]
+// Stages whose checkpoint fingerprint matches are reused from an earlier run with the same core and sft budgets (cached in
+// ${XDG_CACHE_HOME:-~/.cache}/afm-bench-posttraining).
+// Usage: dotnet run -c Release --project bench/Afm.Bench.PostTraining [all|reward|forget] [coreTokens=300k] [sftTokens=200k]
+//        [rewardTokens=300k] [dpoTokens=100k] [rsTokens=16k] [rlTokens=96k] [plain=false] [variants of reward or forget, ;-separated]
+// "reward": only core, sft and reward-model variants (soft labels, plain Bradley-Terry, longer, lr 3e-3 and 3e-4), beside the sft
+// model's likelihood ranking of the same pairs. "forget": dpo and rl at smaller learning rates, on every held-out prompt.
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 TorchRuntime.PrepareProcess();
 
-long Arg(int i, long fallback) => args.Length > i ? long.Parse(args[i], CultureInfo.InvariantCulture) : fallback;
+// The first argument may name one question instead of the whole run: "reward" trains core, sft and reward-model variants
+// only (what limits held-out accuracy; soft vs plain); "all" (default) is the whole run below.
+string question = args.Length > 0 && !char.IsDigit(args[0][0]) ? args[0] : "all";
+string[] numbers = question == "all" && args.Length > 0 && char.IsDigit(args[0][0]) ? args : args.Skip(1).ToArray();
+long Arg(int i, long fallback) => numbers.Length > i ? long.Parse(numbers[i], CultureInfo.InvariantCulture) : fallback;
 long coreTokens = Arg(0, 300_000), sftTokens = Arg(1, 200_000), rewardTokens = Arg(2, 300_000), dpoTokens = Arg(3, 100_000);
 long rsTokens = Arg(4, 16_384), rlTokens = Arg(5, 98_304);
-bool withPlain = args.Length > 6 && bool.Parse(args[6]);
-string scratch = Path.Combine(Path.GetTempPath(), "afm-bench-posttraining", $"c{coreTokens}-s{sftTokens}-r{rewardTokens}-d{dpoTokens}");
+bool withPlain = question == "reward" || numbers.Length > 6 && bool.Parse(numbers[6]);
+// Checkpoints are reused by fingerprint: every question and variant of one core/sft budget shares one folder, kept in the
+// user's cache folder (XDG) so a later question starts from the same core and sft models.
+string scratch = Path.Combine(BenchRepository.CacheFolder("posttraining"), $"c{coreTokens}-s{sftTokens}");
 string sample = Path.Combine(scratch, "sample");
 SampleCorpusGenerator.Generate(sample, new SampleCorpusOptions());
-string File(string name) => Path.Combine(sample, name);
+string SampleFile(string name) => Path.Combine(sample, name);
 
 const int Length = 128;
 TrainingStageSpec Stage(string name, StageKind kind, long tokens, double lr, PreferenceStageSpec? preference = null) => new()
@@ -44,11 +53,11 @@ TrainingStageSpec Stage(string name, StageKind kind, long tokens, double lr, Pre
     WarmupSteps = 10, FinalLearningRateRatio = 0.1, Schedule = LearningRateSchedule.Cosine, WeightDecay = 0.1, GradientClip = 1.0,
     RopeBase = 500000, EvalEvery = (int)Math.Max(1, tokens / (16 * Length) / 2),
     Mix = kind == StageKind.Pretrain ? [new MixEntry("notifications", 0.5), new MixEntry("stories", 0.5)] : [],
-    Data = kind switch { StageKind.Pretrain => [], StageKind.Sft => [File("notifications.jsonl")], _ => [File("preferences.jsonl")] },
+    Data = kind switch { StageKind.Pretrain => [], StageKind.Sft => [SampleFile("notifications.jsonl")], _ => [SampleFile("preferences.jsonl")] },
     PromptField = kind == StageKind.Sft ? "text" : "prompt", ResponseField = "summary",
     Preference = preference,
 };
-CorpusSpec Corpus(string name) => new() { Name = name, Files = [File(name + ".jsonl")], Format = CorpusFormat.JsonLines, TextField = "text" };
+CorpusSpec Corpus(string name) => new() { Name = name, Files = [SampleFile(name + ".jsonl")], Format = CorpusFormat.JsonLines, TextField = "text" };
 var spec = new ModelSpec
 {
     ProjectPath = "/bench/posttraining.afmproj", Name = "posttraining", Version = "0.0.1", Seed = 1234, Threads = 2,
@@ -62,13 +71,34 @@ var spec = new ModelSpec
     Corpora = [Corpus("notifications"), Corpus("stories")], EvalSets = [],
     // 20% held out: about 240 preference pairs, 60 per level, so per-level accuracies are not a handful of pairs.
     ValidationFraction = 0.2,
-    TrainingStages = Stages(rl: false),
+    TrainingStages = question switch { "reward" => [.. Stages(rl: false).Take(2)], "forget" => [.. Stages(rl: false).Take(3)], _ => Stages(rl: false) },
 };
 // A stage continues the last stage before it that is not a reward stage: dpo and rl must both start from sft, so rl is the
 // next stage of a second project whose first stages are the same (same fingerprints: their checkpoints are reused).
 var rlSpec = spec with { TrainingStages = Stages(rl: true) };
-// The data stage packs every stage of both.
-var dataSpec = spec with { TrainingStages = [.. spec.TrainingStages, rlSpec.TrainingStages[^1]] };
+// The data stage packs every stage of both (a folder per set of stages: a new variant packs its pairs once).
+// Question "reward": the same reward model with one thing changed at a time, each the next stage of its own project after
+// core and sft (so each starts from sft, and each is reported as soon as it is trained).
+TrainingStageSpec[] rewardVariants =
+[
+    Stages(rl: false)[2],
+    Stage("rm-long", StageKind.Reward, 2 * rewardTokens, 1e-3, new PreferenceStageSpec()),
+    Stages(rl: false)[3],
+    Stage("rm-lr3e-3", StageKind.Reward, rewardTokens, 3e-3, new PreferenceStageSpec()),
+    Stage("rm-lr3e-4", StageKind.Reward, rewardTokens, 3e-4, new PreferenceStageSpec()),
+];
+// An eighth argument (after plain) names the variants "reward" and "forget" train, ';'-separated; default: all.
+TrainingStageSpec[] Chosen(TrainingStageSpec[] all) => numbers.Length > 7 ? all.Where(v => numbers[7].Split(';').Contains(v.Name)).ToArray() : all;
+// Question "forget": dpo and rl with a smaller learning rate than in "all" (the pretraining-loss bound), each the next stage
+// of its own project after core, sft and rm-soft, so each starts from sft.
+TrainingStageSpec[] forgetVariants =
+[
+    Stage("dpo-lr3e-5", StageKind.Dpo, dpoTokens, 3e-5, new PreferenceStageSpec { Beta = 0.1 }),
+    Stage("rl-lr5e-5", StageKind.Rl, rlTokens, 5e-5, new PreferenceStageSpec
+        { RewardModel = "rm-soft", Beta = 0.05, Samples = 4, Temperature = 1.0, PolicySteps = 4, TrustRegion = 1.0 }),
+];
+var dataSpec = spec with { TrainingStages = [.. spec.TrainingStages, .. question switch
+    { "all" => (TrainingStageSpec[])[rlSpec.TrainingStages[^1]], "forget" => forgetVariants, _ => rewardVariants }] };
 TrainingStageSpec[] Stages(bool rl)
 {
     return
@@ -95,12 +125,11 @@ TrainingStageSpec[] PostTraining()
 
 Console.WriteLine($"CPU: {CpuModel()}, {Environment.ProcessorCount} cores, load {Load()} at start; threads {spec.Threads}");
 var clock = Stopwatch.StartNew();
-string tokenizer = Path.Combine(scratch, "tokenizer"), data = Path.Combine(scratch, "data"), checkpoints = Path.Combine(scratch, "checkpoints");
-if (!System.IO.File.Exists(Path.Combine(data, "index.json")))
-{
-    TokenizerStage.Run(dataSpec, tokenizer);
-    DataStage.Run(dataSpec, tokenizer, data, Console.WriteLine);
-}
+string stageSet = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(
+    string.Join(";", dataSpec.TrainingStages.Select(s => s.Name)))))[..12];
+string tokenizer = Path.Combine(scratch, "tokenizer"), data = Path.Combine(scratch, "data-" + stageSet), checkpoints = Path.Combine(scratch, "checkpoints");
+if (!Directory.Exists(tokenizer) || Directory.GetFiles(tokenizer).Length == 0) TokenizerStage.Run(dataSpec, tokenizer);
+if (!System.IO.File.Exists(Path.Combine(data, "index.json"))) DataStage.Run(dataSpec, tokenizer, data, Console.WriteLine);
 var opened = new List<IDisposable>();
 IPackedSequences Open(string stage, string split)
 {
@@ -110,6 +139,17 @@ IPackedSequences Open(string stage, string split)
 }
 void Progress(string line) { if (line.Contains("done in", StringComparison.Ordinal) || line.Contains("kept", StringComparison.Ordinal)) Console.WriteLine($"[{clock.Elapsed.TotalMinutes:0.0} min, load {Load()}] {line}"); }
 var report = Trainer.Train(spec, Open, checkpoints, Progress);
+if (question == "reward") return RewardQuestion();
+if (question == "forget")
+{
+    var chosen = Chosen(forgetVariants);
+    var variants = chosen.Select(v => Trainer.Train(spec with { TrainingStages = [.. spec.TrainingStages, v] }, Open, checkpoints, Progress)).ToList();
+    Console.WriteLine();
+    foreach (var (stage, timing) in variants.SelectMany(r => r.Stages.Zip(r.Timings!.Stages).TakeLast(1)))
+        Console.WriteLine($"{stage.Name,-13} {stage.Steps,5} steps  {timing.Seconds:0} s  final validation loss {stage.FinalValidationLoss:0.0000}");
+    OnHeldOutPrompts(["sft", .. chosen.Select(v => v.Name)]);
+    return Finish();
+}
 var rlReport = Trainer.Train(rlSpec, Open, checkpoints, Progress);
 var stages = report.Stages.Zip(report.Timings!.Stages).Concat(rlReport.Stages.Zip(rlReport.Timings!.Stages).TakeLast(1)).ToList();
 
@@ -142,43 +182,102 @@ foreach (var name in new[] { "rs-committee", "rs-sft", "rs-dpo" })
         string.Join("; ", sampling.Committee!.Select(m => $"{m.Name}: best of its own {m.MeanBestReward:0.000}, mean {m.MeanReward:0.000}, kept {m.KeptShare:P0}")));
 }
 
+OnHeldOutPrompts(["sft", "dpo", "rl", "rs-committee"]);
+return Finish();
+
 // Every model on every held-out prompt: greedy answer's rm-soft reward, exact match with the reference summary, and the
 // next-token loss on the pretraining validation data (core's held-out sequences).
-Console.WriteLine();
-using var validationPairs = PreferencePairs.TryOpen(data, "dpo", DataSplit.Validation)!;
-var pretrainValidation = Open("core", DataSplit.Validation);
-var pretrainIndices = Evaluator.Spread(pretrainValidation, 512);
-using var rewardModel = RewardModel.Load(spec.Architecture, Path.Combine(checkpoints, "rm-soft", "model.safetensors"));
-Console.WriteLine($"On all {validationPairs.Count} held-out prompts (greedy, at most {Responses.MaxNewTokens} new tokens) and {pretrainIndices.Count} pretraining validation sequences:");
-Console.WriteLine($"  {"model",-13} {"mean reward",12} {"exact match",12} {"pretrain loss",14} {"vs sft",8}");
-double? sftLoss = null;
-foreach (var name in new[] { "sft", "dpo", "rl", "rs-committee" })
+void OnHeldOutPrompts(string[] names)
 {
-    using var model = Trainer.LoadModel(spec.Architecture, Path.Combine(checkpoints, name, "model.safetensors"));
-    double reward = 0;
-    int exact = 0;
-    var chosenTokens = new int[validationPairs.SequenceLength + 1];
-    var chosenMask = new byte[chosenTokens.Length];
+    Console.WriteLine();
+    using var validationPairs = PreferencePairs.TryOpen(data, "rm-soft", DataSplit.Validation)!;
+    var pretrainValidation = Open("core", DataSplit.Validation);
+    var pretrainIndices = Evaluator.Spread(pretrainValidation, 512);
+    using var rewardModel = RewardModel.Load(spec.Architecture, Path.Combine(checkpoints, "rm-soft", "model.safetensors"));
+    Console.WriteLine($"On all {validationPairs.Count} held-out prompts (greedy, at most {Responses.MaxNewTokens} new tokens) and {pretrainIndices.Count} pretraining validation sequences:");
+    Console.WriteLine($"  {"model",-13} {"mean reward",12} {"exact match",12} {"pretrain loss",14} {"vs sft",8}");
+    double? sftLoss = null;
+    foreach (var name in names)
+    {
+        using var model = Trainer.LoadModel(spec.Architecture, Path.Combine(checkpoints, name, "model.safetensors"));
+        double reward = 0;
+        int exact = 0;
+        var chosenTokens = new int[validationPairs.SequenceLength + 1];
+        var chosenMask = new byte[chosenTokens.Length];
+        using (TorchSharp.torch.no_grad())
+        {
+            for (long p = 0; p < validationPairs.Count; p++)
+            {
+                var (prompt, endOfDocument) = Responses.Prompt(validationPairs, p);
+                var answer = Responses.Generate(model, prompt, endOfDocument, validationPairs.ResponseLength, [new Sampler(SamplingOptions.Greedy)])[0];
+                reward += Responses.Score(rewardModel, [answer], endOfDocument)[0];
+                validationPairs.Read(p, chosenTokens);
+                validationPairs.ReadLossMask(p, chosenMask);
+                int end = Array.LastIndexOf(chosenMask, (byte)1, validationPairs.ResponseLength);
+                if (answer.Length == end + 1 && answer.Select((t, i) => t == chosenTokens[i]).All(b => b)) exact++;
+            }
+        }
+        double loss = Evaluator.MeanLoss(model, pretrainValidation, pretrainIndices);
+        sftLoss ??= loss;
+        Console.WriteLine($"  {name,-13} {reward / validationPairs.Count,12:0.000} {exact / (double)validationPairs.Count,12:P1} {loss,14:0.0000} {(loss / sftLoss.Value - 1),8:+0.0%;-0.0%}");
+    }
+}
+
+int Finish()
+{
+    foreach (var d in opened) d.Dispose();
+    Console.WriteLine($"wall {clock.Elapsed.TotalMinutes:0.0} min, load {Load()} at the end");
+    return 0;
+}
+
+// Question "reward": every reward variant's held-out accuracy per level, beside the sft model's own likelihood ranking
+// (log π_sft(chosen) > log π_sft(rejected)): whether the model the reward models start from tells the pairs apart.
+int RewardQuestion()
+{
+    using var heldOut = PreferencePairs.TryOpen(data, "rm-soft", DataSplit.Validation)!;
+    var likelihood = SftLikelihoodRanking(heldOut);
+    Console.WriteLine();
+    Console.WriteLine("Held-out pairwise accuracy by level (share of pairs with r(chosen) > r(rejected)), mean margin, and the variant's time:");
+    Console.WriteLine($"  {"model",-13} " + string.Join(" ", PreferenceRecord.LevelNames.Select(l => $"{l,22}")) + $" {"all",8}");
+    Console.WriteLine($"  {"sft logp",-13} " + string.Join(" ", PreferenceRecord.LevelNames.Select(l => $"{likelihood.ByLevel[l],22:P1}")) + $" {likelihood.All,8:P1}   (log π_sft(chosen) > log π_sft(rejected))");
+    foreach (var variant in Chosen(rewardVariants))
+    {
+        var trained = Trainer.Train(spec with { TrainingStages = [.. spec.TrainingStages, variant] }, Open, checkpoints, Progress);
+        var (stage, timing) = trained.Stages.Zip(trained.Timings!.Stages).Last();
+        var preference = stage.Preference!;
+        Console.WriteLine($"  {stage.Name,-13} " + string.Join(" ", preference.ByLevel.Select(l => $"{$"{l.Accuracy:P1} ({l.MeanMargin:0.00})",22}")) +
+            $" {preference.Accuracy,8:P1}   {stage.Steps} steps, {timing.Seconds:0} s, final validation loss {stage.FinalValidationLoss:0.0000}");
+    }
+    return Finish();
+}
+
+// The share of held-out pairs (over the first MaxValidationPairs, as the reward report counts them) whose chosen response
+// the sft model finds more likely (sum of the log-probabilities of the response and its end-of-document), overall and by level.
+(double All, Dictionary<string, double> ByLevel) SftLikelihoodRanking(PreferencePairs pairs)
+{
+    using var model = Trainer.LoadModel(spec.Architecture, Path.Combine(checkpoints, "sft", "model.safetensors"));
+    model.eval();
+    int width = pairs.ResponseLength + 1;
+    var tokens = new int[2 * width];
+    var mask = new byte[2 * width];
+    var right = new List<(string Level, bool Right)>();
     using (TorchSharp.torch.no_grad())
     {
-        for (long p = 0; p < validationPairs.Count; p++)
+        for (long p = 0; p < Math.Min(pairs.Count, 512); p++)
         {
-            var (prompt, endOfDocument) = Responses.Prompt(validationPairs, p);
-            var answer = Responses.Generate(model, prompt, endOfDocument, validationPairs.ResponseLength, [new Sampler(SamplingOptions.Greedy)])[0];
-            reward += Responses.Score(rewardModel, [answer], endOfDocument)[0];
-            validationPairs.Read(p, chosenTokens);
-            validationPairs.ReadLossMask(p, chosenMask);
-            int end = Array.LastIndexOf(chosenMask, (byte)1, validationPairs.ResponseLength);
-            if (answer.Length == end + 1 && answer.Select((t, i) => t == chosenTokens[i]).All(b => b)) exact++;
+            using var scope = TorchSharp.torch.NewDisposeScope();
+            pairs.Read(p, tokens);
+            pairs.ReadLossMask(p, mask);
+            var rows = TorchSharp.torch.tensor(tokens.Select(t => (long)t).ToArray(), [2, width]);
+            var masks = TorchSharp.torch.tensor(mask.Select(m => (float)m).ToArray(), [2, width]);
+            var logProbs = PreferenceLosses.SequenceLogProbs(model.forward(rows.narrow(1, 0, width - 1)), rows.narrow(1, 1, width - 1), masks.narrow(1, 1, width - 1))
+                .data<float>().ToArray();
+            right.Add((PreferenceRecord.LevelNames[(int)pairs.Level(p)], logProbs[0] > logProbs[1]));
         }
     }
-    double loss = Evaluator.MeanLoss(model, pretrainValidation, pretrainIndices);
-    sftLoss ??= loss;
-    Console.WriteLine($"  {name,-13} {reward / validationPairs.Count,12:0.000} {exact / (double)validationPairs.Count,12:P1} {loss,14:0.0000} {(loss / sftLoss.Value - 1),8:+0.0%;-0.0%}");
+    return (right.Count(r => r.Right) / (double)right.Count,
+        right.GroupBy(r => r.Level).ToDictionary(g => g.Key, g => g.Count(r => r.Right) / (double)g.Count()));
 }
-foreach (var d in opened) d.Dispose();
-Console.WriteLine($"wall {clock.Elapsed.TotalMinutes:0.0} min, load {Load()} at the end");
-return 0;
 
 static string CpuModel() => System.IO.File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown";
 static string Load() => System.IO.File.ReadAllText("/proc/loadavg").Split(' ')[0];

@@ -22,9 +22,7 @@ using Afm.Training.Adapters;
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 string root = BenchRepository.FindRoot();
 // The model trains for ~17 min even on a quiet machine: it is cached in the user's cache folder (XDG), not /tmp.
-string cacheHome = Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } xdg ? xdg
-    : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
-string work = Path.GetFullPath(args.Length > 0 ? args[0] : Path.Combine(cacheHome, "afm-bench-recovery"));
+string work = Path.GetFullPath(args.Length > 0 ? args[0] : BenchRepository.CacheFolder("recovery"));
 string tokens = args.Length > 1 ? args[1] : "100k";
 double lr = args.Length > 2 ? double.Parse(args[2], CultureInfo.InvariantCulture) : 2e-3;
 Plan[] plans = (args.Length > 3 ? args[3] : "3.7;2.5").Split(';').Select(Plan.Parse).ToArray();
