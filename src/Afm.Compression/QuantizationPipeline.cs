@@ -70,7 +70,8 @@ public static class QuantizationPipeline
         using var hessians = InputCovariance.Measure(model, inputs.Calibration, calibration, StatisticsGroupBytes(modelBytes));
         var quantizer = new LayerQuantizer(plan, spec.Seed, spec.Threads, importance, hessians);
         memory.Release("second moments");
-        var sensitivity = new SensitivityAnalysis(model, inputs.Calibration, calibration);
+        // The float pass keeps each layer's calibration inputs (within the statistics' budget) for the passes from that layer on.
+        using var sensitivity = new SensitivityAnalysis(model, inputs.Calibration, calibration, StatisticsGroupBytes(modelBytes));
 
         // Every candidate format of every layer, with its measured sensitivity.
         var candidates = new Dictionary<string, LayerCandidates>(StringComparer.Ordinal);

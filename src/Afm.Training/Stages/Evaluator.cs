@@ -13,7 +13,18 @@ public static class Evaluator
     /// <summary>Mean next-token cross-entropy (nats/token) over the given sequences, in eval mode without gradients.</summary>
     /// <param name="indices">Which sequences of <paramref name="source"/> to use, in order.</param>
     public static double MeanLoss(AfmDecoder model, IPackedSequences source, IReadOnlyList<long> indices, int batchSize = 8) =>
-        MeanOverBatches([model], source, indices, batchSize, (batch, length) => [Loss(model.forward(batch.narrow(1, 0, length)), batch, length)])[0];
+        MeanLoss(model, source, indices, (inputs, _) => model.forward(inputs), batchSize);
+
+    /// <summary>
+    /// <see cref="MeanLoss(AfmDecoder, IPackedSequences, IReadOnlyList{long}, int)"/> with the logits of each batch from
+    /// <paramref name="forward"/>, given the batch's inputs [n, length] and its number (0, 1, ... in order; the batches are the
+    /// same on every call with the same arguments): the quantize stage's sensitivity passes run the model from a kept layer input.
+    /// </summary>
+    public static double MeanLoss(AfmDecoder model, IPackedSequences source, IReadOnlyList<long> indices, Func<Tensor, int, Tensor> forward, int batchSize = 8)
+    {
+        int number = 0;
+        return MeanOverBatches([model], source, indices, batchSize, (batch, length) => [Loss(forward(batch.narrow(1, 0, length), number++), batch, length)])[0];
+    }
 
     /// <summary>
     /// <see cref="MeanLoss"/> of <paramref name="model"/> and, from the same forward pass, the mean KL(reference || model) of
