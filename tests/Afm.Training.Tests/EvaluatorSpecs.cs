@@ -51,4 +51,38 @@ public sealed class EvaluatorSpecs
         }
         Assert.True(together.Variants[1].Divergence > together.Variants[0].Divergence);
     }
+
+    [Fact]
+    public void Variants_measured_in_turn_on_one_model_give_the_values_of_the_batch_by_batch_order()
+    {
+        var report = Trainer.Train(MicroModels.Spec(), MicroModels.CountingData(), MicroModels.TempDirectory());
+        using var reference = Trainer.LoadModel(MicroModels.Architecture(), report.FinalWeightsPath);
+        using var small = Trainer.LoadModel(MicroModels.Architecture(), report.FinalWeightsPath);
+        using var large = Trainer.LoadModel(MicroModels.Architecture(), report.FinalWeightsPath);
+        using var one = Trainer.LoadModel(MicroModels.Architecture(), report.FinalWeightsPath);
+        foreach (var (model, scale) in new[] { (small, 1.05), (large, 1.5) })
+            using (no_grad())
+                foreach (var p in model.parameters().Where(p => p.dim() == 2)) p.mul_(scale);
+        var validation = MicroModels.CountingData()("core", "validation");
+        var indices = Evaluator.Spread(validation, 8);
+        var together = Evaluator.MeanLossesAndDivergences([reference, small, large], reference.forward, [small.forward, large.forward], validation, indices, batchSize: 3);
+
+        void Use(Afm.Training.Model.AfmDecoder from)
+        {
+            using var noGrad = no_grad();
+            foreach (var ((_, to), (_, source)) in one.named_parameters().Zip(from.named_parameters())) to.copy_(source);
+        }
+        var kept = new Dictionary<int, Tensor>();
+        var inTurn = Evaluator.MeanLossesAndDivergencesInTurn(one, () => Use(reference), [() => Use(small), () => Use(large)],
+            (batch, logits) => kept.Add(batch, logits.clone().DetachFromDisposeScope()), batch => kept[batch].alias(), validation, indices, batchSize: 3);
+
+        Assert.Equal(3, kept.Count); // 8 sequences in batches of 3
+        Assert.Equal(together.ReferenceLoss, inTurn.ReferenceLoss);
+        for (int v = 0; v < 2; v++)
+        {
+            Assert.Equal(together.Variants[v].Loss, inTurn.Variants[v].Loss);
+            Assert.Equal(together.Variants[v].Divergence, inTurn.Variants[v].Divergence);
+        }
+        foreach (var logits in kept.Values) logits.Dispose();
+    }
 }

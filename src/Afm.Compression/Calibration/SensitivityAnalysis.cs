@@ -78,15 +78,8 @@ public sealed class SensitivityAnalysis : IDisposable
     /// The first layer whose output <paramref name="weight"/> changes: i for layers.i.*, the number of layers for the final
     /// norm and an untied output projection, 0 for anything else (the embedding, which when tied is the output projection too).
     /// </summary>
-    private int FirstLayer(string weight)
-    {
-        if (weight is "norm.weight" or "lm_head.weight") return layers;
-        const string prefix = "layers.";
-        if (!weight.StartsWith(prefix, StringComparison.Ordinal)) return 0;
-        int dot = weight.IndexOf('.', prefix.Length);
-        return dot > prefix.Length && int.TryParse(weight.AsSpan(prefix.Length, dot - prefix.Length), System.Globalization.NumberStyles.None,
-            System.Globalization.CultureInfo.InvariantCulture, out int layer) && layer < layers ? layer : 0;
-    }
+    private int FirstLayer(string weight) =>
+        weight is "norm.weight" or "lm_head.weight" ? layers : AfmDecoder.LayerOf(weight) is int layer && layer < layers ? layer : 0;
 
     public void Dispose()
     {

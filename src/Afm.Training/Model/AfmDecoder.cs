@@ -124,6 +124,16 @@ public sealed class AfmDecoder : nn.Module<Tensor, Tensor>
         return x.MoveToOuterDisposeScope();
     }
 
+    /// <summary>The layer a parameter belongs to: i for layers.i.*, null for the embedding, the final norm and lm_head.</summary>
+    public static int? LayerOf(string parameterName)
+    {
+        const string prefix = "layers.";
+        if (!parameterName.StartsWith(prefix, StringComparison.Ordinal)) return null;
+        int dot = parameterName.IndexOf('.', prefix.Length);
+        return dot > prefix.Length && int.TryParse(parameterName.AsSpan(prefix.Length, dot - prefix.Length), System.Globalization.NumberStyles.None,
+            System.Globalization.CultureInfo.InvariantCulture, out int layer) ? layer : null;
+    }
+
     /// <summary>Logits [batch, time, vocab] from the residual stream leaving the last layer: the final norm, then the output projection.</summary>
     public Tensor Logits(Tensor residual)
     {

@@ -81,6 +81,43 @@ public static class Evaluator
         return (means[0], [.. Enumerable.Range(0, forwards.Count).Select(v => (means[1 + 2 * v], means[2 + 2 * v]))]);
     }
 
+    /// <summary>
+    /// The values of <see cref="MeanLossesAndDivergences"/> with the passes in another order, for variants that are weights set
+    /// on one model: <paramref name="useReference"/> once, then the reference's pass over every batch, whose logits go to
+    /// <paramref name="keep"/> (batch number, logits); then for each variant its <paramref name="useVariants"/> action once and
+    /// its pass over every batch, against the reference's logits from <paramref name="fetch"/>. Each batch's values are the ones
+    /// the batch-by-batch order computes (same passes, same inputs, same sums in the same order), but the weights are swapped
+    /// once per variant instead of once per batch and variant: the quantize stage's validation swapped a whole model's weights
+    /// (2.4 GB for Qwen3-0.6B's shapes, and the uniform baseline quantized again) for every validation sequence (issue #15).
+    /// </summary>
+    public static (double ReferenceLoss, (double Loss, double Divergence)[] Variants) MeanLossesAndDivergencesInTurn(AfmDecoder model,
+        Action useReference, IReadOnlyList<Action> useVariants, Action<int, Tensor> keep, Func<int, Tensor> fetch, IPackedSequences source,
+        IReadOnlyList<long> indices, int batchSize = 8)
+    {
+        useReference();
+        int number = 0;
+        double referenceLoss = MeanOverBatches([model], source, indices, batchSize, (batch, length) =>
+        {
+            using var logits = model.forward(batch.narrow(1, 0, length));
+            keep(number++, logits);
+            return [Loss(logits, batch, length)];
+        })[0];
+        var variants = new (double Loss, double Divergence)[useVariants.Count];
+        for (int v = 0; v < useVariants.Count; v++)
+        {
+            useVariants[v]();
+            number = 0;
+            var means = MeanOverBatches([model], source, indices, batchSize, (batch, length) =>
+            {
+                using var referenceLogits = fetch(number++);
+                using var logits = model.forward(batch.narrow(1, 0, length));
+                return [Loss(logits, batch, length), MeanDivergence(referenceLogits, logits)];
+            });
+            variants[v] = (means[0], means[1]);
+        }
+        return (referenceLoss, variants);
+    }
+
     /// <summary>fp64 elements one slice of the divergence may hold per tensor (2^21: 16 MB).</summary>
     private const long DivergenceSliceElements = 1L << 21;
 
