@@ -32,13 +32,10 @@ public sealed class EvaluatorSpecs
     [Fact]
     public void One_reference_pass_for_several_models_gives_each_the_values_it_gets_alone()
     {
-        var report = Trainer.Train(MicroModels.Spec(), MicroModels.CountingData(), MicroModels.TempDirectory());
-        using var reference = Trainer.LoadModel(MicroModels.Architecture(), report.FinalWeightsPath);
-        using var small = Trainer.LoadModel(MicroModels.Architecture(), report.FinalWeightsPath);
-        using var large = Trainer.LoadModel(MicroModels.Architecture(), report.FinalWeightsPath);
-        foreach (var (model, scale) in new[] { (small, 1.05), (large, 1.5) })
-            using (no_grad())
-                foreach (var p in model.parameters().Where(p => p.dim() == 2)) p.mul_(scale);
+        var (reference, small, large, _) = ScaledModels();
+        using var disposeReference = reference;
+        using var disposeSmall = small;
+        using var disposeLarge = large;
         var validation = MicroModels.CountingData()("core", "validation");
         var indices = Evaluator.Spread(validation, 8);
         var together = Evaluator.MeanLossesAndDivergences([reference, small, large], reference.forward, [small.forward, large.forward], validation, indices);
@@ -55,14 +52,11 @@ public sealed class EvaluatorSpecs
     [Fact]
     public void Variants_measured_in_turn_on_one_model_give_the_values_of_the_batch_by_batch_order()
     {
-        var report = Trainer.Train(MicroModels.Spec(), MicroModels.CountingData(), MicroModels.TempDirectory());
-        using var reference = Trainer.LoadModel(MicroModels.Architecture(), report.FinalWeightsPath);
-        using var small = Trainer.LoadModel(MicroModels.Architecture(), report.FinalWeightsPath);
-        using var large = Trainer.LoadModel(MicroModels.Architecture(), report.FinalWeightsPath);
-        using var one = Trainer.LoadModel(MicroModels.Architecture(), report.FinalWeightsPath);
-        foreach (var (model, scale) in new[] { (small, 1.05), (large, 1.5) })
-            using (no_grad())
-                foreach (var p in model.parameters().Where(p => p.dim() == 2)) p.mul_(scale);
+        var (reference, small, large, weights) = ScaledModels();
+        using var disposeReference = reference;
+        using var disposeSmall = small;
+        using var disposeLarge = large;
+        using var one = Trainer.LoadModel(MicroModels.Architecture(), weights);
         var validation = MicroModels.CountingData()("core", "validation");
         var indices = Evaluator.Spread(validation, 8);
         var together = Evaluator.MeanLossesAndDivergences([reference, small, large], reference.forward, [small.forward, large.forward], validation, indices, batchSize: 3);
@@ -84,5 +78,20 @@ public sealed class EvaluatorSpecs
             Assert.Equal(together.Variants[v].Divergence, inTurn.Variants[v].Divergence);
         }
         foreach (var logits in kept.Values) logits.Dispose();
+    }
+
+    /// <summary>The trained micro model, and two copies with their matrices scaled by 1.05 and 1.5; the weights file's path.</summary>
+    private static (Afm.Training.Model.AfmDecoder Reference, Afm.Training.Model.AfmDecoder Small, Afm.Training.Model.AfmDecoder Large, string Weights) ScaledModels()
+    {
+        var report = Trainer.Train(MicroModels.Spec(), MicroModels.CountingData(), MicroModels.TempDirectory());
+        var models = new[] { 1.0, 1.05, 1.5 }.Select(scale =>
+        {
+            var model = Trainer.LoadModel(MicroModels.Architecture(), report.FinalWeightsPath);
+            if (scale != 1.0)
+                using (no_grad())
+                    foreach (var p in model.parameters().Where(p => p.dim() == 2)) p.mul_(scale);
+            return model;
+        }).ToArray();
+        return (models[0], models[1], models[2], report.FinalWeightsPath);
     }
 }
