@@ -70,7 +70,9 @@ internal static class Pipeline
             }
         };
         build.BeginOutputReadLine();
-        var stages = new Dictionary<int, (string Command, double First, double Last, long PeakRss)>();
+        // Per stage process: wall seconds seen, peak RSS and the CPU seconds it used (on a shared machine the wall time says
+        // more about the other processes than about the stage; the CPU seconds do not).
+        var stages = new Dictionary<int, (string Command, double First, double Last, long PeakRss, double Cpu)>();
         bool stopped = false;
         while (!build.WaitForExit(100))
         {
@@ -82,8 +84,8 @@ internal static class Pipeline
             foreach (var (pid, command) in AfmProcesses(repository))
             {
                 long rss = PeakRss(pid);
-                double now = clock.Elapsed.TotalSeconds;
-                stages[pid] = stages.TryGetValue(pid, out var s) ? (s.Command, s.First, now, Math.Max(s.PeakRss, rss)) : (command, now, now, rss);
+                double now = clock.Elapsed.TotalSeconds, cpu = CpuSeconds(pid);
+                stages[pid] = stages.TryGetValue(pid, out var s) ? (s.Command, s.First, now, Math.Max(s.PeakRss, rss), Math.Max(s.Cpu, cpu)) : (command, now, now, rss, cpu);
             }
         }
         build.WaitForExit();
@@ -97,9 +99,9 @@ internal static class Pipeline
             return 1;
         }
         Console.WriteLine($"on-device build: {clock.Elapsed.TotalSeconds:0} s in all{(stopped ? " (stopped)" : "")} (log {log}); plan and adapter:{Items.TrimEnd()}");
-        Console.WriteLine($"{"stage",-12} {"seconds",8} {"peak RSS GB",12}");
+        Console.WriteLine($"{"stage",-12} {"seconds",8} {"CPU s",8} {"peak RSS GB",12}");
         foreach (var s in stages.Values.OrderBy(s => s.First))
-            Console.WriteLine($"{s.Command,-12} {s.Last - s.First,8:0.0} {s.PeakRss / 1e9,12:0.000}");
+            Console.WriteLine($"{s.Command,-12} {s.Last - s.First,8:0.0} {s.Cpu,8:0.0} {s.PeakRss / 1e9,12:0.000}");
         foreach (var line in output.ToString().Split('\n').Where(l => l.Contains("quantize: ", StringComparison.Ordinal) && l.Contains("bits/weight", StringComparison.Ordinal)
                      || l.Contains("adapters recovery-r16: done", StringComparison.Ordinal)))
             Console.WriteLine(line.Trim());
@@ -126,6 +128,19 @@ internal static class Pipeline
     }
 
     private static long PeakRss(int pid) => Rss(pid, "VmHWM:");
+
+    /// <summary>User + system CPU seconds of a process so far (/proc/&lt;pid&gt;/stat fields 14 and 15, in clock ticks of 1/100 s); 0 once it is gone.</summary>
+    private static double CpuSeconds(int pid)
+    {
+        try
+        {
+            string stat = File.ReadAllText($"/proc/{pid}/stat");
+            // The command (field 2) is in parentheses and may hold spaces: the fields are counted after its closing one.
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
+        }
+        catch (IOException) { return 0; }
+    }
 
     /// <summary>A /proc/&lt;pid&gt;/status size in bytes (VmHWM: the peak resident memory; VmRSS: the current one); 0 once the process is gone.</summary>
     private static long Rss(int pid, string field)

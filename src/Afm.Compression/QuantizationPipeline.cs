@@ -70,7 +70,8 @@ public static class QuantizationPipeline
         using var hessians = InputCovariance.Measure(model, inputs.Calibration, calibration, StatisticsGroupBytes(modelBytes));
         var quantizer = new LayerQuantizer(plan, spec.Seed, spec.Threads, importance, hessians);
         memory.Release("second moments");
-        var sensitivity = new SensitivityAnalysis(model, inputs.Calibration, calibration);
+        // The float pass keeps each layer's calibration inputs (within the statistics' budget) for the passes from that layer on.
+        using var sensitivity = new SensitivityAnalysis(model, inputs.Calibration, calibration, StatisticsGroupBytes(modelBytes));
 
         // Every candidate format of every layer, with its measured sensitivity.
         var candidates = new Dictionary<string, LayerCandidates>(StringComparer.Ordinal);
@@ -171,22 +172,29 @@ public static class QuantizationPipeline
     private static long StatisticsGroupBytes(long modelBytes) => Math.Max(modelBytes / 8, 16L << 20);
 
     /// <summary>
-    /// Validation loss of the float model, and the loss and divergence from it with each of <paramref name="variants"/> in place
-    /// (each value computed when set), on one decoder: per batch the float values are put back for the reference's pass, then
-    /// each variant is set for its own. The reference's pass and its weight swap serve every variant (they ran once per variant).
+    /// Validation loss of the float model, and the loss and divergence from it with each of <paramref name="variants"/> in place,
+    /// on one decoder (<see cref="Evaluator.MeanLossesAndDivergencesInTurn"/>): the float values are put back once for the
+    /// reference's pass over every batch, whose logits wait in a temporary file, then each variant is set once (each value
+    /// computed once) for its own pass. Swapping per batch put back and computed a whole model's weights for every sequence.
     /// </summary>
     private static (double ReferenceLoss, (double Loss, double Divergence)[] Variants) LossesWith(Training.Model.AfmDecoder model,
         IReadOnlyDictionary<string, float[]> floats, IReadOnlyList<IReadOnlyDictionary<string, Func<QuantizedTensor>>> variants,
-        IPackedSequences source, IReadOnlyList<long> indices) =>
-        Evaluator.MeanLossesAndDivergences([model], inputs =>
-        {
-            foreach (var name in variants[0].Keys) ModelWeights.Restore(model, name, floats);
-            return model.forward(inputs);
-        }, [.. variants.Select(values => (Func<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor>)(inputs =>
-        {
-            foreach (var value in values.Values) ModelWeights.Set(model, value());
-            return model.forward(inputs);
-        }))], source, indices);
+        IPackedSequences source, IReadOnlyList<long> indices)
+    {
+        using var kept = new SpilledArrays<float>();
+        var shapes = new Dictionary<int, long[]>();
+        return Evaluator.MeanLossesAndDivergencesInTurn(model,
+            () => { foreach (var name in variants[0].Keys) ModelWeights.Restore(model, name, floats); },
+            [.. variants.Select(values => (Action)(() => { foreach (var value in values.Values) ModelWeights.Set(model, value()); }))],
+            (batch, logits) =>
+            {
+                using var values = logits.contiguous();
+                shapes[batch] = values.shape;
+                kept.Add(batch.ToString(CultureInfo.InvariantCulture), System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(values.bytes));
+            },
+            batch => TorchSharp.torch.tensor(kept[batch.ToString(CultureInfo.InvariantCulture)], shapes[batch]),
+            source, indices);
+    }
 
     /// <summary>RoPE base and architecture travel with the weights, as in the float file.</summary>
     private static Dictionary<string, string> SafeTensorsMetadata(string weightsPath) =>

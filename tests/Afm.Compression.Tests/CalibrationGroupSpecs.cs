@@ -1,4 +1,5 @@
 using Afm.Compression.Calibration;
+using Afm.Compression.Storage;
 using Afm.Training.Stages;
 
 namespace Afm.Compression.Tests;
@@ -54,5 +55,49 @@ public sealed class CalibrationGroupSpecs
         var file = new WeightsFileArrays(MicroModel.WeightsPath);
 
         foreach (var (name, _, values) in ModelWeights.Read(model)) Assert.Equal(values, file[name]);
+    }
+}
+
+/// <summary>
+/// The sensitivity passes run from the replaced layer's kept input instead of the whole model (issue #15): every loss
+/// increase must be the one a whole forward pass gives, bit for bit, whatever number of inputs is kept.
+/// </summary>
+public sealed class SensitivityKeptInputSpecs
+{
+    private static readonly IReadOnlyList<long> Sequences = [0, 7, 14, 21];
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Passes_from_kept_layer_inputs_give_the_whole_models_loss_increases(bool generalized)
+    {
+        var architecture = generalized ? MicroModel.Generalized : MicroModel.Architecture;
+        using var model = Trainer.LoadModel(architecture, MicroModel.WeightsPathOf(architecture));
+        var file = new WeightsFileArrays(MicroModel.WeightsPathOf(architecture));
+        var data = MicroModel.Data("train");
+        long perLayer = Sequences.Count * (long)data.SequenceLength * architecture.ModelDim * sizeof(float);
+        // No input kept (every pass the whole model), every layer's input kept, every second one's (2 layers: the first and the output).
+        using var whole = new SensitivityAnalysis(model, data, Sequences, keepBytes: 0);
+        using var everyLayer = new SensitivityAnalysis(model, data, Sequences, keepBytes: long.MaxValue);
+        using var everySecond = new SensitivityAnalysis(model, data, Sequences, keepBytes: 2 * perLayer);
+        Assert.Equal(whole.FloatLoss, everyLayer.FloatLoss);
+        Assert.Equal(whole.FloatLoss, everySecond.FloatLoss);
+
+        var names = model.named_parameters().Select(p => (p.name, Shape: p.parameter.shape.ToArray())).ToList();
+        Assert.Contains(names, n => n.name == "norm.weight");
+        if (generalized) Assert.Contains(names, n => n.name == "lm_head.weight");
+        int changed = 0;
+        foreach (var (name, shape) in names)
+        {
+            var perturbed = file[name].Select((v, i) => v * (1 + 0.05f * ((i % 7) - 3))).ToArray();
+            var tensor = new FloatTensor(name, shape, perturbed);
+            double expected = whole.LossIncrease(tensor, () => ModelWeights.Restore(model, name, file));
+            Assert.Equal(expected, everyLayer.LossIncrease(tensor, () => ModelWeights.Restore(model, name, file)));
+            Assert.Equal(expected, everySecond.LossIncrease(tensor, () => ModelWeights.Restore(model, name, file)));
+            if (expected != 0) changed++;
+        }
+        Assert.True(changed > names.Count / 2, $"only {changed} of {names.Count} perturbations changed the loss");
+        // The float values are back: the float loss is measured again unchanged.
+        Assert.Equal(whole.FloatLoss, Evaluator.MeanLoss(model, data, Sequences));
     }
 }

@@ -50,3 +50,55 @@ public sealed class AdapterObjectiveSpecs
         Assert.Equal(0.75 * crossEntropy, Train(AdapterObjective.Mix, 0.25)[0].Loss, 4);
     }
 }
+
+/// <summary>
+/// A batch whose logits are too large to hold (a 151,936-token vocabulary, issue #15) computes the output projection, the
+/// loss and their backward pass a chunk of positions at a time: the same loss and adapter gradient as the whole batch at once,
+/// up to the order of the sums.
+/// </summary>
+public sealed class ChunkedAdapterLossSpecs
+{
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(0.25)]
+    [InlineData(1.0)]
+    public void Loss_and_gradient_by_chunks_of_positions_equal_the_whole_batchs(double distillation)
+    {
+        var architecture = MicroModels.Architecture();
+        var report = Trainer.Train(MicroModels.Spec(), MicroModels.CountingData(), MicroModels.TempDirectory());
+        using var student = AdapterBase.FromFloat(architecture, report.FinalWeightsPath);
+        using var teacher = AdapterBase.FromFloat(architecture, report.FinalWeightsPath);
+        using (TorchSharp.torch.no_grad())
+            foreach (var p in teacher.parameters().Where(p => p.dim() == 2)) p.mul_(1.1); // a teacher the student differs from
+        using var adapter = LoraAdapter.Create(architecture, 4, 8, seed: 1);
+        using (TorchSharp.torch.no_grad())
+            foreach (var (_, p) in adapter.Parameters()) p.normal_(0, 0.05); // A and B both nonzero: both get gradients
+        adapter.Attach(student);
+        var data = MicroModels.CountingData()("core", "train");
+        const int batch = 3;
+        int length = data.SequenceLength;
+        var buffer = new int[batch * (length + 1)];
+        for (int b = 0; b < batch; b++) data.Read(b * 5, buffer.AsSpan(b * (length + 1), length + 1));
+        using var tokens = TorchSharp.torch.tensor(buffer, [batch, length + 1]).to_type(TorchSharp.torch.ScalarType.Int64);
+        var inputs = tokens.narrow(1, 0, length);
+        var targets = tokens.narrow(1, 1, length);
+        var t = distillation > 0 ? teacher : null;
+
+        double whole = AdapterTrainer.Backward(student, inputs, targets, t, distillation);
+        var wholeGradients = adapter.Parameters().Select(p => p.Parameter.grad!.clone()).ToList();
+        foreach (var (_, p) in adapter.Parameters()) p.grad!.zero_();
+        // 7 positions a chunk: 48 positions in 7 chunks, the last one short.
+        double chunked = AdapterTrainer.BackwardByChunks(student, inputs, targets, t, distillation, logitsPerChunk: 7 * architecture.VocabSize);
+        var chunkedGradients = adapter.Parameters().Select(p => p.Parameter.grad!).ToList();
+
+        Assert.True(whole > 1e-3, $"{whole}");
+        Assert.Equal(whole, chunked, 5);
+        for (int i = 0; i < wholeGradients.Count; i++)
+        {
+            double scale = wholeGradients[i].abs().max().item<float>();
+            Assert.True(scale > 0, $"gradient {i} is zero");
+            Assert.True((wholeGradients[i] - chunkedGradients[i]).abs().max().item<float>() <= 1e-5 * scale, $"gradient {i} differs");
+        }
+        adapter.Detach();
+    }
+}

@@ -61,6 +61,10 @@ public static class InputCovariance
         })).ToList();
         int length = source.SequenceLength;
         var buffer = new int[batchSize * (length + 1)];
+        // A group of blocks' projections needs the passes only up to its last block (the same inputs reach them): on 28 layers
+        // of Qwen3-0.6B's shapes a full pass ran every later block and the 151,936-token head for each of 14 groups (issue #15).
+        var layerOf = linears.Select(l => AfmDecoder.LayerOf(l.Name)).ToList();
+        int end = layerOf.All(i => i is not null) ? layerOf.Max(i => i!.Value) + 1 : 0;
         bool wasTraining = model.training;
         model.eval();
         try
@@ -73,7 +77,8 @@ public static class InputCovariance
                     int n = Math.Min(batchSize, indices.Count - start);
                     for (int b = 0; b < n; b++) source.Read(indices[start + b], buffer.AsSpan(b * (length + 1), length + 1));
                     var batch = tensor(buffer, [batchSize, length + 1]).narrow(0, 0, n).narrow(1, 0, length).to_type(ScalarType.Int64);
-                    model.forward(batch);
+                    if (end > 0) model.RunLayers(model.Embed(batch), 0, end);
+                    else model.forward(batch);
                 }
             }
             foreach (var (name, sum) in sums) result.Add(name, sum.data<double>().ToArray());

@@ -68,16 +68,13 @@ public sealed class AdapterTrainer(AfmDecoder baseModel, LoraAdapter adapter, Ad
                 double lr = LearningRateScheduler.At(spec.LearningRate, spec.FinalLearningRateRatio, LearningRateSchedule.Cosine,
                     spec.WarmupSteps, steps, step);
                 optimizer.ZeroGrad();
-                var logits = model.forward(inputs).to_type(ScalarType.Float32);
-                var loss = MaskedLoss.Loss(logits, targets).Loss;
-                if (spec.Distillation > 0)
-                    loss = loss.mul(1 - spec.Distillation).add(Distill(logits, inputs, targets, teacher!).mul(spec.Distillation));
-                loss.backward();
+                double value = batchSize * length * model.Architecture.VocabSize > Evaluator.LogitsPerBatch
+                    ? BackwardByChunks(model, inputs, targets, spec.Distillation > 0 ? teacher : null, spec.Distillation)
+                    : Backward(model, inputs, targets, spec.Distillation > 0 ? teacher : null, spec.Distillation);
                 nn.utils.clip_grad_norm_(clipped, GradientClip);
                 optimizer.Step(lr, spec.LearningRate);
 
                 long done = step + 1;
-                double value = loss.item<float>();
                 if (done % curveEvery == 0 || done == steps) curve.Add(new AdapterTrainPoint(done, Round(lr), Round(value)));
                 if (progress is not null && (clock.Elapsed - lastProgress >= ProgressInterval || done == steps))
                 {
@@ -94,6 +91,70 @@ public sealed class AdapterTrainer(AfmDecoder baseModel, LoraAdapter adapter, Ad
             model.eval();
         }
         return curve;
+    }
+
+    /// <summary>
+    /// The step's loss, (1 - w) * CE + w * KL(teacher || student) with w = <paramref name="distillation"/> (CE alone without a
+    /// teacher), back-propagated into the adapter; returns its value.
+    /// </summary>
+    internal static double Backward(AfmDecoder model, Tensor inputs, Tensor targets, AfmDecoder? teacher, double distillation)
+    {
+        var logits = model.forward(inputs).to_type(ScalarType.Float32);
+        var loss = MaskedLoss.Loss(logits, targets).Loss;
+        if (teacher is not null)
+            loss = loss.mul(1 - distillation).add(Distill(logits, inputs, targets, teacher).mul(distillation));
+        loss.backward();
+        return loss.item<float>();
+    }
+
+    /// <summary>Logits elements (fp32) one chunk of <see cref="BackwardByChunks"/> computes: 2^23, 32 MB.</summary>
+    private const long LogitsPerChunk = 1L << 23;
+
+    /// <summary>
+    /// <see cref="Backward"/> for a batch whose logits exceed <see cref="Evaluator.LogitsPerBatch"/> (a 151,936-token vocabulary:
+    /// 4 x 128 positions are 311 MB per tensor, and the loss holds several, its gradients as many again; issue #15). The final
+    /// hidden states are computed once; the output projection, the loss and their backward pass run a chunk of positions at a
+    /// time into the hidden states' gradient, which then goes back through the layers once. The same loss and gradient up to
+    /// the order of the sums (a chunk's positions are summed, then the chunks).
+    /// </summary>
+    internal static double BackwardByChunks(AfmDecoder model, Tensor inputs, Tensor targets, AfmDecoder? teacher, double distillation,
+        long logitsPerChunk = LogitsPerChunk)
+    {
+        var hidden = model.Hidden(inputs);
+        long dim = hidden.shape[^1];
+        using var leaf = hidden.detach().requires_grad_(true);
+        var rows = leaf.reshape(-1, dim);
+        var flatTargets = targets.reshape(-1);
+        double counted = Math.Max(1, flatTargets.ne(MaskedLoss.IgnoreIndex).sum().item<long>());
+        Tensor? teacherRows = null;
+        if (teacher is not null)
+            using (no_grad()) teacherRows = teacher.Hidden(inputs).reshape(-1, dim);
+        long positions = rows.shape[0], chunk = Math.Max(1, logitsPerChunk / model.Architecture.VocabSize);
+        double total = 0;
+        for (long start = 0; start < positions; start += chunk)
+        {
+            using var scope = NewDisposeScope();
+            long n = Math.Min(chunk, positions - start);
+            var logits = nn.functional.linear(rows.narrow(0, start, n), model.OutputWeight).to_type(ScalarType.Float32);
+            var chunkTargets = flatTargets.narrow(0, start, n);
+            var loss = nn.functional.cross_entropy(logits, chunkTargets, ignore_index: MaskedLoss.IgnoreIndex, reduction: nn.Reduction.Sum) / counted;
+            if (teacher is not null)
+            {
+                Tensor teacherLogProbs;
+                using (no_grad())
+                    teacherLogProbs = nn.functional.log_softmax(
+                        nn.functional.linear(teacherRows!.narrow(0, start, n), teacher.OutputWeight).to_type(ScalarType.Float32), -1);
+                var perToken = (teacherLogProbs.exp() * (teacherLogProbs - nn.functional.log_softmax(logits, -1))).sum(-1);
+                var kl = (perToken * chunkTargets.ne(MaskedLoss.IgnoreIndex).to_type(ScalarType.Float32)).sum() / counted;
+                loss = loss.mul(1 - distillation).add(kl.mul(distillation));
+            }
+            loss.backward();
+            total += loss.item<float>();
+        }
+        teacherRows?.Dispose();
+        // d(sum(hidden * g))/d(hidden) is g exactly: the chunks' gradient goes through the layers and the adapter once.
+        hidden.mul(leaf.grad!).sum().backward();
+        return total;
     }
 
     /// <summary>Mean over counted targets of KL(teacher || student) of the next-token distributions.</summary>

@@ -100,9 +100,45 @@ public sealed class AfmDecoder : nn.Module<Tensor, Tensor>
     public Tensor Hidden(Tensor inputIds)
     {
         using var scope = NewDisposeScope();
-        var x = embed.forward(inputIds);
-        foreach (var layer in layers) x = layer.forward(x);
+        var x = RunLayers(Embed(inputIds), 0, layers.Count);
         return norm.forward(x).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The forward pass in pieces, with the same operations in the same order as <see cref="forward"/> (so the same values):
+    /// input ids -> the residual stream entering layer 0. With <see cref="RunLayers"/> and <see cref="Logits"/> a caller can keep
+    /// the stream entering a layer and run the model again from there (the quantize stage's per-layer sensitivity passes).
+    /// </summary>
+    public Tensor Embed(Tensor inputIds) => embed.forward(inputIds);
+
+    /// <summary>
+    /// The residual stream leaving layers [<paramref name="first"/>, <paramref name="end"/>), given <paramref name="residual"/>
+    /// entering layer <paramref name="first"/>: a new tensor (an alias of the input when the range is empty); the input is not disposed.
+    /// </summary>
+    public Tensor RunLayers(Tensor residual, int first, int end)
+    {
+        if (first < 0 || end > layers.Count || first > end) throw new ArgumentOutOfRangeException(nameof(first), $"No layers [{first}, {end}) of {layers.Count}.");
+        using var scope = NewDisposeScope();
+        var x = residual.alias();
+        for (int i = first; i < end; i++) x = layers[i].forward(x);
+        return x.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The layer a parameter belongs to: i for layers.i.*, null for the embedding, the final norm and lm_head.</summary>
+    public static int? LayerOf(string parameterName)
+    {
+        const string prefix = "layers.";
+        if (!parameterName.StartsWith(prefix, StringComparison.Ordinal)) return null;
+        int dot = parameterName.IndexOf('.', prefix.Length);
+        return dot > prefix.Length && int.TryParse(parameterName.AsSpan(prefix.Length, dot - prefix.Length), System.Globalization.NumberStyles.None,
+            System.Globalization.CultureInfo.InvariantCulture, out int layer) ? layer : null;
+    }
+
+    /// <summary>Logits [batch, time, vocab] from the residual stream leaving the last layer: the final norm, then the output projection.</summary>
+    public Tensor Logits(Tensor residual)
+    {
+        using var scope = NewDisposeScope();
+        return nn.functional.linear(norm.forward(residual), OutputWeight).MoveToOuterDisposeScope();
     }
 
     /// <summary>

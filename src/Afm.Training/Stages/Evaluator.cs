@@ -13,7 +13,18 @@ public static class Evaluator
     /// <summary>Mean next-token cross-entropy (nats/token) over the given sequences, in eval mode without gradients.</summary>
     /// <param name="indices">Which sequences of <paramref name="source"/> to use, in order.</param>
     public static double MeanLoss(AfmDecoder model, IPackedSequences source, IReadOnlyList<long> indices, int batchSize = 8) =>
-        MeanOverBatches([model], source, indices, batchSize, (batch, length) => [Loss(model.forward(batch.narrow(1, 0, length)), batch, length)])[0];
+        MeanLoss(model, source, indices, (inputs, _) => model.forward(inputs), batchSize);
+
+    /// <summary>
+    /// <see cref="MeanLoss(AfmDecoder, IPackedSequences, IReadOnlyList{long}, int)"/> with the logits of each batch from
+    /// <paramref name="forward"/>, given the batch's inputs [n, length] and its number (0, 1, ... in order; the batches are the
+    /// same on every call with the same arguments): the quantize stage's sensitivity passes run the model from a kept layer input.
+    /// </summary>
+    public static double MeanLoss(AfmDecoder model, IPackedSequences source, IReadOnlyList<long> indices, Func<Tensor, int, Tensor> forward, int batchSize = 8)
+    {
+        int number = 0;
+        return MeanOverBatches([model], source, indices, batchSize, (batch, length) => [Loss(forward(batch.narrow(1, 0, length), number++), batch, length)])[0];
+    }
 
     /// <summary>
     /// <see cref="MeanLoss"/> of <paramref name="model"/> and, from the same forward pass, the mean KL(reference || model) of
@@ -68,6 +79,43 @@ public static class Evaluator
             return [.. values];
         });
         return (means[0], [.. Enumerable.Range(0, forwards.Count).Select(v => (means[1 + 2 * v], means[2 + 2 * v]))]);
+    }
+
+    /// <summary>
+    /// The values of <see cref="MeanLossesAndDivergences"/> with the passes in another order, for variants that are weights set
+    /// on one model: <paramref name="useReference"/> once, then the reference's pass over every batch, whose logits go to
+    /// <paramref name="keep"/> (batch number, logits); then for each variant its <paramref name="useVariants"/> action once and
+    /// its pass over every batch, against the reference's logits from <paramref name="fetch"/>. Each batch's values are the ones
+    /// the batch-by-batch order computes (same passes, same inputs, same sums in the same order), but the weights are swapped
+    /// once per variant instead of once per batch and variant: the quantize stage's validation swapped a whole model's weights
+    /// (2.4 GB for Qwen3-0.6B's shapes, and the uniform baseline quantized again) for every validation sequence (issue #15).
+    /// </summary>
+    public static (double ReferenceLoss, (double Loss, double Divergence)[] Variants) MeanLossesAndDivergencesInTurn(AfmDecoder model,
+        Action useReference, IReadOnlyList<Action> useVariants, Action<int, Tensor> keep, Func<int, Tensor> fetch, IPackedSequences source,
+        IReadOnlyList<long> indices, int batchSize = 8)
+    {
+        useReference();
+        int number = 0;
+        double referenceLoss = MeanOverBatches([model], source, indices, batchSize, (batch, length) =>
+        {
+            using var logits = model.forward(batch.narrow(1, 0, length));
+            keep(number++, logits);
+            return [Loss(logits, batch, length)];
+        })[0];
+        var variants = new (double Loss, double Divergence)[useVariants.Count];
+        for (int v = 0; v < useVariants.Count; v++)
+        {
+            useVariants[v]();
+            number = 0;
+            var means = MeanOverBatches([model], source, indices, batchSize, (batch, length) =>
+            {
+                using var referenceLogits = fetch(number++);
+                using var logits = model.forward(batch.narrow(1, 0, length));
+                return [Loss(logits, batch, length), MeanDivergence(referenceLogits, logits)];
+            });
+            variants[v] = (means[0], means[1]);
+        }
+        return (referenceLoss, variants);
     }
 
     /// <summary>fp64 elements one slice of the divergence may hold per tensor (2^21: 16 MB).</summary>
