@@ -25,7 +25,8 @@ using Afm.Training.Stages;
 // ${XDG_CACHE_HOME:-~/.cache}/afm-bench-posttraining).
 // Usage: dotnet run -c Release --project bench/Afm.Bench.PostTraining [all|reward|forget] [coreTokens=300k] [sftTokens=200k]
 //        [rewardTokens=300k] [dpoTokens=100k] [rsTokens=16k] [rlTokens=96k] [plain=false] [variants of reward or forget, ;-separated]
-// "reward": only core, sft and reward-model variants (soft labels, plain Bradley-Terry, longer, lr 3e-3 and 3e-4), beside the sft
+// "reward": only core, sft and reward-model variants (soft labels, plain Bradley-Terry, longer, lr 3e-3 and 3e-4, the likelihood
+// and mean readouts), beside the sft
 // model's likelihood ranking of the same pairs. "forget": dpo and rl at smaller learning rates, on every held-out prompt.
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
@@ -86,6 +87,9 @@ TrainingStageSpec[] rewardVariants =
     Stages(rl: false)[3],
     Stage("rm-lr3e-3", StageKind.Reward, rewardTokens, 3e-3, new PreferenceStageSpec()),
     Stage("rm-lr3e-4", StageKind.Reward, rewardTokens, 3e-4, new PreferenceStageSpec()),
+    // The readouts (specs/post-training.md): rm-soft reads the end-of-document only.
+    Stage("rm-likelihood", StageKind.Reward, rewardTokens, 1e-3, new PreferenceStageSpec { Readout = RewardReadout.Likelihood }),
+    Stage("rm-mean", StageKind.Reward, rewardTokens, 1e-3, new PreferenceStageSpec { Readout = RewardReadout.Mean }),
 ];
 // An eighth argument (after plain) names the variants "reward" and "forget" train, ';'-separated; default: all.
 TrainingStageSpec[] Chosen(TrainingStageSpec[] all) => numbers.Length > 7 ? all.Where(v => numbers[7].Split(';').Contains(v.Name)).ToArray() : all;
@@ -210,7 +214,7 @@ void OnHeldOutPrompts(string[] names)
             {
                 var (prompt, endOfDocument) = Responses.Prompt(validationPairs, p);
                 var answer = Responses.Generate(model, prompt, endOfDocument, validationPairs.ResponseLength, [new Sampler(SamplingOptions.Greedy)])[0];
-                reward += Responses.Score(rewardModel, [answer], endOfDocument)[0];
+                reward += Responses.Score(rewardModel, [answer], prompt.Length, endOfDocument)[0];
                 validationPairs.Read(p, chosenTokens);
                 validationPairs.ReadLossMask(p, chosenMask);
                 int end = Array.LastIndexOf(chosenMask, (byte)1, validationPairs.ResponseLength);

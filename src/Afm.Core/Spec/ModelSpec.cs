@@ -38,9 +38,11 @@ public sealed record ModelSpec
     /// </summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public TrainingStageSpec? CalibrationStage => TrainingStages.LastOrDefault(s => !s.IsPreference) ?? CalibrationData;
-    /// <summary>Every stage the data stage packs: the training stages, then <see cref="CalibrationData"/> when there is one.</summary>
+    /// <summary>Every stage the data stage packs: the training stages (each sft stage's <see cref="TrainingStageSpec.MixData"/> after
+    /// it), then <see cref="CalibrationData"/> when there is one.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
-    public IEnumerable<TrainingStageSpec> PackedStages => CalibrationData is null ? TrainingStages : TrainingStages.Append(CalibrationData);
+    public IEnumerable<TrainingStageSpec> PackedStages =>
+        TrainingStages.SelectMany(s => s.MixData is { } mix ? [s, mix] : new[] { s }).Concat(CalibrationData is null ? [] : [CalibrationData]);
     public const string CalibrationDataName = "calibration";
     /// <summary>Fraction of documents held out for validation (by a seeded hash of the document).</summary>
     public required double ValidationFraction { get; init; }
@@ -246,6 +248,22 @@ public static class StageKinds
     };
 }
 
+/// <summary>
+/// What a reward model's score reads (specs/post-training.md): a scalar head on the hidden state of the response's
+/// end-of-document (last), on the mean hidden state over the response's tokens (mean), or the end-of-document head plus a
+/// learned multiple of the response's mean token log-likelihood under the reward model's own decoder (likelihood).
+/// </summary>
+public enum RewardReadout { Last, Mean, Likelihood }
+
+/// <summary>The .afmproj spelling of each <see cref="RewardReadout"/> (also the reward model file's metadata value).</summary>
+public static class RewardReadouts
+{
+    public static string Name(RewardReadout readout) => readout.ToString().ToLowerInvariant();
+
+    public static RewardReadout? Parse(string text) =>
+        Enum.GetValues<RewardReadout>().Select(r => (RewardReadout?)r).FirstOrDefault(r => string.Equals(Name(r!.Value), text, StringComparison.OrdinalIgnoreCase));
+}
+
 /// <summary>The loss of a dpo stage: DPO's logistic loss or IPO's squared loss (specs/post-training.md).</summary>
 public enum PreferenceLoss { Dpo, Ipo }
 
@@ -256,6 +274,10 @@ public sealed record PreferenceStageSpec
     public bool SoftLabels { get; init; } = true;
     /// <summary>reward: weight of the single-sided grade regularizer.</summary>
     public double GradeWeight { get; init; } = PreferenceDefaults.GradeWeight;
+    /// <summary>reward: what the reward reads from the model (specs/post-training.md, Readout); left out of JSON when it is the
+    /// default, so older fingerprints stand.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
+    public RewardReadout Readout { get; init; }
     /// <summary>dpo: the loss.</summary>
     public PreferenceLoss Loss { get; init; } = PreferenceLoss.Dpo;
     /// <summary>dpo: the strength of the implicit KL to the reference (DPO's beta; IPO's tau).</summary>
@@ -316,8 +338,14 @@ public sealed record TrainingStageSpec
     public required double GradientClip { get; init; }
     /// <summary>RoPE base used from this stage on (context lengthening raises it).</summary>
     public required double RopeBase { get; init; }
-    /// <summary>Corpus name to sampling weight, normalized to sum 1, sorted by name.</summary>
+    /// <summary>Corpus name to sampling weight, normalized to sum 1, sorted by name. pretrain: what the stage samples. sft:
+    /// the pretraining data of its <see cref="MixShare"/> (empty without one).</summary>
     public required IReadOnlyList<MixEntry> Mix { get; init; }
+    /// <summary>sft stages: the share of each batch's sequences drawn from the corpora of <see cref="Mix"/>, trained with the
+    /// next-token loss beside the stage's own Data (specs/afmproj.md, MixShare); null (and absent from JSON, so older
+    /// fingerprints stand): the batch is the Data only.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public double? MixShare { get; init; }
     /// <summary>Validation loss is measured every this many steps (and at the end).</summary>
     public required int EvalEvery { get; init; }
     /// <summary>A resumable checkpoint is written every this many steps (0: only at the end of the stage).</summary>
@@ -343,6 +371,29 @@ public sealed record TrainingStageSpec
     public bool IsPreference => Kind is StageKind.Reward or StageKind.Dpo or StageKind.RejectionSampling or StageKind.Rl;
 
     public long Steps => Math.Max(1, Tokens / ((long)SequenceLength * BatchSize));
+
+    /// <summary>Sequences of each batch drawn from the <see cref="Mix"/> (an sft stage with a <see cref="MixShare"/>): the
+    /// share of <see cref="BatchSize"/>, rounded half away from zero; 0 without a MixShare.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public int MixSequencesPerBatch => MixShare is double share ? (int)Math.Round(share * BatchSize, MidpointRounding.AwayFromZero) : 0;
+
+    /// <summary>
+    /// The pretraining data an sft stage with a <see cref="MixShare"/> mixes into its batches, as the data stage packs it: a
+    /// pretrain stage named <see cref="MixDataName"/> over the stage's Mix, with enough sequences for every step's share (its
+    /// validation split measures what the stage keeps of pretraining). Null for every other stage.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public TrainingStageSpec? MixData => MixSequencesPerBatch is > 0 and var perBatch
+        ? this with
+        {
+            Name = MixDataName(Name), Kind = StageKind.Pretrain, Tokens = Steps * perBatch * SequenceLength, BatchSize = perBatch,
+            MixShare = null, Data = [], Preference = null,
+        }
+        : null;
+
+    /// <summary>The packed-data name of stage <paramref name="stage"/>'s pretraining mix: '+' is not allowed in stage names,
+    /// so it never meets a declared stage.</summary>
+    public static string MixDataName(string stage) => stage + "+mix";
 }
 
 public sealed record MixEntry(string Corpus, double Weight);

@@ -23,6 +23,9 @@ public sealed record ResumeState
     public required string TorchRngState { get; init; }
     public required IReadOnlyList<TrainPoint> TrainCurve { get; init; }
     public required IReadOnlyList<ValidationPoint> ValidationCurve { get; init; }
+    /// <summary>sft stages with a pretraining mix: its held-out loss so far (step 0 is the incoming model, gone once resumed).</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<ValidationPoint>? MixValidationCurve { get; init; }
 }
 
 /// <summary>

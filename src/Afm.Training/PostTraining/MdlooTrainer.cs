@@ -90,6 +90,7 @@ internal sealed class MdlooTrainer(AfmDecoder policy, AfmDecoder reference, Rewa
         var rows = new long[n * (length + 1)];
         var mask = new float[n * length];
         var sequences = new List<long[]>(n);
+        var responseStarts = new List<int>(n);
         int endOfDocument = 0;
         policy.eval();
         using (no_grad())
@@ -106,6 +107,7 @@ internal sealed class MdlooTrainer(AfmDecoder policy, AfmDecoder reference, Rewa
                     // Target position t predicts token t + 1: the answer's tokens and its end-of-document.
                     for (int t = prompt.Length - 1; t < answer.Length - 1; t++) mask[row * length + t] = 1;
                     sequences.Add(answer);
+                    responseStarts.Add(prompt.Length);
                 }
             }
             var all = tensor(rows, [n, length + 1]);
@@ -118,7 +120,7 @@ internal sealed class MdlooTrainer(AfmDecoder policy, AfmDecoder reference, Rewa
             var referenceTokens = referenceLogProbs.gather(2, targets.unsqueeze(2)).squeeze(2);
             // The sequence KL to the reference, estimated on the sampled answer: sum over its tokens of log π - log π_ref.
             var kl = ((oldTokens - referenceTokens) * maskTensor).sum(1);
-            var rewards = tensor(Responses.Score(scorer, sequences, endOfDocument).Select(v => (float)v).ToArray()) - settings.Beta * kl;
+            var rewards = tensor(Responses.Score(scorer, sequences, responseStarts, endOfDocument).Select(v => (float)v).ToArray()) - settings.Beta * kl;
             var grouped = rewards.view(pairs.Length, Samples);
             var advantages = PreferenceLosses.LeaveOneOut(grouped).reshape(n);
             policy.train();

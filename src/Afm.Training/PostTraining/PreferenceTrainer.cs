@@ -118,7 +118,7 @@ internal sealed class PreferenceTrainer : IStageRun
     {
         if (reward is not null)
         {
-            var rewards = reward.Rewards(batch.Inputs, batch.Last);
+            var rewards = reward.Rewards(batch.Inputs, batch.InputMask);
             var (chosen, rejected) = batch.Halves(rewards);
             var loss = PreferenceLosses.Ranking(chosen, rejected, batch.Targets(settings.SoftLabels));
             return settings.GradeWeight > 0 ? loss + settings.GradeWeight * PreferenceLosses.Grades(rewards, batch.Grades) : loss;
@@ -166,7 +166,7 @@ internal sealed class PreferenceTrainer : IStageRun
                 }
                 var batch = Batch.Of(validation, tokens, mask, pairs, n);
                 lossSum += Loss(batch).item<float>() * n;
-                var (chosen, rejected) = batch.Halves(reward is not null ? reward.Rewards(batch.Inputs, batch.Last) : LogRatios(batch) * settings.Beta);
+                var (chosen, rejected) = batch.Halves(reward is not null ? reward.Rewards(batch.Inputs, batch.InputMask) : LogRatios(batch) * settings.Beta);
                 chosenRewards.AddRange(chosen.data<float>().ToArray().Select(v => (double)v));
                 rejectedRewards.AddRange(rejected.data<float>().ToArray().Select(v => (double)v));
             }
@@ -192,7 +192,7 @@ internal sealed class PreferenceTrainer : IStageRun
 
     /// <summary>
     /// n pairs as 2n rows: the n chosen responses, then the n rejected ones. Inputs are the first L tokens of each row,
-    /// targets the next ones (masked to the response and its end-of-document), Last the row's end-of-document position.
+    /// targets the next ones (masked to the response and its end-of-document), InputMask the inputs that are the response's.
     /// </summary>
     private sealed class Batch
     {
@@ -201,7 +201,7 @@ internal sealed class PreferenceTrainer : IStageRun
         public Tensor Inputs { get; private init; } = null!;
         public Tensor TargetIds { get; private init; } = null!;
         public Tensor TargetMask { get; private init; } = null!;
-        public Tensor Last { get; private init; } = null!;
+        public Tensor InputMask { get; private init; } = null!;
         public Tensor Grades { get; private init; } = null!;
         public int Pairs { get; private init; }
 
@@ -210,21 +210,17 @@ internal sealed class PreferenceTrainer : IStageRun
             int length = source.ResponseLength, width = length + 1;
             var rows = tensor(tokens.AsSpan(0, n * 2 * width).ToArray(), [n, 2, width]).transpose(0, 1).reshape(2 * n, width).to_type(ScalarType.Int64);
             var masks = tensor(mask.AsSpan(0, n * 2 * width).ToArray(), [n, 2, width]).transpose(0, 1).reshape(2 * n, width).to_type(ScalarType.Float32);
-            var last = new long[2 * n];
             var grades = new float[2 * n];
             for (int b = 0; b < n; b++)
                 for (int k = 0; k < 2; k++)
-                {
-                    last[k * n + b] = mask.AsSpan((b * 2 + k) * width, width).LastIndexOf((byte)1);
                     grades[k * n + b] = k == 0 ? source.ChosenGrade(pairs[b]) : source.RejectedGrade(pairs[b]);
-                }
             return new Batch
             {
                 source = source, pairs = pairs, Pairs = n,
                 Inputs = rows.narrow(1, 0, length),
                 TargetIds = rows.narrow(1, 1, length),
                 TargetMask = masks.narrow(1, 1, length),
-                Last = tensor(last),
+                InputMask = masks.narrow(1, 0, length),
                 Grades = tensor(grades),
             };
         }

@@ -73,7 +73,7 @@ internal sealed class RejectionSamplingRun(AfmDecoder model, AfmDecoder incoming
                     (promptOf[p], endOfDocument) = Responses.Prompt(train, p);
                     var samplers = Enumerable.Range(0, samples).Select(s => Responses.Seeded(settings.Temperature!.Value, dataSeed, memberSeed, p, s)).ToList();
                     var answers = Responses.Generate(member, promptOf[p], endOfDocument, train.ResponseLength, samplers);
-                    var rewards = Responses.Score(scorer, answers, endOfDocument);
+                    var rewards = Responses.Score(scorer, answers, promptOf[p].Length, endOfDocument);
                     int top = Array.IndexOf(rewards, rewards.Max());
                     bestSum += rewards[top];
                     sum += rewards.Sum();

@@ -60,16 +60,22 @@ public static class Responses
     }
 
     /// <summary>The reward of each sequence (each ends with its end-of-document), scored in one padded batch.</summary>
-    public static double[] Score(RewardModel scorer, IReadOnlyList<long[]> sequences, int endOfDocument)
+    /// <param name="responseStarts">Where each sequence's response begins (its prompt's length): the reward reads what follows.</param>
+    public static double[] Score(RewardModel scorer, IReadOnlyList<long[]> sequences, IReadOnlyList<int> responseStarts, int endOfDocument)
     {
         using var scope = NewDisposeScope();
         int width = sequences.Max(s => s.Length);
         var ids = new long[sequences.Count * width];
         Array.Fill(ids, endOfDocument);
         for (int i = 0; i < sequences.Count; i++) sequences[i].CopyTo(ids, i * width);
-        var last = sequences.Select(s => (long)s.Length - 1).ToArray();
-        return scorer.Rewards(tensor(ids, [sequences.Count, width]), tensor(last)).data<float>().ToArray().Select(v => (double)v).ToArray();
+        var mask = new float[ids.Length];
+        for (int i = 0; i < sequences.Count; i++) mask.AsSpan(i * width + responseStarts[i], sequences[i].Length - responseStarts[i]).Fill(1);
+        return scorer.Rewards(tensor(ids, [sequences.Count, width]), tensor(mask, [sequences.Count, width])).data<float>().ToArray().Select(v => (double)v).ToArray();
     }
+
+    /// <summary>As above for answers to one prompt of <paramref name="promptLength"/> tokens.</summary>
+    public static double[] Score(RewardModel scorer, IReadOnlyList<long[]> sequences, int promptLength, int endOfDocument) =>
+        Score(scorer, sequences, Enumerable.Repeat(promptLength, sequences.Count).ToArray(), endOfDocument);
 
     /// <summary>The mean reward <paramref name="scorer"/> gives <paramref name="model"/>'s greedy answers to the first <paramref name="prompts"/> prompts of <paramref name="pairs"/>.</summary>
     public static double MeanGreedyReward(AfmDecoder model, RewardModel scorer, PreferencePairs pairs, int prompts)
@@ -83,7 +89,7 @@ public static class Responses
             {
                 var (prompt, endOfDocument) = Prompt(pairs, p);
                 var answer = Generate(model, prompt, endOfDocument, pairs.ResponseLength, [new Sampler(SamplingOptions.Greedy)]);
-                total += Score(scorer, answer, endOfDocument)[0];
+                total += Score(scorer, answer, prompt.Length, endOfDocument)[0];
             }
         }
         if (training) model.train();

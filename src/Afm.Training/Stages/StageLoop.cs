@@ -35,6 +35,9 @@ internal sealed class StageLoop
 
     public List<TrainPoint> TrainCurve { get; } = [];
     public List<ValidationPoint> ValidationCurve { get; } = [];
+    /// <summary>An sft stage's pretraining mix: its held-out loss, measured when the validation curve is.</summary>
+    public Func<double>? MixValidationLoss { get; init; }
+    public List<ValidationPoint> MixValidationCurve { get; } = [];
     /// <summary>The first step this run takes: 0, or the step a resumed checkpoint was taken at.</summary>
     public long FirstStep { get; private set; }
 
@@ -51,9 +54,11 @@ internal sealed class StageLoop
             set_rng_state(tensor(Convert.FromBase64String(state.TorchRngState)));
             TrainCurve.AddRange(state.TrainCurve);
             ValidationCurve.AddRange(state.ValidationCurve);
+            MixValidationCurve.AddRange(state.MixValidationCurve ?? []);
             FirstStep = state.Step;
         }
         if (FirstStep == 0 && validationLoss is not null) ValidationCurve.Add(new ValidationPoint(0, StageTrainer.Round(validationLoss())));
+        if (FirstStep == 0 && MixValidationLoss is not null) MixValidationCurve.Add(new ValidationPoint(0, StageTrainer.Round(MixValidationLoss())));
         clock.Restart();
         lastProgress = TimeSpan.Zero;
     }
@@ -66,8 +71,10 @@ internal sealed class StageLoop
             TrainCurve.Add(new TrainPoint(done, done * tokensPerStep, StageTrainer.Round(lr), StageTrainer.Round(loss)));
         if (validationLoss is not null && (done % stage.EvalEvery == 0 || done == steps))
             ValidationCurve.Add(new ValidationPoint(done, StageTrainer.Round(validationLoss())));
+        if (MixValidationLoss is not null && (done % stage.EvalEvery == 0 || done == steps))
+            MixValidationCurve.Add(new ValidationPoint(done, StageTrainer.Round(MixValidationLoss())));
         if (checkpoint is not null && stage.CheckpointEvery > 0 && done % stage.CheckpointEvery == 0 && done < steps)
-            checkpoint(done, sampler.Consumed, TrainCurve, ValidationCurve);
+            checkpoint(done, sampler.Consumed, TrainCurve, ValidationCurve, MixValidationLoss is null ? null : MixValidationCurve);
         if (progress is not null && (clock.Elapsed - lastProgress >= ProgressInterval || done == steps))
         {
             lastProgress = clock.Elapsed;

@@ -26,7 +26,7 @@ internal sealed class StageRun : IDisposable
     /// checkpoint is loaded here, into the model the stage trains.</param>
     public static StageRun Create(ModelSpec spec, TrainingStageSpec stage, AfmDecoder model, IPackedSequences train, IPackedSequences validation,
         string checkpointDirectory, (ResumeState State, string Directory)? resume, Action<string>? progress, TeacherModel? teacher,
-        PrecisionDecision precision, (string Name, string WeightsPath)? incoming = null)
+        PrecisionDecision precision, (string Name, string WeightsPath)? incoming = null, PretrainingMix? mix = null)
     {
         var result = new StageRun();
         string? resumeWeights = resume is var (_, directory) ? Path.Combine(directory, StageCheckpoint.WeightsFile) : null;
@@ -35,7 +35,7 @@ internal sealed class StageRun : IDisposable
             switch (stage.Kind)
             {
                 case StageKind.Reward:
-                    var rewardModel = result.Own(new RewardModel(Copy(model)));
+                    var rewardModel = result.Own(new RewardModel(Copy(model), stage.Preference?.Readout ?? RewardReadout.Last));
                     if (resumeWeights is not null) Trainer.LoadParameters(rewardModel.NamedParameters(), resumeWeights);
                     result.Run = PreferenceTrainer.ForReward(rewardModel, stage, Pairs(stage, train), Pairs(stage, validation), progress);
                     break;
@@ -61,7 +61,7 @@ internal sealed class StageRun : IDisposable
                     break;
                 default:
                     if (resumeWeights is not null) Trainer.LoadWeights(model, resumeWeights);
-                    result.Run = new StageTrainer(model, stage, train, validation, progress) { Teacher = teacher, Precision = precision };
+                    result.Run = new StageTrainer(model, stage, train, validation, progress) { Teacher = teacher, Precision = precision, Mix = mix };
                     break;
             }
             return result;

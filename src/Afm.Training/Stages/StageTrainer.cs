@@ -49,7 +49,11 @@ internal sealed class StageTrainer : IStageRun
     public IReadOnlyDictionary<string, string> WeightsMetadata() => StageCheckpoint.WeightsMetadata(model);
 
     /// <summary>Called after every <c>CheckpointEvery</c> steps (not after the last): step, data position, curves so far.</summary>
-    public delegate void CheckpointWriter(long step, long sequencesConsumed, IReadOnlyList<TrainPoint> trainCurve, IReadOnlyList<ValidationPoint> validationCurve);
+    public delegate void CheckpointWriter(long step, long sequencesConsumed, IReadOnlyList<TrainPoint> trainCurve, IReadOnlyList<ValidationPoint> validationCurve,
+        IReadOnlyList<ValidationPoint>? mixValidationCurve);
+
+    /// <summary>An sft stage's pretraining mix: part of every batch, with the next-token loss (<see cref="PretrainingMix"/>).</summary>
+    public PretrainingMix? Mix { get; init; }
 
     /// <param name="resume">A mid-stage checkpoint to continue from; the caller has loaded its weights into the model.</param>
     public StageReport Run(ulong dataSeed, (ResumeState State, string Directory)? resume = null, CheckpointWriter? checkpoint = null,
@@ -63,15 +67,23 @@ internal sealed class StageTrainer : IStageRun
         var parameters = model.parameters().ToList();
         using var bf16 = Precision.Bf16Mixed ? new Bf16Compute(model) : null;
 
-        long steps = stage.Steps, length = stage.SequenceLength, batchSize = stage.BatchSize;
+        // With a pretraining mix, the batch's last rows come from it, in its own order; the stage's own data fill the rest.
+        long steps = stage.Steps, length = stage.SequenceLength, mixed = Mix?.SequencesPerBatch ?? 0, batchSize = stage.BatchSize - mixed;
         var buffer = new int[batchSize * (length + 1)];
         // sft stages: the loss counts only response targets (the data stage wrote a mask next to the tokens).
         var maskBuffer = train is ILossMaskedSequences ? new byte[buffer.Length] : [];
-        var loop = new StageLoop(stage, batchSize * length, progress);
+        var mixSampler = Mix is null ? null : new SequenceSampler(Mix.Train, PretrainingMix.Seed(dataSeed));
+        var mixBuffer = new int[mixed * (length + 1)];
+        var loop = new StageLoop(stage, stage.BatchSize * length, progress)
+        {
+            MixValidationLoss = Mix?.Validation is { } mixValidation ? () => ValidationLoss(mixValidation) : null,
+        };
         // Step 0 of the validation curve is the incoming weights (the previous stage's) measured on this stage's
         // data: for context lengthening, the loss at the long length before the stage, to compare with after.
         Func<double>? validationLoss = validation is null ? null : ValidationLoss;
         loop.Start(resume, optimizer, sampler, validationLoss);
+        // The mix's position is a function of the step: every step takes the same number of its sequences.
+        mixSampler?.Seek(loop.FirstStep * mixed);
 
         for (long step = loop.FirstStep; step < steps; step++)
         {
@@ -79,19 +91,17 @@ internal sealed class StageTrainer : IStageRun
             using var scope = NewDisposeScope();
             sampler.NextBatch(buffer, (int)batchSize, maskBuffer);
             var batch = tensor(buffer, [batchSize, length + 1]).to_type(ScalarType.Int64);
-            var inputs = batch.narrow(1, 0, length);
+            mixSampler?.NextBatch(mixBuffer, (int)mixed);
+            var mixBatch = mixSampler is null ? null : tensor(mixBuffer, [mixed, length + 1]).to_type(ScalarType.Int64);
+            var inputs = (mixBatch is null ? batch : cat([batch, mixBatch], 0)).narrow(1, 0, length);
 
             double lr = LearningRateScheduler.At(stage, step);
             optimizer.ZeroGrad();
             bf16?.LoadMasterWeights(stage.RopeBase);
             var logits = bf16 is null ? model.forward(inputs) : bf16.Forward(inputs);
-            // Weight 0 (pruned initialization only) needs no teacher forward: the loss is the plain one.
-            var loss = Teacher is { Weight: > 0 }
-                ? Teacher.Loss(logits, maskBuffer.Length > 0 ? MaskedLoss.Targets(batch, maskBuffer, batchSize, length)
-                    : batch.narrow(1, 1, length), inputs)
-                : maskBuffer.Length > 0
-                ? MaskedLoss.Loss(logits, MaskedLoss.Targets(batch, maskBuffer, batchSize, length)).Loss
-                : nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), batch.narrow(1, 1, length).reshape(-1));
+            var loss = Loss(logits.narrow(0, 0, batchSize), batch, maskBuffer, inputs.narrow(0, 0, batchSize));
+            if (mixBatch is not null)
+                loss = Mix!.Combine(loss, Loss(logits.narrow(0, batchSize, mixed), mixBatch, [], inputs.narrow(0, batchSize, mixed)));
             loss.backward();
             bf16?.StoreGradients();
             if (stage.GradientClip > 0) nn.utils.clip_grad_norm_(parameters, stage.GradientClip);
@@ -100,13 +110,30 @@ internal sealed class StageTrainer : IStageRun
         }
 
         SequencesConsumed = sampler.Consumed;
-        return loop.Report(perplexity: true);
+        var report = loop.Report(perplexity: true);
+        return Mix is null ? report : report with { Mix = Mix.Report(loop.MixValidationCurve) };
+    }
+
+    /// <summary>
+    /// The training loss of one part of the batch: over the response targets when <paramref name="mask"/> is not empty
+    /// (sft), else over every next token; with a teacher, its distillation loss on the same targets. Weight 0 (pruned
+    /// initialization only) needs no teacher forward: the loss is the plain one.
+    /// </summary>
+    private Tensor Loss(Tensor logits, Tensor batch, byte[] mask, Tensor inputs)
+    {
+        long rows = batch.shape[0], length = stage.SequenceLength;
+        var targets = mask.Length > 0 ? MaskedLoss.Targets(batch, mask, rows, length) : batch.narrow(1, 1, length);
+        if (Teacher is { Weight: > 0 }) return Teacher.Loss(logits, targets, inputs);
+        return mask.Length > 0 ? MaskedLoss.Loss(logits, targets).Loss
+            : nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), targets.reshape(-1));
     }
 
     /// <summary>Mean next-token loss over the first <see cref="MaxValidationSequences"/> validation sequences.</summary>
-    internal double ValidationLoss()
+    internal double ValidationLoss() => ValidationLoss(validation!);
+
+    /// <summary>As <see cref="ValidationLoss()"/> on <paramref name="source"/> (the stage's own held-out data, or its pretraining mix's).</summary>
+    private double ValidationLoss(IPackedSequences source)
     {
-        var source = validation!;
         if (source is ILossMaskedSequences masked) return MaskedValidationLoss(masked);
         long count = Math.Min(source.Count, MaxValidationSequences);
         int length = source.SequenceLength, batchSize = Math.Max(1, stage.BatchSize);

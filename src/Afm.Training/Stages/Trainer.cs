@@ -60,10 +60,11 @@ public static class Trainer
             var stage = spec.TrainingStages[index];
             var train = openData(stage.Name, DataSplit.Train);
             var validation = openData(stage.Name, DataSplit.Validation);
+            var mix = PretrainingMix.Of(stage, openData);
             ulong dataSeed = DataSeed(spec.Seed, index);
             var precision = PrecisionChoice.Resolve(stage.Precision, spec.Determinism,
                 PrecisionChoice.Shape(spec.Architecture, stage.BatchSize, stage.SequenceLength), $"train {stage.Name}", progress);
-            string fingerprint = Fingerprint(spec, stage, index, previousFingerprint, train, validation, teacherModel?.FingerprintFacts, precision);
+            string fingerprint = Fingerprint(spec, stage, index, previousFingerprint, train, validation, teacherModel?.FingerprintFacts, precision, mix);
             // Every report says what ran, fresh or reused: a checkpoint written before Precision existed has no precision in
             // its report (its fingerprint says fp32), and reward and dpo stages always train in float32.
             StageReport SaysWhatRan(StageReport report) =>
@@ -95,23 +96,24 @@ public static class Trainer
                     modelHoldsPreviousStage = true;
                 }
                 using var stageRun = StageRun.Create(spec, stage, model, train, validation, checkpointDirectory, resume, progress, teacherModel, precision,
-                    (lastModelStage ?? "base", IncomingWeights()));
+                    (lastModelStage ?? "base", IncomingWeights()), mix);
                 var run = stageRun.Run;
                 if (resume is var (resumeState, resumeDirectory))
                     progress?.Invoke($"train {stage.Name}: resuming at step {resumeState.Step}/{stage.Steps} from {resumeDirectory}");
                 progress?.Invoke($"train {stage.Name}: {stage.Steps} steps x {stage.BatchSize} x {stage.SequenceLength} tokens, " +
                     $"lr {stage.LearningRate:0.0e0} ({stage.Schedule}), rope base {stage.RopeBase:0}, {model.ParameterCount:N0} parameters" +
                     (stage.IsPreference ? $", {StageKinds.Name(stage.Kind)} on preference data" : "") +
-                    (!stage.IsPreference && teacherModel is { Weight: > 0 } t ? ", " + t.TargetDescription : ""));
+                    (!stage.IsPreference && teacherModel is { Weight: > 0 } t ? ", " + t.TargetDescription : "") +
+                    (mix is null ? "" : $", {mix.SequencesPerBatch} of each batch's sequences from the pretraining mix ({string.Join(";", mix.Corpora.Select(c => $"{c.Corpus}={c.Weight:0.###}"))})"));
                 var clock = Stopwatch.StartNew();
-                var report = SaysWhatRan(run.Run(dataSeed, resume, (step, consumed, trainCurve, validationCurve) =>
+                var report = SaysWhatRan(run.Run(dataSeed, resume, (step, consumed, trainCurve, validationCurve, mixValidationCurve) =>
                 {
                     using var rng = get_rng_state();
                     ResumeCheckpoint.Save(checkpointDirectory, new ResumeState
                     {
                         Stage = stage.Name, Step = step, Fingerprint = fingerprint, DataSeed = dataSeed, SequencesConsumed = consumed,
                         TorchRngState = Convert.ToBase64String(rng.data<byte>().ToArray()),
-                        TrainCurve = trainCurve.ToList(), ValidationCurve = validationCurve.ToList(),
+                        TrainCurve = trainCurve.ToList(), ValidationCurve = validationCurve.ToList(), MixValidationCurve = mixValidationCurve?.ToList(),
                     }, run.Weights(), run.WeightsMetadata(), run.Optimizer!);
                     progress?.Invoke($"train {stage.Name}: checkpoint at step {step}/{stage.Steps}");
                 }, cancellationToken));
@@ -201,7 +203,7 @@ public static class Trainer
     }
 
     private static string Fingerprint(ModelSpec spec, TrainingStageSpec stage, int index, string previous,
-        IPackedSequences train, IPackedSequences validation, object? teacher, PrecisionDecision precision)
+        IPackedSequences train, IPackedSequences validation, object? teacher, PrecisionDecision precision, PretrainingMix? mix)
     {
         var facts = new
         {
@@ -223,6 +225,11 @@ public static class Trainer
             json = [.. json, .. Encoding.UTF8.GetBytes(trainPairs.ContentHash() + validationPairs.ContentHash())];
         // What ran, when the stage declared anything but fp32 (fp32 stages keep the fingerprints they had): a checkpoint of
         // the other precision (auto resolving otherwise on another CPU) is never resumed or reused.
+        // An sft stage's pretraining mix: its packed counts (the mix's spec is in the stage's); appended, so stages without one
+        // keep their fingerprints.
+        if (mix is not null)
+            json = [.. json, .. JsonSerializer.SerializeToUtf8Bytes(new { MixTrain = new { mix.Train.Count, mix.Train.SequenceLength, mix.Train.VocabSize },
+                MixValidation = mix.Validation?.Count ?? 0 })];
         if (stage.Precision != TrainingPrecision.Fp32) json = [.. json, .. Encoding.UTF8.GetBytes("|ran:" + precision.Ran)];
         return Convert.ToHexStringLower(SHA256.HashData(json));
     }

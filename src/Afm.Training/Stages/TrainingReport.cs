@@ -34,6 +34,9 @@ public sealed record StageReport
     /// whose validation loss is the next-token loss (for these it is the held-out preference loss).</summary>
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public PreferenceReport? Preference { get; init; }
+    /// <summary>sft stages with a MixShare: the pretraining data mixed in and its held-out loss over the stage (specs/afmproj.md).</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public PretrainingMixReport? Mix { get; init; }
     /// <summary>rejection-sampling and rl stages: what their sampled responses scored (specs/post-training.md).</summary>
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public SamplingReport? Sampling { get; init; }

@@ -155,6 +155,46 @@ public sealed class PreferenceStageTests
         DiagnosticAssert.SingleError(project.Read(), "AFM1441", project.Locate("<TrainingStage Include=\"rm\""));
     }
 
+    [Theory]
+    [InlineData("mean", RewardReadout.Mean)]
+    [InlineData("Likelihood", RewardReadout.Likelihood)]
+    [InlineData("last", RewardReadout.Last)]
+    public void A_reward_stage_reads_its_Readout(string text, RewardReadout expected)
+    {
+        using var project = With(RewardStage.Replace(" />", $" Readout=\"{text}\" />"));
+        var result = project.Read();
+        Assert.True(result.Succeeded, string.Join("\n", result.Diagnostics));
+        Assert.Equal(expected, result.Spec!.TrainingStages[1].Preference!.Readout);
+    }
+
+    [Fact]
+    public void The_default_Readout_is_left_out_of_the_stage_JSON_so_existing_fingerprints_stand()
+    {
+        using var project = With(RewardStage);
+        Assert.DoesNotContain("Readout", System.Text.Json.JsonSerializer.Serialize(project.Read().Spec!.TrainingStages[1]));
+    }
+
+    [Fact]
+    public void An_unknown_Readout_is_AFM1693_at_Readout()
+    {
+        using var project = With(RewardStage.Replace(" />", " Readout=\"max\" />"));
+        DiagnosticAssert.SingleError(project.Read(), "AFM1693", project.Locate("Readout="));
+    }
+
+    [Fact]
+    public void Readout_on_a_dpo_stage_is_AFM1414_at_Readout()
+    {
+        using var project = With("<TrainingStage Include=\"d\" Kind=\"dpo\" Tokens=\"100k\" SequenceLength=\"128\" Data=\"data/pref/*.jsonl\" Readout=\"mean\" />");
+        DiagnosticAssert.SingleError(project.Read(), "AFM1414", project.Locate("Readout="));
+    }
+
+    [Fact]
+    public void MixShare_on_a_dpo_stage_is_AFM1414_at_MixShare()
+    {
+        using var project = With("<TrainingStage Include=\"d\" Kind=\"dpo\" Tokens=\"100k\" SequenceLength=\"128\" Data=\"data/pref/*.jsonl\" MixShare=\"0.25\" />");
+        DiagnosticAssert.SingleError(project.Read(), "AFM1414", project.Locate("MixShare="));
+    }
+
     [Fact]
     public void An_unknown_Loss_is_AFM1442_at_Loss()
     {

@@ -69,11 +69,85 @@ public sealed class SftStageTests
         DiagnosticAssert.SingleError(project.Read(), "AFM1414", project.Locate("Data="));
     }
 
+    private const string MixedSft = "<TrainingStage Include=\"sft\" Kind=\"sft\" Tokens=\"100k\" SequenceLength=\"256\" Data=\"data/sft/*.jsonl\" ";
+
     [Fact]
-    public void Mix_on_an_sft_stage_is_AFM1414_at_Mix()
+    public void MixShare_mixes_the_named_corpora_into_the_batches_with_the_pretrain_Mix_semantics()
     {
-        using var project = WithSft("<TrainingStage Include=\"sft\" Kind=\"sft\" Tokens=\"100k\" SequenceLength=\"256\" Data=\"data/sft/*.jsonl\" Mix=\"web=1\" />");
-        DiagnosticAssert.SingleError(project.Read(), "AFM1414", project.Locate("Mix=\"web=1\""));
+        using var project = WithSft(MixedSft + "Mix=\"web=3;code=1\" MixShare=\"0.25\" />");
+        var result = project.Read();
+        Assert.True(result.Succeeded, string.Join("\n", result.Diagnostics));
+        var sft = result.Spec!.TrainingStages[1];
+        Assert.Equal([new MixEntry("code", 0.25), new MixEntry("web", 0.75)], sft.Mix);
+        Assert.Equal((0.25, 2), (sft.MixShare, sft.MixSequencesPerBatch));
+        // The data stage packs the mix as a pretrain stage with every step's share of sequences.
+        var packed = result.Spec.PackedStages.Select(s => s.Name).ToList();
+        Assert.Equal(["core", "sft", "sft+mix"], packed);
+        var mix = sft.MixData!;
+        Assert.Equal((StageKind.Pretrain, 2, sft.Steps * 2 * 256), (mix.Kind, mix.BatchSize, mix.Tokens));
+        Assert.Equal(sft.Mix, mix.Mix);
+    }
+
+    [Fact]
+    public void MixShare_without_Mix_samples_every_corpus_by_size_as_a_pretrain_stage_does()
+    {
+        using var project = WithSft(MixedSft + "MixShare=\"0.5\" />");
+        var result = project.Read();
+        Assert.True(result.Succeeded, string.Join("\n", result.Diagnostics));
+        var mix = result.Spec!.TrainingStages[1].Mix;
+        Assert.Equal(["code", "web"], mix.Select(m => m.Corpus));
+        Assert.Equal(1.0, mix.Sum(m => m.Weight), 12);
+        Assert.Equal(4, result.Spec.TrainingStages[1].MixSequencesPerBatch);
+    }
+
+    [Fact]
+    public void An_sft_stage_without_MixShare_mixes_nothing_and_keeps_its_fingerprint_facts()
+    {
+        using var project = WithSft(MixedSft + "/>");
+        var sft = project.Read().Spec!.TrainingStages[1];
+        Assert.Empty(sft.Mix);
+        Assert.Null(sft.MixData);
+        Assert.DoesNotContain("MixShare", System.Text.Json.JsonSerializer.Serialize(sft));
+    }
+
+    [Fact]
+    public void Mix_on_an_sft_stage_without_MixShare_is_AFM1690_at_Mix()
+    {
+        using var project = WithSft(MixedSft + "Mix=\"web=1\" />");
+        DiagnosticAssert.SingleError(project.Read(), "AFM1690", project.Locate("Mix=\"web=1\""));
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("1")]
+    [InlineData("1.5")]
+    public void A_MixShare_outside_0_to_1_is_AFM1003_at_MixShare(string share)
+    {
+        using var project = WithSft(MixedSft + $"MixShare=\"{share}\" />");
+        DiagnosticAssert.SingleError(project.Read(), "AFM1003", project.Locate($"MixShare=\"{share}\""));
+    }
+
+    [Theory]
+    [InlineData("0.05")] // 0.4 of 8 sequences: none from the mix
+    [InlineData("0.95")] // 7.6 of 8: none from Data
+    public void A_MixShare_that_rounds_to_no_sequence_of_either_part_is_AFM1691_at_MixShare(string share)
+    {
+        using var project = WithSft(MixedSft + $"MixShare=\"{share}\" />");
+        DiagnosticAssert.SingleError(project.Read(), "AFM1691", project.Locate($"MixShare=\"{share}\""));
+    }
+
+    [Fact]
+    public void A_Mix_of_an_sft_stage_naming_an_unknown_corpus_is_AFM1406_as_on_a_pretrain_stage()
+    {
+        using var project = WithSft(MixedSft + "Mix=\"books=1\" MixShare=\"0.25\" />");
+        DiagnosticAssert.SingleError(project.Read(), "AFM1406", project.Locate("Mix=\"books=1\""));
+    }
+
+    [Fact]
+    public void MixShare_on_a_pretrain_stage_is_AFM1414_at_MixShare()
+    {
+        using var project = WithSft("<TrainingStage Include=\"more\" Tokens=\"100k\" SequenceLength=\"256\" MixShare=\"0.25\" />");
+        DiagnosticAssert.SingleError(project.Read(), "AFM1414", project.Locate("MixShare="));
     }
 
     [Fact]

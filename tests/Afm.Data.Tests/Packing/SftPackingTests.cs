@@ -55,6 +55,25 @@ public sealed class SftPackingTests(DataStageFixture fixture) : IClassFixture<Da
     }
 
     [Fact]
+    public void An_sft_stage_with_a_MixShare_gets_its_pretraining_mix_packed_beside_it_as_a_pretrain_stage()
+    {
+        using var output = new TempDirectory();
+        var file = WriteExamples(output, 40);
+        // BatchSize 4, share 0.5: 2 sequences of each step from the stories corpus.
+        var sft = Sft(file) with { Mix = [new MixEntry("stories", 1.0)], MixShare = 0.5 };
+        var index = DataStage.Run(fixture.Spec(sft), fixture.TokenizerDirectory, output.Combine("data"));
+
+        Assert.Equal(["sft", "sft+mix"], index.Stages.Select(s => s.Name));
+        var mix = index.Stage("sft+mix");
+        Assert.Equal(sft.Steps * 2, mix.Train.Sequences);
+        Assert.True(mix.Valid.Sequences > 0);
+        Assert.Equal(["stories"], mix.Train.Corpora.Select(c => c.Corpus));
+        // Plain pretraining sequences: no loss mask, every next token is a target.
+        var train = LossMaskedSequences.Open(output.Combine("data"), "sft+mix", "train");
+        using var plain = Assert.IsType<PackedSequences>(train);
+    }
+
+    [Fact]
     public void PromptField_and_ResponseField_select_other_fields()
     {
         using var output = new TempDirectory();

@@ -120,6 +120,12 @@ internal static class DiagnosticCodes
     // 1633-1639: Precision of TrainingStage and Adapter items (set aside for the imported models' precision work).
     public const string UnknownPrecision = "AFM1633";
     public const string Bf16UnderPortableDeterminism = "AFM1634";
+    // 1690-1699: an sft stage's pretraining mix (MixShare; specs/afmproj.md).
+    public const string MixWithoutShare = "AFM1690";
+    public const string MixShareRoundsAway = "AFM1691";
+    public const string MixShareWithoutCorpus = "AFM1692";
+    // A reward stage's Readout (specs/post-training.md).
+    public const string UnknownRewardReadout = "AFM1693";
     // 1658-1659: AfmChatTemplate (1659, the render check, is raised by the package stage).
     public const string ChatTemplateFileUnusable = ChatTemplateSpec.FileUnusableCode;
 

@@ -11,6 +11,7 @@ internal static class PreferenceStageReader
     [
         ("SoftLabels", [StageKind.Reward]),
         ("GradeWeight", [StageKind.Reward]),
+        ("Readout", [StageKind.Reward]),
         ("Loss", [StageKind.Dpo]),
         ("Beta", [StageKind.Dpo, StageKind.Rl]),
         ("RewardModel", [StageKind.Dpo, StageKind.RejectionSampling, StageKind.Rl]),
@@ -47,14 +48,16 @@ internal static class PreferenceStageReader
         var loss = context.Choice(item, "Loss", PreferenceLoss.Dpo, DiagnosticCodes.UnknownPreferenceLoss,
             ("dpo", PreferenceLoss.Dpo), ("ipo", PreferenceLoss.Ipo));
         var beta = item.Get("Beta") is { } b ? context.Double(b, SpecContext.Positive) : PreferenceDefaults.Beta;
-        if (softLabels is null || gradeWeight is null || loss is null || beta is null)
+        var readout = context.Choice(item, "Readout", RewardReadout.Last, DiagnosticCodes.UnknownRewardReadout,
+            Enum.GetValues<RewardReadout>().Select(r => (RewardReadouts.Name(r), r)).ToArray());
+        if (softLabels is null || gradeWeight is null || loss is null || beta is null || readout is null)
         {
             valid = false;
             return null;
         }
         var settings = new PreferenceStageSpec
         {
-            SoftLabels = softLabels.Value, GradeWeight = gradeWeight.Value, Loss = loss.Value, Beta = beta.Value,
+            SoftLabels = softLabels.Value, GradeWeight = gradeWeight.Value, Readout = readout.Value, Loss = loss.Value, Beta = beta.Value,
             RewardModel = item.Get("RewardModel")?.Text,
         };
         return kind is StageKind.RejectionSampling or StageKind.Rl ? ReadSampling(context, item, kind.Value, settings, ref valid) : settings;

@@ -27,9 +27,11 @@ internal static class SftDataReader
             return ([], prompt, response);
         }
         var kindName = StageKinds.Name(kind.Value);
-        if (item.Get("Mix") is { } mix)
+        // An sft stage may mix pretraining data into its batches (MixShare, read by PretrainingMixReader); the post-training
+        // kinds train on their pairs only.
+        if (kind != StageKind.Sft && item.Get("Mix") is { } mix)
             context.Error(DiagnosticCodes.MetadataNotForStageKind, mix.Location,
-                $"{mix.What} does not apply to an {kindName} stage, which trains on its Data files only. Remove Mix.");
+                $"{mix.What} does not apply to a {kindName} stage, which trains on its Data files only (sft stages may mix pretraining data with MixShare). Remove Mix.");
         if (kind != StageKind.Sft && item.Get("ResponseField") is { } responseField)
             context.Error(DiagnosticCodes.MetadataNotForStageKind, responseField.Location,
                 $"{responseField.What} does not apply to a {kindName} stage: its Data lines are preference pairs with \"chosen\" and \"rejected\" responses (specs/post-training.md). Remove ResponseField.");

@@ -20,7 +20,7 @@ internal static class StageReader
     private static readonly string[] Known =
     [
         "Kind", "Tokens", "SequenceLength", "BatchSize", "LearningRate", "Warmup", "FinalLearningRateRatio",
-        "Schedule", "WeightDecay", "GradientClip", "RopeBase", "Mix", "EvalEvery", "CheckpointEvery", "Optimizer",
+        "Schedule", "WeightDecay", "GradientClip", "RopeBase", "Mix", PretrainingMixReader.Metadata, "EvalEvery", "CheckpointEvery", "Optimizer",
         PrecisionReader.Metadata, .. SftDataReader.Metadata, .. PreferenceStageReader.Metadata,
     ];
 
@@ -89,8 +89,14 @@ internal static class StageReader
         var ropeBase = item.Get("RopeBase") is { } rb ? context.Double(rb, SpecContext.Positive) : ropeBaseDefault;
         var sft = SftDataReader.Read(context, item, kind);
         var preference = PreferenceStageReader.Read(context, item, kind, out var preferenceValid);
-        // sft and post-training stages train on their Data only; a Mix error (if written) was reported by SftDataReader.
-        var mix = kind is not (null or StageKind.Pretrain) ? Array.Empty<MixEntry>() : item.Get("Mix") is { } m ? MixReader.Read(context, m, corpora, corpusGaps) : MixReader.Default(corpora);
+        // Post-training stages train on their Data only (a Mix written there was reported by SftDataReader); an sft stage
+        // samples its Mix only for its MixShare.
+        var (mix, mixShare) = kind == StageKind.Sft ? PretrainingMixReader.Read(context, item, batchSize, corpora, corpusGaps)
+            : kind is not (null or StageKind.Pretrain) ? (Array.Empty<MixEntry>(), null)
+            : (item.Get("Mix") is { } m ? MixReader.Read(context, m, corpora, corpusGaps) : MixReader.Default(corpora), null);
+        if (kind is not (null or StageKind.Sft) && item.Get(PretrainingMixReader.Metadata) is { } misplacedShare)
+            context.Error(DiagnosticCodes.MetadataNotForStageKind, misplacedShare.Location,
+                $"{misplacedShare.What} applies only to Kind=\"sft\" stages (the share of each batch drawn from the pretraining Mix); a pretrain stage samples its Mix for the whole batch, post-training stages train on their pairs. Remove MixShare.");
         var warmupValue = item.Get("Warmup");
         var warmup = warmupValue is { } w ? context.Int(w, SpecContext.NonNegative) : null;
         var evalEvery = item.Get("EvalEvery") is { } e ? context.Int(e, SpecContext.Positive) : null;
@@ -132,6 +138,7 @@ internal static class StageReader
             GradientClip = gradientClip.Value,
             RopeBase = ropeBase.Value,
             Mix = mix,
+            MixShare = mixShare,
             EvalEvery = evalEverySteps.Value,
             CheckpointEvery = checkpointEverySteps.Value,
             Optimizer = optimizer.Value,
