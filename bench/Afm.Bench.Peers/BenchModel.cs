@@ -144,7 +144,11 @@ internal sealed record BenchModel(string Name, ArchitectureSpec Architecture)
             QuantizedSafeTensorsWeights.Load(Architecture, Path) with { LoraInputs = false, NBitsActivations = activations, Ops = ops };
     }
 
-    public StoredNBits NBitsStored(DecoderModel model, string folder, string label, Func<string, int> bitsOf, bool palette = false, int threads = 1)
+    /// <remarks>
+    /// <paramref name="blockSize"/>: the uniform projections' block length along the row; null for the quantize stage's own
+    /// choice (<see cref="UniformQuantizer.ZeroPointBlockSize"/> with the plan's default group of 16: 128 on these shapes).
+    /// </remarks>
+    public StoredNBits NBitsStored(DecoderModel model, string folder, string label, Func<string, int> bitsOf, bool palette = false, int threads = 1, int? blockSize = null)
     {
         var tensors = new List<QuantizedTensor>();
         foreach (var (name, weight) in model.Weights)
@@ -154,7 +158,7 @@ internal sealed record BenchModel(string Name, ArchitectureSpec Architecture)
             tensors.Add(weight.Shape.Length != 2 ? new FloatTensor(name, weight.Shape, values)
                 : name == "embed.weight" ? Int8ChannelQuantizer.Quantize(name, weight.Shape, values)
                 : palette ? Palettizer.Palettize(name, weight.Shape, values, null, bits, 16, LutType.Fp16, seed: 1, maxIterations: 10, threads, zeroPointTables: true)
-                : UniformQuantizer.QuantizeWithZeroPoints(name, weight.Shape, values, bits, UniformQuantizer.ZeroPointBlockSize(weight.Shape[1], 16, bits)!.Value));
+                : UniformQuantizer.QuantizeWithZeroPoints(name, weight.Shape, values, bits, blockSize ?? UniformQuantizer.ZeroPointBlockSize(weight.Shape[1], 16, bits)!.Value));
         }
         var stored = Path.Combine(folder, label + ".safetensors");
         QuantizedWeightsFile.Write(stored, tensors);

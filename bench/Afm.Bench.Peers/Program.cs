@@ -21,6 +21,11 @@ if (args.Length > 0 && args[0] == "--head")
 // dotnet run -c Release --project bench/Afm.Bench.Peers -- --decode [tokens rounds]: the 4-bit graph's decode forms beside llama.cpp Q4_0.
 if (args.Length > 0 && args[0] == "--decode") return DecodeForms(args[1..]);
 
+// dotnet run -c Release --project bench/Afm.Bench.Peers -- --decode-profile [tokens threads blocks ops]: ORT's profiler over the
+// 4-bit int8-activation graph's decode steps (blocks: the projections' block length or `default`, the quantize stage's; ops:
+// standard or fused).
+if (args.Length > 0 && args[0] == "--decode-profile") return DecodeProfile(args[1..]);
+
 int tokens = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 64;
 int threads = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1;
 int rounds = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 3;
@@ -143,6 +148,31 @@ static int DecodeForms(string[] args)
         Console.WriteLine($"CPU: {Cpu()}; {Environment.ProcessorCount} logical cores; load average {File.ReadAllText("/proc/loadavg").Trim()}");
         Console.WriteLine($"measured read bandwidth (1 thread, 1 GiB): {Bandwidth.BytesPerSecond(1) / 1e9:F1} GB/s");
         DecodeFormsBench.Run(BenchModel.Large, Path.Combine(work, BenchModel.Large.Name), tokens, rounds, peer, Console.WriteLine);
+        Console.WriteLine($"load average after: {File.ReadAllText("/proc/loadavg").Trim()}");
+        return 0;
+    }
+    finally
+    {
+        if (Directory.Exists(work)) Directory.Delete(work, recursive: true);
+    }
+}
+
+static int DecodeProfile(string[] args)
+{
+    int tokens = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 64;
+    int threads = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1;
+    int? blocks = args.Length > 2 && args[2] != "default" ? int.Parse(args[2], CultureInfo.InvariantCulture) : null;
+    var ops = args.Length > 3 ? OnnxOpsNames.Parse(args[3]) ?? throw new ArgumentException($"'{args[3]}' is not standard or fused.") : OnnxOps.Standard;
+    var bench = BenchModel.Large;
+    var work = Path.Combine(Path.GetTempPath(), $"afm-bench-decode-profile-{Environment.ProcessId}");
+    try
+    {
+        Directory.CreateDirectory(work);
+        Console.WriteLine($"CPU: {Cpu()}; {Environment.ProcessorCount} logical cores; load average {File.ReadAllText("/proc/loadavg").Trim()}");
+        var stored = bench.NBitsStored(bench.RandomWeights(seed: 1), work, "nbits4", _ => 4, blockSize: blocks);
+        var onnx = Path.Combine(work, $"nbits4-{ops.Name()}-int8.onnx");
+        File.WriteAllBytes(onnx, Afm.Onnx.Export.DecoderExporter.Export(stored.Graph(RuntimeActivations.Int8, ops), "bench"));
+        DecodeProfileBench.Run(onnx, $"{bench.Name}, 4-bit MatMulNBits (blocks of {blocks?.ToString(CultureInfo.InvariantCulture) ?? "the quantize stage's choice"}), {ops.Name()} graph, int8 activations", tokens, threads, Console.WriteLine);
         Console.WriteLine($"load average after: {File.ReadAllText("/proc/loadavg").Trim()}");
         return 0;
     }
