@@ -171,6 +171,14 @@ internal sealed record BenchModel(string Name, ArchitectureSpec Architecture)
         return new StoredNBits(stored, Architecture, 8.0 * projections.Sum(t => t.StorageBytes) / projections.Sum(t => t.Count), bytes);
     }
 
+    /// <summary>Every matrix a decode step of a GGUF file reads in full: all 2-D tensors, the embedding only when it is also the output (tied).</summary>
+    internal static long GgufMatrixBytes(string gguf)
+    {
+        var file = GgufReader.Read(gguf);
+        bool tied = file.Tensors.All(t => t.Name != "output.weight");
+        return file.Tensors.Where(t => t.Dimensions.Length == 2 && (tied || t.Name != "token_embd.weight")).Sum(t => (long)t.Data.Length);
+    }
+
     /// <summary>A byte-level BPE of the model's size (learned on a few sentences, padded with reserved tokens) for the GGUF files.</summary>
     internal IEnumerable<KeyValuePair<string, object>> Vocabulary(string folder)
     {

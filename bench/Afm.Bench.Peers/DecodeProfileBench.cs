@@ -63,6 +63,11 @@ internal static class DecodeProfileBench
             throw new InvalidDataException($"{trace}: {runs.Count} runs in the trace, expected {1 + WarmupSteps + tokens} (prompt, warm-up, timed steps).");
         var steps = runs.Skip(1 + WarmupSteps).ToList();
         Report(label, steps, walls, plain, threads, print);
+        // The chain as long as a step's kernels: what dispatch alone costs a step of this graph.
+        int count = steps[0].Kernels.Count;
+        var (perKernel, oneKernel) = DispatchCost(count, 768, 200);
+        print($"Dispatch without the profiler (a chain of {count} Adds of [1, 768] vs one, median of 200 Runs each, interleaved, 1 thread): " +
+            $"{perKernel:F2} us per added kernel, {perKernel * count / 1000:F2} ms for this graph's {count} kernels per step; a Run of one kernel {oneKernel:F1} us.");
     }
 
     /// <summary>Every <c>model_run</c> of a Chrome-trace profile with the kernels that started inside it, in order.</summary>
@@ -166,6 +171,53 @@ internal static class DecodeProfileBench
         }
         Table("op type", k => k.OpType, 16);
         Table("role", Role, 24);
+    }
+
+    /// <summary>
+    /// What one more kernel costs a Run of ORT's sequential executor on this machine, without the profiler: a chain of
+    /// <paramref name="kernels"/> Adds of a [1, width] vector (a kernel that computes next to nothing) against a chain of
+    /// one, each the median of <paramref name="runs"/> Runs at 1 thread, the two interleaved. Returns microseconds per
+    /// added kernel, and per Run of one kernel (the Run's own fixed cost, binding included).
+    /// </summary>
+    public static (double PerKernelUs, double OneKernelRunUs) DispatchCost(int kernels, int width, int runs)
+    {
+        byte[] Chain(int length)
+        {
+            var graph = new Afm.Onnx.Graph.OnnxGraphBuilder();
+            var x = graph.Input("x", Afm.Onnx.Proto.TensorProto.Types.DataType.Float, 1L, (long)width);
+            var step = graph.Initializer("step", Enumerable.Repeat(1e-3f, width).ToArray(), width);
+            for (int i = 0; i < length; i++) x = graph.Node("Add", [x, step]);
+            graph.Output(x, "y", Afm.Onnx.Proto.TensorProto.Types.DataType.Float, 1L, (long)width);
+            var model = new Afm.Onnx.Proto.ModelProto { IrVersion = 8, ProducerName = "AfmToolchain.Bench", Graph = graph.Build("chain") };
+            model.OpsetImport.Add(new Afm.Onnx.Proto.OperatorSetIdProto { Domain = "", Version = 17 });
+            return Google.Protobuf.MessageExtensions.ToByteArray(model);
+        }
+        var sessions = new[] { Chain(1), Chain(kernels) }.Select(bytes =>
+        {
+            using var options = new Microsoft.ML.OnnxRuntime.SessionOptions { IntraOpNumThreads = 1, GraphOptimizationLevel = Microsoft.ML.OnnxRuntime.GraphOptimizationLevel.ORT_ENABLE_ALL };
+            options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+            return new Microsoft.ML.OnnxRuntime.InferenceSession(bytes, options);
+        }).ToArray();
+        var input = new float[width];
+        using var value = Microsoft.ML.OnnxRuntime.OrtValue.CreateTensorValueFromMemory(input, [1, width]);
+        using var runOptions = new Microsoft.ML.OnnxRuntime.RunOptions();
+        var times = new[] { new List<double>(), new List<double>() };
+        try
+        {
+            for (int r = 0; r < runs + 10; r++)
+                for (int s = 0; s < 2; s++)
+                {
+                    var clock = Stopwatch.StartNew();
+                    using var outputs = sessions[s].Run(runOptions, ["x"], [value], ["y"]);
+                    if (r >= 10) times[s].Add(clock.Elapsed.TotalMicroseconds);
+                }
+        }
+        finally
+        {
+            foreach (var session in sessions) session.Dispose();
+        }
+        double one = times[0].Order().ElementAt(runs / 2), many = times[1].Order().ElementAt(runs / 2);
+        return ((many - one) / (kernels - 1), one);
     }
 
     private static int ArgMax(float[] values)

@@ -21,6 +21,10 @@ if (args.Length > 0 && args[0] == "--head")
 // dotnet run -c Release --project bench/Afm.Bench.Peers -- --decode [tokens rounds]: the 4-bit graph's decode forms beside llama.cpp Q4_0.
 if (args.Length > 0 && args[0] == "--decode") return DecodeForms(args[1..]);
 
+// dotnet run -c Release --project bench/Afm.Bench.Peers -- --decode-int8 [tokens rounds]: the int8-activation 4-bit graph at
+// 1 thread by block length (128, 64, 32) and graph (standard, fused) beside llama.cpp Q4_0, with the roofline share.
+if (args.Length > 0 && args[0] == "--decode-int8") return DecodeForms(args[1..], int8Only: true);
+
 // dotnet run -c Release --project bench/Afm.Bench.Peers -- --decode-profile [tokens threads blocks ops]: ORT's profiler over the
 // 4-bit int8-activation graph's decode steps (blocks: the projections' block length or `default`, the quantize stage's; ops:
 // standard or fused).
@@ -94,13 +98,7 @@ static void Acceptance(string model, Measurement float32, IReadOnlyList<(string 
     Console.WriteLine($"load average after {model}: {File.ReadAllText("/proc/loadavg").Trim()}");
 }
 
-// Every matrix a decode step reads in full: all 2-D tensors, the embedding only when it is also the output (tied).
-static long MatrixBytes(string gguf)
-{
-    var file = GgufReader.Read(gguf);
-    bool tied = file.Tensors.All(t => t.Name != "output.weight");
-    return file.Tensors.Where(t => t.Dimensions.Length == 2 && (tied || t.Name != "token_embd.weight")).Sum(t => (long)t.Data.Length);
-}
+static long MatrixBytes(string gguf) => BenchModel.GgufMatrixBytes(gguf);
 
 // Standard vs fused graph of our runtime (FusedGraphBench), on both bench models.
 static int FusedGraphs(string[] args)
@@ -137,7 +135,7 @@ static string FindRoot()
     throw new InvalidOperationException("AfmToolchain.sln not found above " + AppContext.BaseDirectory);
 }
 
-static int DecodeForms(string[] args)
+static int DecodeForms(string[] args, bool int8Only = false)
 {
     int tokens = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 128;
     int rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3;
@@ -146,8 +144,10 @@ static int DecodeForms(string[] args)
     try
     {
         Console.WriteLine($"CPU: {Cpu()}; {Environment.ProcessorCount} logical cores; load average {File.ReadAllText("/proc/loadavg").Trim()}");
-        Console.WriteLine($"measured read bandwidth (1 thread, 1 GiB): {Bandwidth.BytesPerSecond(1) / 1e9:F1} GB/s");
-        DecodeFormsBench.Run(BenchModel.Large, Path.Combine(work, BenchModel.Large.Name), tokens, rounds, peer, Console.WriteLine);
+        double bandwidth = Bandwidth.BytesPerSecond(1);
+        Console.WriteLine($"measured read bandwidth (1 thread, 1 GiB): {bandwidth / 1e9:F1} GB/s");
+        if (int8Only) DecodeFormsBench.RunInt8(BenchModel.Large, Path.Combine(work, BenchModel.Large.Name), tokens, rounds, peer, bandwidth, Console.WriteLine);
+        else DecodeFormsBench.Run(BenchModel.Large, Path.Combine(work, BenchModel.Large.Name), tokens, rounds, peer, Console.WriteLine);
         Console.WriteLine($"load average after: {File.ReadAllText("/proc/loadavg").Trim()}");
         return 0;
     }
