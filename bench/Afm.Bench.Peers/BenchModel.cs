@@ -144,7 +144,11 @@ internal sealed record BenchModel(string Name, ArchitectureSpec Architecture)
             QuantizedSafeTensorsWeights.Load(Architecture, Path) with { LoraInputs = false, NBitsActivations = activations, Ops = ops };
     }
 
-    public StoredNBits NBitsStored(DecoderModel model, string folder, string label, Func<string, int> bitsOf, bool palette = false, int threads = 1)
+    /// <remarks>
+    /// <paramref name="blockSize"/>: the uniform projections' block length along the row; null for the quantize stage's own
+    /// choice (<see cref="UniformQuantizer.ZeroPointBlockSize"/> with the plan's default group of 16: 128 on these shapes).
+    /// </remarks>
+    public StoredNBits NBitsStored(DecoderModel model, string folder, string label, Func<string, int> bitsOf, bool palette = false, int threads = 1, int? blockSize = null)
     {
         var tensors = new List<QuantizedTensor>();
         foreach (var (name, weight) in model.Weights)
@@ -154,7 +158,7 @@ internal sealed record BenchModel(string Name, ArchitectureSpec Architecture)
             tensors.Add(weight.Shape.Length != 2 ? new FloatTensor(name, weight.Shape, values)
                 : name == "embed.weight" ? Int8ChannelQuantizer.Quantize(name, weight.Shape, values)
                 : palette ? Palettizer.Palettize(name, weight.Shape, values, null, bits, 16, LutType.Fp16, seed: 1, maxIterations: 10, threads, zeroPointTables: true)
-                : UniformQuantizer.QuantizeWithZeroPoints(name, weight.Shape, values, bits, UniformQuantizer.ZeroPointBlockSize(weight.Shape[1], 16, bits)!.Value));
+                : UniformQuantizer.QuantizeWithZeroPoints(name, weight.Shape, values, bits, blockSize ?? UniformQuantizer.ZeroPointBlockSize(weight.Shape[1], 16, bits)!.Value));
         }
         var stored = Path.Combine(folder, label + ".safetensors");
         QuantizedWeightsFile.Write(stored, tensors);
@@ -165,6 +169,14 @@ internal sealed record BenchModel(string Name, ArchitectureSpec Architecture)
         // A step reads every projection's resident bytes (packed indices, float32 scales, zero points) and the int8 output matrix.
         long bytes = projections.Sum(t => resident[t.Name].Bytes) + Architecture.VocabSize * (long)Architecture.ModelDim;
         return new StoredNBits(stored, Architecture, 8.0 * projections.Sum(t => t.StorageBytes) / projections.Sum(t => t.Count), bytes);
+    }
+
+    /// <summary>Every matrix a decode step of a GGUF file reads in full: all 2-D tensors, the embedding only when it is also the output (tied).</summary>
+    internal static long GgufMatrixBytes(string gguf)
+    {
+        var file = GgufReader.Read(gguf);
+        bool tied = file.Tensors.All(t => t.Name != "output.weight");
+        return file.Tensors.Where(t => t.Dimensions.Length == 2 && (tied || t.Name != "token_embd.weight")).Sum(t => (long)t.Data.Length);
     }
 
     /// <summary>A byte-level BPE of the model's size (learned on a few sentences, padded with reserved tokens) for the GGUF files.</summary>

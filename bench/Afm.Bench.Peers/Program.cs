@@ -21,6 +21,15 @@ if (args.Length > 0 && args[0] == "--head")
 // dotnet run -c Release --project bench/Afm.Bench.Peers -- --decode [tokens rounds]: the 4-bit graph's decode forms beside llama.cpp Q4_0.
 if (args.Length > 0 && args[0] == "--decode") return DecodeForms(args[1..]);
 
+// dotnet run -c Release --project bench/Afm.Bench.Peers -- --decode-int8 [tokens rounds]: the int8-activation 4-bit graph at
+// 1 thread by block length (128, 64, 32) and graph (standard, fused) beside llama.cpp Q4_0, with the roofline share.
+if (args.Length > 0 && args[0] == "--decode-int8") return DecodeForms(args[1..], int8Only: true);
+
+// dotnet run -c Release --project bench/Afm.Bench.Peers -- --decode-profile [tokens threads blocks ops]: ORT's profiler over the
+// 4-bit int8-activation graph's decode steps (blocks: the projections' block length or `default`, the quantize stage's; ops:
+// standard or fused).
+if (args.Length > 0 && args[0] == "--decode-profile") return DecodeProfile(args[1..]);
+
 int tokens = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 64;
 int threads = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1;
 int rounds = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 3;
@@ -89,13 +98,7 @@ static void Acceptance(string model, Measurement float32, IReadOnlyList<(string 
     Console.WriteLine($"load average after {model}: {File.ReadAllText("/proc/loadavg").Trim()}");
 }
 
-// Every matrix a decode step reads in full: all 2-D tensors, the embedding only when it is also the output (tied).
-static long MatrixBytes(string gguf)
-{
-    var file = GgufReader.Read(gguf);
-    bool tied = file.Tensors.All(t => t.Name != "output.weight");
-    return file.Tensors.Where(t => t.Dimensions.Length == 2 && (tied || t.Name != "token_embd.weight")).Sum(t => (long)t.Data.Length);
-}
+static long MatrixBytes(string gguf) => BenchModel.GgufMatrixBytes(gguf);
 
 // Standard vs fused graph of our runtime (FusedGraphBench), on both bench models.
 static int FusedGraphs(string[] args)
@@ -132,7 +135,7 @@ static string FindRoot()
     throw new InvalidOperationException("AfmToolchain.sln not found above " + AppContext.BaseDirectory);
 }
 
-static int DecodeForms(string[] args)
+static int DecodeForms(string[] args, bool int8Only = false)
 {
     int tokens = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 128;
     int rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3;
@@ -141,8 +144,35 @@ static int DecodeForms(string[] args)
     try
     {
         Console.WriteLine($"CPU: {Cpu()}; {Environment.ProcessorCount} logical cores; load average {File.ReadAllText("/proc/loadavg").Trim()}");
-        Console.WriteLine($"measured read bandwidth (1 thread, 1 GiB): {Bandwidth.BytesPerSecond(1) / 1e9:F1} GB/s");
-        DecodeFormsBench.Run(BenchModel.Large, Path.Combine(work, BenchModel.Large.Name), tokens, rounds, peer, Console.WriteLine);
+        double bandwidth = Bandwidth.BytesPerSecond(1);
+        Console.WriteLine($"measured read bandwidth (1 thread, 1 GiB): {bandwidth / 1e9:F1} GB/s");
+        if (int8Only) DecodeFormsBench.RunInt8(BenchModel.Large, Path.Combine(work, BenchModel.Large.Name), tokens, rounds, peer, bandwidth, Console.WriteLine);
+        else DecodeFormsBench.Run(BenchModel.Large, Path.Combine(work, BenchModel.Large.Name), tokens, rounds, peer, Console.WriteLine);
+        Console.WriteLine($"load average after: {File.ReadAllText("/proc/loadavg").Trim()}");
+        return 0;
+    }
+    finally
+    {
+        if (Directory.Exists(work)) Directory.Delete(work, recursive: true);
+    }
+}
+
+static int DecodeProfile(string[] args)
+{
+    int tokens = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 64;
+    int threads = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1;
+    int? blocks = args.Length > 2 && args[2] != "default" ? int.Parse(args[2], CultureInfo.InvariantCulture) : null;
+    var ops = args.Length > 3 ? OnnxOpsNames.Parse(args[3]) ?? throw new ArgumentException($"'{args[3]}' is not standard or fused.") : OnnxOps.Standard;
+    var bench = BenchModel.Large;
+    var work = Path.Combine(Path.GetTempPath(), $"afm-bench-decode-profile-{Environment.ProcessId}");
+    try
+    {
+        Directory.CreateDirectory(work);
+        Console.WriteLine($"CPU: {Cpu()}; {Environment.ProcessorCount} logical cores; load average {File.ReadAllText("/proc/loadavg").Trim()}");
+        var stored = bench.NBitsStored(bench.RandomWeights(seed: 1), work, "nbits4", _ => 4, blockSize: blocks);
+        var onnx = Path.Combine(work, $"nbits4-{ops.Name()}-int8.onnx");
+        File.WriteAllBytes(onnx, Afm.Onnx.Export.DecoderExporter.Export(stored.Graph(RuntimeActivations.Int8, ops), "bench"));
+        DecodeProfileBench.Run(onnx, $"{bench.Name}, 4-bit MatMulNBits (blocks of {blocks?.ToString(CultureInfo.InvariantCulture) ?? "the quantize stage's choice"}), {ops.Name()} graph, int8 activations", tokens, threads, Console.WriteLine);
         Console.WriteLine($"load average after: {File.ReadAllText("/proc/loadavg").Trim()}");
         return 0;
     }

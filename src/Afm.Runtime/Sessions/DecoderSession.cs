@@ -192,6 +192,12 @@ public sealed class DecoderSession : IDisposable
             LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
         };
         if (options.IntraOpThreads > 0) sessionOptions.IntraOpNumThreads = options.IntraOpThreads;
+        if (options.ProfilePrefix is { } prefix)
+        {
+            // The prefix before enabling: enabling reads it.
+            sessionOptions.ProfileOutputPathPrefix = prefix;
+            sessionOptions.EnableProfiling = true;
+        }
         var spinning = options.AllowSpinning ? "1" : "0";
         sessionOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", spinning);
         sessionOptions.AddSessionConfigEntry("session.inter_op.allow_spinning", spinning);
@@ -208,6 +214,9 @@ public sealed class DecoderSession : IDisposable
         }
         return sessionOptions;
     }
+
+    /// <summary>Ends the profiling <see cref="RuntimeOptions.ProfilePrefix"/> started and returns the trace file's path (empty when it was off).</summary>
+    public string EndProfiling() => session.EndProfiling();
 
     public void Dispose() => session.Dispose();
 }

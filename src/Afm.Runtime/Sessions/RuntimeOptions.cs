@@ -28,4 +28,10 @@ public sealed record RuntimeOptions
     public bool AllowSpinning { get; init; }
     /// <summary>When compressed weights are expanded (specs/onnx-export.md compares both).</summary>
     public WeightExpansion WeightExpansion { get; init; } = WeightExpansion.AtLoad;
+    /// <summary>
+    /// When set, ONNX Runtime's own profiler records every Run (per-kernel times, Chrome trace JSON) into a file whose name
+    /// starts with this prefix; <see cref="DecoderSession.EndProfiling"/> closes it and returns its path. Off by default:
+    /// it adds a timestamp pair per kernel.
+    /// </summary>
+    public string? ProfilePrefix { get; init; }
 }
