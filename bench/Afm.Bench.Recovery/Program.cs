@@ -104,23 +104,31 @@ foreach (var stage in spec.TrainingStages.SkipLast(1))
 
 var reports = new List<(Plan Plan, double Bits, AdaptersReport Report, TimeSpan Time)>();
 string RunFolder(Plan plan) => Path.Combine(work, "runs", FormattableString.Invariant($"{plan.Folder}-{tokens}-lr{lr:0.0e0}"));
+// The quantized model depends on the plan only, not on the adapters' tokens or learning rate: one per plan, shared by their runs.
+string QuantizeFolder(Plan plan) => Path.Combine(work, "runs", $"{plan.Folder}-quantize");
 foreach (var plan in plans)
 {
     // One folder per plan and adapter settings, so runs with other tokens or learning rates keep their adapters.
-    string run = RunFolder(plan);
+    string run = RunFolder(plan), quantized = QuantizeFolder(plan);
     Directory.CreateDirectory(run);
-    string specPath = Path.Combine(run, "spec.json");
+    Directory.CreateDirectory(quantized);
     var quantization = spec.Quantization! with { TargetBitsPerWeight = plan.Bits };
     var planSpec = spec with { Quantization = plan.TuningSteps is int t ? quantization with { TuningSteps = t } : quantization, Adapters = adapters };
+    string specPath = Path.Combine(run, "spec.json"), quantizeSpecPath = Path.Combine(quantized, "spec.json");
     File.WriteAllText(specPath, SpecJson.Serialize(planSpec));
+    // Written only when it changes: its time against the report's is what says the quantized model is stale.
+    string quantizeSpec = SpecJson.Serialize(planSpec with { Adapters = [] });
+    if (!File.Exists(quantizeSpecPath) || File.ReadAllText(quantizeSpecPath) != quantizeSpec) File.WriteAllText(quantizeSpecPath, quantizeSpec);
     clock.Restart();
-    string[] common = ["--spec", specPath, "--data", Path.Combine(afm, "data"), "--train", Path.Combine(afm, "train")];
-    if (!File.Exists(Path.Combine(run, "quantize", "report.json")) || File.GetLastWriteTimeUtc(specPath) > File.GetLastWriteTimeUtc(Path.Combine(run, "quantize", "report.json")))
-        if (Run("dotnet", [compiler, "quantize", .. common, "--out", Path.Combine(run, "quantize")], work) != 0) return 1;
+    string[] inputs = ["--data", Path.Combine(afm, "data"), "--train", Path.Combine(afm, "train")];
+    string quantizeReportPath = Path.Combine(quantized, "quantize", "report.json");
+    if (!File.Exists(quantizeReportPath) || File.GetLastWriteTimeUtc(quantizeSpecPath) > File.GetLastWriteTimeUtc(quantizeReportPath)
+        || File.GetLastWriteTimeUtc(Path.Combine(afm, "train", "model.safetensors")) > File.GetLastWriteTimeUtc(quantizeReportPath))
+        if (Run("dotnet", [compiler, "quantize", "--spec", quantizeSpecPath, .. inputs, "--out", Path.Combine(quantized, "quantize")], work) != 0) return 1;
     // The stage reuses an adapter whose fingerprint (settings, base, data) is unchanged: a rerun trains only what changed.
-    if (Run("dotnet", [compiler, "adapters", .. common, "--tokenizer", Path.Combine(afm, "tokenizer"), "--quantize", Path.Combine(run, "quantize"),
+    if (Run("dotnet", [compiler, "adapters", "--spec", specPath, .. inputs, "--tokenizer", Path.Combine(afm, "tokenizer"), "--quantize", Path.Combine(quantized, "quantize"),
             "--out", Path.Combine(run, "adapters")], work) != 0) return 1;
-    using var quantizeReport = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "quantize", "report.json")));
+    using var quantizeReport = JsonDocument.Parse(File.ReadAllText(quantizeReportPath));
     double bits = quantizeReport.RootElement.GetProperty("totals").GetProperty("bitsPerWeight").GetDouble();
     var report = JsonSerializer.Deserialize<AdaptersReport>(File.ReadAllText(Path.Combine(run, "adapters", "report.json")), SpecJson.Options)!;
     reports.Add((plan, bits, report, clock.Elapsed));
@@ -147,7 +155,7 @@ Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
 var points = trend.Select(t => (t.Stage, t.Tokens, t.Report.RootElement)).ToList();
 if (reports.FirstOrDefault(r => r.Plan == new Plan(3.7, null)) is { Report: not null } last)
     points.Add((spec.TrainingStages[^1].Name, seen + spec.TrainingStages[^1].Steps * spec.TrainingStages[^1].BatchSize * spec.TrainingStages[^1].SequenceLength,
-        JsonDocument.Parse(File.ReadAllText(Path.Combine(RunFolder(last.Plan), "quantize", "report.json"))).RootElement));
+        JsonDocument.Parse(File.ReadAllText(Path.Combine(QuantizeFolder(last.Plan), "quantize", "report.json"))).RootElement));
 foreach (var (stage, seenTokens, r) in points)
 {
     var p = r.GetProperty("perplexity");

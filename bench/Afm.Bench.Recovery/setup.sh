@@ -6,7 +6,8 @@
 set -eu
 work="${1:-${XDG_CACHE_HOME:-$HOME/.cache}/afm-bench-recovery}"
 if ! command -v bible >/dev/null 2>&1; then
-    apt-get install -y bible-kjv-text bible-kjv
+    # A fresh machine (or container) may have no package lists yet: apt-get then cannot locate the packages at all.
+    apt-get install -y bible-kjv-text bible-kjv || { apt-get update && apt-get install -y bible-kjv-text bible-kjv; }
 fi
 mkdir -p "$work/data"
 # -f -l<wide>: one verse per line ("Ge1:1 In the beginning ..."); stdin closed, or `bible` waits for commands.
