@@ -56,4 +56,15 @@ public sealed class RecoveryMeasurementSpecs
         Assert.Equal(Run(5), Run(5));
         Assert.NotEqual(Run(5).NetShareInterval, Run(6).NetShareInterval);
     }
+
+    [Theory]
+    [InlineData(-0.000001, "0.00000")]
+    [InlineData(0.000001, "0.00000")]
+    [InlineData(-0.0, "0.00000")]
+    [InlineData(0.000006, "+0.00001")]
+    [InlineData(-0.000006, "-0.00001")]
+    [InlineData(0.01614, "+0.01614")]
+    [InlineData(-0.00922, "-0.00922")]
+    public void Loss_differences_carry_one_sign_and_a_zero_has_none(double value, string expected) =>
+        Assert.Equal(expected, RecoveryText.Nats(value));
 }

@@ -8,12 +8,12 @@ public static class RecoveryText
     private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
 
     public static string Loss(RecoveryMeasurement m) =>
-        string.Create(Invariant, $"{m.QuantizationLoss:+0.00000;-0.00000} [{m.QuantizationLossInterval.Low:+0.00000;-0.00000}, {m.QuantizationLossInterval.High:+0.00000;-0.00000}]");
+        $"{Nats(m.QuantizationLoss)} [{Nats(m.QuantizationLossInterval.Low)}, {Nats(m.QuantizationLossInterval.High)}]";
 
     public static string Share(RecoveryMeasurement m) => m.Measurable ? Percent(m.Share, m.ShareInterval) : TooSmall;
 
     public static string ControlGain(RecoveryMeasurement m) => m.ControlGain is double g
-        ? string.Create(Invariant, $"{g:+0.00000;-0.00000} [{m.ControlGainInterval!.Low:+0.00000;-0.00000}, {m.ControlGainInterval.High:+0.00000;-0.00000}]")
+        ? $"{Nats(g)} [{Nats(m.ControlGainInterval!.Low)}, {Nats(m.ControlGainInterval.High)}]"
         : "no control";
 
     public static string NetShare(RecoveryMeasurement m) => !m.Measurable ? TooSmall : m.ControlGain is null ? "no control" : Percent(m.NetShare, m.NetShareInterval);
@@ -22,6 +22,16 @@ public static class RecoveryText
     public static string Summary(RecoveryMeasurement m) => m.Measurable
         ? $"quantization loss {Loss(m)} nats/token, recovered {Share(m)}" + (m.ControlGain is null ? "" : $", net of control {NetShare(m)}")
         : $"quantization loss {Loss(m)} nats/token: {TooSmall}";
+
+    /// <summary>
+    /// A signed loss difference in nats to 5 decimals. Rounded first: .NET's "+0.00000;-0.00000" writes a small negative
+    /// value as "-+0.00000" (the first section's zero with the minus sign in front), which the adapters bench printed.
+    /// </summary>
+    public static string Nats(double value)
+    {
+        double rounded = Math.Round(value, 5, MidpointRounding.AwayFromZero);
+        return rounded == 0 ? "0.00000" : rounded.ToString("+0.00000;-0.00000", Invariant);
+    }
 
     private const string TooSmall = "quantization loss below its bootstrap noise: too small to measure a share";
 
