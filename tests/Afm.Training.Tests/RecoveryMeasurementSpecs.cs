@@ -58,13 +58,13 @@ public sealed class RecoveryMeasurementSpecs
     }
 
     [Theory]
-    [InlineData(-0.000001, "0.00000")]
-    [InlineData(0.000001, "0.00000")]
-    [InlineData(-0.0, "0.00000")]
+    [InlineData(-0.000001, "-0.00000")]
+    [InlineData(0.000001, "+0.00000")]
+    [InlineData(0.0, "+0.00000")]
     [InlineData(0.000006, "+0.00001")]
     [InlineData(-0.000006, "-0.00001")]
     [InlineData(0.01614, "+0.01614")]
     [InlineData(-0.00922, "-0.00922")]
-    public void Loss_differences_carry_one_sign_and_a_zero_has_none(double value, string expected) =>
+    public void A_loss_difference_prints_its_own_sign_once(double value, string expected) =>
         Assert.Equal(expected, RecoveryText.Nats(value));
 }

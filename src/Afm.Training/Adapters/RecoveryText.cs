@@ -24,14 +24,11 @@ public static class RecoveryText
         : $"quantization loss {Loss(m)} nats/token: {TooSmall}";
 
     /// <summary>
-    /// A signed loss difference in nats to 5 decimals. Rounded first: .NET's "+0.00000;-0.00000" writes a small negative
-    /// value as "-+0.00000" (the first section's zero with the minus sign in front), which the adapters bench printed.
+    /// A loss difference in nats with its own sign and 5 decimals, as the quantize stage prints its changes (a small
+    /// negative value is "-0.00000"). .NET's "+0.00000;-0.00000" wrote such a value as "-+0.00000", which the adapters
+    /// bench printed.
     /// </summary>
-    public static string Nats(double value)
-    {
-        double rounded = Math.Round(value, 5, MidpointRounding.AwayFromZero);
-        return rounded == 0 ? "0.00000" : rounded.ToString("+0.00000;-0.00000", Invariant);
-    }
+    public static string Nats(double value) => (value < 0 ? "-" : "+") + Math.Abs(value).ToString("0.00000", Invariant);
 
     private const string TooSmall = "quantization loss below its bootstrap noise: too small to measure a share";
 
