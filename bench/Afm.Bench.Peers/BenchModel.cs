@@ -30,7 +30,10 @@ internal sealed record BenchModel(string Name, ArchitectureSpec Architecture)
         long FloatMatrixBytes, double PalettizedBitsPerWeight, IReadOnlyList<Resident> NBits);
 
     /// <summary>A graph whose projections MatMulNBits runs from their compressed bytes; <see cref="BytesPerToken"/> is what a decode step reads.</summary>
-    public sealed record Resident(string Label, string Onnx, double BitsPerWeight, long BytesPerToken);
+    public sealed record Resident(string Label, string Onnx, double BitsPerWeight, long BytesPerToken, RuntimeActivations Activations)
+    {
+        public string ActivationsName => Activations == RuntimeActivations.Int8 ? "int8 activations" : "float32 activations";
+    }
 
     public Files Write(string folder, int threads, Action<string> progress)
     {
@@ -57,10 +60,14 @@ internal sealed record BenchModel(string Name, ArchitectureSpec Architecture)
         long matrixBytes = model.Weights.Values.Where(w => w.Shape.Length == 2).Sum(w => w.ElementCount * 4);
         // RuntimeForm="nbits": every projection 4-bit; then gate_proj at 2 bits, the issue's ~3.7 bits per weight; then every
         // projection a 4-bit palette of zero-point tables (Method="palettize" RuntimeForm="nbits").
+        // Each with int8 activations (RuntimeActivations="int8", MatMulNBits accuracy_level 4), the form that reads the weights
+        // at the memory's pace (2-bit too); the 4-bit graph also with float32 activations, the plan's default.
         var nbits = new List<Resident>
         {
-            NBits(model, folder, "nbits4", _ => 4), NBits(model, folder, "nbits-mixed", n => n.Contains("gate_proj", StringComparison.Ordinal) ? 2 : 4),
-            NBits(model, folder, "zp-palette4", _ => 4, palette: true, threads),
+            NBits(model, folder, "nbits4", _ => 4, RuntimeActivations.Float32),
+            NBits(model, folder, "nbits4", _ => 4, RuntimeActivations.Int8),
+            NBits(model, folder, "nbits-mixed", n => n.Contains("gate_proj", StringComparison.Ordinal) ? 2 : 4, RuntimeActivations.Int8),
+            NBits(model, folder, "zp-palette4", _ => 4, RuntimeActivations.Int8, palette: true, threads),
         };
         progress($"{Name}: MatMulNBits graphs written ({string.Join(", ", nbits.Select(n => $"{n.BitsPerWeight:F2}"))} bits per weight)");
         return new Files(floatOnnx, palettizedOnnx, genai, gguf, matrixBytes, bits, nbits);
@@ -128,12 +135,12 @@ internal sealed record BenchModel(string Name, ArchitectureSpec Architecture)
     /// stage lays them, nearest rounding), or palettes of zero-point tables (groups of 16 rows) with <paramref name="palette"/>;
     /// int8 per-channel embedding resident too (GatherBlockQuantized; the tied output as two 4-bit MatMulNBits over the table's nibbles, the same number of bytes).
     /// </summary>
-    private Resident NBits(DecoderModel model, string folder, string label, Func<string, int> bitsOf, bool palette = false, int threads = 1)
+    private Resident NBits(DecoderModel model, string folder, string label, Func<string, int> bitsOf, RuntimeActivations activations, bool palette = false, int threads = 1)
     {
         var stored = NBitsStored(model, folder, label, bitsOf, palette, threads);
-        var path = Path.Combine(folder, label + ".onnx");
-        File.WriteAllBytes(path, DecoderExporter.Export(stored.Graph(RuntimeActivations.Float32, OnnxOps.Standard), "bench"));
-        return new Resident(label, path, stored.BitsPerWeight, stored.BytesPerToken);
+        var path = Path.Combine(folder, $"{label}-{activations.ToString().ToLowerInvariant()}.onnx");
+        File.WriteAllBytes(path, DecoderExporter.Export(stored.Graph(activations, OnnxOps.Standard), "bench"));
+        return new Resident(label, path, stored.BitsPerWeight, stored.BytesPerToken, activations);
     }
 
     /// <summary>The RuntimeForm="nbits" weights stored as the quantize stage writes them, and what a decode step reads of them.</summary>

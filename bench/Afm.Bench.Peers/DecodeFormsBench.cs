@@ -60,8 +60,9 @@ internal static class DecodeFormsBench
     /// <summary>
     /// The int8-activation 4-bit graph at 1 thread, by the projections' block length along the row (the quantize stage's
     /// choice, 128 on these shapes; then 64 and 32, llama.cpp Q4_0's) and by graph (standard, fused), beside llama.cpp Q4_0
-    /// at 1 thread: every row in a fresh process, rounds interleaved, each keeping its fastest; weight bytes a step reads and
-    /// the share of the read-bandwidth roofline; then each graph's logits against the float32 model's.
+    /// at 1 thread, and today's default graph (float32 weights, standard ops) first: every row in a fresh process, rounds
+    /// interleaved, each keeping its fastest; weight bytes a step reads and the share of the read-bandwidth roofline; our rows'
+    /// prefill of the model's full context; then each graph's logits against the float32 model's.
     /// </summary>
     public static void RunInt8(BenchModel bench, string folder, int tokens, int rounds, string peer, double bandwidth, Action<string> print)
     {
@@ -80,7 +81,15 @@ internal static class DecodeFormsBench
         }
         var q40 = Path.Combine(folder, GgufNames.FileName(bench.Name, "0.0.0", GgmlType.Q4_0));
         GgufModelWriter.Write(q40, model, bench.Vocabulary(folder), new GgufModelInfo(bench.Name, "0.0.0", "random weights (bench)"), GgmlType.Q4_0);
-        var runs = graphs.Select(g => (Runtime: "ours (ORT)", Weights: g.Label, g.Bytes, Run: (Func<Measurement>)(() => Runtimes.Ours(g.Path, tokens, 1)))).ToList();
+        // Today's default graph (float32 weights, standard ops) first: the issue asks the compressed graph to decode at least as
+        // fast and to prefill the model's full context (512 positions here) no slower.
+        long floatBytes = model.Weights.Values.Where(w => w.Shape.Length == 2).Sum(w => w.ElementCount * 4);
+        int prefill = bench.Architecture.MaxSequenceLength;
+        var runs = new List<(string Runtime, string Weights, long Bytes, Func<Measurement> Run)>
+        {
+            ("ours (ORT)", "float32 weights, standard graph (today's default)", floatBytes, () => Runtimes.Ours(floatOnnx, tokens, 1, prefill: prefill)),
+        };
+        runs.AddRange(graphs.Select(g => (Runtime: "ours (ORT)", Weights: g.Label, g.Bytes, Run: (Func<Measurement>)(() => Runtimes.Ours(g.Path, tokens, 1, prefill: prefill)))));
         runs.Add(("llama.cpp", "GGUF Q4_0", BenchModel.GgufMatrixBytes(q40), () => Runtimes.LlamaCpp(q40, tokens, 1, peer)));
         var best = new Measurement?[runs.Count];
         for (int round = 0; round < rounds; round++)
@@ -89,15 +98,24 @@ internal static class DecodeFormsBench
                 var m = runs[i].Run();
                 // Each run as it ends: on a loaded machine a long bench may be stopped before its last round.
                 print($"round {round + 1}, {runs[i].Runtime}, {runs[i].Weights}: {m.TokensPerSecond:F1} tokens/s (load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]})");
-                if (best[i] is null || m.TokensPerSecond > best[i]!.TokensPerSecond) best[i] = m;
+                // Decode and prefill each keep their own best round (a row without a prefill has 0 in every round).
+                best[i] = best[i] is not { } kept ? m
+                    : (m.TokensPerSecond > kept.TokensPerSecond ? m : kept) with { PrefillMs = Math.Min(m.PrefillMs, kept.PrefillMs) };
             }
         double llama = best[^1]!.TokensPerSecond;
-        print($"### {bench.Name}: decode at batch 1, 1 thread, {tokens} tokens after a 16-token prompt, best of {rounds} interleaved rounds");
-        print("| runtime | weights | weight bytes read per token | decode tokens/s | / llama.cpp Q4_0 | share of the bandwidth roofline | peak RSS |");
-        print("| --- | --- | --- | --- | --- | --- | --- |");
+        print($"### {bench.Name}: decode at batch 1, 1 thread, {tokens} tokens after a 16-token prompt, best of {rounds} interleaved rounds; " +
+            $"prefill of {prefill} tokens from an empty cache, best of 3 per process and of the rounds (llama.cpp's not measured)");
+        double floatSpeed = best[0]!.TokensPerSecond, floatPrefill = best[0]!.PrefillMs;
+        print("| runtime | weights | weight bytes read per token | decode tokens/s | / llama.cpp Q4_0 | / float32 graph | share of the bandwidth roofline | peak RSS | " +
+            $"prefill {prefill} tokens | / float32 graph's prefill |");
+        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         for (int i = 0; i < runs.Count; i++)
-            print($"| {runs[i].Runtime} | {runs[i].Weights} | {runs[i].Bytes / 1048576.0:F1} MiB | {best[i]!.TokensPerSecond:F1} | {best[i]!.TokensPerSecond / llama:F2} | " +
-                $"{runs[i].Bytes * best[i]!.TokensPerSecond / bandwidth:P0} | {best[i]!.PeakRssBytes / 1048576.0:F0} MiB |");
+        {
+            var m = best[i]!;
+            string prefillCells = m.PrefillMs > 0 ? $"{m.PrefillMs:F0} ms | {m.PrefillMs / floatPrefill:F2}" : "— | —";
+            print($"| {runs[i].Runtime} | {runs[i].Weights} | {runs[i].Bytes / 1048576.0:F1} MiB | {m.TokensPerSecond:F1} | {m.TokensPerSecond / llama:F2} | " +
+                $"{m.TokensPerSecond / floatSpeed:F2} | {runs[i].Bytes * m.TokensPerSecond / bandwidth:P0} | {m.PeakRssBytes / 1048576.0:F0} MiB | {prefillCells} |");
+        }
         Accuracy([("float32 weights, standard graph", floatOnnx), .. graphs.Select(g => (g.Label, g.Path))], tokens, print);
     }
 

@@ -54,11 +54,12 @@ try
             ("ours (ORT)", "float32 graph", files.FloatMatrixBytes, () => Runtimes.Ours(files.FloatOnnx, tokens, threads)),
             // ORT folds the palettized expansion into float matrices at load, so decode reads float bytes.
             ("ours (ORT)", $"palettized graph ({files.PalettizedBitsPerWeight:F2} bpw, expanded at load)", files.FloatMatrixBytes, () => Runtimes.Ours(files.PalettizedOnnx, tokens, threads)),
-            ("ours (ORT)", $"MatMulNBits graph, 4-bit ({files.NBits[0].BitsPerWeight:F2} bpw projections, int8 embedding)", files.NBits[0].BytesPerToken, () => Runtimes.Ours(files.NBits[0].Onnx, tokens, threads)),
-            ("ours (ORT)", $"MatMulNBits graph, 4-bit + 2-bit gate ({files.NBits[1].BitsPerWeight:F2} bpw projections, int8 embedding)", files.NBits[1].BytesPerToken, () => Runtimes.Ours(files.NBits[1].Onnx, tokens, threads)),
-            ("ours (ORT)", $"MatMulNBits graph, 4-bit zero-point palettes ({files.NBits[2].BitsPerWeight:F2} bpw projections stored, int8 embedding)", files.NBits[2].BytesPerToken, () => Runtimes.Ours(files.NBits[2].Onnx, tokens, threads)),
-            ("ONNX Runtime GenAI", "float32 graph", files.FloatMatrixBytes, () => Runtimes.GenAI(files.GenAIFolder, tokens, threads)),
         };
+        string[] forms = ["4-bit", "4-bit", "4-bit + 2-bit gate", "4-bit zero-point palettes"];
+        foreach (var (resident, form) in files.NBits.Zip(forms))
+            runs.Add(("ours (ORT)", $"MatMulNBits graph, {form} ({resident.BitsPerWeight:F2} bpw projections, int8 embedding, {resident.ActivationsName})",
+                resident.BytesPerToken, () => Runtimes.Ours(resident.Onnx, tokens, threads)));
+        runs.Add(("ONNX Runtime GenAI", "float32 graph", files.FloatMatrixBytes, () => Runtimes.GenAI(files.GenAIFolder, tokens, threads)));
         foreach (var (type, path) in files.Gguf)
             runs.Add(("llama.cpp", $"GGUF {GgufNames.TypeName(type).ToUpperInvariant()}", MatrixBytes(path), () => Runtimes.LlamaCpp(path, tokens, threads, peer)));
         // Rounds interleave the runtimes and each keeps its fastest: on a shared machine a burst of other work during one
@@ -74,7 +75,7 @@ try
         Console.WriteLine("| --- | --- | --- | --- | --- | --- |");
         foreach (var (runtime, weights, bytes, m) in rows)
             Console.WriteLine($"| {runtime} | {weights} | {bytes / 1048576.0:F1} MiB | {m.TokensPerSecond:F1} | {m.PeakRssBytes / 1048576.0:F0} MiB | {bytes * m.TokensPerSecond / bandwidth:P0} |");
-        Acceptance(model.Name, rows[0].M, rows.Skip(2).Take(3).Select(r => (r.Weights, r.BytesPerToken, r.M)).ToList(),
+        Acceptance(model.Name, rows[0].M, rows.Skip(2).Take(files.NBits.Count).Select(r => (r.Weights, r.BytesPerToken, r.M)).ToList(),
             rows.Single(r => r.Weights == "GGUF Q4_0").M, bandwidth);
     }
     return 0;
