@@ -25,8 +25,8 @@ using Afm.Training.Stages;
 // ${XDG_CACHE_HOME:-~/.cache}/afm-bench-posttraining).
 // Usage: dotnet run -c Release --project bench/Afm.Bench.PostTraining [all|reward|forget] [coreTokens=300k] [sftTokens=200k]
 //        [rewardTokens=300k] [dpoTokens=100k] [rsTokens=16k] [rlTokens=96k] [plain=false] [variants of reward or forget, ;-separated]
-// "reward": only core, sft and reward-model variants (soft labels, plain Bradley-Terry, longer, lr 3e-3 and 3e-4, the likelihood
-// and mean readouts), beside the sft
+// "reward": only core, sft and reward-model variants (soft labels, plain Bradley-Terry, longer, lr 3e-3 and 3e-4, the last,
+// likelihood and mean readouts, likelihood at lr 1e-4 and with plain Bradley-Terry), beside the sft
 // model's likelihood ranking of the same pairs. "forget": dpo and rl at smaller learning rates, on every held-out prompt.
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
@@ -87,9 +87,16 @@ TrainingStageSpec[] rewardVariants =
     Stages(rl: false)[3],
     Stage("rm-lr3e-3", StageKind.Reward, rewardTokens, 3e-3, new PreferenceStageSpec()),
     Stage("rm-lr3e-4", StageKind.Reward, rewardTokens, 3e-4, new PreferenceStageSpec()),
-    // The readouts (specs/post-training.md): rm-soft reads the end-of-document only.
+    // The readouts (specs/post-training.md): rm-soft has the default, likelihood (session 13); rm-last reads the
+    // end-of-document only, as rm-soft did in sessions 9-12; rm-likelihood names the default explicitly (session 13's run).
+    Stage("rm-last", StageKind.Reward, rewardTokens, 1e-3, new PreferenceStageSpec { Readout = RewardReadout.Last }),
     Stage("rm-likelihood", StageKind.Reward, rewardTokens, 1e-3, new PreferenceStageSpec { Readout = RewardReadout.Likelihood }),
     Stage("rm-mean", StageKind.Reward, rewardTokens, 1e-3, new PreferenceStageSpec { Readout = RewardReadout.Mean }),
+    // The likelihood readout at a tenth of the learning rate: the decoder's own judgement is its reward at step 0, and a
+    // smaller step keeps it while the head and the scale learn what to add.
+    Stage("rm-likelihood-lr1e-4", StageKind.Reward, rewardTokens, 1e-4, new PreferenceStageSpec { Readout = RewardReadout.Likelihood }),
+    // Soft labels vs plain Bradley-Terry with the likelihood readout.
+    Stage("rm-likelihood-plain", StageKind.Reward, rewardTokens, 1e-3, new PreferenceStageSpec { Readout = RewardReadout.Likelihood, SoftLabels = false }),
 ];
 // An eighth argument (after plain) names the variants "reward" and "forget" train, ';'-separated; default: all.
 TrainingStageSpec[] Chosen(TrainingStageSpec[] all) => numbers.Length > 7 ? all.Where(v => numbers[7].Split(';').Contains(v.Name)).ToArray() : all;
@@ -239,32 +246,36 @@ int Finish()
 int RewardQuestion()
 {
     using var heldOut = PreferencePairs.TryOpen(data, "rm-soft", DataSplit.Validation)!;
-    var likelihood = SftLikelihoodRanking(heldOut);
     Console.WriteLine();
     Console.WriteLine("Held-out pairwise accuracy by level (share of pairs with r(chosen) > r(rejected)), mean margin, and the variant's time:");
-    Console.WriteLine($"  {"model",-13} " + string.Join(" ", PreferenceRecord.LevelNames.Select(l => $"{l,22}")) + $" {"all",8}");
-    Console.WriteLine($"  {"sft logp",-13} " + string.Join(" ", PreferenceRecord.LevelNames.Select(l => $"{likelihood.ByLevel[l],22:P1}")) + $" {likelihood.All,8:P1}   (log π_sft(chosen) > log π_sft(rejected))");
+    Console.WriteLine($"  {"model",-16} " + string.Join(" ", PreferenceRecord.LevelNames.Select(l => $"{l,22}")) + $" {"all",8}");
+    void Row(string name, (double All, Dictionary<string, double> ByLevel) ranking, string note) =>
+        Console.WriteLine($"  {name,-16} " + string.Join(" ", PreferenceRecord.LevelNames.Select(l => $"{ranking.ByLevel[l],22:P1}")) + $" {ranking.All,8:P1}   {note}");
+    foreach (var (name, ranking) in SftLikelihoodRanking(heldOut))
+        Row(name, ranking, name == "sft logp" ? "(log π_sft(chosen) > log π_sft(rejected))" : "(per token: the likelihood readout's ranking at step 0)");
     foreach (var variant in Chosen(rewardVariants))
     {
         var trained = Trainer.Train(spec with { TrainingStages = [.. spec.TrainingStages, variant] }, Open, checkpoints, Progress);
         var (stage, timing) = trained.Stages.Zip(trained.Timings!.Stages).Last();
         var preference = stage.Preference!;
-        Console.WriteLine($"  {stage.Name,-13} " + string.Join(" ", preference.ByLevel.Select(l => $"{$"{l.Accuracy:P1} ({l.MeanMargin:0.00})",22}")) +
+        Console.WriteLine($"  {stage.Name,-16} " + string.Join(" ", preference.ByLevel.Select(l => $"{$"{l.Accuracy:P1} ({l.MeanMargin:0.00})",22}")) +
             $" {preference.Accuracy,8:P1}   {stage.Steps} steps, {timing.Seconds:0} s, final validation loss {stage.FinalValidationLoss:0.0000}");
+        if (variant.Preference!.Readout == RewardReadout.Likelihood)
+            foreach (var (name, ranking) in LikelihoodParts(heldOut, variant.Name)) Row(name, ranking, "");
     }
     return Finish();
 }
 
-// The share of held-out pairs (over the first MaxValidationPairs, as the reward report counts them) whose chosen response
-// the sft model finds more likely (sum of the log-probabilities of the response and its end-of-document), overall and by level.
-(double All, Dictionary<string, double> ByLevel) SftLikelihoodRanking(PreferencePairs pairs)
+// Rankings of the held-out pairs (over the first MaxValidationPairs, as the reward report counts them) by named scores of
+// each response: the share of pairs whose chosen response scores higher, overall and by level. The scorer maps the pair's
+// two rows (inputs [2, L], targets [2, L], target mask [2, L], input mask [2, L]) to one score per row for each name.
+Dictionary<string, (double All, Dictionary<string, double> ByLevel)> Rankings(PreferencePairs pairs, string[] names,
+    Func<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor, TorchSharp.torch.Tensor, TorchSharp.torch.Tensor, TorchSharp.torch.Tensor[]> score)
 {
-    using var model = Trainer.LoadModel(spec.Architecture, Path.Combine(checkpoints, "sft", "model.safetensors"));
-    model.eval();
     int width = pairs.ResponseLength + 1;
     var tokens = new int[2 * width];
     var mask = new byte[2 * width];
-    var right = new List<(string Level, bool Right)>();
+    var right = names.ToDictionary(n => n, _ => new List<(string Level, bool Right)>());
     using (TorchSharp.torch.no_grad())
     {
         for (long p = 0; p < Math.Min(pairs.Count, 512); p++)
@@ -274,13 +285,46 @@ int RewardQuestion()
             pairs.ReadLossMask(p, mask);
             var rows = TorchSharp.torch.tensor(tokens.Select(t => (long)t).ToArray(), [2, width]);
             var masks = TorchSharp.torch.tensor(mask.Select(m => (float)m).ToArray(), [2, width]);
-            var logProbs = PreferenceLosses.SequenceLogProbs(model.forward(rows.narrow(1, 0, width - 1)), rows.narrow(1, 1, width - 1), masks.narrow(1, 1, width - 1))
-                .data<float>().ToArray();
-            right.Add((PreferenceRecord.LevelNames[(int)pairs.Level(p)], logProbs[0] > logProbs[1]));
+            var scores = score(rows.narrow(1, 0, width - 1), rows.narrow(1, 1, width - 1), masks.narrow(1, 1, width - 1), masks.narrow(1, 0, width - 1));
+            string level = PreferenceRecord.LevelNames[(int)pairs.Level(p)];
+            for (int i = 0; i < names.Length; i++)
+            {
+                var s = scores[i].data<float>().ToArray();
+                right[names[i]].Add((level, s[0] > s[1]));
+            }
         }
     }
-    return (right.Count(r => r.Right) / (double)right.Count,
-        right.GroupBy(r => r.Level).ToDictionary(g => g.Key, g => g.Count(r => r.Right) / (double)g.Count()));
+    return right.ToDictionary(r => r.Key, r => (r.Value.Count(x => x.Right) / (double)r.Value.Count,
+        r.Value.GroupBy(x => x.Level).ToDictionary(g => g.Key, g => g.Count(x => x.Right) / (double)g.Count())));
+}
+
+// The sft model's own likelihood ranking: the sum of the log-probabilities of the response and its end-of-document
+// (log π_sft(chosen) > log π_sft(rejected)), and their mean per token (what the likelihood readout adds at step 0).
+Dictionary<string, (double All, Dictionary<string, double> ByLevel)> SftLikelihoodRanking(PreferencePairs pairs)
+{
+    using var model = Trainer.LoadModel(spec.Architecture, Path.Combine(checkpoints, "sft", "model.safetensors"));
+    model.eval();
+    return Rankings(pairs, ["sft logp", "sft mean logp"], (inputs, targets, targetMask, _) =>
+    {
+        var sum = PreferenceLosses.SequenceLogProbs(model.forward(inputs), targets, targetMask);
+        return [sum, sum / targetMask.sum(1)];
+    });
+}
+
+// A trained likelihood-readout reward model taken apart: its total reward (as the stage's report), its head alone
+// (w · h_eod + b), the scaled mean log-likelihood alone, and its decoder's own summed likelihood ranking.
+Dictionary<string, (double All, Dictionary<string, double> ByLevel)> LikelihoodParts(PreferencePairs pairs, string stage)
+{
+    using var model = RewardModel.Load(spec.Architecture, Path.Combine(checkpoints, stage, "model.safetensors"));
+    var scale = model.NamedParameters().Single(p => p.name == RewardModel.LikelihoodScale).parameter.item<float>();
+    Console.WriteLine($"  {stage}: likelihood scale a = {scale:0.000}");
+    return Rankings(pairs, ["  total", "  head only", "  a x mean logp", "  its logp"], (inputs, targets, targetMask, inputMask) =>
+    {
+        var total = model.Rewards(inputs, inputMask);
+        var sum = PreferenceLosses.SequenceLogProbs(model.Decoder.forward(inputs), targets, targetMask);
+        var likelihood = scale * sum / targetMask.sum(1);
+        return [total, total - likelihood, likelihood, sum];
+    });
 }
 
 static string CpuModel() => System.IO.File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown";

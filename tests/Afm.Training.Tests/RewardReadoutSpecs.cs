@@ -117,6 +117,17 @@ public sealed class RewardReadoutSpecs
     }
 
     [Fact]
+    public void A_reward_stage_without_a_readout_trains_and_saves_a_likelihood_reward_model()
+    {
+        string dir = MicroModels.TempDirectory();
+        Trainer.Train(MicroModels.Spec(null, MicroModels.Stage(steps: 10), PreferenceStageSpecs.Reward(steps: 5)), PreferenceTaskPairs.Data("rm"), dir);
+
+        using var loaded = RewardModel.Load(MicroModels.Architecture(), Path.Combine(dir, "rm", "model.safetensors"));
+        Assert.Equal(RewardReadout.Likelihood, loaded.Readout);
+        Assert.Contains(loaded.NamedParameters(), p => p.name == RewardModel.LikelihoodScale);
+    }
+
+    [Fact]
     public void A_reward_model_is_saved_with_its_readout_and_loads_to_the_same_rewards()
     {
         var reward = PreferenceStageSpecs.Reward(steps: 10) with { Preference = new PreferenceStageSpec { Readout = RewardReadout.Likelihood } };

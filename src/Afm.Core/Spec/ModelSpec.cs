@@ -274,10 +274,12 @@ public sealed record PreferenceStageSpec
     public bool SoftLabels { get; init; } = true;
     /// <summary>reward: weight of the single-sided grade regularizer.</summary>
     public double GradeWeight { get; init; } = PreferenceDefaults.GradeWeight;
-    /// <summary>reward: what the reward reads from the model (specs/post-training.md, Readout); left out of JSON when it is the
-    /// default, so older fingerprints stand.</summary>
+    /// <summary>reward: what the reward reads from the model (specs/post-training.md, Readout; default likelihood, measured
+    /// in bench/Afm.Bench.PostTraining/README.md). Left out of JSON when it is <see cref="RewardReadout.Last"/>, the readout
+    /// every reward stage had before readouts existed, so the fingerprints of those stages stand; any other is written, so a
+    /// stage trained with the earlier default trains again.</summary>
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
-    public RewardReadout Readout { get; init; }
+    public RewardReadout Readout { get; init; } = RewardReadout.Likelihood;
     /// <summary>dpo: the loss.</summary>
     public PreferenceLoss Loss { get; init; } = PreferenceLoss.Dpo;
     /// <summary>dpo: the strength of the implicit KL to the reference (DPO's beta; IPO's tau).</summary>

@@ -35,7 +35,7 @@ internal sealed class StageRun : IDisposable
             switch (stage.Kind)
             {
                 case StageKind.Reward:
-                    var rewardModel = result.Own(new RewardModel(Copy(model), stage.Preference?.Readout ?? RewardReadout.Last));
+                    var rewardModel = result.Own(new RewardModel(Copy(model), stage.Preference?.Readout ?? RewardReadout.Likelihood));
                     if (resumeWeights is not null) Trainer.LoadParameters(rewardModel.NamedParameters(), resumeWeights);
                     result.Run = PreferenceTrainer.ForReward(rewardModel, stage, Pairs(stage, train), Pairs(stage, validation), progress);
                     break;

@@ -168,10 +168,22 @@ public sealed class PreferenceStageTests
     }
 
     [Fact]
-    public void The_default_Readout_is_left_out_of_the_stage_JSON_so_existing_fingerprints_stand()
+    public void A_reward_stage_without_Readout_reads_likelihood()
     {
         using var project = With(RewardStage);
-        Assert.DoesNotContain("Readout", System.Text.Json.JsonSerializer.Serialize(project.Read().Spec!.TrainingStages[1]));
+        var result = project.Read();
+        Assert.True(result.Succeeded, string.Join("\n", result.Diagnostics));
+        Assert.Equal(RewardReadout.Likelihood, result.Spec!.TrainingStages[1].Preference!.Readout);
+        Assert.Equal(RewardReadout.Likelihood, new PreferenceStageSpec().Readout);
+    }
+
+    [Fact]
+    public void Readout_last_is_left_out_of_the_stage_JSON_so_fingerprints_from_before_readouts_stand_and_the_default_is_written()
+    {
+        using var last = With(RewardStage.Replace(" />", " Readout=\"last\" />"));
+        Assert.DoesNotContain("Readout", System.Text.Json.JsonSerializer.Serialize(last.Read().Spec!.TrainingStages[1]));
+        using var byDefault = With(RewardStage);
+        Assert.Contains("Readout", System.Text.Json.JsonSerializer.Serialize(byDefault.Read().Spec!.TrainingStages[1]));
     }
 
     [Fact]

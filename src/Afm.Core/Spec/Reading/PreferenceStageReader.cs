@@ -48,7 +48,7 @@ internal static class PreferenceStageReader
         var loss = context.Choice(item, "Loss", PreferenceLoss.Dpo, DiagnosticCodes.UnknownPreferenceLoss,
             ("dpo", PreferenceLoss.Dpo), ("ipo", PreferenceLoss.Ipo));
         var beta = item.Get("Beta") is { } b ? context.Double(b, SpecContext.Positive) : PreferenceDefaults.Beta;
-        var readout = context.Choice(item, "Readout", RewardReadout.Last, DiagnosticCodes.UnknownRewardReadout,
+        var readout = context.Choice(item, "Readout", RewardReadout.Likelihood, DiagnosticCodes.UnknownRewardReadout,
             Enum.GetValues<RewardReadout>().Select(r => (RewardReadouts.Name(r), r)).ToArray());
         if (softLabels is null || gradeWeight is null || loss is null || beta is null || readout is null)
         {
