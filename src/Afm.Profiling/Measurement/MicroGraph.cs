@@ -9,6 +9,15 @@ public sealed record MicroGraph(string Name, byte[] Model, IReadOnlyList<MicroIn
 {
     /// <summary>Every output written into a buffer (float, of its shape), or into the input it names (a cache updated in place); null: ORT allocates them.</summary>
     public IReadOnlyList<MicroOutput>? BoundOutputs { get; init; }
+
+    /// <summary>
+    /// Kernels at the start of every run that are run but not timed: the first kernel a run splits across threads wakes them
+    /// from their sleep between runs, which the model pays once per run, not in every such kernel (<see cref="HostCalibration.RowsNormChain"/>).
+    /// </summary>
+    public int UntimedKernels { get; init; }
+
+    /// <summary>The kernels of a run that count (in execution order, without the <see cref="UntimedKernels"/>).</summary>
+    public IReadOnlyList<NodeTime> Timed(IReadOnlyList<NodeTime> nodes) => UntimedKernels == 0 ? nodes : nodes.Skip(UntimedKernels).ToList();
 }
 
 public sealed record MicroOutput(string Name, long[] Shape, string? Input);
