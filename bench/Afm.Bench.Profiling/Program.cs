@@ -157,13 +157,15 @@ for (int rep = 1; rep <= repetitions; rep++)
     }
     // The profile stage's own calibration (the same graphs and timer, interleaved with the model but not with the micro
     // graphs, right after): its prediction of the whole model, which is what profile.json carries for host.
+    var clock = System.Diagnostics.Stopwatch.StartNew();
     var (stageHost, _) = HostCalibration.Calibrate(BuiltInDeviceProfiles.HostBeforeCalibration, threads, arch, prompt, context, form);
+    var calibrationSeconds = clock.Elapsed.TotalSeconds;
     foreach (var whole in new[] { result.WholePrefill!, result.WholeDecode! })
     {
         var (tokens, keys) = DecoderOpCosts.Workload(whole.Phase, prompt, context);
         double predicted = Whole(stageHost, whole.Phase).Sum();
         double before = Whole(stageHost with { MatMulNBitsPromptGFlops = null }, whole.Phase).Sum();
-        var line = $"rep {rep}: stage calibration ({stageHost.LaunchOverheadUs:0.00} us/kernel, {stageHost.MemoryBandwidthGBps:0.0} GB/s, {stageHost.Fp32GFlops:0.0}/{stageHost.AttentionGFlops:0.0} GFLOP/s) "
+        var line = $"rep {rep}: stage calibration ({calibrationSeconds:0.0} s; {stageHost.LaunchOverheadUs:0.00} us/kernel, {stageHost.MemoryBandwidthGBps:0.0} GB/s, {stageHost.Fp32GFlops:0.0}/{stageHost.AttentionGFlops:0.0} GFLOP/s) "
             + $"predicts model {whole.Phase} {predicted:0.000} ms vs measured {whole.MeasuredTotalMs:0.000} ms: error {(predicted - whole.MeasuredTotalMs) / whole.MeasuredTotalMs * 100:+0.0;-0.0;0.0}%"
             + (whole.Phase == Phase.Decode || stageHost.MatMulNBitsPromptGFlops is null ? "" : $" (without MatMulNBits prompt rates {(before - whole.MeasuredTotalMs) / whole.MeasuredTotalMs * 100:+0.0;-0.0;0.0}%)");
         Console.WriteLine(line);

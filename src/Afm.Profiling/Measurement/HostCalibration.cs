@@ -43,7 +43,7 @@ public static class HostCalibration
     public static string MethodFor(long tokens, long dim, long heads, long headDim, long gemmOutputs, IReadOnlyList<int>? promptWidths = null) =>
         $"onnxruntime-cpu kernel times (all optimizations): a chain of the optimized export's kernel types at [1,{dim}] (per kernel), {StreamKernels} adds of separate [{tokens},{dim}] inputs (bandwidth), " +
         $"gemm {tokens}x{dim}x{gemmOutputs}, batched matmul {heads}x[{tokens}x{headDim}]x[{headDim}x{tokens}], " +
-        $"{NBitsProducts} MatMulNBits in a row [1,{dim}]x[{dim},{string.Join("|", NBitsRows)}] at {string.Join(" and ", NBitsWidths)} bits (rate and fixed cost of a split product), 4 norms of [{NormRows},{headDim}] after one untimed (per multi-row norm kernel), gemm [{tokens},in]x[in,out] at every projection shape of the model (rate per shape)"
+        $"{NBitsProducts} MatMulNBits in a row [1,{dim}]x[{dim},{string.Join("|", NBitsRows)}] at {string.Join(" and ", NBitsWidths)} bits (rate and fixed cost of a split product), 4 norms of [{NormRows},{headDim}] after one untimed, each after 3 one-thread kernels (per multi-row norm kernel), gemm [{tokens},in]x[in,out] at every projection shape of the model (rate per shape)"
         + (promptWidths is { Count: > 0 } ? $", MatMulNBits [{tokens},in]x[in,out] at every projection shape at {string.Join(" and ", promptWidths)} bits (a prompt's further tokens per shape)" : "");
 
     /// <summary>The widths whose MatMulNBits rate is measured (8 bits run as two 4-bit halves).</summary>
@@ -148,13 +148,24 @@ public static class HostCalibration
     /// per run, in its first split kernel, while its QK-norm kernels took 6-7 us. Averaged in, it read 12-13 us per kernel, which
     /// ranked QK-norm above the projections it runs below and kept the 4-bit sample's decode Spearman under 0.9.
     /// </summary>
+    /// <remarks>
+    /// Each norm follows kernels that run on one thread (a scaling, a negation, a scaling: a few hundred elements), as QK-norm
+    /// follows its projection and a reshape, and only the norms are timed. Back to back (a norm right after a norm) the threads
+    /// were still awake: on a quiet machine (load 1.6-3.9) the chain read 6-13 us a kernel where the model's QK-norm kernels
+    /// took 16-22, the threads asleep again after its one-thread kernels; under load (14-20) both took 6-7.
+    /// </remarks>
     public static MicroGraph RowsNormChain(long hd, float epsilon, long rows, int count = 4) => Graph(w =>
     {
-        var ops = new Afm.Onnx.Export.DecoderOps(w.Graph, epsilon);
+        var g = w.Graph;
+        var ops = new Afm.Onnx.Export.DecoderOps(g, epsilon);
         var x = w.FloatInput("x", rows, hd);
-        for (int i = 0; i <= count; i++) x = ops.RmsNorm(x, w.Weight($"scale{i}", hd));
+        for (int i = 0; i <= count; i++)
+        {
+            if (i > 0) x = g.Node("Mul", [g.Node("Neg", [g.Node("Mul", [x, g.FloatScalar(0.5f)])]), g.FloatScalar(-2f)]);
+            x = ops.RmsNorm(x, w.Weight($"scale{i}", hd));
+        }
         return w.Finish("rows-norm", x, rows, hd);
-    }) with { UntimedKernels = 1 };
+    }) with { UntimedKernels = 1, TimedOpType = "SimplifiedLayerNormalization" };
 
     private const long NormRows = 8;
 

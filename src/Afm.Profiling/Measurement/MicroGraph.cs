@@ -16,8 +16,12 @@ public sealed record MicroGraph(string Name, byte[] Model, IReadOnlyList<MicroIn
     /// </summary>
     public int UntimedKernels { get; init; }
 
-    /// <summary>The kernels of a run that count (in execution order, without the <see cref="UntimedKernels"/>).</summary>
-    public IReadOnlyList<NodeTime> Timed(IReadOnlyList<NodeTime> nodes) => UntimedKernels == 0 ? nodes : nodes.Skip(UntimedKernels).ToList();
+    /// <summary>The only kernel type that is timed (null: every kernel): the others set up the context the timed ones run in.</summary>
+    public string? TimedOpType { get; init; }
+
+    /// <summary>The kernels of a run that count (in execution order, without the <see cref="UntimedKernels"/>, of <see cref="TimedOpType"/>).</summary>
+    public IReadOnlyList<NodeTime> Timed(IReadOnlyList<NodeTime> nodes) => UntimedKernels == 0 && TimedOpType is null ? nodes
+        : nodes.Skip(UntimedKernels).Where(n => TimedOpType is null || n.OpType == TimedOpType).ToList();
 }
 
 public sealed record MicroOutput(string Name, long[] Shape, string? Input);
