@@ -6,6 +6,7 @@ using Afm.Profiling.Measurement;
 using Afm.Profiling.Model;
 
 // Usage: dotnet run -c Release --project bench/Afm.Bench.Profiling [--fused] [--nbits 4|2|8 [--int8]] [--dim768] [path/to.afmproj] [threads] [repetitions] [runs] [quantile] [model.onnx]
+// Diagnostics: --nbits-sizes threads | --norm-rows [threads project] | --nbits-prompt threads [project] [--dim768] | --decode-nodes threads [project] [--nbits N [--int8]]
 // Calibrates the host profile with ONNX Runtime (benchmark graphs sized like the model's kernels, not its ops),
 // predicts every op of the sample model with the roofline, and measures it two ways in the same interleaved rounds as
 // the calibration: each op's micro graph (built from the exporter's own blocks), and the whole exported model.onnx
@@ -31,7 +32,7 @@ if (options.IndexOf("--nbits") is int at and >= 0)
 args = [.. options];
 if (options.Remove("--norm-rows"))
 {
-    // Norm kernels over [rows, hd] (4 chained), interleaved with the model's whole decode step as in calibration.
+    // Norm kernels over [rows, hd] (4 chained after one untimed), interleaved with the model's whole decode step as in calibration.
     var a = ReadArchitecture(options.Count > 1 ? options[1] : FindSample());
     long[] rowsList = [1, 2, 4, 6, 8, 16];
     var graphs = rowsList.Select(r => HostCalibration.RowsNormChain(a.HeadDim, 1e-5f, r)).ToList();
@@ -54,6 +55,52 @@ if (options.Remove("--nbits-sizes"))
     Console.WriteLine(File.ReadAllText("/proc/loadavg"));
     return;
 }
+if (options.Remove("--nbits-prompt"))
+{
+    // MatMulNBits over a prompt of 128 tokens at every projection shape, per width and activations, beside the float Gemm and
+    // one token's product: what a prompt's further tokens cost against the rates the cost model could charge them.
+    var a = ReadArchitecture(options.Count > 1 ? options[1] : FindSample());
+    if (dim768) a = a with { ModelDim = 768, Layers = 12, Heads = 12, KvHeads = 4, FfnDim = 2048, VocabSize = 16384, MaxSequenceLength = 512 };
+    var variants = new (int Bits, RuntimeActivations Activations)[] { (4, RuntimeActivations.Float32), (2, RuntimeActivations.Float32), (4, RuntimeActivations.Int8), (2, RuntimeActivations.Int8), (8, RuntimeActivations.Int8) };
+    var shapes = HostCalibration.ProductShapes(a);
+    var graphs = new List<MicroGraph>();
+    foreach (var (inputs, outputs) in shapes)
+    {
+        graphs.Add(HostCalibration.FloatProduct(128, inputs, outputs));
+        foreach (var (bits, activations) in variants)
+            graphs.AddRange([HostCalibration.NBitsProduct(inputs, outputs, bits, activations, tokens: 1), HostCalibration.NBitsProduct(inputs, outputs, bits, activations, tokens: 128)]);
+    }
+    var times = HostCalibration.Timer(int.Parse(options[0], CultureInfo.InvariantCulture), 21).TimeAll(graphs);
+    int per = 1 + 2 * variants.Length;
+    for (int i = 0; i < shapes.Count; i++)
+    {
+        var (inputs, outputs) = shapes[i];
+        double flops = 2.0 * 128 * inputs * outputs;
+        Console.WriteLine($"[{inputs} -> {outputs}] gemm x128 {times[i * per].Milliseconds * 1e3:0.0} us ({flops / times[i * per].Milliseconds / 1e6:0.0} GFLOP/s); " + string.Join("; ", variants.Select((v, k) =>
+        {
+            var (one, prompt) = (times[i * per + 1 + 2 * k], times[i * per + 2 + 2 * k]);
+            return $"{v.Bits}-bit {(v.Activations == RuntimeActivations.Int8 ? "int8" : "float")} x1 {one.Milliseconds * 1e3:0.0} us, x128 {prompt.Milliseconds * 1e3:0.0} us ({prompt.Kernels} kernels, further tokens {2.0 * 127 * inputs * outputs / Math.Max(prompt.Milliseconds - one.Milliseconds, 1e-6) / 1e6:0.0} GFLOP/s)";
+        })));
+    }
+    Console.WriteLine(File.ReadAllText("/proc/loadavg"));
+    return;
+}
+if (options.Remove("--decode-nodes"))
+{
+    // Every kernel of one decode step of the sample (of the --nbits/--int8 form) in execution order, beside the calibration's
+    // chain of norms over rows (its first one untimed), node by node: which kernels pay the threads' wake (the first split one of a run).
+    var a = ReadArchitecture(options.Count > 1 ? options[1] : FindSample());
+    var f = new GraphForm(OnnxOps.Standard, nbits, int8 ? RuntimeActivations.Int8 : RuntimeActivations.Float32);
+    var nodes = HostCalibration.Timer(int.Parse(options[0], CultureInfo.InvariantCulture), 41).TimeNodes(
+        [WholeModel.Run(ExportedDecoder.Export(a, f), a, Phase.Decode, 128, a.MaxSequenceLength), HostCalibration.RowsNormChain(a.HeadDim, (float)a.NormEpsilon, 8)]);
+    foreach (var graph in nodes)
+    {
+        foreach (var n in graph) Console.WriteLine($"{n.Milliseconds * 1e3,8:0.0} us {n.OpType,-30} {n.Name}");
+        Console.WriteLine("--");
+    }
+    Console.WriteLine(File.ReadAllText("/proc/loadavg"));
+    return;
+}
 var form = new GraphForm(fused ? OnnxOps.Fused : OnnxOps.Standard, nbits, int8 ? RuntimeActivations.Int8 : RuntimeActivations.Float32);
 var project = args.Length > 0 ? args[0] : FindSample();
 int threads = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2;
@@ -65,7 +112,7 @@ if (dim768)
     arch = arch with { ModelDim = 768, Layers = 12, Heads = 12, KvHeads = 4, FfnDim = 2048, VocabSize = 16384, MaxSequenceLength = 512 };
 var model = args.Length > 5 ? File.ReadAllBytes(args[5]) : ExportedDecoder.Export(arch, form);
 var cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown CPU";
-Console.WriteLine($"model: {(dim768 ? "dim768-12l" : Path.GetFileName(project))}: dim {arch.ModelDim}, {arch.Layers} layers, {arch.Heads}/{arch.KvHeads} heads, ffn {arch.FfnDim}, vocab {arch.VocabSize}; graph {form.Name}; {threads} threads; CPU {cpu}, {Environment.ProcessorCount} logical cores");
+Console.WriteLine($"model: {(dim768 ? "dim768-12l" : Path.GetFileName(project))}: dim {arch.ModelDim}, {arch.Layers} layers, {arch.Heads}/{arch.KvHeads} heads, ffn {arch.FfnDim}, vocab {arch.VocabSize}; graph {form.Name}; {threads} threads; CPU {cpu} ({CpuId("cpu family")}, {CpuId("model")}), {Environment.ProcessorCount} logical cores");
 
 var timer = new OrtOpTimer(threads, HostCalibration.WarmupRuns, runs) { Quantile = quantile };
 int prompt = Math.Min(128, arch.MaxSequenceLength), context = arch.MaxSequenceLength;
@@ -98,24 +145,48 @@ for (int rep = 1; rep <= repetitions; rep++)
         var line = $"{how} {report.Phase,-8} total: predicted {report.PredictedTotalMs:0.000} ms, measured {report.MeasuredTotalMs:0.000} ms, error {report.TotalError * 100:+0.0;-0.0;0.0}%; Spearman {report.RankCorrelation:0.000} over {report.Ops.Count} ops";
         Console.WriteLine(line);
         summaries.Add($"rep {rep} (load {load.Split(' ')[0]}): {line}");
+        if (how == "model" && report.Phase == Phase.Prefill && result.Host.MatMulNBitsPromptGFlops is not null)
+        {
+            // The same measurement costed as before the per-shape MatMulNBits prompt rates (further tokens at the float Gemm's rate).
+            var before = Whole(result.Host with { MatMulNBitsPromptGFlops = null }, report.Phase);
+            var measured = report.Ops.Select(o => o.MeasuredMs).ToList();
+            var beforeLine = $"model {report.Phase,-8} without MatMulNBits prompt rates: predicted {before.Sum():0.000} ms, error {(before.Sum() - report.MeasuredTotalMs) / report.MeasuredTotalMs * 100:+0.0;-0.0;0.0}%; Spearman {RankCorrelation.Spearman(before, measured):0.000}";
+            Console.WriteLine(beforeLine);
+            summaries.Add($"rep {rep} (load {load.Split(' ')[0]}): {beforeLine}");
+        }
     }
     // The profile stage's own calibration (the same graphs and timer, interleaved with the model but not with the micro
     // graphs, right after): its prediction of the whole model, which is what profile.json carries for host.
+    var clock = System.Diagnostics.Stopwatch.StartNew();
     var (stageHost, _) = HostCalibration.Calibrate(BuiltInDeviceProfiles.HostBeforeCalibration, threads, arch, prompt, context, form);
+    var calibrationSeconds = clock.Elapsed.TotalSeconds;
     foreach (var whole in new[] { result.WholePrefill!, result.WholeDecode! })
     {
         var (tokens, keys) = DecoderOpCosts.Workload(whole.Phase, prompt, context);
-        double predicted = DecoderOpCosts.For(arch, tokens, keys, 4, form: form).Sum(op => CostModel.Cost(op, form.FormatOf(op), stageHost, 16).LatencyMs);
-        var line = $"rep {rep}: stage calibration ({stageHost.LaunchOverheadUs:0.00} us/kernel, {stageHost.MemoryBandwidthGBps:0.0} GB/s, {stageHost.Fp32GFlops:0.0}/{stageHost.AttentionGFlops:0.0} GFLOP/s) "
-            + $"predicts model {whole.Phase} {predicted:0.000} ms vs measured {whole.MeasuredTotalMs:0.000} ms: error {(predicted - whole.MeasuredTotalMs) / whole.MeasuredTotalMs * 100:+0.0;-0.0;0.0}%";
+        double predicted = Whole(stageHost, whole.Phase).Sum();
+        double before = Whole(stageHost with { MatMulNBitsPromptGFlops = null }, whole.Phase).Sum();
+        var line = $"rep {rep}: stage calibration ({calibrationSeconds:0.0} s; {stageHost.LaunchOverheadUs:0.00} us/kernel, {stageHost.MemoryBandwidthGBps:0.0} GB/s, {stageHost.Fp32GFlops:0.0}/{stageHost.AttentionGFlops:0.0} GFLOP/s) "
+            + $"predicts model {whole.Phase} {predicted:0.000} ms vs measured {whole.MeasuredTotalMs:0.000} ms: error {(predicted - whole.MeasuredTotalMs) / whole.MeasuredTotalMs * 100:+0.0;-0.0;0.0}%"
+            + (whole.Phase == Phase.Decode || stageHost.MatMulNBitsPromptGFlops is null ? "" : $" (without MatMulNBits prompt rates {(before - whole.MeasuredTotalMs) / whole.MeasuredTotalMs * 100:+0.0;-0.0;0.0}%)");
         Console.WriteLine(line);
         stageLines.Add(line);
     }
 }
 Console.WriteLine();
 Console.WriteLine("summary:");
+Console.WriteLine($"CPU {cpu} ({CpuId("cpu family")}, {CpuId("model")}); load at the end {File.ReadAllText("/proc/loadavg").Trim()}");
 foreach (var line in stageLines) Console.WriteLine(line);
 foreach (var line in summaries) Console.WriteLine(line);
+
+// Every op of the whole model costed on a host profile, in the formats the graph runs them in (the order of the reports' ops).
+List<double> Whole(DeviceProfileSpec host, Phase phase)
+{
+    var (tokens, keys) = DecoderOpCosts.Workload(phase, prompt, context);
+    return DecoderOpCosts.For(arch, tokens, keys, 4, form: form).Select(op => CostModel.Cost(op, form.FormatOf(op), host, 16).LatencyMs).ToList();
+}
+
+static string CpuId(string field) =>
+    File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith(field + "\t", StringComparison.Ordinal))?.Replace("\t", "").Trim() ?? field + " unknown";
 
 static string FindSample()
 {

@@ -216,6 +216,35 @@ public sealed class CostModelSpecs
     }
 
     [Fact]
+    public void Further_tokens_run_at_the_prompt_rate_measured_for_their_width_and_shape()
+    {
+        var device = NBitsDevice() with
+        {
+            MemoryBandwidthGBps = 1e6,
+            ProductGFlops = new Dictionary<string, double> { [DeviceProfileSpec.ProductKey(64, 64)] = 2 },
+            MatMulNBitsPromptGFlops = new Dictionary<string, double>
+            {
+                [DeviceProfileSpec.NBitsProductKey(4, 64, 64)] = 8, [DeviceProfileSpec.NBitsProductKey(2, 64, 64)] = 16,
+                [DeviceProfileSpec.NBitsProductKey(4, 64, 128)] = 1000,
+            },
+        };
+        double Us(int bits, DeviceProfileSpec d) => CostModel.Cost(QProj(8), WeightFormat.NBits(bits), d, 16).LatencyMs * 1e3;
+        // 8 tokens of q_proj [64 -> 64]: the first at the one-token rate (4096 elements), 7 more x 2 x 4096 FLOPs at the
+        // measured prompt rate of the width and shape, not the float Gemm's (2 GFLOP/s) nor another shape's.
+        Assert.Equal(4096 / 4e3 + 7 * 2 * 4096 / 8e3 + 10, Us(4, device), 9);
+        Assert.Equal(4096 / 0.5e3 + 7 * 2 * 4096 / 16e3 + 10, Us(2, device), 9);
+        // Float activations: 8 bits are two 4-bit halves, each at the 4-bit prompt rate.
+        Assert.Equal(2 * (4096 / 4e3 + 7 * 2 * 4096 / 8e3) + 10, Us(8, device), 9);
+        // Int8 activations: one 8-bit node, its further tokens at the 8-bit rate; without one measured, the float product's.
+        var int8 = device with { MatMulNBitsInt8Activations = true };
+        Assert.Equal(4096 / 4e3 + 7 * 2 * 4096 / 2e3 + 10, Us(8, int8), 9);
+        var int8Measured = int8 with { MatMulNBitsPromptGFlops = new Dictionary<string, double>(device.MatMulNBitsPromptGFlops!) { [DeviceProfileSpec.NBitsProductKey(8, 64, 64)] = 32 } };
+        Assert.Equal(4096 / 4e3 + 7 * 2 * 4096 / 32e3 + 10, Us(8, int8Measured), 9);
+        // The float graph's projection keeps the Gemm's rate of its shape.
+        Assert.Equal(2 * 8 * 4096 / 2e3 + 10, CostModel.Cost(QProj(8), WeightFormat.Fp32, device, 16).LatencyMs * 1e3, 9);
+    }
+
+    [Fact]
     public void With_int8_activations_8_bits_are_one_node_at_the_measured_rate()
     {
         var device = NBitsDevice() with { MemoryBandwidthGBps = 1e6, MatMulNBitsInt8Activations = true };

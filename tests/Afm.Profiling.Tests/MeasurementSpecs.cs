@@ -108,14 +108,66 @@ public sealed class MeasurementSpecs
     {
         var graphs = HostCalibration.Graphs(Micro.Architecture(), 4);
         var times = new OrtOpTimer(threads: 1, warmupRuns: 1, measuredRuns: 3).TimeAll(graphs);
-        // Stream, Gemm, batched MatMul, two MatMulNBits sizes at 4 and at 2 bits, 4 norms over rows (each fused into one kernel),
-        // then one Gemm per projection shape.
+        // Stream, Gemm, batched MatMul, two MatMulNBits sizes at 4 and at 2 bits, 4 norms over rows timed after one that is not
+        // (each fused into one kernel), then one Gemm per projection shape.
         const int n = HostCalibration.NBitsProducts;
         Assert.Equal([HostCalibration.StreamKernels, 1, 1, n, n, n, n, 4, .. HostCalibration.ProductShapes(Micro.Architecture()).Select(_ => 1)],
             times.Skip(1).Select(t => t.Kernels));
         // The chain's RMSNorm and SiLU run fused, as in the export: fewer kernels than nodes.
         Assert.InRange(times[0].Kernels, 10, graphs[0].Nodes - 1);
         Assert.All(times, t => Assert.True(t.Milliseconds > 0));
+    }
+
+    [Fact]
+    public void A_resident_graph_is_calibrated_with_a_prompts_MatMulNBits_at_every_projection_shape_per_width()
+    {
+        var arch = Micro.Architecture();
+        var shapes = HostCalibration.ProductShapes(arch);
+        int floatGraphs = HostCalibration.Graphs(arch, 4).Count;
+        Assert.Empty(HostCalibration.PromptWidths(GraphForm.Float));
+        foreach (var (activations, widths) in new[] { (RuntimeActivations.Float32, new[] { 4, 2 }), (RuntimeActivations.Int8, new[] { 4, 2, 8 }) })
+        {
+            var form = new GraphForm(OnnxOps.Standard, 4, activations);
+            Assert.Equal(widths, HostCalibration.PromptWidths(form));
+            var graphs = HostCalibration.Graphs(arch, 4, form);
+            Assert.Equal(floatGraphs + widths.Length * shapes.Count, graphs.Count);
+            // Each a single MatMulNBits over the prompt's rows (8 bits one node: only with int8 activations), timed after the
+            // untimed norm that wakes the threads.
+            var prompt = graphs.Skip(floatGraphs).ToList();
+            Assert.All(prompt, g => Assert.Equal(1, g.UntimedKernels));
+            var times = new OrtOpTimer(threads: 1, warmupRuns: 1, measuredRuns: 2).TimeAll(prompt);
+            Assert.All(times, t => Assert.Equal(1, t.Kernels));
+        }
+    }
+
+    [Fact]
+    public void Calibration_reads_a_prompts_further_tokens_through_MatMulNBits_beyond_one_tokens_product()
+    {
+        var arch = Micro.Architecture();
+        var form = new GraphForm(OnnxOps.Standard, 4);
+        var shapes = HostCalibration.ProductShapes(arch);
+        // The float calibration's times as in Calibration_reads_rates_beyond_the_per_kernel_cost (10 us per kernel; MatMulNBits
+        // 4 G elements/s at 4 bits, 0.5 at 2), then 4 tokens through MatMulNBits per shape: 10 us, one token's elements at the
+        // width's rate, 3 more x 2 x elements FLOPs at 5 GFLOP/s (4 bits) and 4 (2 bits).
+        double gemmUs = 2.0 * 4 * 64 * HostCalibration.GemmOutputs(arch) / 10e3;
+        (double, int)[] floatTimes = [(0.160, 16), ((80 + 24.576) / 1e3, 8), ((10 + gemmUs) / 1e3, 1), ((10 + 1.024) / 1e3, 1),
+            (33.384 / 1e3, 1), (82.536 / 1e3, 1), (144.072 / 1e3, 1), (537.288 / 1e3, 1), (0.060, 4),
+            .. shapes.Select(p => ((10 + 2.0 * 4 * p.Inputs * p.Outputs / 20e3) / 1e3, 1))];
+        double PromptUs(long elements, double oneTokenRate, double rate) => 10 + elements / (oneTokenRate * 1e3) + 3 * 2.0 * elements / (rate * 1e3);
+        var (device, info) = HostCalibration.FromTimes(BuiltInDeviceProfiles.HostBeforeCalibration, 2, arch, 4,
+            [.. floatTimes, .. shapes.Select(p => (PromptUs(p.Inputs * p.Outputs, 4, 5) / 1e3, 1)), .. shapes.Select(p => (PromptUs(p.Inputs * p.Outputs, 0.5, 4) / 1e3, 1))],
+            form);
+        Assert.Equal(2 * shapes.Count, device.MatMulNBitsPromptGFlops!.Count);
+        Assert.All(shapes, p =>
+        {
+            Assert.Equal(5, device.MatMulNBitsPromptRateGFlops(4, p.Inputs, p.Outputs), 6);
+            Assert.Equal(4, device.MatMulNBitsPromptRateGFlops(2, p.Inputs, p.Outputs), 6);
+            // The float products keep their own rate.
+            Assert.Equal(20, device.ProductRateGFlops(p.Inputs, p.Outputs), 6);
+        });
+        Assert.Contains("MatMulNBits [4,in]x[in,out] at every projection shape at 4 and 2 bits", info.Method);
+        // A float graph's calibration measures none.
+        Assert.Null(HostCalibration.FromTimes(BuiltInDeviceProfiles.HostBeforeCalibration, 2, arch, 4, floatTimes).Device.MatMulNBitsPromptGFlops);
     }
 
     /// <summary>

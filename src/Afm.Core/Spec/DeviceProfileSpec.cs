@@ -64,6 +64,15 @@ public sealed record DeviceProfileSpec
     /// </summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyDictionary<string, double>? ProductGFlops { get; init; }
+    /// <summary>
+    /// Measured rate of a prompt's further tokens through MatMulNBits per width and weight shape (key <see cref="NBitsProductKey"/>),
+    /// GFLOP/s: what a product [n, in] x [in, out] takes beyond one token's (<see cref="MatMulNBitsGOps"/>, the split cost), over
+    /// its (n - 1) x 2 x in x out FLOPs. Measured on <c>host</c> at the graph's activations (accuracy_level): MLAS' kernels run them
+    /// neither at the float Gemm's rate of the shape nor at one ratio to it (per width, activations and CPU: 0.5-2x it); a shape
+    /// without one runs at <see cref="ProductRateGFlops"/>.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyDictionary<string, double>? MatMulNBitsPromptGFlops { get; init; }
     /// <summary>Fixed cost of dispatching one operation, microseconds.</summary>
     public required double LaunchOverheadUs { get; init; }
     /// <summary>Energy of moving one byte between memory and the compute units, picojoules.</summary>
@@ -88,6 +97,14 @@ public sealed record DeviceProfileSpec
     /// <summary>The rate of a product with an [outputs, inputs] weight: its measured one, else <see cref="ComputeGFlops"/>.</summary>
     public double ProductRateGFlops(long inputs, long outputs) =>
         ProductGFlops is { } rates && rates.TryGetValue(ProductKey(inputs, outputs), out var rate) && rate > 0 ? rate : ComputeGFlops;
+    /// <summary>The key of a MatMulNBits product's width and weight shape in <see cref="MatMulNBitsPromptGFlops"/>: bits, inputs x outputs.</summary>
+    public static string NBitsProductKey(int bits, long inputs, long outputs) => $"{bits}:{inputs}x{outputs}";
+    /// <summary>
+    /// The rate of a prompt's further tokens through MatMulNBits of <paramref name="bits"/> with an [outputs, inputs] weight: its
+    /// measured one, else the float product's of the shape (<see cref="ProductRateGFlops"/>).
+    /// </summary>
+    public double MatMulNBitsPromptRateGFlops(int bits, long inputs, long outputs) =>
+        MatMulNBitsPromptGFlops is { } rates && rates.TryGetValue(NBitsProductKey(bits, inputs, outputs), out var rate) && rate > 0 ? rate : ProductRateGFlops(inputs, outputs);
     /// <summary>The rate attention's FLOPs run at: <see cref="AttentionGFlops"/>, or the compute rate when it is 0.</summary>
     public double AttentionRateGFlops => AttentionGFlops > 0 ? AttentionGFlops : ComputeGFlops;
     /// <summary>The dequantization rate of resident weights of <paramref name="bits"/> (8 bits run as two 4-bit halves).</summary>

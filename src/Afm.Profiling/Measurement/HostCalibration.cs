@@ -40,10 +40,11 @@ public static class HostCalibration
         new(threads, WarmupRuns, measuredRuns) { Quantile = TimingQuantile };
 
     /// <summary>The description of the method recorded with the profile (<see cref="CalibrationInfo.Method"/>).</summary>
-    public static string MethodFor(long tokens, long dim, long heads, long headDim, long gemmOutputs) =>
+    public static string MethodFor(long tokens, long dim, long heads, long headDim, long gemmOutputs, IReadOnlyList<int>? promptWidths = null) =>
         $"onnxruntime-cpu kernel times (all optimizations): a chain of the optimized export's kernel types at [1,{dim}] (per kernel), {StreamKernels} adds of separate [{tokens},{dim}] inputs (bandwidth), " +
         $"gemm {tokens}x{dim}x{gemmOutputs}, batched matmul {heads}x[{tokens}x{headDim}]x[{headDim}x{tokens}], " +
-        $"{NBitsProducts} MatMulNBits in a row [1,{dim}]x[{dim},{string.Join("|", NBitsRows)}] at {string.Join(" and ", NBitsWidths)} bits (rate and fixed cost of a split product), 4 norms of [{NormRows},{headDim}] (per multi-row norm kernel), gemm [{tokens},in]x[in,out] at every projection shape of the model (rate per shape)";
+        $"{NBitsProducts} MatMulNBits in a row [1,{dim}]x[{dim},{string.Join("|", NBitsRows)}] at {string.Join(" and ", NBitsWidths)} bits (rate and fixed cost of a split product), 4 norms of [{NormRows},{headDim}] after one untimed, each after 3 one-thread kernels (per multi-row norm kernel), gemm [{tokens},in]x[in,out] at every projection shape of the model (rate per shape)"
+        + (promptWidths is { Count: > 0 } ? $", MatMulNBits [{tokens},in]x[in,out] at every projection shape at {string.Join(" and ", promptWidths)} bits (a prompt's further tokens per shape)" : "");
 
     /// <summary>The widths whose MatMulNBits rate is measured (8 bits run as two 4-bit halves).</summary>
     public static readonly int[] NBitsWidths = [4, 2];
@@ -65,34 +66,62 @@ public static class HostCalibration
         int? contextTokens = null, Model.GraphForm? form = null)
     {
         form ??= Model.GraphForm.Float;
-        var graphs = Graphs(arch, promptTokens, form.Activations);
+        var graphs = Graphs(arch, promptTokens, form);
         var model = ExportedDecoder.Export(arch, form);
         int context = contextTokens ?? arch.MaxSequenceLength;
         var timed = Timer(threads).TimeAll([.. graphs, WholeModel.Run(model, arch, Formats.Phase.Prefill, promptTokens, context, form.Ops),
             WholeModel.Run(model, arch, Formats.Phase.Decode, promptTokens, context, form.Ops)]);
-        return FromTimes(host, threads, arch, promptTokens, timed.Take(graphs.Count).ToList(), form.Activations);
+        return FromTimes(host, threads, arch, promptTokens, timed.Take(graphs.Count).ToList(), form);
     }
 
     /// <summary>
     /// The benchmark graphs, in the order <see cref="FromTimes"/> reads their times. Public so that a comparison can
     /// time them interleaved with the ops it predicts (<see cref="PredictedVsMeasured"/>).
     /// </summary>
-    /// <param name="activations">The graph's MatMulNBits activations: the products are timed as the exported graph runs them.</param>
-    public static IReadOnlyList<MicroGraph> Graphs(ArchitectureSpec arch, long tokens, RuntimeActivations activations = RuntimeActivations.Float32)
+    /// <param name="form">The graph the project exports (null: float, standard operators): MatMulNBits is timed at its activations,
+    /// and over a prompt at every projection shape when its weights run resident.</param>
+    public static IReadOnlyList<MicroGraph> Graphs(ArchitectureSpec arch, long tokens, Model.GraphForm? form = null)
     {
+        form ??= Model.GraphForm.Float;
+        var activations = form.Activations;
         long d = arch.ModelDim, hd = arch.HeadDim, heads = arch.Heads, outputs = GemmOutputs(arch);
         return
         [
             KernelChain(d, hd, (float)arch.NormEpsilon),
             Stream(tokens, d),
-            Graph(w => w.Finish("gemm", w.Graph.Node("Gemm", [w.FloatInput("x", tokens, d), w.Weight("w", outputs, d)], null, Attr.Int("transB", 1)), tokens, outputs)),
-            Graph(w => w.Finish("batched", w.Graph.Node("MatMul", [w.FloatInput("a", heads, tokens, hd), w.FloatInput("b", heads, hd, tokens)]), heads, tokens, tokens)),
+            FloatProduct(tokens, d, outputs),
+            Graph(w => w.Finish("batched", w.Graph.Node("MatMul", [Woken(w, w.FloatInput("a", heads, tokens, hd), hd), w.FloatInput("b", heads, hd, tokens)]), heads, tokens, tokens))
+                with { UntimedKernels = 1 },
             .. NBitsWidths.SelectMany(bits => NBitsRows.Select(rows => NBitsProduct(d, rows, bits, activations, NBitsProducts))),
             RowsNormChain(hd, (float)arch.NormEpsilon, NormRows),
-            .. ProductShapes(arch).Select(s => Graph(w => w.Finish($"gemm{s.Inputs}x{s.Outputs}",
-                w.Graph.Node("Gemm", [w.FloatInput("x", tokens, s.Inputs), w.Weight("w", s.Outputs, s.Inputs)], null, Attr.Int("transB", 1)), tokens, s.Outputs))),
+            .. ProductShapes(arch).Select(s => FloatProduct(tokens, s.Inputs, s.Outputs)),
+            .. PromptWidths(form).SelectMany(bits => ProductShapes(arch).Select(s => NBitsProduct(s.Inputs, s.Outputs, bits, activations, tokens: tokens))),
         ];
     }
+
+    /// <summary>A float Gemm [tokens, inputs] x [inputs, outputs], as the export runs a projection, after an untimed norm (<see cref="Woken"/>).</summary>
+    public static MicroGraph FloatProduct(long tokens, long inputs, long outputs) => Graph(w => w.Finish($"gemm{inputs}x{outputs}",
+        w.Graph.Node("Gemm", [Woken(w, w.FloatInput("x", tokens, inputs), inputs), w.Weight("w", outputs, inputs)], null, Attr.Int("transB", 1)), tokens, outputs))
+        with { UntimedKernels = 1 };
+
+    /// <summary>
+    /// <paramref name="x"/> through a norm that is run but not timed (the graph's <see cref="MicroGraph.UntimedKernels"/>): a prompt's
+    /// first kernel split across threads wakes them from their sleep between runs (18-34 us, AMD EPYC Zen 5, load 14-20), which
+    /// the model pays once per run; in it a projection follows a norm, as here. A product first in its graph read that wake as
+    /// its own: the sample's 4-bit q_proj [128 -> 128] of 128 tokens took 51 us alone and 44 in the model, three kernels included.
+    /// </summary>
+    private static string Woken(MicroGraphWriter w, string x, long columns) =>
+        new Afm.Onnx.Export.DecoderOps(w.Graph, 1e-5f).RmsNorm(x, w.Weight("wake", columns));
+
+    /// <summary>
+    /// The widths whose MatMulNBits is timed over a prompt at every projection shape: none for a graph whose weights are float
+    /// (its profile does not cost MatMulNBits), else 4 and 2 bits, and with int8 activations 8 bits, one node there (with float
+    /// ones two 4-bit halves). Each its own because the kernels differ (d 128, 2 threads, AMD EPYC Zen 5, load 15): with float
+    /// activations 2 bits dequantize the weight slowly once (x1 124 us, x128 140 us for [352 -> 128]) and 4 bits run further
+    /// tokens at 1.3x the float Gemm's rate; with int8 ones 4 and 8 bits ran 0.7-1.1x and 2 bits 0.5-0.7x it.
+    /// </summary>
+    public static IReadOnlyList<int> PromptWidths(Model.GraphForm? form) =>
+        form is not { Resident: true } ? [] : form.Activations == RuntimeActivations.Int8 ? [4, 2, 8] : [4, 2];
 
     /// <summary>
     /// Every distinct [in -> out] shape of the model's projections and its output projection, in a fixed order: a CPU's product
@@ -112,14 +141,31 @@ public static class HostCalibration
         return shapes.Distinct().ToList();
     }
 
-    /// <summary>Norms chained over [<see cref="NormRows"/>, hd]: several short rows, as QK-norm normalizes each head (not its count).</summary>
-    public static MicroGraph RowsNormChain(long hd, float epsilon, long rows) => Graph(w =>
+    /// <summary>
+    /// <paramref name="count"/> norms chained over [<paramref name="rows"/>, hd] (several short rows, as QK-norm normalizes each
+    /// head, not its count) after one that is run but not timed. The first norm of a run wakes the session's threads from their
+    /// sleep between runs (18-34 us where the next ones take 7, sample, AMD EPYC Zen 5, load 14-20); the model pays that once
+    /// per run, in its first split kernel, while its QK-norm kernels took 6-7 us. Averaged in, it read 12-13 us per kernel, which
+    /// ranked QK-norm above the projections it runs below and kept the 4-bit sample's decode Spearman under 0.9.
+    /// </summary>
+    /// <remarks>
+    /// Each norm follows kernels that run on one thread (a scaling, a negation, a scaling: a few hundred elements), as QK-norm
+    /// follows its projection and a reshape, and only the norms are timed. Back to back (a norm right after a norm) the threads
+    /// were still awake: on a quiet machine (load 1.6-3.9) the chain read 6-13 us a kernel where the model's QK-norm kernels
+    /// took 16-22, the threads asleep again after its one-thread kernels; under load (14-20) both took 6-7.
+    /// </remarks>
+    public static MicroGraph RowsNormChain(long hd, float epsilon, long rows, int count = 4) => Graph(w =>
     {
-        var ops = new Afm.Onnx.Export.DecoderOps(w.Graph, epsilon);
+        var g = w.Graph;
+        var ops = new Afm.Onnx.Export.DecoderOps(g, epsilon);
         var x = w.FloatInput("x", rows, hd);
-        for (int i = 0; i < 4; i++) x = ops.RmsNorm(x, w.Weight($"scale{i}", hd));
+        for (int i = 0; i <= count; i++)
+        {
+            if (i > 0) x = g.Node("Mul", [g.Node("Neg", [g.Node("Mul", [x, g.FloatScalar(0.5f)])]), g.FloatScalar(-2f)]);
+            x = ops.RmsNorm(x, w.Weight($"scale{i}", hd));
+        }
         return w.Finish("rows-norm", x, rows, hd);
-    });
+    }) with { UntimedKernels = 1, TimedOpType = "SimplifiedLayerNormalization" };
 
     private const long NormRows = 8;
 
@@ -130,11 +176,14 @@ public static class HostCalibration
     /// projections do: a product alone in its graph found the thread pool asleep and paid ~67 us to wake it (dim768, load ~25),
     /// where the model's projections, each right after other kernels, paid ~15.
     /// </summary>
-    public static MicroGraph NBitsProduct(long d, long rows, int bits, RuntimeActivations activations = RuntimeActivations.Float32, int products = 1) => Graph(w =>
+    /// <param name="tokens">Rows of x: 1 for a decode step's product, the prompt for a prefill's.</param>
+    public static MicroGraph NBitsProduct(long d, long rows, int bits, RuntimeActivations activations = RuntimeActivations.Float32, int products = 1, long tokens = 1) => Graph(w =>
     {
         int block = Formats.WeightFormat.NBitsBlock(d) ?? 16;
         long blocks = d / block;
-        var x = w.FloatInput("x", 1, d);
+        var x = w.FloatInput("x", tokens, d);
+        // A prompt's product after an untimed norm, as in the model (Woken); one token's products time their wake (the split cost).
+        if (tokens > 1) x = Woken(w, x, d);
         var outputs = new List<(string, long[])>();
         for (int p = 0; p < products; p++)
         {
@@ -143,10 +192,10 @@ public static class HostCalibration
             var layout = new Afm.Onnx.Export.NBitsLinear.Layout(bits, block, packed, Enumerable.Repeat(1f / 512, (int)(rows * blocks)).ToArray(),
                 Enumerable.Repeat((byte)(1 << (bits - 1)), (int)(rows * blocks)).ToArray());
             var name = products == 1 ? $"nbits{bits}" : $"nbits{bits}-{p}";
-            outputs.Add((Afm.Onnx.Export.NBitsLinear.Emit(w.Graph, x, name, rows, d, layout, null, name, activations), [1, rows]));
+            outputs.Add((Afm.Onnx.Export.NBitsLinear.Emit(w.Graph, x, name, rows, d, layout, null, name, activations), [tokens, rows]));
         }
         return w.Finish($"nbits{bits}", outputs);
-    });
+    }) with { UntimedKernels = tokens > 1 ? 1 : 0 };
 
     /// <summary>Products per MatMulNBits calibration graph (<see cref="NBitsProduct"/>); its time per product is the graph's over its kernels.</summary>
     public const int NBitsProducts = 4;
@@ -156,8 +205,10 @@ public static class HostCalibration
     /// ran for each: a kernel its optimizer removed is not counted (it would read as a cheaper kernel).
     /// </summary>
     public static (DeviceProfileSpec Device, CalibrationInfo Info) FromTimes(DeviceProfileSpec host, int threads, ArchitectureSpec arch, long tokens,
-        IReadOnlyList<(double Milliseconds, int Kernels)> times, RuntimeActivations activations = RuntimeActivations.Float32)
+        IReadOnlyList<(double Milliseconds, int Kernels)> times, Model.GraphForm? form = null)
     {
+        form ??= Model.GraphForm.Float;
+        var activations = form.Activations;
         long d = arch.ModelDim, hd = arch.HeadDim, heads = arch.Heads;
         double Us(int i) => times[i].Milliseconds * 1e3;
         // One token's kernels move a few hundred bytes: their time is the fixed cost of a kernel.
@@ -189,6 +240,23 @@ public static class HostCalibration
         var shapes = ProductShapes(arch);
         var productRates = shapes.Select((s, i) => (Key: DeviceProfileSpec.ProductKey(s.Inputs, s.Outputs),
             Rate: 2.0 * tokens * s.Inputs * s.Outputs / (StreamUs(rowsAt + 1 + i, 1) * 1e-6) / 1e9)).ToDictionary(p => p.Key, p => p.Rate);
+        // MatMulNBits over a prompt: the further tokens' FLOPs over what the product takes beyond one token's (a kernel, the
+        // elements at the one-token rate, the split cost), as CostModel charges them.
+        var widths = PromptWidths(form);
+        int promptAt = rowsAt + 1 + shapes.Count;
+        var promptRates = new Dictionary<string, double>();
+        for (int k = 0; k < widths.Count; k++)
+            for (int i = 0; i < shapes.Count; i++)
+            {
+                var (inputs, outputs) = shapes[i];
+                long elements = inputs * outputs;
+                // One token of 8 bits (one node with int8 activations) is costed at the 4-bit rate.
+                int oneToken = widths[k] == 8 ? 4 : widths[k];
+                double us = Us(promptAt + k * shapes.Count + i), firstUs = overheadUs + elements / (nbitsRates[oneToken] * 1e3)
+                    + (elements > Model.CostModel.ParallelElements ? nbitsParallelUs[oneToken] : 0);
+                promptRates[DeviceProfileSpec.NBitsProductKey(widths[k], inputs, outputs)] =
+                    2.0 * (tokens - 1) * elements / (Math.Max(us - firstUs, 0.05 * us) * 1e-6) / 1e9;
+            }
         var device = host with
         {
             ComputeType = ComputeType.Fp32,
@@ -203,13 +271,14 @@ public static class HostCalibration
             MatMulNBits2ParallelUs = nbitsParallelUs[2],
             MatMulNBitsInt8Activations = activations == RuntimeActivations.Int8 ? true : null,
             ProductGFlops = productRates,
+            MatMulNBitsPromptGFlops = widths.Count > 0 ? promptRates : null,
             MemoryBandwidthGBps = bandwidth,
             LaunchOverheadUs = overheadUs,
             RowsNormOverheadUs = rowsNormUs,
             MemoryGB = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 1e9,
             Calibrate = true,
         };
-        return (device, new CalibrationInfo(MethodFor(tokens, d, heads, hd, GemmOutputs(arch)), gflops, bandwidth, overheadUs, threads) { MeasuredAttentionGFlops = attentionGflops, MeasuredMatMulNBitsGOps = nbitsRates, MeasuredMatMulNBitsParallelUs = nbitsParallelUs, MeasuredRowsNormOverheadUs = rowsNormUs });
+        return (device, new CalibrationInfo(MethodFor(tokens, d, heads, hd, GemmOutputs(arch), widths), gflops, bandwidth, overheadUs, threads) { MeasuredAttentionGFlops = attentionGflops, MeasuredMatMulNBitsGOps = nbitsRates, MeasuredMatMulNBitsParallelUs = nbitsParallelUs, MeasuredRowsNormOverheadUs = rowsNormUs });
     }
 
     /// <summary>

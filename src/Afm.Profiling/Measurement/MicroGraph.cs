@@ -9,6 +9,19 @@ public sealed record MicroGraph(string Name, byte[] Model, IReadOnlyList<MicroIn
 {
     /// <summary>Every output written into a buffer (float, of its shape), or into the input it names (a cache updated in place); null: ORT allocates them.</summary>
     public IReadOnlyList<MicroOutput>? BoundOutputs { get; init; }
+
+    /// <summary>
+    /// Kernels at the start of every run that are run but not timed: the first kernel a run splits across threads wakes them
+    /// from their sleep between runs, which the model pays once per run, not in every such kernel (<see cref="HostCalibration.RowsNormChain"/>).
+    /// </summary>
+    public int UntimedKernels { get; init; }
+
+    /// <summary>The only kernel type that is timed (null: every kernel): the others set up the context the timed ones run in.</summary>
+    public string? TimedOpType { get; init; }
+
+    /// <summary>The kernels of a run that count (in execution order, without the <see cref="UntimedKernels"/>, of <see cref="TimedOpType"/>).</summary>
+    public IReadOnlyList<NodeTime> Timed(IReadOnlyList<NodeTime> nodes) => UntimedKernels == 0 && TimedOpType is null ? nodes
+        : nodes.Skip(UntimedKernels).Where(n => TimedOpType is null || n.OpType == TimedOpType).ToList();
 }
 
 public sealed record MicroOutput(string Name, long[] Shape, string? Input);

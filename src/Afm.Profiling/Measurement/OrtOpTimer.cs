@@ -28,9 +28,9 @@ public sealed class OrtOpTimer(int threads, int warmupRuns = 3, int measuredRuns
     /// <summary>Median milliseconds of the graph's kernels per run, and the nodes ONNX Runtime executed.</summary>
     public (double Milliseconds, int Kernels) Time(MicroGraph graph) => TimeAll([graph])[0];
 
-    /// <summary>Graphs timed interleaved (<see cref="TimeNodes"/>), each summed over its kernels.</summary>
+    /// <summary>Graphs timed interleaved (<see cref="TimeNodes"/>), each summed over its timed kernels (<see cref="MicroGraph.Timed"/>).</summary>
     public IReadOnlyList<(double Milliseconds, int Kernels)> TimeAll(IReadOnlyList<MicroGraph> graphs) =>
-        TimeNodes(graphs).Select(nodes => (nodes.Sum(n => n.Milliseconds), nodes.Count)).ToList();
+        TimeNodes(graphs).Select((nodes, i) => graphs[i].Timed(nodes)).Select(nodes => (nodes.Sum(n => n.Milliseconds), nodes.Count)).ToList();
 
     /// <summary>
     /// Times several graphs <b>interleaved</b>: every round runs each graph once, so all of them sample the same

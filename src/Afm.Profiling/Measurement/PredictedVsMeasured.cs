@@ -65,14 +65,15 @@ public static class PredictedVsMeasured
     {
         form ??= GraphForm.Float;
         bool micro = form == GraphForm.Float;
-        var calibration = HostCalibration.Graphs(arch, promptTokens, form.Activations);
+        var calibration = HostCalibration.Graphs(arch, promptTokens, form);
         var prefill = Distinct(arch, Phase.Prefill, promptTokens, contextTokens, micro, form);
         var decode = Distinct(arch, Phase.Decode, promptTokens, contextTokens, micro, form);
         List<MicroGraph> whole = model is null ? [] :
             [WholeModel.Run(model, arch, Phase.Prefill, promptTokens, contextTokens, form.Ops), WholeModel.Run(model, arch, Phase.Decode, promptTokens, contextTokens, form.Ops)];
-        var nodes = timer.TimeNodes([.. calibration, .. prefill.Graphs, .. decode.Graphs, .. whole]);
-        var timed = nodes.Select(g => (g.Sum(n => n.Milliseconds), g.Count)).ToList();
-        var (host, info) = HostCalibration.FromTimes(hostBeforeCalibration, timer.Threads, arch, promptTokens, timed.Take(calibration.Count).ToList(), form.Activations);
+        List<MicroGraph> graphs = [.. calibration, .. prefill.Graphs, .. decode.Graphs, .. whole];
+        var nodes = timer.TimeNodes(graphs);
+        var timed = nodes.Select((g, i) => graphs[i].Timed(g)).Select(g => (g.Sum(n => n.Milliseconds), g.Count)).ToList();
+        var (host, info) = HostCalibration.FromTimes(hostBeforeCalibration, timer.Threads, arch, promptTokens, timed.Take(calibration.Count).ToList(), form);
         var times = timed.Select(t => t.Item1).ToList();
         var kernels = timed.Select(t => t.Count).ToList();
         int wholeAt = calibration.Count + prefill.Graphs.Count + decode.Graphs.Count;

@@ -29,6 +29,11 @@ public static class CostModel
     {
         long weightRead = 0, weightBytes = 0, dequant = 0, flops = op.Flops, computeFlops = op.Flops;
         double dequantRate = device.Int8GOps, fixedUs = 0;
+        // Attention's products, and rope's product by the rotation, run over the head dimension: a rate of their own
+        // on a CPU (AttentionGFlops).
+        // A projection's own shape may have a measured rate (host: whether its weight stays in cache, its inner dimension).
+        double rate = op.Kind is OpKind.Attention or OpKind.Rope ? device.AttentionRateGFlops
+            : op.Kind == OpKind.Linear && op.HasWeight ? device.ProductRateGFlops(op.WeightColumns, op.WeightRows) : device.ComputeGFlops;
         if (op.HasWeight)
         {
             weightRead = format.RowsBytes(op.WeightRowsRead, op.WeightRows, op.WeightColumns, groupSize);
@@ -37,26 +42,24 @@ public static class CostModel
             if (format.Kind == FormatKind.NBits && op.Kind == OpKind.Linear)
             {
                 // MatMulNBits: its measured rate is of one token's product with the weight dequantized (both in the rate);
-                // further tokens add their FLOPs at the compute rate. A product large enough to be split across threads
+                // further tokens add their FLOPs at the rate measured for this width and shape over a prompt (host), else the
+                // float product's: MLAS does not run them at the Gemm's rate (AMD EPYC Zen 4, d 768, float activations: down_proj
+                // took 2.1x the time that rate gave, int8 ones about half). A product large enough to be split across threads
                 // pays the measured cost of waking them. 8 bits are two 4-bit products whose outputs add (Afm.Onnx's
-                // NBitsLinear): twice the elements, FLOPs and fixed cost. With int8 activations 8 bits are one node, costed at
-                // the 4-bit rate of the same kernels (its integer dot products are the same; it reads twice the bytes, which the
-                // roofline's memory side counts).
+                // NBitsLinear): twice the elements, FLOPs and fixed cost. With int8 activations 8 bits are one node, its one token
+                // costed at the 4-bit rate of the same kernels (its integer dot products are the same; it reads twice the bytes, which
+                // the roofline's memory side counts), its further tokens at their own measured rate.
                 int halves = format.Bits == 8 && device.MatMulNBitsInt8Activations != true ? 2 : 1, width = format.Bits == 8 ? 4 : format.Bits;
                 long elements = op.WeightRows * op.WeightColumns;
                 dequantRate = device.MatMulNBitsGOps(width);
                 dequant = halves * elements;
                 flops = halves * flops;
                 computeFlops = halves * Math.Max(0, op.Flops - 2 * elements);
+                rate = device.MatMulNBitsPromptRateGFlops(halves == 1 ? format.Bits : width, op.WeightColumns, op.WeightRows);
                 if (elements > ParallelElements) fixedUs = halves * device.MatMulNBitsParallelUs(width);
             }
         }
         long bytes = weightRead + op.FixedWeightBytes + op.ActivationBytes;
-        // Attention's products, and rope's product by the rotation, run over the head dimension: a rate of their own
-        // on a CPU (AttentionGFlops).
-        // A projection's own shape may have a measured rate (host: whether its weight stays in cache, its inner dimension).
-        double rate = op.Kind is OpKind.Attention or OpKind.Rope ? device.AttentionRateGFlops
-            : op.Kind == OpKind.Linear && op.HasWeight ? device.ProductRateGFlops(op.WeightColumns, op.WeightRows) : device.ComputeGFlops;
         double computeSeconds = computeFlops / (rate * 1e9) + dequant / (dequantRate * 1e9) + fixedUs * 1e-6;
         double memorySeconds = bytes / (device.MemoryBandwidthGBps * 1e9);
         double launchUs = op.Kind == OpKind.QkNorm ? device.RowsNormOverheadUs ?? device.LaunchOverheadUs : device.LaunchOverheadUs;
