@@ -136,7 +136,7 @@ public sealed class AdapterTests
     }
 
     /// <summary>What a quantized project's recovery adapter starts from without Init (specs/adapters.md).</summary>
-    private static AdapterInit AdapterInitDefault => AdapterInit.Zero;
+    private static AdapterInit AdapterInitDefault => AdapterInit.Error;
 
     [Fact]
     public void Starting_from_the_error_without_a_plan_is_an_error_because_the_float_base_has_none()
