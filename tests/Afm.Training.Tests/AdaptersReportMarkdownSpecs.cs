@@ -46,4 +46,16 @@ public sealed class AdaptersReportMarkdownSpecs
         Assert.Contains("| embed | 0.00200 | — | — |", md);
         Assert.Contains("| layers.0 | 0.00400 | 0.00100 | 0.00050 |", md);
     }
+
+    [Fact]
+    public void An_adapter_started_from_the_error_shows_its_kl_before_the_first_step_and_a_zero_start_its_bases()
+    {
+        var m = RecoveryMeasurement.Compute(Losses(64, 1.00), Losses(64, 1.10), Losses(64, 1.02), Losses(64, 0.99), seed: 1);
+        string md = Render(
+            Recovery("zero-r16", m, null) with { BaseDivergence = 0.013, AdaptedDivergence = 0.005 },
+            Recovery("error-r16", m, null) with { BaseDivergence = 0.013, InitialDivergence = 0.006, AdaptedDivergence = 0.003, Init = "error" });
+        Assert.Contains("| KL base | KL base+adapter at start | KL base+adapter |", md);
+        Assert.Contains("| zero-r16 | " + RecoveryText.Loss(m) + " | 0.01300 | 0.01300 | 0.00500 |", md);
+        Assert.Contains("| error-r16 | " + RecoveryText.Loss(m) + " | 0.01300 | 0.00600 | 0.00300 |", md);
+    }
 }

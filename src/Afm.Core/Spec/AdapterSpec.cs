@@ -13,6 +13,13 @@ public enum AdapterKind { AccuracyRecovery, Feature }
 public enum AdapterObjective { NextToken, Distill, Mix }
 
 /// <summary>
+/// How a recovery adapter starts (specs/adapters.md, Init): <see cref="Zero"/> is B = 0, the adapted model starts as its base;
+/// <see cref="Error"/> starts from the rank-r pair closest to the quantization error (float minus dequantized weight) in the
+/// projection's output on calibration activations, so the adapted model starts near the float one.
+/// </summary>
+public enum AdapterInit { Zero, Error }
+
+/// <summary>
 /// One adapter the adapters stage trains (specs/adapters.md). An accuracy-recovery item with <c>Ranks="8;16;32"</c>
 /// becomes one spec per rank, named <c>&lt;item&gt;-r&lt;rank&gt;</c>; a feature item is one spec named as the item.
 /// Adapters are trained in this list's order, recovery adapters first, so an InitFrom source always exists.
@@ -49,6 +56,12 @@ public sealed record AdapterSpec
     /// report separates what the adapter recovers from what the same training gains on a model that lost nothing.
     /// </summary>
     public bool Control { get; init; }
+    /// <summary>
+    /// accuracy-recovery: how the adapter starts (Init metadata). Left out of JSON when zero, so fingerprints of adapters
+    /// that started from zero before Init existed hold.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
+    public AdapterInit Init { get; init; }
     /// <summary>feature: prompt/response JSON lines files (absolute, sorted).</summary>
     public IReadOnlyList<string> Data { get; init; } = [];
     public string PromptField { get; init; } = "prompt";
@@ -64,6 +77,9 @@ public sealed record AdapterSpec
 
     /// <summary>The file-metadata keyword of <see cref="Kind"/>.</summary>
     public string KindName => Kind == AdapterKind.AccuracyRecovery ? "accuracy-recovery" : "feature";
+
+    /// <summary>The Init keyword of <see cref="Init"/>, as a project writes it.</summary>
+    public string InitName => Init == AdapterInit.Error ? "error" : "zero";
 
     /// <summary>The Objective keyword of <see cref="Objective"/>, as a project writes it.</summary>
     public string ObjectiveName => Objective switch

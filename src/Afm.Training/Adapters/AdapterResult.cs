@@ -42,6 +42,15 @@ public sealed record AdapterResult
     /// <summary>Recovery adapters: KL(float ‖ base) and KL(float ‖ base + adapter) of the next-token distributions, nats/token.</summary>
     public double? BaseDivergence { get; init; }
     public double? AdaptedDivergence { get; init; }
+    /// <summary>
+    /// Recovery adapters started from the quantization error (Init="error"): KL(float ‖ base + adapter) before the first step,
+    /// what the closed form alone wins; null from zero (it is then <see cref="BaseDivergence"/>).
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public double? InitialDivergence { get; init; }
+    /// <summary>Recovery adapters: how the adapter started (zero, error); left out of results of zero starts written before Init existed.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? Init { get; init; }
     /// <summary>Recovery adapters: the quantization loss and the shares recovered, with bootstrap intervals.</summary>
     public RecoveryMeasurement? Recovery { get; init; }
     /// <summary>Recovery adapters with a control: KL(float ‖ float with one part quantized), without and with the adapter's pairs of that part, per part.</summary>

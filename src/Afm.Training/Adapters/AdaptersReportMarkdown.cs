@@ -27,10 +27,14 @@ public static class AdaptersReportMarkdown
                 md.AppendLine("In nats per token on the same validation sequences, [95% bootstrap interval over them]: quantization loss = L(base) - L(float); " +
                     "KL = KL(float ‖ model); share = (L(base) - L(base+adapter)) / quantization loss; control gain = L(float) - L(float+adapter), " +
                     "the same adapter trained on the float model (Control=\"true\"); net of control = (L(base) - L(base+adapter) - control gain) / quantization loss.").AppendLine();
-                md.AppendLine("| adapter | quantization loss | KL base | KL base+adapter | share | control gain | net of control |");
-                md.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
+                // Adapters started from the quantization error (Init="error") also show KL before their first step: what the closed form won.
+                bool started = recovery.Any(a => a.InitialDivergence is not null);
+                md.AppendLine("| adapter | quantization loss | KL base | " + (started ? "KL base+adapter at start | " : "") + "KL base+adapter | share | control gain | net of control |");
+                md.AppendLine("|---|---:|---:|" + (started ? "---:|" : "") + "---:|---:|---:|---:|");
                 foreach (var a in recovery.Where(a => a.Recovery is not null))
-                    md.AppendLine(CultureInfo.InvariantCulture, $"| {a.Name} | {RecoveryText.Loss(a.Recovery!)} | {F(a.BaseDivergence, "0.00000")} | {F(a.AdaptedDivergence, "0.00000")} | {RecoveryText.Share(a.Recovery!)} | {RecoveryText.ControlGain(a.Recovery!)} | {RecoveryText.NetShare(a.Recovery!)} |");
+                    md.AppendLine(string.Join(" | ", new[] { "", a.Name, RecoveryText.Loss(a.Recovery!), F(a.BaseDivergence, "0.00000") }
+                        .Concat(started ? [F(a.InitialDivergence ?? a.BaseDivergence, "0.00000")] : [])
+                        .Concat([F(a.AdaptedDivergence, "0.00000"), RecoveryText.Share(a.Recovery!), RecoveryText.ControlGain(a.Recovery!), RecoveryText.NetShare(a.Recovery!), ""])).Trim());
                 md.AppendLine();
             }
             var layered = recovery.Where(a => a.LayerDivergences is { Count: > 0 }).ToList();

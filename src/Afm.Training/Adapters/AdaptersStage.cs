@@ -136,6 +136,9 @@ public static class AdaptersStage
         using var adapter = a.InitFrom is { } init
             ? AdapterFile.Read(Path.Combine(inputs.OutputDirectory, init, AdapterFile.FileName), spec.Architecture, scale).Adapter
             : LoraAdapter.Create(spec.Architecture, a.Rank, a.Alpha, AdapterSeed(spec.Seed, a.Name));
+        double? initialDivergence = null;
+        if (a.Kind == AdapterKind.AccuracyRecovery && a.Init == AdapterInit.Error)
+            initialDivergence = StartFromError(a, adapter, models, data, validation, progress);
         double? initialLoss = null;
         if (a.Kind == AdapterKind.Feature)
         {
@@ -143,7 +146,8 @@ public static class AdaptersStage
             initialLoss = AdapterEvaluator.MeanLoss(baseModel, data.Validation);
             adapter.Detach();
         }
-        string origin = a.InitFrom is { } from ? $", from {from}" : ", from zero";
+        string origin = a.InitFrom is { } from ? $", from {from}"
+            : initialDivergence is double kl ? FormattableString.Invariant($", from the quantization error (KL to float {kl:0.00000} before training)") : ", from zero";
         progress?.Invoke(string.Create(CultureInfo.InvariantCulture,
             $"adapters {a.Name}: {a.KindName} rank {a.Rank}, {a.Steps} steps x {a.BatchSize} x {a.SequenceLength} tokens, lr {a.LearningRate:0.0e0}, {adapter.ParameterCount:N0} parameters{origin}"));
         var clock = Stopwatch.StartNew();
@@ -171,6 +175,7 @@ public static class AdaptersStage
                 Bytes = bytes, BaseSha256 = baseSha, Fingerprint = fingerprint, ValidationSequences = validation,
                 Objective = a.Kind == AdapterKind.AccuracyRecovery ? a.ObjectiveName : null, Distillation = a.Kind == AdapterKind.AccuracyRecovery ? a.Distillation : null,
                 ControlLoss = recovery?.ControlLoss, BaseDivergence = recovery?.BaseDivergence, AdaptedDivergence = recovery?.AdaptedDivergence,
+                InitialDivergence = Round(initialDivergence), Init = a.Init == AdapterInit.Error ? a.InitName : null,
                 Recovery = recovery?.Measurement, LayerDivergences = recovery?.Layers,
                 Precision = precision.Ran, PrecisionReason = precision.Reason,
                 FloatLoss = Round(floatLoss), BaseLoss = Round(baseLoss)!.Value, InitialLoss = Round(initialLoss), AdaptedLoss = Round(adaptedLoss)!.Value,
@@ -184,6 +189,30 @@ public static class AdaptersStage
             ? FormattableString.Invariant($"adapters {a.Name}: done in {clock.Elapsed.TotalSeconds:0.0}s, perplexity float {r.FloatPerplexity:0.000}, base {r.BasePerplexity:0.000}, with adapter {r.AdaptedPerplexity:0.000}{share}")
             : FormattableString.Invariant($"adapters {a.Name}: done in {clock.Elapsed.TotalSeconds:0.0}s, response perplexity base {r.BasePerplexity:0.000}, initial {Math.Exp(initialLoss!.Value):0.000}, with adapter {r.AdaptedPerplexity:0.000}"));
         return r;
+    }
+
+    /// <summary>
+    /// Init="error": the adapter's pairs become the quantization error's best rank-r approximation (<see cref="ErrorInitialization"/>),
+    /// with H from the float model's inputs on the adapter's own training sequences; returns KL(float ‖ base + adapter) before
+    /// any step. The float control is not started this way: the float model has no error, and the error start of a base
+    /// without error is zero (RecoveryEvaluation), so the control is the zero start's.
+    /// </summary>
+    private static double StartFromError(AdapterSpec a, LoraAdapter adapter, LazyModels models, AdapterData data, int validation, Action<string>? progress)
+    {
+        if (!models.Quantized)
+            throw new InvalidOperationException($"Adapter '{a.Name}' starts from the quantization error, but its base is the float model (AFM6012 refuses that in a project).");
+        progress?.Invoke($"adapters {a.Name}: starting from the quantization error's best rank-{a.Rank} approximation " +
+            $"(second moments of the float model's inputs on {Math.Min(ErrorInitialization.CalibrationSequences, data.Train.Count)} training sequences)");
+        ErrorInitialization.Apply(adapter, models.Float, models.Base, data.Train);
+        adapter.Attach(models.Base);
+        try
+        {
+            return Stages.Evaluator.MeanLossAndDivergence(models.Float, models.Base, data.Validation, Stages.Evaluator.Spread(data.Validation, validation)).Divergence;
+        }
+        finally
+        {
+            adapter.Detach();
+        }
     }
 
     private static AdapterResult? TryReuse(string directory, string fingerprint)

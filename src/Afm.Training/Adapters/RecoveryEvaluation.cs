@@ -18,6 +18,9 @@ internal sealed record RecoveryFigures(double? ControlLoss, double BaseDivergenc
 /// control's base is a separate copy of), and is measured then discarded: it costs one more training of the adapter.
 /// With a control, the per-layer KL (<see cref="LayerDivergences"/>) is measured too, on the control's float copy once the
 /// control is detached from it: which parts carry the quantization loss and how much of each the adapter's own pairs win back.
+/// The control always starts from zero, also for an adapter started from the quantization error (Init="error"): the error
+/// start of a base without error is zero (E = W - W), so the control is the same adapter's start on the float model, and an
+/// error-started adapter and a zero-started one of the same name share one control.
 /// </summary>
 internal static class RecoveryEvaluation
 {

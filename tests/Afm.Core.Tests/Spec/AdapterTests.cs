@@ -73,6 +73,8 @@ public sealed class AdapterTests
     [InlineData("<Adapter Include=\"r\" Kind=\"accuracy-recovery\" Ranks=\"8\" Tokens=\"1k\" Control=\"yes\" />", "AFM1004", "Control=")]
     [InlineData("<Adapter Include=\"f\" Rank=\"16\" Tokens=\"1k\" Data=\"data/summaries/a.jsonl\" Objective=\"distill\" />", "AFM6008", "Objective=")]
     [InlineData("<Adapter Include=\"f\" Rank=\"16\" Tokens=\"1k\" Data=\"data/summaries/a.jsonl\" Control=\"true\" />", "AFM6008", "Control=")]
+    [InlineData("<Adapter Include=\"r\" Kind=\"accuracy-recovery\" Ranks=\"8\" Tokens=\"1k\" Init=\"svd\" />", "AFM1429", "Init=")]
+    [InlineData("<Adapter Include=\"f\" Rank=\"16\" Tokens=\"1k\" Data=\"data/summaries/a.jsonl\" Init=\"error\" />", "AFM6008", "Init=")]
     public void A_bad_adapter_is_an_error_at_the_metadata_that_is_wrong(string adapter, string code, string where)
     {
         using var project = With(Plan, adapter);
@@ -119,6 +121,35 @@ public sealed class AdapterTests
         var result = project.Read();
         Assert.Empty(result.Diagnostics);
         Assert.All(result.Spec!.Adapters, a => Assert.True(a.Control));
+    }
+
+    [Theory]
+    [InlineData("", AdapterInit.Zero)]
+    [InlineData("Init=\"zero\"", AdapterInit.Zero)]
+    [InlineData("Init=\"Error\"", AdapterInit.Error)]
+    public void Init_says_whether_a_recovery_adapter_starts_from_zero_or_from_the_quantization_error(string metadata, AdapterInit init)
+    {
+        using var project = With(Plan, Recovery.Replace("/>", metadata + " />"));
+        var result = project.Read();
+        Assert.Empty(result.Diagnostics);
+        Assert.All(result.Spec!.Adapters, a => Assert.Equal(metadata == "" ? AdapterInitDefault : init, a.Init));
+    }
+
+    /// <summary>What a quantized project's recovery adapter starts from without Init (specs/adapters.md).</summary>
+    private static AdapterInit AdapterInitDefault => AdapterInit.Error;
+
+    [Fact]
+    public void Starting_from_the_error_without_a_plan_is_an_error_because_the_float_base_has_none()
+    {
+        using var project = With(Recovery.Replace("/>", "Init=\"error\" />"));
+        DiagnosticAssert.Error(project.Read(), "AFM6012", project.Locate("Init="));
+    }
+
+    [Fact]
+    public void A_recovery_adapter_without_a_plan_starts_from_zero()
+    {
+        using var project = With(Recovery);
+        Assert.All(project.Read().Spec!.Adapters, a => Assert.Equal(AdapterInit.Zero, a.Init));
     }
 
     [Fact]

@@ -90,6 +90,7 @@ internal static class DiagnosticCodes
     // 1427-1439: metadata of Adapter items the adapters stage reads (specs/adapters.md).
     public const string UnknownAdapterObjective = "AFM1427";
     public const string DistillationWithoutMix = "AFM1428";
+    public const string UnknownAdapterInit = "AFM1429";
 
     // 1440-1459: post-training stage kinds (reward, dpo, rejection-sampling, rl; specs/post-training.md).
     public const string StageKindNotBuilt = "AFM1440";
@@ -168,6 +169,7 @@ internal static class DiagnosticCodes
     public const string AdaptersWithoutQuantizationPlan = "AFM6009";
     public const string ControlWithoutQuantizationPlan = "AFM6010";
     public const string DistillWithoutQuantizationPlan = "AFM6011";
+    public const string ErrorInitWithoutQuantizationPlan = "AFM6012";
 
     // 6100-6149: the runtime export formats (specs/gguf.md, specs/genai.md; the formats' own refusals are in Afm.Interchange).
     public const string UnknownExportFormat = "AFM6103";
